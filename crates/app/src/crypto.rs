@@ -1,0 +1,196 @@
+//! Secrets at rest and random tokens. The keyring seals TOTP keys (and later
+//! documents) with AES-256-GCM under a master key that never enters the
+//! database; each sealed value names the key that sealed it so keys can rotate.
+
+use std::collections::HashMap;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+const FORMAT_V1: u8 = 1;
+const KEY_ID_LEN: usize = 8;
+const NONCE_LEN: usize = 12;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SealError {
+    #[error("sealed value is malformed")]
+    Malformed,
+    #[error("sealed under unknown key {0}")]
+    UnknownKey(String),
+    #[error("sealed value failed authentication")]
+    Tampered,
+}
+
+/// A master key. Its bytes never appear in `Debug` output or logs.
+#[derive(Clone)]
+pub struct MasterKey {
+    bytes: [u8; 32],
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MasterKey({})", self.id_hex())
+    }
+}
+
+impl MasterKey {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Self { bytes }
+    }
+
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self { bytes }
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.bytes
+    }
+
+    /// A public fingerprint of the key, stored beside each sealed value.
+    pub fn id(&self) -> [u8; KEY_ID_LEN] {
+        let digest = Sha256::digest([b"twostep key id\0".as_slice(), &self.bytes].concat());
+        let mut id = [0u8; KEY_ID_LEN];
+        id.copy_from_slice(&digest[..KEY_ID_LEN]);
+        id
+    }
+
+    pub fn id_hex(&self) -> String {
+        hex(&self.id())
+    }
+}
+
+/// The current master key plus older ones still needed to open old values.
+pub struct Keyring {
+    current: [u8; KEY_ID_LEN],
+    ciphers: HashMap<[u8; KEY_ID_LEN], Aes256Gcm>,
+    code_pepper: [u8; 32],
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keyring(current={}, keys={})", hex(&self.current), self.ciphers.len())
+    }
+}
+
+impl Keyring {
+    /// `current` seals new values; `older` only open old ones.
+    pub fn new(current: &MasterKey, older: &[MasterKey]) -> Self {
+        let mut ciphers = HashMap::new();
+        for key in older.iter().chain(std::iter::once(current)) {
+            let cipher = Aes256Gcm::new_from_slice(key.as_bytes()).expect("32-byte key");
+            ciphers.insert(key.id(), cipher);
+        }
+        let code_pepper = Sha256::digest([b"twostep code pepper\0".as_slice(), current.as_bytes()].concat()).into();
+        Self { current: current.id(), ciphers, code_pepper }
+    }
+
+    /// Key for hashing sent one-time codes, derived from the master key so a
+    /// stolen database alone cannot test guesses offline.
+    pub fn code_pepper(&self) -> &[u8] {
+        &self.code_pepper
+    }
+
+    pub fn current_id(&self) -> String {
+        hex(&self.current)
+    }
+
+    /// `context` binds the value to its row, so a sealed value copied into
+    /// another row does not open.
+    pub fn seal(&self, context: &str, plaintext: &[u8]) -> Vec<u8> {
+        let cipher = &self.ciphers[&self.current];
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rng().fill_bytes(&mut nonce);
+        let ct = cipher
+            .encrypt(&Nonce::from(nonce), Payload { msg: plaintext, aad: context.as_bytes() })
+            .expect("AES-GCM encryption of a small value cannot fail");
+        let mut out = Vec::with_capacity(1 + KEY_ID_LEN + NONCE_LEN + ct.len());
+        out.push(FORMAT_V1);
+        out.extend_from_slice(&self.current);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        out
+    }
+
+    pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+        if sealed.len() < 1 + KEY_ID_LEN + NONCE_LEN + 16 || sealed[0] != FORMAT_V1 {
+            return Err(SealError::Malformed);
+        }
+        let mut id = [0u8; KEY_ID_LEN];
+        id.copy_from_slice(&sealed[1..1 + KEY_ID_LEN]);
+        let cipher = self.ciphers.get(&id).ok_or_else(|| SealError::UnknownKey(hex(&id)))?;
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&sealed[1 + KEY_ID_LEN..1 + KEY_ID_LEN + NONCE_LEN]);
+        let ct = &sealed[1 + KEY_ID_LEN + NONCE_LEN..];
+        cipher
+            .decrypt(&Nonce::from(nonce), Payload { msg: ct, aad: context.as_bytes() })
+            .map_err(|_| SealError::Tampered)
+    }
+
+    /// True when the value was sealed under the current key.
+    pub fn is_current(&self, sealed: &[u8]) -> bool {
+        sealed.len() > KEY_ID_LEN && sealed[1..1 + KEY_ID_LEN] == self.current
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    data_encoding::HEXLOWER.encode(bytes)
+}
+
+/// A new random id: 128 bits, hex.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+/// A bearer secret (session token, case token): 256 bits, URL-safe.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    data_encoding::BASE64URL_NOPAD.encode(&bytes)
+}
+
+/// Tokens are stored only as this hash, so a database leak yields no session.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_round_trip_and_context_binding() {
+        let ring = Keyring::new(&MasterKey::generate(), &[]);
+        let sealed = ring.seal("totp:a", b"secret");
+        assert_eq!(ring.open("totp:a", &sealed).unwrap(), b"secret");
+        assert_eq!(ring.open("totp:b", &sealed), Err(SealError::Tampered));
+        assert!(!sealed.windows(6).any(|w| w == b"secret"));
+    }
+
+    #[test]
+    fn old_keys_open_and_unknown_keys_refuse() {
+        let old = MasterKey::generate();
+        let sealed = Keyring::new(&old, &[]).seal("c", b"x");
+        let new = MasterKey::generate();
+        let rotated = Keyring::new(&new, std::slice::from_ref(&old));
+        assert_eq!(rotated.open("c", &sealed).unwrap(), b"x");
+        assert!(!rotated.is_current(&sealed));
+        let stranger = Keyring::new(&new, &[]);
+        assert!(matches!(stranger.open("c", &sealed), Err(SealError::UnknownKey(_))));
+    }
+
+    #[test]
+    fn tampering_is_detected() {
+        let ring = Keyring::new(&MasterKey::generate(), &[]);
+        let mut sealed = ring.seal("c", b"secret");
+        let last = sealed.len() - 1;
+        sealed[last] ^= 1;
+        assert_eq!(ring.open("c", &sealed), Err(SealError::Tampered));
+        assert_eq!(ring.open("c", &sealed[..10]), Err(SealError::Malformed));
+    }
+}

@@ -1,0 +1,57 @@
+//! The one error type of the use cases. Each variant is a kind of refusal a
+//! client can act on; the web layer maps it to the API's status and code.
+
+use crate::ports::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{field}: {message}")]
+    InvalidRequest { field: String, message: String },
+    #[error("the captcha is missing, expired, reused or wrong")]
+    CaptchaFailed,
+    #[error("e-mail or password not accepted")]
+    InvalidCredentials,
+    #[error("sign in first")]
+    Unauthorized,
+    #[error("the code is wrong, expired or already used")]
+    InvalidCode,
+    #[error("confirm your e-mail address first")]
+    EmailUnverified,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("blocked by a security hold")]
+    SecurityHold { until: i64 },
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after_s: i64 },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::InvalidRequest { field: field.to_string(), message: message.into() }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<twostep_domain::DomainError> for AppError {
+    fn from(e: twostep_domain::DomainError) -> Self {
+        use twostep_domain::DomainError as D;
+        match e {
+            D::InvalidField { field, message } => AppError::invalid(field, message),
+            D::InvalidCode => AppError::InvalidCode,
+            D::Conflict(m) => AppError::Conflict(m),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

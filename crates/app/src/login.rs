@@ -1,0 +1,266 @@
+//! Signing in: the proof-of-work captcha, the password step, the second step
+//! (authenticator or a sent code) and sessions. The password step answers the
+//! same for an unknown e-mail and a wrong password, in about the same time.
+
+use twostep_domain::{captcha, normalize_email, LoginAttempt, LoginRefusal, LoginState, SecondFactorMethod, MAX_SECOND_FACTOR_FAILURES};
+
+use crate::crypto::{hex, new_id, new_token, token_hash};
+use crate::error::{AppError, AppResult};
+use crate::limits::login_subject;
+use crate::metrics::AuthCounters;
+use crate::ports::{AccountRecord, CaptchaChallenge, Channel, NewLoginAttempt};
+use crate::codes::CodeSent;
+use crate::{App, RequestMeta};
+
+pub const PURPOSE_LOGIN: &str = "login";
+
+#[derive(Clone, Debug)]
+pub struct CaptchaSolution {
+    pub challenge_id: String,
+    pub nonce: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub token: String,
+    pub account_id: String,
+    pub expires_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub enum LoginOutcome {
+    SecondFactorRequired { login_id: String, methods: Vec<SecondFactorMethod>, expires_at: i64 },
+    Authenticated(Session),
+}
+
+impl App {
+    pub async fn issue_captcha(&self, meta: &RequestMeta) -> AppResult<CaptchaChallenge> {
+        self.rate_limit(&format!("captcha:ip:{}", meta.ip), 60, self.settings.captcha_per_ip_per_minute).await?;
+        let now = self.now();
+        // A client that keeps failing gets harder puzzles.
+        let failures = self.store.hits(&format!("captcha-fail:ip:{}", meta.ip), now - now.rem_euclid(900)).await?;
+        let extra = ((failures / 5) as u32).min(self.settings.captcha_max_extra_bits);
+        let mut salt = [0u8; 16];
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut salt);
+        let challenge = CaptchaChallenge {
+            id: new_id(),
+            salt: hex(&salt),
+            difficulty_bits: i64::from(self.settings.captcha_bits + if self.settings.captcha_bits > 0 { extra } else { 0 }),
+            expires_at: now + self.settings.captcha_ttl_s,
+        };
+        self.store.create_challenge(&challenge).await?;
+        Ok(challenge)
+    }
+
+    async fn check_captcha(&self, solution: Option<&CaptchaSolution>, meta: &RequestMeta) -> AppResult<()> {
+        if self.settings.captcha_bits == 0 {
+            return Ok(());
+        }
+        let ok = match solution {
+            Some(s) => match self.store.take_challenge(&s.challenge_id, self.now()).await? {
+                Some(c) => captcha::pow_ok(&c.salt, &s.nonce, c.difficulty_bits.max(0) as u32),
+                None => false,
+            },
+            None => false,
+        };
+        if !ok {
+            AuthCounters::bump(&self.counters.captcha_failed);
+            let now = self.now();
+            self.store.hit(&format!("captcha-fail:ip:{}", meta.ip), now - now.rem_euclid(900)).await?;
+            return Err(AppError::CaptchaFailed);
+        }
+        Ok(())
+    }
+
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        captcha: Option<&CaptchaSolution>,
+        meta: &RequestMeta,
+    ) -> AppResult<LoginOutcome> {
+        self.rate_limit(&format!("login:ip:{}", meta.ip), 60, self.settings.login_per_ip_per_minute).await?;
+        self.check_captcha(captcha, meta).await?;
+        let email = normalize_email(email).map_err(|_| AppError::InvalidCredentials)?;
+        let subject = login_subject(&email);
+        self.check_throttle(&subject).await?;
+        let account = self.store.account_by_email(&email).await?;
+        let ok = self.hasher.verify(password, account.as_ref().map(|a| a.password_hash.as_str())).await?;
+        let account = match account {
+            Some(a) if ok => a,
+            other => {
+                self.record_failure(&subject).await?;
+                AuthCounters::bump(&self.counters.logins_failed);
+                self.audit("login_password_failed", other.as_ref().map(|a| a.id.as_str()), meta, "").await;
+                return Err(AppError::InvalidCredentials);
+            }
+        };
+        if account.email_verified_at.is_none() {
+            return Err(AppError::EmailUnverified);
+        }
+        if account.frozen_at.is_some() {
+            return Err(AppError::Forbidden);
+        }
+        let methods = self.methods(&account).await?;
+        let now = self.now();
+        if methods.is_empty() {
+            let session = self.open_session(&account.id, &subject, meta).await?;
+            return Ok(LoginOutcome::Authenticated(session));
+        }
+        let attempt = LoginAttempt {
+            id: new_id(),
+            account_id: account.id.clone(),
+            state: LoginState::Pending,
+            failures: 0,
+            expires_at: now + self.settings.login_ttl_s,
+        };
+        let record = NewLoginAttempt {
+            attempt: attempt.clone(),
+            created_at: now,
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+        };
+        self.store.create_login(&record).await?;
+        self.audit("login_password_ok", Some(&account.id), meta, "").await;
+        Ok(LoginOutcome::SecondFactorRequired { login_id: attempt.id, methods, expires_at: attempt.expires_at })
+    }
+
+    /// What the account can use at the second step. An account with neither an
+    /// authenticator nor a phone has no second factor; the e-mail code is then
+    /// a fallback offered beside the others.
+    pub async fn methods(&self, account: &AccountRecord) -> AppResult<Vec<SecondFactorMethod>> {
+        let mut methods = Vec::new();
+        if self.store.totp_factor(&account.id).await?.is_some() {
+            methods.push(SecondFactorMethod::Totp);
+        }
+        if account.phone.is_some() {
+            methods.push(SecondFactorMethod::Sms);
+            methods.push(SecondFactorMethod::Voice);
+        }
+        if !methods.is_empty() && account.email_verified_at.is_some() {
+            methods.push(SecondFactorMethod::Email);
+        }
+        Ok(methods)
+    }
+
+    /// Loads a pending login attempt and applies every refusal rule.
+    async fn pending_login(&self, login_id: &str) -> AppResult<(LoginAttempt, AccountRecord)> {
+        let attempt = self.store.login_by_id(login_id).await?.ok_or(AppError::NotFound)?;
+        match attempt.check_usable(self.now()) {
+            Ok(()) => {}
+            Err(LoginRefusal::Expired) => return Err(AppError::Unauthorized),
+            Err(LoginRefusal::Finished) => return Err(AppError::Conflict("this sign-in is already complete".into())),
+            Err(LoginRefusal::TooManyFailures) => return Err(AppError::TooManyAttempts { retry_after_s: 1 }),
+        }
+        let account = self.account(&attempt.account_id).await.map_err(|_| AppError::NotFound)?;
+        self.check_throttle(&login_subject(&account.email)).await?;
+        if self.settings.failures.second_factor_locked(account.second_factor_failures) {
+            return Err(AppError::TooManyAttempts { retry_after_s: self.settings.failures.max_delay_s });
+        }
+        if account.frozen_at.is_some() {
+            return Err(AppError::Forbidden);
+        }
+        Ok((attempt, account))
+    }
+
+    pub async fn login_with_totp(&self, login_id: &str, code: &str, meta: &RequestMeta) -> AppResult<Session> {
+        let (attempt, account) = self.pending_login(login_id).await?;
+        if self.store.totp_factor(&account.id).await?.is_none() {
+            return Err(AppError::Conflict("no authenticator is bound; choose another method".into()));
+        }
+        let result = self.use_totp_code(&account.id, code, meta).await;
+        self.finish_second_step(attempt, account, result, meta).await
+    }
+
+    pub async fn login_send_code(&self, login_id: &str, method: SecondFactorMethod, meta: &RequestMeta) -> AppResult<CodeSent> {
+        self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
+        let (_attempt, account) = self.pending_login(login_id).await?;
+        let (channel, destination) = self.code_destination(&account, method).await?;
+        let sent = self.issue_code(&account.id, PURPOSE_LOGIN, channel, &destination, self.settings.code_ttl_s).await?;
+        self.audit("login_code_sent", Some(&account.id), meta, channel.as_str()).await;
+        Ok(sent)
+    }
+
+    pub async fn login_verify_code(
+        &self,
+        login_id: &str,
+        method: SecondFactorMethod,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<Session> {
+        let (attempt, account) = self.pending_login(login_id).await?;
+        self.code_destination(&account, method).await?;
+        let result = self.verify_sent_code(&account.id, PURPOSE_LOGIN, code).await;
+        self.finish_second_step(attempt, account, result, meta).await
+    }
+
+    async fn code_destination(&self, account: &AccountRecord, method: SecondFactorMethod) -> AppResult<(Channel, String)> {
+        if !self.methods(account).await?.contains(&method) {
+            return Err(AppError::Conflict("this method is not available for this account".into()));
+        }
+        match method {
+            SecondFactorMethod::Email => Ok((Channel::Email, account.email.clone())),
+            SecondFactorMethod::Sms => Ok((Channel::Sms, account.phone.clone().unwrap_or_default())),
+            SecondFactorMethod::Voice => Ok((Channel::Voice, account.phone.clone().unwrap_or_default())),
+            SecondFactorMethod::Totp => Err(AppError::invalid("channel", "must be sms, voice or email")),
+        }
+    }
+
+    async fn finish_second_step(
+        &self,
+        attempt: LoginAttempt,
+        account: AccountRecord,
+        result: AppResult<()>,
+        meta: &RequestMeta,
+    ) -> AppResult<Session> {
+        let subject = login_subject(&account.email);
+        match result {
+            Ok(()) => {
+                if !self.store.complete_login(&attempt.id, self.now(), MAX_SECOND_FACTOR_FAILURES).await? {
+                    return Err(AppError::Conflict("this sign-in is already complete".into()));
+                }
+                self.store.clear_second_factor_failures(&account.id).await?;
+                self.open_session(&account.id, &subject, meta).await
+            }
+            Err(AppError::InvalidCode) => {
+                AuthCounters::bump(&self.counters.logins_failed);
+                self.store.add_login_failure(&attempt.id, MAX_SECOND_FACTOR_FAILURES).await?;
+                self.record_failure(&subject).await?;
+                let consecutive = self.store.add_second_factor_failure(&account.id).await?;
+                self.audit("second_factor_failed", Some(&account.id), meta, "").await;
+                if consecutive == self.settings.failures.lock_after_consecutive {
+                    self.audit("second_factor_locked", Some(&account.id), meta, "").await;
+                }
+                Err(AppError::InvalidCode)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn open_session(&self, account_id: &str, subject: &str, meta: &RequestMeta) -> AppResult<Session> {
+        let token = new_token();
+        let now = self.now();
+        let expires_at = now + self.settings.session_ttl_s;
+        self.store.create_session(&token_hash(&token), account_id, now, expires_at).await?;
+        self.store.clear_failures(subject).await?;
+        AuthCounters::bump(&self.counters.logins_ok);
+        self.audit("login_ok", Some(account_id), meta, "").await;
+        Ok(Session { token, account_id: account_id.to_owned(), expires_at })
+    }
+
+    /// The account behind a bearer token, if the session is live.
+    pub async fn authenticate(&self, token: &str) -> AppResult<String> {
+        if token.is_empty() || token.len() > 256 {
+            return Err(AppError::Unauthorized);
+        }
+        let session = self.store.session(&token_hash(token), self.now()).await?.ok_or(AppError::Unauthorized)?;
+        Ok(session.account_id)
+    }
+
+    pub async fn logout(&self, token: &str, meta: &RequestMeta) -> AppResult<()> {
+        let account_id = self.authenticate(token).await?;
+        self.store.revoke_session(&token_hash(token), self.now()).await?;
+        self.audit("logout", Some(&account_id), meta, "").await;
+        Ok(())
+    }
+}

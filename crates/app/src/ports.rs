@@ -1,0 +1,338 @@
+//! The ports the use cases need from the outside world: storage, message delivery
+//! and the clock. Only traits and plain records live here; the SQL lives in the
+//! `store` crate and vendors in `delivery`.
+
+use async_trait::async_trait;
+use twostep_domain::{LoginAttempt, Role};
+
+/// A storage failure. Storage never speaks HTTP: the use cases decide what a
+/// missing row or a lost race means for the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Unix seconds. Every layer below HTTP speaks integer seconds so that both
+/// database backends store time the same way.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> i64;
+}
+
+#[derive(Clone, Debug)]
+pub struct AccountRecord {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub email_verified_at: Option<i64>,
+    pub phone: Option<String>,
+    pub role: Role,
+    pub created_at: i64,
+    pub frozen_at: Option<i64>,
+    pub withdrawals_blocked_until: Option<i64>,
+    pub second_factor_failures: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub verified: bool,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub enum CreateOutcome {
+    Created,
+    /// The e-mail belongs to an account already; its id is returned so that the
+    /// caller can decide what the address owner should hear.
+    EmailTaken(AccountRecord),
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn create_account(&self, account: &NewAccount) -> StoreResult<CreateOutcome>;
+    async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountRecord>>;
+    async fn account_by_id(&self, id: &str) -> StoreResult<Option<AccountRecord>>;
+    /// Replaces the password of an account whose e-mail is not yet confirmed
+    /// (a repeated sign-up); returns false when it is confirmed meanwhile.
+    async fn replace_unverified_password(&self, id: &str, hash: &str) -> StoreResult<bool>;
+    async fn mark_email_verified(&self, id: &str, now: i64) -> StoreResult<()>;
+    async fn set_password(&self, id: &str, hash: &str) -> StoreResult<()>;
+    /// Raises the withdrawal hold to `until` unless a later one is already set.
+    async fn extend_withdrawal_hold(&self, id: &str, until: i64) -> StoreResult<()>;
+    /// Counts one more consecutive second-factor failure; returns the new count.
+    async fn add_second_factor_failure(&self, id: &str) -> StoreResult<i64>;
+    async fn clear_second_factor_failures(&self, id: &str) -> StoreResult<()>;
+    async fn set_role(&self, id: &str, role: Role) -> StoreResult<()>;
+}
+
+#[derive(Clone, Debug)]
+pub struct NewLoginAttempt {
+    pub attempt: LoginAttempt,
+    pub created_at: i64,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+#[async_trait]
+pub trait LoginStore: Send + Sync {
+    async fn create_login(&self, login: &NewLoginAttempt) -> StoreResult<()>;
+    async fn login_by_id(&self, id: &str) -> StoreResult<Option<LoginAttempt>>;
+    /// Counts a wrong code against a pending attempt, killing it at the limit.
+    /// Returns the failures so far, or None if the attempt was not pending.
+    async fn add_login_failure(&self, id: &str, max_failures: i64) -> StoreResult<Option<i64>>;
+    /// Moves a pending, live attempt to completed. Exactly one caller wins.
+    async fn complete_login(&self, id: &str, now: i64, max_failures: i64) -> StoreResult<bool>;
+}
+
+#[derive(Clone, Debug)]
+pub struct TotpFactor {
+    pub account_id: String,
+    pub sealed_secret: Vec<u8>,
+    pub last_step: i64,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct TotpSetup {
+    pub id: String,
+    pub account_id: String,
+    pub sealed_secret: Vec<u8>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// Which column holds a sealed secret, for key rotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretKind {
+    TotpFactor,
+    TotpSetup,
+}
+
+#[derive(Clone, Debug)]
+pub struct SealedSecret {
+    pub kind: SecretKind,
+    /// account id for a factor, setup id for a setup.
+    pub id: String,
+    pub sealed: Vec<u8>,
+}
+
+#[async_trait]
+pub trait TotpStore: Send + Sync {
+    async fn create_totp_setup(&self, setup: &TotpSetup) -> StoreResult<()>;
+    async fn totp_setup(&self, id: &str) -> StoreResult<Option<TotpSetup>>;
+    /// Consumes the setup and binds its secret with `last_step` already used.
+    /// Returns false when the setup was consumed meanwhile or a factor exists.
+    async fn bind_totp(&self, setup: &TotpSetup, last_step: i64, now: i64) -> StoreResult<bool>;
+    async fn totp_factor(&self, account_id: &str) -> StoreResult<Option<TotpFactor>>;
+    /// Conditional write: records `step` as used only if it is later than the
+    /// last accepted step. Exactly one of several concurrent callers wins.
+    async fn advance_totp_step(&self, account_id: &str, step: i64) -> StoreResult<bool>;
+    async fn remove_totp(&self, account_id: &str) -> StoreResult<bool>;
+    async fn sealed_secrets(&self) -> StoreResult<Vec<SealedSecret>>;
+    /// Replaces a sealed secret only if it still holds `old` (compare-and-swap).
+    async fn reseal_secret(&self, secret: &SealedSecret, new: &[u8]) -> StoreResult<bool>;
+}
+
+#[derive(Clone, Debug)]
+pub struct CaptchaChallenge {
+    pub id: String,
+    pub salt: String,
+    pub difficulty_bits: i64,
+    pub expires_at: i64,
+}
+
+#[async_trait]
+pub trait CaptchaStore: Send + Sync {
+    async fn create_challenge(&self, challenge: &CaptchaChallenge) -> StoreResult<()>;
+    /// Marks a live challenge used and returns it; None if unknown, used or expired.
+    async fn take_challenge(&self, id: &str, now: i64) -> StoreResult<Option<CaptchaChallenge>>;
+}
+
+#[derive(Clone, Debug)]
+pub struct SentCode {
+    pub id: String,
+    pub account_id: String,
+    pub purpose: String,
+    pub channel: String,
+    pub destination: String,
+    pub code_hash: Vec<u8>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub tries: i64,
+}
+
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    async fn create_code(&self, code: &SentCode) -> StoreResult<()>;
+    /// The newest unused, unexpired code for this account and purpose.
+    async fn live_code(&self, account_id: &str, purpose: &str, now: i64) -> StoreResult<Option<SentCode>>;
+    /// Counts one try against a code that still has tries left; false if none left.
+    async fn add_code_try(&self, id: &str, max_tries: i64) -> StoreResult<bool>;
+    /// Marks the code used. Exactly one of several concurrent callers wins.
+    async fn consume_code(&self, id: &str, now: i64) -> StoreResult<bool>;
+    /// Kills every live code of this account and purpose (used after success).
+    async fn retire_codes(&self, account_id: &str, purpose: &str, now: i64) -> StoreResult<()>;
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionInfo {
+    pub account_id: String,
+    pub expires_at: i64,
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(&self, token_hash: &str, account_id: &str, now: i64, expires_at: i64) -> StoreResult<()>;
+    async fn session(&self, token_hash: &str, now: i64) -> StoreResult<Option<SessionInfo>>;
+    async fn revoke_session(&self, token_hash: &str, now: i64) -> StoreResult<()>;
+    /// Revokes every session of the account except `keep` (when given).
+    async fn revoke_sessions(&self, account_id: &str, keep: Option<&str>, now: i64) -> StoreResult<u64>;
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FailureState {
+    pub recent: i64,
+    pub consecutive: i64,
+    pub last_failure_at: Option<i64>,
+}
+
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Adds one hit to a fixed-window counter and returns the count in the window.
+    async fn hit(&self, bucket: &str, window_start: i64) -> StoreResult<i64>;
+    /// The count of a fixed-window counter without adding to it.
+    async fn hits(&self, bucket: &str, window_start: i64) -> StoreResult<i64>;
+    async fn record_failure(&self, subject: &str, now: i64, window_s: i64) -> StoreResult<FailureState>;
+    async fn failure_state(&self, subject: &str, now: i64, window_s: i64) -> StoreResult<FailureState>;
+    async fn clear_failures(&self, subject: &str) -> StoreResult<()>;
+    /// Deletes counters and failure rows older than `before`.
+    async fn prune_throttle(&self, before: i64) -> StoreResult<()>;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub at: i64,
+    pub account_id: Option<String>,
+    pub kind: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub detail: String,
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// Newest first.
+    async fn audit_events(&self, account_id: Option<&str>, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub channel: String,
+    pub to: String,
+    pub body: String,
+    pub sent_at: i64,
+}
+
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    async fn push_outbox(&self, message: &OutboxMessage) -> StoreResult<()>;
+    /// Newest first.
+    async fn outbox_for(&self, to: Option<&str>, limit: i64) -> StoreResult<Vec<OutboxMessage>>;
+}
+
+#[derive(Clone, Debug)]
+pub struct Withdrawal {
+    pub id: String,
+    pub account_id: String,
+    pub asset: String,
+    pub amount: String,
+    pub address: String,
+    pub created_at: i64,
+}
+
+#[async_trait]
+pub trait WithdrawalStore: Send + Sync {
+    async fn create_withdrawal(&self, withdrawal: &Withdrawal) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait HealthStore: Send + Sync {
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Everything the use cases store, as one object.
+pub trait Store:
+    AccountStore
+    + LoginStore
+    + TotpStore
+    + CaptchaStore
+    + CodeStore
+    + SessionStore
+    + ThrottleStore
+    + AuditStore
+    + OutboxStore
+    + WithdrawalStore
+    + HealthStore
+{
+}
+
+impl<T> Store for T where
+    T: AccountStore
+        + LoginStore
+        + TotpStore
+        + CaptchaStore
+        + CodeStore
+        + SessionStore
+        + ThrottleStore
+        + AuditStore
+        + OutboxStore
+        + WithdrawalStore
+        + HealthStore
+{
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Sms,
+    Voice,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::Voice => "voice",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Message {
+    pub channel: Channel,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("delivery failed: {0}")]
+pub struct DeliveryError(pub String);
+
+/// Sends a message to a person. Implementations must never log the body: it
+/// holds one-time codes.
+#[async_trait]
+pub trait Delivery: Send + Sync {
+    async fn send(&self, message: &Message) -> Result<(), DeliveryError>;
+}

@@ -1,0 +1,131 @@
+//! Sensitive actions of a signed-in account: changing the password, asking
+//! for a withdrawal (refused during a security hold) and reading the account's
+//! own security activity.
+
+use twostep_domain::{active_hold, validate_password};
+
+use crate::crypto::{new_id, token_hash};
+use crate::error::{AppError, AppResult};
+use crate::ports::{AuditEvent, Channel, Withdrawal};
+use crate::{App, RequestMeta};
+
+#[derive(Clone, Debug)]
+pub struct WithdrawalRequest {
+    pub asset: String,
+    pub amount: String,
+    pub address: String,
+    pub code: String,
+}
+
+impl App {
+    pub async fn change_password(
+        &self,
+        account_id: &str,
+        session_token: &str,
+        current: &str,
+        new: &str,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        validate_password("new_password", new)?;
+        let account = self.account(account_id).await?;
+        let subject = crate::limits::step_up_subject(account_id);
+        self.check_throttle(&subject).await?;
+        if !self.hasher.verify(current, Some(&account.password_hash)).await? {
+            self.record_failure(&subject).await?;
+            return Err(AppError::InvalidCredentials);
+        }
+        self.verify_step_up(account_id, code, meta).await?;
+        let hash = self.hasher.hash(new).await?;
+        self.store.set_password(account_id, &hash).await?;
+        let now = self.now();
+        self.store.revoke_sessions(account_id, Some(&token_hash(session_token)), now).await?;
+        self.store.extend_withdrawal_hold(account_id, now + self.settings.hold_after_password_change_s).await?;
+        self.audit("password_changed", Some(account_id), meta, "").await;
+        self.notify(
+            Channel::Email,
+            &account.email,
+            "Your password was changed",
+            "The password of your twostep account was changed and other sessions were signed out. \
+             Withdrawals are paused for 24 hours. If this was not you, start account recovery at once.",
+        )
+        .await;
+        Ok(())
+    }
+
+    pub async fn request_withdrawal(
+        &self,
+        account_id: &str,
+        request: &WithdrawalRequest,
+        meta: &RequestMeta,
+    ) -> AppResult<String> {
+        validate_withdrawal(request)?;
+        let account = self.account(account_id).await?;
+        if account.frozen_at.is_some() {
+            return Err(AppError::Forbidden);
+        }
+        // Refuse before the code is checked, so a hold never burns a code.
+        if let Some(until) = active_hold(account.withdrawals_blocked_until, self.now()) {
+            self.audit("withdrawal_refused_hold", Some(account_id), meta, "").await;
+            return Err(AppError::SecurityHold { until });
+        }
+        self.verify_step_up(account_id, &request.code, meta).await?;
+        let withdrawal = Withdrawal {
+            id: new_id(),
+            account_id: account_id.to_owned(),
+            asset: request.asset.clone(),
+            amount: request.amount.clone(),
+            address: request.address.clone(),
+            created_at: self.now(),
+        };
+        self.store.create_withdrawal(&withdrawal).await?;
+        self.audit("withdrawal_requested", Some(account_id), meta, &withdrawal.id).await;
+        Ok(withdrawal.id)
+    }
+
+    /// The account's own security events, newest first.
+    pub async fn activity(&self, account_id: &str) -> AppResult<Vec<AuditEvent>> {
+        Ok(self.store.audit_events(Some(account_id), 100).await?)
+    }
+}
+
+fn validate_withdrawal(r: &WithdrawalRequest) -> AppResult<()> {
+    let asset_ok = (1..=16).contains(&r.asset.len()) && r.asset.chars().all(|c| c.is_ascii_alphanumeric());
+    if !asset_ok {
+        return Err(AppError::invalid("asset", "must be 1 to 16 letters or digits"));
+    }
+    if !is_positive_decimal(&r.amount) {
+        return Err(AppError::invalid("amount", "must be a positive decimal number, as a string"));
+    }
+    let address_ok = (1..=128).contains(&r.address.len()) && r.address.chars().all(|c| c.is_ascii_graphic());
+    if !address_ok {
+        return Err(AppError::invalid("address", "must be 1 to 128 printable characters"));
+    }
+    Ok(())
+}
+
+fn is_positive_decimal(s: &str) -> bool {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |p: &str| p.chars().all(|c| c.is_ascii_digit());
+    s.len() <= 40
+        && !whole.is_empty()
+        && digits(whole)
+        && digits(frac)
+        && !(s.contains('.') && frac.is_empty())
+        && s.chars().any(|c| c.is_ascii_digit() && c != '0')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_positive_decimal;
+
+    #[test]
+    fn amounts() {
+        for ok in ["1", "0.5", "10.000001", "007"] {
+            assert!(is_positive_decimal(ok), "{ok}");
+        }
+        for bad in ["", "0", "0.0", "-1", "1.", ".5", "1e5", "1,5", "NaN", " 1"] {
+            assert!(!is_positive_decimal(bad), "{bad}");
+        }
+    }
+}

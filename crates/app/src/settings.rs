@@ -1,0 +1,64 @@
+//! Policy knobs of the use cases. The command line fills them from flags,
+//! `TWOSTEP_*` variables and the config file; tests build them directly.
+
+use twostep_domain::{BackupKeyLength, FailurePolicy};
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Shown in authenticator apps next to the account.
+    pub issuer: String,
+    pub public_url: String,
+    /// Proof-of-work difficulty; 0 turns the captcha off (tests only).
+    pub captcha_bits: u32,
+    /// Extra bits added for a client that keeps failing, at most.
+    pub captcha_max_extra_bits: u32,
+    pub captcha_ttl_s: i64,
+    pub backup_key_length: BackupKeyLength,
+    pub session_ttl_s: i64,
+    pub login_ttl_s: i64,
+    pub totp_setup_ttl_s: i64,
+    /// Lifetime of a sent one-time code (step-up, login).
+    pub code_ttl_s: i64,
+    /// Lifetime of the sign-up confirmation code.
+    pub email_verify_ttl_s: i64,
+    pub resend_after_s: i64,
+    pub failures: FailurePolicy,
+    pub hold_after_password_change_s: i64,
+    pub hold_after_authenticator_change_s: i64,
+    pub hold_after_contact_change_s: i64,
+    pub login_per_ip_per_minute: i64,
+    pub accounts_per_ip_per_hour: i64,
+    pub captcha_per_ip_per_minute: i64,
+    pub codes_per_ip_per_minute: i64,
+    pub codes_per_account_per_hour: i64,
+    pub emails_per_address_per_hour: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            issuer: "twostep".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            captcha_bits: 18,
+            captcha_max_extra_bits: 4,
+            captcha_ttl_s: 300,
+            backup_key_length: BackupKeyLength::Chars32,
+            session_ttl_s: 12 * 3600,
+            login_ttl_s: 600,
+            totp_setup_ttl_s: 900,
+            code_ttl_s: 300,
+            email_verify_ttl_s: 1800,
+            resend_after_s: 60,
+            failures: FailurePolicy::default(),
+            hold_after_password_change_s: 24 * 3600,
+            hold_after_authenticator_change_s: 24 * 3600,
+            hold_after_contact_change_s: 24 * 3600,
+            login_per_ip_per_minute: 30,
+            accounts_per_ip_per_hour: 20,
+            captcha_per_ip_per_minute: 60,
+            codes_per_ip_per_minute: 30,
+            codes_per_account_per_hour: 10,
+            emails_per_address_per_hour: 5,
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Enrolling, using and removing the authenticator (RFC 6238 TOTP). The
+//! secret is the backup key the user writes down; it is sealed at rest and a
+//! code is accepted once, by a conditional write of the last used step.
+
+use qrcode::render::svg;
+use qrcode::QrCode;
+use subtle::ConstantTimeEq;
+use twostep_domain::{encode_backup_key, generate_secret, otpauth_uri, parse_backup_key, totp};
+
+use crate::crypto::new_id;
+use crate::error::{AppError, AppResult};
+use crate::metrics::AuthCounters;
+use crate::ports::{Channel, TotpSetup};
+use crate::{App, RequestMeta};
+
+#[derive(Clone, Debug)]
+pub struct TotpEnrolment {
+    pub setup_id: String,
+    pub backup_key: String,
+    pub otpauth_uri: String,
+    pub qr_svg: String,
+}
+
+pub fn factor_context(account_id: &str) -> String {
+    format!("totp:{account_id}")
+}
+
+pub fn setup_context(setup_id: &str) -> String {
+    format!("totp-setup:{setup_id}")
+}
+
+/// Draws the otpauth URI as an SVG QR code, locally (no chart service).
+pub fn qr_svg(data: &str) -> String {
+    match QrCode::new(data.as_bytes()) {
+        Ok(code) => code.render::<svg::Color<'_>>().min_dimensions(200, 200).quiet_zone(true).build(),
+        Err(_) => String::new(),
+    }
+}
+
+impl App {
+    pub async fn start_totp_enrolment(&self, account_id: &str, meta: &RequestMeta) -> AppResult<TotpEnrolment> {
+        let account = self.account(account_id).await?;
+        if self.store.totp_factor(account_id).await?.is_some() {
+            return Err(AppError::Conflict("an authenticator is already bound; disable it first".into()));
+        }
+        let secret = generate_secret(self.settings.backup_key_length, &mut rand::rng());
+        let now = self.now();
+        let setup_id = new_id();
+        let setup = TotpSetup {
+            id: setup_id.clone(),
+            account_id: account_id.to_owned(),
+            sealed_secret: self.keyring.seal(&setup_context(&setup_id), &secret),
+            created_at: now,
+            expires_at: now + self.settings.totp_setup_ttl_s,
+        };
+        self.store.create_totp_setup(&setup).await?;
+        let backup_key = encode_backup_key(&secret);
+        let uri = otpauth_uri(&self.settings.issuer, &account.email, &backup_key);
+        self.audit("totp_enrolment_started", Some(account_id), meta, "").await;
+        Ok(TotpEnrolment { setup_id, qr_svg: qr_svg(&uri), otpauth_uri: uri, backup_key })
+    }
+
+    /// Binds the authenticator once the user typed the backup key back (proof
+    /// it was written down) and a current code (proof the app has it).
+    pub async fn confirm_totp_enrolment(
+        &self,
+        account_id: &str,
+        setup_id: &str,
+        backup_key: &str,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let subject = crate::limits::step_up_subject(account_id);
+        self.check_throttle(&subject).await?;
+        let now = self.now();
+        let setup = match self.store.totp_setup(setup_id).await? {
+            Some(s) if s.account_id == account_id && s.expires_at > now => s,
+            _ => return Err(AppError::NotFound),
+        };
+        let secret = self
+            .keyring
+            .open(&setup_context(&setup.id), &setup.sealed_secret)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let typed = parse_backup_key(backup_key)?;
+        if !bool::from(typed.ct_eq(&secret)) {
+            return Err(AppError::invalid("backup_key", "does not match the key shown; check what you wrote down"));
+        }
+        let Some(step) = totp::verify(&secret, code, now, None) else {
+            self.record_failure(&subject).await?;
+            AuthCounters::bump(&self.counters.totp_rejected);
+            return Err(AppError::InvalidCode);
+        };
+        let bound = TotpSetup { sealed_secret: self.keyring.seal(&factor_context(account_id), &secret), ..setup };
+        if !self.store.bind_totp(&bound, step, now).await? {
+            return Err(AppError::Conflict("this enrolment was already used or another authenticator is bound".into()));
+        }
+        self.store.clear_failures(&subject).await?;
+        self.audit("totp_enrolled", Some(account_id), meta, "").await;
+        Ok(())
+    }
+
+    pub async fn disable_totp(&self, account_id: &str, code: &str, meta: &RequestMeta) -> AppResult<()> {
+        if self.store.totp_factor(account_id).await?.is_none() {
+            return Err(AppError::Conflict("no authenticator is bound".into()));
+        }
+        self.verify_step_up(account_id, code, meta).await?;
+        self.store.remove_totp(account_id).await?;
+        let until = self.now() + self.settings.hold_after_authenticator_change_s;
+        self.store.extend_withdrawal_hold(account_id, until).await?;
+        self.audit("totp_disabled", Some(account_id), meta, "").await;
+        let account = self.account(account_id).await?;
+        self.notify(
+            Channel::Email,
+            &account.email,
+            "Authenticator removed",
+            "The authenticator was removed from your twostep account. Withdrawals are paused for 24 hours. \
+             If this was not you, contact support at once.",
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Checks an authenticator code and records its step as used. A code
+    /// already used (even by a concurrent request) is refused and logged.
+    pub async fn use_totp_code(&self, account_id: &str, code: &str, meta: &RequestMeta) -> AppResult<()> {
+        let Some(factor) = self.store.totp_factor(account_id).await? else {
+            return Err(AppError::InvalidCode);
+        };
+        let secret = self
+            .keyring
+            .open(&factor_context(account_id), &factor.sealed_secret)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let now = self.now();
+        match totp::verify(&secret, code, now, Some(factor.last_step)) {
+            Some(step) if self.store.advance_totp_step(account_id, step).await? => Ok(()),
+            Some(_) => self.refuse_replay(account_id, meta).await,
+            None if totp::verify(&secret, code, now, None).is_some() => self.refuse_replay(account_id, meta).await,
+            None => {
+                AuthCounters::bump(&self.counters.totp_rejected);
+                Err(AppError::InvalidCode)
+            }
+        }
+    }
+
+    async fn refuse_replay(&self, account_id: &str, meta: &RequestMeta) -> AppResult<()> {
+        AuthCounters::bump(&self.counters.totp_replayed);
+        AuthCounters::bump(&self.counters.totp_rejected);
+        tracing::warn!(account_id, "authenticator code replayed");
+        self.audit("totp_code_replayed", Some(account_id), meta, "").await;
+        Err(AppError::InvalidCode)
+    }
+}

@@ -1,0 +1,208 @@
+//! Layered configuration: built-in defaults, then the config file
+//! (`--config twostep.toml`), then `TWOSTEP_*` variables, then flags. Every
+//! setting is all three; clap resolves flag-over-environment and the file
+//! fills what neither gave.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde::Deserialize;
+use twostep_app::Settings;
+use twostep_domain::BackupKeyLength;
+
+/// Flags every command takes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalArgs {
+    /// TOML file with settings (keys as the long flag names, with underscores).
+    #[arg(long, global = true, env = "TWOSTEP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the SQLite database and the master key live [default: ./twostep-data]
+    #[arg(long, global = true, env = "TWOSTEP_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://<data-dir>/twostep.db]
+    #[arg(long, global = true, env = "TWOSTEP_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Largest number of database connections per instance [default: 16]
+    #[arg(long, global = true, env = "TWOSTEP_DB_MAX_CONNECTIONS")]
+    pub db_max_connections: Option<u32>,
+    /// Seconds to wait for a free database connection [default: 5]
+    #[arg(long, global = true, env = "TWOSTEP_DB_ACQUIRE_TIMEOUT_S")]
+    pub db_acquire_timeout_s: Option<u64>,
+    /// PostgreSQL statement timeout in seconds [default: 10]
+    #[arg(long, global = true, env = "TWOSTEP_DB_STATEMENT_TIMEOUT_S")]
+    pub db_statement_timeout_s: Option<u64>,
+}
+
+/// Settings of the running server.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "TWOSTEP_LISTEN")]
+    pub listen: Option<String>,
+    /// Proof-of-work difficulty in bits; 0 turns the captcha off (tests only) [default: 18]
+    #[arg(long, env = "TWOSTEP_CAPTCHA_BITS")]
+    pub captcha_bits: Option<u32>,
+    /// Base URL used in links sent to users [default: http://<listen>]
+    #[arg(long, env = "TWOSTEP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Name shown in authenticator apps [default: twostep]
+    #[arg(long, env = "TWOSTEP_ISSUER")]
+    pub issuer: Option<String>,
+    /// Backup key length in base32 characters: 32 (160 bits) or 16 (80 bits) [default: 32]
+    #[arg(long, env = "TWOSTEP_BACKUP_KEY_CHARS")]
+    pub backup_key_chars: Option<u32>,
+    /// Session lifetime in seconds [default: 43200]
+    #[arg(long, env = "TWOSTEP_SESSION_TTL_S")]
+    pub session_ttl_s: Option<i64>,
+    /// Lifetime of a login that passed the password step, in seconds [default: 600]
+    #[arg(long, env = "TWOSTEP_LOGIN_TTL_S")]
+    pub login_ttl_s: Option<i64>,
+    /// Lifetime of a sent one-time code in seconds, at most 600 [default: 300]
+    #[arg(long, env = "TWOSTEP_CODE_TTL_S")]
+    pub code_ttl_s: Option<i64>,
+    /// Withdrawal hold after a password change, in seconds [default: 86400]
+    #[arg(long, env = "TWOSTEP_HOLD_AFTER_PASSWORD_CHANGE_S")]
+    pub hold_after_password_change_s: Option<i64>,
+    /// Withdrawal hold after the authenticator is removed or replaced, in seconds [default: 86400]
+    #[arg(long, env = "TWOSTEP_HOLD_AFTER_AUTHENTICATOR_CHANGE_S")]
+    pub hold_after_authenticator_change_s: Option<i64>,
+    /// Password-step requests per IP per minute [default: 30]
+    #[arg(long, env = "TWOSTEP_LOGIN_PER_IP_PER_MINUTE")]
+    pub login_per_ip_per_minute: Option<i64>,
+    /// Sign-ups per IP per hour [default: 20]
+    #[arg(long, env = "TWOSTEP_ACCOUNTS_PER_IP_PER_HOUR")]
+    pub accounts_per_ip_per_hour: Option<i64>,
+    /// Captcha challenges per IP per minute [default: 60]
+    #[arg(long, env = "TWOSTEP_CAPTCHA_PER_IP_PER_MINUTE")]
+    pub captcha_per_ip_per_minute: Option<i64>,
+    /// Code requests and checks per IP per minute [default: 30]
+    #[arg(long, env = "TWOSTEP_CODES_PER_IP_PER_MINUTE")]
+    pub codes_per_ip_per_minute: Option<i64>,
+    /// Password hashes computed at once [default: number of cores]
+    #[arg(long, env = "TWOSTEP_HASH_CONCURRENCY")]
+    pub hash_concurrency: Option<usize>,
+    /// Trust X-Forwarded-For for the client address (only behind your own proxy) [default: false]
+    #[arg(long, env = "TWOSTEP_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: Option<bool>,
+}
+
+/// The config file: the same keys as the flags, all optional.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub db_max_connections: Option<u32>,
+    pub db_acquire_timeout_s: Option<u64>,
+    pub db_statement_timeout_s: Option<u64>,
+    pub listen: Option<String>,
+    pub captcha_bits: Option<u32>,
+    pub public_url: Option<String>,
+    pub issuer: Option<String>,
+    pub backup_key_chars: Option<u32>,
+    pub session_ttl_s: Option<i64>,
+    pub login_ttl_s: Option<i64>,
+    pub code_ttl_s: Option<i64>,
+    pub hold_after_password_change_s: Option<i64>,
+    pub hold_after_authenticator_change_s: Option<i64>,
+    pub login_per_ip_per_minute: Option<i64>,
+    pub accounts_per_ip_per_hour: Option<i64>,
+    pub captcha_per_ip_per_minute: Option<i64>,
+    pub codes_per_ip_per_minute: Option<i64>,
+    pub hash_concurrency: Option<usize>,
+    pub trust_forwarded_for: Option<bool>,
+}
+
+impl FileConfig {
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        let Some(path) = path else { return Ok(Self::default()) };
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+}
+
+/// Where the data lives and how to reach the database.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub pool: twostep_store::PoolSettings,
+}
+
+impl StorageConfig {
+    pub fn resolve(g: &GlobalArgs, file: &FileConfig) -> Self {
+        let data_dir = g.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("./twostep-data"));
+        let database_url = g
+            .database_url
+            .clone()
+            .or(file.database_url.clone())
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("twostep.db").display()));
+        let defaults = twostep_store::PoolSettings::default();
+        let secs = std::time::Duration::from_secs;
+        let pool = twostep_store::PoolSettings {
+            max_connections: g.db_max_connections.or(file.db_max_connections).unwrap_or(defaults.max_connections),
+            acquire_timeout: g.db_acquire_timeout_s.or(file.db_acquire_timeout_s).map(secs).unwrap_or(defaults.acquire_timeout),
+            statement_timeout: g
+                .db_statement_timeout_s
+                .or(file.db_statement_timeout_s)
+                .map(secs)
+                .unwrap_or(defaults.statement_timeout),
+        };
+        Self { data_dir, database_url, pool }
+    }
+}
+
+/// The server's settings after layering.
+pub struct ServeConfig {
+    pub listen: String,
+    pub settings: Settings,
+    pub hash_concurrency: usize,
+    pub trust_forwarded_for: bool,
+}
+
+impl ServeConfig {
+    pub fn resolve(a: &ServeArgs, f: &FileConfig) -> Result<Self> {
+        let d = Settings::default();
+        let listen = a.listen.clone().or(f.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let chars = a.backup_key_chars.or(f.backup_key_chars).unwrap_or(32);
+        let backup_key_length =
+            BackupKeyLength::from_chars(chars).context("backup_key_chars must be 16 or 32")?;
+        let code_ttl_s = a.code_ttl_s.or(f.code_ttl_s).unwrap_or(d.code_ttl_s);
+        anyhow::ensure!((60..=600).contains(&code_ttl_s), "code_ttl_s must be between 60 and 600 seconds");
+        let captcha_bits = a.captcha_bits.or(f.captcha_bits).unwrap_or(d.captcha_bits);
+        anyhow::ensure!(captcha_bits <= 32, "captcha_bits must be at most 32");
+        let settings = Settings {
+            issuer: a.issuer.clone().or(f.issuer.clone()).unwrap_or(d.issuer),
+            public_url: a.public_url.clone().or(f.public_url.clone()).unwrap_or_else(|| format!("http://{listen}")),
+            captcha_bits,
+            backup_key_length,
+            session_ttl_s: a.session_ttl_s.or(f.session_ttl_s).unwrap_or(d.session_ttl_s),
+            login_ttl_s: a.login_ttl_s.or(f.login_ttl_s).unwrap_or(d.login_ttl_s),
+            code_ttl_s,
+            hold_after_password_change_s: a
+                .hold_after_password_change_s
+                .or(f.hold_after_password_change_s)
+                .unwrap_or(d.hold_after_password_change_s),
+            hold_after_authenticator_change_s: a
+                .hold_after_authenticator_change_s
+                .or(f.hold_after_authenticator_change_s)
+                .unwrap_or(d.hold_after_authenticator_change_s),
+            login_per_ip_per_minute: a.login_per_ip_per_minute.or(f.login_per_ip_per_minute).unwrap_or(d.login_per_ip_per_minute),
+            accounts_per_ip_per_hour: a.accounts_per_ip_per_hour.or(f.accounts_per_ip_per_hour).unwrap_or(d.accounts_per_ip_per_hour),
+            captcha_per_ip_per_minute: a
+                .captcha_per_ip_per_minute
+                .or(f.captcha_per_ip_per_minute)
+                .unwrap_or(d.captcha_per_ip_per_minute),
+            codes_per_ip_per_minute: a.codes_per_ip_per_minute.or(f.codes_per_ip_per_minute).unwrap_or(d.codes_per_ip_per_minute),
+            ..d
+        };
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Ok(Self {
+            listen,
+            settings,
+            hash_concurrency: a.hash_concurrency.or(f.hash_concurrency).unwrap_or(cores),
+            trust_forwarded_for: a.trust_forwarded_for.or(f.trust_forwarded_for).unwrap_or(false),
+        })
+    }
+}

@@ -1,0 +1,97 @@
+//! The `twostep` command: serve, migrate, staff accounts and key rotation.
+//! Wiring and configuration live here; behaviour lives in the other crates.
+
+mod config;
+mod keys;
+mod server;
+
+use std::io::Read;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use twostep_domain::Role;
+
+use config::{FileConfig, GlobalArgs, ServeArgs, StorageConfig};
+
+#[derive(Parser, Debug)]
+#[command(name = "twostep", version, about = "Account security: sign-in with a second factor, and a safe way back in.")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server; creates the data directory, database and master key on first start.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// Manage the master key that seals secrets at rest.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum StaffCommand {
+    /// Create a staff account (or promote an existing one); the password is read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// reviewer or admin
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Re-encrypt every stored secret under a new master key.
+    Rotate,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TWOSTEP_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let file = FileConfig::load(cli.global.config.as_deref())?;
+    let storage = StorageConfig::resolve(&cli.global, &file);
+    match cli.command {
+        Command::Serve(args) => server::serve(&storage, &args, &file).await,
+        Command::Migrate => {
+            let store = server::open_store(&storage).await?;
+            let applied = store.migrate().await?;
+            println!("migrations applied: {applied:?}");
+            Ok(())
+        }
+        Command::Staff { command: StaffCommand::Add { email, role } } => {
+            let role = Role::try_from(role.as_str()).ok().filter(|r| r.is_staff());
+            let Some(role) = role else { bail!("--role must be reviewer or admin") };
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password).context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let app = server::build_app(&storage, &ServeArgs::default(), &file).await?.0;
+            let id = app.add_staff(&email, password, role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("staff account {id} ({}) ready", role.as_str());
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Rotate } => server::rotate_keys(&storage).await,
+    }
+}

@@ -1,0 +1,107 @@
+//! Wiring: opens the store, builds the app and serves HTTP until a signal.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use twostep_app::passwords::PasswordHasher;
+use twostep_app::ports::{Clock, Delivery, Store};
+use twostep_app::{App, SystemClock};
+use twostep_delivery::OutboxDelivery;
+use twostep_store::{Backend, SqlStore};
+use twostep_web::AppState;
+
+use crate::config::{FileConfig, ServeArgs, ServeConfig, StorageConfig};
+use crate::keys;
+
+pub async fn open_store(storage: &StorageConfig) -> Result<SqlStore> {
+    if Backend::from_url(&storage.database_url)? == Backend::Sqlite {
+        keys::ensure_data_dir(&storage.data_dir)?;
+    }
+    SqlStore::connect(&storage.database_url, &storage.pool).await.context("opening the database")
+}
+
+pub async fn build_app(storage: &StorageConfig, args: &ServeArgs, file: &FileConfig) -> Result<(App, ServeConfig, SqlStore)> {
+    let config = ServeConfig::resolve(args, file)?;
+    let keyring = keys::load_keyring(&storage.data_dir)?;
+    let sql = open_store(storage).await?;
+    sql.migrate().await.context("migrating the database")?;
+    let store: Arc<dyn Store> = Arc::new(sql.clone());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let delivery: Arc<dyn Delivery> = Arc::new(OutboxDelivery::new(store.clone(), clock.clone()));
+    let app = App::new(
+        store,
+        delivery,
+        clock,
+        Arc::new(keyring),
+        PasswordHasher::new(config.hash_concurrency),
+        config.settings.clone(),
+    );
+    Ok((app, config, sql))
+}
+
+pub async fn serve(storage: &StorageConfig, args: &ServeArgs, file: &FileConfig) -> Result<()> {
+    let (app, config, sql) = build_app(storage, args, file).await?;
+    let mut state = AppState::new(app.clone(), true);
+    state.trust_forwarded_for = config.trust_forwarded_for;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(housekeeping(app));
+    println!("twostep listening on http://{addr} (database: {:?}, messages: development outbox)", sql.backend());
+    let router = twostep_web::app(state);
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    sql.close().await;
+    Ok(())
+}
+
+/// Deletes expired challenges, attempts, codes and counters now and then.
+async fn housekeeping(app: App) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        // Keep a day of history for the throttles' windows.
+        if let Err(e) = app.store.prune_throttle(app.now() - 86_400).await {
+            tracing::warn!(error = %e, "housekeeping failed");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+}
+
+pub async fn rotate_keys(storage: &StorageConfig) -> Result<()> {
+    use twostep_app::ports::SecretKind;
+    use twostep_app::totp::{factor_context, setup_context};
+    let _ = keys::load_keyring(&storage.data_dir)?;
+    let sql = open_store(storage).await?;
+    sql.migrate().await?;
+    let (rotation, keyring) = keys::Rotation::begin(&storage.data_dir)?;
+    let mut resealed = 0;
+    for secret in twostep_app::ports::TotpStore::sealed_secrets(&sql).await? {
+        if keyring.is_current(&secret.sealed) {
+            continue;
+        }
+        let context = match secret.kind {
+            SecretKind::TotpFactor => factor_context(&secret.id),
+            SecretKind::TotpSetup => setup_context(&secret.id),
+        };
+        let plain = keyring.open(&context, &secret.sealed).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if twostep_app::ports::TotpStore::reseal_secret(&sql, &secret, &keyring.seal(&context, &plain)).await? {
+            resealed += 1;
+        }
+    }
+    let id = rotation.new_key.id_hex();
+    rotation.finish()?;
+    println!("master key rotated to {id}; {resealed} secrets re-encrypted. Restart every instance with the new key file.");
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! Storage: the `Store` ports of `twostep-app` implemented on SQL for both
+//! SQLite (one machine) and PostgreSQL (many instances). The SQL is written
+//! once in the dialect both share (numbered `$n` parameters, `ON CONFLICT`,
+//! `RETURNING`, integer seconds) and runs through sqlx's `Any` driver, so the
+//! two backends cannot drift; what truly differs (type names in migrations,
+//! connection set-up, migration locking) is confined to `Backend`. Security
+//! state is changed only by conditional writes, so that two instances racing
+//! on one row cannot both win.
+
+mod accounts;
+mod auth;
+mod records;
+pub mod schema;
+mod throttle;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use twostep_app::ports::StoreError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::Other("database URL must start with sqlite: or postgres:".into()))
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    /// PostgreSQL only: a statement running longer is cancelled.
+    pub statement_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5), statement_timeout: Duration::from_secs(10) }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        other => StoreError::Other(other.to_string()),
+    }
+}
+
+impl SqlStore {
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url).map_err(db_err)?;
+        let statement_timeout_ms = settings.statement_timeout.as_millis();
+        let pool = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .min_connections(0)
+            .acquire_timeout(settings.acquire_timeout)
+            .test_before_acquire(true)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    let setup = match backend {
+                        // WAL lets readers run beside the writer; NORMAL is
+                        // durable across process crashes in WAL mode.
+                        Backend::Sqlite => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+                            .to_string(),
+                        Backend::Postgres => format!("SET statement_timeout = {statement_timeout_ms}"),
+                    };
+                    conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(setup))).await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(db_err)?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies pending migrations; safe when several instances start at once.
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        // The lock serialises instances migrating the same database.
+        let (lock, unlock) = match self.backend {
+            Backend::Sqlite => ("BEGIN IMMEDIATE", "COMMIT"),
+            Backend::Postgres => ("SELECT pg_advisory_lock(727274)", "SELECT pg_advisory_unlock(727274)"),
+        };
+        conn.execute(lock).await.map_err(db_err)?;
+        let result = self.migrate_locked(&mut conn).await;
+        let unlocked = conn.execute(unlock).await.map_err(db_err);
+        if result.is_err() && self.backend == Backend::Sqlite {
+            let _ = conn.execute("ROLLBACK").await;
+        }
+        let applied = result?;
+        unlocked?;
+        Ok(applied)
+    }
+
+    async fn migrate_locked(&self, conn: &mut sqlx::AnyConnection) -> Result<Vec<i64>, StoreError> {
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS twostep_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .await
+        .map_err(db_err)?;
+        let rows: Vec<(i64,)> =
+            sqlx::query_as("SELECT version FROM twostep_migrations").fetch_all(&mut *conn).await.map_err(db_err)?;
+        let done: Vec<i64> = rows.into_iter().map(|r| r.0).collect();
+        let mut applied = Vec::new();
+        for (version, name, sql) in schema::MIGRATIONS {
+            if done.contains(version) {
+                continue;
+            }
+            let sql = schema::render(sql, self.backend);
+            // SQLite already runs inside BEGIN IMMEDIATE; PostgreSQL gets its own
+            // transaction so a failed migration leaves nothing half-applied.
+            if self.backend == Backend::Postgres {
+                conn.execute("BEGIN").await.map_err(db_err)?;
+            }
+            let step = async {
+                conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))).await.map_err(db_err)?;
+                sqlx::query("INSERT INTO twostep_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                    .bind(*version)
+                    .bind(*name)
+                    .bind(unix_now())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                Ok::<(), StoreError>(())
+            }
+            .await;
+            if self.backend == Backend::Postgres {
+                conn.execute(if step.is_ok() { "COMMIT" } else { "ROLLBACK" }).await.map_err(db_err)?;
+            }
+            step?;
+            applied.push(*version);
+        }
+        Ok(applied)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}

@@ -1,0 +1,131 @@
+//! Migrations for both backends from one source. The schema uses only types
+//! both databases share (TEXT, BIGINT, bytes, integer seconds for time); the
+//! two spellings that differ are filled in per backend, so the two schemas
+//! cannot drift apart.
+
+use crate::Backend;
+
+/// Ordered migrations; never edit one that has shipped, add a new one.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "core", CORE)];
+
+const CORE: &str = r#"
+CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    email_verified_at BIGINT,
+    phone TEXT,
+    role TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    frozen_at BIGINT,
+    withdrawals_blocked_until BIGINT,
+    second_factor_failures BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE login_attempts (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    state TEXT NOT NULL,
+    failures BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    ip TEXT NOT NULL,
+    user_agent TEXT NOT NULL
+);
+CREATE INDEX login_attempts_expires ON login_attempts (expires_at);
+CREATE TABLE totp_factors (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    sealed_secret {BYTES} NOT NULL,
+    last_step BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE totp_setups (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    sealed_secret {BYTES} NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE TABLE captcha_challenges (
+    id TEXT PRIMARY KEY,
+    salt TEXT NOT NULL,
+    difficulty_bits BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+);
+CREATE INDEX captcha_expires ON captcha_challenges (expires_at);
+CREATE TABLE sent_codes (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    code_hash {BYTES} NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    tries BIGINT NOT NULL DEFAULT 0,
+    used_at BIGINT
+);
+CREATE INDEX sent_codes_lookup ON sent_codes (account_id, purpose, created_at);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+CREATE INDEX sessions_account ON sessions (account_id);
+CREATE TABLE rate_counters (
+    bucket TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    hits BIGINT NOT NULL,
+    PRIMARY KEY (bucket, window_start)
+);
+CREATE TABLE failures (
+    id {SERIAL_PK},
+    subject TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX failures_subject ON failures (subject, at);
+CREATE TABLE failure_streaks (
+    subject TEXT PRIMARY KEY,
+    consecutive BIGINT NOT NULL,
+    last_failure_at BIGINT NOT NULL
+);
+CREATE TABLE audit_log (
+    seq {SERIAL_PK},
+    at BIGINT NOT NULL,
+    account_id TEXT,
+    kind TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX audit_account ON audit_log (account_id, seq);
+CREATE TABLE outbox (
+    seq {SERIAL_PK},
+    id TEXT NOT NULL UNIQUE,
+    channel TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent_at BIGINT NOT NULL
+);
+CREATE INDEX outbox_recipient ON outbox (recipient, seq);
+CREATE TABLE withdrawals (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    asset TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    address TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+"#;
+
+/// The migration's SQL spelled for `backend`.
+pub fn render(sql: &str, backend: Backend) -> String {
+    let (bytes, serial) = match backend {
+        Backend::Sqlite => ("BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+        Backend::Postgres => ("BYTEA", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+    };
+    sql.replace("{BYTES}", bytes).replace("{SERIAL_PK}", serial)
+}

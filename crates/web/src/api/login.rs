@@ -1,0 +1,244 @@
+//! Sign-up, e-mail confirmation, captcha, the two login steps and logout.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use twostep_app::login::{CaptchaSolution, LoginOutcome, Session};
+use twostep_app::AppError;
+use twostep_domain::SecondFactorMethod;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, Authed, Meta};
+use crate::time::rfc3339;
+use crate::AppState;
+
+#[derive(Deserialize, ToSchema)]
+pub struct RegisterBody {
+    pub email: String,
+    /// 8 to 128 characters.
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RegisterResponse {
+    pub account_id: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = RegisterBody,
+    responses((status = 201, description = "Account created; a 6-digit code was e-mailed", body = RegisterResponse),
+              (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn register(State(s): State<AppState>, Meta(meta): Meta, ApiJson(b): ApiJson<RegisterBody>) -> ApiResult<Response> {
+    let account_id = s.app.register(&b.email, &b.password, &meta).await?;
+    Ok((StatusCode::CREATED, Json(RegisterResponse { account_id })).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct VerifyEmailBody {
+    pub email: String,
+    pub code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VerifiedResponse {
+    pub verified: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts/verify-email", tag = "accounts", request_body = VerifyEmailBody,
+    responses((status = 200, body = VerifiedResponse), (status = 400, body = ErrorBody),
+              (status = 401, description = "invalid_code", body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn verify_email(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    ApiJson(b): ApiJson<VerifyEmailBody>,
+) -> ApiResult<Json<VerifiedResponse>> {
+    s.app.verify_email(&b.email, &b.code, &meta).await?;
+    Ok(Json(VerifiedResponse { verified: true }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaptchaResponse {
+    pub challenge_id: String,
+    pub salt: String,
+    /// Find a decimal `nonce` so that SHA-256(salt + nonce) starts with this many zero bits.
+    pub difficulty_bits: i64,
+    pub expires_at: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/captcha", tag = "login",
+    responses((status = 200, body = CaptchaResponse), (status = 429, body = ErrorBody)))]
+pub async fn captcha(State(s): State<AppState>, Meta(meta): Meta) -> ApiResult<Json<CaptchaResponse>> {
+    let c = s.app.issue_captcha(&meta).await?;
+    Ok(Json(CaptchaResponse {
+        challenge_id: c.id,
+        salt: c.salt,
+        difficulty_bits: c.difficulty_bits,
+        expires_at: rfc3339(c.expires_at),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CaptchaAnswer {
+    pub challenge_id: String,
+    pub nonce: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginBody {
+    pub email: String,
+    pub password: String,
+    /// Required unless the server runs with the captcha off.
+    pub captcha: Option<CaptchaAnswer>,
+}
+
+/// `status` is `second_factor_required` (with `login_id`, `methods`,
+/// `expires_at`) or `authenticated` (with `session_token`, `expires_at`).
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
+    pub expires_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuthenticatedResponse {
+    /// Always `authenticated`.
+    pub status: String,
+    pub session_token: String,
+    pub expires_at: String,
+}
+
+impl From<Session> for AuthenticatedResponse {
+    fn from(s: Session) -> Self {
+        Self { status: "authenticated".into(), session_token: s.token, expires_at: rfc3339(s.expires_at) }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/login", tag = "login", request_body = LoginBody,
+    responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody),
+              (status = 401, description = "invalid_credentials", body = ErrorBody),
+              (status = 403, description = "email_unverified", body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn login(State(s): State<AppState>, Meta(meta): Meta, ApiJson(b): ApiJson<LoginBody>) -> ApiResult<Json<LoginResponse>> {
+    let captcha = b.captcha.map(|c| CaptchaSolution { challenge_id: c.challenge_id, nonce: c.nonce });
+    let outcome = s.app.login(&b.email, &b.password, captcha.as_ref(), &meta).await?;
+    Ok(Json(match outcome {
+        LoginOutcome::SecondFactorRequired { login_id, methods, expires_at } => LoginResponse {
+            status: "second_factor_required".into(),
+            login_id: Some(login_id),
+            methods: Some(methods.iter().map(|m| m.as_str().to_owned()).collect()),
+            session_token: None,
+            expires_at: rfc3339(expires_at),
+        },
+        LoginOutcome::Authenticated(session) => LoginResponse {
+            status: "authenticated".into(),
+            login_id: None,
+            methods: None,
+            session_token: Some(session.token),
+            expires_at: rfc3339(session.expires_at),
+        },
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CodeBody {
+    pub code: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/login/{login_id}/totp", tag = "login", request_body = CodeBody,
+    params(("login_id" = String, Path)),
+    responses((status = 200, body = AuthenticatedResponse), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn login_totp(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    Path(login_id): Path<String>,
+    ApiJson(b): ApiJson<CodeBody>,
+) -> ApiResult<Json<AuthenticatedResponse>> {
+    let session = s.app.login_with_totp(&login_id, &b.code, &meta).await?;
+    Ok(Json(session.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ChannelBody {
+    /// `sms`, `voice` or `email`.
+    pub channel: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CodeSentResponse {
+    pub channel: String,
+    /// Masked destination.
+    pub sent_to: String,
+    pub expires_at: String,
+    pub resend_after_s: i64,
+}
+
+impl From<twostep_app::codes::CodeSent> for CodeSentResponse {
+    fn from(c: twostep_app::codes::CodeSent) -> Self {
+        Self {
+            channel: c.channel.as_str().into(),
+            sent_to: c.sent_to,
+            expires_at: rfc3339(c.expires_at),
+            resend_after_s: c.resend_after_s,
+        }
+    }
+}
+
+pub fn code_channel(channel: &str) -> Result<SecondFactorMethod, ApiError> {
+    match SecondFactorMethod::try_from(channel) {
+        Ok(SecondFactorMethod::Totp) | Err(_) => {
+            Err(AppError::invalid("channel", "must be sms, voice or email").into())
+        }
+        Ok(m) => Ok(m),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/login/{login_id}/code", tag = "login", request_body = ChannelBody,
+    params(("login_id" = String, Path)),
+    responses((status = 202, body = CodeSentResponse), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn login_code(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    Path(login_id): Path<String>,
+    ApiJson(b): ApiJson<ChannelBody>,
+) -> ApiResult<Response> {
+    let method = code_channel(&b.channel)?;
+    let sent = s.app.login_send_code(&login_id, method, &meta).await?;
+    Ok((StatusCode::ACCEPTED, Json(CodeSentResponse::from(sent))).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ChannelCodeBody {
+    pub channel: String,
+    pub code: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/login/{login_id}/code/verify", tag = "login", request_body = ChannelCodeBody,
+    params(("login_id" = String, Path)),
+    responses((status = 200, body = AuthenticatedResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn login_code_verify(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    Path(login_id): Path<String>,
+    ApiJson(b): ApiJson<ChannelCodeBody>,
+) -> ApiResult<Json<AuthenticatedResponse>> {
+    let method = code_channel(&b.channel)?;
+    let session = s.app.login_verify_code(&login_id, method, &b.code, &meta).await?;
+    Ok(Json(session.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/logout", tag = "login", security(("bearer" = [])),
+    responses((status = 204, description = "The token is revoked"), (status = 401, body = ErrorBody)))]
+pub async fn logout(State(s): State<AppState>, Meta(meta): Meta, auth: Authed) -> ApiResult<StatusCode> {
+    s.app.logout(&auth.token, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

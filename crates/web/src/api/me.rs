@@ -1,0 +1,206 @@
+//! The signed-in account: overview, authenticator, step-up codes, password,
+//! activity and withdrawals.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use twostep_app::ports::Channel;
+use twostep_app::security::WithdrawalRequest;
+use twostep_domain::SecondFactorMethod;
+use utoipa::ToSchema;
+
+use crate::api::login::{code_channel, ChannelBody, CodeBody, CodeSentResponse};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiJson, Authed, Meta};
+use crate::time::rfc3339;
+use crate::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Factors {
+    pub totp: bool,
+    pub phone: bool,
+    pub email: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse {
+    pub account_id: String,
+    /// Masked.
+    pub email: String,
+    /// Masked, or null.
+    pub phone: Option<String>,
+    /// `user`, `reviewer` or `admin`.
+    pub role: String,
+    pub factors: Factors,
+    pub withdrawals_blocked_until: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)))]
+pub async fn me(State(s): State<AppState>, auth: Authed) -> ApiResult<Json<MeResponse>> {
+    let o = s.app.overview(&auth.account_id).await?;
+    Ok(Json(MeResponse {
+        account_id: o.account_id,
+        email: o.email,
+        phone: o.phone,
+        role: o.role.as_str().into(),
+        factors: Factors { totp: o.totp, phone: o.phone_bound, email: o.email_verified },
+        withdrawals_blocked_until: o.withdrawals_blocked_until.map(rfc3339),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TotpSetupResponse {
+    pub setup_id: String,
+    /// The base32 secret to write down; re-entering it in any authenticator restores the codes.
+    pub backup_key: String,
+    pub otpauth_uri: String,
+    /// The otpauth URI as an SVG QR code.
+    pub qr_svg: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/totp", tag = "me", security(("bearer" = [])),
+    responses((status = 201, body = TotpSetupResponse), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn totp_start(State(s): State<AppState>, Meta(meta): Meta, auth: Authed) -> ApiResult<Response> {
+    let e = s.app.start_totp_enrolment(&auth.account_id, &meta).await?;
+    let body = TotpSetupResponse { setup_id: e.setup_id, backup_key: e.backup_key, otpauth_uri: e.otpauth_uri, qr_svg: e.qr_svg };
+    Ok((StatusCode::CREATED, [("cache-control", "no-store")], Json(body)).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TotpConfirmBody {
+    pub setup_id: String,
+    /// The backup key typed back (spaces and case do not matter).
+    pub backup_key: String,
+    pub code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OkResponse {
+    pub ok: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/totp/confirm", tag = "me", security(("bearer" = [])), request_body = TotpConfirmBody,
+    responses((status = 200, body = OkResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn totp_confirm(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    auth: Authed,
+    ApiJson(b): ApiJson<TotpConfirmBody>,
+) -> ApiResult<Json<OkResponse>> {
+    s.app.confirm_totp_enrolment(&auth.account_id, &b.setup_id, &b.backup_key, &b.code, &meta).await?;
+    Ok(Json(OkResponse { ok: true }))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/totp/disable", tag = "me", security(("bearer" = [])), request_body = CodeBody,
+    responses((status = 200, body = OkResponse), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
+pub async fn totp_disable(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    auth: Authed,
+    ApiJson(b): ApiJson<CodeBody>,
+) -> ApiResult<Json<OkResponse>> {
+    s.app.disable_totp(&auth.account_id, &b.code, &meta).await?;
+    Ok(Json(OkResponse { ok: true }))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/code", tag = "me", security(("bearer" = [])), request_body = ChannelBody,
+    responses((status = 202, body = CodeSentResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn step_up_code(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    auth: Authed,
+    ApiJson(b): ApiJson<ChannelBody>,
+) -> ApiResult<Response> {
+    let channel = match code_channel(&b.channel)? {
+        SecondFactorMethod::Sms => Channel::Sms,
+        SecondFactorMethod::Voice => Channel::Voice,
+        _ => Channel::Email,
+    };
+    let sent = s.app.send_step_up_code(&auth.account_id, channel, &meta).await?;
+    Ok((StatusCode::ACCEPTED, Json(CodeSentResponse::from(sent))).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordBody {
+    pub current_password: String,
+    pub new_password: String,
+    /// A current authenticator code, or a code sent by `POST /api/v1/me/code`.
+    pub code: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "me", security(("bearer" = [])), request_body = PasswordBody,
+    responses((status = 200, description = "Changed; other sessions revoked; 24-hour withdrawal hold", body = OkResponse),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn change_password(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    auth: Authed,
+    ApiJson(b): ApiJson<PasswordBody>,
+) -> ApiResult<Json<OkResponse>> {
+    s.app
+        .change_password(&auth.account_id, &auth.token, &b.current_password, &b.new_password, &b.code, &meta)
+        .await?;
+    Ok(Json(OkResponse { ok: true }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ActivityEvent {
+    pub at: String,
+    pub kind: String,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ActivityResponse {
+    /// Newest first.
+    pub events: Vec<ActivityEvent>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me/activity", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = ActivityResponse), (status = 401, body = ErrorBody)))]
+pub async fn activity(State(s): State<AppState>, auth: Authed) -> ApiResult<Json<ActivityResponse>> {
+    let events = s.app.activity(&auth.account_id).await?;
+    Ok(Json(ActivityResponse {
+        events: events
+            .into_iter()
+            .map(|e| ActivityEvent { at: rfc3339(e.at), kind: e.kind, ip: e.ip, user_agent: e.user_agent })
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct WithdrawalBody {
+    pub asset: String,
+    /// A positive decimal number, as a string.
+    pub amount: String,
+    pub address: String,
+    pub code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WithdrawalResponse {
+    pub withdrawal_id: String,
+    pub status: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/withdrawals", tag = "me", security(("bearer" = [])), request_body = WithdrawalBody,
+    responses((status = 201, body = WithdrawalResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, description = "security_hold, with `until`", body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn withdraw(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    auth: Authed,
+    ApiJson(b): ApiJson<WithdrawalBody>,
+) -> ApiResult<Response> {
+    let request = WithdrawalRequest { asset: b.asset, amount: b.amount, address: b.address, code: b.code };
+    let id = s.app.request_withdrawal(&auth.account_id, &request, &meta).await?;
+    let body = WithdrawalResponse { withdrawal_id: id, status: "requested".into() };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}

@@ -1,0 +1,5 @@
+//! The JSON API, one module per flow.
+
+pub mod login;
+pub mod me;
+pub mod service;

@@ -1,0 +1,77 @@
+//! Health, readiness, metrics, the OpenAPI document and the dev outbox.
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::time::rfc3339;
+use crate::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct StatusResponse {
+    pub status: String,
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, body = StatusResponse)))]
+pub async fn healthz() -> Json<StatusResponse> {
+    Json(StatusResponse { status: "ok".into() })
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "service",
+    responses((status = 200, body = StatusResponse), (status = 503, body = ErrorBody)))]
+pub async fn readyz(State(s): State<AppState>) -> Response {
+    match s.app.store.ping().await {
+        Ok(()) => Json(StatusResponse { status: "ready".into() }).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database does not answer.").into_response()
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics(State(s): State<AppState>) -> Response {
+    let text = s.http_metrics.render(&s.app.counters.snapshot());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct OutboxQuery {
+    /// A phone number or e-mail address; all messages when absent.
+    pub to: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OutboxEntry {
+    pub id: String,
+    pub channel: String,
+    pub to: String,
+    pub body: String,
+    pub sent_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OutboxResponse {
+    /// Newest first.
+    pub messages: Vec<OutboxEntry>,
+}
+
+#[utoipa::path(get, path = "/api/v1/dev/outbox", tag = "dev", params(OutboxQuery),
+    responses((status = 200, description = "Only when no provider is configured", body = OutboxResponse)))]
+pub async fn outbox(State(s): State<AppState>, query: Result<Query<OutboxQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<OutboxResponse>> {
+    let Query(q) = query.map_err(|_| ApiError::invalid("to: must be a single value"))?;
+    let to = q.to.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let to = to.map(|t| twostep_domain::normalize_email(t).unwrap_or_else(|_| t.to_owned()));
+    let messages = s.app.store.outbox_for(to.as_deref(), 100).await.map_err(twostep_app::AppError::from)?;
+    Ok(Json(OutboxResponse {
+        messages: messages
+            .into_iter()
+            .map(|m| OutboxEntry { id: m.id, channel: m.channel, to: m.to, body: m.body, sent_at: rfc3339(m.sent_at) })
+            .collect(),
+    }))
+}

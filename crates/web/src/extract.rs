@@ -1,0 +1,122 @@
+//! Request extractors: JSON bodies with contract-shaped errors, the caller's
+//! IP and user agent, and the bearer-token session.
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use twostep_app::RequestMeta;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// `Json<T>` whose rejections are the API's error bodies (400 naming the
+/// field, 413 for an oversized body, 415 for a wrong content type).
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(e) => ApiError::invalid(clean_serde_message(&e.body_text())),
+        JsonRejection::JsonSyntaxError(_) => ApiError::invalid("body: not valid JSON"),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as application/json.",
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.")
+        }
+        _ => ApiError::invalid("body: could not be read"),
+    }
+}
+
+/// serde says e.g. "Failed to deserialize the JSON body into the target type:
+/// email: invalid type: integer `5`, expected a string at line 1 column 10";
+/// keep the part that names the field.
+fn clean_serde_message(text: &str) -> String {
+    let text = text.split_once("target type: ").map(|(_, rest)| rest).unwrap_or(text);
+    let text = text.split(" at line ").next().unwrap_or(text);
+    if let Some(field) = text.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+        return format!("{field}: is required");
+    }
+    text.chars().take(200).collect()
+}
+
+/// The caller's address and user agent.
+pub struct Meta(pub RequestMeta);
+
+impl<S: Send + Sync> FromRequestParts<S> for Meta
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        Ok(Meta(request_meta(parts, state.trust_forwarded_for)))
+    }
+}
+
+pub fn request_meta(parts: &Parts, trust_forwarded_for: bool) -> RequestMeta {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let forwarded = trust_forwarded_for
+        .then(|| parts.headers.get("x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
+    let user_agent = parts
+        .headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(256)
+        .collect();
+    RequestMeta { ip: forwarded.or(peer).unwrap_or_else(|| "unknown".into()), user_agent }
+}
+
+/// A signed-in caller: the account and the token that proved it.
+pub struct Authed {
+    pub account_id: String,
+    pub token: String,
+}
+
+pub fn bearer(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get("authorization")?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Authed
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let token = bearer(parts).ok_or_else(|| ApiError::from(twostep_app::AppError::Unauthorized))?;
+        let account_id = state.app.authenticate(&token).await?;
+        Ok(Authed { account_id, token })
+    }
+}

@@ -1,0 +1,68 @@
+//! HTTP request counts and latency histograms per route, rendered in the
+//! Prometheus text format together with the security counters of the app.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+const BUCKETS_S: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+
+#[derive(Default)]
+struct RouteStats {
+    count_by_status: BTreeMap<u16, u64>,
+    buckets: [u64; BUCKETS_S.len()],
+    sum_s: f64,
+    count: u64,
+}
+
+#[derive(Default)]
+pub struct HttpMetrics {
+    routes: Mutex<BTreeMap<(String, String), RouteStats>>,
+}
+
+impl HttpMetrics {
+    /// `route` is the matched route template, never the raw path, so ids in
+    /// paths cannot blow up the number of series.
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        let stats = routes.entry((method.to_owned(), route.to_owned())).or_default();
+        *stats.count_by_status.entry(status).or_default() += 1;
+        for (i, le) in BUCKETS_S.iter().enumerate() {
+            if seconds <= *le {
+                stats.buckets[i] += 1;
+            }
+        }
+        stats.sum_s += seconds;
+        stats.count += 1;
+    }
+
+    pub fn render(&self, counters: &[(&str, &str, u64)]) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        out.push_str("# HELP twostep_http_requests_total HTTP requests by route and status.\n");
+        out.push_str("# TYPE twostep_http_requests_total counter\n");
+        for ((method, route), stats) in routes.iter() {
+            for (status, n) in &stats.count_by_status {
+                let _ = writeln!(
+                    out,
+                    "twostep_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
+                );
+            }
+        }
+        out.push_str("# HELP twostep_http_request_duration_seconds HTTP request latency by route.\n");
+        out.push_str("# TYPE twostep_http_request_duration_seconds histogram\n");
+        for ((method, route), stats) in routes.iter() {
+            let labels = format!("method=\"{method}\",route=\"{route}\"");
+            for (i, le) in BUCKETS_S.iter().enumerate() {
+                let _ = writeln!(out, "twostep_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}", stats.buckets[i]);
+            }
+            let _ = writeln!(out, "twostep_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", stats.count);
+            let _ = writeln!(out, "twostep_http_request_duration_seconds_sum{{{labels}}} {}", stats.sum_s);
+            let _ = writeln!(out, "twostep_http_request_duration_seconds_count{{{labels}}} {}", stats.count);
+        }
+        for (name, help, value) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        }
+        out
+    }
+}
