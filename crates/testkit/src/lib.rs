@@ -1,1 +1,193 @@
+//! Boots a real twostep server for tests: a real TCP listener, a temporary
+//! SQLite file or a fresh PostgreSQL database, the development outbox and a
+//! clock the test controls. Also helpers that act as an outside client would:
+//! solving the captcha, reading codes from the outbox, computing TOTP codes
+//! with the reference `oathtool`.
 
+pub mod db;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use twostep_app::passwords::PasswordHasher;
+use twostep_app::ports::{Clock, Delivery, Store};
+use twostep_app::{App, FixedClock, Settings};
+use twostep_delivery::OutboxDelivery;
+use twostep_store::SqlStore;
+use twostep_web::AppState;
+
+pub use db::{Backend, TestDatabase};
+
+/// Settings for tests: generous per-IP limits (every test client is
+/// 127.0.0.1) unless a test is about those limits, and a cheap captcha.
+pub fn test_settings() -> Settings {
+    Settings {
+        captcha_bits: 8,
+        login_per_ip_per_minute: 10_000,
+        accounts_per_ip_per_hour: 10_000,
+        captcha_per_ip_per_minute: 10_000,
+        codes_per_ip_per_minute: 10_000,
+        ..Settings::default()
+    }
+}
+
+pub struct TestServer {
+    pub url: String,
+    pub app: App,
+    pub clock: Arc<FixedClock>,
+    pub store: SqlStore,
+    pub db: TestDatabase,
+    client: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, test_settings()).await
+    }
+
+    pub async fn start_with(backend: Backend, settings: Settings) -> Self {
+        let db = TestDatabase::create(backend).await;
+        Self::start_on(db, settings).await
+    }
+
+    pub async fn start_on(db: TestDatabase, settings: Settings) -> Self {
+        let sql = SqlStore::connect(&db.url, &Default::default()).await.expect("connect");
+        sql.migrate().await.expect("migrate");
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let clock = Arc::new(FixedClock::new(now));
+        let store: Arc<dyn Store> = Arc::new(sql.clone());
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let delivery: Arc<dyn Delivery> = Arc::new(OutboxDelivery::new(store.clone(), dyn_clock.clone()));
+        // Cheap hashing keeps tests fast; production parameters are unit-tested.
+        let hasher = PasswordHasher::with_params(4, argon2::Params::new(1024, 1, 1, None).unwrap());
+        let app = App::new(store, delivery, dyn_clock, Arc::new(db.keyring()), hasher, settings);
+        let router = twostep_web::app(AppState::new(app.clone(), true));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+        });
+        Self { url: format!("http://{addr}"), app, clock, store: sql, db, client: reqwest::Client::new(), server }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Sends a request and returns the status and the JSON body (Null if none).
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>, token: Option<&str>) -> (StatusCode, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.client.request(method, format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: Value, token: Option<&str>) -> (StatusCode, Value) {
+        self.call("POST", path, Some(body), token).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.call("GET", path, None, token).await
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// The 6-digit code in the newest outbox message to `to`.
+    pub async fn outbox_code(&self, to: &str) -> String {
+        let (status, body) = self.get(&format!("/api/v1/dev/outbox?to={to}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let text = body["messages"][0]["body"].as_str().unwrap_or_else(|| panic!("no message to {to}: {body}"));
+        extract_code(text).unwrap_or_else(|| panic!("no code in {text:?}"))
+    }
+
+    /// Fetches a challenge and solves it as a browser would.
+    pub async fn solved_captcha(&self) -> Value {
+        let (status, c) = self.get("/api/v1/captcha", None).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        let nonce = solve_pow(c["salt"].as_str().unwrap(), c["difficulty_bits"].as_u64().unwrap() as u32);
+        json!({"challenge_id": c["challenge_id"], "nonce": nonce})
+    }
+
+    /// Registers and confirms an account through the API.
+    pub async fn verified_account(&self, email: &str, password: &str) -> String {
+        let (status, body) = self.post("/api/v1/accounts", json!({"email": email, "password": password}), None).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let code = self.outbox_code(email).await;
+        let (status, v) = self.post("/api/v1/accounts/verify-email", json!({"email": email, "code": code}), None).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        body["account_id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        let captcha = self.solved_captcha().await;
+        self.post("/api/v1/login", json!({"email": email, "password": password, "captcha": captcha}), None).await
+    }
+
+    /// Signs in an account without a second factor and returns the token.
+    pub async fn session(&self, email: &str, password: &str) -> String {
+        let (status, body) = self.login(email, password).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["status"], "authenticated", "{body}");
+        body["session_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Enrols an authenticator; returns the backup key.
+    pub async fn enrol_totp(&self, token: &str) -> String {
+        let (status, setup) = self.post("/api/v1/me/totp", json!({}), Some(token)).await;
+        assert_eq!(status, StatusCode::CREATED, "{setup}");
+        let key = setup["backup_key"].as_str().unwrap().to_owned();
+        let code = oathtool(&key, self.now());
+        let body = json!({"setup_id": setup["setup_id"], "backup_key": key, "code": code});
+        let (status, v) = self.post("/api/v1/me/totp/confirm", body, Some(token)).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        key
+    }
+
+    pub async fn stop(self) {
+        self.server.abort();
+        self.store.close().await;
+        self.db.drop_database().await;
+    }
+}
+
+pub fn extract_code(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).map(str::to_owned)
+}
+
+/// A proof-of-work solver written from the API's description, independent of
+/// the server's own.
+pub fn solve_pow(salt: &str, bits: u32) -> String {
+    use sha2::{Digest, Sha256};
+    (0u64..)
+        .find(|n| {
+            let h = Sha256::digest(format!("{salt}{n}").as_bytes());
+            let zeros: u32 = h.iter().try_fold(0u32, |acc, b| if *b == 0 { Ok(acc + 8) } else { Err(acc + b.leading_zeros()) }).unwrap_or_else(|e| e);
+            zeros >= bits
+        })
+        .unwrap()
+        .to_string()
+}
+
+/// The TOTP code for `key` at `unix_s`, from the reference implementation
+/// `oathtool` (installed by `.ci/run`), never from twostep's own code.
+pub fn oathtool(key: &str, unix_s: i64) -> String {
+    let out = std::process::Command::new("oathtool")
+        .args(["--totp", "-b", "-d", "6", &format!("--now=@{unix_s}"), key])
+        .output()
+        .expect("oathtool must be installed (apt-get install oathtool)");
+    assert!(out.status.success(), "oathtool failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
