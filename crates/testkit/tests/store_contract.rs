@@ -1,0 +1,782 @@
+//! The storage contract: every behaviour the use cases rely on from the
+//! `Store` ports, run against both SQLite and PostgreSQL through the one
+//! `SqlStore`. Each test gets a fresh database per backend; assertion messages
+//! name the backend. Races are started together behind a barrier and must
+//! have exactly the winners the port documents.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::Barrier;
+use twostep_app::crypto::new_id;
+use twostep_app::ports::*;
+use twostep_domain::{LoginAttempt, LoginState, Role};
+use twostep_store::{schema, SqlStore};
+use twostep_testkit::db::{Backend, TestDatabase, BOTH};
+
+/// Test time: plain unix seconds, far from "now" so nothing depends on the clock.
+const T0: i64 = 1_700_000_000;
+
+fn label(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    }
+}
+
+async fn connect(url: &str, l: &str) -> SqlStore {
+    SqlStore::connect(url, &Default::default()).await.unwrap_or_else(|e| panic!("{l}: connect: {e}"))
+}
+
+/// Runs `f` on a fresh, unmigrated database of each backend (given its URL),
+/// dropping the database afterwards even when `f` panics.
+async fn each_database<F, Fut>(f: F)
+where
+    F: Fn(String, &'static str) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    for backend in BOTH {
+        let db = TestDatabase::create(backend).await;
+        let outcome = tokio::spawn(f(db.url.clone(), label(backend))).await;
+        db.drop_database().await;
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.try_into_panic().unwrap_or_else(|e| Box::new(e.to_string())));
+        }
+    }
+}
+
+/// Runs `f` on a fresh, migrated store of each backend, then closes the pool
+/// and drops the database.
+async fn each_backend<F, Fut>(f: F)
+where
+    F: Fn(SqlStore, &'static str) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let f = Arc::new(f);
+    each_database(move |url, l| {
+        let f = f.clone();
+        async move {
+            let store = connect(&url, l).await;
+            store.migrate().await.unwrap_or_else(|e| panic!("{l}: migrate: {e}"));
+            f(store.clone(), l).await;
+            store.close().await;
+        }
+    })
+    .await;
+}
+
+/// Starts `n` copies of an operation at once (behind a barrier) and collects
+/// their results, so that conditional writes really race.
+async fn race<T, F, Fut>(n: usize, f: F) -> Vec<T>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (barrier, op) = (barrier.clone(), f());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                op.await
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await.expect("racing task panicked"));
+    }
+    out
+}
+
+/// How many racers won; every racer must have got an answer, not an error.
+fn winners(l: &str, results: &[StoreResult<bool>]) -> usize {
+    results.iter().filter(|r| *r.as_ref().unwrap_or_else(|e| panic!("{l}: racer failed: {e}"))).count()
+}
+
+/// Full-field equality for records that do not implement `PartialEq`.
+fn same<A: std::fmt::Debug, B: std::fmt::Debug>(l: &str, what: &str, got: A, want: B) {
+    assert_eq!(format!("{got:?}"), format!("{want:?}"), "{l}: {what}");
+}
+
+fn new_account(role: Role, verified: bool) -> NewAccount {
+    let id = new_id();
+    NewAccount { email: format!("{id}@example.test"), id, password_hash: "hash-1".into(), role, verified, created_at: T0 }
+}
+
+/// A fresh verified account; returns its id.
+async fn account(s: &SqlStore, l: &str) -> String {
+    let a = new_account(Role::User, true);
+    let created = s.create_account(&a).await.unwrap();
+    assert!(matches!(created, CreateOutcome::Created), "{l}: create_account: {created:?}");
+    a.id
+}
+
+async fn record(s: &SqlStore, l: &str, id: &str) -> AccountRecord {
+    s.account_by_id(id).await.unwrap().unwrap_or_else(|| panic!("{l}: account {id} missing"))
+}
+
+/// A pending login attempt for a fresh account, live until `expires_at`.
+async fn pending_login(s: &SqlStore, l: &str, expires_at: i64) -> String {
+    let attempt = LoginAttempt {
+        id: new_id(),
+        account_id: account(s, l).await,
+        state: LoginState::Pending,
+        failures: 0,
+        expires_at,
+    };
+    let login = NewLoginAttempt { attempt: attempt.clone(), created_at: T0, ip: "192.0.2.1".into(), user_agent: "ua".into() };
+    s.create_login(&login).await.unwrap();
+    attempt.id
+}
+
+async fn login_state(s: &SqlStore, l: &str, id: &str) -> LoginAttempt {
+    s.login_by_id(id).await.unwrap().unwrap_or_else(|| panic!("{l}: login {id} missing"))
+}
+
+fn setup_for(account_id: &str, secret: &[u8]) -> TotpSetup {
+    TotpSetup { id: new_id(), account_id: account_id.into(), sealed_secret: secret.to_vec(), created_at: T0, expires_at: T0 + 600 }
+}
+
+/// A fresh account with an authenticator bound at `last_step`; returns the account id.
+async fn with_factor(s: &SqlStore, l: &str, last_step: i64) -> String {
+    let id = account(s, l).await;
+    let setup = setup_for(&id, b"sealed-factor");
+    s.create_totp_setup(&setup).await.unwrap();
+    assert!(s.bind_totp(&setup, last_step, T0).await.unwrap(), "{l}: bind_totp on a fresh setup");
+    id
+}
+
+fn challenge(expires_at: i64) -> CaptchaChallenge {
+    CaptchaChallenge { id: new_id(), salt: new_id(), difficulty_bits: 12, expires_at }
+}
+
+fn code(account_id: &str, purpose: &str, created_at: i64, expires_at: i64) -> SentCode {
+    SentCode {
+        id: new_id(),
+        account_id: account_id.into(),
+        purpose: purpose.into(),
+        channel: "email".into(),
+        destination: "someone@example.test".into(),
+        code_hash: new_id().into_bytes(),
+        created_at,
+        expires_at,
+        tries: 0,
+    }
+}
+
+async fn new_code(s: &SqlStore, account_id: &str, purpose: &str, created_at: i64, expires_at: i64) -> SentCode {
+    let c = code(account_id, purpose, created_at, expires_at);
+    s.create_code(&c).await.unwrap();
+    c
+}
+
+async fn live_id(s: &SqlStore, account_id: &str, purpose: &str, now: i64) -> Option<String> {
+    s.live_code(account_id, purpose, now).await.unwrap().map(|c| c.id)
+}
+
+fn all_versions() -> Vec<i64> {
+    schema::MIGRATIONS.iter().map(|m| m.0).collect()
+}
+
+// ---------------------------------------------------------------- migrations
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migrate_twice_applies_nothing_the_second_time() {
+    each_database(|url, l| async move {
+        let s = connect(&url, l).await;
+        assert_eq!(s.migrate().await.unwrap(), all_versions(), "{l}: first migrate applies every migration");
+        assert_eq!(s.migrate().await.unwrap(), Vec::<i64>::new(), "{l}: second migrate is a no-op");
+        account(&s, l).await;
+        s.ping().await.unwrap_or_else(|e| panic!("{l}: ping: {e}"));
+        s.close().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_migrations_on_a_fresh_database_all_succeed() {
+    each_database(|url, l| async move {
+        // Two instances starting at once, one of them with two migrators.
+        let (a, b) = (connect(&url, l).await, connect(&url, l).await);
+        let stores = [a.clone(), a.clone(), b.clone()];
+        let results = race(3, || {
+            let s = stores[0].clone();
+            async move { s.migrate().await }
+        });
+        let results = tokio::join!(results, b.migrate(), a.migrate());
+        let mut applied = Vec::new();
+        for r in results.0.into_iter().chain([results.1, results.2]) {
+            applied.extend(r.unwrap_or_else(|e| panic!("{l}: concurrent migrate failed: {e}")));
+        }
+        applied.sort();
+        assert_eq!(applied, all_versions(), "{l}: each migration applied exactly once");
+        assert!(b.migrate().await.unwrap().is_empty(), "{l}: nothing left to apply");
+        account(&b, l).await;
+        drop(stores);
+        a.close().await;
+        b.close().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_migration_leaves_nothing_half_applied() {
+    each_database(|url, l| async move {
+        let s = connect(&url, l).await;
+        // A stray table that the migration creates midway makes it fail there.
+        sqlx::query("CREATE TABLE sessions (stray TEXT)").execute(s.pool()).await.unwrap();
+        assert!(s.migrate().await.is_err(), "{l}: migrating over a conflicting table must fail");
+        sqlx::query("DROP TABLE sessions").execute(s.pool()).await.unwrap();
+        let retried = s.migrate().await.unwrap_or_else(|e| panic!("{l}: retry after a failed migration: {e}"));
+        assert_eq!(retried, all_versions(), "{l}: the failed migration left nothing behind");
+        account(&s, l).await;
+        s.close().await;
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------- accounts
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn create_account_reports_a_taken_email_with_the_existing_account() {
+    each_backend(|s, l| async move {
+        let first = new_account(Role::User, false);
+        assert!(matches!(s.create_account(&first).await.unwrap(), CreateOutcome::Created), "{l}");
+        let again = NewAccount { id: new_id(), password_hash: "other".into(), ..first.clone() };
+        match s.create_account(&again).await.unwrap() {
+            CreateOutcome::EmailTaken(existing) => {
+                assert_eq!(existing.id, first.id, "{l}: EmailTaken names the existing account");
+                assert_eq!(existing.password_hash, "hash-1", "{l}: the existing password is untouched");
+            }
+            other => panic!("{l}: same e-mail twice gave {other:?}"),
+        }
+        assert!(s.account_by_id(&again.id).await.unwrap().is_none(), "{l}: the second account was not stored");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn accounts_round_trip_every_field() {
+    each_backend(|s, l| async move {
+        let a = new_account(Role::Reviewer, false);
+        s.create_account(&a).await.unwrap();
+        let want = AccountRecord {
+            id: a.id.clone(),
+            email: a.email.clone(),
+            password_hash: "hash-1".into(),
+            email_verified_at: None,
+            phone: None,
+            role: Role::Reviewer,
+            created_at: T0,
+            frozen_at: None,
+            withdrawals_blocked_until: None,
+            second_factor_failures: 0,
+        };
+        same(l, "account_by_email", s.account_by_email(&a.email).await.unwrap(), Some(&want));
+        same(l, "account_by_id", s.account_by_id(&a.id).await.unwrap(), Some(&want));
+
+        let v = NewAccount { role: Role::Admin, ..new_account(Role::Admin, true) };
+        s.create_account(&v).await.unwrap();
+        let got = record(&s, l, &v.id).await;
+        assert_eq!((got.role, got.email_verified_at), (Role::Admin, Some(T0)), "{l}: verified at creation");
+
+        s.set_role(&a.id, Role::Admin).await.unwrap();
+        s.set_password(&a.id, "hash-2").await.unwrap();
+        let got = record(&s, l, &a.id).await;
+        assert_eq!((got.role, got.password_hash.as_str()), (Role::Admin, "hash-2"), "{l}: set_role/set_password");
+        assert!(s.account_by_email("nobody@example.test").await.unwrap().is_none(), "{l}: unknown e-mail");
+        assert!(s.account_by_id(&new_id()).await.unwrap().is_none(), "{l}: unknown id");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unverified_password_is_replaceable_only_until_verification() {
+    each_backend(|s, l| async move {
+        let a = new_account(Role::User, false);
+        s.create_account(&a).await.unwrap();
+        assert!(s.replace_unverified_password(&a.id, "hash-2").await.unwrap(), "{l}: replace while unverified");
+        assert_eq!(record(&s, l, &a.id).await.password_hash, "hash-2", "{l}");
+
+        s.mark_email_verified(&a.id, T0 + 5).await.unwrap();
+        assert_eq!(record(&s, l, &a.id).await.email_verified_at, Some(T0 + 5), "{l}: mark_email_verified");
+        assert!(!s.replace_unverified_password(&a.id, "hash-3").await.unwrap(), "{l}: refused once verified");
+        assert_eq!(record(&s, l, &a.id).await.password_hash, "hash-2", "{l}: verified password untouched");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn withdrawal_hold_only_rises() {
+    each_backend(|s, l| async move {
+        let id = account(&s, l).await;
+        let hold = async |until| {
+            s.extend_withdrawal_hold(&id, until).await.unwrap();
+            record(&s, l, &id).await.withdrawals_blocked_until
+        };
+        assert_eq!(hold(T0 + 100).await, Some(T0 + 100), "{l}: first hold set");
+        assert_eq!(hold(T0 + 50).await, Some(T0 + 100), "{l}: a shorter hold leaves the longer one");
+        assert_eq!(hold(T0 + 100).await, Some(T0 + 100), "{l}: the same hold changes nothing");
+        assert_eq!(hold(T0 + 200).await, Some(T0 + 200), "{l}: a longer hold extends it");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn second_factor_failures_count_up_and_clear() {
+    each_backend(|s, l| async move {
+        let (id, other) = (account(&s, l).await, account(&s, l).await);
+        for n in 1..=3 {
+            assert_eq!(s.add_second_factor_failure(&id).await.unwrap(), n, "{l}: failure {n}");
+        }
+        assert_eq!(record(&s, l, &id).await.second_factor_failures, 3, "{l}: stored count");
+        assert_eq!(record(&s, l, &other).await.second_factor_failures, 0, "{l}: other account untouched");
+        s.clear_second_factor_failures(&id).await.unwrap();
+        assert_eq!(record(&s, l, &id).await.second_factor_failures, 0, "{l}: cleared");
+        assert_eq!(s.add_second_factor_failure(&id).await.unwrap(), 1, "{l}: counts again from 1");
+        let counts = race(16, || {
+            let (s, id) = (s.clone(), id.clone());
+            async move { s.add_second_factor_failure(&id).await.unwrap() }
+        })
+        .await;
+        assert_eq!(record(&s, l, &id).await.second_factor_failures, 17, "{l}: no lost concurrent failures");
+        assert_eq!(counts.iter().max(), Some(&17), "{l}");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------- login attempts
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn login_attempts_round_trip() {
+    each_backend(|s, l| async move {
+        let id = pending_login(&s, l, T0 + 300).await;
+        let got = login_state(&s, l, &id).await;
+        assert_eq!((got.id.as_str(), got.state, got.failures, got.expires_at), (id.as_str(), LoginState::Pending, 0, T0 + 300), "{l}");
+        assert!(s.account_by_id(&got.account_id).await.unwrap().is_some(), "{l}: account id stored");
+        assert!(s.login_by_id(&new_id()).await.unwrap().is_none(), "{l}: unknown attempt");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn login_failures_kill_the_attempt_at_the_limit() {
+    each_backend(|s, l| async move {
+        let id = pending_login(&s, l, T0 + 300).await;
+        for n in 1..=2 {
+            assert_eq!(s.add_login_failure(&id, 3).await.unwrap(), Some(n), "{l}: failure {n}");
+            assert_eq!(login_state(&s, l, &id).await.state, LoginState::Pending, "{l}: alive after {n}");
+        }
+        assert_eq!(s.add_login_failure(&id, 3).await.unwrap(), Some(3), "{l}: last failure counted");
+        let got = login_state(&s, l, &id).await;
+        assert_eq!((got.state, got.failures), (LoginState::Dead, 3), "{l}: dead at the limit");
+        assert_eq!(s.add_login_failure(&id, 3).await.unwrap(), None, "{l}: a dead attempt takes no failures");
+        assert!(!s.complete_login(&id, T0, 3).await.unwrap(), "{l}: a dead attempt cannot complete");
+        assert_eq!(s.add_login_failure(&new_id(), 3).await.unwrap(), None, "{l}: unknown attempt");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn complete_login_has_exactly_one_winner() {
+    each_backend(|s, l| async move {
+        let id = pending_login(&s, l, T0 + 300).await;
+        let results = race(16, || {
+            let (s, id) = (s.clone(), id.clone());
+            async move { s.complete_login(&id, T0, 5).await }
+        })
+        .await;
+        assert_eq!(winners(l, &results), 1, "{l}: 16 concurrent completions");
+        assert_eq!(login_state(&s, l, &id).await.state, LoginState::Completed, "{l}");
+        assert!(!s.complete_login(&id, T0, 5).await.unwrap(), "{l}: completes only once");
+        assert_eq!(s.add_login_failure(&id, 5).await.unwrap(), None, "{l}: a completed attempt takes no failures");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn complete_login_refuses_expired_and_burnt_attempts() {
+    each_backend(|s, l| async move {
+        let expired = pending_login(&s, l, T0 + 60).await;
+        assert!(!s.complete_login(&expired, T0 + 60, 5).await.unwrap(), "{l}: refused at now == expires_at");
+        assert!(!s.complete_login(&expired, T0 + 61, 5).await.unwrap(), "{l}: refused after expiry");
+        assert_eq!(login_state(&s, l, &expired).await.state, LoginState::Pending, "{l}: refusal changes nothing");
+        assert!(s.complete_login(&expired, T0 + 59, 5).await.unwrap(), "{l}: allowed just before expiry");
+
+        let burnt = pending_login(&s, l, T0 + 60).await;
+        s.add_login_failure(&burnt, 10).await.unwrap();
+        s.add_login_failure(&burnt, 10).await.unwrap();
+        assert!(!s.complete_login(&burnt, T0, 2).await.unwrap(), "{l}: refused with failures at the limit");
+        assert!(!s.complete_login(&new_id(), T0, 5).await.unwrap(), "{l}: unknown attempt");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------- TOTP
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn advance_totp_step_accepts_each_step_once() {
+    each_backend(|s, l| async move {
+        let id = with_factor(&s, l, 100).await;
+        let results = race(16, || {
+            let (s, id) = (s.clone(), id.clone());
+            async move { s.advance_totp_step(&id, 101).await }
+        })
+        .await;
+        assert_eq!(winners(l, &results), 1, "{l}: 16 concurrent uses of one step");
+        assert!(!s.advance_totp_step(&id, 101).await.unwrap(), "{l}: the same step again");
+        assert!(!s.advance_totp_step(&id, 100).await.unwrap(), "{l}: an older step");
+        assert!(s.advance_totp_step(&id, 103).await.unwrap(), "{l}: a later step");
+        assert!(!s.advance_totp_step(&id, 102).await.unwrap(), "{l}: a step between old ones");
+        assert_eq!(s.totp_factor(&id).await.unwrap().map(|f| f.last_step), Some(103), "{l}");
+        assert!(!s.advance_totp_step(&new_id(), 1).await.unwrap(), "{l}: account without factor");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bind_totp_consumes_a_setup_once_and_never_replaces_a_factor() {
+    each_backend(|s, l| async move {
+        let id = account(&s, l).await;
+        let setup = setup_for(&id, b"first");
+        s.create_totp_setup(&setup).await.unwrap();
+        same(l, "totp_setup round-trip", s.totp_setup(&setup.id).await.unwrap(), Some(&setup));
+        let results = race(8, || {
+            let (s, setup) = (s.clone(), setup.clone());
+            async move { s.bind_totp(&setup, 42, T0 + 1).await }
+        })
+        .await;
+        assert_eq!(winners(l, &results), 1, "{l}: 8 concurrent confirmations of one setup");
+        assert!(s.totp_setup(&setup.id).await.unwrap().is_none(), "{l}: setup consumed");
+        let want = TotpFactor { account_id: id.clone(), sealed_secret: b"first".to_vec(), last_step: 42, created_at: T0 + 1 };
+        same(l, "bound factor", s.totp_factor(&id).await.unwrap(), Some(&want));
+        assert!(!s.bind_totp(&setup, 43, T0 + 2).await.unwrap(), "{l}: consumed setup binds again");
+
+        let second = setup_for(&id, b"second");
+        s.create_totp_setup(&second).await.unwrap();
+        assert!(!s.bind_totp(&second, 50, T0 + 3).await.unwrap(), "{l}: a factor is already bound");
+        same(l, "factor unchanged", s.totp_factor(&id).await.unwrap(), Some(&want));
+        let other = setup_for(&account(&s, l).await, b"other");
+        s.create_totp_setup(&other).await.unwrap();
+        let stolen = TotpSetup { account_id: id.clone(), ..other.clone() };
+        assert!(!s.bind_totp(&stolen, 1, T0).await.unwrap(), "{l}: another account's setup");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn remove_totp_unbinds_the_factor() {
+    each_backend(|s, l| async move {
+        let id = with_factor(&s, l, 7).await;
+        assert!(s.remove_totp(&id).await.unwrap(), "{l}: remove a bound factor");
+        assert!(s.totp_factor(&id).await.unwrap().is_none(), "{l}: factor gone");
+        assert!(!s.remove_totp(&id).await.unwrap(), "{l}: nothing left to remove");
+        let setup = setup_for(&id, b"new");
+        s.create_totp_setup(&setup).await.unwrap();
+        assert!(s.bind_totp(&setup, 9, T0).await.unwrap(), "{l}: a new factor binds after removal");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sealed_secrets_are_listed_and_resealed_by_compare_and_swap() {
+    each_backend(|s, l| async move {
+        let factor_owner = with_factor(&s, l, 1).await;
+        let setup = setup_for(&account(&s, l).await, b"sealed-setup");
+        s.create_totp_setup(&setup).await.unwrap();
+        let mut listed: Vec<_> = s.sealed_secrets().await.unwrap().into_iter().map(|x| (x.kind == SecretKind::TotpFactor, x.id, x.sealed)).collect();
+        listed.sort();
+        let mut want = vec![(true, factor_owner.clone(), b"sealed-factor".to_vec()), (false, setup.id.clone(), b"sealed-setup".to_vec())];
+        want.sort();
+        assert_eq!(listed, want, "{l}: every factor and setup is listed");
+
+        for (kind, id, old) in [(SecretKind::TotpFactor, &factor_owner, "sealed-factor"), (SecretKind::TotpSetup, &setup.id, "sealed-setup")] {
+            let secret = SealedSecret { kind, id: id.clone(), sealed: old.as_bytes().to_vec() };
+            assert!(s.reseal_secret(&secret, b"resealed").await.unwrap(), "{l}: {kind:?} resealed");
+            assert!(!s.reseal_secret(&secret, b"stale").await.unwrap(), "{l}: {kind:?} stale value refused");
+        }
+        assert_eq!(s.totp_factor(&factor_owner).await.unwrap().unwrap().sealed_secret, b"resealed", "{l}");
+        assert_eq!(s.totp_setup(&setup.id).await.unwrap().unwrap().sealed_secret, b"resealed", "{l}");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------- captcha
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn captcha_challenge_is_taken_once_while_live() {
+    each_backend(|s, l| async move {
+        let c = challenge(T0 + 60);
+        s.create_challenge(&c).await.unwrap();
+        same(l, "take returns the challenge", s.take_challenge(&c.id, T0).await.unwrap(), Some(&c));
+        assert!(s.take_challenge(&c.id, T0).await.unwrap().is_none(), "{l}: taken twice");
+
+        let expiring = challenge(T0 + 60);
+        s.create_challenge(&expiring).await.unwrap();
+        assert!(s.take_challenge(&expiring.id, T0 + 60).await.unwrap().is_none(), "{l}: expired at expires_at");
+        assert!(s.take_challenge(&expiring.id, T0 + 59).await.unwrap().is_some(), "{l}: live just before");
+        assert!(s.take_challenge(&new_id(), T0).await.unwrap().is_none(), "{l}: unknown id");
+
+        let raced = challenge(T0 + 60);
+        s.create_challenge(&raced).await.unwrap();
+        let taken = race(16, || {
+            let (s, id) = (s.clone(), raced.id.clone());
+            async move { s.take_challenge(&id, T0).await.unwrap() }
+        })
+        .await;
+        assert_eq!(taken.iter().flatten().count(), 1, "{l}: 16 concurrent takes");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------- sent codes
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn live_code_is_the_newest_usable_code_for_the_purpose() {
+    each_backend(|s, l| async move {
+        let acc = new_id();
+        let older = new_code(&s, &acc, "login", T0, T0 + 600).await;
+        let newer = new_code(&s, &acc, "login", T0 + 10, T0 + 300).await;
+        let email = new_code(&s, &acc, "verify_email", T0 + 20, T0 + 600).await;
+        same(l, "newest login code", s.live_code(&acc, "login", T0 + 11).await.unwrap(), Some(&newer));
+        assert_eq!(live_id(&s, &acc, "verify_email", T0 + 21).await, Some(email.id), "{l}: per purpose");
+        assert_eq!(live_id(&s, &new_id(), "login", T0 + 11).await, None, "{l}: per account");
+        assert_eq!(live_id(&s, &acc, "login", T0 + 300).await, Some(older.id.clone()), "{l}: expired newest is skipped");
+        assert!(s.consume_code(&older.id, T0 + 301).await.unwrap(), "{l}");
+        assert_eq!(live_id(&s, &acc, "login", T0 + 11).await, Some(newer.id.clone()), "{l}");
+        assert!(s.consume_code(&newer.id, T0 + 12).await.unwrap(), "{l}");
+        assert_eq!(live_id(&s, &acc, "login", T0 + 12).await, None, "{l}: used codes are not live");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn add_code_try_allows_exactly_max_tries() {
+    each_backend(|s, l| async move {
+        let acc = new_id();
+        let c = new_code(&s, &acc, "login", T0, T0 + 600).await;
+        for n in 1..=3 {
+            assert!(s.add_code_try(&c.id, 3).await.unwrap(), "{l}: try {n} of 3");
+        }
+        assert!(!s.add_code_try(&c.id, 3).await.unwrap(), "{l}: a fourth try");
+        assert_eq!(s.live_code(&acc, "login", T0).await.unwrap().map(|c| c.tries), Some(3), "{l}: stored tries");
+
+        let raced = new_code(&s, &acc, "reset", T0, T0 + 600).await;
+        let results = race(16, || {
+            let (s, id) = (s.clone(), raced.id.clone());
+            async move { s.add_code_try(&id, 5).await }
+        })
+        .await;
+        assert_eq!(winners(l, &results), 5, "{l}: 16 concurrent tries against max 5");
+        assert!(s.consume_code(&raced.id, T0).await.unwrap(), "{l}");
+        let used = new_code(&s, &acc, "x", T0, T0 + 600).await;
+        assert!(s.consume_code(&used.id, T0).await.unwrap(), "{l}");
+        assert!(!s.add_code_try(&used.id, 5).await.unwrap(), "{l}: a used code takes no tries");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn consume_code_has_one_winner_and_refuses_expired_codes() {
+    each_backend(|s, l| async move {
+        let acc = new_id();
+        let c = new_code(&s, &acc, "login", T0, T0 + 600).await;
+        let results = race(16, || {
+            let (s, id) = (s.clone(), c.id.clone());
+            async move { s.consume_code(&id, T0 + 1).await }
+        })
+        .await;
+        assert_eq!(winners(l, &results), 1, "{l}: 16 concurrent consumes");
+        let expired = new_code(&s, &acc, "login", T0, T0 + 600).await;
+        assert!(!s.consume_code(&expired.id, T0 + 600).await.unwrap(), "{l}: refused at expires_at");
+        assert!(s.consume_code(&expired.id, T0 + 599).await.unwrap(), "{l}: allowed just before");
+        assert!(!s.consume_code(&new_id(), T0).await.unwrap(), "{l}: unknown code");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn retire_codes_kills_every_live_code_of_the_purpose() {
+    each_backend(|s, l| async move {
+        let acc = new_id();
+        let a = new_code(&s, &acc, "login", T0, T0 + 600).await;
+        let b = new_code(&s, &acc, "login", T0 + 1, T0 + 600).await;
+        let keep = new_code(&s, &acc, "verify_email", T0, T0 + 600).await;
+        s.retire_codes(&acc, "login", T0 + 2).await.unwrap();
+        assert_eq!(live_id(&s, &acc, "login", T0 + 2).await, None, "{l}: no live login code");
+        for c in [&a, &b] {
+            assert!(!s.consume_code(&c.id, T0 + 3).await.unwrap(), "{l}: a retired code is used up");
+        }
+        assert_eq!(live_id(&s, &acc, "verify_email", T0 + 2).await, Some(keep.id), "{l}: other purposes untouched");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------- sessions
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sessions_live_until_expiry_or_revocation() {
+    each_backend(|s, l| async move {
+        let acc = account(&s, l).await;
+        s.create_session("h1", &acc, T0, T0 + 100).await.unwrap();
+        let got = s.session("h1", T0 + 99).await.unwrap().unwrap_or_else(|| panic!("{l}: live session missing"));
+        assert_eq!((got.account_id.as_str(), got.expires_at), (acc.as_str(), T0 + 100), "{l}");
+        assert!(s.session("h1", T0 + 100).await.unwrap().is_none(), "{l}: expired at expires_at");
+        assert!(s.session("nope", T0).await.unwrap().is_none(), "{l}: unknown token");
+        s.revoke_session("h1", T0 + 1).await.unwrap();
+        assert!(s.session("h1", T0 + 2).await.unwrap().is_none(), "{l}: revoked");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revoke_sessions_revokes_all_but_the_kept_one() {
+    each_backend(|s, l| async move {
+        let (a, b) = (account(&s, l).await, account(&s, l).await);
+        for (h, acc) in [("a1", &a), ("a2", &a), ("a3", &a), ("b1", &b)] {
+            s.create_session(h, acc, T0, T0 + 1000).await.unwrap();
+        }
+        s.revoke_session("a3", T0).await.unwrap();
+        let live = async |h| s.session(h, T0 + 1).await.unwrap().is_some();
+        assert_eq!(s.revoke_sessions(&a, Some("a2"), T0).await.unwrap(), 1, "{l}: only live others counted");
+        assert_eq!((live("a1").await, live("a2").await, live("b1").await), (false, true, true), "{l}");
+        assert_eq!(s.revoke_sessions(&a, Some("a2"), T0).await.unwrap(), 0, "{l}: nothing left");
+        assert_eq!(s.revoke_sessions(&a, None, T0).await.unwrap(), 1, "{l}: None revokes all");
+        assert_eq!((live("a2").await, live("b1").await), (false, true), "{l}: other account untouched");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------- throttle
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hit_counts_per_bucket_and_window() {
+    each_backend(|s, l| async move {
+        for n in 1..=3 {
+            assert_eq!(s.hit("ip:1", T0).await.unwrap(), n, "{l}: hit {n}");
+        }
+        assert_eq!(s.hit("ip:1", T0 + 60).await.unwrap(), 1, "{l}: a new window starts at 1");
+        assert_eq!(s.hit("ip:2", T0).await.unwrap(), 1, "{l}: another bucket starts at 1");
+        assert_eq!(s.hits("ip:1", T0).await.unwrap(), 3, "{l}: hits reads");
+        assert_eq!(s.hits("ip:1", T0).await.unwrap(), 3, "{l}: hits does not add");
+        assert_eq!(s.hits("ip:3", T0).await.unwrap(), 0, "{l}: unknown bucket");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_hits_lose_no_updates() {
+    each_backend(|s, l| async move {
+        let mut counts = race(32, || {
+            let s = s.clone();
+            async move { s.hit("ip:race", T0).await.unwrap() }
+        })
+        .await;
+        counts.sort();
+        assert_eq!(counts, (1..=32).collect::<Vec<i64>>(), "{l}: each hit saw its own count");
+        assert_eq!(s.hits("ip:race", T0).await.unwrap(), 32, "{l}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failures_are_counted_in_the_window_and_cleared() {
+    each_backend(|s, l| async move {
+        let fs = |recent, consecutive, last| FailureState { recent, consecutive, last_failure_at: last };
+        assert_eq!(s.record_failure("acct:a", T0, 60).await.unwrap(), fs(1, 1, Some(T0)), "{l}");
+        assert_eq!(s.record_failure("acct:a", T0 + 10, 60).await.unwrap(), fs(2, 2, Some(T0 + 10)), "{l}");
+        assert_eq!(s.failure_state("acct:a", T0 + 20, 60).await.unwrap(), fs(2, 2, Some(T0 + 10)), "{l}: reads");
+        assert_eq!(s.failure_state("acct:a", T0 + 65, 60).await.unwrap(), fs(1, 2, Some(T0 + 10)), "{l}: old one left the window");
+        assert_eq!(s.failure_state("acct:a", T0 + 1000, 60).await.unwrap().recent, 0, "{l}: all left the window");
+        assert_eq!(s.record_failure("acct:b", T0, 60).await.unwrap(), fs(1, 1, Some(T0)), "{l}: per subject");
+        s.clear_failures("acct:a").await.unwrap();
+        assert_eq!(s.failure_state("acct:a", T0 + 20, 60).await.unwrap(), FailureState::default(), "{l}: cleared");
+        assert_eq!(s.record_failure("acct:a", T0 + 30, 60).await.unwrap(), fs(1, 1, Some(T0 + 30)), "{l}: streak restarts");
+        assert_eq!(s.failure_state("acct:b", T0 + 20, 60).await.unwrap(), fs(1, 1, Some(T0)), "{l}: other subject kept");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn prune_throttle_removes_old_rows_only() {
+    each_backend(|s, l| async move {
+        s.hit("ip:1", T0).await.unwrap();
+        s.hit("ip:1", T0 + 100).await.unwrap();
+        s.record_failure("acct:a", T0, 1000).await.unwrap();
+        s.record_failure("acct:a", T0 + 100, 1000).await.unwrap();
+        s.prune_throttle(T0 + 50).await.unwrap();
+        assert_eq!(s.hits("ip:1", T0).await.unwrap(), 0, "{l}: old window pruned");
+        assert_eq!(s.hits("ip:1", T0 + 100).await.unwrap(), 1, "{l}: current window kept");
+        assert_eq!(s.failure_state("acct:a", T0 + 100, 1000).await.unwrap().recent, 1, "{l}: only the new failure left");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------- records
+
+fn event(at: i64, account_id: Option<&str>, kind: &str) -> AuditEvent {
+    let account_id = account_id.map(str::to_owned);
+    AuditEvent { at, account_id, kind: kind.into(), ip: "192.0.2.1".into(), user_agent: "ua".into(), detail: format!("{kind} {at}") }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn audit_events_are_newest_first_filtered_and_limited() {
+    each_backend(|s, l| async move {
+        let events = [
+            event(T0, Some("a"), "login"),
+            event(T0 + 1, Some("b"), "login"),
+            event(T0 + 2, None, "captcha"),
+            event(T0 + 3, Some("a"), "totp_bound"),
+            event(T0 + 4, Some("a"), "logout"),
+        ];
+        for e in &events {
+            s.append_audit(e).await.unwrap();
+        }
+        let newest_first = |idx: &[usize]| idx.iter().map(|&i| events[i].clone()).collect::<Vec<_>>();
+        assert_eq!(s.audit_events(None, 10).await.unwrap(), newest_first(&[4, 3, 2, 1, 0]), "{l}: all");
+        assert_eq!(s.audit_events(Some("a"), 10).await.unwrap(), newest_first(&[4, 3, 0]), "{l}: account a");
+        assert_eq!(s.audit_events(Some("a"), 2).await.unwrap(), newest_first(&[4, 3]), "{l}: limit");
+        assert_eq!(s.audit_events(None, 1).await.unwrap(), newest_first(&[4]), "{l}: limit, all");
+        assert!(s.audit_events(Some("zzz"), 10).await.unwrap().is_empty(), "{l}: unknown account");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn outbox_is_newest_first_and_filtered_by_recipient() {
+    each_backend(|s, l| async move {
+        let msg = |to: &str, at| OutboxMessage { id: new_id(), channel: "email".into(), to: to.into(), body: format!("code {at}"), sent_at: at };
+        let sent = [msg("x@example.test", T0), msg("y@example.test", T0 + 1), msg("x@example.test", T0 + 2)];
+        for m in &sent {
+            s.push_outbox(m).await.unwrap();
+        }
+        let pick = |idx: &[usize]| idx.iter().map(|&i| sent[i].clone()).collect::<Vec<_>>();
+        assert_eq!(s.outbox_for(Some("x@example.test"), 10).await.unwrap(), pick(&[2, 0]), "{l}: recipient x");
+        assert_eq!(s.outbox_for(Some("x@example.test"), 1).await.unwrap(), pick(&[2]), "{l}: newest for x");
+        assert_eq!(s.outbox_for(None, 10).await.unwrap(), pick(&[2, 1, 0]), "{l}: everyone");
+        assert!(s.outbox_for(Some("z@example.test"), 10).await.unwrap().is_empty(), "{l}: nobody");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn withdrawals_need_an_existing_account_and_ping_works() {
+    each_backend(|s, l| async move {
+        let w = |account_id: &str| Withdrawal {
+            id: new_id(),
+            account_id: account_id.into(),
+            asset: "BTC".into(),
+            amount: "0.5".into(),
+            address: "bc1qexample".into(),
+            created_at: T0,
+        };
+        let ok = w(&account(&s, l).await);
+        s.create_withdrawal(&ok).await.unwrap_or_else(|e| panic!("{l}: withdrawal for an account: {e}"));
+        assert!(s.create_withdrawal(&ok).await.is_err(), "{l}: the same withdrawal id twice");
+        assert!(s.create_withdrawal(&w(&new_id())).await.is_err(), "{l}: withdrawal for an unknown account");
+        s.ping().await.unwrap_or_else(|e| panic!("{l}: ping: {e}"));
+    })
+    .await;
+}

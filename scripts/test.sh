@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test of twostep. Installs what the tests need and is missing
+# (oathtool, the reference TOTP implementation) and makes sure PostgreSQL
+# answers on 127.0.0.1:5432, since the PostgreSQL backend is tested for real.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+install_debian() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing: $* — install with: sudo apt-get install $*" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+have oathtool || install_debian oathtool
+
+if have pg_isready && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+  if have pg_ctlcluster; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  fi
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+fi
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi
