@@ -27,6 +27,8 @@ pub enum AppError {
     Conflict(String),
     #[error("too many attempts")]
     TooManyAttempts { retry_after_s: i64 },
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -39,7 +41,10 @@ impl AppError {
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        AppError::Internal(e.to_string())
+        match e {
+            StoreError::Unavailable(m) => AppError::Unavailable(m),
+            StoreError::Other(m) => AppError::Internal(m),
+        }
     }
 }
 

@@ -63,6 +63,14 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
             StoreError::Unavailable(e.to_string())
         }
+        // Connection exceptions (08…) and operator intervention such as a
+        // server restart (57…) mean the database is away, not that the
+        // request was wrong.
+        sqlx::Error::Database(ref d)
+            if d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57") || c.starts_with("53") || c == "55000") =>
+        {
+            StoreError::Unavailable(e.to_string())
+        }
         other => StoreError::Other(other.to_string()),
     }
 }
@@ -122,10 +130,10 @@ impl SqlStore {
         };
         conn.execute(lock).await.map_err(db_err)?;
         let result = self.migrate_locked(&mut conn).await;
+        // On SQLite the lock is the transaction itself: a failed migration must
+        // roll it back, not commit the statements that ran before the failure.
+        let unlock = if result.is_err() && self.backend == Backend::Sqlite { "ROLLBACK" } else { unlock };
         let unlocked = conn.execute(unlock).await.map_err(db_err);
-        if result.is_err() && self.backend == Backend::Sqlite {
-            let _ = conn.execute("ROLLBACK").await;
-        }
         let applied = result?;
         unlocked?;
         Ok(applied)

@@ -87,6 +87,13 @@ impl From<AppError> for ApiError {
                 retry_after_s: Some(retry_after_s.max(1)),
                 ..ApiError::new(S::TOO_MANY_REQUESTS, "too_many_attempts", "Too many attempts; wait and try again.")
             },
+            AppError::Unavailable(detail) => {
+                tracing::warn!(%detail, "storage unavailable");
+                ApiError {
+                    retry_after_s: Some(1),
+                    ..ApiError::new(S::SERVICE_UNAVAILABLE, "unavailable", "The service is briefly unavailable; try again.")
+                }
+            }
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 ApiError::new(S::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.")
