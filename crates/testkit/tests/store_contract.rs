@@ -65,29 +65,33 @@ where
     .await;
 }
 
-/// Starts `n` copies of an operation at once (behind a barrier) and collects
-/// their results, so that conditional writes really race.
+/// Starts `n` copies of an operation at once (behind a barrier; each gets its
+/// index) and collects their results, so that conditional writes really race.
 async fn race<T, F, Fut>(n: usize, f: F) -> Vec<T>
 where
-    F: Fn() -> Fut,
+    F: Fn(usize) -> Fut,
     Fut: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
     let barrier = Arc::new(Barrier::new(n));
-    let tasks: Vec<_> = (0..n)
-        .map(|_| {
-            let (barrier, op) = (barrier.clone(), f());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                op.await
-            })
-        })
-        .collect();
+    let spawn = |(barrier, op): (Arc<Barrier>, Fut)| tokio::spawn(async move { barrier.wait().await; op.await });
+    let tasks: Vec<_> = (0..n).map(|i| spawn((barrier.clone(), f(i)))).collect();
     let mut out = Vec::with_capacity(n);
     for t in tasks {
         out.push(t.await.expect("racing task panicked"));
     }
     out
+}
+
+/// `race!(n, [vars] => op)`: `n` racers, each with its own clones of `vars`.
+macro_rules! race {
+    ($n:expr, [$($v:ident),*] => $op:expr) => {
+        race($n, |_| {
+            $(let $v = $v.clone();)*
+            async move { $op }
+        })
+        .await
+    };
 }
 
 /// How many racers won; every racer must have got an answer, not an error.
@@ -119,13 +123,8 @@ async fn record(s: &SqlStore, l: &str, id: &str) -> AccountRecord {
 
 /// A pending login attempt for a fresh account, live until `expires_at`.
 async fn pending_login(s: &SqlStore, l: &str, expires_at: i64) -> String {
-    let attempt = LoginAttempt {
-        id: new_id(),
-        account_id: account(s, l).await,
-        state: LoginState::Pending,
-        failures: 0,
-        expires_at,
-    };
+    let (id, account_id) = (new_id(), account(s, l).await);
+    let attempt = LoginAttempt { id, account_id, state: LoginState::Pending, failures: 0, expires_at };
     let login = NewLoginAttempt { attempt: attempt.clone(), created_at: T0, ip: "192.0.2.1".into(), user_agent: "ua".into() };
     s.create_login(&login).await.unwrap();
     attempt.id
@@ -152,22 +151,10 @@ fn challenge(expires_at: i64) -> CaptchaChallenge {
     CaptchaChallenge { id: new_id(), salt: new_id(), difficulty_bits: 12, expires_at }
 }
 
-fn code(account_id: &str, purpose: &str, created_at: i64, expires_at: i64) -> SentCode {
-    SentCode {
-        id: new_id(),
-        account_id: account_id.into(),
-        purpose: purpose.into(),
-        channel: "email".into(),
-        destination: "someone@example.test".into(),
-        code_hash: new_id().into_bytes(),
-        created_at,
-        expires_at,
-        tries: 0,
-    }
-}
-
 async fn new_code(s: &SqlStore, account_id: &str, purpose: &str, created_at: i64, expires_at: i64) -> SentCode {
-    let c = code(account_id, purpose, created_at, expires_at);
+    let (id, account_id, purpose, hash) = (new_id(), account_id.into(), purpose.into(), new_id().into_bytes());
+    let (channel, destination) = ("email".into(), "someone@example.test".into());
+    let c = SentCode { id, account_id, purpose, channel, destination, code_hash: hash, created_at, expires_at, tries: 0 };
     s.create_code(&c).await.unwrap();
     c
 }
@@ -179,8 +166,6 @@ async fn live_id(s: &SqlStore, account_id: &str, purpose: &str, now: i64) -> Opt
 fn all_versions() -> Vec<i64> {
     schema::MIGRATIONS.iter().map(|m| m.0).collect()
 }
-
-// ---------------------------------------------------------------- migrations
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn migrate_twice_applies_nothing_the_second_time() {
@@ -198,25 +183,24 @@ async fn migrate_twice_applies_nothing_the_second_time() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_migrations_on_a_fresh_database_all_succeed() {
     each_database(|url, l| async move {
-        // Two instances starting at once, one of them with two migrators.
-        let (a, b) = (connect(&url, l).await, connect(&url, l).await);
-        let stores = [a.clone(), a.clone(), b.clone()];
-        let results = race(3, || {
-            let s = stores[0].clone();
+        // Two instances starting at once, each with two migrators.
+        let stores = [connect(&url, l).await, connect(&url, l).await];
+        let results = race(4, |i| {
+            let s = stores[i % 2].clone();
             async move { s.migrate().await }
-        });
-        let results = tokio::join!(results, b.migrate(), a.migrate());
+        })
+        .await;
         let mut applied = Vec::new();
-        for r in results.0.into_iter().chain([results.1, results.2]) {
+        for r in results {
             applied.extend(r.unwrap_or_else(|e| panic!("{l}: concurrent migrate failed: {e}")));
         }
         applied.sort();
         assert_eq!(applied, all_versions(), "{l}: each migration applied exactly once");
-        assert!(b.migrate().await.unwrap().is_empty(), "{l}: nothing left to apply");
-        account(&b, l).await;
-        drop(stores);
-        a.close().await;
-        b.close().await;
+        for s in &stores {
+            assert!(s.migrate().await.unwrap().is_empty(), "{l}: nothing left to apply");
+            account(s, l).await;
+            s.close().await;
+        }
     })
     .await;
 }
@@ -236,8 +220,6 @@ async fn a_failed_migration_leaves_nothing_half_applied() {
     })
     .await;
 }
-
-// ---------------------------------------------------------------- accounts
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn create_account_reports_a_taken_email_with_the_existing_account() {
@@ -262,22 +244,15 @@ async fn accounts_round_trip_every_field() {
     each_backend(|s, l| async move {
         let a = new_account(Role::Reviewer, false);
         s.create_account(&a).await.unwrap();
+        let (id, email, password_hash) = (a.id.clone(), a.email.clone(), "hash-1".into());
         let want = AccountRecord {
-            id: a.id.clone(),
-            email: a.email.clone(),
-            password_hash: "hash-1".into(),
-            email_verified_at: None,
-            phone: None,
-            role: Role::Reviewer,
-            created_at: T0,
-            frozen_at: None,
-            withdrawals_blocked_until: None,
-            second_factor_failures: 0,
+            id, email, password_hash, email_verified_at: None, phone: None, role: Role::Reviewer, created_at: T0,
+            frozen_at: None, withdrawals_blocked_until: None, second_factor_failures: 0,
         };
         same(l, "account_by_email", s.account_by_email(&a.email).await.unwrap(), Some(&want));
         same(l, "account_by_id", s.account_by_id(&a.id).await.unwrap(), Some(&want));
 
-        let v = NewAccount { role: Role::Admin, ..new_account(Role::Admin, true) };
+        let v = new_account(Role::Admin, true);
         s.create_account(&v).await.unwrap();
         let got = record(&s, l, &v.id).await;
         assert_eq!((got.role, got.email_verified_at), (Role::Admin, Some(T0)), "{l}: verified at creation");
@@ -336,18 +311,12 @@ async fn second_factor_failures_count_up_and_clear() {
         s.clear_second_factor_failures(&id).await.unwrap();
         assert_eq!(record(&s, l, &id).await.second_factor_failures, 0, "{l}: cleared");
         assert_eq!(s.add_second_factor_failure(&id).await.unwrap(), 1, "{l}: counts again from 1");
-        let counts = race(16, || {
-            let (s, id) = (s.clone(), id.clone());
-            async move { s.add_second_factor_failure(&id).await.unwrap() }
-        })
-        .await;
+        let counts = race!(16, [s, id] => s.add_second_factor_failure(&id).await.unwrap());
         assert_eq!(record(&s, l, &id).await.second_factor_failures, 17, "{l}: no lost concurrent failures");
         assert_eq!(counts.iter().max(), Some(&17), "{l}");
     })
     .await;
 }
-
-// ---------------------------------------------------------------- login attempts
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn login_attempts_round_trip() {
@@ -383,11 +352,7 @@ async fn login_failures_kill_the_attempt_at_the_limit() {
 async fn complete_login_has_exactly_one_winner() {
     each_backend(|s, l| async move {
         let id = pending_login(&s, l, T0 + 300).await;
-        let results = race(16, || {
-            let (s, id) = (s.clone(), id.clone());
-            async move { s.complete_login(&id, T0, 5).await }
-        })
-        .await;
+        let results = race!(16, [s, id] => s.complete_login(&id, T0, 5).await);
         assert_eq!(winners(l, &results), 1, "{l}: 16 concurrent completions");
         assert_eq!(login_state(&s, l, &id).await.state, LoginState::Completed, "{l}");
         assert!(!s.complete_login(&id, T0, 5).await.unwrap(), "{l}: completes only once");
@@ -414,17 +379,11 @@ async fn complete_login_refuses_expired_and_burnt_attempts() {
     .await;
 }
 
-// ---------------------------------------------------------------- TOTP
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn advance_totp_step_accepts_each_step_once() {
     each_backend(|s, l| async move {
         let id = with_factor(&s, l, 100).await;
-        let results = race(16, || {
-            let (s, id) = (s.clone(), id.clone());
-            async move { s.advance_totp_step(&id, 101).await }
-        })
-        .await;
+        let results = race!(16, [s, id] => s.advance_totp_step(&id, 101).await);
         assert_eq!(winners(l, &results), 1, "{l}: 16 concurrent uses of one step");
         assert!(!s.advance_totp_step(&id, 101).await.unwrap(), "{l}: the same step again");
         assert!(!s.advance_totp_step(&id, 100).await.unwrap(), "{l}: an older step");
@@ -443,16 +402,12 @@ async fn bind_totp_consumes_a_setup_once_and_never_replaces_a_factor() {
         let setup = setup_for(&id, b"first");
         s.create_totp_setup(&setup).await.unwrap();
         same(l, "totp_setup round-trip", s.totp_setup(&setup.id).await.unwrap(), Some(&setup));
-        let results = race(8, || {
-            let (s, setup) = (s.clone(), setup.clone());
-            async move { s.bind_totp(&setup, 42, T0 + 1).await }
-        })
-        .await;
+        let results = race!(8, [s, setup] => s.bind_totp(&setup, 42, T0 + 1).await);
         assert_eq!(winners(l, &results), 1, "{l}: 8 concurrent confirmations of one setup");
         assert!(s.totp_setup(&setup.id).await.unwrap().is_none(), "{l}: setup consumed");
         let want = TotpFactor { account_id: id.clone(), sealed_secret: b"first".to_vec(), last_step: 42, created_at: T0 + 1 };
         same(l, "bound factor", s.totp_factor(&id).await.unwrap(), Some(&want));
-        assert!(!s.bind_totp(&setup, 43, T0 + 2).await.unwrap(), "{l}: consumed setup binds again");
+        assert!(!s.bind_totp(&setup, 43, T0 + 2).await.unwrap(), "{l}: a consumed setup does not bind again");
 
         let second = setup_for(&id, b"second");
         s.create_totp_setup(&second).await.unwrap();
@@ -503,15 +458,13 @@ async fn sealed_secrets_are_listed_and_resealed_by_compare_and_swap() {
     .await;
 }
 
-// ---------------------------------------------------------------- captcha
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn captcha_challenge_is_taken_once_while_live() {
     each_backend(|s, l| async move {
         let c = challenge(T0 + 60);
         s.create_challenge(&c).await.unwrap();
         same(l, "take returns the challenge", s.take_challenge(&c.id, T0).await.unwrap(), Some(&c));
-        assert!(s.take_challenge(&c.id, T0).await.unwrap().is_none(), "{l}: taken twice");
+        assert!(s.take_challenge(&c.id, T0).await.unwrap().is_none(), "{l}: a taken challenge is not taken again");
 
         let expiring = challenge(T0 + 60);
         s.create_challenge(&expiring).await.unwrap();
@@ -521,17 +474,12 @@ async fn captcha_challenge_is_taken_once_while_live() {
 
         let raced = challenge(T0 + 60);
         s.create_challenge(&raced).await.unwrap();
-        let taken = race(16, || {
-            let (s, id) = (s.clone(), raced.id.clone());
-            async move { s.take_challenge(&id, T0).await.unwrap() }
-        })
-        .await;
+        let id = raced.id;
+        let taken = race!(16, [s, id] => s.take_challenge(&id, T0).await.unwrap());
         assert_eq!(taken.iter().flatten().count(), 1, "{l}: 16 concurrent takes");
     })
     .await;
 }
-
-// ---------------------------------------------------------------- sent codes
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn live_code_is_the_newest_usable_code_for_the_purpose() {
@@ -560,17 +508,12 @@ async fn add_code_try_allows_exactly_max_tries() {
         for n in 1..=3 {
             assert!(s.add_code_try(&c.id, 3).await.unwrap(), "{l}: try {n} of 3");
         }
-        assert!(!s.add_code_try(&c.id, 3).await.unwrap(), "{l}: a fourth try");
+        assert!(!s.add_code_try(&c.id, 3).await.unwrap(), "{l}: no fourth try");
         assert_eq!(s.live_code(&acc, "login", T0).await.unwrap().map(|c| c.tries), Some(3), "{l}: stored tries");
 
-        let raced = new_code(&s, &acc, "reset", T0, T0 + 600).await;
-        let results = race(16, || {
-            let (s, id) = (s.clone(), raced.id.clone());
-            async move { s.add_code_try(&id, 5).await }
-        })
-        .await;
+        let id = new_code(&s, &acc, "reset", T0, T0 + 600).await.id;
+        let results = race!(16, [s, id] => s.add_code_try(&id, 5).await);
         assert_eq!(winners(l, &results), 5, "{l}: 16 concurrent tries against max 5");
-        assert!(s.consume_code(&raced.id, T0).await.unwrap(), "{l}");
         let used = new_code(&s, &acc, "x", T0, T0 + 600).await;
         assert!(s.consume_code(&used.id, T0).await.unwrap(), "{l}");
         assert!(!s.add_code_try(&used.id, 5).await.unwrap(), "{l}: a used code takes no tries");
@@ -582,12 +525,8 @@ async fn add_code_try_allows_exactly_max_tries() {
 async fn consume_code_has_one_winner_and_refuses_expired_codes() {
     each_backend(|s, l| async move {
         let acc = new_id();
-        let c = new_code(&s, &acc, "login", T0, T0 + 600).await;
-        let results = race(16, || {
-            let (s, id) = (s.clone(), c.id.clone());
-            async move { s.consume_code(&id, T0 + 1).await }
-        })
-        .await;
+        let id = new_code(&s, &acc, "login", T0, T0 + 600).await.id;
+        let results = race!(16, [s, id] => s.consume_code(&id, T0 + 1).await);
         assert_eq!(winners(l, &results), 1, "{l}: 16 concurrent consumes");
         let expired = new_code(&s, &acc, "login", T0, T0 + 600).await;
         assert!(!s.consume_code(&expired.id, T0 + 600).await.unwrap(), "{l}: refused at expires_at");
@@ -613,8 +552,6 @@ async fn retire_codes_kills_every_live_code_of_the_purpose() {
     })
     .await;
 }
-
-// ---------------------------------------------------------------- sessions
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sessions_live_until_expiry_or_revocation() {
@@ -649,8 +586,6 @@ async fn revoke_sessions_revokes_all_but_the_kept_one() {
     .await;
 }
 
-// ---------------------------------------------------------------- throttle
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hit_counts_per_bucket_and_window() {
     each_backend(|s, l| async move {
@@ -669,11 +604,7 @@ async fn hit_counts_per_bucket_and_window() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_hits_lose_no_updates() {
     each_backend(|s, l| async move {
-        let mut counts = race(32, || {
-            let s = s.clone();
-            async move { s.hit("ip:race", T0).await.unwrap() }
-        })
-        .await;
+        let mut counts = race!(32, [s] => s.hit("ip:race", T0).await.unwrap());
         counts.sort();
         assert_eq!(counts, (1..=32).collect::<Vec<i64>>(), "{l}: each hit saw its own count");
         assert_eq!(s.hits("ip:race", T0).await.unwrap(), 32, "{l}");
@@ -713,8 +644,6 @@ async fn prune_throttle_removes_old_rows_only() {
     })
     .await;
 }
-
-// ---------------------------------------------------------------- records
 
 fn event(at: i64, account_id: Option<&str>, kind: &str) -> AuditEvent {
     let account_id = account_id.map(str::to_owned);
