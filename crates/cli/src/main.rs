@@ -4,6 +4,7 @@
 mod config;
 mod keys;
 mod server;
+mod transfer;
 
 use std::io::Read;
 
@@ -32,6 +33,18 @@ enum Command {
     Staff {
         #[command(subcommand)]
         command: StaffCommand,
+    },
+    /// Write the whole database as JSON lines (to move to another backend).
+    Export {
+        /// File to write.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Load an export into an empty database (run with the target --database-url).
+    Import {
+        /// File written by `twostep export`.
+        #[arg(long = "in")]
+        input: std::path::PathBuf,
     },
     /// Manage the master key that seals secrets at rest.
     Keys {
@@ -92,6 +105,8 @@ async fn run(cli: Cli) -> Result<()> {
             println!("staff account {id} ({}) ready", role.as_str());
             Ok(())
         }
+        Command::Export { out } => transfer::export(&server::open_store(&storage).await?, &out).await,
+        Command::Import { input } => transfer::import(&server::open_store(&storage).await?, &input).await,
         Command::Keys { command: KeysCommand::Rotate } => server::rotate_keys(&storage).await,
     }
 }

@@ -12,6 +12,7 @@ mod auth;
 mod records;
 pub mod schema;
 mod throttle;
+pub mod transfer;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -1,0 +1,195 @@
+//! Moving a whole database between backends (`twostep export` / `import`):
+//! tables and column types are read from the catalogue, so every table of
+//! every migration moves without a list to keep in sync. Values are copied
+//! as they are; sealed secrets stay sealed (the master key moves separately).
+
+use futures_util::TryStreamExt;
+use sqlx::any::AnyRow;
+use sqlx::{Executor, Row};
+use twostep_app::ports::{StoreError, StoreResult};
+
+use crate::{db_err, Backend, SqlStore};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnKind {
+    Int,
+    Text,
+    Bytes,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+#[derive(Clone, Debug)]
+pub struct TableShape {
+    pub name: String,
+    pub columns: Vec<(String, ColumnKind)>,
+}
+
+const MIGRATIONS_TABLE: &str = "twostep_migrations";
+const INSERT_BATCH_ROWS: usize = 100;
+
+fn kind_of(declared: &str) -> StoreResult<ColumnKind> {
+    let t = declared.to_ascii_lowercase();
+    if t.contains("int") {
+        Ok(ColumnKind::Int)
+    } else if t.contains("text") || t.contains("char") {
+        Ok(ColumnKind::Text)
+    } else if t.contains("blob") || t.contains("bytea") {
+        Ok(ColumnKind::Bytes)
+    } else {
+        Err(StoreError::Other(format!("column type {declared} cannot be transferred")))
+    }
+}
+
+fn ident(name: &str) -> StoreResult<&str> {
+    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Ok(name)
+    } else {
+        Err(StoreError::Other(format!("unexpected identifier {name:?}")))
+    }
+}
+
+impl SqlStore {
+    /// Every application table (not the migration ledger), accounts first so
+    /// that rows referring to an account load after it.
+    pub async fn table_shapes(&self) -> StoreResult<Vec<TableShape>> {
+        let list = match self.backend {
+            Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            Backend::Postgres => {
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+            }
+        };
+        let mut names: Vec<String> = sqlx::query_scalar(list).fetch_all(&self.pool).await.map_err(db_err)?;
+        names.retain(|n| n != MIGRATIONS_TABLE);
+        names.sort_by_key(|n| (n != "accounts", n.clone()));
+        let columns_sql = match self.backend {
+            Backend::Sqlite => "SELECT name, type FROM pragma_table_info($1) ORDER BY cid",
+            Backend::Postgres => {
+                "SELECT column_name::text, data_type::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
+            }
+        };
+        let mut shapes = Vec::new();
+        for name in names {
+            let rows = sqlx::query(columns_sql).bind(&name).fetch_all(&self.pool).await.map_err(db_err)?;
+            let mut columns = Vec::new();
+            for r in rows {
+                let column: String = r.try_get(0).map_err(db_err)?;
+                let declared: String = r.try_get(1).map_err(db_err)?;
+                columns.push((column, kind_of(&declared)?));
+            }
+            shapes.push(TableShape { name, columns });
+        }
+        Ok(shapes)
+    }
+
+    /// Streams every row of `table` to `visit`, in primary-key order.
+    pub async fn dump_table(&self, table: &TableShape, mut visit: impl FnMut(Vec<Value>) -> StoreResult<()>) -> StoreResult<u64> {
+        let cols: Vec<&str> = table.columns.iter().map(|(c, _)| ident(c)).collect::<StoreResult<_>>()?;
+        let sql = format!("SELECT {} FROM {} ORDER BY 1", cols.join(", "), ident(&table.name)?);
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&self.pool);
+        let mut count = 0;
+        while let Some(row) = rows.try_next().await.map_err(db_err)? {
+            visit(row_values(&row, table)?)?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    pub async fn applied_migrations(&self) -> StoreResult<Vec<i64>> {
+        sqlx::query_scalar("SELECT version FROM twostep_migrations ORDER BY version")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
+    pub async fn is_empty(&self) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(&self.pool).await.map_err(db_err)?;
+        Ok(n == 0)
+    }
+
+    /// Inserts rows into `table` in one transaction.
+    pub async fn load_rows(&self, table: &TableShape, rows: &[Vec<Value>]) -> StoreResult<()> {
+        let cols: Vec<&str> = table.columns.iter().map(|(c, _)| ident(c)).collect::<StoreResult<_>>()?;
+        let name = ident(&table.name)?;
+        let overriding = if self.backend == Backend::Postgres { " OVERRIDING SYSTEM VALUE" } else { "" };
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        for batch in rows.chunks(INSERT_BATCH_ROWS) {
+            let mut n = 0;
+            let tuples: Vec<String> = batch
+                .iter()
+                .map(|_| {
+                    let params: Vec<String> = cols.iter().map(|_| {
+                        n += 1;
+                        format!("${n}")
+                    }).collect();
+                    format!("({})", params.join(", "))
+                })
+                .collect();
+            let sql = format!("INSERT INTO {name} ({}){overriding} VALUES {}", cols.join(", "), tuples.join(", "));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for row in batch {
+                if row.len() != cols.len() {
+                    return Err(StoreError::Other(format!("{name}: row has {} values for {} columns", row.len(), cols.len())));
+                }
+                for (value, (_, kind)) in row.iter().zip(&table.columns) {
+                    query = match (value, kind) {
+                        (Value::Int(v), _) => query.bind(*v),
+                        (Value::Text(v), _) => query.bind(v.clone()),
+                        (Value::Bytes(v), _) => query.bind(v.clone()),
+                        (Value::Null, ColumnKind::Int) => query.bind(None::<i64>),
+                        (Value::Null, ColumnKind::Text) => query.bind(None::<String>),
+                        (Value::Null, ColumnKind::Bytes) => query.bind(None::<Vec<u8>>),
+                    };
+                }
+            }
+            query.execute(&mut *tx).await.map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    /// After a load, identity sequences must continue past the loaded ids.
+    pub async fn finish_load(&self) -> StoreResult<()> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        let identities: Vec<(String, String)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND is_identity = 'YES'",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        for (table, column) in identities {
+            let (t, c) = (ident(&table)?, ident(&column)?);
+            let sql = format!(
+                "SELECT setval(pg_get_serial_sequence('{t}', '{c}'), COALESCE((SELECT MAX({c}) FROM {t}), 0) + 1, false)"
+            );
+            self.pool.execute(sqlx::AssertSqlSafe(sql)).await.map_err(db_err)?;
+        }
+        Ok(())
+    }
+}
+
+fn row_values(row: &AnyRow, table: &TableShape) -> StoreResult<Vec<Value>> {
+    table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, kind))| {
+            Ok(match kind {
+                ColumnKind::Int => row.try_get::<Option<i64>, _>(i).map_err(db_err)?.map_or(Value::Null, Value::Int),
+                ColumnKind::Text => row.try_get::<Option<String>, _>(i).map_err(db_err)?.map_or(Value::Null, Value::Text),
+                ColumnKind::Bytes => row.try_get::<Option<Vec<u8>>, _>(i).map_err(db_err)?.map_or(Value::Null, Value::Bytes),
+            })
+        })
+        .collect()
+}
