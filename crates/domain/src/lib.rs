@@ -1,5 +1,7 @@
 //! Pure domain rules for twostep: one-time codes, backup keys, proof of
-//! work, validation, masking, throttling, holds and the login state machine.
+//! work, validation, masking, throttling, holds, the login state machine,
+//! and lost-2FA recovery: the case state machine, its risk score, security
+//! questions and identity document images.
 //!
 //! Nothing here does I/O, reads the clock or owns a randomness source: time
 //! arrives as unix seconds and randomness as a caller-supplied RNG, so every
@@ -8,6 +10,7 @@
 pub mod backup_key;
 pub mod captcha;
 pub mod codes;
+pub mod document_image;
 pub mod email;
 pub mod error;
 pub mod factor;
@@ -16,6 +19,9 @@ pub mod login;
 pub mod mask;
 pub mod password;
 mod percent;
+pub mod questions;
+pub mod recovery;
+pub mod risk;
 pub mod throttle;
 pub mod totp;
 
