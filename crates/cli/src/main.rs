@@ -1,6 +1,7 @@
 //! The `twostep` command: serve, migrate, staff accounts and key rotation.
 //! Wiring and configuration live here; behaviour lives in the other crates.
 
+mod bench;
 mod config;
 mod keys;
 mod server;
@@ -46,6 +47,8 @@ enum Command {
         #[arg(long = "in")]
         input: std::path::PathBuf,
     },
+    /// Measure sign-in throughput and latency against a real server on a temporary database.
+    Bench(bench::BenchArgs),
     /// Manage the master key that seals secrets at rest.
     Keys {
         #[command(subcommand)]
@@ -107,6 +110,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Export { out } => transfer::export(&server::open_store(&storage).await?, &out).await,
         Command::Import { input } => transfer::import(&server::open_store(&storage).await?, &input).await,
+        Command::Bench(args) => bench::bench(args, std::env::current_exe()?).await,
         Command::Keys { command: KeysCommand::Rotate } => server::rotate_keys(&storage).await,
     }
 }

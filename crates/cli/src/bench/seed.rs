@@ -1,0 +1,115 @@
+//! Seeding a benchmark database directly through the store: accounts with a
+//! shared real argon2id hash, sealed TOTP secrets derived from the account
+//! number (so the load generator can compute codes without keeping them),
+//! pending login attempts and sessions.
+
+use anyhow::{Context, Result};
+use hmac::{Hmac, KeyInit, Mac};
+use sha1::Sha1;
+use twostep_app::crypto::{token_hash, Keyring};
+use twostep_app::totp::factor_context;
+use twostep_store::transfer::{ColumnKind, TableShape, Value};
+use twostep_store::SqlStore;
+
+pub const PASSWORD: &str = "bench password 1";
+const BATCH: usize = 5000;
+
+pub fn account_id(i: u64) -> String {
+    format!("{i:032x}")
+}
+
+pub fn email(i: u64) -> String {
+    format!("bench{i}@example.com")
+}
+
+/// The TOTP secret of account `i`: 20 bytes derived from its number.
+pub fn secret(i: u64) -> Vec<u8> {
+    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(b"twostep bench").expect("any key length");
+    mac.update(&i.to_be_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn shape(name: &str, columns: &[(&str, ColumnKind)]) -> TableShape {
+    TableShape { name: name.to_owned(), columns: columns.iter().map(|(c, k)| ((*c).to_owned(), *k)).collect() }
+}
+
+async fn load(store: &SqlStore, table: &TableShape, rows: impl Iterator<Item = Vec<Value>>) -> Result<()> {
+    let mut batch = Vec::with_capacity(BATCH);
+    for row in rows {
+        batch.push(row);
+        if batch.len() == BATCH {
+            store.load_rows(table, &batch).await.with_context(|| format!("seeding {}", table.name))?;
+            batch.clear();
+        }
+    }
+    store.load_rows(table, &batch).await.with_context(|| format!("seeding {}", table.name))?;
+    Ok(())
+}
+
+/// Accounts `range`, confirmed, with the given password hash; with an
+/// authenticator when `totp`.
+pub async fn accounts(store: &SqlStore, keyring: &Keyring, range: std::ops::Range<u64>, hash: &str, totp: bool, now: i64) -> Result<()> {
+    use ColumnKind::{Bytes, Int, Text};
+    let accounts = shape(
+        "accounts",
+        &[("id", Text), ("email", Text), ("password_hash", Text), ("email_verified_at", Int), ("role", Text), ("created_at", Int)],
+    );
+    let rows = range.clone().map(|i| {
+        vec![
+            Value::Text(account_id(i)),
+            Value::Text(email(i)),
+            Value::Text(hash.to_owned()),
+            Value::Int(now),
+            Value::Text("user".into()),
+            Value::Int(now),
+        ]
+    });
+    load(store, &accounts, rows).await?;
+    if totp {
+        let factors = shape("totp_factors", &[("account_id", Text), ("sealed_secret", Bytes), ("last_step", Int), ("created_at", Int)]);
+        let rows = range.map(|i| {
+            let id = account_id(i);
+            let sealed = keyring.seal(&factor_context(&id), &secret(i));
+            vec![Value::Text(id), Value::Bytes(sealed), Value::Int(0), Value::Int(now)]
+        });
+        load(store, &factors, rows).await?;
+    }
+    Ok(())
+}
+
+pub fn login_id(n: u64) -> String {
+    format!("b{n:031x}")
+}
+
+/// Pending login attempts: attempt `first + k` belongs to `account_of(k)`.
+pub async fn logins(store: &SqlStore, first: u64, count: u64, account_of: impl Fn(u64) -> u64, now: i64) -> Result<()> {
+    use ColumnKind::{Int, Text};
+    let table = shape(
+        "login_attempts",
+        &[("id", Text), ("account_id", Text), ("state", Text), ("failures", Int), ("created_at", Int), ("expires_at", Int), ("ip", Text), ("user_agent", Text)],
+    );
+    let rows = (0..count).map(|k| {
+        vec![
+            Value::Text(login_id(first + k)),
+            Value::Text(account_id(account_of(k))),
+            Value::Text("pending".into()),
+            Value::Int(0),
+            Value::Int(now),
+            Value::Int(now + 3600),
+            Value::Text("127.0.0.1".into()),
+            Value::Text("twostep-bench".into()),
+        ]
+    });
+    load(store, &table, rows).await
+}
+
+pub fn session_token(i: u64) -> String {
+    format!("bench-session-{i:016x}")
+}
+
+pub async fn sessions(store: &SqlStore, range: std::ops::Range<u64>, now: i64) -> Result<()> {
+    use ColumnKind::{Int, Text};
+    let table = shape("sessions", &[("token_hash", Text), ("account_id", Text), ("created_at", Int), ("expires_at", Int)]);
+    let rows = range.map(|i| vec![Value::Text(token_hash(&session_token(i))), Value::Text(account_id(i)), Value::Int(now), Value::Int(now + 86_400)]);
+    load(store, &table, rows).await
+}
