@@ -1,14 +1,16 @@
 //! Password hashing with argon2id (OWASP parameters: 19 MiB, t=2, p=1) on a
 //! small pool of dedicated threads, one per permitted concurrent hash. A login
 //! flood then queues instead of starving the async executor, and memory stays
-//! bounded: each hash needs 19 MiB, and with a fixed set of threads the
-//! allocator keeps at most one such block per thread (on the shared blocking
-//! pool every new thread would keep one more).
+//! bounded: each thread owns one argon2 work area and reuses it for every
+//! hash, so the allocator never accumulates freed 19 MiB blocks. Hashes are
+//! standard PHC strings (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
 
 use std::sync::{mpsc, Arc, Mutex};
 
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use data_encoding::BASE64_NOPAD;
+use rand::Rng;
+use subtle::ConstantTimeEq;
 use tokio::sync::oneshot;
 
 use crate::error::{AppError, AppResult};
@@ -30,7 +32,8 @@ pub struct PasswordHasher {
 
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PasswordHasher(threads={})", self.threads)
+        let p = &self.params;
+        write!(f, "PasswordHasher(argon2id m={} t={} p={}, threads={})", p.m_cost(), p.t_cost(), p.p_cost(), self.threads)
     }
 }
 
@@ -42,8 +45,8 @@ impl PasswordHasher {
 
     /// Cheaper parameters, for tests that create many accounts.
     pub fn with_params(concurrency: usize, params: Params) -> Self {
-        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-        let dummy = argon.hash_password(b"twostep: no such account").expect("hashing a constant works").to_string();
+        let mut area = WorkArea::default();
+        let dummy = area.hash(&params, b"twostep: no such account").expect("hashing a constant works");
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let threads = concurrency.max(1);
@@ -80,8 +83,80 @@ impl PasswordHasher {
     }
 }
 
+/// One thread's argon2 memory, grown to the largest parameters seen and
+/// reused for every hash.
+#[derive(Default)]
+struct WorkArea {
+    blocks: Vec<Block>,
+}
+
+const SALT_LEN: usize = 16;
+const OUTPUT_LEN: usize = 32;
+
+impl WorkArea {
+    fn run(&mut self, params: &Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), argon2::Error> {
+        let needed = params.block_count();
+        if self.blocks.len() < needed {
+            self.blocks.resize(needed, Block::default());
+        }
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()).hash_password_into_with_memory(
+            password,
+            salt,
+            out,
+            &mut self.blocks[..needed],
+        )
+    }
+
+    fn hash(&mut self, params: &Params, password: &[u8]) -> Result<String, argon2::Error> {
+        let mut salt = [0u8; SALT_LEN];
+        rand::rng().fill_bytes(&mut salt);
+        let mut out = [0u8; OUTPUT_LEN];
+        let params = Params::new(params.m_cost(), params.t_cost(), params.p_cost(), Some(OUTPUT_LEN))?;
+        self.run(&params, password, &salt, &mut out)?;
+        Ok(format!(
+            "$argon2id$v=19$m={},t={},p={}${}${}",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost(),
+            BASE64_NOPAD.encode(&salt),
+            BASE64_NOPAD.encode(&out)
+        ))
+    }
+
+    /// Checks a PHC argon2id string; anything unparsable is simply a mismatch.
+    fn verify(&mut self, password: &[u8], phc: &str) -> bool {
+        let Some((params, salt, expected)) = parse_phc(phc) else { return false };
+        let mut out = vec![0u8; expected.len()];
+        self.run(&params, password, &salt, &mut out).is_ok() && bool::from(out.ct_eq(&expected))
+    }
+}
+
+fn parse_phc(phc: &str) -> Option<(Params, Vec<u8>, Vec<u8>)> {
+    let mut parts = phc.split('$');
+    let (empty, alg, version, params, salt, hash) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if !empty.is_empty() || alg != "argon2id" || version != "v=19" || parts.next().is_some() {
+        return None;
+    }
+    let (mut m, mut t, mut p) = (None, None, None);
+    for kv in params.split(',') {
+        let (k, v) = kv.split_once('=')?;
+        let v: u32 = v.parse().ok()?;
+        match k {
+            "m" => m = Some(v),
+            "t" => t = Some(v),
+            "p" => p = Some(v),
+            _ => return None,
+        }
+    }
+    let salt = BASE64_NOPAD.decode(salt.as_bytes()).ok()?;
+    let hash = BASE64_NOPAD.decode(hash.as_bytes()).ok()?;
+    let params = Params::new(m?, t?, p?, Some(hash.len())).ok()?;
+    Some((params, salt, hash))
+}
+
 fn worker(queue: &Mutex<mpsc::Receiver<Job>>, params: &Params) {
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let mut area = WorkArea::default();
     loop {
         // The lock is held only while waiting for the next job.
         let job = match queue.lock() {
@@ -90,16 +165,13 @@ fn worker(queue: &Mutex<mpsc::Receiver<Job>>, params: &Params) {
         };
         match job {
             Ok(Job::Hash { password, reply }) => {
-                let result = argon
-                    .hash_password(password.as_bytes())
-                    .map(|h| h.to_string())
+                let result = area
+                    .hash(params, password.as_bytes())
                     .map_err(|e| AppError::Internal(format!("password hash: {e}")));
                 let _ = reply.send(result);
             }
             Ok(Job::Verify { password, hash, reply }) => {
-                // Verification uses the parameters recorded in the stored hash.
-                let ok = Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok();
-                let _ = reply.send(ok);
+                let _ = reply.send(area.verify(password.as_bytes(), &hash));
             }
             Err(_) => return,
         }
@@ -118,6 +190,20 @@ mod tests {
         assert!(h.verify("correct horse", Some(&hash)).await.unwrap());
         assert!(!h.verify("wrong horse", Some(&hash)).await.unwrap());
         assert!(!h.verify("twostep: no such account", None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn hashes_are_standard_phc_strings_both_ways() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let params = Params::new(1024, 1, 1, None).unwrap();
+        let h = PasswordHasher::with_params(1, params.clone());
+        let ours = h.hash("interoperable").await.unwrap();
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        assert!(argon.verify_password(b"interoperable", ours.as_str()).is_ok(), "{ours}");
+        let theirs = argon.hash_password(b"interoperable").unwrap().to_string();
+        assert!(h.verify("interoperable", Some(&theirs)).await.unwrap(), "{theirs}");
+        assert!(!h.verify("interoperable", Some("$argon2i$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g")).await.unwrap());
+        assert!(!h.verify("interoperable", Some("garbage")).await.unwrap());
     }
 
     #[test]
