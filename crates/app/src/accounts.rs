@@ -6,7 +6,7 @@ use twostep_domain::{mask_email, mask_phone, normalize_email, validate_password,
 
 use crate::crypto::new_id;
 use crate::error::{AppError, AppResult};
-use crate::ports::{AccountRecord, Channel, CreateOutcome, Message, NewAccount};
+use crate::ports::{AccountRecord, Channel, CreateOutcome, NewAccount};
 use crate::{App, RequestMeta};
 
 pub const PURPOSE_VERIFY_EMAIL: &str = "verify_email";
@@ -42,7 +42,7 @@ impl App {
         match self.store.create_account(&account).await? {
             CreateOutcome::Created => {
                 self.audit("account_created", Some(&account.id), meta, "").await;
-                self.send_email_code(&account.id, &email, PURPOSE_VERIFY_EMAIL, self.settings.email_verify_ttl_s)
+                self.send_email_code(&account.id, &email, PURPOSE_VERIFY_EMAIL, self.settings.email_verify_ttl_s, meta)
                     .await?;
                 Ok(account.id)
             }
@@ -51,7 +51,7 @@ impl App {
                 // password of the latest sign-up.
                 self.store.replace_unverified_password(&existing.id, &hash).await?;
                 self.audit("signup_repeated", Some(&existing.id), meta, "").await;
-                self.send_email_code(&existing.id, &email, PURPOSE_VERIFY_EMAIL, self.settings.email_verify_ttl_s)
+                self.send_email_code(&existing.id, &email, PURPOSE_VERIFY_EMAIL, self.settings.email_verify_ttl_s, meta)
                     .await?;
                 Ok(existing.id)
             }
@@ -79,7 +79,7 @@ impl App {
         if account.email_verified_at.is_some() {
             return Err(AppError::InvalidCode);
         }
-        self.verify_sent_code(&account.id, PURPOSE_VERIFY_EMAIL, code).await?;
+        self.verify_sent_code(&account.id, PURPOSE_VERIFY_EMAIL, None, code).await?;
         self.store.mark_email_verified(&account.id, self.now()).await?;
         self.audit("email_verified", Some(&account.id), meta, "").await;
         Ok(())
@@ -137,13 +137,5 @@ impl App {
             email_verified: account.email_verified_at.is_some(),
             withdrawals_blocked_until: account.withdrawals_blocked_until.filter(|&t| t > now),
         })
-    }
-
-    /// Sends a notice; a failure is logged and does not undo the action.
-    pub async fn notify(&self, channel: Channel, to: &str, subject: &str, body: &str) {
-        let message = Message { channel, to: to.to_owned(), subject: subject.to_owned(), body: body.to_owned() };
-        if let Err(e) = self.delivery.send(&message).await {
-            tracing::warn!(channel = channel.as_str(), error = %e, "notice not delivered");
-        }
     }
 }

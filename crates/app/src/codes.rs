@@ -1,6 +1,9 @@
-//! Sent one-time codes (e-mail today; SMS and voice use the same machinery):
-//! six random digits, stored only as a keyed hash, single use, short-lived,
-//! five tries at most, and bound to one purpose.
+//! Sent one-time codes (e-mail, SMS, voice call): six random digits, stored
+//! only as a keyed hash bound to purpose and destination, single use,
+//! short-lived, five tries at most. Issuing one is guarded by a resend
+//! cool-down and by caps per destination, account and IP (hourly and daily),
+//! so the server cannot be used to pump messages to someone's numbers. The
+//! message itself is queued for the delivery workers, never sent inline.
 
 use twostep_domain::{code_matches, generate_code, hash_code, mask_email, mask_phone, MAX_CODE_TRIES};
 
@@ -12,6 +15,9 @@ use crate::{App, RequestMeta};
 
 pub const PURPOSE_STEP_UP: &str = "step_up";
 
+const HOUR_S: i64 = 3600;
+const DAY_S: i64 = 86_400;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodeSent {
     pub channel: Channel,
@@ -20,8 +26,18 @@ pub struct CodeSent {
     pub resend_after_s: i64,
 }
 
+/// `sent_to` as the API shows it.
+pub fn masked_destination(channel: Channel, destination: &str) -> String {
+    match channel {
+        Channel::Email => mask_email(destination),
+        Channel::Sms | Channel::Voice => mask_phone(destination),
+    }
+}
+
 impl App {
-    /// Issues a code to `destination` and hands it to delivery.
+    /// Issues a code for `purpose` to `destination` and queues the message.
+    /// Any earlier live code of the same purpose dies, so only the newest
+    /// code the user received works.
     pub async fn issue_code(
         &self,
         account_id: &str,
@@ -29,16 +45,19 @@ impl App {
         channel: Channel,
         destination: &str,
         ttl_s: i64,
+        meta: &RequestMeta,
     ) -> AppResult<CodeSent> {
         let now = self.now();
+        // A code whose delivery failed has been retired, so it never holds
+        // the user here waiting for a message that will not come.
         if let Some(live) = self.store.live_code(account_id, purpose, now).await? {
             let wait = live.created_at + self.settings.resend_after_s - now;
             if wait > 0 {
+                AuthCounters::bump(&self.counters.rate_limited);
                 return Err(AppError::TooManyAttempts { retry_after_s: wait });
             }
         }
-        self.rate_limit(&format!("codes:account:{account_id}"), 3600, self.settings.codes_per_account_per_hour)
-            .await?;
+        self.check_send_caps(account_id, destination, meta).await?;
         let code = generate_code(&mut rand::rng());
         let record = SentCode {
             id: new_id(),
@@ -51,31 +70,55 @@ impl App {
             expires_at: now + ttl_s,
             tries: 0,
         };
+        self.store.retire_codes(account_id, purpose, now).await?;
         self.store.create_code(&record).await?;
         let minutes = (ttl_s + 59) / 60;
-        let body = match channel {
-            Channel::Voice => {
-                let spaced: Vec<String> = code.chars().map(|c| c.to_string()).collect();
-                format!("Your twostep code is {}. Again: {}.", spaced.join(", "), spaced.join(", "))
-            }
-            _ => format!("Your twostep code is {code}. It expires in {minutes} minutes. Never share it."),
-        };
-        let message =
-            Message { channel, to: destination.to_owned(), subject: "Your twostep code".into(), body };
-        self.delivery.send(&message).await.map_err(|e| AppError::Internal(e.to_string()))?;
-        let sent_to = match channel {
-            Channel::Email => mask_email(destination),
-            Channel::Sms | Channel::Voice => mask_phone(destination),
-        };
-        Ok(CodeSent { channel, sent_to, expires_at: now + ttl_s, resend_after_s: self.settings.resend_after_s })
+        let (subject, body) = self.settings.templates.render(channel, &self.settings.issuer, &code, minutes);
+        let message = Message { channel, to: destination.to_owned(), subject, body };
+        self.enqueue(&message, Some(&record.id), record.expires_at).await?;
+        Ok(CodeSent {
+            channel,
+            sent_to: masked_destination(channel, destination),
+            expires_at: record.expires_at,
+            resend_after_s: self.settings.resend_after_s,
+        })
     }
 
-    pub async fn send_email_code(&self, account_id: &str, email: &str, purpose: &str, ttl_s: i64) -> AppResult<CodeSent> {
-        self.issue_code(account_id, purpose, Channel::Email, email, ttl_s).await
+    /// The caps on sending: per IP, per destination and per account, each
+    /// per hour and per day. Counted in the database, so they hold across
+    /// restarts and instances.
+    async fn check_send_caps(&self, account_id: &str, destination: &str, meta: &RequestMeta) -> AppResult<()> {
+        let s = &self.settings;
+        self.rate_limit(&format!("codes-sent:ip:{}", meta.ip), HOUR_S, s.codes_sent_per_ip_per_hour).await?;
+        self.rate_limit(&format!("codes:to:{destination}"), HOUR_S, s.codes_per_destination_per_hour).await?;
+        self.rate_limit(&format!("codes:to:{destination}:day"), DAY_S, s.codes_per_destination_per_day).await?;
+        self.rate_limit(&format!("codes:account:{account_id}"), HOUR_S, s.codes_per_account_per_hour).await?;
+        self.rate_limit(&format!("codes:account:{account_id}:day"), DAY_S, s.codes_per_account_per_day).await?;
+        Ok(())
+    }
+
+    pub async fn send_email_code(
+        &self,
+        account_id: &str,
+        email: &str,
+        purpose: &str,
+        ttl_s: i64,
+        meta: &RequestMeta,
+    ) -> AppResult<CodeSent> {
+        self.issue_code(account_id, purpose, Channel::Email, email, ttl_s, meta).await
     }
 
     /// Checks a sent code for this account and purpose and uses it up.
-    pub async fn verify_sent_code(&self, account_id: &str, purpose: &str, code: &str) -> AppResult<()> {
+    /// With `expected_to`, the code must also have been sent there (a code
+    /// that went by e-mail does not pass as the SMS one). Returns the code's
+    /// record: its destination is what the user proved they control.
+    pub async fn verify_sent_code(
+        &self,
+        account_id: &str,
+        purpose: &str,
+        expected_to: Option<&str>,
+        code: &str,
+    ) -> AppResult<SentCode> {
         let now = self.now();
         let rejected = || {
             AuthCounters::bump(&self.counters.sent_codes_rejected);
@@ -87,13 +130,16 @@ impl App {
         if !self.store.add_code_try(&live.id, MAX_CODE_TRIES).await? {
             return Err(rejected());
         }
+        if expected_to.is_some_and(|to| to != live.destination) {
+            return Err(rejected());
+        }
         if !code_matches(&live.code_hash, self.keyring.code_pepper(), purpose, &live.destination, code) {
             return Err(rejected());
         }
         if !self.store.consume_code(&live.id, now).await? {
             return Err(rejected());
         }
-        Ok(())
+        Ok(live)
     }
 
     /// `POST /me/code`: a code for a sensitive action, on the chosen channel.
@@ -106,7 +152,8 @@ impl App {
                 account.phone.clone().ok_or_else(|| AppError::Conflict("no phone is bound to this account".into()))?
             }
         };
-        let sent = self.issue_code(account_id, PURPOSE_STEP_UP, channel, &destination, self.settings.code_ttl_s).await?;
+        let sent =
+            self.issue_code(account_id, PURPOSE_STEP_UP, channel, &destination, self.settings.code_ttl_s, meta).await?;
         self.audit("step_up_code_sent", Some(account_id), meta, channel.as_str()).await;
         Ok(sent)
     }
@@ -121,7 +168,7 @@ impl App {
             Err(AppError::InvalidCode)
         };
         let outcome = match by_totp {
-            Err(AppError::InvalidCode) => self.verify_sent_code(account_id, PURPOSE_STEP_UP, code).await,
+            Err(AppError::InvalidCode) => self.verify_sent_code(account_id, PURPOSE_STEP_UP, None, code).await.map(|_| ()),
             other => other,
         };
         match outcome {

@@ -1,5 +1,6 @@
 //! The use cases of twostep: register, sign in, enrol an authenticator, send
-//! and check codes, change the password, request withdrawals. They see the
+//! and check codes, bind a phone, change the password, request withdrawals,
+//! and drain the outbound message queue. They see the
 //! domain rules and the ports (`Store`, `Delivery`, `Clock`) only: no SQL, no
 //! HTTP, no vendor.
 
@@ -10,8 +11,11 @@ pub mod crypto;
 pub mod error;
 pub mod limits;
 pub mod login;
+pub mod messages;
 pub mod metrics;
+pub mod outbound;
 pub mod passwords;
+pub mod phone;
 pub mod ports;
 pub mod security;
 pub mod settings;
@@ -23,7 +27,7 @@ pub use error::{AppError, AppResult};
 pub use settings::Settings;
 
 use crypto::Keyring;
-use metrics::AuthCounters;
+use metrics::{AuthCounters, DeliveryCounters};
 use passwords::PasswordHasher;
 use ports::{Clock, Delivery, Store};
 
@@ -44,6 +48,9 @@ pub struct App {
     pub hasher: PasswordHasher,
     pub settings: Arc<Settings>,
     pub counters: Arc<AuthCounters>,
+    pub delivery_counters: Arc<DeliveryCounters>,
+    /// Poked on every enqueue so an idle delivery worker sends at once.
+    pub outbound_wake: Arc<tokio::sync::Notify>,
 }
 
 impl App {
@@ -63,6 +70,8 @@ impl App {
             hasher,
             settings: Arc::new(settings),
             counters: Arc::new(AuthCounters::default()),
+            delivery_counters: Arc::new(DeliveryCounters::default()),
+            outbound_wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 

@@ -144,7 +144,7 @@ impl App {
     }
 
     /// Loads a pending login attempt and applies every refusal rule.
-    async fn pending_login(&self, login_id: &str) -> AppResult<(LoginAttempt, AccountRecord)> {
+    pub(crate) async fn pending_login(&self, login_id: &str) -> AppResult<(LoginAttempt, AccountRecord)> {
         let attempt = self.store.login_by_id(login_id).await?.ok_or(AppError::NotFound)?;
         match attempt.check_usable(self.now()) {
             Ok(()) => {}
@@ -176,7 +176,8 @@ impl App {
         self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
         let (_attempt, account) = self.pending_login(login_id).await?;
         let (channel, destination) = self.code_destination(&account, method).await?;
-        let sent = self.issue_code(&account.id, PURPOSE_LOGIN, channel, &destination, self.settings.code_ttl_s).await?;
+        let sent =
+            self.issue_code(&account.id, PURPOSE_LOGIN, channel, &destination, self.settings.code_ttl_s, meta).await?;
         self.audit("login_code_sent", Some(&account.id), meta, channel.as_str()).await;
         Ok(sent)
     }
@@ -189,8 +190,8 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<Session> {
         let (attempt, account) = self.pending_login(login_id).await?;
-        self.code_destination(&account, method).await?;
-        let result = self.verify_sent_code(&account.id, PURPOSE_LOGIN, code).await;
+        let (_, destination) = self.code_destination(&account, method).await?;
+        let result = self.verify_sent_code(&account.id, PURPOSE_LOGIN, Some(&destination), code).await.map(|_| ());
         self.finish_second_step(attempt, account, result, meta).await
     }
 

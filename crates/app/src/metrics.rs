@@ -33,3 +33,24 @@ impl AuthCounters {
         ]
     }
 }
+
+/// What the delivery workers did, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct DeliveryCounters {
+    pub sent: AtomicU64,
+    /// Attempts a provider refused or did not answer (retried or not).
+    pub send_errors: AtomicU64,
+    /// Messages given up on after the last attempt.
+    pub failed: AtomicU64,
+}
+
+impl DeliveryCounters {
+    pub fn snapshot(&self) -> Vec<(&'static str, &'static str, u64)> {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        vec![
+            ("twostep_messages_sent_total", "Messages handed to a provider (or the dev outbox).", g(&self.sent)),
+            ("twostep_message_send_errors_total", "Delivery attempts that failed.", g(&self.send_errors)),
+            ("twostep_messages_failed_total", "Messages given up on after the last attempt.", g(&self.failed)),
+        ]
+    }
+}

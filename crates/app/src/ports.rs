@@ -3,7 +3,7 @@
 //! `store` crate and vendors in `delivery`.
 
 use async_trait::async_trait;
-use twostep_domain::{LoginAttempt, Role};
+use twostep_domain::{LoginAttempt, MessageStatus, Role};
 
 /// A storage failure. Storage never speaks HTTP: the use cases decide what a
 /// missing row or a lost race means for the caller.
@@ -71,6 +71,8 @@ pub trait AccountStore: Send + Sync {
     async fn add_second_factor_failure(&self, id: &str) -> StoreResult<i64>;
     async fn clear_second_factor_failures(&self, id: &str) -> StoreResult<()>;
     async fn set_role(&self, id: &str, role: Role) -> StoreResult<()>;
+    /// Binds (or, with None, removes) the account's phone number, in E.164.
+    async fn set_phone(&self, id: &str, phone: Option<&str>) -> StoreResult<()>;
 }
 
 #[derive(Clone, Debug)]
@@ -180,6 +182,8 @@ pub trait CodeStore: Send + Sync {
     async fn consume_code(&self, id: &str, now: i64) -> StoreResult<bool>;
     /// Kills every live code of this account and purpose (used after success).
     async fn retire_codes(&self, account_id: &str, purpose: &str, now: i64) -> StoreResult<()>;
+    /// Kills one code if still unused (its message could not be delivered).
+    async fn retire_code(&self, id: &str, now: i64) -> StoreResult<bool>;
 }
 
 #[derive(Clone, Debug)]
@@ -250,6 +254,69 @@ pub trait OutboxStore: Send + Sync {
     async fn outbox_for(&self, to: Option<&str>, limit: i64) -> StoreResult<Vec<OutboxMessage>>;
 }
 
+/// A message waiting in (or done with) the durable outbound queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuedMessage {
+    pub id: String,
+    pub channel: String,
+    pub recipient: String,
+    /// Subject and body, sealed by the keyring: they may hold a live code.
+    /// Emptied once the message is sent or given up on.
+    pub sealed: Vec<u8>,
+    /// The sent code this message carries, retired if delivery fails so that
+    /// the resend cool-down does not keep the user waiting for nothing.
+    pub code_id: Option<String>,
+    pub status: MessageStatus,
+    /// Attempts started so far; also the token of the current claim.
+    pub attempts: i64,
+    pub created_at: i64,
+    pub next_attempt_at: i64,
+    /// Worth sending only before this (the code's expiry).
+    pub expires_at: i64,
+    pub finished_at: Option<i64>,
+    /// The last provider error, never the message text.
+    pub last_error: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    pub queued: i64,
+    pub sent: i64,
+    pub failed: i64,
+}
+
+/// The outbound queue. Workers of several instances share it safely: a
+/// message is sent only by the worker whose conditional claim won, and a
+/// claim is a lease that lapses if its worker dies.
+#[async_trait]
+pub trait MessageQueueStore: Send + Sync {
+    async fn enqueue_message(&self, message: &QueuedMessage) -> StoreResult<()>;
+    /// Queued messages due at `now` and not leased, oldest first.
+    async fn due_messages(&self, now: i64, limit: i64) -> StoreResult<Vec<QueuedMessage>>;
+    /// Leases a due message until `lease_until` and counts an attempt.
+    /// Returns the attempt number (the claim token) if this caller won.
+    async fn claim_message(&self, id: &str, now: i64, lease_until: i64) -> StoreResult<Option<i64>>;
+    /// Releases the claim `attempt` and schedules another try.
+    async fn retry_message(&self, id: &str, attempt: i64, next_attempt_at: i64, error: &str) -> StoreResult<bool>;
+    /// Ends the message (sent or failed) if claim `attempt` still holds it,
+    /// and wipes its sealed text.
+    async fn finish_message(
+        &self,
+        id: &str,
+        attempt: i64,
+        status: MessageStatus,
+        now: i64,
+        error: &str,
+    ) -> StoreResult<bool>;
+    async fn message(&self, id: &str) -> StoreResult<Option<QueuedMessage>>;
+    async fn queue_counts(&self) -> StoreResult<QueueCounts>;
+    /// Queued messages due by `now`, leased or not: those a worker is
+    /// sending or is about to send (not those waiting out a backoff).
+    async fn pending_now(&self, now: i64) -> StoreResult<i64>;
+    /// Deletes finished messages older than `before`.
+    async fn prune_messages(&self, before: i64) -> StoreResult<u64>;
+}
+
 #[derive(Clone, Debug)]
 pub struct Withdrawal {
     pub id: String,
@@ -270,6 +337,7 @@ pub trait HealthStore: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 }
 
+
 /// Everything the use cases store, as one object.
 pub trait Store:
     AccountStore
@@ -281,6 +349,7 @@ pub trait Store:
     + ThrottleStore
     + AuditStore
     + OutboxStore
+    + MessageQueueStore
     + WithdrawalStore
     + HealthStore
 {
@@ -296,9 +365,10 @@ impl<T> Store for T where
         + ThrottleStore
         + AuditStore
         + OutboxStore
+        + MessageQueueStore
         + WithdrawalStore
         + HealthStore
-{
+    {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -316,6 +386,15 @@ impl Channel {
             Channel::Voice => "voice",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "email" => Some(Channel::Email),
+            "sms" => Some(Channel::Sms),
+            "voice" => Some(Channel::Voice),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -326,12 +405,31 @@ pub struct Message {
     pub body: String,
 }
 
+/// Why a provider did not take a message. `reason` names the provider's
+/// answer (a status, a refused connection), never the message text.
 #[derive(Debug, thiserror::Error)]
-#[error("delivery failed: {0}")]
-pub struct DeliveryError(pub String);
+#[error("delivery failed: {reason}")]
+pub struct DeliveryError {
+    pub reason: String,
+    /// Trying again cannot help (the provider refused this message itself,
+    /// e.g. a number it cannot reach); the queue gives up at once.
+    pub permanent: bool,
+}
 
-/// Sends a message to a person. Implementations must never log the body: it
-/// holds one-time codes.
+impl DeliveryError {
+    pub fn temporary(reason: impl Into<String>) -> Self {
+        Self { reason: reason.into(), permanent: false }
+    }
+
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        Self { reason: reason.into(), permanent: true }
+    }
+}
+
+/// Hands one message to a provider (SMTP, an SMS or voice API, the dev
+/// outbox). Use cases never call it directly: they enqueue, and the queue's
+/// workers call it, so a slow or failing provider never holds up a request.
+/// Implementations must never log the body: it holds one-time codes.
 #[async_trait]
 pub trait Delivery: Send + Sync {
     async fn send(&self, message: &Message) -> Result<(), DeliveryError>;

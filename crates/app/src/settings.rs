@@ -1,7 +1,9 @@
 //! Policy knobs of the use cases. The command line fills them from flags,
 //! `TWOSTEP_*` variables and the config file; tests build them directly.
 
-use twostep_domain::{BackupKeyLength, FailurePolicy};
+use twostep_domain::{BackupKeyLength, FailurePolicy, RetryPolicy};
+
+use crate::messages::MessageTemplates;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -32,6 +34,37 @@ pub struct Settings {
     pub codes_per_ip_per_minute: i64,
     pub codes_per_account_per_hour: i64,
     pub emails_per_address_per_hour: i64,
+    /// Codes sent (not checked) per IP per hour.
+    pub codes_sent_per_ip_per_hour: i64,
+    /// Codes per phone number or e-mail address; these caps are what stop
+    /// the server being used to pump texts to premium or foreign numbers.
+    pub codes_per_destination_per_hour: i64,
+    pub codes_per_destination_per_day: i64,
+    pub codes_per_account_per_day: i64,
+    /// Texts of the messages that carry codes.
+    pub templates: MessageTemplates,
+    pub outbound: OutboundPolicy,
+}
+
+/// How the delivery workers drain the outbound queue.
+#[derive(Clone, Debug)]
+pub struct OutboundPolicy {
+    pub retry: RetryPolicy,
+    /// How long a claimed message is reserved for its worker; longer than
+    /// `send_timeout_ms`, so a live worker never loses its claim mid-send.
+    pub lease_s: i64,
+    pub send_timeout_ms: u64,
+    /// Workers wake at once when this instance enqueues; the poll catches
+    /// retries falling due and messages enqueued by other instances.
+    pub poll_interval_ms: u64,
+    /// Delivery workers per instance.
+    pub workers: usize,
+}
+
+impl Default for OutboundPolicy {
+    fn default() -> Self {
+        Self { retry: RetryPolicy::default(), lease_s: 60, send_timeout_ms: 15_000, poll_interval_ms: 1_000, workers: 4 }
+    }
 }
 
 impl Default for Settings {
@@ -59,6 +92,12 @@ impl Default for Settings {
             codes_per_ip_per_minute: 30,
             codes_per_account_per_hour: 10,
             emails_per_address_per_hour: 5,
+            codes_sent_per_ip_per_hour: 60,
+            codes_per_destination_per_hour: 5,
+            codes_per_destination_per_day: 10,
+            codes_per_account_per_day: 20,
+            templates: MessageTemplates::default(),
+            outbound: OutboundPolicy::default(),
         }
     }
 }

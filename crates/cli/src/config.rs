@@ -85,6 +85,9 @@ pub struct ServeArgs {
     /// Trust X-Forwarded-For for the client address (only behind your own proxy) [default: false]
     #[arg(long, env = "TWOSTEP_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: Option<bool>,
+    /// Sent codes: providers, templates, caps, retries.
+    #[command(flatten)]
+    pub messaging: crate::messaging::MessagingArgs,
 }
 
 /// The config file: the same keys as the flags, all optional.
@@ -112,6 +115,48 @@ pub struct FileConfig {
     pub codes_per_ip_per_minute: Option<i64>,
     pub hash_concurrency: Option<usize>,
     pub trust_forwarded_for: Option<bool>,
+    // Sent codes and their delivery (see messaging.rs for what each means).
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub smtp_tls: Option<String>,
+    pub smtp_user: Option<String>,
+    pub smtp_password: Option<twostep_delivery::Secret>,
+    pub smtp_from: Option<String>,
+    pub sms_provider: Option<String>,
+    pub sms_url: Option<String>,
+    pub sms_method: Option<String>,
+    pub sms_auth_header: Option<twostep_delivery::Secret>,
+    pub sms_body_template: Option<String>,
+    pub sms_body_format: Option<String>,
+    pub sms_twilio_account_sid: Option<String>,
+    pub sms_twilio_auth_token: Option<twostep_delivery::Secret>,
+    pub sms_twilio_api_base: Option<String>,
+    pub sms_from: Option<String>,
+    pub voice_provider: Option<String>,
+    pub voice_url: Option<String>,
+    pub voice_method: Option<String>,
+    pub voice_auth_header: Option<twostep_delivery::Secret>,
+    pub voice_body_template: Option<String>,
+    pub voice_body_format: Option<String>,
+    pub voice_twilio_account_sid: Option<String>,
+    pub voice_twilio_auth_token: Option<twostep_delivery::Secret>,
+    pub voice_twilio_api_base: Option<String>,
+    pub voice_from: Option<String>,
+    pub provider_timeout_s: Option<u64>,
+    pub sms_template: Option<String>,
+    pub voice_template: Option<String>,
+    pub email_code_subject: Option<String>,
+    pub email_code_template: Option<String>,
+    pub codes_per_destination_per_hour: Option<i64>,
+    pub codes_per_destination_per_day: Option<i64>,
+    pub codes_per_account_per_hour: Option<i64>,
+    pub codes_per_account_per_day: Option<i64>,
+    pub codes_sent_per_ip_per_hour: Option<i64>,
+    pub resend_after_s: Option<i64>,
+    pub hold_after_contact_change_s: Option<i64>,
+    pub delivery_max_attempts: Option<i64>,
+    pub delivery_retry_base_s: Option<i64>,
+    pub delivery_workers: Option<usize>,
 }
 
 impl FileConfig {
@@ -159,6 +204,8 @@ pub struct ServeConfig {
     pub settings: Settings,
     pub hash_concurrency: usize,
     pub trust_forwarded_for: bool,
+    /// SMTP and SMS/voice providers; channels without one use the dev outbox.
+    pub providers: twostep_delivery::Providers,
 }
 
 impl ServeConfig {
@@ -172,7 +219,7 @@ impl ServeConfig {
         anyhow::ensure!((60..=600).contains(&code_ttl_s), "code_ttl_s must be between 60 and 600 seconds");
         let captcha_bits = a.captcha_bits.or(f.captcha_bits).unwrap_or(d.captcha_bits);
         anyhow::ensure!(captcha_bits <= 32, "captcha_bits must be at most 32");
-        let settings = Settings {
+        let mut settings = Settings {
             issuer: a.issuer.clone().or(f.issuer.clone()).unwrap_or(d.issuer),
             public_url: a.public_url.clone().or(f.public_url.clone()).unwrap_or_else(|| format!("http://{listen}")),
             captcha_bits,
@@ -197,12 +244,14 @@ impl ServeConfig {
             codes_per_ip_per_minute: a.codes_per_ip_per_minute.or(f.codes_per_ip_per_minute).unwrap_or(d.codes_per_ip_per_minute),
             ..d
         };
+        let providers = crate::messaging::resolve(&a.messaging, f, &mut settings)?;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Ok(Self {
             listen,
             settings,
             hash_concurrency: a.hash_concurrency.or(f.hash_concurrency).unwrap_or(cores),
             trust_forwarded_for: a.trust_forwarded_for.or(f.trust_forwarded_for).unwrap_or(false),
+            providers,
         })
     }
 }

@@ -4,6 +4,7 @@
 mod bench;
 mod config;
 mod keys;
+mod messaging;
 mod server;
 mod transfer;
 
@@ -82,6 +83,8 @@ fn main() -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    // One TLS crypto provider for the process (ring): reqwest and lettre use it.
+    twostep_delivery::install_tls_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(cli))
 }

@@ -7,7 +7,6 @@ use anyhow::{Context, Result};
 use twostep_app::passwords::PasswordHasher;
 use twostep_app::ports::{Clock, Delivery, Store};
 use twostep_app::{App, SystemClock};
-use twostep_delivery::OutboxDelivery;
 use twostep_store::{Backend, SqlStore};
 use twostep_web::AppState;
 
@@ -28,7 +27,9 @@ pub async fn build_app(storage: &StorageConfig, args: &ServeArgs, file: &FileCon
     sql.migrate().await.context("migrating the database")?;
     let store: Arc<dyn Store> = Arc::new(sql.clone());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let delivery: Arc<dyn Delivery> = Arc::new(OutboxDelivery::new(store.clone(), clock.clone()));
+    twostep_delivery::install_tls_provider();
+    let router = config.providers.build(store.clone(), clock.clone()).map_err(anyhow::Error::msg)?;
+    let delivery: Arc<dyn Delivery> = Arc::new(router);
     let app = App::new(
         store,
         delivery,
@@ -42,14 +43,17 @@ pub async fn build_app(storage: &StorageConfig, args: &ServeArgs, file: &FileCon
 
 pub async fn serve(storage: &StorageConfig, args: &ServeArgs, file: &FileConfig) -> Result<()> {
     let (app, config, sql) = build_app(storage, args, file).await?;
-    let mut state = AppState::new(app.clone(), true);
+    // The dev outbox route exists only while no provider at all is configured.
+    let mut state = AppState::new(app.clone(), !config.providers.any());
     state.trust_forwarded_for = config.trust_forwarded_for;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let _delivery_workers = app.spawn_delivery_workers();
     tokio::spawn(housekeeping(app));
-    println!("twostep listening on http://{addr} (database: {:?}, messages: development outbox)", sql.backend());
+    let messages = if config.providers.any() { "providers, dev outbox for the rest" } else { "development outbox" };
+    println!("twostep listening on http://{addr} (database: {:?}, messages: {messages})", sql.backend());
     let router = twostep_web::app(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
@@ -66,6 +70,9 @@ async fn housekeeping(app: App) {
         // Keep a day of history for the throttles' windows.
         if let Err(e) = app.store.prune_throttle(app.now() - 86_400).await {
             tracing::warn!(error = %e, "housekeeping failed");
+        }
+        if let Err(e) = app.store.prune_messages(app.now() - 86_400).await {
+            tracing::warn!(error = %e, "pruning delivered messages failed");
         }
     }
 }

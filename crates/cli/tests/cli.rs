@@ -63,7 +63,7 @@ fn run(cwd: &Path, args: &[&str], stdin: &str) -> (bool, String) {
 }
 
 async fn post(url: &str, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
-    let mut req = reqwest::Client::new().post(format!("{url}{path}")).json(&body);
+    let mut req = twostep_testkit::http_client().post(format!("{url}{path}")).json(&body);
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -72,7 +72,7 @@ async fn post(url: &str, path: &str, body: Value, token: Option<&str>) -> (u16, 
 }
 
 async fn get(url: &str, path: &str, token: Option<&str>) -> (u16, Value) {
-    let mut req = reqwest::Client::new().get(format!("{url}{path}"));
+    let mut req = twostep_testkit::http_client().get(format!("{url}{path}"));
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }

@@ -53,7 +53,7 @@ fn twostep(data: &Path, args: &[&str], stdin: &str) -> String {
 }
 
 async fn call(url: &str, method: &str, path: &str, body: Option<Value>, token: Option<&str>) -> (u16, Value) {
-    let mut req = reqwest::Client::new().request(method.parse().unwrap(), format!("{url}{path}"));
+    let mut req = twostep_testkit::http_client().request(method.parse().unwrap(), format!("{url}{path}"));
     if let Some(b) = body {
         req = req.json(&b);
     }

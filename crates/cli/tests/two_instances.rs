@@ -41,7 +41,7 @@ fn start(data_dir: &Path, database_url: &str) -> Instance {
 }
 
 async fn call(method: reqwest::Method, url: String, body: Option<Value>, token: Option<&str>) -> (u16, Value) {
-    let mut req = reqwest::Client::new().request(method, url);
+    let mut req = twostep_testkit::http_client().request(method, url);
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -81,7 +81,15 @@ async fn two_instances_share_every_guarantee() {
 
     // Sign up on A, read the code from the outbox through B, confirm on B.
     assert_eq!(a.post("/api/v1/accounts", json!({"email": "duo@example.com", "password": PW}), None).await.0, 201);
-    let outbox = b.get("/api/v1/dev/outbox?to=duo@example.com", None).await.1;
+    // The message goes through the durable queue; A's worker delivers it.
+    let mut outbox = b.get("/api/v1/dev/outbox?to=duo@example.com", None).await.1;
+    for _ in 0..500 {
+        if outbox["messages"][0]["body"].is_string() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        outbox = b.get("/api/v1/dev/outbox?to=duo@example.com", None).await.1;
+    }
     let code = twostep_testkit::extract_code(outbox["messages"][0]["body"].as_str().unwrap()).unwrap();
     assert_eq!(b.post("/api/v1/accounts/verify-email", json!({"email": "duo@example.com", "code": code}), None).await.0, 200);
 

@@ -1,6 +1,7 @@
 //! Pure domain rules for twostep: one-time codes, backup keys, proof of
-//! work, validation, masking, throttling, holds, the login state machine,
-//! and lost-2FA recovery: the case state machine, its risk score, security
+//! work, validation (e-mail, phone numbers), masking, throttling, holds, the
+//! login state machine, the outbound message queue's retry rules, and
+//! lost-2FA recovery: the case state machine, its risk score, security
 //! questions and identity document images.
 //!
 //! Nothing here does I/O, reads the clock or owns a randomness source: time
@@ -17,7 +18,9 @@ pub mod factor;
 pub mod hold;
 pub mod login;
 pub mod mask;
+pub mod outbound;
 pub mod password;
+pub mod phone;
 mod percent;
 pub mod questions;
 pub mod recovery;
@@ -39,6 +42,8 @@ pub use login::{
     LoginAttempt, LoginRefusal, LoginState, MAX_SECOND_FACTOR_FAILURES, after_failure,
 };
 pub use mask::{mask_email, mask_phone};
+pub use outbound::{AfterFailure, MessageStatus, RetryPolicy};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, validate_password};
+pub use phone::normalize_phone;
 pub use throttle::FailurePolicy;
 pub use totp::{DIGITS, HmacAlg, STEP_S, code_at, hotp, step_at, verify};

@@ -133,6 +133,16 @@ impl AccountStore for SqlStore {
         Ok(())
     }
 
+    async fn set_phone(&self, id: &str, phone: Option<&str>) -> StoreResult<()> {
+        sqlx::query("UPDATE accounts SET phone = $1 WHERE id = $2")
+            .bind(phone)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     async fn set_role(&self, id: &str, role: Role) -> StoreResult<()> {
         sqlx::query("UPDATE accounts SET role = $1 WHERE id = $2")
             .bind(role.as_str())

@@ -324,6 +324,16 @@ impl CodeStore for SqlStore {
             .map_err(db_err)?;
         Ok(())
     }
+
+    async fn retire_code(&self, id: &str, now: i64) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE sent_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
 }
 
 #[async_trait]

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod auth;
+mod queue;
 mod records;
 pub mod schema;
 mod throttle;

@@ -6,7 +6,7 @@
 use crate::Backend;
 
 /// Ordered migrations; never edit one that has shipped, add a new one.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "core", CORE)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "core", CORE), (2, "delivery", DELIVERY)];
 
 const CORE: &str = r#"
 CREATE TABLE accounts (
@@ -119,6 +119,27 @@ CREATE TABLE withdrawals (
     status TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
+"#;
+
+/// The durable outbound queue. `claimed_until` is a worker's lease and
+/// `attempts` the token of its claim; `sealed_text` is wiped once done.
+const DELIVERY: &str = r#"
+CREATE TABLE message_queue (
+    id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    sealed_text {BYTES} NOT NULL,
+    code_id TEXT,
+    status TEXT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    claimed_until BIGINT,
+    expires_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX message_queue_due ON message_queue (status, next_attempt_at);
 "#;
 
 /// The migration's SQL spelled for `backend`.

@@ -1,10 +1,13 @@
 //! Boots a real twostep server for tests: a real TCP listener, a temporary
-//! SQLite file or a fresh PostgreSQL database, the development outbox and a
-//! clock the test controls. Also helpers that act as an outside client would:
-//! solving the captcha, reading codes from the outbox, computing TOTP codes
-//! with the reference `oathtool`.
+//! SQLite file or a fresh PostgreSQL database, the delivery workers with the
+//! development outbox (or real providers: an SMTP sink and an HTTP stand-in
+//! for SMS and voice, both in this crate) and a clock the test controls. Also
+//! helpers that act as an outside client would: solving the captcha, reading
+//! codes from the outbox, computing TOTP codes with the reference `oathtool`.
 
 pub mod db;
+pub mod provider_stub;
+pub mod smtp_sink;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,7 +17,7 @@ use serde_json::{json, Value};
 use twostep_app::passwords::PasswordHasher;
 use twostep_app::ports::{Clock, Delivery, Store};
 use twostep_app::{App, FixedClock, Settings};
-use twostep_delivery::OutboxDelivery;
+use twostep_delivery::Providers;
 use twostep_store::SqlStore;
 use twostep_web::AppState;
 
@@ -29,6 +32,9 @@ pub fn test_settings() -> Settings {
         accounts_per_ip_per_hour: 10_000,
         captcha_per_ip_per_minute: 10_000,
         codes_per_ip_per_minute: 10_000,
+        codes_sent_per_ip_per_hour: 10_000,
+        // Retries fall due when a test moves the clock; a short poll notices.
+        outbound: twostep_app::settings::OutboundPolicy { poll_interval_ms: 20, ..Default::default() },
         ..Settings::default()
     }
 }
@@ -41,6 +47,7 @@ pub struct TestServer {
     pub db: TestDatabase,
     client: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -54,23 +61,35 @@ impl TestServer {
     }
 
     pub async fn start_on(db: TestDatabase, settings: Settings) -> Self {
+        Self::start_full(db, settings, Providers::default()).await
+    }
+
+    /// A server whose messages go to real providers (channels left None in
+    /// `providers` still go to the dev outbox, as in production).
+    pub async fn start_with_providers(backend: Backend, settings: Settings, providers: Providers) -> Self {
+        Self::start_full(TestDatabase::create(backend).await, settings, providers).await
+    }
+
+    pub async fn start_full(db: TestDatabase, settings: Settings, providers: Providers) -> Self {
+        twostep_delivery::install_tls_provider();
         let sql = SqlStore::connect(&db.url, &Default::default()).await.expect("connect");
         sql.migrate().await.expect("migrate");
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
         let clock = Arc::new(FixedClock::new(now));
         let store: Arc<dyn Store> = Arc::new(sql.clone());
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let delivery: Arc<dyn Delivery> = Arc::new(OutboxDelivery::new(store.clone(), dyn_clock.clone()));
+        let delivery: Arc<dyn Delivery> = Arc::new(providers.build(store.clone(), dyn_clock.clone()).expect("providers"));
         // Cheap hashing keeps tests fast; production parameters are unit-tested.
         let hasher = PasswordHasher::with_params(4, argon2::Params::new(1024, 1, 1, None).unwrap());
         let app = App::new(store, delivery, dyn_clock, Arc::new(db.keyring()), hasher, settings);
-        let router = twostep_web::app(AppState::new(app.clone(), true));
+        let router = twostep_web::app(AppState::new(app.clone(), !providers.any()));
+        let workers = app.spawn_delivery_workers();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
             axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
         });
-        Self { url: format!("http://{addr}"), app, clock, store: sql, db, client: reqwest::Client::new(), server }
+        Self { url: format!("http://{addr}"), app, clock, store: sql, db, client: http_client(), server, workers }
     }
 
     pub fn now(&self) -> i64 {
@@ -105,8 +124,22 @@ impl TestServer {
         &self.client
     }
 
+    /// Waits (up to 10 s) until the delivery workers have nothing left to
+    /// send now: every message due is sent, failed, or waiting for a retry.
+    pub async fn settle(&self) {
+        use twostep_app::ports::MessageQueueStore;
+        for _ in 0..1000 {
+            if self.store.pending_now(self.now()).await.expect("queue") == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the delivery queue did not settle");
+    }
+
     /// The 6-digit code in the newest outbox message to `to`.
     pub async fn outbox_code(&self, to: &str) -> String {
+        self.settle().await;
         let (status, body) = self.get(&format!("/api/v1/dev/outbox?to={to}"), None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let text = body["messages"][0]["body"].as_str().unwrap_or_else(|| panic!("no message to {to}: {body}"));
@@ -158,9 +191,20 @@ impl TestServer {
 
     pub async fn stop(self) {
         self.server.abort();
+        for w in &self.workers {
+            w.abort();
+        }
         self.store.close().await;
         self.db.drop_database().await;
     }
+}
+
+/// An HTTP client for tests. reqwest is built with rustls but no crypto
+/// provider of its own (ring is installed at start-up, keeping aws-lc out),
+/// so every process must install it before building a client.
+pub fn http_client() -> reqwest::Client {
+    twostep_delivery::install_tls_provider();
+    reqwest::Client::new()
 }
 
 pub fn extract_code(text: &str) -> Option<String> {

@@ -167,6 +167,7 @@ async fn e_mail_confirmation_codes_are_checked_and_sign_up_reveals_nothing() {
     let before = s.get("/api/v1/dev/outbox?to=new@example.com", None).await.1["messages"].as_array().unwrap().len();
     let r = ok(&s.post("/api/v1/accounts", json!({"email": "NEW@example.com", "password": "another password"}), None).await, 201);
     assert_eq!(r["account_id"].as_str().unwrap().len(), 32);
+    s.settle().await;
     let messages = s.get("/api/v1/dev/outbox?to=new@example.com", None).await.1["messages"].clone();
     assert_eq!(messages.as_array().unwrap().len(), before + 1);
     assert!(messages[0]["body"].as_str().unwrap().contains("tried to create"));

@@ -64,7 +64,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The routes and their OpenAPI description, built together.
 pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
-    use api::{login, me, service};
+    use api::{login, me, phone, service};
     let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(service::healthz))
         .routes(routes!(service::readyz))
@@ -83,6 +83,8 @@ pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(me::totp_confirm))
         .routes(routes!(me::totp_disable))
         .routes(routes!(me::step_up_code))
+        .routes(routes!(phone::start))
+        .routes(routes!(phone::confirm))
         .routes(routes!(me::change_password))
         .routes(routes!(me::activity))
         .routes(routes!(me::withdraw));

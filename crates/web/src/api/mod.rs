@@ -2,4 +2,5 @@
 
 pub mod login;
 pub mod me;
+pub mod phone;
 pub mod service;

@@ -36,7 +36,9 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/metrics", tag = "service",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(s): State<AppState>) -> Response {
-    let text = s.http_metrics.render(&s.app.counters.snapshot());
+    let mut counters = s.app.counters.snapshot();
+    counters.extend(s.app.delivery_counters.snapshot());
+    let text = s.http_metrics.render(&counters);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

@@ -1,0 +1,112 @@
+//! E-mail over SMTP (lettre, rustls on ring). One connection per message:
+//! codes are few and far between, and a fresh connection never inherits a
+//! half-broken session from an earlier failure.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use twostep_app::ports::{Delivery, DeliveryError, Message};
+
+use crate::secret::Secret;
+
+/// How the connection to the SMTP server is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text; only for a relay on the same host or a test sink.
+    None,
+    /// Plain connection upgraded with STARTTLS, which is required.
+    StartTls,
+    /// TLS from the first byte ("SMTPS", port 465).
+    Implicit,
+}
+
+impl FromStr for SmtpTls {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Ok(SmtpTls::None),
+            "starttls" => Ok(SmtpTls::StartTls),
+            "implicit" | "tls" => Ok(SmtpTls::Implicit),
+            _ => Err(format!("SMTP TLS mode must be none, starttls or implicit, not {s:?}")),
+        }
+    }
+}
+
+impl SmtpTls {
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::None => 25,
+            SmtpTls::StartTls => 587,
+            SmtpTls::Implicit => 465,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    pub host: String,
+    /// Default: 25, 587 or 465 by TLS mode.
+    pub port: Option<u16>,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// `twostep <no-reply@example.com>` or a bare address.
+    pub from: String,
+    pub timeout: Duration,
+}
+
+pub struct SmtpDelivery {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl SmtpDelivery {
+    pub fn new(config: &SmtpConfig) -> Result<Self, String> {
+        crate::install_tls_provider();
+        let from: Mailbox = config.from.parse().map_err(|e| format!("SMTP from address {:?}: {e}", config.from))?;
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.clone())
+            .port(config.port.unwrap_or(config.tls.default_port()))
+            .timeout(Some(config.timeout));
+        let tls = || TlsParameters::new(config.host.clone()).map_err(|e| format!("SMTP TLS for {}: {e}", config.host));
+        builder = match config.tls {
+            SmtpTls::None => builder.tls(Tls::None),
+            SmtpTls::StartTls => builder.tls(Tls::Required(tls()?)),
+            SmtpTls::Implicit => builder.tls(Tls::Wrapper(tls()?)),
+        };
+        match (&config.username, &config.password) {
+            (Some(user), Some(password)) => {
+                builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
+            }
+            (None, None) => {}
+            _ => return Err("SMTP user and password go together".into()),
+        }
+        Ok(Self { transport: builder.build(), from })
+    }
+}
+
+#[async_trait]
+impl Delivery for SmtpDelivery {
+    async fn send(&self, message: &Message) -> Result<(), DeliveryError> {
+        let to: Mailbox = message.to.parse().map_err(|_| DeliveryError::permanent("not a deliverable address"))?;
+        let email = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(message.subject.clone())
+            .header(ContentType::TEXT_PLAIN)
+            .body(message.body.clone())
+            .map_err(|e| DeliveryError::permanent(format!("building the e-mail: {e}")))?;
+        match self.transport.send(email).await {
+            Ok(_) => Ok(()),
+            // 5xx: the server refused this message for good (no such mailbox…).
+            Err(e) if e.is_permanent() => Err(DeliveryError::permanent(format!("smtp: {e}"))),
+            Err(e) => Err(DeliveryError::temporary(format!("smtp: {e}"))),
+        }
+    }
+}
