@@ -140,7 +140,7 @@ impl TestServer {
     /// The 6-digit code in the newest outbox message to `to`.
     pub async fn outbox_code(&self, to: &str) -> String {
         self.settle().await;
-        let (status, body) = self.get(&format!("/api/v1/dev/outbox?to={to}"), None).await;
+        let (status, body) = self.get(&format!("/api/v1/dev/outbox?to={}", to.replace('+', "%2B")), None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let text = body["messages"][0]["body"].as_str().unwrap_or_else(|| panic!("no message to {to}: {body}"));
         extract_code(text).unwrap_or_else(|| panic!("no code in {text:?}"))
