@@ -234,7 +234,8 @@ async fn openapi_documents_every_route_and_metrics_count_requests() {
         ("post", "/api/v1/login/{login_id}/code/verify"), ("post", "/api/v1/logout"), ("get", "/api/v1/me"),
         ("post", "/api/v1/me/totp"), ("post", "/api/v1/me/totp/confirm"), ("post", "/api/v1/me/totp/disable"),
         ("post", "/api/v1/me/password"), ("get", "/api/v1/me/activity"), ("post", "/api/v1/me/code"),
-        ("post", "/api/v1/withdrawals"), ("get", "/api/v1/dev/outbox"),
+        ("post", "/api/v1/withdrawals"), ("get", "/api/v1/dev/outbox"), ("post", "/api/v1/me/phone"),
+        ("post", "/api/v1/me/phone/confirm"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {
@@ -252,7 +253,7 @@ async fn openapi_documents_every_route_and_metrics_count_requests() {
     }
     // Schemas are there for request and response bodies.
     let schemas = doc["components"]["schemas"].as_object().unwrap();
-    for name in ["LoginBody", "LoginResponse", "ErrorBody", "MeResponse", "TotpSetupResponse"] {
+    for name in ["LoginBody", "LoginResponse", "ErrorBody", "MeResponse", "TotpSetupResponse", "PhoneBody", "PhoneBoundResponse"] {
         assert!(schemas.contains_key(name), "{name}");
     }
 
