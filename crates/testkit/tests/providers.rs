@@ -211,6 +211,8 @@ async fn after_attempt_advance(s: &TestServer, delay_s: i64) {
 /// Lets attempts happen exactly as the default backoff allows (2, 4, 8, 16 s
 /// after each failure) until the provider saw `n` requests.
 async fn drive_retries(s: &TestServer, stub: &ProviderStub, n: usize) {
+    // The first attempt needs no time to pass; count delays from it.
+    stub.wait_for(1).await;
     let mut delay = 2;
     while stub.requests().len() < n {
         let seen = stub.requests().len();
