@@ -5,6 +5,7 @@
 //! helpers that act as an outside client would: solving the captcha, reading
 //! codes from the outbox, computing TOTP codes with the reference `oathtool`.
 
+pub mod contract;
 pub mod db;
 pub mod provider_stub;
 pub mod smtp_sink;

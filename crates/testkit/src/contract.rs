@@ -1,0 +1,101 @@
+//! Helpers for storage contract suites: run a check on a fresh database of
+//! each backend (dropped afterwards, even when the check panics), and start
+//! racers together behind a barrier so that conditional writes really race.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::Barrier;
+use twostep_app::ports::StoreResult;
+use twostep_store::SqlStore;
+
+use crate::db::{Backend, TestDatabase, BOTH};
+
+pub fn label(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    }
+}
+
+pub async fn connect(url: &str, l: &str) -> SqlStore {
+    SqlStore::connect(url, &Default::default()).await.unwrap_or_else(|e| panic!("{l}: connect: {e}"))
+}
+
+/// Runs `f` on a fresh, unmigrated database of each backend (given its URL),
+/// dropping the database afterwards even when `f` panics.
+pub async fn each_database<F, Fut>(f: F)
+where
+    F: Fn(String, &'static str) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    for backend in BOTH {
+        let db = TestDatabase::create(backend).await;
+        let outcome = tokio::spawn(f(db.url.clone(), label(backend))).await;
+        db.drop_database().await;
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.try_into_panic().unwrap_or_else(|e| Box::new(e.to_string())));
+        }
+    }
+}
+
+/// Runs `f` on a fresh, migrated store of each backend, then closes the pool
+/// and drops the database.
+pub async fn each_backend<F, Fut>(f: F)
+where
+    F: Fn(SqlStore, &'static str) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let f = Arc::new(f);
+    each_database(move |url, l| {
+        let f = f.clone();
+        async move {
+            let store = connect(&url, l).await;
+            store.migrate().await.unwrap_or_else(|e| panic!("{l}: migrate: {e}"));
+            f(store.clone(), l).await;
+            store.close().await;
+        }
+    })
+    .await;
+}
+
+/// Starts `n` copies of an operation at once (behind a barrier; each gets its
+/// index) and collects their results, so that conditional writes really race.
+pub async fn race<T, F, Fut>(n: usize, f: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(n));
+    let spawn = |(barrier, op): (Arc<Barrier>, Fut)| tokio::spawn(async move { barrier.wait().await; op.await });
+    let tasks: Vec<_> = (0..n).map(|i| spawn((barrier.clone(), f(i)))).collect();
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await.expect("racing task panicked"));
+    }
+    out
+}
+
+/// `race!(n, [vars] => op)`: `n` racers, each with its own clones of `vars`.
+#[macro_export]
+macro_rules! race {
+    ($n:expr, [$($v:ident),*] => $op:expr) => {
+        $crate::contract::race($n, |_| {
+            $(let $v = $v.clone();)*
+            async move { $op }
+        })
+        .await
+    };
+}
+
+/// How many racers won; every racer must have got an answer, not an error.
+pub fn winners(l: &str, results: &[StoreResult<bool>]) -> usize {
+    results.iter().filter(|r| *r.as_ref().unwrap_or_else(|e| panic!("{l}: racer failed: {e}"))).count()
+}
+
+/// Full-field equality for records that do not implement `PartialEq`.
+pub fn same<A: std::fmt::Debug, B: std::fmt::Debug>(l: &str, what: &str, got: A, want: B) {
+    assert_eq!(format!("{got:?}"), format!("{want:?}"), "{l}: {what}");
+}
+
