@@ -39,8 +39,12 @@ impl App {
     }
 }
 
+/// Sign-in failures are counted per e-mail address (known or not), so the
+/// throttle answers the same for accounts that do not exist.
+pub const LOGIN_SUBJECT_PREFIX: &str = "login:";
+
 pub fn login_subject(email: &str) -> String {
-    format!("login:{email}")
+    format!("{LOGIN_SUBJECT_PREFIX}{email}")
 }
 
 pub fn step_up_subject(account_id: &str) -> String {

@@ -2,13 +2,14 @@
 //! (authenticator or a sent code) and sessions. The password step answers the
 //! same for an unknown e-mail and a wrong password, in about the same time.
 
-use twostep_domain::{captcha, normalize_email, LoginAttempt, LoginRefusal, LoginState, SecondFactorMethod, MAX_SECOND_FACTOR_FAILURES};
+use twostep_domain::{captcha, normalize_email, totp, LoginAttempt, LoginRefusal, LoginState, SecondFactorMethod, MAX_SECOND_FACTOR_FAILURES};
 
 use crate::crypto::{hex, new_id, new_token, token_hash};
 use crate::error::{AppError, AppResult};
-use crate::limits::login_subject;
+use crate::limits::{login_subject, LOGIN_SUBJECT_PREFIX};
 use crate::metrics::AuthCounters;
-use crate::ports::{AccountRecord, CaptchaChallenge, Channel, NewLoginAttempt};
+use crate::ports::{AccountRecord, CaptchaChallenge, Channel, NewLoginAttempt, SignInContext, SignInFailure, SignInOutcome, SignInSuccess};
+use crate::totp::factor_context;
 use crate::codes::CodeSent;
 use crate::{App, RequestMeta};
 
@@ -143,33 +144,63 @@ impl App {
         Ok(methods)
     }
 
-    /// Loads a pending login attempt and applies every refusal rule.
-    pub(crate) async fn pending_login(&self, login_id: &str) -> AppResult<(LoginAttempt, AccountRecord)> {
-        let attempt = self.store.login_by_id(login_id).await?.ok_or(AppError::NotFound)?;
-        match attempt.check_usable(self.now()) {
+    /// Loads a pending login attempt with everything the second step needs
+    /// (one read) and applies every refusal rule.
+    pub(crate) async fn pending_sign_in(&self, login_id: &str) -> AppResult<SignInContext> {
+        let now = self.now();
+        let policy = &self.settings.failures;
+        let ctx = self
+            .store
+            .sign_in_context(login_id, LOGIN_SUBJECT_PREFIX, now - policy.window_s)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        match ctx.attempt.check_usable(now) {
             Ok(()) => {}
             Err(LoginRefusal::Expired) => return Err(AppError::Unauthorized),
             Err(LoginRefusal::Finished) => return Err(AppError::Conflict("this sign-in is already complete".into())),
             Err(LoginRefusal::TooManyFailures) => return Err(AppError::TooManyAttempts { retry_after_s: 1 }),
         }
-        let account = self.account(&attempt.account_id).await.map_err(|_| AppError::NotFound)?;
-        self.check_throttle(&login_subject(&account.email)).await?;
-        if self.settings.failures.second_factor_locked(account.second_factor_failures) {
-            return Err(AppError::TooManyAttempts { retry_after_s: self.settings.failures.max_delay_s });
+        let f = ctx.failures;
+        if let Some(wait) = policy.retry_after(now, f.recent, f.consecutive, f.last_failure_at) {
+            AuthCounters::bump(&self.counters.rate_limited);
+            return Err(AppError::TooManyAttempts { retry_after_s: wait });
         }
-        if account.frozen_at.is_some() {
+        if policy.second_factor_locked(ctx.account.second_factor_failures) {
+            return Err(AppError::TooManyAttempts { retry_after_s: policy.max_delay_s });
+        }
+        if ctx.account.frozen_at.is_some() {
             return Err(AppError::Forbidden);
         }
-        Ok((attempt, account))
+        Ok(ctx)
+    }
+
+    /// Loads a pending login attempt and applies every refusal rule.
+    pub(crate) async fn pending_login(&self, login_id: &str) -> AppResult<(LoginAttempt, AccountRecord)> {
+        let ctx = self.pending_sign_in(login_id).await?;
+        Ok((ctx.attempt, ctx.account))
     }
 
     pub async fn login_with_totp(&self, login_id: &str, code: &str, meta: &RequestMeta) -> AppResult<Session> {
-        let (attempt, account) = self.pending_login(login_id).await?;
-        if self.store.totp_factor(&account.id).await?.is_none() {
+        let ctx = self.pending_sign_in(login_id).await?;
+        let Some(factor) = &ctx.totp else {
             return Err(AppError::Conflict("no authenticator is bound; choose another method".into()));
+        };
+        let secret = self
+            .keyring
+            .open(&factor_context(&ctx.account.id), &factor.sealed_secret)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let now = self.now();
+        match totp::verify(&secret, code, now, Some(factor.last_step)) {
+            Some(step) => self.complete_second_step(&ctx, Some(step), meta).await,
+            None => {
+                if totp::verify(&secret, code, now, None).is_some() {
+                    self.note_totp_replay(&ctx.account.id, meta).await;
+                } else {
+                    AuthCounters::bump(&self.counters.totp_rejected);
+                }
+                Err(self.fail_second_step(&ctx, meta).await?)
+            }
         }
-        let result = self.use_totp_code(&account.id, code, meta).await;
-        self.finish_second_step(attempt, account, result, meta).await
     }
 
     pub async fn login_send_code(&self, login_id: &str, method: SecondFactorMethod, meta: &RequestMeta) -> AppResult<CodeSent> {
@@ -189,10 +220,13 @@ impl App {
         code: &str,
         meta: &RequestMeta,
     ) -> AppResult<Session> {
-        let (attempt, account) = self.pending_login(login_id).await?;
-        let (_, destination) = self.code_destination(&account, method).await?;
-        let result = self.verify_sent_code(&account.id, PURPOSE_LOGIN, Some(&destination), code).await.map(|_| ());
-        self.finish_second_step(attempt, account, result, meta).await
+        let ctx = self.pending_sign_in(login_id).await?;
+        let (_, destination) = self.code_destination(&ctx.account, method).await?;
+        match self.verify_sent_code(&ctx.account.id, PURPOSE_LOGIN, Some(&destination), code).await {
+            Ok(_) => self.complete_second_step(&ctx, None, meta).await,
+            Err(AppError::InvalidCode) => Err(self.fail_second_step(&ctx, meta).await?),
+            Err(e) => Err(e),
+        }
     }
 
     async fn code_destination(&self, account: &AccountRecord, method: SecondFactorMethod) -> AppResult<(Channel, String)> {
@@ -207,35 +241,59 @@ impl App {
         }
     }
 
-    async fn finish_second_step(
-        &self,
-        attempt: LoginAttempt,
-        account: AccountRecord,
-        result: AppResult<()>,
-        meta: &RequestMeta,
-    ) -> AppResult<Session> {
-        let subject = login_subject(&account.email);
-        match result {
-            Ok(()) => {
-                if !self.store.complete_login(&attempt.id, self.now(), MAX_SECOND_FACTOR_FAILURES).await? {
-                    return Err(AppError::Conflict("this sign-in is already complete".into()));
-                }
-                self.store.clear_second_factor_failures(&account.id).await?;
-                self.open_session(&account.id, &subject, meta).await
+    /// All the writes of a successful second step, in one transaction: the
+    /// authenticator step used, the attempt completed, the session opened, the
+    /// throttle cleared, the audit entry.
+    async fn complete_second_step(&self, ctx: &SignInContext, totp_step: Option<i64>, meta: &RequestMeta) -> AppResult<Session> {
+        let token = new_token();
+        let now = self.now();
+        let account_id = ctx.account.id.clone();
+        let failures = ctx.failures;
+        let success = SignInSuccess {
+            login_id: ctx.attempt.id.clone(),
+            account_id: account_id.clone(),
+            totp_step,
+            session_token_hash: token_hash(&token),
+            session_expires_at: now + self.settings.session_ttl_s,
+            now,
+            max_failures: MAX_SECOND_FACTOR_FAILURES,
+            clear_subject: (failures.recent > 0 || failures.consecutive > 0).then(|| login_subject(&ctx.account.email)),
+            clear_second_factor_failures: ctx.account.second_factor_failures > 0,
+            audit: self.audit_event("login_ok", Some(&account_id), meta, ""),
+        };
+        match self.store.complete_sign_in(&success).await? {
+            SignInOutcome::Completed => {
+                AuthCounters::bump(&self.counters.logins_ok);
+                Ok(Session { token, account_id, expires_at: success.session_expires_at })
             }
-            Err(AppError::InvalidCode) => {
-                AuthCounters::bump(&self.counters.logins_failed);
-                self.store.add_login_failure(&attempt.id, MAX_SECOND_FACTOR_FAILURES).await?;
-                self.record_failure(&subject).await?;
-                let consecutive = self.store.add_second_factor_failure(&account.id).await?;
-                self.audit("second_factor_failed", Some(&account.id), meta, "").await;
-                if consecutive == self.settings.failures.lock_after_consecutive {
-                    self.audit("second_factor_locked", Some(&account.id), meta, "").await;
-                }
-                Err(AppError::InvalidCode)
+            SignInOutcome::CodeAlreadyUsed => {
+                self.note_totp_replay(&account_id, meta).await;
+                Err(self.fail_second_step(ctx, meta).await?)
             }
-            Err(e) => Err(e),
+            SignInOutcome::AttemptClosed => Err(AppError::Conflict("this sign-in is already complete".into())),
         }
+    }
+
+    /// Counts a refused second-step code against the attempt, the sign-in
+    /// throttle and the account's lock, in one transaction; returns the error
+    /// to answer.
+    async fn fail_second_step(&self, ctx: &SignInContext, meta: &RequestMeta) -> AppResult<AppError> {
+        AuthCounters::bump(&self.counters.logins_failed);
+        let account_id = ctx.account.id.as_str();
+        let failure = SignInFailure {
+            login_id: ctx.attempt.id.clone(),
+            account_id: account_id.to_owned(),
+            max_failures: MAX_SECOND_FACTOR_FAILURES,
+            subject: login_subject(&ctx.account.email),
+            now: self.now(),
+            window_s: self.settings.failures.window_s,
+            audit: self.audit_event("second_factor_failed", Some(account_id), meta, ""),
+        };
+        let consecutive = self.store.fail_sign_in(&failure).await?;
+        if consecutive == self.settings.failures.lock_after_consecutive {
+            self.audit("second_factor_locked", Some(account_id), meta, "").await;
+        }
+        Ok(AppError::InvalidCode)
     }
 
     async fn open_session(&self, account_id: &str, subject: &str, meta: &RequestMeta) -> AppResult<Session> {

@@ -83,6 +83,54 @@ pub struct NewLoginAttempt {
     pub user_agent: String,
 }
 
+/// Everything the second step needs, read in one round trip: the attempt,
+/// its account, the authenticator and the sign-in throttle's state.
+#[derive(Clone, Debug)]
+pub struct SignInContext {
+    pub attempt: LoginAttempt,
+    pub account: AccountRecord,
+    pub totp: Option<TotpFactor>,
+    pub failures: FailureState,
+}
+
+/// The writes of a successful second step, applied in one transaction.
+#[derive(Clone, Debug)]
+pub struct SignInSuccess {
+    pub login_id: String,
+    pub account_id: String,
+    /// The authenticator step to record as used; None for a sent code.
+    pub totp_step: Option<i64>,
+    pub session_token_hash: String,
+    pub session_expires_at: i64,
+    pub now: i64,
+    pub max_failures: i64,
+    /// The throttle subject to clear, when it holds failures.
+    pub clear_subject: Option<String>,
+    pub clear_second_factor_failures: bool,
+    pub audit: AuditEvent,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignInOutcome {
+    Completed,
+    /// The authenticator step was used meanwhile (a replay or a race lost).
+    CodeAlreadyUsed,
+    /// The attempt is no longer pending (completed, dead or expired).
+    AttemptClosed,
+}
+
+/// The writes of a refused second step, applied in one transaction.
+#[derive(Clone, Debug)]
+pub struct SignInFailure {
+    pub login_id: String,
+    pub account_id: String,
+    pub max_failures: i64,
+    pub subject: String,
+    pub now: i64,
+    pub window_s: i64,
+    pub audit: AuditEvent,
+}
+
 #[async_trait]
 pub trait LoginStore: Send + Sync {
     async fn create_login(&self, login: &NewLoginAttempt) -> StoreResult<()>;
@@ -92,6 +140,15 @@ pub trait LoginStore: Send + Sync {
     async fn add_login_failure(&self, id: &str, max_failures: i64) -> StoreResult<Option<i64>>;
     /// Moves a pending, live attempt to completed. Exactly one caller wins.
     async fn complete_login(&self, id: &str, now: i64, max_failures: i64) -> StoreResult<bool>;
+    /// The attempt with its account, authenticator and the failures of the
+    /// throttle subject `subject_prefix + email` since `since`.
+    async fn sign_in_context(&self, login_id: &str, subject_prefix: &str, since: i64) -> StoreResult<Option<SignInContext>>;
+    /// Records the used step, completes the attempt, opens the session and
+    /// audits, all or nothing. Exactly one of several concurrent callers wins.
+    async fn complete_sign_in(&self, success: &SignInSuccess) -> StoreResult<SignInOutcome>;
+    /// Counts a refused code everywhere it counts; returns the account's
+    /// consecutive second-factor failures.
+    async fn fail_sign_in(&self, failure: &SignInFailure) -> StoreResult<i64>;
 }
 
 #[derive(Clone, Debug)]

@@ -143,10 +143,15 @@ impl App {
     }
 
     async fn refuse_replay(&self, account_id: &str, meta: &RequestMeta) -> AppResult<()> {
+        self.note_totp_replay(account_id, meta).await;
+        Err(AppError::InvalidCode)
+    }
+
+    /// Counts, logs and audits a code presented again (ASVS 2.8.4/2.8.5).
+    pub(crate) async fn note_totp_replay(&self, account_id: &str, meta: &RequestMeta) {
         AuthCounters::bump(&self.counters.totp_replayed);
         AuthCounters::bump(&self.counters.totp_rejected);
         tracing::warn!(account_id, "authenticator code replayed");
         self.audit("totp_code_replayed", Some(account_id), meta, "").await;
-        Err(AppError::InvalidCode)
     }
 }

@@ -8,7 +8,7 @@ use twostep_domain::Role;
 
 use crate::{db_err, SqlStore};
 
-const ACCOUNT_COLUMNS: &str = "id, email, password_hash, email_verified_at, phone, role, created_at, frozen_at, \
+pub(crate) const ACCOUNT_COLUMNS: &str = "id, email, password_hash, email_verified_at, phone, role, created_at, frozen_at, \
      withdrawals_blocked_until, second_factor_failures";
 
 pub(crate) fn account_from_row(row: &AnyRow) -> StoreResult<AccountRecord> {
@@ -62,13 +62,13 @@ impl AccountStore for SqlStore {
 
     async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountRecord>> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(email).fetch_optional(&self.pool).await.map_err(db_err)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(email).fetch_optional(&self.reader).await.map_err(db_err)?;
         row.as_ref().map(account_from_row).transpose()
     }
 
     async fn account_by_id(&self, id: &str) -> StoreResult<Option<AccountRecord>> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await.map_err(db_err)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.reader).await.map_err(db_err)?;
         row.as_ref().map(account_from_row).transpose()
     }
 

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use sqlx::Row;
 use twostep_app::ports::{
     CaptchaChallenge, CaptchaStore, CodeStore, LoginStore, NewLoginAttempt, SealedSecret, SecretKind, SentCode,
-    SessionInfo, SessionStore, StoreError, StoreResult, TotpFactor, TotpSetup, TotpStore,
+    SessionInfo, SessionStore, SignInContext, SignInFailure, SignInOutcome, SignInSuccess, StoreError, StoreResult,
+    TotpFactor, TotpSetup, TotpStore,
 };
 use twostep_domain::{LoginAttempt, LoginState};
 
@@ -36,7 +37,7 @@ impl LoginStore for SqlStore {
     async fn login_by_id(&self, id: &str) -> StoreResult<Option<LoginAttempt>> {
         let row = sqlx::query("SELECT id, account_id, state, failures, expires_at FROM login_attempts WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
@@ -76,6 +77,18 @@ impl LoginStore for SqlStore {
         .await
         .map_err(db_err)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn sign_in_context(&self, login_id: &str, subject_prefix: &str, since: i64) -> StoreResult<Option<SignInContext>> {
+        self.sign_in_context_impl(login_id, subject_prefix, since).await
+    }
+
+    async fn complete_sign_in(&self, success: &SignInSuccess) -> StoreResult<SignInOutcome> {
+        self.complete_sign_in_impl(success).await
+    }
+
+    async fn fail_sign_in(&self, failure: &SignInFailure) -> StoreResult<i64> {
+        self.fail_sign_in_impl(failure).await
     }
 }
 
@@ -146,7 +159,7 @@ impl TotpStore for SqlStore {
         let row =
             sqlx::query("SELECT account_id, sealed_secret, last_step, created_at FROM totp_factors WHERE account_id = $1")
                 .bind(account_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reader)
                 .await
                 .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
@@ -277,7 +290,7 @@ impl CodeStore for SqlStore {
         .bind(account_id)
         .bind(purpose)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await
         .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
@@ -356,7 +369,7 @@ impl SessionStore for SqlStore {
         )
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await
         .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };

@@ -11,6 +11,7 @@ mod accounts;
 mod auth;
 mod queue;
 mod records;
+mod signin;
 pub mod schema;
 mod throttle;
 pub mod transfer;
@@ -56,7 +57,14 @@ impl Default for PoolSettings {
 
 #[derive(Clone, Debug)]
 pub struct SqlStore {
+    /// Writes (and anything in a transaction). On SQLite a single connection:
+    /// writers then queue in order inside the pool instead of colliding on
+    /// the database lock and sleeping in SQLite's busy handler, which made
+    /// the tail latency of sign-ins hundreds of milliseconds under load.
     pool: AnyPool,
+    /// Reads on the hot paths; on SQLite several read-only connections that
+    /// run beside the writer (WAL). On PostgreSQL the same pool as `pool`.
+    reader: AnyPool,
     backend: Backend,
 }
 
@@ -89,29 +97,42 @@ impl SqlStore {
         };
         let options = AnyConnectOptions::from_str(&url).map_err(db_err)?;
         let statement_timeout_ms = settings.statement_timeout.as_millis();
-        let pool = AnyPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .min_connections(0)
-            .acquire_timeout(settings.acquire_timeout)
-            .test_before_acquire(true)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    let setup = match backend {
-                        // WAL lets readers run beside the writer; NORMAL is
-                        // durable across process crashes in WAL mode.
-                        Backend::Sqlite => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
-                            .to_string(),
-                        Backend::Postgres => format!("SET statement_timeout = {statement_timeout_ms}"),
-                    };
-                    conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(setup))).await?;
-                    Ok(())
+        let open = |max_connections: u32, read_only: bool| {
+            AnyPoolOptions::new()
+                .max_connections(max_connections)
+                .min_connections(0)
+                .acquire_timeout(settings.acquire_timeout)
+                .test_before_acquire(true)
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        let setup = match backend {
+                            // WAL lets readers run beside the writer; NORMAL is
+                            // durable across process crashes in WAL mode.
+                            Backend::Sqlite => format!(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA query_only = {};",
+                                i32::from(read_only)
+                            ),
+                            Backend::Postgres => format!("SET statement_timeout = {statement_timeout_ms}"),
+                        };
+                        conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(setup))).await?;
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(options)
-            .await
-            .map_err(db_err)?;
-        Ok(Self { pool, backend })
+                .connect_with(options.clone())
+        };
+        let (pool, reader) = match backend {
+            Backend::Sqlite => {
+                let pool = open(1, false).await.map_err(db_err)?;
+                let reader = open(settings.max_connections.max(1), true).await.map_err(db_err)?;
+                (pool, reader)
+            }
+            Backend::Postgres => {
+                let pool = open(settings.max_connections, false).await.map_err(db_err)?;
+                (pool.clone(), pool)
+            }
+        };
+        Ok(Self { pool, reader, backend })
     }
 
     pub fn backend(&self) -> Backend {
@@ -184,6 +205,7 @@ impl SqlStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.reader.close().await;
     }
 }
 

@@ -8,20 +8,29 @@ use twostep_app::ports::{
 
 use crate::{db_err, SqlStore};
 
+/// Appends one audit event through `executor`: the pool, or a transaction
+/// whose other writes the event records (so both land or neither does).
+pub(crate) async fn insert_audit<'e, E>(executor: E, e: &AuditEvent) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query("INSERT INTO audit_log (at, account_id, kind, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(e.at)
+        .bind(e.account_id.as_deref())
+        .bind(&e.kind)
+        .bind(&e.ip)
+        .bind(&e.user_agent)
+        .bind(&e.detail)
+        .execute(executor)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
-        sqlx::query("INSERT INTO audit_log (at, account_id, kind, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(e.at)
-            .bind(e.account_id.as_deref())
-            .bind(&e.kind)
-            .bind(&e.ip)
-            .bind(&e.user_agent)
-            .bind(&e.detail)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        insert_audit(&self.pool, e).await
     }
 
     async fn audit_events(&self, account_id: Option<&str>, limit: i64) -> StoreResult<Vec<AuditEvent>> {
@@ -36,7 +45,7 @@ impl AuditStore for SqlStore {
             )
             .bind(String::new()),
         };
-        let rows = query.bind(limit).fetch_all(&self.pool).await.map_err(db_err)?;
+        let rows = query.bind(limit).fetch_all(&self.reader).await.map_err(db_err)?;
         rows.iter()
             .map(|r| {
                 Ok(AuditEvent {
@@ -74,7 +83,7 @@ impl OutboxStore for SqlStore {
         )
         .bind(to.unwrap_or("").to_owned())
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await
         .map_err(db_err)?;
         rows.iter()

@@ -25,7 +25,7 @@ impl ThrottleStore for SqlStore {
         let row = sqlx::query("SELECT hits FROM rate_counters WHERE bucket = $1 AND window_start = $2")
             .bind(bucket)
             .bind(window_start)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(db_err)?;
         Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose().map_err(db_err)?.unwrap_or(0))
@@ -55,7 +55,7 @@ impl ThrottleStore for SqlStore {
         let recent: i64 = sqlx::query("SELECT COUNT(*) FROM failures WHERE subject = $1 AND at > $2")
             .bind(subject)
             .bind(now - window_s)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await
             .map_err(db_err)?
             .try_get(0)
@@ -65,7 +65,7 @@ impl ThrottleStore for SqlStore {
         }
         let streak = sqlx::query("SELECT consecutive, last_failure_at FROM failure_streaks WHERE subject = $1")
             .bind(subject)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(db_err)?;
         let (consecutive, last_failure_at) = match streak {

@@ -1,0 +1,185 @@
+//! The storage contract of the second sign-in step's batched operations, on
+//! SQLite and PostgreSQL: one read that gathers the decision's inputs, one
+//! all-or-nothing transaction for a success, one for a refusal.
+
+use twostep_app::crypto::new_id;
+use twostep_app::ports::*;
+use twostep_domain::{LoginAttempt, LoginState, Role};
+use twostep_store::SqlStore;
+use twostep_testkit::contract::{each_backend, race};
+use twostep_testkit::race;
+
+const T0: i64 = 1_700_000_000;
+const PREFIX: &str = "login:";
+
+struct Fixture {
+    account_id: String,
+    email: String,
+    login_id: String,
+}
+
+/// An account with an authenticator at step 100 and a pending attempt.
+async fn fixture(s: &SqlStore, l: &str) -> Fixture {
+    let account_id = new_id();
+    let email = format!("{account_id}@example.test");
+    let account = NewAccount { id: account_id.clone(), email: email.clone(), password_hash: "h".into(), role: Role::User, verified: true, created_at: T0 };
+    assert!(matches!(s.create_account(&account).await.unwrap(), CreateOutcome::Created), "{l}");
+    let setup = TotpSetup { id: new_id(), account_id: account_id.clone(), sealed_secret: b"sealed".to_vec(), created_at: T0, expires_at: T0 + 600 };
+    s.create_totp_setup(&setup).await.unwrap();
+    assert!(s.bind_totp(&setup, 100, T0).await.unwrap(), "{l}");
+    let login_id = attempt(s, &account_id).await;
+    Fixture { account_id, email, login_id }
+}
+
+async fn attempt(s: &SqlStore, account_id: &str) -> String {
+    let attempt = LoginAttempt { id: new_id(), account_id: account_id.into(), state: LoginState::Pending, failures: 0, expires_at: T0 + 600 };
+    s.create_login(&NewLoginAttempt { attempt: attempt.clone(), created_at: T0, ip: "192.0.2.1".into(), user_agent: "ua".into() })
+        .await
+        .unwrap();
+    attempt.id
+}
+
+fn audit(kind: &str, account_id: &str) -> AuditEvent {
+    AuditEvent { at: T0, account_id: Some(account_id.into()), kind: kind.into(), ip: "192.0.2.1".into(), user_agent: "ua".into(), detail: String::new() }
+}
+
+fn success(f: &Fixture, login_id: &str, step: Option<i64>) -> SignInSuccess {
+    SignInSuccess {
+        login_id: login_id.into(),
+        account_id: f.account_id.clone(),
+        totp_step: step,
+        session_token_hash: new_id(),
+        session_expires_at: T0 + 3600,
+        now: T0 + 10,
+        max_failures: 5,
+        clear_subject: Some(format!("{PREFIX}{}", f.email)),
+        clear_second_factor_failures: true,
+        audit: audit("login_ok", &f.account_id),
+    }
+}
+
+fn failure(f: &Fixture, login_id: &str, now: i64) -> SignInFailure {
+    SignInFailure {
+        login_id: login_id.into(),
+        account_id: f.account_id.clone(),
+        max_failures: 5,
+        subject: format!("{PREFIX}{}", f.email),
+        now,
+        window_s: 900,
+        audit: audit("second_factor_failed", &f.account_id),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_context_gathers_attempt_account_factor_and_throttle() {
+    each_backend(|s, l| async move {
+        let f = fixture(&s, l).await;
+        let ctx = s.sign_in_context(&f.login_id, PREFIX, T0 - 900).await.unwrap().unwrap();
+        assert_eq!(ctx.attempt.id, f.login_id, "{l}");
+        assert_eq!(ctx.attempt.state, LoginState::Pending, "{l}");
+        assert_eq!(ctx.account.email, f.email, "{l}");
+        let totp = ctx.totp.expect("factor");
+        assert_eq!((totp.last_step, totp.sealed_secret.as_slice()), (100, b"sealed".as_slice()), "{l}");
+        assert_eq!(ctx.failures, FailureState::default(), "{l}");
+        // Failures of this address count; older ones and other addresses do not.
+        s.record_failure(&format!("{PREFIX}{}", f.email), T0 - 1000, 900).await.unwrap();
+        s.record_failure(&format!("{PREFIX}{}", f.email), T0 - 5, 900).await.unwrap();
+        s.record_failure(&format!("{PREFIX}other@example.test"), T0, 900).await.unwrap();
+        let ctx = s.sign_in_context(&f.login_id, PREFIX, T0 - 900).await.unwrap().unwrap();
+        assert_eq!(ctx.failures, FailureState { recent: 1, consecutive: 2, last_failure_at: Some(T0 - 5) }, "{l}");
+        s.remove_totp(&f.account_id).await.unwrap();
+        assert!(s.sign_in_context(&f.login_id, PREFIX, T0 - 900).await.unwrap().unwrap().totp.is_none(), "{l}");
+        assert!(s.sign_in_context(&new_id(), PREFIX, T0).await.unwrap().is_none(), "{l}: unknown attempt");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_success_writes_everything_at_once() {
+    each_backend(|s, l| async move {
+        let f = fixture(&s, l).await;
+        s.record_failure(&format!("{PREFIX}{}", f.email), T0, 900).await.unwrap();
+        s.add_second_factor_failure(&f.account_id).await.unwrap();
+        let ok = success(&f, &f.login_id, Some(101));
+        assert_eq!(s.complete_sign_in(&ok).await.unwrap(), SignInOutcome::Completed, "{l}");
+        assert_eq!(s.totp_factor(&f.account_id).await.unwrap().unwrap().last_step, 101, "{l}: step used");
+        assert_eq!(s.login_by_id(&f.login_id).await.unwrap().unwrap().state, LoginState::Completed, "{l}");
+        let session = s.session(&ok.session_token_hash, T0 + 20).await.unwrap().expect("session opened");
+        assert_eq!(session.account_id, f.account_id, "{l}");
+        assert_eq!(s.failure_state(&format!("{PREFIX}{}", f.email), T0 + 20, 900).await.unwrap(), FailureState::default(), "{l}");
+        assert_eq!(s.account_by_id(&f.account_id).await.unwrap().unwrap().second_factor_failures, 0, "{l}");
+        assert_eq!(s.audit_events(Some(&f.account_id), 5).await.unwrap()[0].kind, "login_ok", "{l}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_used_step_or_a_closed_attempt_writes_nothing() {
+    each_backend(|s, l| async move {
+        let f = fixture(&s, l).await;
+        // Step 100 is already used: nothing changes, no session appears.
+        let replay = success(&f, &f.login_id, Some(100));
+        assert_eq!(s.complete_sign_in(&replay).await.unwrap(), SignInOutcome::CodeAlreadyUsed, "{l}");
+        assert_eq!(s.login_by_id(&f.login_id).await.unwrap().unwrap().state, LoginState::Pending, "{l}");
+        assert!(s.session(&replay.session_token_hash, T0 + 20).await.unwrap().is_none(), "{l}");
+        assert!(s.audit_events(Some(&f.account_id), 5).await.unwrap().is_empty(), "{l}");
+        // A completed attempt: the step is not burnt either (rolled back).
+        assert!(s.complete_login(&f.login_id, T0, 5).await.unwrap());
+        let late = success(&f, &f.login_id, Some(105));
+        assert_eq!(s.complete_sign_in(&late).await.unwrap(), SignInOutcome::AttemptClosed, "{l}");
+        assert_eq!(s.totp_factor(&f.account_id).await.unwrap().unwrap().last_step, 100, "{l}: rolled back");
+        assert!(s.session(&late.session_token_hash, T0 + 20).await.unwrap().is_none(), "{l}");
+        // An expired attempt is closed too.
+        let expired = attempt(&s, &f.account_id).await;
+        let mut too_late = success(&f, &expired, None);
+        too_late.now = T0 + 600;
+        assert_eq!(s.complete_sign_in(&too_late).await.unwrap(), SignInOutcome::AttemptClosed, "{l}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_code_on_many_attempts_signs_in_exactly_once() {
+    each_backend(|s, l| async move {
+        let f = fixture(&s, l).await;
+        let mut attempts = Vec::new();
+        for _ in 0..16 {
+            attempts.push(attempt(&s, &f.account_id).await);
+        }
+        let attempts = std::sync::Arc::new(attempts);
+        let f = std::sync::Arc::new(f);
+        let results = race(16, |i| {
+            let (s, f, attempts) = (s.clone(), f.clone(), attempts.clone());
+            async move { s.complete_sign_in(&success(&f, &attempts[i], Some(101))).await.unwrap() }
+        })
+        .await;
+        let won = results.iter().filter(|r| **r == SignInOutcome::Completed).count();
+        assert_eq!(won, 1, "{l}: {results:?}");
+        assert_eq!(results.iter().filter(|r| **r == SignInOutcome::CodeAlreadyUsed).count(), 15, "{l}");
+        // And one attempt with many codes completes once.
+        let one = attempt(&s, &f.account_id).await;
+        let results = race!(16, [s, f, one] => s.complete_sign_in(&success(&f, &one, None)).await.unwrap());
+        assert_eq!(results.iter().filter(|r| **r == SignInOutcome::Completed).count(), 1, "{l}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refusal_counts_everywhere_and_kills_the_attempt_at_the_limit() {
+    each_backend(|s, l| async move {
+        let f = fixture(&s, l).await;
+        for n in 1..=5 {
+            assert_eq!(s.fail_sign_in(&failure(&f, &f.login_id, T0 + n)).await.unwrap(), n, "{l}: consecutive");
+        }
+        assert_eq!(s.login_by_id(&f.login_id).await.unwrap().unwrap().state, LoginState::Dead, "{l}");
+        let state = s.failure_state(&format!("{PREFIX}{}", f.email), T0 + 10, 900).await.unwrap();
+        assert_eq!(state, FailureState { recent: 5, consecutive: 5, last_failure_at: Some(T0 + 5) }, "{l}");
+        assert_eq!(s.audit_events(Some(&f.account_id), 10).await.unwrap().len(), 5, "{l}");
+        // Concurrent refusals lose no count.
+        let other = attempt(&s, &f.account_id).await;
+        let f = std::sync::Arc::new(f);
+        race!(8, [s, f, other] => s.fail_sign_in(&failure(&f, &other, T0 + 20)).await.unwrap());
+        assert_eq!(s.account_by_id(&f.account_id).await.unwrap().unwrap().second_factor_failures, 13, "{l}");
+    })
+    .await;
+}
