@@ -31,6 +31,8 @@ enum Kind {
     Password,
     Me,
     Healthz,
+    /// Ask for an SMS code at the second step, read it from the outbox, verify it.
+    SmsCodes,
 }
 
 #[derive(Clone, Copy)]
@@ -83,13 +85,50 @@ fn job(kind: Kind, pool: Pool, k: u64) -> Option<Job> {
         }),
         Kind::Me => Some(Job { method: "GET", path: "/api/v1/me".into(), token: Some(seed::session_token(account)), body: None, expect: 200 }),
         Kind::Healthz => Some(Job { method: "GET", path: "/healthz".into(), token: None, body: None, expect: 200 }),
+        Kind::SmsCodes => (k < pool.logins_len).then(|| Job {
+            method: "POST",
+            path: format!("/api/v1/login/{}/code", seed::login_id(pool.logins_start + k)),
+            token: None,
+            body: Some("{\"channel\":\"sms\"}".into()),
+            expect: 202,
+        }),
     }
+}
+
+/// The rest of an SMS-code sign-in after the code was asked for: read it from
+/// the outbox (it arrives through the delivery queue), then verify it.
+/// Returns the verification's latency and whether it succeeded.
+async fn finish_sms(conn: &mut Conn, pool: Pool, k: u64) -> Result<(u32, bool)> {
+    let to = seed::phone(pool.accounts_start + k % pool.accounts_len.max(1)).replace('+', "%2B");
+    let waited = Instant::now();
+    let code = loop {
+        let (status, body) = conn.request("GET", &format!("/api/v1/dev/outbox?to={to}"), None, None).await?;
+        let code = (status == 200)
+            .then(|| serde_json::from_str::<serde_json::Value>(&body).ok())
+            .flatten()
+            .and_then(|v| v["messages"][0]["body"].as_str().map(str::to_owned))
+            .and_then(|text| text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).map(str::to_owned));
+        if let Some(code) = code {
+            break code;
+        }
+        if waited.elapsed() > Duration::from_secs(5) {
+            return Ok((0, false));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let t = Instant::now();
+    let path = format!("/api/v1/login/{}/code/verify", seed::login_id(pool.logins_start + k));
+    let body = format!("{{\"channel\":\"sms\",\"code\":\"{code}\"}}");
+    let (status, _) = conn.request("POST", &path, None, Some(&body)).await?;
+    Ok((t.elapsed().as_micros().min(u32::MAX as u128) as u32, status == 200))
 }
 
 struct Outcome {
     latencies_us: Vec<u32>,
     errors: u64,
     elapsed: Duration,
+    /// Second series of a two-step scenario (verifying a sent code).
+    verify: Option<(Vec<u32>, u64)>,
 }
 
 /// Runs `concurrency` workers for `seconds` (or until the pool is used up);
@@ -105,6 +144,7 @@ async fn drive(addr: &str, kind: Kind, pool: Pool, concurrency: usize, seconds: 
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
+            let (mut verify_latencies, mut verify_errors) = (Vec::new(), 0u64);
             while Instant::now() < deadline {
                 let k = counter.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = job(kind, pool, k) else { break };
@@ -112,7 +152,20 @@ async fn drive(addr: &str, kind: Kind, pool: Pool, concurrency: usize, seconds: 
                 let result = conn.request(job.method, &job.path, job.token.as_deref(), job.body.as_deref()).await;
                 latencies.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
                 match result {
-                    Ok((status, _)) if status == job.expect => {}
+                    Ok((status, _)) if status == job.expect => {
+                        if matches!(kind, Kind::SmsCodes) {
+                            match finish_sms(&mut conn, pool, k).await {
+                                Ok((latency, ok)) => {
+                                    verify_latencies.push(latency);
+                                    verify_errors += u64::from(!ok);
+                                }
+                                Err(_) => {
+                                    verify_errors += 1;
+                                    break;
+                                }
+                            }
+                        }
+                    }
                     Ok(_) => errors += 1,
                     Err(_) => {
                         errors += 1;
@@ -123,17 +176,21 @@ async fn drive(addr: &str, kind: Kind, pool: Pool, concurrency: usize, seconds: 
                     tokio::time::sleep(p).await;
                 }
             }
-            (latencies, errors)
+            (latencies, errors, verify_latencies, verify_errors)
         }));
     }
     let mut latencies_us = Vec::new();
     let mut errors = 0;
+    let (mut verify_us, mut verify_errors) = (Vec::new(), 0);
     for w in workers {
-        let (l, e) = w.await?;
+        let (l, e, vl, ve) = w.await?;
         latencies_us.extend(l);
         errors += e;
+        verify_us.extend(vl);
+        verify_errors += ve;
     }
-    Ok(Outcome { latencies_us, errors, elapsed: started.elapsed() })
+    let verify = matches!(kind, Kind::SmsCodes).then_some((verify_us, verify_errors));
+    Ok(Outcome { latencies_us, errors, elapsed: started.elapsed(), verify })
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -175,7 +232,7 @@ async fn start_server(binary: &Path, dir: &Path, url: &str) -> Result<Server> {
         .args(["serve", "--listen", "127.0.0.1:0", "--captcha-bits", "0", "--data-dir"])
         .arg(dir)
         .args(["--database-url", url, "--login-per-ip-per-minute", big, "--accounts-per-ip-per-hour", big])
-        .args(["--captcha-per-ip-per-minute", big, "--codes-per-ip-per-minute", big])
+        .args(["--captcha-per-ip-per-minute", big, "--codes-per-ip-per-minute", big, "--codes-sent-per-ip-per-hour", big])
         .env("TWOSTEP_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -231,7 +288,7 @@ async fn run_in(args: &BenchArgs, scenarios: &[&str], binary: &Path, dir: &PathB
     let mut next_account = 0u64;
     let mut next_login = 0u64;
     // The population the scenarios run among (scenario 6 varies it).
-    seed::accounts(&store, &keyring, 0..args.accounts, &hash, true, now).await?;
+    seed::accounts(&store, &keyring, 0..args.accounts, &hash, seed::Factor::Totp, now).await?;
     next_account += args.accounts;
     let per_run = expected_rps(&args.backend) * args.seconds;
     let mut plan: Vec<(String, Kind, usize, Pool)> = Vec::new();
@@ -242,21 +299,20 @@ async fn run_in(args: &BenchArgs, scenarios: &[&str], binary: &Path, dir: &PathB
             _ => vec![32],
         };
         for c in concurrencies {
-            let (kind, uses_per_account, totp) = match scenario {
-                "totp-valid" => (Kind::TotpValid, 3, true),
-                "totp-wrong" => (Kind::TotpWrong, 9, true),
-                "password" => (Kind::Password, u64::MAX, false),
-                "me" => (Kind::Me, u64::MAX, false),
-                _ => {
-                    eprintln!("scenario {scenario} is not available yet; skipped");
-                    continue;
-                }
+            let (kind, uses_per_account, factor) = match scenario {
+                "totp-valid" => (Kind::TotpValid, 3, seed::Factor::Totp),
+                "totp-wrong" => (Kind::TotpWrong, 9, seed::Factor::Totp),
+                "password" => (Kind::Password, u64::MAX, seed::Factor::None),
+                "me" => (Kind::Me, u64::MAX, seed::Factor::None),
+                // One code per number: the resend cool-down is per account.
+                _ => (Kind::SmsCodes, 1, seed::Factor::Phone),
             };
+            let per_run = if matches!(kind, Kind::SmsCodes) { per_run / 10 } else { per_run };
             let accounts_len = if uses_per_account == u64::MAX { 1000 } else { per_run.div_ceil(uses_per_account) };
             let pool = Pool { accounts_start: next_account, accounts_len, logins_start: next_login, logins_len: 0 };
-            seed::accounts(&store, &keyring, next_account..next_account + accounts_len, &hash, totp, now).await?;
+            seed::accounts(&store, &keyring, next_account..next_account + accounts_len, &hash, factor, now).await?;
             let pool = match kind {
-                Kind::TotpValid | Kind::TotpWrong => {
+                Kind::TotpValid | Kind::TotpWrong | Kind::SmsCodes => {
                     let start = pool.accounts_start;
                     seed::logins(&store, next_login, per_run, |k| start + k % accounts_len, now).await?;
                     next_login += per_run;
@@ -294,7 +350,7 @@ async fn run_in(args: &BenchArgs, scenarios: &[&str], binary: &Path, dir: &PathB
         let outcome = drive(&server.addr, kind, pool, concurrency, args.seconds, None).await?;
         let cpu = cpu_seconds(server.pid) - cpu_before;
         let mut note = String::new();
-        if matches!(kind, Kind::TotpValid | Kind::TotpWrong) && outcome.elapsed.as_secs_f64() < args.seconds as f64 * 0.95 {
+        if matches!(kind, Kind::TotpValid | Kind::TotpWrong | Kind::SmsCodes) && outcome.elapsed.as_secs_f64() < args.seconds as f64 * 0.95 {
             note = format!("pool of {} single-use sign-ins used up after {:.1} s", pool.logins_len, outcome.elapsed.as_secs_f64());
         }
         if matches!(kind, Kind::Password) {
@@ -303,7 +359,13 @@ async fn run_in(args: &BenchArgs, scenarios: &[&str], binary: &Path, dir: &PathB
             let rps = outcome.latencies_us.len() as f64 / outcome.elapsed.as_secs_f64();
             note = format!("argon2 limit {limit:.0}/s ({cores} cores / {:.1} ms); {:.0}% of it", t_hash * 1000.0, rps / limit * 100.0);
         }
-        rows.push(row(&scenario, args, concurrency, &outcome, cpu, server.pid, note));
+        let name = if matches!(kind, Kind::SmsCodes) { "sms-codes-issue" } else { scenario.as_str() };
+        rows.push(row(name, args, concurrency, &outcome, cpu, server.pid, note));
+        if let Some((verify_us, verify_errors)) = &outcome.verify {
+            let verify = Outcome { latencies_us: verify_us.clone(), errors: *verify_errors, elapsed: outcome.elapsed, verify: None };
+            let note = "same run: code read from the outbox, then verified; CPU counted on the issue row".to_owned();
+            rows.push(row("sms-codes-verify", args, concurrency, &verify, 0.0, server.pid, note));
+        }
         if let Some(probe) = probe {
             let p = probe.await??;
             rows.push(row("healthz-during-password", args, 1, &p, 0.0, server.pid, "probe every 10 ms".into()));

@@ -46,13 +46,24 @@ async fn load(store: &SqlStore, table: &TableShape, rows: impl Iterator<Item = V
     Ok(())
 }
 
-/// Accounts `range`, confirmed, with the given password hash; with an
-/// authenticator when `totp`.
-pub async fn accounts(store: &SqlStore, keyring: &Keyring, range: std::ops::Range<u64>, hash: &str, totp: bool, now: i64) -> Result<()> {
+/// A valid UK mobile number of its own for account `i`.
+pub fn phone(i: u64) -> String {
+    format!("+447911{:06}", i % 1_000_000)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    None,
+    Totp,
+    Phone,
+}
+
+/// Accounts `range`, confirmed, with the given password hash and factor.
+pub async fn accounts(store: &SqlStore, keyring: &Keyring, range: std::ops::Range<u64>, hash: &str, factor: Factor, now: i64) -> Result<()> {
     use ColumnKind::{Bytes, Int, Text};
     let accounts = shape(
         "accounts",
-        &[("id", Text), ("email", Text), ("password_hash", Text), ("email_verified_at", Int), ("role", Text), ("created_at", Int)],
+        &[("id", Text), ("email", Text), ("password_hash", Text), ("email_verified_at", Int), ("role", Text), ("created_at", Int), ("phone", Text)],
     );
     let rows = range.clone().map(|i| {
         vec![
@@ -62,10 +73,11 @@ pub async fn accounts(store: &SqlStore, keyring: &Keyring, range: std::ops::Rang
             Value::Int(now),
             Value::Text("user".into()),
             Value::Int(now),
+            if factor == Factor::Phone { Value::Text(phone(i)) } else { Value::Null },
         ]
     });
     load(store, &accounts, rows).await?;
-    if totp {
+    if factor == Factor::Totp {
         let factors = shape("totp_factors", &[("account_id", Text), ("sealed_secret", Bytes), ("last_step", Int), ("created_at", Int)]);
         let rows = range.map(|i| {
             let id = account_id(i);
