@@ -2,83 +2,13 @@
 //! flags, environment and file, staff accounts from standard input, key
 //! rotation with the server's secrets still readable afterwards.
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 
-use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_twostep");
-
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("twostep-cli-{}", twostep_app::crypto::new_id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `twostep serve` on a free port and waits for its "listening" line.
-fn serve(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .envs(envs.iter().copied())
-        .current_dir(cwd)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line:?}"));
-    Server { url: url.to_owned(), child }
-}
-
-fn run(cwd: &Path, args: &[&str], stdin: &str) -> (bool, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
-}
-
-async fn post(url: &str, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
-    let mut req = twostep_testkit::http_client().post(format!("{url}{path}")).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let r = req.send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
-async fn get(url: &str, path: &str, token: Option<&str>) -> (u16, Value) {
-    let mut req = twostep_testkit::http_client().get(format!("{url}{path}"));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let r = req.send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
+use common::{get, now, post, run, serve, temp_dir, Server};
+use serde_json::json;
 
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
@@ -166,7 +96,6 @@ async fn key_rotation_re_encrypts_secrets_and_codes_keep_working() {
     let token = login(server.url.clone()).await["session_token"].as_str().unwrap().to_owned();
     let setup = post(&server.url, "/api/v1/me/totp", json!({}), Some(&token)).await.1;
     let key = setup["backup_key"].as_str().unwrap().to_owned();
-    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let code = twostep_testkit::oathtool(&key, now());
     let body = json!({"setup_id": setup["setup_id"], "backup_key": key, "code": code});
     assert_eq!(post(&server.url, "/api/v1/me/totp/confirm", body, Some(&token)).await.0, 200);

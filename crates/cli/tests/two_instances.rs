@@ -1,63 +1,39 @@
 //! Two `twostep serve` processes on one PostgreSQL database, as behind a load
 //! balancer: every security guarantee must hold across them.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod common;
 
+use std::path::Path;
+
+use common::{call, now, Server};
 use serde_json::{json, Value};
 use twostep_testkit::{oathtool, solve_pow, Backend, TestDatabase};
 
-const BIN: &str = env!("CARGO_BIN_EXE_twostep");
 const PW: &str = "correct horse battery";
 
-struct Instance {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type Instance = Server;
 
 fn start(data_dir: &Path, database_url: &str) -> Instance {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--captcha-bits", "4", "--login-per-ip-per-minute", "1000"])
-        .args(["--accounts-per-ip-per-hour", "1000", "--codes-per-ip-per-minute", "1000"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--database-url", database_url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("{line:?}")).to_owned();
-    Instance { child, url }
+    let args = [
+        "--captcha-bits", "4", "--login-per-ip-per-minute", "1000", "--accounts-per-ip-per-hour", "1000",
+        "--codes-per-ip-per-minute", "1000", "--data-dir", data_dir.to_str().unwrap(), "--database-url", database_url,
+    ];
+    common::serve(data_dir, &args, &[])
 }
 
-async fn call(method: reqwest::Method, url: String, body: Option<Value>, token: Option<&str>) -> (u16, Value) {
-    let mut req = twostep_testkit::http_client().request(method, url);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let r = req.send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+trait Client {
+    async fn post(&self, path: &str, body: Value, token: Option<&str>) -> (u16, Value);
+    async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value);
+    async fn captcha(&self) -> Value;
+    async fn login(&self, email: &str, password: &str) -> (u16, Value);
 }
 
-impl Instance {
+impl Client for Instance {
     async fn post(&self, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
-        call(reqwest::Method::POST, format!("{}{path}", self.url), Some(body), token).await
+        call(&self.url, "POST", path, Some(body), token).await
     }
     async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
-        call(reqwest::Method::GET, format!("{}{path}", self.url), None, token).await
+        call(&self.url, "GET", path, None, token).await
     }
     async fn captcha(&self) -> Value {
         let c = self.get("/api/v1/captcha", None).await.1;
@@ -69,9 +45,6 @@ impl Instance {
     }
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_share_every_guarantee() {
