@@ -25,6 +25,10 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMedia(String),
     #[error("too many attempts")]
     TooManyAttempts { retry_after_s: i64 },
     #[error("storage unavailable: {0}")]

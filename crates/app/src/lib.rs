@@ -17,6 +17,7 @@ pub mod outbound;
 pub mod passwords;
 pub mod phone;
 pub mod ports;
+pub mod recovery;
 pub mod security;
 pub mod settings;
 pub mod totp;

@@ -394,6 +394,7 @@ pub trait HealthStore: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 }
 
+pub use crate::recovery::port::RecoveryStore;
 
 /// Everything the use cases store, as one object.
 pub trait Store:
@@ -409,6 +410,7 @@ pub trait Store:
     + MessageQueueStore
     + WithdrawalStore
     + HealthStore
+    + RecoveryStore
 {
 }
 
@@ -425,6 +427,7 @@ impl<T> Store for T where
         + MessageQueueStore
         + WithdrawalStore
         + HealthStore
+        + RecoveryStore
     {
 }
 

@@ -44,6 +44,8 @@ pub struct Settings {
     /// Texts of the messages that carry codes.
     pub templates: MessageTemplates,
     pub outbound: OutboundPolicy,
+    /// Lost-2FA recovery: code lifetime, hold, step policy, review, retention.
+    pub recovery: crate::recovery::RecoverySettings,
 }
 
 /// How the delivery workers drain the outbound queue.
@@ -97,6 +99,7 @@ impl Default for Settings {
             codes_per_destination_per_day: 10,
             codes_per_account_per_day: 20,
             templates: MessageTemplates::default(),
+            recovery: crate::recovery::RecoverySettings::default(),
             outbound: OutboundPolicy::default(),
         }
     }

@@ -74,6 +74,10 @@ async fn housekeeping(app: App) {
         if let Err(e) = app.store.prune_messages(app.now() - 86_400).await {
             tracing::warn!(error = %e, "pruning delivered messages failed");
         }
+        // Idle recovery cases expire; documents go a set time after the decision.
+        if let Err(e) = app.recovery_housekeeping().await {
+            tracing::warn!(error = %e, "recovery housekeeping failed");
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod accounts;
 mod auth;
 mod queue;
 mod records;
+mod recovery;
 mod signin;
 pub mod schema;
 mod throttle;

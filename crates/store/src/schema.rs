@@ -6,7 +6,7 @@
 use crate::Backend;
 
 /// Ordered migrations; never edit one that has shipped, add a new one.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "core", CORE), (2, "delivery", DELIVERY)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "core", CORE), (2, "delivery", DELIVERY), (3, "recovery", RECOVERY)];
 
 const CORE: &str = r#"
 CREATE TABLE accounts (
@@ -140,6 +140,90 @@ CREATE TABLE message_queue (
     last_error TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX message_queue_due ON message_queue (status, next_attempt_at);
+"#;
+
+/// Lost-2FA recovery. `active_account_id` holds the account id while a case
+/// is open or under review and NULL once it is closed: its UNIQUE constraint
+/// is the "one active case per account" rule on both backends. Step and
+/// decision times are nullable `*_at` columns; `version` orders every change.
+const RECOVERY: &str = r#"
+CREATE TABLE security_answers (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    question_id TEXT NOT NULL,
+    answer_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (account_id, question_id)
+);
+CREATE TABLE recovery_cases (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    active_account_id TEXT UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    version BIGINT NOT NULL DEFAULT 0,
+    required_steps TEXT NOT NULL,
+    reset_items TEXT NOT NULL DEFAULT '',
+    new_phone TEXT,
+    new_email TEXT,
+    items_at BIGINT,
+    codes_sent_at BIGINT,
+    phone_target TEXT,
+    email_target TEXT,
+    phone_verified_at BIGINT,
+    email_verified_at BIGINT,
+    codes_at BIGINT,
+    questions_at BIGINT,
+    answers_total BIGINT NOT NULL DEFAULT 0,
+    answers_right BIGINT NOT NULL DEFAULT 0,
+    identity_at BIGINT,
+    country TEXT,
+    id_type TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    open_ip TEXT NOT NULL,
+    open_user_agent TEXT NOT NULL,
+    submitted_at BIGINT,
+    submit_ip TEXT,
+    submit_user_agent TEXT,
+    risk_score BIGINT,
+    risk_signals TEXT,
+    first_approved_by TEXT,
+    first_approved_at BIGINT,
+    first_approval_note TEXT,
+    decided_by TEXT,
+    decided_at BIGINT,
+    decision_note TEXT,
+    hold_until BIGINT,
+    cancelled_at BIGINT,
+    closed_at BIGINT,
+    documents_purged_at BIGINT
+);
+CREATE INDEX recovery_cases_account ON recovery_cases (account_id, created_at);
+CREATE INDEX recovery_cases_status ON recovery_cases (status, submitted_at);
+CREATE INDEX recovery_cases_closed ON recovery_cases (closed_at);
+CREATE TABLE recovery_cancel_tokens (
+    token_hash TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL REFERENCES recovery_cases(id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE recovery_answers (
+    case_id TEXT NOT NULL REFERENCES recovery_cases(id) ON DELETE CASCADE,
+    question_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    PRIMARY KEY (case_id, question_id)
+);
+CREATE TABLE recovery_documents (
+    case_id TEXT NOT NULL REFERENCES recovery_cases(id) ON DELETE CASCADE,
+    slot TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    width BIGINT NOT NULL,
+    height BIGINT NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    sealed {BYTES} NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (case_id, slot)
+);
 "#;
 
 /// The migration's SQL spelled for `backend`.

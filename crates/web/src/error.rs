@@ -83,6 +83,10 @@ impl From<AppError> for ApiError {
             },
             AppError::NotFound => ApiError::not_found(),
             AppError::Conflict(message) => ApiError::new(S::CONFLICT, "conflict", message),
+            AppError::PayloadTooLarge(message) => ApiError::new(S::PAYLOAD_TOO_LARGE, "payload_too_large", message),
+            AppError::UnsupportedMedia(message) => {
+                ApiError::new(S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
+            }
             AppError::TooManyAttempts { retry_after_s } => ApiError {
                 retry_after_s: Some(retry_after_s.max(1)),
                 ..ApiError::new(S::TOO_MANY_REQUESTS, "too_many_attempts", "Too many attempts; wait and try again.")

@@ -1,0 +1,117 @@
+//! The identity step (country, document type, front, back, selfie) and the
+//! submission that hands the case to staff. Images are checked and stripped
+//! of metadata by the domain rules, then sealed for their case and slot
+//! before they reach storage; nobody but staff ever reads them back.
+
+use twostep_domain::document_image::{clean_image, DocumentSlot, IdType, ImageRefusal, MAX_IMAGE_BYTES};
+use twostep_domain::recovery::CaseStatus;
+use twostep_domain::document_image::normalize_country;
+
+use super::open::cancel_instructions;
+use super::port::{CaseChange, IdentityRecord, NewDocument};
+use super::{conflict, document_context};
+use crate::crypto::{new_token, token_hash};
+use crate::error::{AppError, AppResult};
+use crate::{App, RequestMeta};
+
+/// What the upload form carried, already read within the size limits.
+#[derive(Clone, Debug, Default)]
+pub struct IdentitySubmission {
+    pub country: Option<String>,
+    pub id_type: Option<String>,
+    pub front: Option<Vec<u8>>,
+    pub back: Option<Vec<u8>>,
+    pub selfie: Option<Vec<u8>>,
+}
+
+impl App {
+    /// Checks the case token and that the identity step is due, before an
+    /// upload is read.
+    pub async fn recovery_identity_precheck(&self, case_id: &str, case_token: &str) -> AppResult<()> {
+        let record = self.case_for(case_id, case_token).await?;
+        record.case.check_identity(self.now()).map_err(conflict)
+    }
+
+    /// `POST /recovery/{case_id}/identity`.
+    pub async fn submit_identity(
+        &self,
+        case_id: &str,
+        case_token: &str,
+        form: IdentitySubmission,
+        meta: &RequestMeta,
+    ) -> AppResult<Vec<super::port::DocumentInfo>> {
+        let record = self.case_for(case_id, case_token).await?;
+        self.recovery_call(case_id).await?;
+        record.case.check_identity(self.now()).map_err(conflict)?;
+        let country = normalize_country(form.country.as_deref().ok_or_else(|| AppError::invalid("country", "is required"))?)?;
+        let id_type = IdType::try_from(form.id_type.as_deref().ok_or_else(|| AppError::invalid("id_type", "is required"))?)?;
+        let mut documents = Vec::new();
+        // A passport has no back; one sent anyway is not kept.
+        let slots = [
+            (DocumentSlot::Front, form.front, true),
+            (DocumentSlot::Back, form.back, id_type.needs_back()),
+            (DocumentSlot::Selfie, form.selfie, true),
+        ];
+        for (slot, image, needed) in slots {
+            if !needed {
+                continue;
+            }
+            let name = slot.as_str();
+            let bytes = image.ok_or_else(|| AppError::invalid(name, "is required"))?;
+            if bytes.len() > MAX_IMAGE_BYTES {
+                return Err(AppError::PayloadTooLarge(format!("{name}: at most 10 MiB")));
+            }
+            let clean = clean_image(&bytes).map_err(|e| match e {
+                ImageRefusal::NotAnImage => AppError::UnsupportedMedia(format!("{name}: {e}")),
+                other => AppError::invalid(name, other.to_string()),
+            })?;
+            documents.push(NewDocument {
+                slot: name.into(),
+                content_type: clean.kind.content_type().into(),
+                width: i64::from(clean.width),
+                height: i64::from(clean.height),
+                size_bytes: clean.bytes.len() as i64,
+                sealed: self.keyring.seal(&document_context(case_id, name), &clean.bytes),
+            });
+        }
+        let identity = IdentityRecord { country, id_type: id_type.as_str().into(), documents };
+        if !self.store.record_identity(case_id, record.case.version, self.now(), &identity).await? {
+            return Err(AppError::Conflict("the case changed meanwhile; load it again".into()));
+        }
+        let slots: Vec<&str> = identity.documents.iter().map(|d| d.slot.as_str()).collect();
+        let detail = format!("{} {}: {}", identity.country, identity.id_type, slots.join(","));
+        self.recovery_audit("recovery_identity_uploaded", &record, meta, &detail).await;
+        Ok(self.store.case_documents(case_id).await?)
+    }
+
+    /// `POST /recovery/{case_id}/submit`: every required step done, the case
+    /// goes to staff with its risk score, and the account's CURRENT channels
+    /// get a notice with a cancel code ("this wasn't me").
+    pub async fn submit_recovery(&self, case_id: &str, case_token: &str, meta: &RequestMeta) -> AppResult<CaseStatus> {
+        let record = self.case_for(case_id, case_token).await?;
+        self.recovery_call(case_id).await?;
+        let now = self.now();
+        record.case.check_submit(now).map_err(conflict)?;
+        let assessment = self.assess_case(&record, meta).await?;
+        let cancel = new_token();
+        let change = CaseChange::Submitted {
+            risk_score: assessment.score,
+            risk_signals: super::signals::signals_json(&assessment),
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+            cancel_token_hash: token_hash(&cancel),
+        };
+        self.apply(&record, now, &change).await?;
+        self.recovery_audit("recovery_submitted", &record, meta, &format!("risk {}", assessment.score)).await;
+        let items: Vec<&str> = record.case.reset_items.iter().map(|i| i.as_str()).collect();
+        let body = format!(
+            "A request to recover your account was submitted for review. It asks to reset: {}. \
+             If it is approved, withdrawals stay blocked for {} hours.\n\n{}",
+            items.join(", "),
+            self.settings.recovery.hold_s / 3600,
+            cancel_instructions(&self.settings.public_url, &cancel)
+        );
+        self.notify_current_channels(&record.case.account_id, "Account recovery submitted", &body).await;
+        Ok(CaseStatus::PendingReview)
+    }
+}

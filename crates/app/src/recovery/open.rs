@@ -1,0 +1,293 @@
+//! Opening a case from a sign-in that passed the password step, the owner's
+//! view of it, "confirm restore" (what to reset) and the codes sent to the
+//! phone and the e-mail address the account will have after the reset.
+
+use twostep_domain::phone::normalize_phone;
+use twostep_domain::recovery::{CaseStatus, RecoveryCase, RecoveryStep, ResetItem};
+use twostep_domain::{normalize_email, DomainError, MAX_SECOND_FACTOR_FAILURES};
+
+use super::port::{CaseChange, CaseRecord, NewCase, OpenOutcome};
+use super::{conflict, email_code_purpose, phone_code_purpose};
+use crate::crypto::{new_id, new_token, token_hash};
+use crate::error::{AppError, AppResult};
+use crate::ports::Channel;
+use crate::{App, RequestMeta};
+
+/// The answer to opening a case. The token is shown once; only its hash is kept.
+#[derive(Clone, Debug)]
+pub struct OpenedCase {
+    pub case_id: String,
+    pub case_token: String,
+    pub withdrawals_disabled_hours: i64,
+    pub items: Vec<ResetItem>,
+}
+
+/// What the case's owner sees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseView {
+    pub case_id: String,
+    pub status: CaseStatus,
+    pub reset_items: Vec<ResetItem>,
+    pub required_steps: Vec<RecoveryStep>,
+    /// (step, done) for codes, questions and identity.
+    pub steps: Vec<(RecoveryStep, bool)>,
+    /// While the case is open: when it expires unless there is progress.
+    pub expires_at: Option<i64>,
+}
+
+impl CaseView {
+    pub fn of(case: &RecoveryCase, now: i64) -> Self {
+        let status = case.status_at(now);
+        Self {
+            case_id: case.id.clone(),
+            status,
+            reset_items: case.reset_items.clone(),
+            required_steps: case.required_steps.clone(),
+            steps: RecoveryStep::ORDER.iter().map(|&s| (s, case.step_done(s))).collect(),
+            expires_at: (status == CaseStatus::Open).then_some(case.expires_at),
+        }
+    }
+}
+
+/// Where the codes went (masked), and until when they work.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodesSentTo {
+    pub sent: Vec<(Channel, String)>,
+    pub expires_at: i64,
+}
+
+impl App {
+    /// `POST /login/{login_id}/recovery`: uses up the sign-in attempt and
+    /// opens a case. A case still open for the account is superseded; one
+    /// under review must be decided or cancelled first.
+    pub async fn open_recovery(&self, login_id: &str, meta: &RequestMeta) -> AppResult<OpenedCase> {
+        let r = &self.settings.recovery;
+        self.rate_limit(&format!("recovery-open:ip:{}", meta.ip), 3600, r.opens_per_ip_per_hour).await?;
+        let (attempt, account) = self.pending_login(login_id).await?;
+        self.rate_limit(&format!("recovery-open:account:{}", account.id), 86_400, r.opens_per_account_per_day)
+            .await?;
+        let now = self.now();
+        if !self.store.complete_login(&attempt.id, now, MAX_SECOND_FACTOR_FAILURES).await? {
+            return Err(AppError::Conflict("this sign-in is already complete".into()));
+        }
+        let token = new_token();
+        let case = NewCase {
+            id: new_id(),
+            account_id: account.id.clone(),
+            token_hash: token_hash(&token),
+            required_steps: r.policy.required_steps(&[]),
+            created_at: now,
+            expires_at: RecoveryCase::renewed_expiry(now),
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+        };
+        let superseded = match self.store.open_case(&case, now).await? {
+            OpenOutcome::Opened { superseded } => superseded,
+            OpenOutcome::Busy => {
+                return Err(AppError::Conflict(
+                    "a recovery of this account is waiting for review; it must be decided or cancelled first".into(),
+                ));
+            }
+        };
+        if let Some(old) = superseded {
+            self.audit("recovery_superseded", Some(&account.id), meta, &format!("case {old}")).await;
+        }
+        self.audit("recovery_opened", Some(&account.id), meta, &format!("case {}", case.id)).await;
+        let cancel = new_token();
+        self.store.add_cancel_token(&case.id, &token_hash(&cancel), now).await?;
+        let body = format!(
+            "Someone who knows your password started recovering your account without its second factor \
+             (from IP {}). If this was you, carry on. If it wasn't, stop it now and change your password.\n\n\
+             {}",
+            meta.ip,
+            cancel_instructions(&self.settings.public_url, &cancel)
+        );
+        self.notify_current_channels(&account.id, "Account recovery started", &body).await;
+        let mut items = Vec::new();
+        if self.store.totp_factor(&account.id).await?.is_some() {
+            items.push(ResetItem::Authenticator);
+        }
+        items.extend([ResetItem::Phone, ResetItem::Email]);
+        Ok(OpenedCase {
+            case_id: case.id,
+            case_token: token,
+            withdrawals_disabled_hours: r.hold_s / 3600,
+            items,
+        })
+    }
+
+    /// `GET /recovery/{case_id}`.
+    pub async fn recovery_case(&self, case_id: &str, case_token: &str) -> AppResult<CaseView> {
+        let record = self.case_for(case_id, case_token).await?;
+        Ok(CaseView::of(&record.case, self.now()))
+    }
+
+    /// "Confirm restore": which items to reset, with the new phone and
+    /// e-mail address for those replaced.
+    pub async fn choose_recovery_items(
+        &self,
+        case_id: &str,
+        case_token: &str,
+        reset: &[String],
+        new_phone: Option<&str>,
+        new_email: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AppResult<CaseView> {
+        let record = self.case_for(case_id, case_token).await?;
+        self.recovery_call(case_id).await?;
+        let now = self.now();
+        record.case.check_choose_items(now).map_err(conflict)?;
+        let mut items = reset.iter().map(|s| ResetItem::try_from(s.as_str())).collect::<Result<Vec<_>, _>>()?;
+        items.sort();
+        items.dedup();
+        if items.is_empty() {
+            return Err(AppError::invalid("reset", "choose at least one of authenticator, phone, email"));
+        }
+        let new_phone = match (items.contains(&ResetItem::Phone), new_phone) {
+            (true, Some(p)) => Some(normalize_phone(p).map_err(|e| renamed(e, "new_phone"))?),
+            (true, None) => return Err(AppError::invalid("new_phone", "is required to reset the phone")),
+            (false, Some(_)) => return Err(AppError::invalid("new_phone", "is only for resetting the phone")),
+            (false, None) => None,
+        };
+        let new_email = match (items.contains(&ResetItem::Email), new_email) {
+            (true, Some(e)) => Some(normalize_email(e).map_err(|e| renamed(e, "new_email"))?),
+            (true, None) => return Err(AppError::invalid("new_email", "is required to reset the e-mail address")),
+            (false, Some(_)) => return Err(AppError::invalid("new_email", "is only for resetting the e-mail address")),
+            (false, None) => None,
+        };
+        let account = self.account(&record.case.account_id).await?;
+        if new_email.as_deref() == Some(account.email.as_str()) {
+            return Err(AppError::invalid("new_email", "is the address the account already has"));
+        }
+        // Codes sent for an earlier choice went to other addresses: void them.
+        if record.case.codes_sent_at.is_some() {
+            self.store.retire_codes(&account.id, &email_code_purpose(case_id), now).await?;
+            self.store.retire_codes(&account.id, &phone_code_purpose(case_id), now).await?;
+        }
+        let change = CaseChange::Items {
+            required_steps: self.settings.recovery.policy.required_steps(&items),
+            reset: items.clone(),
+            new_phone,
+            new_email,
+        };
+        self.apply(&record, now, &change).await?;
+        let names: Vec<&str> = items.iter().map(|i| i.as_str()).collect();
+        self.recovery_audit("recovery_items_chosen", &record, meta, &names.join(",")).await;
+        self.recovery_case(case_id, case_token).await
+    }
+
+    /// Sends one code to the e-mail address and one to the phone the
+    /// account will have (the new one for a reset item, the current one
+    /// otherwise). With no phone, the e-mail code alone.
+    pub async fn send_recovery_codes(&self, case_id: &str, case_token: &str, meta: &RequestMeta) -> AppResult<CodesSentTo> {
+        let record = self.case_for(case_id, case_token).await?;
+        self.recovery_call(case_id).await?;
+        let case = &record.case;
+        case.check_send_codes(self.now()).map_err(conflict)?;
+        let account = self.account(&case.account_id).await?;
+        let resets = |i| case.reset_items.contains(&i);
+        let email_target = if resets(ResetItem::Email) { case.new_email.clone() } else { Some(account.email.clone()) };
+        let email_target = email_target.ok_or_else(|| AppError::Internal("email reset without new_email".into()))?;
+        let phone_target = if resets(ResetItem::Phone) { case.new_phone.clone() } else { account.phone.clone() };
+        let ttl = self.settings.recovery.code_ttl_s;
+        let mut sent = Vec::new();
+        let mut expires_at = i64::MAX;
+        if case.email_verified_at.is_none() {
+            let s = self
+                .issue_code(&account.id, &email_code_purpose(case_id), Channel::Email, &email_target, ttl, meta)
+                .await?;
+            expires_at = expires_at.min(s.expires_at);
+            sent.push((Channel::Email, s.sent_to));
+        }
+        if let Some(phone) = phone_target.as_deref().filter(|_| case.phone_verified_at.is_none()) {
+            let s = self.issue_code(&account.id, &phone_code_purpose(case_id), Channel::Sms, phone, ttl, meta).await?;
+            expires_at = expires_at.min(s.expires_at);
+            sent.push((Channel::Sms, s.sent_to));
+        }
+        let change = CaseChange::CodesSent { phone_target: phone_target.clone(), email_target: email_target.clone() };
+        self.apply(&record, self.now(), &change).await?;
+        let channels: Vec<&str> = sent.iter().map(|(c, _)| c.as_str()).collect();
+        self.recovery_audit("recovery_codes_sent", &record, meta, &channels.join(",")).await;
+        Ok(CodesSentTo { sent, expires_at })
+    }
+
+    /// Checks the codes. Each code proven is remembered, so after a typo
+    /// only the code still missing has to be sent again.
+    pub async fn verify_recovery_codes(
+        &self,
+        case_id: &str,
+        case_token: &str,
+        phone_code: Option<&str>,
+        email_code: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AppResult<CaseView> {
+        let record = self.case_for(case_id, case_token).await?;
+        self.recovery_call(case_id).await?;
+        self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
+        let case = &record.case;
+        case.check_verify_codes(self.now()).map_err(conflict)?;
+        let need_phone = case.phone_code_needed() && case.phone_verified_at.is_none();
+        let need_email = case.email_verified_at.is_none();
+        if need_phone && phone_code.is_none() {
+            return Err(AppError::invalid("phone_code", "is required"));
+        }
+        if need_email && email_code.is_none() {
+            return Err(AppError::invalid("email_code", "is required"));
+        }
+        let mut failed = false;
+        let mut check = async |purpose: String, target: Option<&str>, code: Option<&str>| -> AppResult<bool> {
+            match self.verify_sent_code(&case.account_id, &purpose, target, code.unwrap_or_default()).await {
+                Ok(_) => Ok(true),
+                Err(AppError::InvalidCode) => {
+                    failed = true;
+                    Ok(false)
+                }
+                Err(e) => Err(e),
+            }
+        };
+        let phone_ok = need_phone && check(phone_code_purpose(case_id), case.phone_target.as_deref(), phone_code).await?;
+        let email_ok = need_email && check(email_code_purpose(case_id), case.email_target.as_deref(), email_code).await?;
+        if phone_ok || email_ok {
+            let mut after = case.clone();
+            let now = self.now();
+            after.phone_verified_at = after.phone_verified_at.or(phone_ok.then_some(now));
+            after.email_verified_at = after.email_verified_at.or(email_ok.then_some(now));
+            let change = CaseChange::CodesProven { phone: phone_ok, email: email_ok, done: after.codes_complete() };
+            self.apply(&record, now, &change).await?;
+        }
+        let proven: Vec<&str> = [(phone_ok, "sms"), (email_ok, "email")].iter().filter(|p| p.0).map(|p| p.1).collect();
+        if !proven.is_empty() {
+            self.recovery_audit("recovery_codes_proven", &record, meta, &proven.join(",")).await;
+        }
+        if failed {
+            self.recovery_audit("recovery_code_failed", &record, meta, "").await;
+            return Err(AppError::InvalidCode);
+        }
+        self.recovery_case(case_id, case_token).await
+    }
+
+    /// Writes `change` over the version the rules checked.
+    pub(crate) async fn apply(&self, record: &CaseRecord, now: i64, change: &CaseChange) -> AppResult<()> {
+        if self.store.update_case(&record.case.id, record.case.version, now, change).await? {
+            Ok(())
+        } else {
+            Err(AppError::Conflict("the case changed meanwhile; load it again".into()))
+        }
+    }
+}
+
+/// How a notice tells the owner to stop a recovery they did not start.
+pub(crate) fn cancel_instructions(public_url: &str, cancel_token: &str) -> String {
+    format!(
+        "If this wasn't you, stop it with this cancel code (POST {}/api/v1/recovery/cancel, or give it to support):\n\
+         cancel code: {cancel_token}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+fn renamed(e: DomainError, field: &'static str) -> AppError {
+    match e {
+        DomainError::InvalidField { message, .. } => AppError::invalid(field, message),
+        other => other.into(),
+    }
+}

@@ -1,0 +1,339 @@
+//! Staff review: the queue (riskiest first), a case's evidence, its
+//! documents, approval and rejection, the audit log and lifting a freeze.
+//! Only reviewers and admins get here, never for their own account. An
+//! approval writes everything it changes in one transaction over the case
+//! version it checked, so an approval racing a rejection (or a cancel) has
+//! exactly one winner; a high-risk case needs two different reviewers.
+
+use twostep_domain::hold::extend_hold;
+use twostep_domain::recovery::{Approval, CaseStatus, ResetItem, ReviewRefusal};
+
+use super::document_context;
+use super::port::{AnswerOutcome, ApprovalOutcome, ApprovalPlan, CaseChange, CaseRecord, DocumentInfo};
+use crate::error::{AppError, AppResult};
+use crate::ports::{AccountRecord, AuditEvent, Channel};
+use crate::{App, RequestMeta};
+
+/// One line of the review queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueEntry {
+    pub case_id: String,
+    pub account_id: String,
+    pub status: CaseStatus,
+    pub submitted_at: Option<i64>,
+    pub reset_items: Vec<ResetItem>,
+    pub risk_score: Option<i64>,
+}
+
+/// Everything a reviewer sees about a case.
+#[derive(Clone, Debug)]
+pub struct CaseEvidence {
+    pub record: CaseRecord,
+    /// The account's current e-mail and phone (unmasked: staff only).
+    pub account_email: String,
+    pub account_phone: Option<String>,
+    pub account_created_at: i64,
+    pub account_frozen_at: Option<i64>,
+    pub answers: Vec<AnswerOutcome>,
+    pub documents: Vec<DocumentInfo>,
+    pub high_risk: bool,
+    /// Approvals still needed before the reset happens (0 once decided).
+    pub approvals_remaining: i64,
+    /// The new e-mail belongs to another account: approval would fail.
+    pub new_email_taken: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApprovalResult {
+    pub status: CaseStatus,
+    pub approvals_remaining: i64,
+    pub hold_until: Option<i64>,
+}
+
+fn refusal(e: ReviewRefusal) -> AppError {
+    match e {
+        ReviewRefusal::OwnAccount => AppError::Forbidden,
+        other => AppError::Conflict(other.to_string()),
+    }
+}
+
+impl App {
+    /// The account, if it is staff; `forbidden` otherwise.
+    pub async fn require_staff(&self, account_id: &str) -> AppResult<AccountRecord> {
+        let account = self.account(account_id).await?;
+        if !account.role.is_staff() {
+            return Err(AppError::Forbidden);
+        }
+        Ok(account)
+    }
+
+    /// A staff account named by e-mail (the command line's `--reviewer`).
+    pub async fn staff_by_email(&self, email: &str) -> AppResult<AccountRecord> {
+        let email = twostep_domain::normalize_email(email)?;
+        let account = self.store.account_by_email(&email).await?.ok_or(AppError::NotFound)?;
+        if !account.role.is_staff() {
+            return Err(AppError::Forbidden);
+        }
+        Ok(account)
+    }
+
+    async fn staff_case(&self, staff_id: &str, case_id: &str) -> AppResult<CaseRecord> {
+        self.require_staff(staff_id).await?;
+        let record = self.store.case_by_id(case_id).await?.ok_or(AppError::NotFound)?;
+        if record.case.account_id == staff_id {
+            return Err(AppError::Forbidden);
+        }
+        Ok(record)
+    }
+
+    fn is_high_risk(&self, record: &CaseRecord) -> bool {
+        record.risk_score.unwrap_or(100) >= self.settings.recovery.high_risk_score
+    }
+
+    /// The queue for `status` (pending_review by default), riskiest first,
+    /// then oldest submission first.
+    pub async fn review_queue(&self, staff_id: &str, status: CaseStatus) -> AppResult<Vec<QueueEntry>> {
+        self.require_staff(staff_id).await?;
+        self.operator_queue(status).await
+    }
+
+    /// The queue as the operator of the machine sees it (`twostep cases list`).
+    pub async fn operator_queue(&self, status: CaseStatus) -> AppResult<Vec<QueueEntry>> {
+        self.store.expire_idle_cases(self.now()).await?;
+        let mut cases = self.store.cases_with_status(status.as_str(), 500).await?;
+        cases.sort_by_key(|c| (std::cmp::Reverse(c.risk_score.unwrap_or(0)), c.case.submitted_at.unwrap_or(i64::MAX)));
+        Ok(cases
+            .into_iter()
+            .map(|c| QueueEntry {
+                case_id: c.case.id.clone(),
+                account_id: c.case.account_id.clone(),
+                status: c.case.status_at(self.now()),
+                submitted_at: c.case.submitted_at,
+                reset_items: c.case.reset_items.clone(),
+                risk_score: c.risk_score,
+            })
+            .collect())
+    }
+
+    /// A case's evidence: codes proven, answers' score, documents, signals.
+    pub async fn case_evidence(&self, staff_id: &str, case_id: &str) -> AppResult<CaseEvidence> {
+        let record = self.staff_case(staff_id, case_id).await?;
+        self.evidence_of(record).await
+    }
+
+    /// The evidence as the operator of the machine sees it (`twostep cases show`).
+    pub async fn operator_case_evidence(&self, case_id: &str) -> AppResult<CaseEvidence> {
+        let record = self.store.case_by_id(case_id).await?.ok_or(AppError::NotFound)?;
+        self.evidence_of(record).await
+    }
+
+    async fn evidence_of(&self, record: CaseRecord) -> AppResult<CaseEvidence> {
+        let case_id = record.case.id.clone();
+        let case_id = case_id.as_str();
+        let account = self.account(&record.case.account_id).await?;
+        let high_risk = self.is_high_risk(&record);
+        let approvals_remaining = match (record.case.status, high_risk, &record.case.first_approved_by) {
+            (CaseStatus::PendingReview, true, Some(_)) => 1,
+            (CaseStatus::PendingReview, true, None) => 2,
+            (CaseStatus::PendingReview, false, _) => 1,
+            _ => 0,
+        };
+        let new_email_taken = match &record.case.new_email {
+            Some(e) => self.store.account_by_email(e).await?.is_some_and(|a| a.id != account.id),
+            None => false,
+        };
+        Ok(CaseEvidence {
+            answers: self.store.case_answers(case_id).await?,
+            documents: self.store.case_documents(case_id).await?,
+            account_email: account.email,
+            account_phone: account.phone,
+            account_created_at: account.created_at,
+            account_frozen_at: account.frozen_at,
+            high_risk,
+            approvals_remaining,
+            new_email_taken,
+            record,
+        })
+    }
+
+    /// One document image, opened for a reviewer: (content type, bytes).
+    pub async fn case_document(
+        &self,
+        staff_id: &str,
+        case_id: &str,
+        slot: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<(String, Vec<u8>)> {
+        let record = self.staff_case(staff_id, case_id).await?;
+        let (content_type, sealed) = self.store.case_document(case_id, slot).await?.ok_or(AppError::NotFound)?;
+        let bytes = self
+            .keyring
+            .open(&document_context(case_id, slot), &sealed)
+            .map_err(|e| AppError::Internal(format!("document {case_id}/{slot}: {e}")))?;
+        self.audit("recovery_document_viewed", Some(staff_id), meta, &format!("case {}: {slot}", record.case.id)).await;
+        Ok((content_type, bytes))
+    }
+
+    /// Approves a case. Low risk: one approval resets the items. High
+    /// risk: the first approval is recorded and a second, different
+    /// reviewer's approval does the reset.
+    pub async fn approve_recovery(
+        &self,
+        staff_id: &str,
+        case_id: &str,
+        note: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<ApprovalResult> {
+        let note = decision_text("note", note)?;
+        let record = self.staff_case(staff_id, case_id).await?;
+        let high_risk = self.is_high_risk(&record);
+        match record.case.check_approve(staff_id, high_risk).map_err(refusal)? {
+            Approval::FirstOfTwo => {
+                let change = CaseChange::FirstApproval { reviewer_id: staff_id.into(), note: note.clone() };
+                if !self.store.update_case(case_id, record.case.version, self.now(), &change).await? {
+                    // Another reviewer approved (or decided) meanwhile: look again.
+                    return Box::pin(self.approve_recovery(staff_id, case_id, &note, meta)).await;
+                }
+                self.recovery_audit("recovery_first_approval", &record, meta, &format!("by {staff_id}: {note}")).await;
+                Ok(ApprovalResult { status: CaseStatus::PendingReview, approvals_remaining: 1, hold_until: None })
+            }
+            Approval::Final => self.finish_approval(staff_id, record, note, meta).await,
+        }
+    }
+
+    async fn finish_approval(
+        &self,
+        staff_id: &str,
+        record: CaseRecord,
+        note: String,
+        meta: &RequestMeta,
+    ) -> AppResult<ApprovalResult> {
+        let case = &record.case;
+        let account = self.account(&case.account_id).await?;
+        let now = self.now();
+        let hold_until = extend_hold(None, now, self.settings.recovery.hold_s);
+        let resets = |i| case.reset_items.contains(&i);
+        let items: Vec<&str> = case.reset_items.iter().map(|i| i.as_str()).collect();
+        let event = |kind: &str, account_id: &str, detail: String| AuditEvent {
+            at: now,
+            account_id: Some(account_id.to_owned()),
+            kind: kind.to_owned(),
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.chars().take(256).collect(),
+            detail,
+        };
+        let plan = ApprovalPlan {
+            case_id: case.id.clone(),
+            version: case.version,
+            account_id: case.account_id.clone(),
+            reviewer_id: staff_id.into(),
+            note: note.clone(),
+            now,
+            hold_until,
+            remove_authenticator: resets(ResetItem::Authenticator),
+            new_phone: if resets(ResetItem::Phone) { case.new_phone.clone() } else { None },
+            new_email: if resets(ResetItem::Email) { case.new_email.clone() } else { None },
+            audit: vec![
+                event(
+                    "recovery_approved",
+                    &case.account_id,
+                    format!("case {} by {staff_id}: reset {}; hold until {hold_until}; {note}", case.id, items.join(",")),
+                ),
+                event("staff_approved_recovery", staff_id, format!("case {} of account {}", case.id, case.account_id)),
+            ],
+        };
+        match self.store.approve_case(&plan).await? {
+            ApprovalOutcome::Approved => {}
+            ApprovalOutcome::Lost => {
+                return Err(AppError::Conflict("the case was decided or cancelled meanwhile".into()));
+            }
+            ApprovalOutcome::EmailTaken => {
+                return Err(AppError::Conflict(
+                    "the new e-mail address belongs to another account; reject this case".into(),
+                ));
+            }
+        }
+        let body = format!(
+            "The recovery of your account was approved: {} reset, every session signed out. Withdrawals are \
+             blocked for {} hours. If this was not you, use the cancel code from our earlier message at once: \
+             the account will be frozen until our staff have looked at it.",
+            items.join(", "),
+            self.settings.recovery.hold_s / 3600
+        );
+        // The old channels first: they are where a robbed owner still listens.
+        let mut told: Vec<(Channel, String)> = Vec::new();
+        let mut tell = |c: Channel, to: &str| {
+            if !told.iter().any(|(tc, t)| *tc == c && t == to) {
+                told.push((c, to.to_owned()));
+            }
+        };
+        tell(Channel::Email, &account.email);
+        if let Some(p) = &account.phone {
+            tell(Channel::Sms, p);
+        }
+        if let Some(e) = &plan.new_email {
+            tell(Channel::Email, e);
+        }
+        if let Some(p) = &plan.new_phone {
+            tell(Channel::Sms, p);
+        }
+        for (channel, to) in told {
+            let subject = if channel == Channel::Email { "Account recovery approved" } else { "" };
+            self.notify(channel, &to, subject, &body).await;
+        }
+        Ok(ApprovalResult { status: CaseStatus::Approved, approvals_remaining: 0, hold_until: Some(hold_until) })
+    }
+
+    /// Rejects a case; nothing on the account changes. One reviewer suffices.
+    pub async fn reject_recovery(&self, staff_id: &str, case_id: &str, reason: &str, meta: &RequestMeta) -> AppResult<()> {
+        let reason = decision_text("reason", reason)?;
+        let record = self.staff_case(staff_id, case_id).await?;
+        record.case.check_reject(staff_id).map_err(refusal)?;
+        let change = CaseChange::Rejected { reviewer_id: staff_id.into(), reason: reason.clone() };
+        if !self.store.update_case(case_id, record.case.version, self.now(), &change).await? {
+            return Err(AppError::Conflict("the case was decided or cancelled meanwhile".into()));
+        }
+        self.recovery_audit("recovery_rejected", &record, meta, &format!("by {staff_id}: {reason}")).await;
+        self.audit("staff_rejected_recovery", Some(staff_id), meta, &format!("case {case_id}")).await;
+        self.notify_current_channels(
+            &record.case.account_id,
+            "Account recovery rejected",
+            "The request to recover your account was rejected; nothing was changed. If it was yours, you may \
+             start a new one with more evidence.",
+        )
+        .await;
+        Ok(())
+    }
+
+    /// `GET /admin/audit`: the audit log, newest first, of one account or all.
+    pub async fn audit_log(&self, staff_id: &str, account_id: Option<&str>) -> AppResult<Vec<AuditEvent>> {
+        self.require_staff(staff_id).await?;
+        Ok(self.store.audit_events(account_id, 500).await?)
+    }
+
+    /// Lifts a freeze set by a cancel code after approval (staff looked).
+    pub async fn unfreeze_account(&self, staff_id: &str, account_id: &str, note: &str, meta: &RequestMeta) -> AppResult<()> {
+        let note = decision_text("note", note)?;
+        let staff = self.require_staff(staff_id).await?;
+        if staff.id == account_id {
+            return Err(AppError::Forbidden);
+        }
+        if !self.store.unfreeze_account(account_id).await? {
+            return Err(AppError::Conflict("the account is not frozen".into()));
+        }
+        self.audit("account_unfrozen", Some(account_id), meta, &format!("by {staff_id}: {note}")).await;
+        Ok(())
+    }
+}
+
+/// A reviewer's note or reason: required, at most 1000 characters.
+fn decision_text(field: &str, text: &str) -> AppResult<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(AppError::invalid(field, "is required"));
+    }
+    if text.chars().count() > 1000 {
+        return Err(AppError::invalid(field, "must be at most 1000 characters"));
+    }
+    Ok(text.to_owned())
+}
