@@ -7,6 +7,7 @@
 
 pub mod contract;
 pub mod db;
+pub mod recovery;
 pub mod provider_stub;
 pub mod smtp_sink;
 

@@ -236,6 +236,18 @@ async fn openapi_documents_every_route_and_metrics_count_requests() {
         ("post", "/api/v1/me/password"), ("get", "/api/v1/me/activity"), ("post", "/api/v1/me/code"),
         ("post", "/api/v1/withdrawals"), ("get", "/api/v1/dev/outbox"), ("post", "/api/v1/me/phone"),
         ("post", "/api/v1/me/phone/confirm"),
+        // Lost-2FA recovery and staff review.
+        ("get", "/api/v1/security-questions"), ("put", "/api/v1/me/security-questions"),
+        ("post", "/api/v1/login/{login_id}/recovery"), ("get", "/api/v1/recovery/{case_id}"),
+        ("post", "/api/v1/recovery/{case_id}/items"), ("post", "/api/v1/recovery/{case_id}/codes"),
+        ("post", "/api/v1/recovery/{case_id}/codes/verify"), ("get", "/api/v1/recovery/{case_id}/questions"),
+        ("post", "/api/v1/recovery/{case_id}/answers"), ("post", "/api/v1/recovery/{case_id}/identity"),
+        ("post", "/api/v1/recovery/{case_id}/submit"), ("post", "/api/v1/recovery/cancel"),
+        ("get", "/api/v1/admin/recovery-cases"), ("get", "/api/v1/admin/recovery-cases/{case_id}"),
+        ("get", "/api/v1/admin/recovery-cases/{case_id}/documents/{slot}"),
+        ("post", "/api/v1/admin/recovery-cases/{case_id}/approve"),
+        ("post", "/api/v1/admin/recovery-cases/{case_id}/reject"), ("get", "/api/v1/admin/audit"),
+        ("post", "/api/v1/admin/accounts/{account_id}/unfreeze"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {

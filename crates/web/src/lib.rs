@@ -49,7 +49,8 @@ impl AppState {
 #[openapi(
     info(title = "twostep", description = "Account security: sign-in with a second factor and safe recovery."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "login"), (name = "me"), (name = "service"), (name = "dev"))
+    tags((name = "accounts"), (name = "login"), (name = "me"), (name = "recovery"), (name = "staff"), (name = "service"),
+        (name = "dev"))
 )]
 struct ApiDoc;
 
@@ -64,7 +65,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The routes and their OpenAPI description, built together.
 pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
-    use api::{login, me, phone, service};
+    use api::{admin, login, me, phone, recovery, service, upload};
     let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(service::healthz))
         .routes(routes!(service::readyz))
@@ -87,7 +88,26 @@ pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(phone::confirm))
         .routes(routes!(me::change_password))
         .routes(routes!(me::activity))
-        .routes(routes!(me::withdraw));
+        .routes(routes!(me::withdraw))
+        .routes(routes!(recovery::catalogue))
+        .routes(routes!(recovery::set_security_questions))
+        .routes(routes!(recovery::open_case))
+        .routes(routes!(recovery::get_case))
+        .routes(routes!(recovery::choose_items))
+        .routes(routes!(recovery::send_codes))
+        .routes(routes!(recovery::verify_codes))
+        .routes(routes!(recovery::case_questions))
+        .routes(routes!(recovery::answer_questions))
+        .routes(routes!(recovery::submit))
+        .routes(routes!(recovery::cancel))
+        .merge(upload::router())
+        .routes(routes!(admin::queue))
+        .routes(routes!(admin::case_evidence))
+        .routes(routes!(admin::document))
+        .routes(routes!(admin::approve))
+        .routes(routes!(admin::reject))
+        .routes(routes!(admin::audit))
+        .routes(routes!(admin::unfreeze));
     if outbox_enabled {
         router.routes(routes!(service::outbox))
     } else {

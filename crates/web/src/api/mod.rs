@@ -1,6 +1,9 @@
 //! The JSON API, one module per flow.
 
+pub mod admin;
 pub mod login;
 pub mod me;
 pub mod phone;
+pub mod recovery;
 pub mod service;
+pub mod upload;

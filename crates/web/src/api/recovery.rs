@@ -1,0 +1,327 @@
+//! Lost-2FA recovery over HTTP ("Security check not available"): opening a
+//! case from a sign-in, its steps (case calls authenticate with the case
+//! token as a bearer), the owner's cancel, and the security questions a
+//! signed-in account sets. The identity upload lives in `upload`.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use twostep_app::recovery::{CaseView, Question};
+use twostep_app::AppError;
+use utoipa::ToSchema;
+
+use crate::api::me::OkResponse;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{bearer, ApiJson, Authed, Meta};
+use crate::time::rfc3339;
+use crate::AppState;
+
+/// The case token sent as `Authorization: Bearer <case_token>`.
+pub struct CaseToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for CaseToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        bearer(parts).map(CaseToken).ok_or_else(|| AppError::Unauthorized.into())
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OpenedCaseResponse {
+    pub case_id: String,
+    /// Send as `Authorization: Bearer <case_token>` on every case call. Shown once.
+    pub case_token: String,
+    /// Withdrawals stay blocked this long after an approved recovery.
+    pub withdrawals_disabled_hours: i64,
+    /// What can be restored: `authenticator`, `phone`, `email`.
+    pub items: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/login/{login_id}/recovery", tag = "recovery",
+    params(("login_id" = String, Path, description = "A sign-in that passed the password step")),
+    responses((status = 201, description = "Case opened; the account's current channels are told, with a cancel code",
+               body = OpenedCaseResponse),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "a case of this account is under review", body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
+pub async fn open_case(State(s): State<AppState>, Meta(meta): Meta, Path(login_id): Path<String>) -> ApiResult<Response> {
+    let opened = s.app.open_recovery(&login_id, &meta).await?;
+    let body = OpenedCaseResponse {
+        case_id: opened.case_id,
+        case_token: opened.case_token,
+        withdrawals_disabled_hours: opened.withdrawals_disabled_hours,
+        items: opened.items.iter().map(|i| i.as_str().to_owned()).collect(),
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseSteps {
+    pub codes: bool,
+    pub questions: bool,
+    pub identity: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseResponse {
+    pub case_id: String,
+    /// `open`, `pending_review`, `approved`, `rejected`, `cancelled` or `expired`.
+    pub status: String,
+    pub reset_items: Vec<String>,
+    /// Which of `codes`, `questions`, `identity` this case needs, in order.
+    pub required_steps: Vec<String>,
+    /// Which steps are done.
+    pub steps: CaseSteps,
+    /// While open: when the case expires unless there is progress (7 days idle).
+    pub expires_at: Option<String>,
+}
+
+impl From<CaseView> for CaseResponse {
+    fn from(v: CaseView) -> Self {
+        let done = |step: &str| v.steps.iter().any(|(s, d)| s.as_str() == step && *d);
+        Self {
+            steps: CaseSteps { codes: done("codes"), questions: done("questions"), identity: done("identity") },
+            case_id: v.case_id.clone(),
+            status: v.status.as_str().into(),
+            reset_items: v.reset_items.iter().map(|i| i.as_str().to_owned()).collect(),
+            required_steps: v.required_steps.iter().map(|s| s.as_str().to_owned()).collect(),
+            expires_at: v.expires_at.map(rfc3339),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/recovery/{case_id}", tag = "recovery", security(("bearer" = [])),
+    params(("case_id" = String, Path)),
+    responses((status = 200, body = CaseResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_case(
+    State(s): State<AppState>,
+    CaseToken(token): CaseToken,
+    Path(case_id): Path<String>,
+) -> ApiResult<Json<CaseResponse>> {
+    Ok(Json(s.app.recovery_case(&case_id, &token).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ItemsBody {
+    /// Any of `authenticator`, `phone`, `email`.
+    pub reset: Vec<String>,
+    /// E.164; required when `phone` is reset.
+    pub new_phone: Option<String>,
+    /// Required when `email` is reset.
+    pub new_email: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/recovery/{case_id}/items", tag = "recovery", security(("bearer" = [])),
+    params(("case_id" = String, Path)), request_body = ItemsBody,
+    responses((status = 200, description = "\"Confirm restore\"", body = CaseResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
+pub async fn choose_items(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    CaseToken(token): CaseToken,
+    Path(case_id): Path<String>,
+    ApiJson(b): ApiJson<ItemsBody>,
+) -> ApiResult<Json<CaseResponse>> {
+    let view = s
+        .app
+        .choose_recovery_items(&case_id, &token, &b.reset, b.new_phone.as_deref(), b.new_email.as_deref(), &meta)
+        .await?;
+    Ok(Json(view.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SentCode {
+    /// `sms` or `email`.
+    pub channel: String,
+    /// Masked.
+    pub sent_to: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CodesSentResponse {
+    pub sent: Vec<SentCode>,
+    pub expires_at: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/recovery/{case_id}/codes", tag = "recovery", security(("bearer" = [])),
+    params(("case_id" = String, Path)),
+    responses((status = 202, description = "Codes sent to the phone and e-mail the account will have", body = CodesSentResponse),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
+pub async fn send_codes(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    CaseToken(token): CaseToken,
+    Path(case_id): Path<String>,
+) -> ApiResult<Response> {
+    let sent = s.app.send_recovery_codes(&case_id, &token, &meta).await?;
+    let body = CodesSentResponse {
+        sent: sent.sent.into_iter().map(|(c, to)| SentCode { channel: c.as_str().into(), sent_to: to }).collect(),
+        expires_at: rfc3339(sent.expires_at),
+    };
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct VerifyCodesBody {
+    /// Omitted when the account will have no phone (or the phone code was already proven).
+    pub phone_code: Option<String>,
+    pub email_code: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/recovery/{case_id}/codes/verify", tag = "recovery", security(("bearer" = [])),
+    params(("case_id" = String, Path)), request_body = VerifyCodesBody,
+    responses((status = 200, description = "Codes proven", body = CaseResponse), (status = 400, body = ErrorBody),
+              (status = 401, description = "invalid_code (a code proven in the same call is kept)", body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn verify_codes(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    CaseToken(token): CaseToken,
+    Path(case_id): Path<String>,
+    ApiJson(b): ApiJson<VerifyCodesBody>,
+) -> ApiResult<Json<CaseResponse>> {
+    let view = s
+        .app
+        .verify_recovery_codes(&case_id, &token, b.phone_code.as_deref(), b.email_code.as_deref(), &meta)
+        .await?;
+    Ok(Json(view.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QuestionItem {
+    pub question_id: String,
+    pub text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QuestionsResponse {
+    pub questions: Vec<QuestionItem>,
+}
+
+fn questions(list: Vec<Question>) -> QuestionsResponse {
+    QuestionsResponse {
+        questions: list.into_iter().map(|q| QuestionItem { question_id: q.question_id, text: q.text }).collect(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/recovery/{case_id}/questions", tag = "recovery", security(("bearer" = [])),
+    params(("case_id" = String, Path)),
+    responses((status = 200, description = "The account's own questions and account-fact questions", body = QuestionsResponse),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn case_questions(
+    State(s): State<AppState>,
+    CaseToken(token): CaseToken,
+    Path(case_id): Path<String>,
+) -> ApiResult<Json<QuestionsResponse>> {
+    Ok(Json(questions(s.app.recovery_questions(&case_id, &token).await?)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct Answer {
+    pub question_id: String,
+    pub answer: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AnswersBody {
+    pub answers: Vec<Answer>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecordedResponse {
+    /// Always true; which answers were right is never told.
+    pub recorded: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/recovery/{case_id}/answers", tag = "recovery", security(("bearer" = [])),
+    params(("case_id" = String, Path)), request_body = AnswersBody,
+    responses((status = 200, body = RecordedResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn answer_questions(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    CaseToken(token): CaseToken,
+    Path(case_id): Path<String>,
+    ApiJson(b): ApiJson<AnswersBody>,
+) -> ApiResult<Json<RecordedResponse>> {
+    let answers: Vec<(String, String)> = b.answers.into_iter().map(|a| (a.question_id, a.answer)).collect();
+    s.app.answer_recovery_questions(&case_id, &token, &answers, &meta).await?;
+    Ok(Json(RecordedResponse { recorded: true }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseStatusResponse {
+    pub status: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/recovery/{case_id}/submit", tag = "recovery", security(("bearer" = [])),
+    params(("case_id" = String, Path)),
+    responses((status = 200, description = "Sent to staff; the current channels get a notice with a cancel code",
+               body = CaseStatusResponse),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "a required step is missing, or already submitted", body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
+pub async fn submit(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    CaseToken(token): CaseToken,
+    Path(case_id): Path<String>,
+) -> ApiResult<Json<CaseStatusResponse>> {
+    let status = s.app.submit_recovery(&case_id, &token, &meta).await?;
+    Ok(Json(CaseStatusResponse { status: status.as_str().into() }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CancelBody {
+    /// The cancel code from a recovery notice.
+    pub cancel_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CancelResponse {
+    /// Always `cancelled`.
+    pub status: String,
+    /// True when the recovery had been approved: the account is frozen until staff look.
+    pub account_frozen: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/recovery/cancel", tag = "recovery", request_body = CancelBody,
+    responses((status = 200, description = "\"This wasn't me\"", body = CancelResponse), (status = 400, body = ErrorBody),
+              (status = 404, description = "unknown cancel code", body = ErrorBody),
+              (status = 409, description = "rejected, expired, or approved with the hold over", body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
+pub async fn cancel(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    ApiJson(b): ApiJson<CancelBody>,
+) -> ApiResult<Json<CancelResponse>> {
+    let outcome = s.app.cancel_recovery(&b.cancel_token, &meta).await?;
+    Ok(Json(CancelResponse { status: outcome.status.as_str().into(), account_frozen: outcome.account_frozen }))
+}
+
+#[utoipa::path(get, path = "/api/v1/security-questions", tag = "recovery",
+    responses((status = 200, description = "The catalogue", body = QuestionsResponse)))]
+pub async fn catalogue(State(s): State<AppState>) -> Json<QuestionsResponse> {
+    Json(questions(s.app.security_question_catalogue()))
+}
+
+#[utoipa::path(put, path = "/api/v1/me/security-questions", tag = "me", security(("bearer" = [])),
+    request_body(content = AnswersBody, description = "2 to 5 questions from the catalogue; answers are compared \
+        ignoring case, spaces and punctuation, stored hashed and never returned"),
+    responses((status = 200, body = OkResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn set_security_questions(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    auth: Authed,
+    ApiJson(b): ApiJson<AnswersBody>,
+) -> ApiResult<Json<OkResponse>> {
+    let answers: Vec<(String, String)> = b.answers.into_iter().map(|a| (a.question_id, a.answer)).collect();
+    s.app.set_security_questions(&auth.account_id, &answers, &meta).await?;
+    Ok(Json(OkResponse { ok: true }))
+}
