@@ -88,6 +88,9 @@ pub struct ServeArgs {
     /// Sent codes: providers, templates, caps, retries.
     #[command(flatten)]
     pub messaging: crate::messaging::MessagingArgs,
+    /// Lost-2FA recovery: code lifetime, hold, steps, review, retention.
+    #[command(flatten)]
+    pub recovery: crate::recovery_config::RecoveryArgs,
 }
 
 /// The config file: the same keys as the flags, all optional.
@@ -157,6 +160,13 @@ pub struct FileConfig {
     pub delivery_max_attempts: Option<i64>,
     pub delivery_retry_base_s: Option<i64>,
     pub delivery_workers: Option<usize>,
+    // Lost-2FA recovery (see recovery_config.rs).
+    pub recovery_code_ttl_s: Option<i64>,
+    pub recovery_hold_s: Option<i64>,
+    pub recovery_steps: Option<String>,
+    pub recovery_identity_when_email_reset: Option<bool>,
+    pub recovery_high_risk_score: Option<i64>,
+    pub recovery_document_retention_days: Option<i64>,
 }
 
 impl FileConfig {
@@ -245,6 +255,7 @@ impl ServeConfig {
             ..d
         };
         let providers = crate::messaging::resolve(&a.messaging, f, &mut settings)?;
+        crate::recovery_config::resolve(&a.recovery, f, &mut settings)?;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Ok(Self {
             listen,

@@ -2,9 +2,11 @@
 //! Wiring and configuration live here; behaviour lives in the other crates.
 
 mod bench;
+mod cases;
 mod config;
 mod keys;
 mod messaging;
+mod recovery_config;
 mod server;
 mod transfer;
 
@@ -50,6 +52,11 @@ enum Command {
     },
     /// Measure sign-in throughput and latency against a real server on a temporary database.
     Bench(bench::BenchArgs),
+    /// The recovery review queue: list, show, approve, reject.
+    Cases {
+        #[command(subcommand)]
+        command: cases::CasesCommand,
+    },
     /// Manage the master key that seals secrets at rest.
     Keys {
         #[command(subcommand)]
@@ -114,6 +121,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Export { out } => transfer::export(&server::open_store(&storage).await?, &out).await,
         Command::Import { input } => transfer::import(&server::open_store(&storage).await?, &input).await,
         Command::Bench(args) => bench::bench(args, std::env::current_exe()?).await,
+        Command::Cases { command } => {
+            let app = server::build_app(&storage, &ServeArgs::default(), &file).await?.0;
+            cases::run(&app, command).await
+        }
         Command::Keys { command: KeysCommand::Rotate } => server::rotate_keys(&storage).await,
     }
 }

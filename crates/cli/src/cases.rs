@@ -1,0 +1,141 @@
+//! `twostep cases list|show|approve|reject`: the recovery review queue from
+//! the command line. Decisions go through the same use cases as the API,
+//! under a named staff account (`--reviewer EMAIL`), so the same rules hold:
+//! staff only, never one's own account, two reviewers for a high-risk case.
+
+use anyhow::{anyhow, bail, Result};
+use clap::Subcommand;
+use twostep_app::{App, RequestMeta};
+use twostep_domain::recovery::CaseStatus;
+
+#[derive(Subcommand, Debug)]
+pub enum CasesCommand {
+    /// List recovery cases, riskiest first.
+    List {
+        /// open, pending_review, approved, rejected, cancelled or expired
+        #[arg(long, default_value = "pending_review")]
+        status: String,
+    },
+    /// Show a case's evidence.
+    Show {
+        case_id: String,
+        /// E-mail of the staff account looking (applies the staff rules, e.g. not one's own account).
+        #[arg(long)]
+        reviewer: Option<String>,
+    },
+    /// Approve a case (a high-risk case needs two different reviewers).
+    Approve {
+        case_id: String,
+        /// E-mail of the staff account deciding.
+        #[arg(long)]
+        reviewer: String,
+        #[arg(long)]
+        note: String,
+    },
+    /// Reject a case.
+    Reject {
+        case_id: String,
+        /// E-mail of the staff account deciding.
+        #[arg(long)]
+        reviewer: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+fn meta() -> RequestMeta {
+    RequestMeta { ip: "cli".into(), user_agent: "twostep cases".into() }
+}
+
+fn app_err(e: twostep_app::AppError) -> anyhow::Error {
+    anyhow!("{e}")
+}
+
+async fn reviewer_id(app: &App, email: &str) -> Result<String> {
+    match app.staff_by_email(email).await {
+        Ok(a) => Ok(a.id),
+        Err(twostep_app::AppError::NotFound) => bail!("--reviewer {email}: no such account"),
+        Err(twostep_app::AppError::Forbidden) => bail!("--reviewer {email}: not a reviewer or admin"),
+        Err(e) => Err(app_err(e)),
+    }
+}
+
+fn time(unix_s: Option<i64>) -> String {
+    unix_s.map(twostep_web::time::rfc3339).unwrap_or_else(|| "-".into())
+}
+
+pub async fn run(app: &App, command: CasesCommand) -> Result<()> {
+    match command {
+        CasesCommand::List { status } => {
+            let status = CaseStatus::try_from(status.as_str()).map_err(|e| anyhow!("--status: {e}"))?;
+            let cases = app.operator_queue(status).await.map_err(app_err)?;
+            println!("{:<32}  {:<32}  {:>4}  {:<20}  reset", "case", "account", "risk", "submitted");
+            for c in cases {
+                let items: Vec<&str> = c.reset_items.iter().map(|i| i.as_str()).collect();
+                let risk = c.risk_score.map(|r| r.to_string()).unwrap_or_else(|| "-".into());
+                println!("{:<32}  {:<32}  {:>4}  {:<20}  {}", c.case_id, c.account_id, risk, time(c.submitted_at), items.join(","));
+            }
+            Ok(())
+        }
+        CasesCommand::Show { case_id, reviewer } => {
+            let e = match reviewer {
+                Some(email) => app.case_evidence(&reviewer_id(app, &email).await?, &case_id).await,
+                None => app.operator_case_evidence(&case_id).await,
+            }
+            .map_err(app_err)?;
+            let c = &e.record.case;
+            let items: Vec<&str> = c.reset_items.iter().map(|i| i.as_str()).collect();
+            println!("case        {}", c.id);
+            println!("account     {} ({})", c.account_id, e.account_email);
+            println!("status      {}", c.status_at(app.now()).as_str());
+            println!("submitted   {}", time(c.submitted_at));
+            println!("reset       {}", items.join(","));
+            println!("new phone   {}", c.new_phone.as_deref().unwrap_or("-"));
+            println!("new e-mail  {}{}", c.new_email.as_deref().unwrap_or("-"), if e.new_email_taken { " (TAKEN)" } else { "" });
+            println!(
+                "codes       e-mail {}, phone {}",
+                if c.email_verified_at.is_some() { "proven" } else { "not proven" },
+                match (c.phone_code_needed(), c.phone_verified_at.is_some()) {
+                    (false, _) => "not needed",
+                    (true, true) => "proven",
+                    (true, false) => "not proven",
+                }
+            );
+            println!("answers     {} of {} right", e.record.answers_right, e.record.answers_total);
+            let docs: Vec<String> =
+                e.documents.iter().map(|d| format!("{} {}x{} {}", d.slot, d.width, d.height, d.content_type)).collect();
+            println!(
+                "identity    {} {} [{}]",
+                e.record.country.as_deref().unwrap_or("-"),
+                e.record.id_type.as_deref().unwrap_or("-"),
+                docs.join("; ")
+            );
+            println!(
+                "risk        {} ({}; {} approval(s) still needed)",
+                e.record.risk_score.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+                if e.high_risk { "high" } else { "normal" },
+                e.approvals_remaining
+            );
+            if let Some(signals) = &e.record.risk_signals {
+                println!("signals     {signals}");
+            }
+            println!("opened from {} ({})", e.record.open_ip, e.record.open_user_agent);
+            Ok(())
+        }
+        CasesCommand::Approve { case_id, reviewer, note } => {
+            let staff = reviewer_id(app, &reviewer).await?;
+            let r = app.approve_recovery(&staff, &case_id, &note, &meta()).await.map_err(app_err)?;
+            match r.status {
+                CaseStatus::Approved => println!("case {case_id} approved; withdrawals blocked until {}", time(r.hold_until)),
+                _ => println!("case {case_id}: first approval recorded; a second, different reviewer must approve"),
+            }
+            Ok(())
+        }
+        CasesCommand::Reject { case_id, reviewer, reason } => {
+            let staff = reviewer_id(app, &reviewer).await?;
+            app.reject_recovery(&staff, &case_id, &reason, &meta()).await.map_err(app_err)?;
+            println!("case {case_id} rejected");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! `twostep cases list|show|approve|reject` as an operator runs them, on the
+//! database a test server fills with real recovery cases: decisions need a
+//! named staff account and land exactly as an approval over the API would.
+
+mod common;
+
+use common::{run, temp_dir};
+use serde_json::json;
+use twostep_domain::Role;
+use twostep_testkit::recovery::{submitted_case, totp_owner, PW};
+use twostep_testkit::{Backend, TestServer};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_review_queue_from_the_command_line() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let alice = totp_owner(&s, "alice@example.com").await;
+    let bob = totp_owner(&s, "bob@example.com").await;
+    let a = submitted_case(&s, &alice, json!({"reset": ["authenticator"]})).await;
+    let b = submitted_case(&s, &bob, json!({"reset": ["authenticator"]})).await;
+    s.app.add_staff("rev@example.com", PW, Role::Reviewer).await.unwrap();
+    let cwd = temp_dir();
+    let data = cwd.join("d");
+    let data = data.to_str().unwrap();
+    let cases = |args: &[&str]| {
+        let mut all = vec!["cases"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--database-url", &s.db.url, "--data-dir", data]);
+        run(&cwd, &all, "")
+    };
+
+    let (ok, text) = run(&cwd, &["cases", "--help"], "");
+    assert!(ok && ["list", "show", "approve", "reject"].iter().all(|c| text.contains(c)), "{text}");
+    let (ok, text) = cases(&["list"]);
+    assert!(ok && text.contains(&a.id) && text.contains(&b.id), "{text}");
+    let (ok, text) = cases(&["show", &a.id]);
+    assert!(ok && text.contains("alice@example.com") && text.contains("risk") && text.contains("passport"), "{text}");
+
+    // Deciding needs a staff account by e-mail, and a note or a reason.
+    let (ok, text) = cases(&["approve", &a.id, "--note", "fine"]);
+    assert!(!ok && text.contains("--reviewer"), "{text}");
+    let (ok, text) = cases(&["approve", &a.id, "--reviewer", "bob@example.com", "--note", "fine"]);
+    assert!(!ok && text.contains("not a reviewer"), "{text}");
+    let (ok, text) = cases(&["approve", &a.id, "--reviewer", "nobody@example.com", "--note", "fine"]);
+    assert!(!ok && text.contains("no such account"), "{text}");
+    let (ok, text) = cases(&["approve", &a.id, "--reviewer", "rev@example.com", "--note", "passport matches"]);
+    assert!(ok && text.contains("approved"), "{text}");
+    let (ok, text) = cases(&["reject", &a.id, "--reviewer", "rev@example.com", "--reason", "too late"]);
+    assert!(!ok && text.contains("not waiting for review"), "{text}");
+    let (ok, text) = cases(&["reject", &b.id, "--reviewer", "rev@example.com", "--reason", "photo unreadable"]);
+    assert!(ok && text.contains("rejected"), "{text}");
+
+    // The owners see the outcome, and the queue moved on.
+    let (_, view) = s.get(&a.path(""), Some(&a.token)).await;
+    assert_eq!(view["status"], "approved");
+    let (_, view) = s.get(&b.path(""), Some(&b.token)).await;
+    assert_eq!(view["status"], "rejected");
+    let (ok, text) = cases(&["list"]);
+    assert!(ok && !text.contains(&a.id) && !text.contains(&b.id), "{text}");
+    let (ok, text) = cases(&["list", "--status", "approved"]);
+    assert!(ok && text.contains(&a.id), "{text}");
+    // Alice's authenticator is gone: she signs in with the password alone.
+    s.session(&alice.email, PW).await;
+    let audit: Vec<String> =
+        s.app.store.audit_events(Some(&alice.account_id), 50).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert!(audit.contains(&"recovery_approved".to_owned()), "{audit:?}");
+    s.stop().await;
+    let _ = std::fs::remove_dir_all(cwd);
+}
+
+#[test]
+fn recovery_settings_are_flags_and_are_checked_at_start() {
+    let cwd = temp_dir();
+    let (ok, text) = run(&cwd, &["serve", "--help"], "");
+    assert!(ok && text.contains("TWOSTEP_RECOVERY_CODE_TTL_S") && text.contains("--recovery-hold-s"), "{text}");
+    // Codes may live 30 minutes at most; steps must be known ones.
+    let (ok, text) = run(&cwd, &["serve", "--recovery-code-ttl-s", "1801", "--data-dir", "d"], "");
+    assert!(!ok && text.contains("recovery_code_ttl_s"), "{text}");
+    let (ok, text) = run(&cwd, &["serve", "--recovery-steps", "codes,selfies", "--data-dir", "d"], "");
+    assert!(!ok && text.contains("recovery_steps"), "{text}");
+    std::fs::write(cwd.join("t.toml"), "recovery_high_risk_score = 101\n").unwrap();
+    let (ok, text) = run(&cwd, &["serve", "--config", "t.toml", "--data-dir", "d"], "");
+    assert!(!ok && text.contains("recovery_high_risk_score"), "{text}");
+    let _ = std::fs::remove_dir_all(cwd);
+}
