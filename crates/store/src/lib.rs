@@ -103,7 +103,11 @@ impl SqlStore {
                 .max_connections(max_connections)
                 .min_connections(0)
                 .acquire_timeout(settings.acquire_timeout)
-                .test_before_acquire(true)
+                // A ping before every use costs a round trip to the
+                // connection's thread (SQLite) or the server (PostgreSQL);
+                // only a networked database needs it, to drop connections a
+                // restart or a cut left dead.
+                .test_before_acquire(backend == Backend::Postgres)
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
                         let setup = match backend {

@@ -4,7 +4,6 @@
 //! name the backend. Races are started together behind a barrier and must
 //! have exactly the winners the port documents.
 
-use std::sync::Arc;
 
 use twostep_app::crypto::new_id;
 use twostep_app::ports::*;
