@@ -7,6 +7,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod pages;
 pub mod time;
 
 use std::sync::Arc;
@@ -129,6 +130,7 @@ async fn openapi_json(State(s): State<AppState>) -> Response {
 pub fn app(state: AppState) -> Router {
     let (router, _doc) = api_router(state.outbox_enabled).split_for_parts();
     router
+        .merge(pages::routes(&state))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here.")

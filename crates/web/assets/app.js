@@ -1,0 +1,126 @@
+// twostep pages: small enhancements. Every page works without this file
+// except sign-in, whose puzzle is solved by /assets/pow-worker.js.
+(function () {
+  'use strict';
+
+  function duration(s) {
+    s = Math.max(0, Math.floor(s));
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    if (h > 0) return h + ' h ' + (m < 10 ? '0' : '') + m + ' min ' + (r < 10 ? '0' : '') + r + ' s';
+    if (m > 0) return m + ' min ' + (r < 10 ? '0' : '') + r + ' s';
+    return r + ' s';
+  }
+
+  // A field the server refused gets the focus, so its message is read out.
+  var invalid = document.querySelector('[aria-invalid="true"]');
+  if (invalid) invalid.focus();
+
+  // Live countdown of a security hold, from the seconds left at render time
+  // (not the browser's clock, which may be off).
+  document.querySelectorAll('[data-remaining]').forEach(function (el) {
+    var end = Date.now() + 1000 * Number(el.getAttribute('data-remaining'));
+    function tick() {
+      var left = (end - Date.now()) / 1000;
+      el.textContent = duration(left);
+      if (left <= 0) { el.textContent = '0 s'; return; }
+      setTimeout(tick, 1000 - (Date.now() % 1000) + 5);
+    }
+    tick();
+  });
+
+  // "Get a new code in 42 s": the server enforces the wait; this shows it.
+  document.querySelectorAll('button[data-resend-after]').forEach(function (btn) {
+    var label = btn.textContent, end = Date.now() + 1000 * Number(btn.getAttribute('data-resend-after'));
+    function tick() {
+      var left = Math.ceil((end - Date.now()) / 1000);
+      if (left <= 0) { btn.disabled = false; btn.textContent = label; return; }
+      btn.disabled = true;
+      btn.textContent = label + ' in ' + left + ' s';
+      setTimeout(tick, 500);
+    }
+    tick();
+  });
+
+  // Copy the backup key (without the spaces between its groups).
+  document.querySelectorAll('button[data-copy]').forEach(function (btn) {
+    var source = document.getElementById(btn.getAttribute('data-copy'));
+    var status = document.getElementById('copied');
+    if (!source) return;
+    btn.hidden = false;
+    btn.addEventListener('click', function () {
+      var text = source.getAttribute('data-key') || source.textContent.replace(/\s+/g, '');
+      function done(ok) { if (status) status.textContent = ok ? 'Copied. Now write it down.' : 'Select the key and copy it by hand.'; }
+      function fallback() {
+        var range = document.createRange();
+        range.selectNodeContents(source);
+        var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
+        var ok = false;
+        try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+        done(ok);
+      }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(function () { done(true); }, fallback);
+      } else {
+        fallback();
+      }
+    });
+  });
+
+  // The sign-in puzzle: solved in a Web Worker with a visible progress bar.
+  var form = document.getElementById('login-form');
+  if (!form || !form.getAttribute('data-pow-salt')) return;
+  var nonce = form.elements.namedItem('nonce');
+  var challenge = form.elements.namedItem('challenge_id');
+  var status = document.getElementById('pow-status');
+  var bar = document.getElementById('pow-progress');
+  var box = document.getElementById('pow');
+  var solved = false, submitWhenSolved = false, worker = null;
+
+  function solve(salt, bits) {
+    solved = false;
+    nonce.value = '';
+    box.classList.remove('done');
+    form.removeAttribute('data-pow-solved');
+    bar.value = 0;
+    if (worker) worker.terminate();
+    if (!window.Worker) { status.textContent = 'This browser cannot solve the sign-in puzzle.'; return; }
+    worker = new Worker('/assets/pow-worker.js');
+    var expected = Math.pow(2, bits);
+    worker.onmessage = function (event) {
+      var m = event.data;
+      if (m.type === 'progress') {
+        var pct = Math.min(99, Math.round(100 * (1 - Math.exp(-m.tries / expected))));
+        bar.value = pct;
+        status.textContent = 'Solving the sign-in puzzle… ' + pct + '%';
+      } else if (m.type === 'done') {
+        nonce.value = m.nonce;
+        solved = true;
+        bar.value = 100;
+        box.classList.add('done');
+        form.setAttribute('data-pow-solved', '1');
+        status.textContent = 'Puzzle solved. You can sign in.';
+        if (submitWhenSolved) form.submit();
+      } else {
+        status.textContent = 'The puzzle failed (' + m.message + '). Reload the page to try again.';
+      }
+    };
+    worker.postMessage({ salt: salt, bits: bits });
+  }
+
+  form.addEventListener('submit', function (event) {
+    if (solved) return;
+    event.preventDefault();
+    submitWhenSolved = true;
+    status.textContent = 'Finishing the puzzle, then signing you in…';
+  });
+
+  // A challenge lives a few minutes; fetch a new one before it runs out.
+  setInterval(function () {
+    fetch('/api/v1/captcha', { credentials: 'same-origin' })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (c) { if (c) { challenge.value = c.challenge_id; solve(c.salt, c.difficulty_bits); } })
+      .catch(function () {});
+  }, 240000);
+
+  solve(form.getAttribute('data-pow-salt'), Number(form.getAttribute('data-pow-bits')));
+})();

@@ -1,0 +1,293 @@
+//! Security settings of the signed-in account: the overview, binding an
+//! authenticator and a phone, changing the password, the activity list and
+//! the withdrawal form with the hold countdown.
+
+use axum::extract::Query;
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::{context, Value};
+use serde::{Deserialize, Serialize};
+use twostep_app::accounts::AccountOverview;
+use twostep_app::codes::CodeSent;
+use twostep_app::ports::Channel;
+use twostep_app::security::WithdrawalRequest;
+use twostep_app::AppError;
+
+use super::render::{failure, human_time, render_status, Errors};
+use super::{see_other, PageForm, SignedIn};
+
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+/// The account as the templates show it.
+fn account_ctx(o: &AccountOverview, now: i64) -> Value {
+    let hold = o.withdrawals_blocked_until.filter(|until| *until > now);
+    context! {
+        email => o.email,
+        phone => o.phone,
+        totp => o.totp,
+        phone_bound => o.phone_bound,
+        staff => o.role.as_str() != "user",
+        hold_until => hold,
+        hold_iso => hold.map(crate::time::rfc3339),
+        hold_human => hold.map(human_time),
+        hold_left => hold.map(|h| super::render::wait_text(h - now)),
+        hold_remaining => hold.map(|h| h - now),
+    }
+}
+
+/// Renders `name` for the signed-in account, with its overview as `account`.
+async fn show(s: &SignedIn, name: &str, status: StatusCode, ctx: Value) -> Response {
+    match s.page.app().overview(&s.account_id).await {
+        Ok(o) => {
+            let account = account_ctx(&o, s.page.app().now());
+            render_status(&s.page, status, name, context! { account => account, ..ctx })
+        }
+        Err(e) => failure(&s.page, e),
+    }
+}
+
+fn status_of(errors: &Errors) -> StatusCode {
+    if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST }
+}
+
+pub async fn overview(s: SignedIn, Query(q): Query<DoneQuery>) -> Response {
+    let notice = match q.done.as_deref() {
+        Some("authenticator") => Some("Your authenticator is bound. Keep the backup key somewhere safe."),
+        Some("authenticator_removed") => Some("The authenticator was removed. Withdrawals are paused for a while."),
+        Some("phone") => Some("Your phone number is bound."),
+        Some("password") => Some("Your password was changed and other sessions were signed out. Withdrawals are paused for a while."),
+        _ => None,
+    };
+    show(&s, "account.html", StatusCode::OK, context! { notice => notice }).await
+}
+
+// ---- authenticator --------------------------------------------------------------
+
+/// An enrolment in progress as the page shows it. The page is not cached,
+/// and the key travels back in the confirm form only so that a mistyped
+/// code can be corrected without starting over.
+#[derive(Serialize)]
+struct Setup {
+    setup_id: String,
+    backup_key: String,
+    groups: Vec<String>,
+    otpauth_uri: String,
+    qr_svg: String,
+}
+
+fn setup(setup_id: String, backup_key: String, otpauth_uri: String) -> Setup {
+    let svg = twostep_app::totp::qr_svg(&otpauth_uri);
+    // Inline in HTML: drop the XML prolog, keep the drawing.
+    let qr_svg = svg.find("<svg").map(|at| svg[at..].to_owned()).unwrap_or_default();
+    let groups = backup_key.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    Setup { setup_id, backup_key, groups, otpauth_uri, qr_svg }
+}
+
+pub async fn authenticator_page(s: SignedIn) -> Response {
+    show(&s, "authenticator.html", StatusCode::OK, context! { errors => Errors::default() }).await
+}
+
+pub async fn authenticator_start(s: SignedIn, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
+    match s.page.app().start_totp_enrolment(&s.account_id, &s.page.meta).await {
+        Ok(e) => {
+            let setup = setup(e.setup_id, e.backup_key, e.otpauth_uri);
+            show(&s, "authenticator.html", StatusCode::OK, context! { setup => setup, errors => Errors::default() }).await
+        }
+        Err(e) => show(&s, "authenticator.html", StatusCode::BAD_REQUEST, context! { errors => Errors::from(e) }).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    setup_id: String,
+    shown_key: String,
+    otpauth_uri: String,
+    backup_key: String,
+    code: String,
+}
+
+pub async fn authenticator_confirm(s: SignedIn, PageForm(f): PageForm<ConfirmForm>) -> Response {
+    let app = s.page.app();
+    match app.confirm_totp_enrolment(&s.account_id, &f.setup_id, &f.backup_key, &f.code, &s.page.meta).await {
+        Ok(()) => see_other("/account?done=authenticator"),
+        Err(e) => {
+            let errors = Errors::from(e);
+            let setup = setup(f.setup_id, f.shown_key, f.otpauth_uri);
+            let ctx = context! { setup => setup, errors => errors, typed_key => f.backup_key };
+            show(&s, "authenticator.html", StatusCode::BAD_REQUEST, ctx).await
+        }
+    }
+}
+
+// ---- phone ----------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct Sent {
+    channel: &'static str,
+    sent_to: String,
+    expires: String,
+    resend_after_s: i64,
+}
+
+impl From<CodeSent> for Sent {
+    fn from(c: CodeSent) -> Self {
+        Sent { channel: c.channel.as_str(), sent_to: c.sent_to, expires: human_time(c.expires_at), resend_after_s: c.resend_after_s }
+    }
+}
+
+pub async fn phone_page(s: SignedIn) -> Response {
+    show(&s, "phone.html", StatusCode::OK, context! { errors => Errors::default() }).await
+}
+
+#[derive(Deserialize)]
+pub struct PhoneForm {
+    phone: String,
+}
+
+pub async fn phone_start(s: SignedIn, PageForm(f): PageForm<PhoneForm>) -> Response {
+    let result = s.page.app().start_phone_binding(&s.account_id, &f.phone, &s.page.meta).await;
+    let (sent, errors) = match result {
+        Ok(sent) => (Some(Sent::from(sent)), Errors::default()),
+        Err(e) => (None, Errors::from(e)),
+    };
+    let status = status_of(&errors);
+    show(&s, "phone.html", status, context! { sent => sent, errors => errors, number => f.phone }).await
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    code: String,
+}
+
+pub async fn phone_confirm(s: SignedIn, PageForm(f): PageForm<CodeForm>) -> Response {
+    match s.page.app().confirm_phone_binding(&s.account_id, &f.code, &s.page.meta).await {
+        Ok(_) => see_other("/account?done=phone"),
+        Err(e) => {
+            let ctx = context! { awaiting_code => true, errors => Errors::from(e) };
+            show(&s, "phone.html", StatusCode::BAD_REQUEST, ctx).await
+        }
+    }
+}
+
+// ---- step-up codes, password, withdrawals ----------------------------------------
+
+#[derive(Deserialize)]
+pub struct StepUpForm {
+    channel: String,
+    back: String,
+}
+
+/// Sends a code for a sensitive action and shows the form it was asked from.
+pub async fn step_up_code(s: SignedIn, PageForm(f): PageForm<StepUpForm>) -> Response {
+    let template = if f.back == "password" { "password.html" } else { "withdraw.html" };
+    let Some(channel) = Channel::parse(&f.channel) else {
+        return show(&s, template, StatusCode::BAD_REQUEST, context! { errors => Errors::field("channel", "Choose a channel.") }).await;
+    };
+    let (sent, errors) = match s.page.app().send_step_up_code(&s.account_id, channel, &s.page.meta).await {
+        Ok(sent) => (Some(Sent::from(sent)), Errors::default()),
+        Err(e) => (None, Errors::from(e)),
+    };
+    let status = status_of(&errors);
+    show(&s, template, status, context! { sent => sent, errors => errors }).await
+}
+
+pub async fn password_page(s: SignedIn) -> Response {
+    show(&s, "password.html", StatusCode::OK, context! { errors => Errors::default() }).await
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current_password: String,
+    new_password: String,
+    code: String,
+}
+
+pub async fn password_change(s: SignedIn, PageForm(f): PageForm<PasswordForm>) -> Response {
+    let app = s.page.app();
+    let result = app
+        .change_password(&s.account_id, &s.token, &f.current_password, &f.new_password, &f.code, &s.page.meta)
+        .await;
+    match result {
+        Ok(()) => see_other("/account?done=password"),
+        Err(AppError::InvalidCredentials) => {
+            let errors = Errors::field("current_password", "That is not your current password.");
+            show(&s, "password.html", StatusCode::BAD_REQUEST, context! { errors => errors }).await
+        }
+        Err(e) => show(&s, "password.html", StatusCode::BAD_REQUEST, context! { errors => Errors::from(e) }).await,
+    }
+}
+
+pub async fn activity(s: SignedIn) -> Response {
+    let events = match s.page.app().activity(&s.account_id).await {
+        Ok(events) => events,
+        Err(e) => return failure(&s.page, e),
+    };
+    let rows: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            context! {
+                at => human_time(e.at),
+                iso => crate::time::rfc3339(e.at),
+                what => describe(&e.kind),
+                ip => e.ip,
+                user_agent => e.user_agent,
+            }
+        })
+        .collect();
+    show(&s, "activity.html", StatusCode::OK, context! { events => rows }).await
+}
+
+/// Audit kinds in words; an unknown kind is shown as it is named.
+fn describe(kind: &str) -> String {
+    let known = match kind {
+        "account_created" => "Account created",
+        "email_verified" => "E-mail address confirmed",
+        "login_password_ok" => "Password accepted, second step started",
+        "login_password_failed" => "Wrong password",
+        "login_ok" => "Signed in",
+        "logout" => "Signed out",
+        "totp_enrolled" => "Authenticator bound",
+        "totp_disabled" => "Authenticator removed",
+        "totp_code_replayed" => "A used authenticator code was tried again",
+        "password_changed" => "Password changed",
+        "phone_bound" => "Phone number bound",
+        "withdrawal_requested" => "Withdrawal requested",
+        "login_code_sent" => "Sign-in code sent",
+        _ => "",
+    };
+    if known.is_empty() {
+        let mut s = kind.replace('_', " ");
+        if let Some(first) = s.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        s
+    } else {
+        known.to_owned()
+    }
+}
+
+pub async fn withdraw_page(s: SignedIn) -> Response {
+    show(&s, "withdraw.html", StatusCode::OK, context! { errors => Errors::default() }).await
+}
+
+#[derive(Deserialize, Serialize)]
+pub struct WithdrawForm {
+    asset: String,
+    amount: String,
+    address: String,
+    code: String,
+}
+
+pub async fn withdraw(s: SignedIn, PageForm(f): PageForm<WithdrawForm>) -> Response {
+    let request = WithdrawalRequest { asset: f.asset.clone(), amount: f.amount.clone(), address: f.address.clone(), code: f.code };
+    match s.page.app().request_withdrawal(&s.account_id, &request, &s.page.meta).await {
+        Ok(id) => show(&s, "withdraw.html", StatusCode::OK, context! { errors => Errors::default(), requested => id }).await,
+        Err(e) => {
+            let values = context! { asset => f.asset, amount => f.amount, address => f.address };
+            show(&s, "withdraw.html", StatusCode::BAD_REQUEST, context! { errors => Errors::from(e), values => values }).await
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Sign-up, e-mail confirmation, sign-in with the captcha, the second step
+//! (authenticator, or a code by SMS, voice or e-mail) and logout.
+
+use axum::extract::Query;
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use twostep_app::login::{CaptchaSolution, LoginOutcome, Session};
+use twostep_app::AppError;
+use twostep_domain::SecondFactorMethod;
+
+use super::render::{human_time, render, render_status, Errors};
+use super::{see_other, with_cookies, Page, PageForm, LOGIN_COOKIE, SESSION_COOKIE};
+
+pub async fn home(page: Page) -> Response {
+    match &page.session {
+        Some(token) if page.app().authenticate(token).await.is_ok() => see_other("/account"),
+        _ => see_other("/login"),
+    }
+}
+
+// ---- sign-up and confirmation ----------------------------------------------
+
+#[derive(Deserialize)]
+pub struct SignupForm {
+    email: String,
+    password: String,
+}
+
+pub async fn signup_page(page: Page) -> Response {
+    render(&page, "signup.html", context! { errors => Errors::default(), email => "" })
+}
+
+pub async fn signup(page: Page, PageForm(f): PageForm<SignupForm>) -> Response {
+    match page.app().register(&f.email, &f.password, &page.meta).await {
+        Ok(_) => see_other(&format!("/confirm?email={}", urlencode(f.email.trim()))),
+        Err(e) => render_status(
+            &page,
+            StatusCode::BAD_REQUEST,
+            "signup.html",
+            context! { errors => Errors::from(e), email => f.email },
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EmailQuery {
+    #[serde(default)]
+    email: String,
+}
+
+pub async fn confirm_page(page: Page, Query(q): Query<EmailQuery>) -> Response {
+    render(&page, "confirm.html", context! { errors => Errors::default(), email => q.email })
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    email: String,
+    code: String,
+}
+
+pub async fn confirm(page: Page, PageForm(f): PageForm<ConfirmForm>) -> Response {
+    match page.app().verify_email(&f.email, &f.code, &page.meta).await {
+        Ok(()) => see_other("/login?confirmed=1"),
+        Err(e) => render_status(
+            &page,
+            StatusCode::BAD_REQUEST,
+            "confirm.html",
+            context! { errors => Errors::from(e), email => f.email },
+        ),
+    }
+}
+
+// ---- sign-in ------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    confirmed: Option<String>,
+    expired: Option<String>,
+    signed_out: Option<String>,
+}
+
+pub async fn login_page(page: Page, Query(q): Query<LoginQuery>) -> Response {
+    let notice = if q.confirmed.is_some() {
+        Some("Your e-mail address is confirmed. You can sign in now.")
+    } else if q.signed_out.is_some() {
+        Some("You are signed out.")
+    } else if q.expired.is_some() {
+        Some("Your sign-in expired; please sign in again.")
+    } else {
+        None
+    };
+    login_form(&page, StatusCode::OK, "", Errors::default(), notice).await
+}
+
+/// The sign-in form with a fresh puzzle for the browser to solve.
+async fn login_form(page: &Page, status: StatusCode, email: &str, mut errors: Errors, notice: Option<&str>) -> Response {
+    let captcha = match page.app().issue_captcha(&page.meta).await {
+        Ok(c) => Some(context! {
+            challenge_id => c.id,
+            salt => c.salt,
+            bits => c.difficulty_bits,
+            expires_at => c.expires_at,
+        }),
+        Err(e) => {
+            if errors.is_empty() {
+                errors = Errors::from(e);
+            }
+            None
+        }
+    };
+    let captcha_off = page.app().settings.captcha_bits == 0;
+    render_status(
+        page,
+        status,
+        "login.html",
+        context! { errors => errors, email => email, captcha => captcha, captcha_off => captcha_off, notice => notice },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    challenge_id: String,
+    #[serde(default)]
+    nonce: String,
+}
+
+pub async fn login(page: Page, PageForm(f): PageForm<LoginForm>) -> Response {
+    let captcha = (!f.challenge_id.is_empty()).then(|| CaptchaSolution { challenge_id: f.challenge_id, nonce: f.nonce });
+    match page.app().login(&f.email, &f.password, captcha.as_ref(), &page.meta).await {
+        Ok(LoginOutcome::Authenticated(session)) => signed_in(&page, &session),
+        Ok(LoginOutcome::SecondFactorRequired { login_id, methods, expires_at }) => {
+            let value = std::iter::once(login_id.as_str()).chain(methods.iter().map(|m| m.as_str())).collect::<Vec<_>>().join(".");
+            let cookie = super::set_cookie(LOGIN_COOKIE, &value, Some(expires_at - page.app().now()), page.secure);
+            with_cookies(see_other("/login/second-step"), &[cookie])
+        }
+        Err(e) => login_form(&page, StatusCode::BAD_REQUEST, &f.email, Errors::from(e), None).await,
+    }
+}
+
+fn signed_in(page: &Page, session: &Session) -> Response {
+    with_cookies(see_other("/account"), &[page.session_cookie(&session.token, session.expires_at), page.clear(LOGIN_COOKIE)])
+}
+
+pub async fn logout(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
+    if let Some(token) = &page.session {
+        // An already revoked or expired session is as good as logged out.
+        let _ = page.app().logout(token, &page.meta).await;
+    }
+    with_cookies(see_other("/login?signed_out=1"), &[page.clear(SESSION_COOKIE), page.clear(LOGIN_COOKIE)])
+}
+
+// ---- the second step ----------------------------------------------------------
+
+/// The pending sign-in as the cookie holds it: the attempt id and the
+/// methods the account offers (for display only; the server checks again).
+struct Pending {
+    login_id: String,
+    methods: Vec<SecondFactorMethod>,
+}
+
+fn pending(page: &Page) -> Option<Pending> {
+    let value = page.login_id.as_deref()?;
+    let mut parts = value.split('.');
+    let login_id = parts.next().filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))?;
+    let methods = parts.filter_map(|m| SecondFactorMethod::try_from(m).ok()).collect();
+    Some(Pending { login_id: login_id.to_owned(), methods })
+}
+
+fn expired(page: &Page) -> Response {
+    with_cookies(see_other("/login?expired=1"), &[page.clear(LOGIN_COOKIE)])
+}
+
+/// A code that was just sent, as the page shows it.
+#[derive(Serialize)]
+struct Sent {
+    channel: &'static str,
+    sent_to: String,
+    expires: String,
+    resend_after_s: i64,
+}
+
+#[derive(Deserialize)]
+pub struct ViewQuery {
+    method: Option<String>,
+}
+
+/// Which panel: `totp`, `phone` (SMS or voice) or `email`.
+fn default_view(p: &Pending) -> &'static str {
+    let has = |m| p.methods.contains(&m);
+    if has(SecondFactorMethod::Totp) {
+        "totp"
+    } else if has(SecondFactorMethod::Sms) || has(SecondFactorMethod::Voice) {
+        "phone"
+    } else {
+        "email"
+    }
+}
+
+fn view_for_channel(channel: &str) -> &'static str {
+    match channel {
+        "sms" | "voice" => "phone",
+        _ => "email",
+    }
+}
+
+fn second_step(page: &Page, p: &Pending, view: &str, channel: Option<&str>, sent: Option<Sent>, errors: Errors) -> Response {
+    let has = |m| p.methods.contains(&m);
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    render_status(
+        page,
+        status,
+        "second_step.html",
+        context! {
+            view => view,
+            has_totp => has(SecondFactorMethod::Totp),
+            has_sms => has(SecondFactorMethod::Sms),
+            has_voice => has(SecondFactorMethod::Voice),
+            has_email => has(SecondFactorMethod::Email),
+            channel => channel,
+            sent => sent,
+            errors => errors,
+        },
+    )
+}
+
+pub async fn second_step_page(page: Page, Query(q): Query<ViewQuery>) -> Response {
+    let Some(p) = pending(&page) else { return expired(&page) };
+    let view = match q.method.as_deref() {
+        Some("totp") => "totp",
+        Some("phone") => "phone",
+        Some("email") => "email",
+        _ => default_view(&p),
+    };
+    second_step(&page, &p, view, None, None, Errors::default())
+}
+
+/// A refusal that ends the attempt sends the user back to the start.
+fn attempt_over(e: &AppError) -> bool {
+    matches!(e, AppError::Unauthorized | AppError::NotFound)
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    code: String,
+}
+
+pub async fn second_step_totp(page: Page, PageForm(f): PageForm<CodeForm>) -> Response {
+    let Some(p) = pending(&page) else { return expired(&page) };
+    match page.app().login_with_totp(&p.login_id, &f.code, &page.meta).await {
+        Ok(session) => signed_in(&page, &session),
+        Err(e) if attempt_over(&e) => expired(&page),
+        Err(e) => second_step(&page, &p, "totp", None, None, Errors::from(e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ChannelForm {
+    channel: String,
+}
+
+fn method(channel: &str) -> Option<SecondFactorMethod> {
+    match SecondFactorMethod::try_from(channel) {
+        Ok(SecondFactorMethod::Totp) | Err(_) => None,
+        Ok(m) => Some(m),
+    }
+}
+
+pub async fn second_step_send(page: Page, PageForm(f): PageForm<ChannelForm>) -> Response {
+    let Some(p) = pending(&page) else { return expired(&page) };
+    let view = view_for_channel(&f.channel);
+    let Some(m) = method(&f.channel) else {
+        return second_step(&page, &p, view, None, None, Errors::field("channel", "Choose SMS, voice call or e-mail."));
+    };
+    match page.app().login_send_code(&p.login_id, m, &page.meta).await {
+        Ok(sent) => {
+            let sent = Sent {
+                channel: m.as_str(),
+                sent_to: sent.sent_to,
+                expires: human_time(sent.expires_at),
+                resend_after_s: sent.resend_after_s,
+            };
+            second_step(&page, &p, view, Some(m.as_str()), Some(sent), Errors::default())
+        }
+        Err(e) if attempt_over(&e) => expired(&page),
+        Err(e) => second_step(&page, &p, view, None, None, Errors::from(e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ChannelCodeForm {
+    channel: String,
+    code: String,
+}
+
+pub async fn second_step_verify(page: Page, PageForm(f): PageForm<ChannelCodeForm>) -> Response {
+    let Some(p) = pending(&page) else { return expired(&page) };
+    let view = view_for_channel(&f.channel);
+    let Some(m) = method(&f.channel) else { return second_step(&page, &p, view, None, None, Errors::default()) };
+    match page.app().login_verify_code(&p.login_id, m, &f.code, &page.meta).await {
+        Ok(session) => signed_in(&page, &session),
+        Err(e) if attempt_over(&e) => expired(&page),
+        Err(e) => second_step(&page, &p, view, Some(m.as_str()), None, Errors::from(e)),
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

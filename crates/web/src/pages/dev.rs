@@ -1,0 +1,38 @@
+//! The development outbox as a page, like a local mail catcher. The route
+//! exists only while no provider is configured, exactly like its API twin.
+
+use axum::extract::Query;
+use axum::response::Response;
+use minijinja::{context, Value};
+use serde::Deserialize;
+
+use super::render::{failure, human_time, render};
+use super::Page;
+
+#[derive(Deserialize)]
+pub struct OutboxQuery {
+    #[serde(default)]
+    to: String,
+}
+
+pub async fn outbox(page: Page, Query(q): Query<OutboxQuery>) -> Response {
+    let to = q.to.trim();
+    let filter = (!to.is_empty()).then(|| twostep_domain::normalize_email(to).unwrap_or_else(|_| to.to_owned()));
+    let messages = match page.app().store.outbox_for(filter.as_deref(), 100).await {
+        Ok(m) => m,
+        Err(e) => return failure(&page, e.into()),
+    };
+    let rows: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let code = code_in(&m.body);
+            context! { channel => m.channel, to => m.to, body => m.body, at => human_time(m.sent_at), code => code }
+        })
+        .collect();
+    render(&page, "outbox.html", context! { messages => rows, to => to })
+}
+
+/// The first 6-digit number of a message, shown large for copying.
+fn code_in(body: &str) -> Option<String> {
+    body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).map(str::to_owned)
+}
