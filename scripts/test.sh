@@ -17,6 +17,8 @@ install_debian() {
 }
 
 have oathtool || install_debian oathtool
+# The pages are tested in headless Chromium driven by chromedriver.
+have chromedriver && [ -x /usr/lib/chromium/chromium ] || install_debian chromium chromium-driver
 
 if have pg_isready && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
   if have pg_ctlcluster; then

@@ -1,0 +1,210 @@
+//! Headless Chromium for tests: starts Debian's chromedriver on a free local
+//! port with a fresh profile, drives it with fantoccini over plain HTTP, and
+//! writes screenshots at desktop and phone width.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Value};
+
+pub const DESKTOP: (u32, u32) = (1280, 900);
+pub const PHONE: (u32, u32) = (360, 780);
+const PATIENCE: Duration = Duration::from_secs(20);
+
+pub struct Browser {
+    pub client: Client,
+    pub base: String,
+    pub shots: PathBuf,
+    driver: Child,
+    profile: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn chromium_binary() -> &'static str {
+    // Debian's /usr/bin/chromium is a wrapper script; the real binary is here.
+    ["/usr/lib/chromium/chromium", "/usr/bin/chromium"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("chromium must be installed (apt-get install chromium chromium-driver; scripts/test.sh does it)")
+}
+
+/// `target/screenshots` of this workspace (or of CARGO_TARGET_DIR).
+pub fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.canonicalize().unwrap()
+}
+
+impl Browser {
+    pub async fn start(base: &str) -> Browser {
+        let binary = chromium_binary();
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver must be installed (apt-get install chromium-driver)");
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let http = twostep_testkit::http_client();
+        let started = Instant::now();
+        while http.get(format!("{webdriver}/status")).send().await.is_err() {
+            assert!(started.elapsed() < PATIENCE, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = std::env::temp_dir().join(format!("twostep-chromium-{}", twostep_app::crypto::new_id()));
+        let args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-default-apps".into(),
+            "--disable-extensions".into(),
+            "--disable-sync".into(),
+            "--no-first-run".into(),
+            "--no-default-browser-check".into(),
+            "--hide-scrollbars".into(),
+            format!("--window-size={},{}", DESKTOP.0, DESKTOP.1),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": binary, "args": args },
+        });
+        let Value::Object(caps) = caps else { unreachable!() };
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&webdriver)
+            .await
+            .expect("a Chromium session");
+        let b = Browser { client, base: base.to_owned(), shots: screenshot_dir(), driver, profile };
+        b.resize(DESKTOP).await;
+        b
+    }
+
+    pub async fn goto(&self, path: &str) {
+        self.client.goto(&format!("{}{path}", self.base)).await.unwrap();
+    }
+
+    pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+    }
+
+    pub async fn path(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        url.path().to_owned()
+    }
+
+    /// Waits until the page's path is exactly `path` (any query).
+    pub async fn wait_path(&self, path: &str) {
+        let started = Instant::now();
+        loop {
+            let now = self.path().await;
+            if now == path && self.ready().await {
+                return;
+            }
+            if started.elapsed() > PATIENCE {
+                let body = self.client.source().await.unwrap_or_default();
+                panic!("expected {path}, still on {now}:\n{}", &body[..body.len().min(3000)]);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn ready(&self) -> bool {
+        self.client.execute("return document.readyState", vec![]).await.is_ok_and(|v| v == "complete")
+    }
+
+    pub async fn wait_attr(&self, css: &str, attr: &str) {
+        let started = Instant::now();
+        let el = self.wait_for(css).await;
+        while el.attr(attr).await.unwrap().is_none() {
+            assert!(started.elapsed() < PATIENCE, "{css} never got {attr}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let el = self.wait_for(css).await;
+        el.clear().await.unwrap();
+        el.send_keys(text).await.unwrap();
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.wait_for(css).await.click().await.unwrap();
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.unwrap()
+    }
+
+    pub async fn attr(&self, css: &str, attr: &str) -> Option<String> {
+        self.wait_for(css).await.attr(attr).await.unwrap()
+    }
+
+    pub async fn exists(&self, css: &str) -> bool {
+        self.client.find(Locator::Css(css)).await.is_ok()
+    }
+
+    pub async fn enabled(&self, css: &str) -> bool {
+        self.wait_for(css).await.is_enabled().await.unwrap()
+    }
+
+    /// Sets the viewport (not the window) to `size`.
+    pub async fn resize(&self, (width, height): (u32, u32)) {
+        self.client.set_window_size(width, height).await.unwrap();
+        let inner = self.client.execute("return [window.innerWidth, window.innerHeight]", vec![]).await.unwrap();
+        let (w, h) = (inner[0].as_i64().unwrap(), inner[1].as_i64().unwrap());
+        let (dw, dh) = (width as i64 - w, height as i64 - h);
+        if dw != 0 || dh != 0 {
+            self.client.set_window_size((width as i64 + dw) as u32, (height as i64 + dh) as u32).await.unwrap();
+        }
+    }
+
+    /// `<name>-desktop.png` and `<name>-phone.png`; at phone width the page
+    /// must not scroll sideways.
+    pub async fn shoot(&self, name: &str) {
+        for (label, size) in [("desktop", DESKTOP), ("phone", PHONE)] {
+            self.resize(size).await;
+            let png = self.client.screenshot().await.unwrap();
+            std::fs::write(self.shots.join(format!("{name}-{label}.png")), png).unwrap();
+            let overflow = self
+                .client
+                .execute("return document.documentElement.scrollWidth - window.innerWidth", vec![])
+                .await
+                .unwrap();
+            assert!(overflow.as_i64().unwrap_or(0) <= 0, "{name} scrolls sideways at {label} width ({overflow})");
+        }
+        self.resize(DESKTOP).await;
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
