@@ -1,6 +1,7 @@
 //! The `twostep` command: serve, migrate, staff accounts and key rotation.
 //! Wiring and configuration live here; behaviour lives in the other crates.
 
+mod audit;
 mod bench;
 mod cases;
 mod config;
@@ -56,6 +57,11 @@ enum Command {
     Cases {
         #[command(subcommand)]
         command: cases::CasesCommand,
+    },
+    /// Check the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
     },
     /// Manage the master key that seals secrets at rest.
     Keys {
@@ -125,6 +131,7 @@ async fn run(cli: Cli) -> Result<()> {
             let app = server::build_app(&storage, &ServeArgs::default(), &file).await?.0;
             cases::run(&app, command).await
         }
+        Command::Audit { command } => audit::run(&storage, command).await,
         Command::Keys { command: KeysCommand::Rotate } => server::rotate_keys(&storage).await,
     }
 }

@@ -8,6 +8,7 @@
 //! arrives as unix seconds and randomness as a caller-supplied RNG, so every
 //! rule is deterministic and testable in isolation.
 
+pub mod audit_chain;
 pub mod backup_key;
 pub mod captcha;
 pub mod codes;

@@ -189,6 +189,9 @@ impl SqlStore {
             }
             let step = async {
                 conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))).await.map_err(db_err)?;
+                if *version == schema::AUDIT_CHAIN_VERSION {
+                    records::chain_existing_audit(&mut *conn).await?;
+                }
                 sqlx::query("INSERT INTO twostep_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
                     .bind(*version)
                     .bind(*name)

@@ -1,36 +1,156 @@
 //! The audit log, the development outbox, withdrawals and the health probe.
 
 use async_trait::async_trait;
+use futures_util::TryStreamExt;
 use sqlx::Row;
 use twostep_app::ports::{
-    AuditEvent, AuditStore, HealthStore, OutboxMessage, OutboxStore, StoreResult, Withdrawal, WithdrawalStore,
+    AuditEvent, AuditStore, HealthStore, OutboxMessage, OutboxStore, StoreError, StoreResult, Withdrawal,
+    WithdrawalStore,
 };
+use twostep_domain::audit_chain::{entry_hash, AuditFields, ChainBreak, ChainHead, ChainVerifier, StoredEntry};
 
 use crate::{db_err, SqlStore};
 
-/// Appends one audit event through `executor`: the pool, or a transaction
-/// whose other writes the event records (so both land or neither does).
-pub(crate) async fn insert_audit<'e, E>(executor: E, e: &AuditEvent) -> StoreResult<()>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    sqlx::query("INSERT INTO audit_log (at, account_id, kind, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(e.at)
-        .bind(e.account_id.as_deref())
-        .bind(&e.kind)
-        .bind(&e.ip)
-        .bind(&e.user_agent)
-        .bind(&e.detail)
-        .execute(executor)
+/// Appends one audit event, chained to the one before (its hash covers the
+/// previous entry's hash and every field), on `conn`: a transaction whose
+/// other writes the event records (so both land or neither does), or one of
+/// its own (`append_audit`). The first statement creates or row-locks the
+/// chain head, so on PostgreSQL concurrent appends queue behind it until
+/// their transaction ends; SQLite has a single writer already. Call it last
+/// in a transaction, after its other row locks, so lock order is the same
+/// everywhere.
+pub(crate) async fn insert_audit(conn: &mut sqlx::AnyConnection, e: &AuditEvent) -> StoreResult<()> {
+    let head = sqlx::query(
+        "INSERT INTO audit_head (id, last_hash, entries) VALUES (1, '', 0) \
+         ON CONFLICT (id) DO UPDATE SET entries = audit_head.entries RETURNING last_hash",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let prev: String = head.try_get(0).map_err(db_err)?;
+    let hash = entry_hash(&prev, &fields(e));
+    sqlx::query(
+        "INSERT INTO audit_log (at, account_id, kind, ip, user_agent, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(e.at)
+    .bind(e.account_id.as_deref())
+    .bind(&e.kind)
+    .bind(&e.ip)
+    .bind(&e.user_agent)
+    .bind(&e.detail)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    sqlx::query("UPDATE audit_head SET last_hash = $1, entries = entries + 1 WHERE id = 1")
+        .bind(&hash)
+        .execute(&mut *conn)
         .await
         .map_err(db_err)?;
     Ok(())
 }
 
+fn fields(e: &AuditEvent) -> AuditFields<'_> {
+    AuditFields {
+        at: e.at,
+        account_id: e.account_id.as_deref(),
+        kind: &e.kind,
+        ip: &e.ip,
+        user_agent: &e.user_agent,
+        detail: &e.detail,
+    }
+}
+
+/// Chains entries written before the chain existed (run once, by the
+/// migration that adds it, under the migration lock).
+pub(crate) async fn chain_existing_audit(conn: &mut sqlx::AnyConnection) -> StoreResult<()> {
+    let rows = sqlx::query("SELECT seq, at, account_id, kind, ip, user_agent, detail FROM audit_log ORDER BY seq")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut prev = String::new();
+    for r in &rows {
+        let seq: i64 = r.try_get(0).map_err(db_err)?;
+        let e = event_of(r, 1)?;
+        let hash = entry_hash(&prev, &fields(&e));
+        sqlx::query("UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE seq = $3")
+            .bind(&prev)
+            .bind(&hash)
+            .bind(seq)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        prev = hash;
+    }
+    sqlx::query("INSERT INTO audit_head (id, last_hash, entries) VALUES (1, $1, $2)")
+        .bind(&prev)
+        .bind(rows.len() as i64)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// The event in the six columns from `first` on (at, account_id, kind, ip,
+/// user_agent, detail).
+fn event_of(r: &sqlx::any::AnyRow, first: usize) -> StoreResult<AuditEvent> {
+    Ok(AuditEvent {
+        at: r.try_get(first).map_err(db_err)?,
+        account_id: r.try_get(first + 1).map_err(db_err)?,
+        kind: r.try_get(first + 2).map_err(db_err)?,
+        ip: r.try_get(first + 3).map_err(db_err)?,
+        user_agent: r.try_get(first + 4).map_err(db_err)?,
+        detail: r.try_get(first + 5).map_err(db_err)?,
+    })
+}
+
+impl SqlStore {
+    /// Checks the audit log's hash chain from the first entry to the head;
+    /// returns the number of entries and the head hash, or the first break.
+    pub async fn verify_audit_chain(&self) -> StoreResult<Result<(i64, String), ChainBreak>> {
+        let head = sqlx::query("SELECT last_hash, entries FROM audit_head WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| Ok::<_, StoreError>(ChainHead { last_hash: r.try_get(0).map_err(db_err)?, entries: r.try_get(1).map_err(db_err)? }))
+            .transpose()?;
+        let mut rows = sqlx::query(
+            "SELECT seq, at, account_id, kind, ip, user_agent, detail, prev_hash, hash FROM audit_log ORDER BY seq",
+        )
+        .fetch(&self.pool);
+        let mut verifier = ChainVerifier::new();
+        while let Some(r) = rows.try_next().await.map_err(db_err)? {
+            let e = event_of(&r, 1)?;
+            let entry = StoredEntry {
+                seq: r.try_get(0).map_err(db_err)?,
+                at: e.at,
+                account_id: e.account_id,
+                kind: e.kind,
+                ip: e.ip,
+                user_agent: e.user_agent,
+                detail: e.detail,
+                prev_hash: r.try_get(7).map_err(db_err)?,
+                hash: r.try_get(8).map_err(db_err)?,
+            };
+            if let Err(b) = verifier.push(&entry) {
+                return Ok(Err(b));
+            }
+        }
+        Ok(verifier.finish(head.as_ref()).map(|n| (n, head.map(|h| h.last_hash).unwrap_or_default())))
+    }
+}
+
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
-        insert_audit(&self.pool, e).await
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        insert_audit(&mut tx, e).await?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn audit_events(&self, account_id: Option<&str>, limit: i64) -> StoreResult<Vec<AuditEvent>> {

@@ -6,7 +6,8 @@
 use crate::Backend;
 
 /// Ordered migrations; never edit one that has shipped, add a new one.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "core", CORE), (2, "delivery", DELIVERY), (3, "recovery", RECOVERY)];
+pub const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "core", CORE), (2, "delivery", DELIVERY), (3, "recovery", RECOVERY), (4, "audit_chain", AUDIT_CHAIN)];
 
 const CORE: &str = r#"
 CREATE TABLE accounts (
@@ -223,6 +224,22 @@ CREATE TABLE recovery_documents (
     sealed {BYTES} NOT NULL,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (case_id, slot)
+);
+"#;
+
+/// Tamper evidence for the audit log: each entry's hash covers the entry
+/// before it (see `twostep_domain::audit_chain`). `audit_head` holds one row
+/// (id 1): the last hash and the entry count, so a cut-off tail shows; its
+/// row lock also serialises appends on PostgreSQL. Entries written before
+/// this migration are chained by `SqlStore::migrate` right after it runs.
+pub const AUDIT_CHAIN_VERSION: i64 = 4;
+const AUDIT_CHAIN: &str = r#"
+ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit_log ADD COLUMN hash TEXT;
+CREATE TABLE audit_head (
+    id BIGINT PRIMARY KEY,
+    last_hash TEXT NOT NULL,
+    entries BIGINT NOT NULL
 );
 "#;
 
