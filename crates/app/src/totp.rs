@@ -95,6 +95,13 @@ impl App {
             return Err(AppError::Conflict("this enrolment was already used or another authenticator is bound".into()));
         }
         self.store.clear_failures(&subject).await?;
+        // A new authenticator where one was bound before is a replacement:
+        // the same hold as removing one, counted from now.
+        let history = self.store.audit_events(Some(account_id), 1000).await?;
+        if history.iter().any(|e| e.kind == "totp_enrolled") {
+            let until = now + self.settings.hold_after_authenticator_change_s;
+            self.store.extend_withdrawal_hold(account_id, until).await?;
+        }
         self.audit("totp_enrolled", Some(account_id), meta, "").await;
         Ok(())
     }
