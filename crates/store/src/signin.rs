@@ -133,6 +133,21 @@ impl SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        // Rows are locked in the order a success locks them (attempt,
+        // account, throttle, audit head): two sign-ins of one account, one
+        // failing and one succeeding, deadlocked on PostgreSQL otherwise.
+        let consecutive: i64 = sqlx::query(
+            "UPDATE accounts SET second_factor_failures = second_factor_failures + 1 WHERE id = $1 \
+             RETURNING second_factor_failures",
+        )
+        .bind(&f.account_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .map(|r| r.try_get::<i64, _>(0))
+        .transpose()
+        .map_err(db_err)?
+        .unwrap_or(0);
         sqlx::query("INSERT INTO failures (subject, at) VALUES ($1, $2)")
             .bind(&f.subject)
             .bind(f.now)
@@ -149,18 +164,6 @@ impl SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        let consecutive: i64 = sqlx::query(
-            "UPDATE accounts SET second_factor_failures = second_factor_failures + 1 WHERE id = $1 \
-             RETURNING second_factor_failures",
-        )
-        .bind(&f.account_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .map(|r| r.try_get::<i64, _>(0))
-        .transpose()
-        .map_err(db_err)?
-        .unwrap_or(0);
         crate::records::insert_audit(&mut *tx, &f.audit).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(consecutive)
