@@ -162,3 +162,126 @@ async fn the_whole_story_in_headless_chromium() {
     b.close().await;
     s.stop().await;
 }
+
+/// Lost the authenticator: the recovery wizard with document uploads, a
+/// reviewer approving in the staff console, and the owner then sees the
+/// 48-hour withdrawal hold counting down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_wizard_and_staff_console_in_headless_chromium() {
+    use twostep_testkit::recovery::{png_image, totp_owner, PW as OWNER_PW};
+    let s = TestServer::start(Backend::Sqlite).await;
+    let owner = totp_owner(&s, "erin@example.com").await;
+    let b = Browser::start(&s.url).await;
+
+    // Password accepted, but the phone with the authenticator is gone.
+    b.goto("/login").await;
+    b.fill("#f-email", &owner.email).await;
+    b.fill("#f-password", OWNER_PW).await;
+    b.click("#login-submit").await;
+    b.wait_path("/login/second-step").await;
+    b.click("#security-check-unavailable").await;
+    b.wait_path("/recovery").await;
+    assert!(b.text(".hold h2").await.contains("48 hours"), "the 48-hour warning comes first");
+    b.shoot("recovery-warning").await;
+    b.click("#recovery-continue").await;
+    b.wait_for("#reset-authenticator").await;
+    b.shoot("recovery-items").await;
+    b.click("#reset-authenticator").await;
+    b.click("form[action='/recovery/items'] button.primary").await;
+
+    // The steps the case needs, one screen each.
+    let dir = std::env::temp_dir().join(format!("twostep-uploads-{}", twostep_app::crypto::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        b.wait_path("/recovery").await;
+        if b.exists("#send-codes").await {
+            seen.push("codes");
+            b.click("#send-codes").await;
+            b.wait_for("form[action='/recovery/codes/verify']").await;
+            b.shoot("recovery-codes").await;
+            let code = s.outbox_code(&owner.email).await;
+            b.fill("#f-email_code", &code).await;
+            b.click("form[action='/recovery/codes/verify'] button.primary").await;
+        } else if b.exists("input[name^='answer:']").await {
+            seen.push("questions");
+            b.shoot("recovery-questions").await;
+            b.fill("input[name='answer:first_pet']", "rex").await;
+            b.fill("input[name='answer:birth_city']", "Paris").await;
+            b.click("form[action='/recovery/answers'] button.primary").await;
+        } else if b.exists("#identity-form").await {
+            seen.push("identity");
+            b.fill("#f-country", "GB").await;
+            for slot in ["front", "selfie"] {
+                let path = dir.join(format!("{slot}.png"));
+                std::fs::write(&path, png_image(400, 400, false)).unwrap();
+                b.wait_for(&format!("#f-{slot}")).await.send_keys(path.to_str().unwrap()).await.unwrap();
+            }
+            // The page previews what was chosen before anything is sent.
+            assert!(b.enabled("#slot-front img.preview").await);
+            assert_eq!(b.attr("#slot-front img.preview", "hidden").await, None, "the preview is shown");
+            b.shoot("recovery-identity").await;
+            b.click("#identity-form button.primary").await;
+        } else if b.exists("#submit-recovery").await {
+            seen.push("submit");
+            b.shoot("recovery-submit").await;
+            b.click("#submit-recovery").await;
+        } else {
+            break;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(seen.contains(&"identity") && seen.contains(&"submit"), "{seen:?}");
+    assert_eq!(b.attr("#recovery-status", "data-status").await.as_deref(), Some("pending_review"));
+    b.shoot("recovery-status").await;
+
+    // A reviewer signs in through the same pages and decides in the console.
+    for (n, reviewer) in ["rita@example.com", "ravi@example.com"].into_iter().enumerate() {
+        s.app.add_staff(reviewer, PW, twostep_domain::Role::Reviewer).await.unwrap();
+        b.goto("/login").await;
+        b.fill("#f-email", reviewer).await;
+        b.fill("#f-password", PW).await;
+        b.click("#login-submit").await;
+        b.wait_path("/account").await;
+        b.click("#staff-console").await;
+        b.wait_path("/staff").await;
+        if n == 0 {
+            b.shoot("staff-queue").await;
+        }
+        b.click(".case-link").await;
+        b.wait_for("#doc-front").await;
+        let loaded = b
+            .client
+            .execute("return document.getElementById('doc-front').naturalWidth", vec![])
+            .await
+            .unwrap();
+        assert_eq!(loaded.as_i64(), Some(400), "the document image is shown to the reviewer");
+        if n == 0 {
+            b.shoot("staff-case").await;
+        }
+        b.fill("#f-note", "Document and selfie match the account").await;
+        b.click("#approve").await;
+        b.wait_for("#case-status").await;
+        let status = b.text("#case-status").await;
+        b.click("#logout").await;
+        b.wait_path("/login").await;
+        if status == "approved" {
+            break;
+        }
+        assert_eq!(status, "pending_review", "a high-risk case waits for a second reviewer");
+    }
+
+    // The owner signs in with the password alone and sees the hold.
+    b.goto("/login").await;
+    b.fill("#f-email", &owner.email).await;
+    b.fill("#f-password", OWNER_PW).await;
+    b.click("#login-submit").await;
+    b.wait_path("/account").await;
+    b.goto("/account/withdraw").await;
+    let left = b.text("#hold-countdown").await;
+    assert!(left.starts_with("47 h") || left.starts_with("48 h"), "{left}");
+    b.shoot("withdraw-after-recovery").await;
+
+    b.close().await;
+    s.stop().await;
+}

@@ -68,7 +68,7 @@ async fn pages_have_strict_headers_and_forms_need_their_csrf_token() {
 
     // Anonymous pages.
     let mut pre = String::new();
-    for path in ["/login", "/signup", "/confirm", "/dev/outbox", "/login/second-step", "/account", "/"] {
+    for path in ["/login", "/signup", "/confirm", "/dev/outbox", "/login/second-step", "/account", "/", "/recovery/cancel", "/staff"] {
         let r = http.get(format!("{}{path}", s.url)).send().await.unwrap();
         let status = r.status();
         assert!(status == StatusCode::OK || status.is_redirection(), "{path}: {status}");
@@ -122,6 +122,13 @@ async fn pages_have_strict_headers_and_forms_need_their_csrf_token() {
         assert_page_headers(path, r.headers());
         assert_no_inline_code(path, &r.text().await.unwrap());
     }
+    // The staff console is for staff only; a recovery needs its case cookie.
+    let r = http.get(format!("{}/staff", s.url)).header("cookie", &session).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_page_headers("/staff", r.headers());
+    let r = http.get(format!("{}/recovery", s.url)).header("cookie", &session).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_page_headers("/recovery", r.headers());
     let page = http.get(format!("{}/account/authenticator", s.url)).header("cookie", &session).send().await.unwrap();
     let csrf = csrf_of(&page.text().await.unwrap());
     let start = |body: &'static str| {

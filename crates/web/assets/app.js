@@ -66,6 +66,29 @@
     });
   });
 
+  // Identity uploads: preview, and size and type checked before sending
+  // (the server checks again, by content).
+  document.querySelectorAll('input[type=file][data-max-bytes]').forEach(function (input) {
+    var box = input.parentNode;
+    var preview = box.querySelector('img.preview');
+    var error = box.querySelector('.error');
+    input.addEventListener('change', function () {
+      var file = input.files && input.files[0];
+      var problem = '';
+      if (file && !/^image\/(jpeg|png)$/.test(file.type)) problem = 'Choose a JPEG or PNG photo.';
+      else if (file && file.size > Number(input.getAttribute('data-max-bytes'))) problem = 'This photo is over 10 MiB; choose a smaller one.';
+      input.setCustomValidity(problem);
+      if (problem) { input.setAttribute('aria-invalid', 'true'); } else { input.removeAttribute('aria-invalid'); }
+      box.classList.toggle('invalid', !!problem);
+      if (error) { error.textContent = problem; error.hidden = !problem; }
+      if (preview) {
+        if (preview.src) URL.revokeObjectURL(preview.src);
+        if (file && !problem) { preview.src = URL.createObjectURL(file); preview.alt = 'Preview of ' + file.name; preview.hidden = false; }
+        else { preview.removeAttribute('src'); preview.hidden = true; }
+      }
+    });
+  });
+
   // The sign-in puzzle: solved in a Web Worker with a visible progress bar.
   var form = document.getElementById('login-form');
   if (!form || !form.getAttribute('data-pow-salt')) return;

@@ -99,12 +99,14 @@ impl Browser {
     }
 
     pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
-        self.client
-            .wait()
-            .at_most(PATIENCE)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+        match self.client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await {
+            Ok(el) => el,
+            Err(e) => {
+                let body = self.client.source().await.unwrap_or_default();
+                let at = self.path().await;
+                panic!("no {css} on {at}: {e}\n{}", &body[..body.len().min(4000)]);
+            }
+        }
     }
 
     pub async fn path(&self) -> String {

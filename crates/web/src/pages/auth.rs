@@ -171,7 +171,7 @@ fn pending(page: &Page) -> Option<Pending> {
     Some(Pending { login_id: login_id.to_owned(), methods })
 }
 
-fn expired(page: &Page) -> Response {
+pub(super) fn expired(page: &Page) -> Response {
     with_cookies(see_other("/login?expired=1"), &[page.clear(LOGIN_COOKIE)])
 }
 
@@ -237,6 +237,11 @@ pub async fn second_step_page(page: Page, Query(q): Query<ViewQuery>) -> Respons
         _ => default_view(&p),
     };
     second_step(&page, &p, view, None, None, Errors::default())
+}
+
+/// The login attempt id of the pending sign-in, for recovery.
+pub(super) fn pending_login(page: &Page) -> Option<String> {
+    pending(page).map(|p| p.login_id)
 }
 
 /// A refusal that ends the attempt sends the user back to the start.

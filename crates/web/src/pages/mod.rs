@@ -1,6 +1,7 @@
 //! Server-rendered pages for people: sign-up, confirmation, sign-in with the
-//! proof-of-work captcha, the second step, security settings, withdrawals and
-//! the development outbox. They call the same use cases on [`twostep_app::App`]
+//! proof-of-work captcha, the second step, security settings, withdrawals,
+//! the lost-second-factor recovery wizard, the staff console and the
+//! development outbox. They call the same use cases on [`twostep_app::App`]
 //! as the JSON API and hold no business rule of their own: this module owns
 //! only HTTP for browsers (cookies, CSRF, forms, templates, headers).
 //!
@@ -33,10 +34,12 @@ mod account;
 mod assets;
 mod auth;
 mod dev;
+mod recovery;
 mod render;
+mod staff;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -56,11 +59,12 @@ pub use render::Errors;
 const SESSION_COOKIE: &str = "twostep_session";
 const LOGIN_COOKIE: &str = "twostep_login";
 const PRE_COOKIE: &str = "twostep_pre";
+const CASE_COOKIE: &str = "twostep_case";
 
 /// The policy of every page: own scripts and styles only, no inline script,
 /// the worker from our own origin, the captcha refresh to our own API.
 pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; \
-     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+     img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// Every page and asset route, with the page headers bound to `state`.
 /// Merged into [`crate::app`].
@@ -84,7 +88,25 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/account/password", get(account::password_page).post(account::password_change))
         .route("/account/code", post(account::step_up_code))
         .route("/account/activity", get(account::activity))
-        .route("/account/withdraw", get(account::withdraw_page).post(account::withdraw));
+        .route("/account/withdraw", get(account::withdraw_page).post(account::withdraw))
+        .route("/login/recovery", post(recovery::start))
+        .route("/recovery", get(recovery::wizard))
+        .route("/recovery/items", post(recovery::items))
+        .route("/recovery/codes", post(recovery::send_codes))
+        .route("/recovery/codes/verify", post(recovery::verify_codes))
+        .route("/recovery/answers", post(recovery::answers))
+        .route(
+            "/recovery/identity",
+            post(recovery::identity).layer(DefaultBodyLimit::max(crate::api::upload::UPLOAD_BODY_LIMIT)),
+        )
+        .route("/recovery/submit", post(recovery::submit))
+        .route("/recovery/cancel", get(recovery::cancel_page).post(recovery::cancel))
+        .route("/staff", get(staff::queue))
+        .route("/staff/audit", get(staff::audit))
+        .route("/staff/cases/{case_id}", get(staff::case))
+        .route("/staff/cases/{case_id}/documents/{slot}", get(staff::document))
+        .route("/staff/cases/{case_id}/approve", post(staff::approve))
+        .route("/staff/cases/{case_id}/reject", post(staff::reject));
     let pages = if state.outbox_enabled { pages.route("/dev/outbox", get(dev::outbox)) } else { pages };
     pages.layer(middleware::from_fn_with_state(state.clone(), page_headers)).merge(assets::router())
 }
@@ -175,6 +197,21 @@ fn csrf_token(state: &AppState, anchor: &str) -> String {
     twostep_app::crypto::hex(&mac.finalize().into_bytes())
 }
 
+/// Whether `sent` is this page's CSRF token (constant time).
+fn csrf_ok(page: &Page, sent: &str) -> bool {
+    !sent.is_empty() && bool::from(sent.as_bytes().ct_eq(page.csrf.as_bytes()))
+}
+
+/// The answer to a form without a valid CSRF token.
+fn refused(page: &Page) -> Response {
+    render::message(
+        page,
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "For your safety the form was not accepted. Go back, reload the page and try again.",
+    )
+}
+
 // ---- the request as a page sees it ------------------------------------------
 
 /// What every page handler needs: who is asking, the session cookie (not yet
@@ -184,6 +221,7 @@ pub struct Page {
     pub meta: RequestMeta,
     pub session: Option<String>,
     pub login_id: Option<String>,
+    pub case: Option<String>,
     pub csrf: String,
     pub secure: bool,
 }
@@ -198,6 +236,7 @@ impl Page {
             meta: crate::extract::request_meta(parts, state.trust_forwarded_for),
             session,
             login_id: cookie(&parts.headers, LOGIN_COOKIE),
+            case: cookie(&parts.headers, CASE_COOKIE),
             csrf: csrf_token(state, &anchor),
             secure: secure_cookies(state),
         }
@@ -274,13 +313,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for PageForm<T> {
             .await
             .map_err(|_| render::message(&page, StatusCode::PAYLOAD_TOO_LARGE, "Too much data", "The form was too large."))?;
         let sent = serde_urlencoded::from_bytes::<CsrfField>(&bytes).map(|f| f.csrf).unwrap_or_default();
-        if !is_form || sent.is_empty() || !bool::from(sent.as_bytes().ct_eq(page.csrf.as_bytes())) {
-            return Err(render::message(
-                &page,
-                StatusCode::FORBIDDEN,
-                "This form has expired",
-                "For your safety the form was not accepted. Go back, reload the page and try again.",
-            ));
+        if !is_form || !csrf_ok(&page, &sent) {
+            return Err(refused(&page));
         }
         serde_urlencoded::from_bytes::<T>(&bytes).map(PageForm).map_err(|_| {
             render::message(&page, StatusCode::BAD_REQUEST, "Something is missing", "The form was incomplete; go back and try again.")

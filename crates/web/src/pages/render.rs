@@ -37,6 +37,11 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "activity.html",
         "withdraw.html",
         "outbox.html",
+        "recovery.html",
+        "recovery_cancel.html",
+        "staff_queue.html",
+        "staff_case.html",
+        "staff_audit.html",
     );
     env.add_filter("when", |unix_s: i64| human_time(unix_s));
     env
@@ -152,7 +157,7 @@ mod tests {
 
     #[test]
     fn every_template_parses() {
-        for name in ["base.html", "login.html", "account.html", "withdraw.html", "second_step.html"] {
+        for name in ["base.html", "login.html", "account.html", "withdraw.html", "second_step.html", "recovery.html", "staff_case.html"] {
             ENV.get_template(name).unwrap();
         }
     }

@@ -1,0 +1,298 @@
+//! "Security check not available": the lost-second-factor recovery wizard,
+//! one step a screen (the 48-hour warning first, the items to restore, the
+//! codes, the questions, the identity documents, submit, then the review
+//! status), and the owner's cancel page. Every rule lives in the app's
+//! recovery use cases; the case id and token ride in the HttpOnly cookie
+//! `twostep_case`, exactly as the API's `Authorization: Bearer <case_token>`.
+
+use axum::extract::{Multipart, Query};
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::{context, Value};
+use serde::Deserialize;
+use twostep_app::recovery::{CaseView, IdentitySubmission};
+use twostep_app::AppError;
+use twostep_domain::document_image::MAX_IMAGE_BYTES;
+use twostep_domain::recovery::{CaseStatus, RecoveryStep};
+
+use super::render::{failure, human_time, message, render_status, Errors};
+use super::{csrf_ok, see_other, set_cookie, with_cookies, Page, PageForm, CASE_COOKIE, LOGIN_COOKIE};
+
+/// The case this browser is recovering.
+struct Case {
+    id: String,
+    token: String,
+}
+
+fn case(page: &Page) -> Option<Case> {
+    let value = page.case.as_deref()?;
+    let (id, token) = value.split_once('.')?;
+    Some(Case { id: id.to_owned(), token: token.to_owned() })
+}
+
+fn no_case(page: &Page) -> Response {
+    message(
+        page,
+        StatusCode::NOT_FOUND,
+        "No recovery in progress",
+        "Start again from the sign-in page: after your password, choose \"Security check not available\".",
+    )
+}
+
+/// `POST /login/recovery`: the second step's "Security check not available".
+pub async fn start(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
+    let Some(p) = super::auth::pending_login(&page) else { return super::auth::expired(&page) };
+    match page.app().open_recovery(&p, &page.meta).await {
+        Ok(opened) => {
+            let value = format!("{}.{}", opened.case_id, opened.case_token);
+            let cookies = [set_cookie(CASE_COOKIE, &value, None, page.secure), page.clear(LOGIN_COOKIE)];
+            with_cookies(see_other("/recovery"), &cookies)
+        }
+        Err(AppError::Unauthorized | AppError::NotFound) => super::auth::expired(&page),
+        Err(e) => failure(&page, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct WizardQuery {
+    items: Option<String>,
+}
+
+/// `GET /recovery`: the screen for where the case stands.
+pub async fn wizard(page: Page, Query(q): Query<WizardQuery>) -> Response {
+    let Some(c) = case(&page) else { return no_case(&page) };
+    match page.app().recovery_case(&c.id, &c.token).await {
+        Ok(view) => {
+            let screen = next_screen(&view, q.items.is_some());
+            show(&page, &c, &view, screen, StatusCode::OK, context! { errors => Errors::default() }).await
+        }
+        Err(AppError::Unauthorized | AppError::NotFound) => no_case(&page),
+        Err(e) => failure(&page, e),
+    }
+}
+
+fn next_screen(view: &CaseView, items_asked: bool) -> &'static str {
+    let due = |step| view.required_steps.contains(&step) && view.steps.iter().any(|(s, done)| *s == step && !done);
+    match view.status {
+        CaseStatus::Open if view.reset_items.is_empty() => {
+            if items_asked { "items" } else { "warning" }
+        }
+        CaseStatus::Open if due(RecoveryStep::Codes) => "codes",
+        CaseStatus::Open if due(RecoveryStep::Questions) => "questions",
+        CaseStatus::Open if due(RecoveryStep::Identity) => "identity",
+        CaseStatus::Open => "submit",
+        _ => "status",
+    }
+}
+
+async fn show(page: &Page, c: &Case, view: &CaseView, screen: &str, status: StatusCode, ctx: Value) -> Response {
+    let hold_hours = page.app().settings.recovery.hold_s / 3600;
+    let questions: Vec<Value> = if screen == "questions" {
+        match page.app().recovery_questions(&c.id, &c.token).await {
+            Ok(qs) => qs.into_iter().map(|q| context! { id => q.question_id, text => q.text }).collect(),
+            Err(e) => return failure(page, e),
+        }
+    } else {
+        Vec::new()
+    };
+    let steps: Vec<Value> = view
+        .steps
+        .iter()
+        .filter(|(s, _)| view.required_steps.contains(s))
+        .map(|(s, done)| context! { name => s.as_str(), done => done })
+        .collect();
+    let case = context! {
+        status => view.status.as_str(),
+        items => view.reset_items.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+        steps => steps,
+        expires => view.expires_at.map(human_time),
+    };
+    let ctx = context! { screen => screen, case => case, hold_hours => hold_hours, questions => questions, ..ctx };
+    render_status(page, status, "recovery.html", ctx)
+}
+
+/// After a step: the next screen, or this one again with the refusal.
+async fn after(page: &Page, c: &Case, screen: &str, result: Result<(), AppError>, extra: Value) -> Response {
+    match result {
+        Ok(()) => see_other("/recovery"),
+        Err(AppError::Unauthorized | AppError::NotFound) => no_case(page),
+        Err(e) => match page.app().recovery_case(&c.id, &c.token).await {
+            Ok(view) => show(page, c, &view, screen, StatusCode::BAD_REQUEST, context! { errors => Errors::from(e), ..extra }).await,
+            Err(e) => failure(page, e),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ItemsForm {
+    reset_authenticator: Option<String>,
+    reset_phone: Option<String>,
+    reset_email: Option<String>,
+    #[serde(default)]
+    new_phone: String,
+    #[serde(default)]
+    new_email: String,
+}
+
+pub async fn items(page: Page, PageForm(f): PageForm<ItemsForm>) -> Response {
+    let Some(c) = case(&page) else { return no_case(&page) };
+    let mut reset = Vec::new();
+    for (on, name) in [(&f.reset_authenticator, "authenticator"), (&f.reset_phone, "phone"), (&f.reset_email, "email")] {
+        if on.is_some() {
+            reset.push(name.to_owned());
+        }
+    }
+    let phone = Some(f.new_phone.trim()).filter(|p| !p.is_empty() && f.reset_phone.is_some());
+    let email = Some(f.new_email.trim()).filter(|e| !e.is_empty() && f.reset_email.is_some());
+    let result = page.app().choose_recovery_items(&c.id, &c.token, &reset, phone, email, &page.meta).await.map(|_| ());
+    let extra = context! { values => context! { reset => reset, new_phone => f.new_phone, new_email => f.new_email } };
+    after(&page, &c, "items", result, extra).await
+}
+
+pub async fn send_codes(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
+    let Some(c) = case(&page) else { return no_case(&page) };
+    let (sent, errors) = match page.app().send_recovery_codes(&c.id, &c.token, &page.meta).await {
+        Ok(s) => {
+            let list: Vec<Value> = s.sent.iter().map(|(ch, to)| context! { channel => ch.as_str(), to => to }).collect();
+            let phone = s.sent.iter().any(|(ch, _)| ch.as_str() != "email");
+            (Some(context! { list => list, expires => human_time(s.expires_at), phone => phone }), Errors::default())
+        }
+        Err(e) => (None, Errors::from(e)),
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    match page.app().recovery_case(&c.id, &c.token).await {
+        Ok(view) => show(&page, &c, &view, "codes", status, context! { sent => sent, errors => errors }).await,
+        Err(e) => failure(&page, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CodesForm {
+    #[serde(default)]
+    phone_code: String,
+    #[serde(default)]
+    email_code: String,
+}
+
+pub async fn verify_codes(page: Page, PageForm(f): PageForm<CodesForm>) -> Response {
+    let Some(c) = case(&page) else { return no_case(&page) };
+    let phone = Some(f.phone_code.trim()).filter(|p| !p.is_empty());
+    let email = Some(f.email_code.trim()).filter(|e| !e.is_empty());
+    let result = page.app().verify_recovery_codes(&c.id, &c.token, phone, email, &page.meta).await.map(|_| ());
+    let result = result.map_err(|e| match e {
+        // Both codes are checked together; say so next to both boxes.
+        AppError::InvalidCode => AppError::invalid("email_code", "a code is wrong or expired; check both, or send new ones"),
+        other => other,
+    });
+    after(&page, &c, "codes", result, context! { entered => true }).await
+}
+
+/// `answer:<question_id>` fields.
+pub async fn answers(page: Page, PageForm(fields): PageForm<Vec<(String, String)>>) -> Response {
+    let Some(c) = case(&page) else { return no_case(&page) };
+    let answers: Vec<(String, String)> = fields
+        .into_iter()
+        .filter_map(|(k, v)| k.strip_prefix("answer:").map(|id| (id.to_owned(), v)))
+        .collect();
+    let result = page.app().answer_recovery_questions(&c.id, &c.token, &answers, &page.meta).await;
+    after(&page, &c, "questions", result, context! {}).await
+}
+
+/// The identity upload, as multipart with the CSRF token as its first field.
+pub async fn identity(page: Page, multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>) -> Response {
+    let Some(c) = case(&page) else { return no_case(&page) };
+    let Ok(mut multipart) = multipart else { return super::refused(&page) };
+    let mut form = IdentitySubmission::default();
+    let mut first = true;
+    let result: Result<(), AppError> = async {
+        while let Some(mut field) = multipart.next_field().await.map_err(|_| AppError::invalid("front", "the upload could not be read"))? {
+            let name = field.name().unwrap_or_default().to_owned();
+            let limit = if matches!(name.as_str(), "front" | "back" | "selfie") { MAX_IMAGE_BYTES } else { 200 };
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(|_| AppError::invalid(&name, "the upload could not be read"))? {
+                if bytes.len() + chunk.len() > limit {
+                    return Err(AppError::PayloadTooLarge(format!("{name}: at most 10 MiB")));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            if first {
+                first = false;
+                if name != "csrf" || !csrf_ok(&page, &String::from_utf8_lossy(&bytes)) {
+                    return Err(AppError::Forbidden);
+                }
+                continue;
+            }
+            let text = || String::from_utf8_lossy(&bytes).trim().to_owned();
+            match name.as_str() {
+                "country" => form.country = Some(text()),
+                "id_type" => form.id_type = Some(text()),
+                // An empty file input (the back of a passport) sends no bytes.
+                "front" | "back" | "selfie" if bytes.is_empty() => {}
+                "front" => form.front = Some(bytes),
+                "back" => form.back = Some(bytes),
+                "selfie" => form.selfie = Some(bytes),
+                _ => {}
+            }
+        }
+        if first {
+            return Err(AppError::Forbidden);
+        }
+        page.app().submit_identity(&c.id, &c.token, form, &page.meta).await.map(|_| ())
+    }
+    .await;
+    match result {
+        Err(AppError::Forbidden) => super::refused(&page),
+        Err(AppError::PayloadTooLarge(m)) => {
+            let field = m.split(':').next().unwrap_or("front").to_owned();
+            after(&page, &c, "identity", Err(AppError::invalid(&field, "is over 10 MiB")), context! {}).await
+        }
+        Err(AppError::UnsupportedMedia(m)) => {
+            let field = ["front", "back", "selfie"].into_iter().find(|f| m.starts_with(f)).unwrap_or("front");
+            after(&page, &c, "identity", Err(AppError::invalid(field, "must be a JPEG or PNG photo")), context! {}).await
+        }
+        other => after(&page, &c, "identity", other, context! {}).await,
+    }
+}
+
+pub async fn submit(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
+    let Some(c) = case(&page) else { return no_case(&page) };
+    let result = page.app().submit_recovery(&c.id, &c.token, &page.meta).await.map(|_| ());
+    after(&page, &c, "submit", result, context! {}).await
+}
+
+// ---- "this wasn't me" ------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct CancelQuery {
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn cancel_page(page: Page, Query(q): Query<CancelQuery>) -> Response {
+    render_status(&page, StatusCode::OK, "recovery_cancel.html", context! { code => q.code, errors => Errors::default() })
+}
+
+#[derive(Deserialize)]
+pub struct CancelForm {
+    code: String,
+}
+
+pub async fn cancel(page: Page, PageForm(f): PageForm<CancelForm>) -> Response {
+    match page.app().cancel_recovery(f.code.trim(), &page.meta).await {
+        Ok(outcome) => render_status(
+            &page,
+            StatusCode::OK,
+            "recovery_cancel.html",
+            context! { done => true, frozen => outcome.account_frozen, errors => Errors::default() },
+        ),
+        Err(e) => {
+            let errors = match e {
+                AppError::NotFound | AppError::Unauthorized | AppError::InvalidCode => {
+                    Errors::field("code", "That cancel code is not known or no longer works.")
+                }
+                other => Errors::from(other),
+            };
+            render_status(&page, StatusCode::BAD_REQUEST, "recovery_cancel.html", context! { code => f.code, errors => errors })
+        }
+    }
+}

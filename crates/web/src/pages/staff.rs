@@ -1,0 +1,173 @@
+//! The staff console: the review queue sorted by risk, a case with its
+//! evidence and document images, approve and reject with a reason, and the
+//! audit log. Who may see what is decided by the app's review use cases
+//! (staff only, never one's own account); this module only shows it.
+
+use axum::extract::{Path, Query};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::{context, Value};
+use serde::Deserialize;
+use twostep_app::AppError;
+use twostep_domain::recovery::CaseStatus;
+
+use super::render::{failure, human_time, message, render_status, Errors};
+use super::{see_other, PageForm, SignedIn};
+
+fn refusal(s: &SignedIn, e: AppError) -> Response {
+    match e {
+        AppError::Forbidden => message(&s.page, StatusCode::FORBIDDEN, "Staff only", "This console is for reviewers and admins."),
+        other => failure(&s.page, other),
+    }
+}
+
+pub async fn queue(s: SignedIn) -> Response {
+    let mut entries = match s.page.app().review_queue(&s.account_id, CaseStatus::PendingReview).await {
+        Ok(q) => q,
+        Err(e) => return refusal(&s, e),
+    };
+    entries.sort_by_key(|e| std::cmp::Reverse(e.risk_score.unwrap_or(0)));
+    let rows: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            context! {
+                case_id => e.case_id,
+                account_id => e.account_id,
+                submitted => e.submitted_at.map(human_time),
+                items => e.reset_items.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+                risk => e.risk_score,
+            }
+        })
+        .collect();
+    render_status(&s.page, StatusCode::OK, "staff_queue.html", context! { cases => rows })
+}
+
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+pub async fn case(s: SignedIn, Path(case_id): Path<String>, Query(q): Query<DoneQuery>) -> Response {
+    show_case(&s, &case_id, StatusCode::OK, Errors::default(), q.done.as_deref()).await
+}
+
+async fn show_case(s: &SignedIn, case_id: &str, status: StatusCode, errors: Errors, done: Option<&str>) -> Response {
+    let e = match s.page.app().case_evidence(&s.account_id, case_id).await {
+        Ok(e) => e,
+        Err(err) => return refusal(s, err),
+    };
+    let r = &e.record;
+    let c = &r.case;
+    let now = s.page.app().now();
+    let signals: Vec<Value> = r
+        .risk_signals
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<Vec<serde_json::Value>>(t).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| context! { name => v["name"].as_str().unwrap_or_default().to_owned(), points => v["points"].as_i64(), detail => v["detail"].as_str().unwrap_or_default().to_owned() })
+        .collect();
+    let documents: Vec<Value> = e
+        .documents
+        .iter()
+        .map(|d| context! { slot => d.slot, content_type => d.content_type, width => d.width, height => d.height, kib => (d.size_bytes + 1023) / 1024 })
+        .collect();
+    let case = context! {
+        id => c.id,
+        account_id => c.account_id,
+        status => c.status_at(now).as_str(),
+        created => human_time(c.created_at),
+        submitted => c.submitted_at.map(human_time),
+        items => c.reset_items.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+        new_phone => c.new_phone,
+        new_email => c.new_email,
+        new_email_taken => e.new_email_taken,
+        account_email => e.account_email,
+        account_phone => e.account_phone,
+        account_created => human_time(e.account_created_at),
+        frozen => e.account_frozen_at.is_some(),
+        phone_needed => c.phone_code_needed(),
+        phone_proven => c.phone_verified_at.is_some(),
+        email_proven => c.email_verified_at.is_some(),
+        answers_total => r.answers_total,
+        answers_right => r.answers_right,
+        answers => e.answers.iter().map(|a| context! { question => a.question_id, outcome => a.outcome }).collect::<Vec<_>>(),
+        country => r.country,
+        id_type => r.id_type,
+        documents => documents,
+        risk => r.risk_score,
+        high_risk => e.high_risk,
+        signals => signals,
+        approvals_remaining => e.approvals_remaining,
+        first_approval_note => r.first_approval_note,
+        decision_note => r.decision_note,
+        open_ip => r.open_ip,
+        submit_ip => r.submit_ip,
+        hold_until => c.hold_until.map(human_time),
+    };
+    let pending = c.status_at(now) == CaseStatus::PendingReview;
+    let ctx = context! { case => case, pending => pending, errors => errors, done => done };
+    render_status(&s.page, status, "staff_case.html", ctx)
+}
+
+pub async fn document(s: SignedIn, Path((case_id, slot)): Path<(String, String)>) -> Response {
+    match s.page.app().case_document(&s.account_id, &case_id, &slot, &s.page.meta).await {
+        Ok((content_type, bytes)) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
+        Err(e) => refusal(&s, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NoteForm {
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn approve(s: SignedIn, Path(case_id): Path<String>, PageForm(f): PageForm<NoteForm>) -> Response {
+    match s.page.app().approve_recovery(&s.account_id, &case_id, &f.note, &s.page.meta).await {
+        Ok(_) => see_other(&format!("/staff/cases/{case_id}?done=approved")),
+        Err(AppError::Forbidden) => refusal(&s, AppError::Forbidden),
+        Err(e) => show_case(&s, &case_id, StatusCode::BAD_REQUEST, with_field(e, "note"), None).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReasonForm {
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn reject(s: SignedIn, Path(case_id): Path<String>, PageForm(f): PageForm<ReasonForm>) -> Response {
+    match s.page.app().reject_recovery(&s.account_id, &case_id, &f.reason, &s.page.meta).await {
+        Ok(()) => see_other(&format!("/staff/cases/{case_id}?done=rejected")),
+        Err(AppError::Forbidden) => refusal(&s, AppError::Forbidden),
+        Err(e) => show_case(&s, &case_id, StatusCode::BAD_REQUEST, with_field(e, "reason"), None).await,
+    }
+}
+
+/// A refusal of the decision text lands on its box.
+fn with_field(e: AppError, field: &str) -> Errors {
+    match e {
+        AppError::InvalidRequest { message, .. } => Errors::field(field, message),
+        other => Errors::from(other),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    account_id: String,
+}
+
+pub async fn audit(s: SignedIn, Query(q): Query<AuditQuery>) -> Response {
+    let account = Some(q.account_id.trim()).filter(|a| !a.is_empty());
+    let events = match s.page.app().audit_log(&s.account_id, account).await {
+        Ok(events) => events,
+        Err(e) => return refusal(&s, e),
+    };
+    let rows: Vec<Value> = events
+        .iter()
+        .map(|e| context! { at => human_time(e.at), kind => e.kind, account_id => e.account_id, ip => e.ip, detail => e.detail })
+        .collect();
+    render_status(&s.page, StatusCode::OK, "staff_audit.html", context! { events => rows, account_id => account })
+}
