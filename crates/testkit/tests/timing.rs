@@ -1,0 +1,181 @@
+//! Timing side channels, measured over HTTP: a sign-in with an unknown
+//! e-mail must take as long as one with a known e-mail and a wrong password
+//! (or the time tells which addresses have accounts), and a wrong TOTP code
+//! must take as long whether it is nearly right, entirely wrong, or of the
+//! wrong length (or the time leaks digits of the right code).
+//!
+//! Method: the two kinds of request alternate (ABBA order, so drift and
+//! background load hit both alike); after a warm-up, 300 samples of each
+//! are trimmed to their central 80% (scheduler outliers live in the tails)
+//! and compared with the two-sample Kolmogorov–Smirnov test. The test fails
+//! when the statistic D exceeds the critical value at α = 0.001,
+//! c(α)·√((n+m)/(n·m)) with c(α) = √(−ln(α/2)/2) ≈ 1.95, that is, when the
+//! two distributions are distinguishable. Each comparison prints D, the
+//! critical value and both medians. The test runs alone (see
+//! `.config/nextest.toml`), so other tests do not add noise.
+
+use std::time::Instant;
+
+use serde_json::json;
+use twostep_testkit::{oathtool, test_settings, Backend, TestServer};
+
+const PW: &str = "correct horse battery";
+const SAMPLES: usize = 300;
+const WARM_UP: usize = 20;
+const ALPHA: f64 = 0.001;
+const TRIM: f64 = 0.10;
+
+/// The two-sample Kolmogorov–Smirnov statistic: the largest distance
+/// between the two empirical distribution functions.
+fn ks_statistic(a: &[f64], b: &[f64]) -> f64 {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    let (mut i, mut j, mut d) = (0, 0, 0f64);
+    while i < a.len() && j < b.len() {
+        let x = a[i].min(b[j]);
+        while i < a.len() && a[i] <= x {
+            i += 1;
+        }
+        while j < b.len() && b[j] <= x {
+            j += 1;
+        }
+        d = d.max((i as f64 / a.len() as f64 - j as f64 / b.len() as f64).abs());
+    }
+    d
+}
+
+fn ks_critical(n: usize, m: usize, alpha: f64) -> f64 {
+    let c = (-(alpha / 2.0).ln() / 2.0).sqrt();
+    c * ((n + m) as f64 / (n * m) as f64).sqrt()
+}
+
+fn trimmed(samples: &[f64]) -> Vec<f64> {
+    let mut s = samples.to_vec();
+    s.sort_by(f64::total_cmp);
+    let cut = (s.len() as f64 * TRIM) as usize;
+    s[cut..s.len() - cut].to_vec()
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    sorted[sorted.len() / 2]
+}
+
+/// Fails when the samples' distributions are distinguishable.
+fn assert_indistinguishable(what: &str, a_name: &str, a: &[f64], b_name: &str, b: &[f64]) {
+    let (ta, tb) = (trimmed(a), trimmed(b));
+    let d = ks_statistic(&ta, &tb);
+    let critical = ks_critical(ta.len(), tb.len(), ALPHA);
+    println!(
+        "timing {what}: KS D = {d:.3} (critical {critical:.3} at alpha {ALPHA}, n = m = {}); median {a_name} {:.3} ms, {b_name} {:.3} ms",
+        ta.len(),
+        median(&ta),
+        median(&tb)
+    );
+    assert!(d <= critical, "{what}: the latencies of {a_name} and {b_name} are distinguishable (D {d:.3} > {critical:.3})");
+}
+
+/// Times `kinds` requests in rotating order, `rounds` times; returns the
+/// milliseconds of each kind.
+async fn interleaved<F, Fut>(rounds: usize, kinds: usize, mut round: F) -> Vec<Vec<f64>>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Vec<Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = u16>>>>>>,
+{
+    let mut out = vec![Vec::new(); kinds];
+    for r in 0..rounds {
+        let mut requests: Vec<_> = round(r).await.into_iter().map(Some).collect();
+        for k in 0..kinds {
+            // Rotate and mirror the order from round to round.
+            let kind = if r % 2 == 0 { (k + r / 2) % kinds } else { kinds - 1 - (k + r / 2) % kinds };
+            let request = requests[kind].take().unwrap();
+            let started = Instant::now();
+            let _status = request().await;
+            out[kind].push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    out
+}
+
+fn server_settings() -> twostep_app::Settings {
+    twostep_app::Settings { captcha_bits: 0, ..test_settings() }
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_take_the_same_time() {
+    let s: &'static TestServer = Box::leak(Box::new(TestServer::start_with(Backend::Sqlite, server_settings()).await));
+    s.verified_account("known@example.com", PW).await;
+    let times = interleaved(WARM_UP + SAMPLES, 2, |_| async move {
+        // Past any lockout the failures so far would cause.
+        s.clock.advance(2 * 3600);
+        let call = |email: &'static str| -> Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = u16>>>> {
+            Box::new(move || {
+                Box::pin(async move {
+                    let (status, body) = s.post("/api/v1/login", json!({"email": email, "password": "wrong password"}), None).await;
+                    assert_eq!(status, 401, "{body}");
+                    status.as_u16()
+                })
+            })
+        };
+        vec![call("nobody@example.com"), call("known@example.com")]
+    })
+    .await;
+    assert_indistinguishable(
+        "sign-in, unknown e-mail vs known e-mail with a wrong password",
+        "unknown e-mail",
+        &times[0][WARM_UP..],
+        "wrong password",
+        &times[1][WARM_UP..],
+    );
+}
+
+#[tokio::test]
+async fn wrong_totp_codes_take_the_same_time_whatever_they_share_with_the_right_one() {
+    let s: &'static TestServer = Box::leak(Box::new(TestServer::start_with(Backend::Sqlite, server_settings()).await));
+    // Enough accounts that no one reaches the lock after 100 failed codes.
+    let mut accounts = Vec::new();
+    for i in 0..12 {
+        let email: &'static str = Box::leak(format!("timing-{i}@example.com").into_boxed_str());
+        s.verified_account(email, PW).await;
+        let token = s.session(email, PW).await;
+        accounts.push((email, s.enrol_totp(&token).await));
+    }
+    let accounts: &'static [(&'static str, String)] = Box::leak(accounts.into_boxed_slice());
+    let times = interleaved(WARM_UP + SAMPLES, 3, |r| async move {
+        s.clock.advance(2 * 3600);
+        let (email, key) = &accounts[r % accounts.len()];
+        let (status, login) = s.post("/api/v1/login", json!({"email": email, "password": PW}), None).await;
+        assert_eq!(status, 200, "{login}");
+        let path: &'static str = Box::leak(format!("/api/v1/login/{}/totp", login["login_id"].as_str().unwrap()).into_boxed_str());
+        let right = oathtool(key, s.now());
+        let flip = |c: u8| if c == b'9' { '0' } else { (c + 1) as char };
+        // Five of six digits right; none right; the wrong length.
+        let near: String = right.bytes().take(5).map(char::from).chain([flip(right.as_bytes()[5])]).collect();
+        let far: String = right.bytes().map(flip).collect();
+        let short: String = right[..5].to_owned();
+        let call = |code: String| -> Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = u16>>>> {
+            Box::new(move || {
+                Box::pin(async move {
+                    let (status, body) = s.post(path, json!({"code": code}), None).await;
+                    assert_eq!(status, 401, "{body}");
+                    status.as_u16()
+                })
+            })
+        };
+        vec![call(near), call(far), call(short)]
+    })
+    .await;
+    let (near, far, short) = (&times[0][WARM_UP..], &times[1][WARM_UP..], &times[2][WARM_UP..]);
+    assert_indistinguishable("TOTP, nearly right vs entirely wrong code", "5 of 6 digits right", near, "no digit right", far);
+    assert_indistinguishable("TOTP, wrong length vs right length", "5 digits", short, "6 wrong digits", far);
+}
+
+#[test]
+fn the_ks_statistic_separates_what_differs_and_not_what_does_not() {
+    let a: Vec<f64> = (0..300).map(|i| 3.0 + (i % 17) as f64 * 0.01).collect();
+    let b: Vec<f64> = (0..300).map(|i| 3.0 + ((i * 7) % 17) as f64 * 0.01).collect();
+    assert!(ks_statistic(&a, &b) < ks_critical(300, 300, ALPHA));
+    let slower: Vec<f64> = a.iter().map(|x| x + 0.05).collect();
+    assert!(ks_statistic(&a, &slower) > ks_critical(300, 300, ALPHA));
+    assert_eq!(ks_statistic(&[1.0, 2.0], &[3.0, 4.0]), 1.0);
+}
