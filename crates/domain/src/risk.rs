@@ -233,7 +233,8 @@ mod tests {
 
     #[test]
     fn each_signal_adds_its_points() {
-        let cases: Vec<(fn(&mut RiskInputs), &str, i64)> = vec![
+        type Case = (fn(&mut RiskInputs), &'static str, i64);
+        let cases: Vec<Case> = vec![
             (|r| r.email_code_proven = false, "email_code_not_proven", 30),
             (|r| r.phone_code_proven = false, "phone_code_not_proven", 20),
             (|r| r.questions_right = 2, "answers_wrong", 13),

@@ -476,7 +476,7 @@ impl RecoveryStore for SqlStore {
         .map_err(db_err)?;
         sign_everyone_out(&mut tx, &p.account_id, p.now).await?;
         for event in &p.audit {
-            insert_audit(&mut *tx, event).await?;
+            insert_audit(&mut tx, event).await?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(ApprovalOutcome::Approved)
@@ -512,7 +512,7 @@ impl RecoveryStore for SqlStore {
             .await
             .map_err(db_err)?;
         sign_everyone_out(&mut tx, account_id, now).await?;
-        insert_audit(&mut *tx, audit).await?;
+        insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }

@@ -73,10 +73,8 @@ async fn pending(s: &SqlStore, l: &str, account_id: &str) -> CaseRecord {
             cancel_token_hash: new_id(),
         },
     ];
-    let mut version = c.case.version;
-    for change in &steps {
+    for (version, change) in (c.case.version..).zip(&steps) {
         assert!(s.update_case(&c.case.id, version, T0 + 1, change).await.unwrap(), "{l}: {change:?}");
-        version += 1;
     }
     reload(s, &c.case.id).await
 }

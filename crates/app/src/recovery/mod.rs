@@ -28,9 +28,7 @@ pub use open::{CaseView, CodesSentTo, OpenedCase};
 pub use questions::Question;
 pub use review::{ApprovalResult, CaseEvidence, QueueEntry};
 
-use twostep_domain::recovery::{
-    CaseStatus, DEFAULT_RECOVERY_CODE_TTL_S, DEFAULT_RECOVERY_HOLD_S, RecoveryPolicy, RecoveryStep,
-};
+use twostep_domain::recovery::{DEFAULT_RECOVERY_CODE_TTL_S, DEFAULT_RECOVERY_HOLD_S, RecoveryPolicy};
 use twostep_domain::risk::DEFAULT_HIGH_RISK_SCORE;
 use twostep_domain::DomainError;
 
@@ -131,14 +129,4 @@ impl App {
         };
         self.audit(kind, Some(&record.case.account_id), meta, &detail).await;
     }
-}
-
-/// The step names a case shows, in order.
-pub fn step_names(steps: &[RecoveryStep]) -> Vec<&'static str> {
-    steps.iter().map(|s| s.as_str()).collect()
-}
-
-/// Whether a status ends the case.
-pub fn is_closed(status: CaseStatus) -> bool {
-    !status.is_active()
 }
