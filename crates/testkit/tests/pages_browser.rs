@@ -97,6 +97,18 @@ async fn the_whole_story_in_headless_chromium() {
     b.click("form[action='/account/phone/confirm'] button.primary").await;
     b.wait_path("/account").await;
 
+    // Security questions: fewer than two is refused on the page, two are kept.
+    b.goto("/account/questions").await;
+    b.fill("input[name='answer:first_pet']", "Rex").await;
+    b.click("form[action='/account/questions'] button.primary").await;
+    assert!(b.text("#form-error").await.contains("2 to 5"));
+    b.fill("input[name='answer:first_pet']", "Rex").await;
+    b.fill("input[name='answer:birth_city']", "Paris").await;
+    b.shoot("questions").await;
+    b.click("form[action='/account/questions'] button.primary").await;
+    b.wait_path("/account").await;
+    assert!(b.text(".notice").await.contains("security questions are saved"));
+
     // Log out, then sign in with an authenticator code.
     b.click("#logout").await;
     b.wait_path("/login").await;

@@ -116,7 +116,7 @@ async fn pages_have_strict_headers_and_forms_need_their_csrf_token() {
     s.verified_account("carol@example.com", PW).await;
     let token = s.session("carol@example.com", PW).await;
     let session = format!("twostep_session={token}");
-    for path in ["/account", "/account/authenticator", "/account/phone", "/account/password", "/account/activity", "/account/withdraw"] {
+    for path in ["/account", "/account/authenticator", "/account/phone", "/account/password", "/account/activity", "/account/withdraw", "/account/questions"] {
         let r = http.get(format!("{}{path}", s.url)).header("cookie", &session).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{path}");
         assert_page_headers(path, r.headers());

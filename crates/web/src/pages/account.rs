@@ -1,6 +1,6 @@
 //! Security settings of the signed-in account: the overview, binding an
-//! authenticator and a phone, changing the password, the activity list and
-//! the withdrawal form with the hold countdown.
+//! authenticator and a phone, changing the password, security questions, the
+//! activity list and the withdrawal form with the hold countdown.
 
 use axum::extract::Query;
 use axum::http::StatusCode;
@@ -59,6 +59,7 @@ pub async fn overview(s: SignedIn, Query(q): Query<DoneQuery>) -> Response {
         Some("authenticator_removed") => Some("The authenticator was removed. Withdrawals are paused for a while."),
         Some("phone") => Some("Your phone number is bound."),
         Some("password") => Some("Your password was changed and other sessions were signed out. Withdrawals are paused for a while."),
+        Some("questions") => Some("Your security questions are saved. They help staff if you ever need account recovery."),
         _ => None,
     };
     show(&s, "account.html", StatusCode::OK, context! { notice => notice }).await
@@ -288,6 +289,43 @@ pub async fn withdraw(s: SignedIn, PageForm(f): PageForm<WithdrawForm>) -> Respo
         Err(e) => {
             let values = context! { asset => f.asset, amount => f.amount, address => f.address };
             show(&s, "withdraw.html", StatusCode::BAD_REQUEST, context! { errors => Errors::from(e), values => values }).await
+        }
+    }
+}
+
+// ---- security questions ------------------------------------------------------------
+
+pub async fn questions_page(s: SignedIn) -> Response {
+    show_questions(&s, StatusCode::OK, Errors::default()).await
+}
+
+async fn show_questions(s: &SignedIn, status: StatusCode, errors: Errors) -> Response {
+    let catalogue: Vec<Value> = s
+        .page
+        .app()
+        .security_question_catalogue()
+        .into_iter()
+        .map(|q| context! { id => q.question_id, text => q.text })
+        .collect();
+    show(s, "questions.html", status, context! { catalogue => catalogue, errors => errors }).await
+}
+
+/// `answer:<question_id>` fields; blank ones are questions not chosen.
+pub async fn questions_save(s: SignedIn, PageForm(fields): PageForm<Vec<(String, String)>>) -> Response {
+    let answers: Vec<(String, String)> = fields
+        .into_iter()
+        .filter_map(|(k, v)| k.strip_prefix("answer:").map(|id| (id.to_owned(), v)))
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
+    match s.page.app().set_security_questions(&s.account_id, &answers, &s.page.meta).await {
+        Ok(()) => see_other("/account?done=questions"),
+        Err(e) => {
+            let mut errors = Errors::from(e);
+            // The rule is about the set of answers, not one box.
+            if let Some(m) = errors.fields.remove("answers").or_else(|| errors.fields.remove("question_id")) {
+                errors.form = Some(m);
+            }
+            show_questions(&s, StatusCode::BAD_REQUEST, errors).await
         }
     }
 }

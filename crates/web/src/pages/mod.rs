@@ -88,6 +88,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/account/password", get(account::password_page).post(account::password_change))
         .route("/account/code", post(account::step_up_code))
         .route("/account/activity", get(account::activity))
+        .route("/account/questions", get(account::questions_page).post(account::questions_save))
         .route("/account/withdraw", get(account::withdraw_page).post(account::withdraw))
         .route("/login/recovery", post(recovery::start))
         .route("/recovery", get(recovery::wizard))

@@ -37,6 +37,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "activity.html",
         "withdraw.html",
         "outbox.html",
+        "questions.html",
         "recovery.html",
         "recovery_cancel.html",
         "staff_queue.html",
@@ -157,7 +158,7 @@ mod tests {
 
     #[test]
     fn every_template_parses() {
-        for name in ["base.html", "login.html", "account.html", "withdraw.html", "second_step.html", "recovery.html", "staff_case.html"] {
+        for name in ["base.html", "login.html", "account.html", "withdraw.html", "second_step.html", "recovery.html", "staff_case.html", "questions.html"] {
             ENV.get_template(name).unwrap();
         }
     }
