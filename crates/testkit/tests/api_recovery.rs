@@ -164,7 +164,6 @@ async fn the_seed_story_lost_authenticator_and_phone_back_in_with_a_new_phone() 
     for kind in ["recovery_opened", "recovery_codes_proven", "recovery_submitted", "recovery_approved", "withdrawal_refused_hold"] {
         assert!(k.contains(&kind.to_owned()), "{kind} missing from {k:?}");
     }
-    eprintln!("seed story wall time through the API (sign-up to refused withdrawal): {elapsed:?}");
     println!("seed story wall time through the API (sign-up to refused withdrawal): {elapsed:?}");
     s.stop().await;
 }
@@ -176,6 +175,13 @@ async fn the_cancel_code_stops_a_case_before_approval() {
     // The code from the "recovery started" notice stops an open case.
     let case = open_case(&s, &owner.email).await;
     let cancel = s.cancel_code_to(&owner.email).await.unwrap();
+    // The notice links to a page that asks first: following the link (as a
+    // mail scanner would) cancels nothing.
+    let notice = s.messages_to(&owner.email).await.iter().find_map(|m| m["body"].as_str().map(str::to_owned)).unwrap();
+    let link = format!("/recovery/cancel?code={cancel}");
+    assert!(notice.contains(&link), "{notice}");
+    assert_eq!(s.client().get(format!("{}{link}", s.url)).send().await.unwrap().status(), 200);
+    assert_eq!(ok(&s.get(&case.path(""), Some(&case.token)).await, 200)["status"], "open");
     let r = ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
     assert_eq!(r, json!({"status": "cancelled", "account_frozen": false}));
     assert_eq!(ok(&s.get(&case.path(""), Some(&case.token)).await, 200)["status"], "cancelled");

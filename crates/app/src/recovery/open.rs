@@ -276,12 +276,15 @@ impl App {
     }
 }
 
-/// How a notice tells the owner to stop a recovery they did not start.
+/// How a notice tells the owner to stop a recovery they did not start. The
+/// link opens a page that asks before it cancels (a GET never does, so a
+/// mail scanner following links stops nothing).
 pub(crate) fn cancel_instructions(public_url: &str, cancel_token: &str) -> String {
+    let base = public_url.trim_end_matches('/');
     format!(
-        "If this wasn't you, stop it with this cancel code (POST {}/api/v1/recovery/cancel, or give it to support):\n\
-         cancel code: {cancel_token}",
-        public_url.trim_end_matches('/')
+        "If this wasn't you, stop it now: {base}/recovery/cancel?code={cancel_token}\n\
+         (or send the cancel code to POST {base}/api/v1/recovery/cancel, or give it to support)\n\
+         cancel code: {cancel_token}"
     )
 }
 
