@@ -109,6 +109,13 @@ async fn pages_have_strict_headers_and_forms_need_their_csrf_token() {
     let r = post(format!("{form}&csrf={csrf}"), other).await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(s.store_outbox_len("mallory@example.com").await, 0, "nothing was sent for a refused form");
+    // A refusal is shown next to the field that caused it, the input kept.
+    let r = post(format!("email=mallory%40example.com&password=short&csrf={csrf}"), pre.clone()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"aria-invalid="true" aria-describedby="h-password e-password""#), "{html}");
+    assert!(html.contains(r#"<p class="error" id="e-password">"#), "{html}");
+    assert!(html.contains(r#"value="mallory@example.com""#), "{html}");
     let r = post(format!("{form}&csrf={csrf}"), pre.clone()).await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
 

@@ -130,7 +130,7 @@ pub struct LoginForm {
 }
 
 pub async fn login(page: Page, PageForm(f): PageForm<LoginForm>) -> Response {
-    let captcha = (!f.challenge_id.is_empty()).then(|| CaptchaSolution { challenge_id: f.challenge_id, nonce: f.nonce });
+    let captcha = (!f.challenge_id.is_empty()).then_some(CaptchaSolution { challenge_id: f.challenge_id, nonce: f.nonce });
     match page.app().login(&f.email, &f.password, captcha.as_ref(), &page.meta).await {
         Ok(LoginOutcome::Authenticated(session)) => signed_in(&page, &session),
         Ok(LoginOutcome::SecondFactorRequired { login_id, methods, expires_at }) => {
