@@ -241,3 +241,36 @@ impl OutboxLen for TestServer {
         body["messages"].as_array().map(Vec::len).unwrap_or(0)
     }
 }
+
+/// The notice's link opens the cancel page with the code filled in; only
+/// the form's POST (with its CSRF token) stops the recovery.
+#[tokio::test]
+async fn the_cancel_link_asks_before_it_cancels() {
+    use twostep_testkit::recovery::{open_case, totp_owner};
+    let s = TestServer::start(Backend::Sqlite).await;
+    let owner = totp_owner(&s, "gina@example.com").await;
+    let case = open_case(&s, &owner.email).await;
+    let code = s.cancel_code_to(&owner.email).await.expect("a notice with a cancel code");
+    let http = client();
+    let r = http.get(format!("{}/recovery/cancel?code={code}", s.url)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_page_headers("/recovery/cancel", r.headers());
+    let pre = cookies_of(r.headers()).into_iter().find(|c| c.starts_with("twostep_pre=")).unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&format!(r#"value="{code}""#)), "the code is filled in");
+    let (_, view) = s.get(&case.path(""), Some(&case.token)).await;
+    assert_eq!(view["status"], "open", "opening the link changes nothing");
+    let r = http
+        .post(format!("{}/recovery/cancel", s.url))
+        .header("cookie", &pre)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={}&code={code}", csrf_of(&html)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("The recovery is stopped"));
+    let (_, view) = s.get(&case.path(""), Some(&case.token)).await;
+    assert_eq!(view["status"], "cancelled");
+    s.stop().await;
+}
