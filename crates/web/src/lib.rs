@@ -7,6 +7,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+mod openapi_errors;
 pub mod pages;
 pub mod time;
 
@@ -118,7 +119,9 @@ pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of every route this server serves.
 pub fn openapi_document(outbox_enabled: bool) -> utoipa::openapi::OpenApi {
-    api_router(outbox_enabled).into_openapi()
+    let mut doc = api_router(outbox_enabled).into_openapi();
+    openapi_errors::document_common_errors(&mut doc);
+    doc
 }
 
 #[utoipa::path(get, path = "/api/openapi.json", tag = "service",

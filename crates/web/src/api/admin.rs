@@ -266,6 +266,7 @@ pub async fn document(
 #[derive(Deserialize, ToSchema)]
 pub struct ApproveBody {
     /// Why the reviewer is satisfied; kept in the audit log.
+    #[schema(pattern = "\\S", max_length = 1000)]
     pub note: String,
 }
 
@@ -303,6 +304,7 @@ pub async fn approve(
 
 #[derive(Deserialize, ToSchema)]
 pub struct RejectBody {
+    #[schema(pattern = "\\S", max_length = 1000)]
     pub reason: String,
 }
 
@@ -375,6 +377,7 @@ pub async fn audit(
 
 #[derive(Deserialize, ToSchema)]
 pub struct UnfreezeBody {
+    #[schema(pattern = "\\S", max_length = 1000)]
     pub note: String,
 }
 

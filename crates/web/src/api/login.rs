@@ -19,6 +19,7 @@ use crate::AppState;
 pub struct RegisterBody {
     pub email: String,
     /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -168,6 +169,7 @@ pub async fn login_totp(
 #[derive(Deserialize, ToSchema)]
 pub struct ChannelBody {
     /// `sms`, `voice` or `email`.
+    #[schema(pattern = "^(sms|voice|email)$")]
     pub channel: String,
 }
 
@@ -217,6 +219,7 @@ pub async fn login_code(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ChannelCodeBody {
+    #[schema(pattern = "^(sms|voice|email)$")]
     pub channel: String,
     pub code: String,
 }

@@ -129,6 +129,7 @@ pub async fn step_up_code(
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordBody {
     pub current_password: String,
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
     /// A current authenticator code, or a code sent by `POST /api/v1/me/code`.
     pub code: String,
