@@ -14,7 +14,7 @@ mod records;
 mod recovery;
 mod signin;
 pub mod schema;
-mod throttle;
+pub(crate) mod throttle;
 pub mod transfer;
 
 use std::str::FromStr;

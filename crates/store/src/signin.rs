@@ -112,9 +112,7 @@ impl SqlStore {
                 .map_err(db_err)?;
         }
         if let Some(subject) = &s.clear_subject {
-            for sql in ["DELETE FROM failures WHERE subject = $1", "DELETE FROM failure_streaks WHERE subject = $1"] {
-                sqlx::query(sql).bind(subject).execute(&mut *tx).await.map_err(db_err)?;
-            }
+            crate::throttle::forget_failures(&mut tx, subject).await?;
         }
         crate::records::insert_audit(&mut *tx, &s.audit).await?;
         tx.commit().await.map_err(db_err)?;
@@ -148,22 +146,7 @@ impl SqlStore {
         .transpose()
         .map_err(db_err)?
         .unwrap_or(0);
-        sqlx::query("INSERT INTO failures (subject, at) VALUES ($1, $2)")
-            .bind(&f.subject)
-            .bind(f.now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        sqlx::query(
-            "INSERT INTO failure_streaks (subject, consecutive, last_failure_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (subject) DO UPDATE SET consecutive = failure_streaks.consecutive + 1, \
-             last_failure_at = excluded.last_failure_at",
-        )
-        .bind(&f.subject)
-        .bind(f.now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        crate::throttle::count_failure(&mut tx, &f.subject, f.now).await?;
         crate::records::insert_audit(&mut *tx, &f.audit).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(consecutive)

@@ -32,22 +32,9 @@ impl ThrottleStore for SqlStore {
     }
 
     async fn record_failure(&self, subject: &str, now: i64, window_s: i64) -> StoreResult<FailureState> {
-        sqlx::query("INSERT INTO failures (subject, at) VALUES ($1, $2)")
-            .bind(subject)
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        sqlx::query(
-            "INSERT INTO failure_streaks (subject, consecutive, last_failure_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (subject) DO UPDATE SET consecutive = failure_streaks.consecutive + 1, \
-             last_failure_at = excluded.last_failure_at",
-        )
-        .bind(subject)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        count_failure(&mut conn, subject, now).await?;
+        drop(conn);
         self.failure_state(subject, now, window_s).await
     }
 
@@ -76,17 +63,8 @@ impl ThrottleStore for SqlStore {
     }
 
     async fn clear_failures(&self, subject: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM failures WHERE subject = $1")
-            .bind(subject)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        sqlx::query("DELETE FROM failure_streaks WHERE subject = $1")
-            .bind(subject)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        forget_failures(&mut conn, subject).await
     }
 
     async fn prune_throttle(&self, before: i64) -> StoreResult<()> {
@@ -103,4 +81,34 @@ impl ThrottleStore for SqlStore {
         }
         Ok(())
     }
+}
+
+/// Counts one failure of `subject`: a row for the window and one more in its
+/// streak. Takes a connection so that it can join a larger transaction.
+pub(crate) async fn count_failure(conn: &mut sqlx::AnyConnection, subject: &str, now: i64) -> StoreResult<()> {
+    sqlx::query("INSERT INTO failures (subject, at) VALUES ($1, $2)")
+        .bind(subject)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    sqlx::query(
+        "INSERT INTO failure_streaks (subject, consecutive, last_failure_at) VALUES ($1, 1, $2) \
+         ON CONFLICT (subject) DO UPDATE SET consecutive = failure_streaks.consecutive + 1, \
+         last_failure_at = excluded.last_failure_at",
+    )
+    .bind(subject)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Forgets every failure of `subject` (after a success).
+pub(crate) async fn forget_failures(conn: &mut sqlx::AnyConnection, subject: &str) -> StoreResult<()> {
+    for sql in ["DELETE FROM failures WHERE subject = $1", "DELETE FROM failure_streaks WHERE subject = $1"] {
+        sqlx::query(sql).bind(subject).execute(&mut *conn).await.map_err(db_err)?;
+    }
+    Ok(())
 }
