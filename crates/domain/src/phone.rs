@@ -41,8 +41,18 @@ pub fn normalize_phone(input: &str) -> Result<String, DomainError> {
         Type::Mobile | Type::FixedLine | Type::FixedLineOrMobile | Type::PersonalNumber | Type::Voip => {}
         _ => return Err(invalid("cannot receive codes (premium-rate, toll-free or service number)")),
     }
-    Ok(number.format_with(&DATABASE).mode(Mode::E164).to_string())
+    let e164 = number.format_with(&DATABASE).mode(Mode::E164).to_string();
+    // libphonenumber's patterns for some countries (Germany) admit national
+    // numbers so long that the whole exceeds E.164's 15 digits (found by
+    // fuzzing: +49211682492116820); no network can route those.
+    if e164.len() > 1 + E164_MAX_DIGITS {
+        return Err(invalid("is longer than the 15 digits E.164 allows"));
+    }
+    Ok(e164)
 }
+
+/// ITU-T E.164: country code and national number together.
+const E164_MAX_DIGITS: usize = 15;
 
 #[cfg(test)]
 mod tests {
@@ -55,6 +65,11 @@ mod tests {
         assert_eq!(normalize_phone("+1 (415) 555-2671").unwrap(), "+14155552671");
         assert_eq!(normalize_phone("+33 6 12 34 56 78").unwrap(), "+33612345678");
         assert_eq!(normalize_phone("+49 1512 3456789").unwrap(), "+4915123456789");
+    }
+
+    #[test]
+    fn refuses_more_than_fifteen_digits() {
+        assert!(normalize_phone("+49211682492116820").is_err());
     }
 
     #[test]
