@@ -28,12 +28,13 @@ if have pg_isready && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
 fi
 
 status=0
+# Property tests of the API from its OpenAPI document (schemathesis, bounded).
+# They run first so that the test runner's summary is the last thing printed.
+./scripts/api-properties.sh || status=$?
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast || status=$?
 else
   cargo test --workspace --no-fail-fast || status=$?
 fi
-
-# Property tests of the API from its OpenAPI document (schemathesis, bounded).
-./scripts/api-properties.sh || status=$?
 exit "$status"
