@@ -84,11 +84,17 @@ impl LoginStore for SqlStore {
     }
 
     async fn complete_sign_in(&self, success: &SignInSuccess) -> StoreResult<SignInOutcome> {
-        self.complete_sign_in_impl(success).await
+        match self.signins.write(crate::signin::Write::Success(success.clone())).await? {
+            crate::signin::Written::Success(outcome) => Ok(outcome),
+            crate::signin::Written::Failure(_) => Err(StoreError::Other("a success was applied as a refusal".into())),
+        }
     }
 
     async fn fail_sign_in(&self, failure: &SignInFailure) -> StoreResult<i64> {
-        self.fail_sign_in_impl(failure).await
+        match self.signins.write(crate::signin::Write::Failure(failure.clone())).await? {
+            crate::signin::Written::Failure(consecutive) => Ok(consecutive),
+            crate::signin::Written::Success(_) => Err(StoreError::Other("a refusal was applied as a success".into())),
+        }
     }
 }
 

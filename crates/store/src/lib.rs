@@ -9,10 +9,12 @@
 
 mod accounts;
 mod auth;
+mod group_commit;
 mod queue;
 mod records;
 mod recovery;
 mod signin;
+mod sql;
 pub mod schema;
 pub(crate) mod throttle;
 pub mod transfer;
@@ -67,6 +69,8 @@ pub struct SqlStore {
     /// run beside the writer (WAL). On PostgreSQL the same pool as `pool`.
     reader: AnyPool,
     backend: Backend,
+    /// Applies the writes of second sign-in steps in groups.
+    signins: group_commit::SignInWriter,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
@@ -137,11 +141,18 @@ impl SqlStore {
                 (pool.clone(), pool)
             }
         };
-        Ok(Self { pool, reader, backend })
+        let signins = group_commit::SignInWriter::start(pool.clone());
+        Ok(Self { pool, reader, backend, signins })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Second-step transactions committed by group commit and the sign-ins
+    /// they carried, since this store was opened.
+    pub fn sign_in_groups(&self) -> (u64, u64) {
+        self.signins.groups()
     }
 
     pub fn pool(&self) -> &AnyPool {

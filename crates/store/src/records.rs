@@ -14,12 +14,21 @@ use crate::{db_err, SqlStore};
 /// Appends one audit event, chained to the one before (its hash covers the
 /// previous entry's hash and every field), on `conn`: a transaction whose
 /// other writes the event records (so both land or neither does), or one of
-/// its own (`append_audit`). The first statement creates or row-locks the
-/// chain head, so on PostgreSQL concurrent appends queue behind it until
-/// their transaction ends; SQLite has a single writer already. Call it last
-/// in a transaction, after its other row locks, so lock order is the same
-/// everywhere.
+/// its own (`append_audit`). See `insert_audits`.
 pub(crate) async fn insert_audit(conn: &mut sqlx::AnyConnection, e: &AuditEvent) -> StoreResult<()> {
+    insert_audits(conn, &[e]).await
+}
+
+/// Appends events in order, each chained to the one before, with three
+/// statements however many there are (a batch of sign-ins seals its entries
+/// together). The first statement creates or row-locks the chain head, so on
+/// PostgreSQL concurrent appends queue behind it until their transaction
+/// ends; SQLite has a single writer already. Call it last in a transaction,
+/// after its other row locks, so lock order is the same everywhere.
+pub(crate) async fn insert_audits(conn: &mut sqlx::AnyConnection, events: &[&AuditEvent]) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
     let head = sqlx::query(
         "INSERT INTO audit_head (id, last_hash, entries) VALUES (1, '', 0) \
          ON CONFLICT (id) DO UPDATE SET entries = audit_head.entries RETURNING last_hash",
@@ -27,25 +36,33 @@ pub(crate) async fn insert_audit(conn: &mut sqlx::AnyConnection, e: &AuditEvent)
     .fetch_one(&mut *conn)
     .await
     .map_err(db_err)?;
-    let prev: String = head.try_get(0).map_err(db_err)?;
-    let hash = entry_hash(&prev, &fields(e));
-    sqlx::query(
-        "INSERT INTO audit_log (at, account_id, kind, ip, user_agent, detail, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(e.at)
-    .bind(e.account_id.as_deref())
-    .bind(&e.kind)
-    .bind(&e.ip)
-    .bind(&e.user_agent)
-    .bind(&e.detail)
-    .bind(&prev)
-    .bind(&hash)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    sqlx::query("UPDATE audit_head SET last_hash = $1, entries = entries + 1 WHERE id = 1")
-        .bind(&hash)
+    let mut prev: String = head.try_get(0).map_err(db_err)?;
+    let mut links = Vec::with_capacity(events.len());
+    for e in events {
+        let hash = entry_hash(&prev, &fields(e));
+        links.push((std::mem::replace(&mut prev, hash.clone()), hash));
+    }
+    // Rows take their sequence numbers in the order of the VALUES list.
+    let sql = format!(
+        "INSERT INTO audit_log (at, account_id, kind, ip, user_agent, detail, prev_hash, hash) VALUES {}",
+        crate::sql::values(events.len(), 8)
+    );
+    let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(events.len() == 1);
+    for (e, (prev_hash, hash)) in events.iter().zip(&links) {
+        insert = insert
+            .bind(e.at)
+            .bind(e.account_id.as_deref())
+            .bind(&e.kind)
+            .bind(&e.ip)
+            .bind(&e.user_agent)
+            .bind(&e.detail)
+            .bind(prev_hash)
+            .bind(hash);
+    }
+    insert.execute(&mut *conn).await.map_err(db_err)?;
+    sqlx::query("UPDATE audit_head SET last_hash = $1, entries = entries + $2 WHERE id = 1")
+        .bind(&prev)
+        .bind(events.len() as i64)
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;

@@ -1,14 +1,19 @@
 //! The second step of signing in, in as few round trips as the rules allow:
-//! one read for everything the decision needs, one transaction for all the
-//! writes of a success (the used step, the completed attempt, the session,
-//! the audit entry) and one for a refusal. The conditional writes inside keep
-//! every single-use rule: of two concurrent callers exactly one completes.
+//! one read for everything the decision needs, then the writes of successes
+//! (the completed attempt, the used step, the session, the audit entry) and
+//! refusals (the counted failure everywhere) applied many sign-ins at a time
+//! by `group_commit`, each kind of write one statement for the whole group.
+//! The conditional writes inside keep every single-use rule: of two
+//! concurrent callers exactly one completes.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use sqlx::Row;
+use sqlx::any::AnyArguments;
+use sqlx::{Any, AnyConnection, AnyPool, Row};
 use twostep_app::ports::{
-    FailureState, SignInContext, SignInFailure, SignInOutcome, SignInSuccess, StoreError, StoreResult, TotpFactor,
+    AuditEvent, FailureState, SignInContext, SignInFailure, SignInOutcome, SignInSuccess, StoreError, StoreResult,
+    TotpFactor,
 };
 use twostep_domain::{LoginAttempt, LoginState};
 
@@ -69,86 +74,213 @@ impl SqlStore {
             failures: FailureState { recent, consecutive: consecutive.unwrap_or(0), last_failure_at },
         }))
     }
+}
 
-    pub(crate) async fn complete_sign_in_impl(&self, s: &SignInSuccess) -> StoreResult<SignInOutcome> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        if let Some(step) = s.totp_step {
-            let advanced = sqlx::query("UPDATE totp_factors SET last_step = $1 WHERE account_id = $2 AND last_step < $1")
-                .bind(step)
-                .bind(&s.account_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            if advanced.rows_affected() != 1 {
-                return Ok(SignInOutcome::CodeAlreadyUsed);
-            }
+/// One sign-in's writes.
+#[derive(Debug)]
+pub(crate) enum Write {
+    Success(SignInSuccess),
+    Failure(SignInFailure),
+}
+
+/// What one sign-in's writes did: a success's outcome, or a refusal's
+/// consecutive second-factor failures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Written {
+    Success(SignInOutcome),
+    Failure(i64),
+}
+
+impl Write {
+    /// The rows this write changes, by which two writes may not share a group:
+    /// its attempt, its account and its throttle subject.
+    pub(crate) fn keys(&self) -> [&str; 3] {
+        match self {
+            Write::Success(s) => [&s.login_id, &s.account_id, s.clear_subject.as_deref().unwrap_or("")],
+            Write::Failure(f) => [&f.login_id, &f.account_id, &f.subject],
         }
-        let completed = sqlx::query(
-            "UPDATE login_attempts SET state = 'completed' \
-             WHERE id = $1 AND state = 'pending' AND expires_at > $2 AND failures < $3",
-        )
-        .bind(&s.login_id)
-        .bind(s.now)
-        .bind(s.max_failures)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if completed.rows_affected() != 1 {
-            return Ok(SignInOutcome::AttemptClosed);
+    }
+}
+
+type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
+
+/// A statement over `rows` rows: prepared once and kept when it has a single
+/// row (the common shape when traffic is light), prepared for each use when
+/// its size varies with the group.
+fn statement(sql: String, rows: usize) -> Query<'static> {
+    sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(rows == 1)
+}
+
+async fn returned(conn: &mut AnyConnection, q: Query<'_>) -> StoreResult<HashSet<String>> {
+    let rows = q.fetch_all(conn).await.map_err(db_err)?;
+    rows.iter().map(|r| r.try_get::<String, _>(0).map_err(db_err)).collect()
+}
+
+async fn execute(conn: &mut AnyConnection, q: Query<'_>) -> StoreResult<()> {
+    q.execute(conn).await.map_err(db_err).map(|_| ())
+}
+
+/// A statement `template` with `{}` replaced by `$1, …, $n` for the ids.
+fn by_ids<'q>(template: &str, ids: &[&'q str]) -> Query<'q> {
+    let mut q = statement(template.replace("{}", &crate::sql::list(ids.len())), ids.len());
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q
+}
+
+/// Applies the writes of many sign-ins in one transaction and says what each
+/// did. No two of `writes` may share a key (`Write::keys`): each statement
+/// changes every row at most once. Statements lock rows in the order of the
+/// single-sign-in transactions before them: attempts, authenticators,
+/// accounts, throttle, audit head.
+pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write]) -> StoreResult<Vec<Written>> {
+    let mut successes = Vec::new();
+    let mut failures = Vec::new();
+    for w in writes {
+        match w {
+            Write::Success(s) => successes.push(s),
+            Write::Failure(f) => failures.push(f),
         }
-        sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(&s.session_token_hash)
-            .bind(&s.account_id)
-            .bind(s.now)
-            .bind(s.session_expires_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if s.clear_second_factor_failures {
-            sqlx::query("UPDATE accounts SET second_factor_failures = 0 WHERE id = $1")
-                .bind(&s.account_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+    }
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    let conn: &mut AnyConnection = &mut tx;
+
+    // Successes: complete the pending attempts, then use the steps.
+    let mut completed = HashSet::new();
+    if !successes.is_empty() {
+        let sql = format!(
+            "UPDATE login_attempts SET state = 'completed' FROM (VALUES {}) AS v \
+             WHERE login_attempts.id = v.column1 AND state = 'pending' AND expires_at > v.column2 \
+             AND failures < v.column3 RETURNING id",
+            crate::sql::values(successes.len(), 3)
+        );
+        let mut q = statement(sql, successes.len());
+        for s in &successes {
+            q = q.bind(&s.login_id).bind(s.now).bind(s.max_failures);
         }
-        if let Some(subject) = &s.clear_subject {
-            crate::throttle::forget_failures(&mut tx, subject).await?;
+        completed = returned(conn, q).await?;
+    }
+    let stepped: Vec<_> = successes.iter().filter(|s| completed.contains(&s.login_id) && s.totp_step.is_some()).collect();
+    let mut advanced = HashSet::new();
+    if !stepped.is_empty() {
+        let sql = format!(
+            "UPDATE totp_factors SET last_step = v.column2 FROM (VALUES {}) AS v \
+             WHERE totp_factors.account_id = v.column1 AND totp_factors.last_step < v.column2 RETURNING account_id",
+            crate::sql::values(stepped.len(), 2)
+        );
+        let mut q = statement(sql, stepped.len());
+        for s in &stepped {
+            q = q.bind(&s.account_id).bind(s.totp_step);
         }
-        crate::records::insert_audit(&mut *tx, &s.audit).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(SignInOutcome::Completed)
+        advanced = returned(conn, q).await?;
+    }
+    // An attempt whose step was used meanwhile stays pending, as it was.
+    let replayed: Vec<&str> =
+        stepped.iter().filter(|s| !advanced.contains(&s.account_id)).map(|s| s.login_id.as_str()).collect();
+    if !replayed.is_empty() {
+        execute(conn, by_ids("UPDATE login_attempts SET state = 'pending' WHERE id IN ({})", &replayed)).await?;
+    }
+    let outcome = |s: &SignInSuccess| {
+        if !completed.contains(&s.login_id) {
+            SignInOutcome::AttemptClosed
+        } else if s.totp_step.is_some() && !advanced.contains(&s.account_id) {
+            SignInOutcome::CodeAlreadyUsed
+        } else {
+            SignInOutcome::Completed
+        }
+    };
+    let won: Vec<&SignInSuccess> =
+        successes.iter().copied().filter(|s| outcome(s) == SignInOutcome::Completed).collect();
+    if !won.is_empty() {
+        let sql = format!(
+            "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES {}",
+            crate::sql::values(won.len(), 4)
+        );
+        let mut q = statement(sql, won.len());
+        for s in &won {
+            q = q.bind(&s.session_token_hash).bind(&s.account_id).bind(s.now).bind(s.session_expires_at);
+        }
+        execute(conn, q).await?;
     }
 
-    pub(crate) async fn fail_sign_in_impl(&self, f: &SignInFailure) -> StoreResult<i64> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        sqlx::query(
+    // Refusals: count the failure on the attempt (killing it at the limit).
+    if !failures.is_empty() {
+        let sql = format!(
             "UPDATE login_attempts SET failures = failures + 1, \
-             state = CASE WHEN failures + 1 >= $1 THEN 'dead' ELSE state END \
-             WHERE id = $2 AND state = 'pending'",
-        )
-        .bind(f.max_failures)
-        .bind(&f.login_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        // Rows are locked in the order a success locks them (attempt,
-        // account, throttle, audit head): two sign-ins of one account, one
-        // failing and one succeeding, deadlocked on PostgreSQL otherwise.
-        let consecutive: i64 = sqlx::query(
-            "UPDATE accounts SET second_factor_failures = second_factor_failures + 1 WHERE id = $1 \
-             RETURNING second_factor_failures",
-        )
-        .bind(&f.account_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .map(|r| r.try_get::<i64, _>(0))
-        .transpose()
-        .map_err(db_err)?
-        .unwrap_or(0);
-        crate::throttle::count_failure(&mut tx, &f.subject, f.now).await?;
-        crate::records::insert_audit(&mut *tx, &f.audit).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(consecutive)
+             state = CASE WHEN failures + 1 >= v.column2 THEN 'dead' ELSE state END \
+             FROM (VALUES {}) AS v WHERE login_attempts.id = v.column1 AND state = 'pending'",
+            crate::sql::values(failures.len(), 2)
+        );
+        let mut q = statement(sql, failures.len());
+        for f in &failures {
+            q = q.bind(&f.login_id).bind(f.max_failures);
+        }
+        execute(conn, q).await?;
     }
+
+    // Accounts: a success clears the second-factor failures, a refusal adds one.
+    let cleared: Vec<&str> =
+        won.iter().filter(|s| s.clear_second_factor_failures).map(|s| s.account_id.as_str()).collect();
+    if !cleared.is_empty() {
+        execute(conn, by_ids("UPDATE accounts SET second_factor_failures = 0 WHERE id IN ({})", &cleared)).await?;
+    }
+    let mut consecutive = HashMap::new();
+    if !failures.is_empty() {
+        let ids: Vec<&str> = failures.iter().map(|f| f.account_id.as_str()).collect();
+        let q = by_ids(
+            "UPDATE accounts SET second_factor_failures = second_factor_failures + 1 WHERE id IN ({}) \
+             RETURNING id, second_factor_failures",
+            &ids,
+        );
+        for r in q.fetch_all(&mut *conn).await.map_err(db_err)? {
+            consecutive.insert(r.try_get::<String, _>(0).map_err(db_err)?, r.try_get::<i64, _>(1).map_err(db_err)?);
+        }
+    }
+
+    // Throttle: a success forgets its subject's failures, a refusal counts one.
+    let forgotten: Vec<&str> = won.iter().filter_map(|s| s.clear_subject.as_deref()).collect();
+    if !forgotten.is_empty() {
+        for table in ["failures", "failure_streaks"] {
+            execute(conn, by_ids(&format!("DELETE FROM {table} WHERE subject IN ({{}})"), &forgotten)).await?;
+        }
+    }
+    if !failures.is_empty() {
+        let rows = crate::sql::values(failures.len(), 2);
+        let mut q = statement(format!("INSERT INTO failures (subject, at) VALUES {rows}"), failures.len());
+        for f in &failures {
+            q = q.bind(&f.subject).bind(f.now);
+        }
+        execute(conn, q).await?;
+        let sql = format!(
+            "INSERT INTO failure_streaks (subject, consecutive, last_failure_at) \
+             SELECT v.column1, 1, v.column2 FROM (VALUES {rows}) AS v WHERE true \
+             ON CONFLICT (subject) DO UPDATE SET consecutive = failure_streaks.consecutive + 1, \
+             last_failure_at = excluded.last_failure_at"
+        );
+        let mut q = statement(sql, failures.len());
+        for f in &failures {
+            q = q.bind(&f.subject).bind(f.now);
+        }
+        execute(conn, q).await?;
+    }
+
+    // The audit entries, chained in the order of `writes`.
+    let audit: Vec<&AuditEvent> = writes
+        .iter()
+        .filter_map(|w| match w {
+            Write::Success(s) if outcome(s) == SignInOutcome::Completed => Some(&s.audit),
+            Write::Success(_) => None,
+            Write::Failure(f) => Some(&f.audit),
+        })
+        .collect();
+    crate::records::insert_audits(conn, &audit).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(writes
+        .iter()
+        .map(|w| match w {
+            Write::Success(s) => Written::Success(outcome(s)),
+            Write::Failure(f) => Written::Failure(consecutive.get(&f.account_id).copied().unwrap_or(0)),
+        })
+        .collect())
 }

@@ -183,3 +183,95 @@ async fn a_refusal_counts_everywhere_and_kills_the_attempt_at_the_limit() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sign_ins_arriving_together_commit_together_and_each_gets_its_own_answer() {
+    each_backend(|s, l| async move {
+        const ACCOUNTS: usize = 48;
+        let mut fixtures = Vec::new();
+        for _ in 0..ACCOUNTS {
+            let f = fixture(&s, l).await;
+            let replay = attempt(&s, &f.account_id).await;
+            fixtures.push((f, replay));
+        }
+        let fixtures = std::sync::Arc::new(fixtures);
+        let before = s.sign_in_groups();
+        // Per account: a valid code on one attempt and the same code on a
+        // second attempt (racing), or a wrong code (a refusal).
+        let results = race(ACCOUNTS * 2, |i| {
+            let (s, fixtures) = (s.clone(), fixtures.clone());
+            async move {
+                let (f, replay) = &fixtures[i / 2];
+                let login = if i % 2 == 0 { &f.login_id } else { replay };
+                if (i / 2) % 3 == 2 {
+                    Err(s.fail_sign_in(&failure(f, login, T0 + 1)).await.unwrap())
+                } else {
+                    Ok(s.complete_sign_in(&success(f, login, Some(101))).await.unwrap())
+                }
+            }
+        })
+        .await;
+        let after = s.sign_in_groups();
+        assert!(after.1 - before.1 > after.0 - before.0, "{l}: no group carried two sign-ins: {before:?} → {after:?}");
+        let mut completed = 0;
+        for (n, (f, replay)) in fixtures.iter().enumerate() {
+            let pair = [&results[2 * n], &results[2 * n + 1]];
+            let account = s.account_by_id(&f.account_id).await.unwrap().unwrap();
+            if n % 3 == 2 {
+                let mut counts: Vec<i64> = pair.iter().map(|r| *r.as_ref().unwrap_err()).collect();
+                counts.sort();
+                assert_eq!(counts, [1, 2], "{l}: account {n}: both refusals counted, in turn");
+                assert_eq!(account.second_factor_failures, 2, "{l}: account {n}");
+                let state = s.failure_state(&format!("{PREFIX}{}", f.email), T0 + 2, 900).await.unwrap();
+                assert_eq!((state.recent, state.consecutive), (2, 2), "{l}: account {n}: throttle");
+                continue;
+            }
+            let outcomes: Vec<SignInOutcome> = pair.iter().map(|r| *r.as_ref().unwrap()).collect();
+            assert_eq!(outcomes.iter().filter(|o| **o == SignInOutcome::Completed).count(), 1, "{l}: account {n}: {outcomes:?}");
+            assert!(outcomes.contains(&SignInOutcome::CodeAlreadyUsed), "{l}: account {n}: {outcomes:?}");
+            completed += 1;
+            assert_eq!(s.totp_factor(&f.account_id).await.unwrap().unwrap().last_step, 101, "{l}");
+            let states = [s.login_by_id(&f.login_id).await.unwrap().unwrap().state, s.login_by_id(replay).await.unwrap().unwrap().state];
+            assert!(states.contains(&LoginState::Completed) && states.contains(&LoginState::Pending), "{l}: {states:?}");
+            assert_eq!(account.second_factor_failures, 0, "{l}");
+        }
+        // One audit entry per success and per refusal, in one unbroken chain.
+        let (entries, _) = s.verify_audit_chain().await.unwrap().unwrap_or_else(|b| panic!("{l}: {b}"));
+        assert_eq!(entries as usize, completed + 2 * (ACCOUNTS - completed), "{l}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_that_fails_does_not_fail_the_sign_ins_committed_with_it() {
+    each_backend(|s, l| async move {
+        let mut fixtures = Vec::new();
+        for _ in 0..24 {
+            fixtures.push(fixture(&s, l).await);
+        }
+        // The first sign-in's session token collides with a live session's.
+        let taken = new_id();
+        s.create_session(&taken, &fixtures[0].account_id, T0, T0 + 3600).await.unwrap();
+        let fixtures = std::sync::Arc::new(fixtures);
+        let results = race(24, |i| {
+            let (s, fixtures, taken) = (s.clone(), fixtures.clone(), taken.clone());
+            async move {
+                let f = &fixtures[i];
+                let mut ok = success(f, &f.login_id, Some(101));
+                if i == 0 {
+                    ok.session_token_hash = taken;
+                }
+                s.complete_sign_in(&ok).await
+            }
+        })
+        .await;
+        assert!(results[0].is_err(), "{l}: {:?}", results[0]);
+        assert_eq!(s.login_by_id(&fixtures[0].login_id).await.unwrap().unwrap().state, LoginState::Pending, "{l}: rolled back");
+        assert_eq!(s.totp_factor(&fixtures[0].account_id).await.unwrap().unwrap().last_step, 100, "{l}: step not burnt");
+        for (i, r) in results.iter().enumerate().skip(1) {
+            assert_eq!(r.as_ref().ok(), Some(&SignInOutcome::Completed), "{l}: sign-in {i}");
+        }
+        assert_eq!(s.verify_audit_chain().await.unwrap().unwrap().0, 23, "{l}");
+    })
+    .await;
+}

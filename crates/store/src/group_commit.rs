@@ -1,0 +1,136 @@
+//! Group commit for the second sign-in step. Every sign-in's writes go to
+//! one task per instance, which applies all that are waiting in one
+//! transaction of a few statements (`signin::apply`) and then answers each.
+//! Under a login wave this turns thousands of small transactions — each of
+//! about ten statements, and on SQLite each statement a hand-off to the
+//! connection's thread — into a few hundred larger ones, while a lone
+//! sign-in still commits at once. Nobody is answered before the commit, so
+//! an acknowledged sign-in is as durable as before.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use sqlx::AnyPool;
+use tokio::sync::{mpsc, oneshot};
+use twostep_app::ports::{StoreError, StoreResult};
+
+use crate::signin::{apply, Write, Written};
+
+/// The most sign-ins in one transaction; SQLite allows 32,766 parameters and
+/// the widest statement binds 8 per sign-in.
+const MAX_GROUP: usize = 256;
+/// How many may wait before callers wait to hand theirs over.
+const QUEUE: usize = 4096;
+
+struct Job {
+    write: Write,
+    reply: oneshot::Sender<StoreResult<Written>>,
+}
+
+/// The handle the store keeps; cloning it shares the one writer task.
+#[derive(Clone, Debug)]
+pub(crate) struct SignInWriter {
+    jobs: mpsc::Sender<Job>,
+    stats: Arc<Stats>,
+}
+
+/// Transactions committed and sign-ins they carried, since start.
+#[derive(Debug, Default)]
+struct Stats {
+    groups: AtomicU64,
+    sign_ins: AtomicU64,
+}
+
+impl SignInWriter {
+    /// Starts the writer task on the current runtime; it ends when the last
+    /// handle is dropped.
+    pub(crate) fn start(pool: AnyPool) -> Self {
+        let (jobs, rx) = mpsc::channel(QUEUE);
+        let stats = Arc::new(Stats::default());
+        tokio::spawn(run(pool, rx, stats.clone()));
+        Self { jobs, stats }
+    }
+
+    /// (groups committed, sign-ins in them) since start.
+    pub(crate) fn groups(&self) -> (u64, u64) {
+        (self.stats.groups.load(Ordering::Relaxed), self.stats.sign_ins.load(Ordering::Relaxed))
+    }
+
+    pub(crate) async fn write(&self, write: Write) -> StoreResult<Written> {
+        let stopped = || StoreError::Unavailable("the sign-in writer has stopped".into());
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Job { write, reply }).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>, stats: Arc<Stats>) {
+    let mut waiting = VecDeque::new();
+    loop {
+        if waiting.is_empty() {
+            match rx.recv().await {
+                Some(job) => waiting.push_back(job),
+                None => return,
+            }
+        }
+        while waiting.len() < 2 * MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => waiting.push_back(job),
+                Err(_) => break,
+            }
+        }
+        let group = take_group(&mut waiting);
+        let size = group.len() as u64;
+        if commit(&pool, group).await {
+            stats.groups.fetch_add(1, Ordering::Relaxed);
+            stats.sign_ins.fetch_add(size, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Takes, in arrival order, the waiting jobs that share no row with one
+/// taken before them; the others wait for the next group.
+fn take_group(waiting: &mut VecDeque<Job>) -> Vec<Job> {
+    let mut keys = HashSet::new();
+    let mut group = Vec::new();
+    let mut later = VecDeque::new();
+    for job in waiting.drain(..) {
+        let free = job.write.keys().iter().all(|k| k.is_empty() || !keys.contains(*k));
+        if free && group.len() < MAX_GROUP {
+            keys.extend(job.write.keys().into_iter().filter(|k| !k.is_empty()).map(str::to_owned));
+            group.push(job);
+        } else {
+            later.push_back(job);
+        }
+    }
+    *waiting = later;
+    group
+}
+
+/// Applies a group and answers each caller. If the group's transaction fails
+/// (a PostgreSQL deadlock with another instance, say), each sign-in is
+/// retried alone, so one bad write cannot fail its neighbours. True when
+/// the group committed as one.
+async fn commit(pool: &AnyPool, group: Vec<Job>) -> bool {
+    let writes: Vec<&Write> = group.iter().map(|j| &j.write).collect();
+    match apply(pool, &writes).await {
+        Ok(results) => {
+            for (job, result) in group.into_iter().zip(results) {
+                let _ = job.reply.send(Ok(result));
+            }
+            return true;
+        }
+        Err(e) if group.len() == 1 => {
+            let _ = group.into_iter().next().map(|job| job.reply.send(Err(e)));
+        }
+        Err(e) => {
+            tracing::warn!(sign_ins = group.len(), error = %e, "group commit failed; applying each sign-in alone");
+            for job in group {
+                let result = apply(pool, &[&job.write]).await.map(|mut r| r.remove(0));
+                let _ = job.reply.send(result);
+            }
+        }
+    }
+    false
+}
