@@ -33,14 +33,28 @@ impl App {
     /// Queues a message and wakes a worker. `code_id` names the code it
     /// carries; `expires_at` is when sending it stops making sense.
     pub async fn enqueue(&self, message: &Message, code_id: Option<&str>, expires_at: i64) -> AppResult<String> {
+        self.write_queued(self.sealed_message(message, code_id, expires_at)?).await
+    }
+
+    async fn write_queued(&self, queued: QueuedMessage) -> AppResult<String> {
+        self.store.enqueue_message(&queued).await?;
+        self.outbound_wake.notify_one();
+        Ok(queued.id)
+    }
+
+    /// A message ready for the queue, its text sealed. `enqueue` writes it
+    /// on its own; a use case that must send it exactly when its change
+    /// commits (an approval) writes it in that change's transaction and
+    /// then wakes a worker.
+    pub(crate) fn sealed_message(&self, message: &Message, code_id: Option<&str>, expires_at: i64) -> AppResult<QueuedMessage> {
         let id = new_id();
         let payload = serde_json::to_vec(&(&message.subject, &message.body)).map_err(|e| AppError::Internal(e.to_string()))?;
         let now = self.now();
-        let queued = QueuedMessage {
-            id: id.clone(),
+        Ok(QueuedMessage {
+            sealed: self.keyring.seal(&seal_context(&id), &payload),
+            id,
             channel: message.channel.as_str().to_owned(),
             recipient: message.to.clone(),
-            sealed: self.keyring.seal(&seal_context(&id), &payload),
             code_id: code_id.map(str::to_owned),
             status: MessageStatus::Queued,
             attempts: 0,
@@ -49,16 +63,22 @@ impl App {
             expires_at,
             finished_at: None,
             last_error: String::new(),
-        };
-        self.store.enqueue_message(&queued).await?;
-        self.outbound_wake.notify_one();
-        Ok(id)
+        })
+    }
+
+    /// A notice (no code) ready for the queue; see [`App::sealed_message`].
+    pub(crate) fn sealed_notice(&self, channel: Channel, to: &str, subject: &str, body: &str) -> AppResult<QueuedMessage> {
+        let message = Message { channel, to: to.to_owned(), subject: subject.to_owned(), body: body.to_owned() };
+        self.sealed_message(&message, None, self.now() + NOTICE_TTL_S)
     }
 
     /// Queues a notice; a failure is logged and does not undo the action.
     pub async fn notify(&self, channel: Channel, to: &str, subject: &str, body: &str) {
-        let message = Message { channel, to: to.to_owned(), subject: subject.to_owned(), body: body.to_owned() };
-        if let Err(e) = self.enqueue(&message, None, self.now() + NOTICE_TTL_S).await {
+        let queued = match self.sealed_notice(channel, to, subject, body) {
+            Ok(q) => self.write_queued(q).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = queued {
             tracing::warn!(channel = channel.as_str(), error = %e, "notice not queued");
         }
     }

@@ -8,20 +8,15 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{serve, temp_dir, Server, BIN};
-use serde_json::{json, Value};
-use twostep_testkit::{oathtool, Backend, TestDatabase};
+use common::{expect, outbox_code, try_call as call, CrashSite};
+use serde_json::json;
+use twostep_testkit::{oathtool, Backend};
 
 const PW: &str = "correct horse battery";
 const CRASHES: usize = 3;
-const LIMITS: &[&str] = &[
-    "--captcha-bits", "0", "--login-per-ip-per-minute", "1000000", "--accounts-per-ip-per-hour", "1000000",
-    "--codes-per-ip-per-minute", "1000000", "--codes-sent-per-ip-per-hour", "1000000",
-];
 
 /// What the server acknowledged before it died.
 #[derive(Default)]
@@ -34,46 +29,12 @@ struct Acknowledged {
     used_codes: Vec<(String, String)>,
 }
 
-/// One request; None when the server did not answer (it was killed).
-async fn call(url: &str, method: &str, path: &str, body: Option<Value>, token: Option<&str>) -> Option<(u16, Value)> {
-    let mut req = twostep_testkit::http_client()
-        .request(method.parse().unwrap(), format!("{url}{path}"))
-        .timeout(Duration::from_secs(10));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let r = req.send().await.ok()?;
-    let status = r.status().as_u16();
-    Some((status, r.json().await.ok()?))
-}
-
-async fn outbox_code(url: &str, to: &str) -> Option<String> {
-    for _ in 0..100 {
-        let (_, body) = call(url, "GET", &format!("/api/v1/dev/outbox?to={to}"), None, None).await?;
-        if let Some(text) = body["messages"][0]["body"].as_str() {
-            return twostep_testkit::extract_code(text);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    None
-}
-
-/// An answer with `want`; None (stop this user) for anything else but a
-/// server error, which is a bug.
-fn expect(answer: (u16, Value), want: u16) -> Option<Value> {
-    assert!(answer.0 < 500, "a server error under load: {answer:?}");
-    (answer.0 == want).then_some(answer.1)
-}
-
 /// One user's life, recording each write the server acknowledges: sign up,
 /// confirm, enrol an authenticator, sign in with it once.
 async fn user(url: String, email: String, ack: Arc<Mutex<Acknowledged>>) -> Option<()> {
     expect(call(&url, "POST", "/api/v1/accounts", Some(json!({"email": email, "password": PW})), None).await?, 201)?;
     ack.lock().unwrap().accounts.push((email.clone(), false));
-    let code = outbox_code(&url, &email).await?;
+    let code = outbox_code(&url, &email, 0).await?;
     let verify = json!({"email": email, "code": code});
     expect(call(&url, "POST", "/api/v1/accounts/verify-email", Some(verify), None).await?, 200)?;
     ack.lock().unwrap().accounts.push((email.clone(), true));
@@ -123,38 +84,13 @@ async fn check_after_restart(l: &str, url: &str, ack: &Acknowledged) -> usize {
     checked
 }
 
-fn sqlite_integrity(dir: &Path) -> String {
-    let out = std::process::Command::new("python3")
-        .args(["-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])"])
-        .arg(dir.join("twostep.db"))
-        .output()
-        .expect("python3 for the SQLite integrity check");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn audit_verify(dir: &Path, db_args: &[String]) {
-    let out = std::process::Command::new(BIN).args(["audit", "verify", "--data-dir"]).arg(dir).args(db_args).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "audit chain after a crash: {text}");
-}
-
 async fn crash_and_recover(backend: Backend) {
-    let l = format!("{backend:?}");
-    let db = TestDatabase::create(backend).await;
-    let cwd = temp_dir();
-    let data = cwd.join("data");
-    let mut args: Vec<String> = LIMITS.iter().map(|s| s.to_string()).collect();
-    args.extend(["--data-dir".into(), data.display().to_string()]);
-    let db_args: Vec<String> = match backend {
-        Backend::Sqlite => vec![],
-        Backend::Postgres => vec!["--database-url".into(), db.url.clone()],
-    };
-    args.extend(db_args.iter().cloned());
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let site = CrashSite::new(backend, &[]).await;
+    let l = site.label.clone();
     let ack = Arc::new(Mutex::new(Acknowledged::default()));
     let mut survived = 0;
     for crash in 0..CRASHES {
-        let server: Server = serve(&cwd, &argv, &[]);
+        let server = site.serve();
         let checked = check_after_restart(&l, &server.url, &ack.lock().unwrap_or_else(|e| e.into_inner())).await;
         // New users keep arriving; the plug is pulled once this round has
         // seen a few sign-ins complete, so others are mid-way at that moment.
@@ -173,10 +109,7 @@ async fn crash_and_recover(backend: Backend) {
         for u in users {
             u.await.expect("a user task panicked: the server answered 5xx");
         }
-        if backend == Backend::Sqlite {
-            assert_eq!(sqlite_integrity(&data), "ok", "{l}: integrity_check after crash {crash}");
-        }
-        audit_verify(&data, &db_args);
+        site.check_storage(crash);
         survived += 1;
         let a = ack.lock().unwrap();
         println!(
@@ -187,14 +120,15 @@ async fn crash_and_recover(backend: Backend) {
         );
     }
     // A last restart checks the writes acknowledged before the last crash.
-    let server = serve(&cwd, &argv, &[]);
+    let server = site.serve();
     let checked = check_after_restart(&l, &server.url, &ack.lock().unwrap()).await;
     drop(server);
-    let a = ack.lock().unwrap();
-    assert!(!a.enrolled.is_empty() && !a.used_codes.is_empty(), "{l}: the load never reached enrolments and sign-ins");
+    {
+        let a = ack.lock().unwrap();
+        assert!(!a.enrolled.is_empty() && !a.used_codes.is_empty(), "{l}: the load never reached enrolments and sign-ins");
+    }
     println!("{l}: {survived} crashes survived, {checked} acknowledged writes checked after the last");
-    db.drop_database().await;
-    let _ = std::fs::remove_dir_all(cwd);
+    site.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use twostep_app::ports::{MessageQueueStore, QueueCounts, QueuedMessage, StoreError, StoreResult};
 use twostep_domain::MessageStatus;
 
@@ -41,30 +41,37 @@ fn short(error: &str) -> String {
     error.chars().take(MAX_ERROR_CHARS).collect()
 }
 
+/// Queues a message on `conn`: on its own, or inside the transaction of
+/// the change it tells about (an approval).
+pub(crate) async fn insert_message(conn: &mut AnyConnection, m: &QueuedMessage) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO message_queue (id, channel, recipient, sealed_text, code_id, status, attempts, created_at, \
+         next_attempt_at, expires_at, finished_at, last_error) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&m.id)
+    .bind(&m.channel)
+    .bind(&m.recipient)
+    .bind(&m.sealed)
+    .bind(m.code_id.as_deref())
+    .bind(m.status.as_str())
+    .bind(m.attempts)
+    .bind(m.created_at)
+    .bind(m.next_attempt_at)
+    .bind(m.expires_at)
+    .bind(m.finished_at)
+    .bind(short(&m.last_error))
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl MessageQueueStore for SqlStore {
     async fn enqueue_message(&self, m: &QueuedMessage) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO message_queue (id, channel, recipient, sealed_text, code_id, status, attempts, created_at, \
-             next_attempt_at, expires_at, finished_at, last_error) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&m.id)
-        .bind(&m.channel)
-        .bind(&m.recipient)
-        .bind(&m.sealed)
-        .bind(m.code_id.as_deref())
-        .bind(m.status.as_str())
-        .bind(m.attempts)
-        .bind(m.created_at)
-        .bind(m.next_attempt_at)
-        .bind(m.expires_at)
-        .bind(m.finished_at)
-        .bind(short(&m.last_error))
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        insert_message(&mut conn, m).await
     }
 
     async fn due_messages(&self, now: i64, limit: i64) -> StoreResult<Vec<QueuedMessage>> {

@@ -2,9 +2,9 @@
 //! account's security answers. Every change to a case is an UPDATE over the
 //! version the use case checked (`WHERE id = $1 AND version = $2`), so of two
 //! racing requests exactly one changes the row. Multi-table changes (opening,
-//! answers, documents, approval, freezing) run in one transaction that starts
-//! with its conditional write, so SQLite takes the write lock first and the
-//! loser of a race never half-applies anything.
+//! answers, documents, approval with its notices, freezing) run in one
+//! transaction that starts with its conditional write, so SQLite takes the
+//! write lock first and the loser of a race never half-applies anything.
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
@@ -16,6 +16,7 @@ use twostep_app::recovery::port::{
 };
 use twostep_domain::recovery::{join_names, parse_names, CaseStatus, RecoveryCase, RecoveryStep, ResetItem};
 
+use crate::queue::insert_message;
 use crate::records::insert_audit;
 use crate::{db_err, SqlStore};
 
@@ -477,6 +478,9 @@ impl RecoveryStore for SqlStore {
         sign_everyone_out(&mut tx, &p.account_id, p.now).await?;
         for event in &p.audit {
             insert_audit(&mut tx, event).await?;
+        }
+        for notice in &p.notices {
+            insert_message(&mut tx, notice).await?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(ApprovalOutcome::Approved)

@@ -1,14 +1,14 @@
 //! The storage contract of recovery, on SQLite and PostgreSQL: one active
 //! case per account, changes only over the version read, exactly one winner
-//! when approval races rejection, the approval transaction all or nothing,
-//! cancel codes, freezing, answers and documents written once, expiry and
-//! the document purge, and the security answers.
+//! when approval races rejection, the approval transaction (its notices
+//! included) all or nothing, cancel codes, freezing, answers and documents
+//! written once, expiry and the document purge, and the security answers.
 
 use twostep_app::crypto::new_id;
 use twostep_app::ports::*;
 use twostep_app::recovery::port::*;
 use twostep_domain::recovery::{CaseStatus, RecoveryStep, ResetItem};
-use twostep_domain::{LoginAttempt, LoginState, Role};
+use twostep_domain::{LoginAttempt, LoginState, MessageStatus, Role};
 use twostep_store::SqlStore;
 use twostep_testkit::contract::{each_backend, winners};
 use twostep_testkit::race;
@@ -98,6 +98,20 @@ fn plan(r: &CaseRecord, reviewer: &str, now: i64) -> ApprovalPlan {
             ip: "cli".into(),
             user_agent: "".into(),
             detail: r.case.id.clone(),
+        }],
+        notices: vec![QueuedMessage {
+            id: new_id(),
+            channel: "sms".into(),
+            recipient: "+447911123456".into(),
+            sealed: vec![1],
+            code_id: None,
+            status: MessageStatus::Queued,
+            attempts: 0,
+            created_at: now,
+            next_attempt_at: now,
+            expires_at: now + 86_400,
+            finished_at: None,
+            last_error: String::new(),
         }],
     }
 }
@@ -274,6 +288,7 @@ async fn approval_resets_signs_out_holds_and_audits_in_one_transaction() {
         assert!(s.session("tok-1", T0 + 51).await.unwrap().is_none(), "{l}");
         assert_eq!(s.login_by_id(&attempt.id).await.unwrap().unwrap().state, LoginState::Dead, "{l}");
         assert_eq!(s.audit_events(Some(&a), 1).await.unwrap()[0].kind, "recovery_approved", "{l}");
+        assert!(s.message(&p.notices[0].id).await.unwrap().is_some(), "{l}: the notice is queued with the approval");
         let after = reload(&s, &r.case.id).await;
         assert_eq!((after.case.hold_until, after.decided_by.as_deref(), after.closed_at), (Some(T0 + 50 + 48 * 3600), Some("rev1"), Some(T0 + 50)), "{l}");
 
@@ -289,6 +304,7 @@ async fn approval_resets_signs_out_holds_and_audits_in_one_transaction() {
         assert_eq!((acc.phone, acc.withdrawals_blocked_until), (None, None), "{l}");
         assert_eq!(reload(&s, &r.case.id).await.case.status, CaseStatus::PendingReview, "{l}");
         assert!(s.audit_events(Some(&b), 10).await.unwrap().is_empty(), "{l}");
+        assert!(s.message(&p.notices[0].id).await.unwrap().is_none(), "{l}: no notice of an approval that did not happen");
     })
     .await;
 }

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use twostep_domain::recovery::{RecoveryCase, RecoveryStep, ResetItem};
 
-use crate::ports::{AuditEvent, StoreResult};
+use crate::ports::{AuditEvent, QueuedMessage, StoreResult};
 
 /// A case as stored: the part the rules see plus what the reviewer reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,6 +126,9 @@ pub struct ApprovalPlan {
     pub new_phone: Option<String>,
     pub new_email: Option<String>,
     pub audit: Vec<AuditEvent>,
+    /// The notices to the account's old and new channels, queued in the
+    /// same transaction: an approval is never in force without them.
+    pub notices: Vec<QueuedMessage>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,7 +181,8 @@ pub trait RecoveryStore: Send + Sync {
     /// (content type, sealed bytes) of one document.
     async fn case_document(&self, case_id: &str, slot: &str) -> StoreResult<Option<(String, Vec<u8>)>>;
     /// The approval transaction: case approved, items reset, sessions and
-    /// pending sign-ins revoked, the hold raised, audit entries appended.
+    /// pending sign-ins revoked, the hold raised, audit entries appended,
+    /// notices queued.
     async fn approve_case(&self, plan: &ApprovalPlan) -> StoreResult<ApprovalOutcome>;
     /// The owner's cancel after approval, in one transaction: the case is
     /// cancelled, the account frozen, its sessions revoked, `audit` appended.

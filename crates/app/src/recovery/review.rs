@@ -1,9 +1,10 @@
 //! Staff review: the queue (riskiest first), a case's evidence, its
 //! documents, approval and rejection, the audit log and lifting a freeze.
 //! Only reviewers and admins get here, never for their own account. An
-//! approval writes everything it changes in one transaction over the case
-//! version it checked, so an approval racing a rejection (or a cancel) has
-//! exactly one winner; a high-risk case needs two different reviewers.
+//! approval writes everything it changes, its notices included, in one
+//! transaction over the case version it checked, so an approval racing a
+//! rejection (or a cancel) has exactly one winner, and a crash leaves it
+//! whole or absent; a high-risk case needs two different reviewers.
 
 use twostep_domain::hold::extend_hold;
 use twostep_domain::recovery::{Approval, CaseStatus, ResetItem, ReviewRefusal};
@@ -222,6 +223,35 @@ impl App {
             user_agent: meta.user_agent.chars().take(256).collect(),
             detail,
         };
+        let new_phone = if resets(ResetItem::Phone) { case.new_phone.clone() } else { None };
+        let new_email = if resets(ResetItem::Email) { case.new_email.clone() } else { None };
+        let body = format!(
+            "The recovery of your account was approved: {} reset, every session signed out. Withdrawals are \
+             blocked for {} hours. If this was not you, use the cancel code from our earlier message at once: \
+             the account will be frozen until our staff have looked at it.",
+            items.join(", "),
+            self.settings.recovery.hold_s / 3600
+        );
+        // The old channels first: they are where a robbed owner still listens.
+        let mut told: Vec<(Channel, &str)> = Vec::new();
+        let channels = [
+            Some((Channel::Email, account.email.as_str())),
+            account.phone.as_deref().map(|p| (Channel::Sms, p)),
+            new_email.as_deref().map(|e| (Channel::Email, e)),
+            new_phone.as_deref().map(|p| (Channel::Sms, p)),
+        ];
+        for to in channels.into_iter().flatten() {
+            if !told.contains(&to) {
+                told.push(to);
+            }
+        }
+        let notices = told
+            .into_iter()
+            .map(|(channel, to)| {
+                let subject = if channel == Channel::Email { "Account recovery approved" } else { "" };
+                self.sealed_notice(channel, to, subject, &body)
+            })
+            .collect::<AppResult<Vec<_>>>()?;
         let plan = ApprovalPlan {
             case_id: case.id.clone(),
             version: case.version,
@@ -231,8 +261,8 @@ impl App {
             now,
             hold_until,
             remove_authenticator: resets(ResetItem::Authenticator),
-            new_phone: if resets(ResetItem::Phone) { case.new_phone.clone() } else { None },
-            new_email: if resets(ResetItem::Email) { case.new_email.clone() } else { None },
+            new_phone,
+            new_email,
             audit: vec![
                 event(
                     "recovery_approved",
@@ -241,9 +271,10 @@ impl App {
                 ),
                 event("staff_approved_recovery", staff_id, format!("case {} of account {}", case.id, case.account_id)),
             ],
+            notices,
         };
         match self.store.approve_case(&plan).await? {
-            ApprovalOutcome::Approved => {}
+            ApprovalOutcome::Approved => self.outbound_wake.notify_one(),
             ApprovalOutcome::Lost => {
                 return Err(AppError::Conflict("the case was decided or cancelled meanwhile".into()));
             }
@@ -252,34 +283,6 @@ impl App {
                     "the new e-mail address belongs to another account; reject this case".into(),
                 ));
             }
-        }
-        let body = format!(
-            "The recovery of your account was approved: {} reset, every session signed out. Withdrawals are \
-             blocked for {} hours. If this was not you, use the cancel code from our earlier message at once: \
-             the account will be frozen until our staff have looked at it.",
-            items.join(", "),
-            self.settings.recovery.hold_s / 3600
-        );
-        // The old channels first: they are where a robbed owner still listens.
-        let mut told: Vec<(Channel, String)> = Vec::new();
-        let mut tell = |c: Channel, to: &str| {
-            if !told.iter().any(|(tc, t)| *tc == c && t == to) {
-                told.push((c, to.to_owned()));
-            }
-        };
-        tell(Channel::Email, &account.email);
-        if let Some(p) = &account.phone {
-            tell(Channel::Sms, p);
-        }
-        if let Some(e) = &plan.new_email {
-            tell(Channel::Email, e);
-        }
-        if let Some(p) = &plan.new_phone {
-            tell(Channel::Sms, p);
-        }
-        for (channel, to) in told {
-            let subject = if channel == Channel::Email { "Account recovery approved" } else { "" };
-            self.notify(channel, &to, subject, &body).await;
         }
         Ok(ApprovalResult { status: CaseStatus::Approved, approvals_remaining: 0, hold_until: Some(hold_until) })
     }
