@@ -9,6 +9,7 @@
 
 mod accounts;
 mod auth;
+mod checkpoint;
 mod group_commit;
 mod queue;
 mod records;
@@ -20,6 +21,7 @@ pub(crate) mod throttle;
 pub mod transfer;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -46,6 +48,8 @@ impl Backend {
 
 #[derive(Clone, Debug)]
 pub struct PoolSettings {
+    /// The pool's size on PostgreSQL; on SQLite the readers' (one writer
+    /// besides them), capped at twice the cores.
     pub max_connections: u32,
     pub acquire_timeout: Duration,
     /// PostgreSQL only: a statement running longer is cancelled.
@@ -71,6 +75,10 @@ pub struct SqlStore {
     backend: Backend,
     /// Applies the writes of second sign-in steps in groups.
     signins: group_commit::SignInWriter,
+    /// SQLite: the connection that checkpoints the log (`checkpoint`).
+    checkpoints: Option<AnyPool>,
+    /// Background tasks of this store stop when the last clone is dropped.
+    _alive: Arc<()>,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
@@ -119,8 +127,10 @@ impl SqlStore {
                             // durable across process crashes in WAL mode.
                             Backend::Sqlite => format!(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA query_only = {};",
-                                i32::from(read_only)
+                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA query_only = {}; \
+                                 PRAGMA wal_autocheckpoint = {};",
+                                i32::from(read_only),
+                                checkpoint::BACKSTOP_PAGES
                             ),
                             Backend::Postgres => format!("SET statement_timeout = {statement_timeout_ms}"),
                         };
@@ -130,19 +140,28 @@ impl SqlStore {
                 })
                 .connect_with(options.clone())
         };
-        let (pool, reader) = match backend {
+        let alive = Arc::new(());
+        let (pool, reader, checkpoints) = match backend {
             Backend::Sqlite => {
                 let pool = open(1, false).await.map_err(db_err)?;
-                let reader = open(settings.max_connections.max(1), true).await.map_err(db_err)?;
-                (pool, reader)
+                // A read on SQLite is CPU work on its connection's thread
+                // (the pages sit in the OS cache); more threads than twice the
+                // cores only add switching between them. Measured on 2 cores:
+                // 4 readers sign in 10,300 people/s, 16 readers 8,000-9,600.
+                let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
+                let readers = settings.max_connections.clamp(1, 2 * cores);
+                let reader = open(readers, true).await.map_err(db_err)?;
+                let checkpoints = open(1, false).await.map_err(db_err)?;
+                checkpoint::start(checkpoints.clone(), Arc::downgrade(&alive));
+                (pool, reader, Some(checkpoints))
             }
             Backend::Postgres => {
                 let pool = open(settings.max_connections, false).await.map_err(db_err)?;
-                (pool.clone(), pool)
+                (pool.clone(), pool, None)
             }
         };
         let signins = group_commit::SignInWriter::start(pool.clone());
-        Ok(Self { pool, reader, backend, signins })
+        Ok(Self { pool, reader, backend, signins, checkpoints, _alive: alive })
     }
 
     pub fn backend(&self) -> Backend {
@@ -225,6 +244,9 @@ impl SqlStore {
     pub async fn close(&self) {
         self.pool.close().await;
         self.reader.close().await;
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.close().await;
+        }
     }
 }
 
