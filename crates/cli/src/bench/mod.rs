@@ -69,6 +69,9 @@ pub async fn bench(args: BenchArgs, binary: PathBuf) -> Result<()> {
     if !matches!(args.backend.as_str(), "sqlite" | "postgres") {
         bail!("--backend must be sqlite or postgres");
     }
+    if args.accounts == 0 {
+        bail!("--accounts must be at least 1");
+    }
     if args.seconds == 0 || args.seconds > 600 {
         bail!("--seconds must be between 1 and 600");
     }
