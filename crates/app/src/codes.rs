@@ -119,6 +119,24 @@ impl App {
         expected_to: Option<&str>,
         code: &str,
     ) -> AppResult<SentCode> {
+        let live = self.check_sent_code(account_id, purpose, expected_to, code).await?;
+        if !self.store.consume_code(&live.id, self.now()).await? {
+            // The right code, taken a moment ago by a concurrent request (a
+            // double submission): not a guess, so not counted as one.
+            return Err(AppError::Conflict("this code has just been used".into()));
+        }
+        Ok(live)
+    }
+
+    /// Checks a sent code (counting the try) without using it up: for a
+    /// caller that uses it up in a transaction of its own.
+    pub(crate) async fn check_sent_code(
+        &self,
+        account_id: &str,
+        purpose: &str,
+        expected_to: Option<&str>,
+        code: &str,
+    ) -> AppResult<SentCode> {
         let now = self.now();
         let rejected = || {
             AuthCounters::bump(&self.counters.sent_codes_rejected);
@@ -134,9 +152,6 @@ impl App {
             return Err(rejected());
         }
         if !code_matches(&live.code_hash, self.keyring.code_pepper(), purpose, &live.destination, code) {
-            return Err(rejected());
-        }
-        if !self.store.consume_code(&live.id, now).await? {
             return Err(rejected());
         }
         Ok(live)

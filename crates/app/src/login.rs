@@ -191,7 +191,7 @@ impl App {
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let now = self.now();
         match totp::verify(&secret, code, now, Some(factor.last_step)) {
-            Some(step) => self.complete_second_step(&ctx, Some(step), meta).await,
+            Some(step) => self.complete_second_step(&ctx, Some(step), None, meta).await,
             None => {
                 if totp::verify(&secret, code, now, None).is_some() {
                     self.note_totp_replay(&ctx.account.id, meta).await;
@@ -222,8 +222,8 @@ impl App {
     ) -> AppResult<Session> {
         let ctx = self.pending_sign_in(login_id).await?;
         let (_, destination) = self.code_destination(&ctx.account, method).await?;
-        match self.verify_sent_code(&ctx.account.id, PURPOSE_LOGIN, Some(&destination), code).await {
-            Ok(_) => self.complete_second_step(&ctx, None, meta).await,
+        match self.check_sent_code(&ctx.account.id, PURPOSE_LOGIN, Some(&destination), code).await {
+            Ok(live) => self.complete_second_step(&ctx, None, Some(live.id), meta).await,
             Err(AppError::InvalidCode) => Err(self.fail_second_step(&ctx, meta).await?),
             Err(e) => Err(e),
         }
@@ -242,9 +242,15 @@ impl App {
     }
 
     /// All the writes of a successful second step, in one transaction: the
-    /// authenticator step used, the attempt completed, the session opened, the
-    /// throttle cleared, the audit entry.
-    async fn complete_second_step(&self, ctx: &SignInContext, totp_step: Option<i64>, meta: &RequestMeta) -> AppResult<Session> {
+    /// authenticator step or sent code used, the attempt completed, the
+    /// session opened, the throttle cleared, the audit entry.
+    async fn complete_second_step(
+        &self,
+        ctx: &SignInContext,
+        totp_step: Option<i64>,
+        sent_code_id: Option<String>,
+        meta: &RequestMeta,
+    ) -> AppResult<Session> {
         let token = new_token();
         let now = self.now();
         let account_id = ctx.account.id.clone();
@@ -253,6 +259,7 @@ impl App {
             login_id: ctx.attempt.id.clone(),
             account_id: account_id.clone(),
             totp_step,
+            sent_code_id,
             session_token_hash: token_hash(&token),
             session_expires_at: now + self.settings.session_ttl_s,
             now,
@@ -267,7 +274,9 @@ impl App {
                 Ok(Session { token, account_id, expires_at: success.session_expires_at })
             }
             SignInOutcome::CodeAlreadyUsed => {
-                self.note_totp_replay(&account_id, meta).await;
+                if totp_step.is_some() {
+                    self.note_totp_replay(&account_id, meta).await;
+                }
                 Err(self.fail_second_step(ctx, meta).await?)
             }
             SignInOutcome::AttemptClosed => Err(AppError::Conflict("this sign-in is already complete".into())),
@@ -278,7 +287,6 @@ impl App {
     /// throttle and the account's lock, in one transaction; returns the error
     /// to answer.
     async fn fail_second_step(&self, ctx: &SignInContext, meta: &RequestMeta) -> AppResult<AppError> {
-        AuthCounters::bump(&self.counters.logins_failed);
         let account_id = ctx.account.id.as_str();
         let failure = SignInFailure {
             login_id: ctx.attempt.id.clone(),
@@ -289,7 +297,10 @@ impl App {
             window_s: self.settings.failures.window_s,
             audit: self.audit_event("second_factor_failed", Some(account_id), meta, ""),
         };
-        let consecutive = self.store.fail_sign_in(&failure).await?;
+        let Some(consecutive) = self.store.fail_sign_in(&failure).await? else {
+            return Ok(AppError::Conflict("this sign-in is already complete".into()));
+        };
+        AuthCounters::bump(&self.counters.logins_failed);
         if consecutive == self.settings.failures.lock_after_consecutive {
             self.audit("second_factor_locked", Some(account_id), meta, "").await;
         }

@@ -100,6 +100,10 @@ pub struct SignInSuccess {
     pub account_id: String,
     /// The authenticator step to record as used; None for a sent code.
     pub totp_step: Option<i64>,
+    /// The sent code to use up, in the same transaction as the rest: a
+    /// concurrent copy of the right code then finds the attempt complete
+    /// instead of counting as a failure. None for an authenticator.
+    pub sent_code_id: Option<String>,
     pub session_token_hash: String,
     pub session_expires_at: i64,
     pub now: i64,
@@ -113,7 +117,8 @@ pub struct SignInSuccess {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SignInOutcome {
     Completed,
-    /// The authenticator step was used meanwhile (a replay or a race lost).
+    /// The authenticator step or the sent code was used meanwhile (a replay
+    /// or a race lost).
     CodeAlreadyUsed,
     /// The attempt is no longer pending (completed, dead or expired).
     AttemptClosed,
@@ -147,8 +152,10 @@ pub trait LoginStore: Send + Sync {
     /// audits, all or nothing. Exactly one of several concurrent callers wins.
     async fn complete_sign_in(&self, success: &SignInSuccess) -> StoreResult<SignInOutcome>;
     /// Counts a refused code everywhere it counts; returns the account's
-    /// consecutive second-factor failures.
-    async fn fail_sign_in(&self, failure: &SignInFailure) -> StoreResult<i64>;
+    /// consecutive second-factor failures, or None, counting nothing, when
+    /// the attempt was completed meanwhile (a copy of the right code lost to
+    /// its twin: a double submission, not a guess).
+    async fn fail_sign_in(&self, failure: &SignInFailure) -> StoreResult<Option<i64>>;
 }
 
 #[derive(Clone, Debug)]

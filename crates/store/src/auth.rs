@@ -90,7 +90,7 @@ impl LoginStore for SqlStore {
         }
     }
 
-    async fn fail_sign_in(&self, failure: &SignInFailure) -> StoreResult<i64> {
+    async fn fail_sign_in(&self, failure: &SignInFailure) -> StoreResult<Option<i64>> {
         match self.signins.write(crate::signin::Write::Failure(failure.clone())).await? {
             crate::signin::Written::Failure(consecutive) => Ok(consecutive),
             crate::signin::Written::Success(_) => Err(StoreError::Other("a refusal was applied as a success".into())),

@@ -84,11 +84,11 @@ pub(crate) enum Write {
 }
 
 /// What one sign-in's writes did: a success's outcome, or a refusal's
-/// consecutive second-factor failures.
+/// consecutive second-factor failures (None: not counted, see `apply`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Written {
     Success(SignInOutcome),
-    Failure(i64),
+    Failure(Option<i64>),
 }
 
 impl Write {
@@ -132,8 +132,8 @@ fn by_ids<'q>(template: &str, ids: &[&'q str]) -> Query<'q> {
 /// Applies the writes of many sign-ins in one transaction and says what each
 /// did. No two of `writes` may share a key (`Write::keys`): each statement
 /// changes every row at most once. Statements lock rows in the order of the
-/// single-sign-in transactions before them: attempts, authenticators,
-/// accounts, throttle, audit head.
+/// single-sign-in transactions before them: attempts, authenticators, sent
+/// codes, accounts, throttle, audit head.
 pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write]) -> StoreResult<Vec<Written>> {
     let mut successes = Vec::new();
     let mut failures = Vec::new();
@@ -146,7 +146,7 @@ pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write]) -> StoreResult<Vec<
     let mut tx = pool.begin().await.map_err(db_err)?;
     let conn: &mut AnyConnection = &mut tx;
 
-    // Successes: complete the pending attempts, then use the steps.
+    // Successes: complete the pending attempts, then use the steps and codes.
     let mut completed = HashSet::new();
     if !successes.is_empty() {
         let sql = format!(
@@ -175,16 +175,34 @@ pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write]) -> StoreResult<Vec<
         }
         advanced = returned(conn, q).await?;
     }
-    // An attempt whose step was used meanwhile stays pending, as it was.
+    let coded: Vec<_> = successes.iter().filter(|s| completed.contains(&s.login_id) && s.sent_code_id.is_some()).collect();
+    let mut consumed = HashSet::new();
+    if !coded.is_empty() {
+        let sql = format!(
+            "UPDATE sent_codes SET used_at = v.column2 FROM (VALUES {}) AS v \
+             WHERE sent_codes.id = v.column1 AND used_at IS NULL AND expires_at > v.column2 RETURNING id",
+            crate::sql::values(coded.len(), 2)
+        );
+        let mut q = statement(sql, coded.len());
+        for s in &coded {
+            q = q.bind(s.sent_code_id.as_deref()).bind(s.now);
+        }
+        consumed = returned(conn, q).await?;
+    }
+    let used_meanwhile = |s: &SignInSuccess| {
+        s.totp_step.is_some() && !advanced.contains(&s.account_id)
+            || s.sent_code_id.as_ref().is_some_and(|id| !consumed.contains(id))
+    };
+    // An attempt whose step or code was used meanwhile stays pending, as it was.
     let replayed: Vec<&str> =
-        stepped.iter().filter(|s| !advanced.contains(&s.account_id)).map(|s| s.login_id.as_str()).collect();
+        stepped.iter().chain(&coded).filter(|s| used_meanwhile(s)).map(|s| s.login_id.as_str()).collect();
     if !replayed.is_empty() {
         execute(conn, by_ids("UPDATE login_attempts SET state = 'pending' WHERE id IN ({})", &replayed)).await?;
     }
     let outcome = |s: &SignInSuccess| {
         if !completed.contains(&s.login_id) {
             SignInOutcome::AttemptClosed
-        } else if s.totp_step.is_some() && !advanced.contains(&s.account_id) {
+        } else if used_meanwhile(s) {
             SignInOutcome::CodeAlreadyUsed
         } else {
             SignInOutcome::Completed
@@ -205,19 +223,31 @@ pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write]) -> StoreResult<Vec<
     }
 
     // Refusals: count the failure on the attempt (killing it at the limit).
+    // One whose attempt was completed meanwhile is a copy of the right code
+    // that lost to its twin (a double submission), not a guess: nothing of
+    // it is counted. A dead or expired attempt still counts everywhere else.
+    let mut failures = failures;
     if !failures.is_empty() {
         let sql = format!(
             "UPDATE login_attempts SET failures = failures + 1, \
              state = CASE WHEN failures + 1 >= v.column2 THEN 'dead' ELSE state END \
-             FROM (VALUES {}) AS v WHERE login_attempts.id = v.column1 AND state = 'pending'",
+             FROM (VALUES {}) AS v WHERE login_attempts.id = v.column1 AND state = 'pending' RETURNING id",
             crate::sql::values(failures.len(), 2)
         );
         let mut q = statement(sql, failures.len());
         for f in &failures {
             q = q.bind(&f.login_id).bind(f.max_failures);
         }
-        execute(conn, q).await?;
+        let pending = returned(conn, q).await?;
+        let closed: Vec<&str> =
+            failures.iter().filter(|f| !pending.contains(&f.login_id)).map(|f| f.login_id.as_str()).collect();
+        if !closed.is_empty() {
+            let q = by_ids("SELECT id FROM login_attempts WHERE id IN ({}) AND state = 'completed'", &closed);
+            let won = returned(conn, q).await?;
+            failures.retain(|f| !won.contains(&f.login_id));
+        }
     }
+    let counted: HashSet<&str> = failures.iter().map(|f| f.login_id.as_str()).collect();
 
     // Accounts: a success clears the second-factor failures, a refusal adds one.
     let cleared: Vec<&str> =
@@ -271,7 +301,8 @@ pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write]) -> StoreResult<Vec<
         .filter_map(|w| match w {
             Write::Success(s) if outcome(s) == SignInOutcome::Completed => Some(&s.audit),
             Write::Success(_) => None,
-            Write::Failure(f) => Some(&f.audit),
+            Write::Failure(f) if counted.contains(f.login_id.as_str()) => Some(&f.audit),
+            Write::Failure(_) => None,
         })
         .collect();
     crate::records::insert_audits(conn, &audit).await?;
@@ -280,7 +311,8 @@ pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write]) -> StoreResult<Vec<
         .iter()
         .map(|w| match w {
             Write::Success(s) => Written::Success(outcome(s)),
-            Write::Failure(f) => Written::Failure(consecutive.get(&f.account_id).copied().unwrap_or(0)),
+            Write::Failure(f) if !counted.contains(f.login_id.as_str()) => Written::Failure(None),
+            Write::Failure(f) => Written::Failure(Some(consecutive.get(&f.account_id).copied().unwrap_or(0))),
         })
         .collect())
 }

@@ -48,6 +48,7 @@ fn success(f: &Fixture, login_id: &str, step: Option<i64>) -> SignInSuccess {
         login_id: login_id.into(),
         account_id: f.account_id.clone(),
         totp_step: step,
+        sent_code_id: None,
         session_token_hash: new_id(),
         session_expires_at: T0 + 3600,
         now: T0 + 10,
@@ -169,7 +170,7 @@ async fn a_refusal_counts_everywhere_and_kills_the_attempt_at_the_limit() {
     each_backend(|s, l| async move {
         let f = fixture(&s, l).await;
         for n in 1..=5 {
-            assert_eq!(s.fail_sign_in(&failure(&f, &f.login_id, T0 + n)).await.unwrap(), n, "{l}: consecutive");
+            assert_eq!(s.fail_sign_in(&failure(&f, &f.login_id, T0 + n)).await.unwrap(), Some(n), "{l}: consecutive");
         }
         assert_eq!(s.login_by_id(&f.login_id).await.unwrap().unwrap().state, LoginState::Dead, "{l}");
         let state = s.failure_state(&format!("{PREFIX}{}", f.email), T0 + 10, 900).await.unwrap();
@@ -204,7 +205,7 @@ async fn sign_ins_arriving_together_commit_together_and_each_gets_its_own_answer
                 let (f, replay) = &fixtures[i / 2];
                 let login = if i % 2 == 0 { &f.login_id } else { replay };
                 if (i / 2) % 3 == 2 {
-                    Err(s.fail_sign_in(&failure(f, login, T0 + 1)).await.unwrap())
+                    Err(s.fail_sign_in(&failure(f, login, T0 + 1)).await.unwrap().expect("counted"))
                 } else {
                     Ok(s.complete_sign_in(&success(f, login, Some(101))).await.unwrap())
                 }
@@ -272,6 +273,61 @@ async fn a_write_that_fails_does_not_fail_the_sign_ins_committed_with_it() {
             assert_eq!(r.as_ref().ok(), Some(&SignInOutcome::Completed), "{l}: sign-in {i}");
         }
         assert_eq!(s.verify_audit_chain().await.unwrap().unwrap().0, 23, "{l}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sent_code_is_used_up_with_the_sign_in_or_not_at_all() {
+    each_backend(|s, l| async move {
+        let f = fixture(&s, l).await;
+        let code = SentCode {
+            id: new_id(),
+            account_id: f.account_id.clone(),
+            purpose: "login".into(),
+            channel: "email".into(),
+            destination: f.email.clone(),
+            code_hash: b"hash".to_vec(),
+            created_at: T0,
+            expires_at: T0 + 300,
+            tries: 0,
+        };
+        s.create_code(&code).await.unwrap();
+        let with_code = |login_id: &str| SignInSuccess { sent_code_id: Some(code.id.clone()), ..success(&f, login_id, None) };
+        // Closed attempt: the code stays live.
+        let closed = attempt(&s, &f.account_id).await;
+        assert!(s.complete_login(&closed, T0, 5).await.unwrap());
+        assert_eq!(s.complete_sign_in(&with_code(&closed)).await.unwrap(), SignInOutcome::AttemptClosed, "{l}");
+        assert!(s.live_code(&f.account_id, "login", T0 + 10).await.unwrap().is_some(), "{l}: code still live");
+        // Success: code and attempt used up together.
+        assert_eq!(s.complete_sign_in(&with_code(&f.login_id)).await.unwrap(), SignInOutcome::Completed, "{l}");
+        assert!(s.live_code(&f.account_id, "login", T0 + 10).await.unwrap().is_none(), "{l}: code used up");
+        // The same code on another attempt: refused, and that attempt stays pending.
+        let other = attempt(&s, &f.account_id).await;
+        let again = with_code(&other);
+        assert_eq!(s.complete_sign_in(&again).await.unwrap(), SignInOutcome::CodeAlreadyUsed, "{l}");
+        assert_eq!(s.login_by_id(&other).await.unwrap().unwrap().state, LoginState::Pending, "{l}");
+        assert!(s.session(&again.session_token_hash, T0 + 20).await.unwrap().is_none(), "{l}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refusal_after_the_attempt_was_won_counts_nothing() {
+    each_backend(|s, l| async move {
+        let f = fixture(&s, l).await;
+        assert_eq!(s.complete_sign_in(&success(&f, &f.login_id, Some(101))).await.unwrap(), SignInOutcome::Completed, "{l}");
+        // The losing twin of a double submission arrives after the win.
+        assert_eq!(s.fail_sign_in(&failure(&f, &f.login_id, T0 + 11)).await.unwrap(), None, "{l}");
+        assert_eq!(s.account_by_id(&f.account_id).await.unwrap().unwrap().second_factor_failures, 0, "{l}");
+        assert_eq!(s.failure_state(&format!("{PREFIX}{}", f.email), T0 + 12, 900).await.unwrap(), FailureState::default(), "{l}");
+        assert_eq!(s.audit_events(Some(&f.account_id), 5).await.unwrap().len(), 1, "{l}: only the sign-in");
+        // A dead attempt is different: refusals against it still count.
+        let dead = attempt(&s, &f.account_id).await;
+        for n in 1..=6 {
+            assert_eq!(s.fail_sign_in(&failure(&f, &dead, T0 + 20)).await.unwrap(), Some(n), "{l}");
+        }
+        assert_eq!(s.login_by_id(&dead).await.unwrap().unwrap().state, LoginState::Dead, "{l}");
     })
     .await;
 }
