@@ -8,9 +8,11 @@
 //! an acknowledged sign-in is as durable as before.
 
 use std::collections::{HashSet, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 use twostep_app::ports::{StoreError, StoreResult};
@@ -82,9 +84,15 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>, stats: Arc<Stats>) {
         }
         let group = take_group(&mut waiting);
         let size = group.len() as u64;
-        if commit(&pool, group).await {
-            stats.groups.fetch_add(1, Ordering::Relaxed);
-            stats.sign_ins.fetch_add(size, Ordering::Relaxed);
+        // A panic must not stop every later sign-in: its group's callers see
+        // their answer dropped (an unavailable store) and the task goes on.
+        match AssertUnwindSafe(commit(&pool, group)).catch_unwind().await {
+            Ok(true) => {
+                stats.groups.fetch_add(1, Ordering::Relaxed);
+                stats.sign_ins.fetch_add(size, Ordering::Relaxed);
+            }
+            Ok(false) => {}
+            Err(_) => tracing::error!(sign_ins = size, "a sign-in group panicked; its callers were refused"),
         }
     }
 }
@@ -110,8 +118,9 @@ fn take_group(waiting: &mut VecDeque<Job>) -> Vec<Job> {
 
 /// Applies a group and answers each caller. If the group's transaction fails
 /// (a PostgreSQL deadlock with another instance, say), each sign-in is
-/// retried alone, so one bad write cannot fail its neighbours. True when
-/// the group committed as one.
+/// retried alone, so one bad write cannot fail its neighbours; if the
+/// database is unavailable, every caller is told so at once. True when the
+/// group committed as one.
 async fn commit(pool: &AnyPool, group: Vec<Job>) -> bool {
     let writes: Vec<&Write> = group.iter().map(|j| &j.write).collect();
     match apply(pool, &writes).await {
@@ -123,6 +132,12 @@ async fn commit(pool: &AnyPool, group: Vec<Job>) -> bool {
         }
         Err(e) if group.len() == 1 => {
             let _ = group.into_iter().next().map(|job| job.reply.send(Err(e)));
+        }
+        // The database is away: one at a time would only wait longer.
+        Err(StoreError::Unavailable(why)) => {
+            for job in group {
+                let _ = job.reply.send(Err(StoreError::Unavailable(why.clone())));
+            }
         }
         Err(e) => {
             tracing::warn!(sign_ins = group.len(), error = %e, "group commit failed; applying each sign-in alone");

@@ -136,7 +136,7 @@ fn by_ids<'q>(template: &str, ids: &[&'q str]) -> Query<'q> {
 /// codes, accounts, throttle, audit head.
 pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write]) -> StoreResult<Vec<Written>> {
     let mut successes = Vec::new();
-    let mut failures = Vec::new();
+    let mut failures: Vec<&SignInFailure> = Vec::new();
     for w in writes {
         match w {
             Write::Success(s) => successes.push(s),
@@ -226,7 +226,6 @@ pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write]) -> StoreResult<Vec<
     // One whose attempt was completed meanwhile is a copy of the right code
     // that lost to its twin (a double submission), not a guess: nothing of
     // it is counted. A dead or expired attempt still counts everywhere else.
-    let mut failures = failures;
     if !failures.is_empty() {
         let sql = format!(
             "UPDATE login_attempts SET failures = failures + 1, \
