@@ -44,8 +44,8 @@ impl App {
 
     /// A message ready for the queue, its text sealed. `enqueue` writes it
     /// on its own; a use case that must send it exactly when its change
-    /// commits (an approval) writes it in that change's transaction and
-    /// then wakes a worker.
+    /// commits (every decision on a recovery case) writes it in that
+    /// change's transaction and then wakes a worker.
     pub(crate) fn sealed_message(&self, message: &Message, code_id: Option<&str>, expires_at: i64) -> AppResult<QueuedMessage> {
         let id = new_id();
         let payload = serde_json::to_vec(&(&message.subject, &message.body)).map_err(|e| AppError::Internal(e.to_string()))?;

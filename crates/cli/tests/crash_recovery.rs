@@ -6,8 +6,11 @@
 //! must still be there, and no case may be half-approved: a case is
 //! approved with all its effects (authenticator removed, phone or e-mail
 //! replaced, sessions revoked, withdrawal hold, audit entry, notices queued)
-//! or with none of them. SQLite's integrity check and the audit log's hash
-//! chain must pass after every crash. On SQLite and PostgreSQL.
+//! or with none of them. Every other decision is whole too: each case
+//! opened, submitted, approved once of two or rejected has its audit entry
+//! and each one that tells the owner exactly its notice, and nothing else
+//! does. SQLite's integrity check and the audit log's hash chain must pass
+//! after every crash. On SQLite and PostgreSQL.
 
 mod common;
 
@@ -322,6 +325,43 @@ async fn check_database(site: &CrashSite, owners: &[Owner], crash: usize) -> Vec
         let audit = store.audit_events(Some(&o.account_id), 500).await.unwrap();
         let audited = audit.iter().any(|e| e.kind == "recovery_approved");
         assert_eq!(audited, approved, "{who}: approved {approved}: the audit entry");
+
+        // Every other decision comes with its audit entry, once, or is not
+        // there at all: no case opened, submitted, approved once of two or
+        // rejected without its entry, and no entry without its decision.
+        let submitted = matches!(status, Some(CaseStatus::PendingReview | CaseStatus::Approved | CaseStatus::Rejected));
+        let rejected = status == Some(CaseStatus::Rejected);
+        let first_approved = case.is_some_and(|c| c.first_approved_by.is_some());
+        let entries = |kind: &str| audit.iter().filter(|e| e.kind == kind).count();
+        let decisions = [
+            ("recovery_opened", case.is_some()),
+            ("recovery_submitted", submitted),
+            ("recovery_first_approval", first_approved),
+            ("recovery_rejected", rejected),
+        ];
+        for (kind, happened) in decisions {
+            assert_eq!(entries(kind), usize::from(happened), "{who}: {kind} {happened}, status {status:?}: its audit entries");
+        }
+        if let Some(c) = case {
+            let staff: i64 = sqlx::query("SELECT COUNT(*) FROM audit_log WHERE kind = 'staff_rejected_recovery' AND detail = $1")
+                .bind(format!("case {}", c.id))
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(staff, i64::from(rejected), "{who}: rejected {rejected}: the reviewer's audit entry");
+        }
+        // The address the case was opened under hears of each decision
+        // that tells the owner, exactly once: opening and submission (with
+        // a cancel code), then rejection or approval. Codes are not notices.
+        let told = [case.is_some(), submitted, rejected, approved].into_iter().filter(|t| *t).count();
+        let notices: i64 = sqlx::query("SELECT COUNT(*) FROM message_queue WHERE recipient = $1 AND code_id IS NULL")
+            .bind(&o.email)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(notices, told as i64, "{who}: status {status:?}: the notices to {}", o.email);
         if let Some(c) = case.filter(|_| approved) {
             // The owner is told on the old address, and on the new contact.
             let decided = c.decided_at.expect("decided_at");

@@ -1,18 +1,20 @@
 //! Recovery cases, their cancel tokens, answers and sealed documents, and the
 //! account's security answers. Every change to a case is an UPDATE over the
 //! version the use case checked (`WHERE id = $1 AND version = $2`), so of two
-//! racing requests exactly one changes the row. Multi-table changes (opening,
-//! answers, documents, approval with its notices, freezing) run in one
-//! transaction that starts with its conditional write, so SQLite takes the
-//! write lock first and the loser of a race never half-applies anything.
+//! racing requests exactly one changes the row. Multi-table changes (answers,
+//! documents, and every decision: opening, submission, first approval,
+//! approval, rejection, cancel, freezing, unfreezing, each with its audit
+//! entries and notices) run in one transaction that starts with its
+//! conditional write, so SQLite takes the write lock first and the loser of a
+//! race never half-applies anything. The audit chain's head is locked last.
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use twostep_app::ports::{AuditEvent, StoreError, StoreResult};
+use twostep_app::ports::{AuditEvent, QueuedMessage, StoreError, StoreResult};
 use twostep_app::recovery::port::{
-    AnswerOutcome, ApprovalOutcome, ApprovalPlan, CaseChange, CaseRecord, DocumentInfo, IdentityRecord, NewCase,
-    OpenOutcome, RecoveryStore, SecurityAnswer, SUPERSEDED,
+    AnswerOutcome, ApprovalOutcome, ApprovalPlan, CaseChange, CaseRecord, DocumentInfo, Effects, IdentityRecord,
+    NewCase, OpenOutcome, Opening, RecoveryStore, SecurityAnswer, SUPERSEDED,
 };
 use twostep_domain::recovery::{join_names, parse_names, CaseStatus, RecoveryCase, RecoveryStep, ResetItem};
 
@@ -108,6 +110,19 @@ async fn sign_everyone_out(conn: &mut AnyConnection, account_id: &str, now: i64)
     Ok(())
 }
 
+/// Queues a decision's notices and appends its audit entries, inside the
+/// decision's transaction. The audit chain's head is row-locked last, after
+/// every other row the transaction touches, as in every other transaction.
+async fn write_effects(conn: &mut AnyConnection, audit: &[AuditEvent], notices: &[QueuedMessage]) -> StoreResult<()> {
+    for notice in notices {
+        insert_message(&mut *conn, notice).await?;
+    }
+    for event in audit {
+        insert_audit(&mut *conn, event).await?;
+    }
+    Ok(())
+}
+
 impl SqlStore {
     async fn one_case(&self, sql: String, key: &str) -> StoreResult<Option<CaseRecord>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key.to_owned()).fetch_optional(&self.pool).await.map_err(db_err)?;
@@ -117,7 +132,7 @@ impl SqlStore {
 
 #[async_trait]
 impl RecoveryStore for SqlStore {
-    async fn open_case(&self, c: &NewCase, now: i64) -> StoreResult<OpenOutcome> {
+    async fn open_case(&self, c: &NewCase, opening: &Opening, now: i64) -> StoreResult<OpenOutcome> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         sqlx::query(
             "UPDATE recovery_cases SET status = 'expired', closed_at = expires_at, active_account_id = NULL, \
@@ -160,6 +175,17 @@ impl RecoveryStore for SqlStore {
         if inserted.rows_affected() != 1 {
             return Ok(OpenOutcome::Busy);
         }
+        sqlx::query("INSERT INTO recovery_cancel_tokens (token_hash, case_id, created_at) VALUES ($1, $2, $3)")
+            .bind(&opening.cancel_token_hash)
+            .bind(&c.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let superseded_event =
+            superseded.as_ref().map(|old| AuditEvent { detail: format!("case {old}"), ..opening.superseded.clone() });
+        let audit: Vec<AuditEvent> = superseded_event.into_iter().chain(opening.effects.audit.iter().cloned()).collect();
+        write_effects(&mut tx, &audit, &opening.effects.notices).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(OpenOutcome::Opened { superseded })
     }
@@ -201,6 +227,17 @@ impl RecoveryStore for SqlStore {
     }
 
     async fn update_case(&self, case_id: &str, version: i64, now: i64, change: &CaseChange) -> StoreResult<bool> {
+        self.decide_case(case_id, version, now, change, &Effects::default()).await
+    }
+
+    async fn decide_case(
+        &self,
+        case_id: &str,
+        version: i64,
+        now: i64,
+        change: &CaseChange,
+        effects: &Effects,
+    ) -> StoreResult<bool> {
         // $1 id, $2 version, $3 now, $4 the renewed expiry; then the change's own values.
         const OPEN: &str = "WHERE id = $1 AND version = $2 AND status = 'open' AND expires_at > $3";
         const PENDING: &str = "WHERE id = $1 AND version = $2 AND status = 'pending_review'";
@@ -274,6 +311,7 @@ impl RecoveryStore for SqlStore {
                 .await
                 .map_err(db_err)?;
         }
+        write_effects(&mut tx, &effects.audit, &effects.notices).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }
@@ -476,12 +514,7 @@ impl RecoveryStore for SqlStore {
         .await
         .map_err(db_err)?;
         sign_everyone_out(&mut tx, &p.account_id, p.now).await?;
-        for event in &p.audit {
-            insert_audit(&mut tx, event).await?;
-        }
-        for notice in &p.notices {
-            insert_message(&mut tx, notice).await?;
-        }
+        write_effects(&mut tx, &p.audit, &p.notices).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(ApprovalOutcome::Approved)
     }
@@ -492,7 +525,7 @@ impl RecoveryStore for SqlStore {
         version: i64,
         account_id: &str,
         now: i64,
-        audit: &AuditEvent,
+        effects: &Effects,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         let won = sqlx::query(
@@ -516,18 +549,24 @@ impl RecoveryStore for SqlStore {
             .await
             .map_err(db_err)?;
         sign_everyone_out(&mut tx, account_id, now).await?;
-        insert_audit(&mut tx, audit).await?;
+        write_effects(&mut tx, &effects.audit, &effects.notices).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }
 
-    async fn unfreeze_account(&self, account_id: &str) -> StoreResult<bool> {
+    async fn unfreeze_account(&self, account_id: &str, audit: &AuditEvent) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
         let done = sqlx::query("UPDATE accounts SET frozen_at = NULL WHERE id = $1 AND frozen_at IS NOT NULL")
             .bind(account_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     async fn expire_idle_cases(&self, now: i64) -> StoreResult<u64> {

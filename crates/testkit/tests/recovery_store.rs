@@ -1,8 +1,10 @@
 //! The storage contract of recovery, on SQLite and PostgreSQL: one active
 //! case per account, changes only over the version read, exactly one winner
-//! when approval races rejection, the approval transaction (its notices
-//! included) all or nothing, cancel codes, freezing, answers and documents
-//! written once, expiry and the document purge, and the security answers.
+//! when approval races rejection, every decision (opening, submission, first
+//! approval, approval, rejection, the owner's cancel, freezing, unfreezing)
+//! written with its audit entries and notices or not at all, cancel codes,
+//! answers and documents written once, expiry and the document purge, and
+//! the security answers.
 
 use twostep_app::crypto::new_id;
 use twostep_app::ports::*;
@@ -10,7 +12,7 @@ use twostep_app::recovery::port::*;
 use twostep_domain::recovery::{CaseStatus, RecoveryStep, ResetItem};
 use twostep_domain::{LoginAttempt, LoginState, MessageStatus, Role};
 use twostep_store::SqlStore;
-use twostep_testkit::contract::{each_backend, winners};
+use twostep_testkit::contract::{each_backend, race, winners};
 use twostep_testkit::race;
 
 const T0: i64 = 1_700_000_000;
@@ -43,9 +45,77 @@ fn new_case(account_id: &str, at: i64) -> NewCase {
     }
 }
 
+/// A notice without a code, as a decision queues it.
+fn notice(to: &str, now: i64) -> QueuedMessage {
+    QueuedMessage {
+        id: new_id(),
+        channel: "sms".into(),
+        recipient: to.into(),
+        sealed: vec![1],
+        code_id: None,
+        status: MessageStatus::Queued,
+        attempts: 0,
+        created_at: now,
+        next_attempt_at: now,
+        expires_at: now + 86_400,
+        finished_at: None,
+        last_error: String::new(),
+    }
+}
+
+/// An audit entry of `kind` on the account, its detail unlike any other's.
+fn entry(kind: &str, account_id: &str, now: i64) -> AuditEvent {
+    AuditEvent {
+        at: now,
+        account_id: Some(account_id.into()),
+        kind: kind.into(),
+        ip: "192.0.2.9".into(),
+        user_agent: "ua".into(),
+        detail: format!("{kind} {}", new_id()),
+    }
+}
+
+/// What a decision writes besides its change: an audit entry and a notice.
+fn told(kind: &str, account_id: &str, now: i64) -> Effects {
+    Effects { audit: vec![entry(kind, account_id, now)], notices: vec![notice("+447911123456", now)] }
+}
+
+/// How many of the audit entries and of the notices are stored.
+async fn stored(s: &SqlStore, audit: &[AuditEvent], notices: &[QueuedMessage]) -> (usize, usize) {
+    let mut audited = 0;
+    for e in audit {
+        audited += s.audit_events(e.account_id.as_deref(), 10_000).await.unwrap().iter().filter(|x| *x == e).count();
+    }
+    let mut queued = 0;
+    for n in notices {
+        queued += usize::from(s.message(&n.id).await.unwrap().is_some());
+    }
+    (audited, queued)
+}
+
+/// A decision that won is stored with every audit entry and notice it
+/// brought, once; one that lost (or was refused) with none of them.
+async fn all_or_none(s: &SqlStore, l: &str, what: &str, effects: &Effects, won: bool) {
+    let want = if won { (effects.audit.len(), effects.notices.len()) } else { (0, 0) };
+    let got = stored(s, &effects.audit, &effects.notices).await;
+    assert_eq!(got, want, "{l}: {what} (won: {won}): (audit entries, notices) stored");
+}
+
+async fn chain_intact(s: &SqlStore, l: &str) {
+    s.verify_audit_chain().await.unwrap().unwrap_or_else(|b| panic!("{l}: the audit chain breaks: {b}"));
+}
+
+fn opening(account_id: &str, at: i64) -> Opening {
+    Opening {
+        cancel_token_hash: new_id(),
+        effects: told("recovery_opened", account_id, at),
+        superseded: entry("recovery_superseded", account_id, at),
+    }
+}
+
 async fn open(s: &SqlStore, l: &str, account_id: &str, at: i64) -> CaseRecord {
     let c = new_case(account_id, at);
-    assert!(matches!(s.open_case(&c, at).await.unwrap(), OpenOutcome::Opened { .. }), "{l}");
+    assert!(matches!(s.open_case(&c, &opening(account_id, at), at).await.unwrap(), OpenOutcome::Opened { .. }), "{l}");
     s.case_by_id(&c.id).await.unwrap().unwrap()
 }
 
@@ -53,8 +123,18 @@ async fn reload(s: &SqlStore, id: &str) -> CaseRecord {
     s.case_by_id(id).await.unwrap().unwrap()
 }
 
-/// Walks a case to pending review through the store's own changes.
-async fn pending(s: &SqlStore, l: &str, account_id: &str) -> CaseRecord {
+fn submission() -> CaseChange {
+    CaseChange::Submitted {
+        risk_score: 20,
+        risk_signals: "[]".into(),
+        ip: "192.0.2.2".into(),
+        user_agent: "ua2".into(),
+        cancel_token_hash: new_id(),
+    }
+}
+
+/// Walks a case through the owner's steps, up to its submission.
+async fn ready(s: &SqlStore, l: &str, account_id: &str) -> CaseRecord {
     let c = open(s, l, account_id, T0).await;
     let steps = [
         CaseChange::Items {
@@ -65,18 +145,19 @@ async fn pending(s: &SqlStore, l: &str, account_id: &str) -> CaseRecord {
         },
         CaseChange::CodesSent { phone_target: Some("+447911123456".into()), email_target: "a@example.test".into() },
         CaseChange::CodesProven { phone: true, email: true, done: true },
-        CaseChange::Submitted {
-            risk_score: 20,
-            risk_signals: "[]".into(),
-            ip: "192.0.2.2".into(),
-            user_agent: "ua2".into(),
-            cancel_token_hash: new_id(),
-        },
     ];
     for (version, change) in (c.case.version..).zip(&steps) {
         assert!(s.update_case(&c.case.id, version, T0 + 1, change).await.unwrap(), "{l}: {change:?}");
     }
     reload(s, &c.case.id).await
+}
+
+/// Walks a case to pending review through the store's own changes.
+async fn pending(s: &SqlStore, l: &str, account_id: &str) -> CaseRecord {
+    let r = ready(s, l, account_id).await;
+    let effects = told("recovery_submitted", account_id, T0 + 1);
+    assert!(s.decide_case(&r.case.id, r.case.version, T0 + 1, &submission(), &effects).await.unwrap(), "{l}: submit");
+    reload(s, &r.case.id).await
 }
 
 fn plan(r: &CaseRecord, reviewer: &str, now: i64) -> ApprovalPlan {
@@ -91,28 +172,8 @@ fn plan(r: &CaseRecord, reviewer: &str, now: i64) -> ApprovalPlan {
         remove_authenticator: true,
         new_phone: Some("+447911123456".into()),
         new_email: None,
-        audit: vec![AuditEvent {
-            at: now,
-            account_id: Some(r.case.account_id.clone()),
-            kind: "recovery_approved".into(),
-            ip: "cli".into(),
-            user_agent: "".into(),
-            detail: r.case.id.clone(),
-        }],
-        notices: vec![QueuedMessage {
-            id: new_id(),
-            channel: "sms".into(),
-            recipient: "+447911123456".into(),
-            sealed: vec![1],
-            code_id: None,
-            status: MessageStatus::Queued,
-            attempts: 0,
-            created_at: now,
-            next_attempt_at: now,
-            expires_at: now + 86_400,
-            finished_at: None,
-            last_error: String::new(),
-        }],
+        audit: vec![entry("recovery_approved", &r.case.account_id, now)],
+        notices: vec![notice("+447911123456", now)],
     }
 }
 
@@ -124,24 +185,25 @@ async fn one_active_case_per_account() {
         assert_eq!(first.case.status, CaseStatus::Open, "{l}");
         // A new open case supersedes the open one.
         let second = new_case(&a, T0 + 10);
-        let outcome = s.open_case(&second, T0 + 10).await.unwrap();
+        let outcome = s.open_case(&second, &opening(&a, T0 + 10), T0 + 10).await.unwrap();
         assert_eq!(outcome, OpenOutcome::Opened { superseded: Some(first.case.id.clone()) }, "{l}");
         let old = reload(&s, &first.case.id).await;
         assert_eq!((old.case.status, old.decision_note.as_deref()), (CaseStatus::Cancelled, Some(SUPERSEDED)), "{l}");
         // An expired one is closed as expired, not cancelled.
         let third = new_case(&a, T0 + 10 + WEEK);
-        assert_eq!(s.open_case(&third, T0 + 10 + WEEK).await.unwrap(), OpenOutcome::Opened { superseded: None }, "{l}");
+        let outcome = s.open_case(&third, &opening(&a, T0 + 10 + WEEK), T0 + 10 + WEEK).await.unwrap();
+        assert_eq!(outcome, OpenOutcome::Opened { superseded: None }, "{l}");
         assert_eq!(reload(&s, &second.id).await.case.status, CaseStatus::Expired, "{l}");
         // Racing opens: at most one case stays active.
         let b = account(&s, l).await;
-        let results = race!(8, [s, b] => s.open_case(&new_case(&b, T0), T0).await.unwrap());
+        let results = race!(8, [s, b] => s.open_case(&new_case(&b, T0), &opening(&b, T0), T0).await.unwrap());
         assert!(results.iter().any(|r| matches!(r, OpenOutcome::Opened { .. })), "{l}");
         let active = s.cases_of_account(&b).await.unwrap().iter().filter(|c| c.case.status.is_active()).count();
         assert_eq!(active, 1, "{l}: {results:?}");
         // Under review: no new case.
         let c = account(&s, l).await;
         pending(&s, l, &c).await;
-        assert_eq!(s.open_case(&new_case(&c, T0 + 5), T0 + 5).await.unwrap(), OpenOutcome::Busy, "{l}");
+        assert_eq!(s.open_case(&new_case(&c, T0 + 5), &opening(&c, T0 + 5), T0 + 5).await.unwrap(), OpenOutcome::Busy, "{l}");
     })
     .await;
 }
@@ -151,7 +213,7 @@ async fn cases_round_trip_and_change_only_over_the_version_read() {
     each_backend(|s, l| async move {
         let a = account(&s, l).await;
         let c = new_case(&a, T0);
-        s.open_case(&c, T0).await.unwrap();
+        s.open_case(&c, &opening(&a, T0), T0).await.unwrap();
         let r = s.case_by_token(&c.token_hash).await.unwrap().expect("by token");
         assert_eq!((r.case.id.as_str(), r.case.version, r.case.expires_at), (c.id.as_str(), 0, T0 + WEEK), "{l}");
         assert_eq!((r.open_ip.as_str(), r.open_user_agent.as_str()), ("192.0.2.1", "ua"), "{l}");
@@ -238,17 +300,22 @@ async fn answers_and_documents_are_written_once_with_their_step() {
     .await;
 }
 
+fn rejection(reviewer: &str) -> CaseChange {
+    CaseChange::Rejected { reviewer_id: reviewer.into(), reason: "no".into() }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn approval_racing_rejection_has_exactly_one_winner() {
     each_backend(|s, l| async move {
         for _ in 0..4 {
             let a = account(&s, l).await;
             let r = pending(&s, l, &a).await;
-            let (approval, rejection) = (plan(&r, "rev1", T0 + 50), CaseChange::Rejected { reviewer_id: "rev2".into(), reason: "no".into() });
-            let (s1, s2, id) = (s.clone(), s.clone(), r.case.id.clone());
+            let approval = plan(&r, "rev1", T0 + 50);
+            let rejected_told = told("recovery_rejected", &a, T0 + 50);
+            let (s1, s2, id, p, e) = (s.clone(), s.clone(), r.case.id.clone(), approval.clone(), rejected_told.clone());
             let version = r.case.version;
-            let approve = tokio::spawn(async move { s1.approve_case(&approval).await });
-            let reject = tokio::spawn(async move { s2.update_case(&id, version, T0 + 50, &rejection).await });
+            let approve = tokio::spawn(async move { s1.approve_case(&p).await });
+            let reject = tokio::spawn(async move { s2.decide_case(&id, version, T0 + 50, &rejection("rev2"), &e).await });
             let approved = approve.await.unwrap().unwrap() == ApprovalOutcome::Approved;
             let rejected = reject.await.unwrap().unwrap();
             assert!(approved != rejected, "{l}: exactly one wins (approved {approved}, rejected {rejected})");
@@ -259,7 +326,186 @@ async fn approval_racing_rejection_has_exactly_one_winner() {
             } else {
                 assert_eq!((after.case.status, acc.phone), (CaseStatus::Rejected, None), "{l}");
             }
+            // The winner is audited and told, the loser neither.
+            let approval_told = Effects { audit: approval.audit.clone(), notices: approval.notices.clone() };
+            all_or_none(&s, l, "approval racing a rejection", &approval_told, approved).await;
+            all_or_none(&s, l, "rejection racing an approval", &rejected_told, rejected).await;
         }
+        chain_intact(&s, l).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn opening_comes_with_its_cancel_code_audit_entries_and_notices_or_with_none() {
+    each_backend(|s, l| async move {
+        let a = account(&s, l).await;
+        let first = new_case(&a, T0);
+        let o1 = opening(&a, T0);
+        assert_eq!(s.open_case(&first, &o1, T0).await.unwrap(), OpenOutcome::Opened { superseded: None }, "{l}");
+        all_or_none(&s, l, "opening", &o1.effects, true).await;
+        let by_cancel = s.case_by_cancel_token(&o1.cancel_token_hash).await.unwrap().map(|r| r.case.id);
+        assert_eq!(by_cancel, Some(first.id.clone()), "{l}: the cancel code in the notice works at once");
+        let superseded = |e: &&AuditEvent| e.kind == "recovery_superseded";
+        assert!(!s.audit_events(Some(&a), 10).await.unwrap().iter().any(|e| superseded(&e)), "{l}: nothing superseded");
+
+        // A new start supersedes the open case; both are audited with it.
+        let second = new_case(&a, T0 + 10);
+        let o2 = opening(&a, T0 + 10);
+        let outcome = s.open_case(&second, &o2, T0 + 10).await.unwrap();
+        assert_eq!(outcome, OpenOutcome::Opened { superseded: Some(first.id.clone()) }, "{l}");
+        all_or_none(&s, l, "opening over an open case", &o2.effects, true).await;
+        let newest = s.audit_events(Some(&a), 2).await.unwrap();
+        let supersession = AuditEvent { detail: format!("case {}", first.id), ..o2.superseded.clone() };
+        assert_eq!(newest, [o2.effects.audit[0].clone(), supersession], "{l}: the supersession, then the opening");
+
+        // A case under review: refused, and nothing of the opening is written.
+        let b = account(&s, l).await;
+        pending(&s, l, &b).await;
+        let o3 = opening(&b, T0 + 20);
+        assert_eq!(s.open_case(&new_case(&b, T0 + 20), &o3, T0 + 20).await.unwrap(), OpenOutcome::Busy, "{l}");
+        all_or_none(&s, l, "opening refused while a case is under review", &o3.effects, false).await;
+        assert!(s.case_by_cancel_token(&o3.cancel_token_hash).await.unwrap().is_none(), "{l}: no cancel code of a refused opening");
+        assert!(!s.audit_events(Some(&b), 10).await.unwrap().iter().any(|e| superseded(&e)), "{l}");
+
+        // Racing starts: every one answered Opened is audited and told, any
+        // refused one is neither, and each supersession is audited once.
+        let c = account(&s, l).await;
+        let racers: Vec<(NewCase, Opening)> = (0..8).map(|_| (new_case(&c, T0), opening(&c, T0))).collect();
+        let results = race(racers.len(), |i| {
+            let (s, (case, o)) = (s.clone(), racers[i].clone());
+            async move { s.open_case(&case, &o, T0).await.unwrap() }
+        })
+        .await;
+        for ((_, o), result) in racers.iter().zip(&results) {
+            let opened = matches!(result, OpenOutcome::Opened { .. });
+            all_or_none(&s, l, "racing opening", &o.effects, opened).await;
+            let cancel = s.case_by_cancel_token(&o.cancel_token_hash).await.unwrap();
+            assert_eq!(cancel.is_some(), opened, "{l}: {result:?}");
+        }
+        let supersessions = results.iter().filter(|r| matches!(r, OpenOutcome::Opened { superseded: Some(_) })).count();
+        let audited = s.audit_events(Some(&c), 100).await.unwrap().iter().filter(|e| superseded(e)).count();
+        assert_eq!(audited, supersessions, "{l}: {results:?}");
+        chain_intact(&s, l).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn submission_comes_with_its_audit_entry_and_notice_or_with_neither() {
+    each_backend(|s, l| async move {
+        let a = account(&s, l).await;
+        let r = ready(&s, l, &a).await;
+        // Racing submits of one case: one winner, told and audited; the
+        // others write nothing, not even their cancel codes.
+        let racers: Vec<(CaseChange, Effects)> = (0..4).map(|_| (submission(), told("recovery_submitted", &a, T0 + 2))).collect();
+        let (id, version) = (r.case.id.clone(), r.case.version);
+        let results = race(racers.len(), |i| {
+            let (s, id, (change, effects)) = (s.clone(), id.clone(), racers[i].clone());
+            async move { s.decide_case(&id, version, T0 + 2, &change, &effects).await }
+        })
+        .await;
+        assert_eq!(winners(l, &results), 1, "{l}");
+        for ((change, effects), won) in racers.iter().zip(&results) {
+            let won = *won.as_ref().unwrap();
+            all_or_none(&s, l, "racing submission", effects, won).await;
+            let CaseChange::Submitted { cancel_token_hash, .. } = change else { unreachable!() };
+            assert_eq!(s.case_by_cancel_token(cancel_token_hash).await.unwrap().is_some(), won, "{l}: the cancel code");
+        }
+        assert_eq!(reload(&s, &r.case.id).await.case.status, CaseStatus::PendingReview, "{l}");
+        // Once submitted, a submit over the old version is refused whole.
+        let late = told("recovery_submitted", &a, T0 + 3);
+        assert!(!s.decide_case(&r.case.id, version, T0 + 3, &submission(), &late).await.unwrap(), "{l}");
+        all_or_none(&s, l, "stale submission", &late, false).await;
+        chain_intact(&s, l).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn first_approval_rejection_and_cancel_come_with_their_audit_entries_and_notices_or_with_none() {
+    each_backend(|s, l| async move {
+        // The first of two approvals, raced: one is recorded and audited.
+        let a = account(&s, l).await;
+        let r = pending(&s, l, &a).await;
+        let racers: Vec<(CaseChange, Effects)> = (0..4)
+            .map(|i| {
+                let change = CaseChange::FirstApproval { reviewer_id: format!("rev{i}"), note: "n".into() };
+                (change, told("recovery_first_approval", &a, T0 + 5))
+            })
+            .collect();
+        let (id, version) = (r.case.id.clone(), r.case.version);
+        let results = race(racers.len(), |i| {
+            let (s, id, (change, effects)) = (s.clone(), id.clone(), racers[i].clone());
+            async move { s.decide_case(&id, version, T0 + 5, &change, &effects).await }
+        })
+        .await;
+        assert_eq!(winners(l, &results), 1, "{l}");
+        for ((change, effects), won) in racers.iter().zip(&results) {
+            let won = *won.as_ref().unwrap();
+            all_or_none(&s, l, "racing first approval", effects, won).await;
+            let CaseChange::FirstApproval { reviewer_id, .. } = change else { unreachable!() };
+            if won {
+                assert_eq!(reload(&s, &r.case.id).await.case.first_approved_by.as_ref(), Some(reviewer_id), "{l}");
+            }
+        }
+
+        // Rejections racing each other (and the second approval): one
+        // decision stands, with its audit entries and notice only.
+        let r = reload(&s, &r.case.id).await;
+        let racers: Vec<(CaseChange, Effects)> = (0..4)
+            .map(|i| {
+                let mut effects = told("recovery_rejected", &a, T0 + 6);
+                effects.audit.push(entry("staff_rejected_recovery", &format!("rev{i}"), T0 + 6));
+                (rejection(&format!("rev{i}")), effects)
+            })
+            .collect();
+        let approval = plan(&r, "rev9", T0 + 6);
+        let (id, version) = (r.case.id.clone(), r.case.version);
+        let p = approval.clone();
+        let approve = { let s = s.clone(); tokio::spawn(async move { s.approve_case(&p).await }) };
+        let results = race(racers.len(), |i| {
+            let (s, id, (change, effects)) = (s.clone(), id.clone(), racers[i].clone());
+            async move { s.decide_case(&id, version, T0 + 6, &change, &effects).await }
+        })
+        .await;
+        let approved = approve.await.unwrap().unwrap() == ApprovalOutcome::Approved;
+        assert_eq!(winners(l, &results) + usize::from(approved), 1, "{l}: one decision (approved {approved})");
+        for ((_, effects), won) in racers.iter().zip(&results) {
+            all_or_none(&s, l, "racing rejection", effects, *won.as_ref().unwrap()).await;
+        }
+        let approval_told = Effects { audit: approval.audit.clone(), notices: approval.notices.clone() };
+        all_or_none(&s, l, "approval racing rejections", &approval_told, approved).await;
+        let want = if approved { CaseStatus::Approved } else { CaseStatus::Rejected };
+        assert_eq!(reload(&s, &r.case.id).await.case.status, want, "{l}");
+        // Decided: a late rejection writes nothing.
+        let late = told("recovery_rejected", &a, T0 + 7);
+        assert!(!s.decide_case(&r.case.id, version + 1, T0 + 7, &rejection("rev1"), &late).await.unwrap(), "{l}");
+        all_or_none(&s, l, "rejection of a decided case", &late, false).await;
+
+        // The owner's cancel racing a rejection: the one that stands is
+        // audited and told, the other is neither.
+        for round in 0..4 {
+            let b = account(&s, l).await;
+            let r = pending(&s, l, &b).await;
+            let cancel = CaseChange::Cancelled { reason: CANCELLED_BY_OWNER.into() };
+            let cancelled_told = told("recovery_cancelled", &b, T0 + 8);
+            let rejected_told = told("recovery_rejected", &b, T0 + 8);
+            let (id, version) = (r.case.id.clone(), r.case.version);
+            let decisions = [(cancel, cancelled_told.clone()), (rejection("rev1"), rejected_told.clone())];
+            let results = race(2, |i| {
+                let (s, id, (change, effects)) = (s.clone(), id.clone(), decisions[i].clone());
+                async move { s.decide_case(&id, version, T0 + 8, &change, &effects).await }
+            })
+            .await;
+            assert_eq!(winners(l, &results), 1, "{l}: round {round}");
+            let (cancelled, rejected) = (*results[0].as_ref().unwrap(), *results[1].as_ref().unwrap());
+            all_or_none(&s, l, "cancel racing a rejection", &cancelled_told, cancelled).await;
+            all_or_none(&s, l, "rejection racing a cancel", &rejected_told, rejected).await;
+            let want = if cancelled { CaseStatus::Cancelled } else { CaseStatus::Rejected };
+            assert_eq!(reload(&s, &r.case.id).await.case.status, want, "{l}");
+        }
+        chain_intact(&s, l).await;
     })
     .await;
 }
@@ -288,7 +534,8 @@ async fn approval_resets_signs_out_holds_and_audits_in_one_transaction() {
         assert!(s.session("tok-1", T0 + 51).await.unwrap().is_none(), "{l}");
         assert_eq!(s.login_by_id(&attempt.id).await.unwrap().unwrap().state, LoginState::Dead, "{l}");
         assert_eq!(s.audit_events(Some(&a), 1).await.unwrap()[0].kind, "recovery_approved", "{l}");
-        assert!(s.message(&p.notices[0].id).await.unwrap().is_some(), "{l}: the notice is queued with the approval");
+        let approved = Effects { audit: p.audit.clone(), notices: p.notices.clone() };
+        all_or_none(&s, l, "approval: its audit entry and notice", &approved, true).await;
         let after = reload(&s, &r.case.id).await;
         assert_eq!((after.case.hold_until, after.decided_by.as_deref(), after.closed_at), (Some(T0 + 50 + 48 * 3600), Some("rev1"), Some(T0 + 50)), "{l}");
 
@@ -303,8 +550,9 @@ async fn approval_resets_signs_out_holds_and_audits_in_one_transaction() {
         let acc = s.account_by_id(&b).await.unwrap().unwrap();
         assert_eq!((acc.phone, acc.withdrawals_blocked_until), (None, None), "{l}");
         assert_eq!(reload(&s, &r.case.id).await.case.status, CaseStatus::PendingReview, "{l}");
-        assert!(s.audit_events(Some(&b), 10).await.unwrap().is_empty(), "{l}");
-        assert!(s.message(&p.notices[0].id).await.unwrap().is_none(), "{l}: no notice of an approval that did not happen");
+        let refused = Effects { audit: p.audit.clone(), notices: p.notices.clone() };
+        all_or_none(&s, l, "approval refused for a taken e-mail address: no entry, no notice", &refused, false).await;
+        chain_intact(&s, l).await;
     })
     .await;
 }
@@ -330,17 +578,27 @@ async fn cancel_codes_freezing_and_two_approvals() {
         // Cancel after approval: the case is cancelled and the account frozen, sessions gone.
         let r = reload(&s, &r.case.id).await;
         s.create_session("tok-2", &a, T0 + 11, T0 + 86_400).await.unwrap();
-        let audit = AuditEvent { at: T0 + 20, account_id: Some(a.clone()), kind: "account_frozen".into(), ip: "".into(), user_agent: "".into(), detail: "".into() };
+        let racers: Vec<Effects> = (0..4).map(|_| told("account_frozen", &a, T0 + 20)).collect();
         let (id, version) = (r.case.id.clone(), r.case.version);
-        let results = race!(4, [s, id, a, audit] => s.cancel_and_freeze(&id, version, &a, T0 + 20, &audit).await);
+        let results = race(racers.len(), |i| {
+            let (s, id, a, effects) = (s.clone(), id.clone(), a.clone(), racers[i].clone());
+            async move { s.cancel_and_freeze(&id, version, &a, T0 + 20, &effects).await }
+        })
+        .await;
         assert_eq!(winners(l, &results), 1, "{l}");
+        for (effects, won) in racers.iter().zip(&results) {
+            all_or_none(&s, l, "racing freeze", effects, *won.as_ref().unwrap()).await;
+        }
         let acc = s.account_by_id(&a).await.unwrap().unwrap();
         assert_eq!(acc.frozen_at, Some(T0 + 20), "{l}");
         assert!(s.session("tok-2", T0 + 21).await.unwrap().is_none(), "{l}");
         assert_eq!(reload(&s, &r.case.id).await.cancelled_at, Some(T0 + 20), "{l}");
-        assert!(s.unfreeze_account(&a).await.unwrap(), "{l}");
-        assert!(!s.unfreeze_account(&a).await.unwrap(), "{l}");
+        let (lifted, again) = (entry("account_unfrozen", &a, T0 + 30), entry("account_unfrozen", &a, T0 + 31));
+        assert!(s.unfreeze_account(&a, &lifted).await.unwrap(), "{l}");
+        assert!(!s.unfreeze_account(&a, &again).await.unwrap(), "{l}");
         assert_eq!(s.account_by_id(&a).await.unwrap().unwrap().frozen_at, None, "{l}");
+        assert_eq!(stored(&s, &[lifted, again], &[]).await, (1, 0), "{l}: only the freeze lifted is audited");
+        chain_intact(&s, l).await;
     })
     .await;
 }

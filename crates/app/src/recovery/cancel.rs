@@ -1,16 +1,16 @@
 //! The owner's "this wasn't me": a cancel code from a notice stops a case
 //! that is open or under review; after approval, while the withdrawal hold
 //! runs, it freezes the account (no sign-in, no withdrawal) until staff
-//! look. Also the background job that expires idle cases and purges the
-//! documents of closed ones.
+//! look. Either way the cancel, its audit entry and the notice to the
+//! account's channels are written in one transaction. Also the background
+//! job that expires idle cases and purges the documents of closed ones.
 
 use twostep_domain::recovery::{CancelEffect, CaseStatus};
 
-use super::port::{CaseChange, CANCELLED_BY_OWNER};
+use super::port::{CaseChange, Effects, CANCELLED_BY_OWNER};
 use super::conflict;
 use crate::crypto::token_hash;
 use crate::error::{AppError, AppResult};
-use crate::ports::AuditEvent;
 use crate::{App, RequestMeta};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,34 +35,37 @@ impl App {
                 Ok(CancelOutcome { status: CaseStatus::Cancelled, account_frozen: frozen })
             }
             CancelEffect::CancelCase => {
-                self.apply(&record, now, &CaseChange::Cancelled { reason: CANCELLED_BY_OWNER.into() }).await?;
-                self.recovery_audit("recovery_cancelled", &record, meta, "by the owner's cancel code").await;
-                self.notify_current_channels(
-                    &account_id,
-                    "Account recovery cancelled",
-                    "The recovery of your account was cancelled with your cancel code. Nothing was changed. \
-                     Someone may know your password: change it now.",
-                )
-                .await;
+                let account = self.account(&account_id).await?;
+                let effects = Effects {
+                    audit: vec![self.recovery_event("recovery_cancelled", &record, meta, "by the owner's cancel code", now)],
+                    notices: self.current_channel_notices(
+                        &account,
+                        "Account recovery cancelled",
+                        "The recovery of your account was cancelled with your cancel code. Nothing was changed. \
+                         Someone may know your password: change it now.",
+                    )?,
+                };
+                let change = CaseChange::Cancelled { reason: CANCELLED_BY_OWNER.into() };
+                if !self.decide(&record, now, &change, &effects).await? {
+                    return Err(AppError::Conflict("the case changed meanwhile; load it again".into()));
+                }
                 Ok(CancelOutcome { status: CaseStatus::Cancelled, account_frozen: false })
             }
             CancelEffect::FreezeAccount => {
-                let audit = AuditEvent {
-                    at: now,
-                    account_id: Some(account_id.clone()),
-                    kind: "account_frozen".into(),
-                    ip: meta.ip.clone(),
-                    user_agent: meta.user_agent.chars().take(256).collect(),
-                    detail: format!("case {}: cancel code used during the recovery hold", record.case.id),
+                let account = self.account(&account_id).await?;
+                let detail = "cancel code used during the recovery hold";
+                let body = "The recovery of your account was cancelled after it had been approved. The account is \
+                            frozen: nobody can sign in or withdraw until our staff have looked at it.";
+                let effects = Effects {
+                    audit: vec![self.recovery_event("account_frozen", &record, meta, detail, now)],
+                    notices: self.current_channel_notices(&account, "Account frozen", body)?,
                 };
                 let done =
-                    self.store.cancel_and_freeze(&record.case.id, record.case.version, &account_id, now, &audit).await?;
+                    self.store.cancel_and_freeze(&record.case.id, record.case.version, &account_id, now, &effects).await?;
                 if !done {
                     return Err(AppError::Conflict("the case changed meanwhile; try again".into()));
                 }
-                let body = "The recovery of your account was cancelled after it had been approved. The account is \
-                            frozen: nobody can sign in or withdraw until our staff have looked at it.";
-                self.notify_current_channels(&account_id, "Account frozen", body).await;
+                self.outbound_wake.notify_one();
                 Ok(CancelOutcome { status: CaseStatus::Cancelled, account_frozen: true })
             }
         }

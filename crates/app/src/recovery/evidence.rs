@@ -1,14 +1,16 @@
 //! The identity step (country, document type, front, back, selfie) and the
 //! submission that hands the case to staff. Images are checked and stripped
 //! of metadata by the domain rules, then sealed for their case and slot
-//! before they reach storage; nobody but staff ever reads them back.
+//! before they reach storage; nobody but staff ever reads them back. The
+//! submission is a decision: its audit entry and the notice with the cancel
+//! code are written in its transaction.
 
 use twostep_domain::document_image::{clean_image, DocumentSlot, IdType, ImageRefusal, MAX_IMAGE_BYTES};
 use twostep_domain::recovery::CaseStatus;
 use twostep_domain::document_image::normalize_country;
 
 use super::open::cancel_instructions;
-use super::port::{CaseChange, IdentityRecord, NewDocument};
+use super::port::{CaseChange, Effects, IdentityRecord, NewDocument};
 use super::{conflict, document_context};
 use crate::crypto::{new_token, token_hash};
 use crate::error::{AppError, AppResult};
@@ -101,8 +103,6 @@ impl App {
             user_agent: meta.user_agent.clone(),
             cancel_token_hash: token_hash(&cancel),
         };
-        self.apply(&record, now, &change).await?;
-        self.recovery_audit("recovery_submitted", &record, meta, &format!("risk {}", assessment.score)).await;
         let items: Vec<&str> = record.case.reset_items.iter().map(|i| i.as_str()).collect();
         let body = format!(
             "A request to recover your account was submitted for review. It asks to reset: {}. \
@@ -111,7 +111,16 @@ impl App {
             self.settings.recovery.hold_s / 3600,
             cancel_instructions(&self.settings.public_url, &cancel)
         );
-        self.notify_current_channels(&record.case.account_id, "Account recovery submitted", &body).await;
+        // The case goes to staff with its audit entry and the notice that
+        // carries its cancel code, or not at all.
+        let account = self.account(&record.case.account_id).await?;
+        let effects = Effects {
+            audit: vec![self.recovery_event("recovery_submitted", &record, meta, &format!("risk {}", assessment.score), now)],
+            notices: self.current_channel_notices(&account, "Account recovery submitted", &body)?,
+        };
+        if !self.decide(&record, now, &change, &effects).await? {
+            return Err(AppError::Conflict("the case changed meanwhile; load it again".into()));
+        }
         Ok(CaseStatus::PendingReview)
     }
 }

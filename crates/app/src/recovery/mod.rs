@@ -12,7 +12,12 @@
 //! - `signals`: gathering what the risk score looks at
 //!
 //! It must not reach around the rules: every change to a case is checked
-//! by the domain state machine and written over the version checked.
+//! by the domain state machine and written over the version checked. A
+//! decision (opening, submission, first approval, approval, rejection, the
+//! owner's cancel, lifting a freeze) seals its notices and builds its audit
+//! entries first, then hands them to the store with the change: they land in
+//! its one transaction or not at all, so neither a lost race nor a crash
+//! leaves a decision untold or unaudited.
 
 mod cancel;
 mod evidence;
@@ -34,9 +39,9 @@ use twostep_domain::DomainError;
 
 use crate::crypto::token_hash;
 use crate::error::{AppError, AppResult};
-use crate::ports::Channel;
+use crate::ports::{AccountRecord, AuditEvent, Channel, QueuedMessage};
 use crate::{App, RequestMeta};
-use port::CaseRecord;
+use port::{CaseRecord, Effects};
 
 /// Recovery knobs; the command line fills them, tests build them directly.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,21 +117,63 @@ impl App {
         self.rate_limit(&format!("recovery:case:{case_id}"), 3600, limit).await
     }
 
-    /// Sends `body` to the account's current e-mail and phone (if any).
-    pub(crate) async fn notify_current_channels(&self, account_id: &str, subject: &str, body: &str) {
-        let Ok(account) = self.account(account_id).await else { return };
-        self.notify(Channel::Email, &account.email, subject, body).await;
+    /// `body` for the account's current e-mail and phone (if any), sealed
+    /// for the queue: the notices of a decision, written in its transaction.
+    pub(crate) fn current_channel_notices(
+        &self,
+        account: &AccountRecord,
+        subject: &str,
+        body: &str,
+    ) -> AppResult<Vec<QueuedMessage>> {
+        let mut notices = vec![self.sealed_notice(Channel::Email, &account.email, subject, body)?];
         if let Some(phone) = &account.phone {
-            self.notify(Channel::Sms, phone, "", body).await;
+            notices.push(self.sealed_notice(Channel::Sms, phone, "", body)?);
         }
+        Ok(notices)
     }
 
+    /// The audit entry of a decision on a case, at `now`, for its transaction.
+    pub(crate) fn recovery_event(
+        &self,
+        kind: &str,
+        record: &CaseRecord,
+        meta: &RequestMeta,
+        detail: &str,
+        now: i64,
+    ) -> AuditEvent {
+        let event = self.audit_event(kind, Some(&record.case.account_id), meta, &case_detail(record, detail));
+        AuditEvent { at: now, ..event }
+    }
+
+    /// Audits an owner's step on its own: a step tells nobody and decides
+    /// nothing (a decision goes through [`App::decide`]).
     pub(crate) async fn recovery_audit(&self, kind: &str, record: &CaseRecord, meta: &RequestMeta, detail: &str) {
-        let detail = if detail.is_empty() {
-            format!("case {}", record.case.id)
-        } else {
-            format!("case {}: {detail}", record.case.id)
-        };
-        self.audit(kind, Some(&record.case.account_id), meta, &detail).await;
+        self.audit(kind, Some(&record.case.account_id), meta, &case_detail(record, detail)).await;
+    }
+
+    /// Writes a decision over the version the rules checked, together with
+    /// its audit entries and notices; false (nothing written) if the case
+    /// changed meanwhile. Wakes a sender once the notices are in the queue.
+    pub(crate) async fn decide(
+        &self,
+        record: &CaseRecord,
+        now: i64,
+        change: &port::CaseChange,
+        effects: &Effects,
+    ) -> AppResult<bool> {
+        let won = self.store.decide_case(&record.case.id, record.case.version, now, change, effects).await?;
+        if won && !effects.notices.is_empty() {
+            self.outbound_wake.notify_one();
+        }
+        Ok(won)
+    }
+}
+
+/// `case <id>`, then `: detail` if there is one.
+fn case_detail(record: &CaseRecord, detail: &str) -> String {
+    if detail.is_empty() {
+        format!("case {}", record.case.id)
+    } else {
+        format!("case {}: {detail}", record.case.id)
     }
 }

@@ -6,11 +6,11 @@ use twostep_domain::phone::normalize_phone;
 use twostep_domain::recovery::{CaseStatus, RecoveryCase, RecoveryStep, ResetItem};
 use twostep_domain::{normalize_email, DomainError, MAX_SECOND_FACTOR_FAILURES};
 
-use super::port::{CaseChange, CaseRecord, NewCase, OpenOutcome};
+use super::port::{CaseChange, CaseRecord, Effects, NewCase, OpenOutcome, Opening};
 use super::{conflict, email_code_purpose, phone_code_purpose};
 use crate::crypto::{new_id, new_token, token_hash};
 use crate::error::{AppError, AppResult};
-use crate::ports::Channel;
+use crate::ports::{AuditEvent, Channel};
 use crate::{App, RequestMeta};
 
 /// The answer to opening a case. The token is shown once; only its hash is kept.
@@ -81,20 +81,9 @@ impl App {
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
         };
-        let superseded = match self.store.open_case(&case, now).await? {
-            OpenOutcome::Opened { superseded } => superseded,
-            OpenOutcome::Busy => {
-                return Err(AppError::Conflict(
-                    "a recovery of this account is waiting for review; it must be decided or cancelled first".into(),
-                ));
-            }
-        };
-        if let Some(old) = superseded {
-            self.audit("recovery_superseded", Some(&account.id), meta, &format!("case {old}")).await;
-        }
-        self.audit("recovery_opened", Some(&account.id), meta, &format!("case {}", case.id)).await;
+        // The case, its cancel code, its audit entries and the notice to the
+        // current channels are written together: no case goes untold.
         let cancel = new_token();
-        self.store.add_cancel_token(&case.id, &token_hash(&cancel), now).await?;
         let body = format!(
             "Someone who knows your password started recovering your account without its second factor \
              (from IP {}). If this was you, carry on. If it wasn't, stop it now and change your password.\n\n\
@@ -102,7 +91,23 @@ impl App {
             meta.ip,
             cancel_instructions(&self.settings.public_url, &cancel)
         );
-        self.notify_current_channels(&account.id, "Account recovery started", &body).await;
+        let event = |kind: &str, detail: &str| AuditEvent { at: now, ..self.audit_event(kind, Some(&account.id), meta, detail) };
+        let opening = Opening {
+            cancel_token_hash: token_hash(&cancel),
+            effects: Effects {
+                audit: vec![event("recovery_opened", &format!("case {}", case.id))],
+                notices: self.current_channel_notices(&account, "Account recovery started", &body)?,
+            },
+            superseded: event("recovery_superseded", ""),
+        };
+        match self.store.open_case(&case, &opening, now).await? {
+            OpenOutcome::Opened { .. } => self.outbound_wake.notify_one(),
+            OpenOutcome::Busy => {
+                return Err(AppError::Conflict(
+                    "a recovery of this account is waiting for review; it must be decided or cancelled first".into(),
+                ));
+            }
+        }
         let mut items = Vec::new();
         if self.store.totp_factor(&account.id).await?.is_some() {
             items.push(ResetItem::Authenticator);

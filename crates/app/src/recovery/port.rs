@@ -1,9 +1,12 @@
 //! What recovery needs from storage: cases, their tokens, answers and
 //! sealed documents, the account's security answers, and the one-transaction
-//! writes (approval, freezing) that must happen all together or not at all.
+//! writes that must happen all together or not at all: every decision on a
+//! case (opening, submission, first approval, approval, rejection, the
+//! owner's cancel, freezing, lifting a freeze) lands with its audit entries
+//! and the notices that tell the owner, or none of them does.
 //! Every change to a case is conditional on the version the rules checked,
 //! so two requests racing on one case (approve against reject, two submits)
-//! have exactly one winner.
+//! have exactly one winner, and the loser writes nothing.
 
 use async_trait::async_trait;
 use twostep_domain::recovery::{RecoveryCase, RecoveryStep, ResetItem};
@@ -46,6 +49,29 @@ pub struct NewCase {
     pub expires_at: i64,
     pub ip: String,
     pub user_agent: String,
+}
+
+/// What a decision writes besides its change, in the same transaction: its
+/// audit entries and the notices (sealed beforehand) that tell the owner. A
+/// crash leaves the decision with all of them or with none; a decision that
+/// loses its race writes none of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Effects {
+    pub audit: Vec<AuditEvent>,
+    pub notices: Vec<QueuedMessage>,
+}
+
+/// What opening a case writes with it, in the same transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opening {
+    /// The hash of the cancel code the notices carry.
+    pub cancel_token_hash: String,
+    /// The `recovery_opened` entry and the notices to the account's current
+    /// channels.
+    pub effects: Effects,
+    /// Appended before `effects.audit` if an open case of the account is
+    /// superseded; the store sets its `detail` to `case <superseded case id>`.
+    pub superseded: AuditEvent,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,9 +177,11 @@ pub struct SecurityAnswer {
 #[async_trait]
 pub trait RecoveryStore: Send + Sync {
     /// Closes the account's expired open case, cancels its live open case
-    /// (a new start supersedes it) and inserts `case`, unless a case is
-    /// under review. At most one open or pending case per account, always.
-    async fn open_case(&self, case: &NewCase, now: i64) -> StoreResult<OpenOutcome>;
+    /// (a new start supersedes it) and inserts `case` with its cancel token,
+    /// audit entries and notices, all in one transaction, unless a case is
+    /// under review (then nothing is written). At most one open or pending
+    /// case per account, always.
+    async fn open_case(&self, case: &NewCase, opening: &Opening, now: i64) -> StoreResult<OpenOutcome>;
     async fn case_by_id(&self, id: &str) -> StoreResult<Option<CaseRecord>>;
     async fn case_by_token(&self, token_hash: &str) -> StoreResult<Option<CaseRecord>>;
     async fn case_by_cancel_token(&self, token_hash: &str) -> StoreResult<Option<CaseRecord>>;
@@ -162,7 +190,20 @@ pub trait RecoveryStore: Send + Sync {
     /// Oldest submission first.
     async fn cases_with_status(&self, status: &str, limit: i64) -> StoreResult<Vec<CaseRecord>>;
     /// Applies `change` if the case is still at `version`; false otherwise.
+    /// For the owner's steps, which tell nobody; a decision is `decide_case`.
     async fn update_case(&self, case_id: &str, version: i64, now: i64, change: &CaseChange) -> StoreResult<bool>;
+    /// A decision on a case (submission, first approval, rejection, the
+    /// owner's cancel): applies `change` if the case is still at `version`
+    /// and, in the same transaction, appends the audit entries and queues
+    /// the notices of `effects`. False, with nothing written, otherwise.
+    async fn decide_case(
+        &self,
+        case_id: &str,
+        version: i64,
+        now: i64,
+        change: &CaseChange,
+        effects: &Effects,
+    ) -> StoreResult<bool>;
     /// Another cancel token for the case (one per notice sent).
     async fn add_cancel_token(&self, case_id: &str, token_hash: &str, now: i64) -> StoreResult<()>;
     /// Records the answers and marks the questions step done, together.
@@ -185,17 +226,19 @@ pub trait RecoveryStore: Send + Sync {
     /// notices queued.
     async fn approve_case(&self, plan: &ApprovalPlan) -> StoreResult<ApprovalOutcome>;
     /// The owner's cancel after approval, in one transaction: the case is
-    /// cancelled, the account frozen, its sessions revoked, `audit` appended.
+    /// cancelled, the account frozen, its sessions revoked, the audit
+    /// entries appended and the notices queued.
     async fn cancel_and_freeze(
         &self,
         case_id: &str,
         version: i64,
         account_id: &str,
         now: i64,
-        audit: &AuditEvent,
+        effects: &Effects,
     ) -> StoreResult<bool>;
-    /// Lifts a freeze; false if the account was not frozen.
-    async fn unfreeze_account(&self, account_id: &str) -> StoreResult<bool>;
+    /// Lifts a freeze and appends `audit` in one transaction; false, with
+    /// nothing written, if the account was not frozen.
+    async fn unfreeze_account(&self, account_id: &str, audit: &AuditEvent) -> StoreResult<bool>;
     /// Marks open cases idle past their expiry as expired; returns how many.
     async fn expire_idle_cases(&self, now: i64) -> StoreResult<u64>;
     /// Deletes the documents of cases closed at or before `closed_before`;

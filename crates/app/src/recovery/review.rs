@@ -1,16 +1,18 @@
 //! Staff review: the queue (riskiest first), a case's evidence, its
 //! documents, approval and rejection, the audit log and lifting a freeze.
-//! Only reviewers and admins get here, never for their own account. An
-//! approval writes everything it changes, its notices included, in one
-//! transaction over the case version it checked, so an approval racing a
-//! rejection (or a cancel) has exactly one winner, and a crash leaves it
-//! whole or absent; a high-risk case needs two different reviewers.
+//! Only reviewers and admins get here, never for their own account. Every
+//! decision (an approval, the first of two, a rejection, lifting a freeze)
+//! writes everything it changes, its audit entries and notices included, in
+//! one transaction over the case version it checked, so an approval racing a
+//! rejection (or a cancel) has exactly one winner, the loser writes nothing,
+//! and a crash leaves a decision whole or absent; a high-risk case needs two
+//! different reviewers.
 
 use twostep_domain::hold::extend_hold;
 use twostep_domain::recovery::{Approval, CaseStatus, ResetItem, ReviewRefusal};
 
 use super::document_context;
-use super::port::{AnswerOutcome, ApprovalOutcome, ApprovalPlan, CaseChange, CaseRecord, DocumentInfo};
+use super::port::{AnswerOutcome, ApprovalOutcome, ApprovalPlan, CaseChange, CaseRecord, DocumentInfo, Effects};
 use crate::error::{AppError, AppResult};
 use crate::ports::{AccountRecord, AuditEvent, Channel};
 use crate::{App, RequestMeta};
@@ -190,12 +192,17 @@ impl App {
         let high_risk = self.is_high_risk(&record);
         match record.case.check_approve(staff_id, high_risk).map_err(refusal)? {
             Approval::FirstOfTwo => {
+                let now = self.now();
                 let change = CaseChange::FirstApproval { reviewer_id: staff_id.into(), note: note.clone() };
-                if !self.store.update_case(case_id, record.case.version, self.now(), &change).await? {
+                let detail = format!("by {staff_id}: {note}");
+                let effects = Effects {
+                    audit: vec![self.recovery_event("recovery_first_approval", &record, meta, &detail, now)],
+                    notices: Vec::new(),
+                };
+                if !self.decide(&record, now, &change, &effects).await? {
                     // Another reviewer approved (or decided) meanwhile: look again.
                     return Box::pin(self.approve_recovery(staff_id, case_id, &note, meta)).await;
                 }
-                self.recovery_audit("recovery_first_approval", &record, meta, &format!("by {staff_id}: {note}")).await;
                 Ok(ApprovalResult { status: CaseStatus::PendingReview, approvals_remaining: 1, hold_until: None })
             }
             Approval::Final => self.finish_approval(staff_id, record, note, meta).await,
@@ -292,19 +299,25 @@ impl App {
         let reason = decision_text("reason", reason)?;
         let record = self.staff_case(staff_id, case_id).await?;
         record.case.check_reject(staff_id).map_err(refusal)?;
+        let now = self.now();
+        let account = self.account(&record.case.account_id).await?;
         let change = CaseChange::Rejected { reviewer_id: staff_id.into(), reason: reason.clone() };
-        if !self.store.update_case(case_id, record.case.version, self.now(), &change).await? {
+        let staff_event = self.audit_event("staff_rejected_recovery", Some(staff_id), meta, &format!("case {case_id}"));
+        let effects = Effects {
+            audit: vec![
+                self.recovery_event("recovery_rejected", &record, meta, &format!("by {staff_id}: {reason}"), now),
+                AuditEvent { at: now, ..staff_event },
+            ],
+            notices: self.current_channel_notices(
+                &account,
+                "Account recovery rejected",
+                "The request to recover your account was rejected; nothing was changed. If it was yours, you may \
+                 start a new one with more evidence.",
+            )?,
+        };
+        if !self.decide(&record, now, &change, &effects).await? {
             return Err(AppError::Conflict("the case was decided or cancelled meanwhile".into()));
         }
-        self.recovery_audit("recovery_rejected", &record, meta, &format!("by {staff_id}: {reason}")).await;
-        self.audit("staff_rejected_recovery", Some(staff_id), meta, &format!("case {case_id}")).await;
-        self.notify_current_channels(
-            &record.case.account_id,
-            "Account recovery rejected",
-            "The request to recover your account was rejected; nothing was changed. If it was yours, you may \
-             start a new one with more evidence.",
-        )
-        .await;
         Ok(())
     }
 
@@ -321,10 +334,10 @@ impl App {
         if staff.id == account_id {
             return Err(AppError::Forbidden);
         }
-        if !self.store.unfreeze_account(account_id).await? {
+        let audit = self.audit_event("account_unfrozen", Some(account_id), meta, &format!("by {staff_id}: {note}"));
+        if !self.store.unfreeze_account(account_id, &audit).await? {
             return Err(AppError::Conflict("the account is not frozen".into()));
         }
-        self.audit("account_unfrozen", Some(account_id), meta, &format!("by {staff_id}: {note}")).await;
         Ok(())
     }
 }
