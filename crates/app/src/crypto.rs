@@ -1,6 +1,7 @@
-//! Secrets at rest and random tokens. The keyring seals TOTP keys (and later
-//! documents) with AES-256-GCM under a master key that never enters the
-//! database; each sealed value names the key that sealed it so keys can rotate.
+//! Secrets at rest and random tokens. The keyring seals TOTP keys, recovery
+//! identity documents and queued messages with AES-256-GCM under a master key
+//! that never enters the database; each sealed value names the key that
+//! sealed it so keys can rotate.
 
 use std::collections::HashMap;
 
@@ -134,6 +135,16 @@ impl Keyring {
     pub fn is_current(&self, sealed: &[u8]) -> bool {
         sealed.len() > KEY_ID_LEN && sealed[1..1 + KEY_ID_LEN] == self.current
     }
+
+    /// The bytes every value sealed under the current key begins with (the
+    /// format and the key's id): storage finds the values still to re-seal
+    /// after a rotation without reading them all.
+    pub fn current_prefix(&self) -> Vec<u8> {
+        let mut prefix = Vec::with_capacity(1 + KEY_ID_LEN);
+        prefix.push(FORMAT_V1);
+        prefix.extend_from_slice(&self.current);
+        prefix
+    }
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -180,6 +191,8 @@ mod tests {
         let rotated = Keyring::new(&new, std::slice::from_ref(&old));
         assert_eq!(rotated.open("c", &sealed).unwrap(), b"x");
         assert!(!rotated.is_current(&sealed));
+        assert!(!sealed.starts_with(&rotated.current_prefix()));
+        assert!(rotated.seal("c", b"x").starts_with(&rotated.current_prefix()));
         let stranger = Keyring::new(&new, &[]);
         assert!(matches!(stranger.open("c", &sealed), Err(SealError::UnknownKey(_))));
     }

@@ -18,6 +18,7 @@ pub mod passwords;
 pub mod phone;
 pub mod ports;
 pub mod recovery;
+pub mod rotation;
 pub mod security;
 pub mod settings;
 pub mod totp;

@@ -175,18 +175,36 @@ pub struct TotpSetup {
     pub expires_at: i64,
 }
 
-/// Which column holds a sealed secret, for key rotation.
+/// Where a value sealed at rest lives, for key rotation. Every sealed value
+/// the server stores is of one of these kinds; `twostep keys rotate`
+/// re-encrypts them all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SecretKind {
+    /// A bound authenticator's secret.
     TotpFactor,
+    /// The secret of an authenticator being enrolled.
     TotpSetup,
+    /// An identity document image or selfie of a recovery case (up to the
+    /// upload limit, 10 MiB, each).
+    RecoveryDocument,
+    /// The text of a message waiting in the delivery queue. It is wiped
+    /// once the message is sent or given up on.
+    QueuedMessage,
 }
 
-#[derive(Clone, Debug)]
+impl SecretKind {
+    pub const ALL: [SecretKind; 4] =
+        [SecretKind::TotpFactor, SecretKind::TotpSetup, SecretKind::RecoveryDocument, SecretKind::QueuedMessage];
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SealedSecret {
     pub kind: SecretKind,
-    /// account id for a factor, setup id for a setup.
+    /// account id for a factor, setup id for a setup, case id for a
+    /// document, message id for a queued message.
     pub id: String,
+    /// The document's slot (front, back, selfie); empty for other kinds.
+    pub slot: String,
     pub sealed: Vec<u8>,
 }
 
@@ -202,8 +220,28 @@ pub trait TotpStore: Send + Sync {
     /// last accepted step. Exactly one of several concurrent callers wins.
     async fn advance_totp_step(&self, account_id: &str, step: i64) -> StoreResult<bool>;
     async fn remove_totp(&self, account_id: &str) -> StoreResult<bool>;
-    async fn sealed_secrets(&self) -> StoreResult<Vec<SealedSecret>>;
-    /// Replaces a sealed secret only if it still holds `old` (compare-and-swap).
+}
+
+/// Every value sealed at rest, for key rotation. Listed a page at a time in
+/// key order, so a rotation holds one page in memory, never every document.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    /// Up to `limit` stored values of `kind` that do not begin with `current`
+    /// (the header of values sealed under the current key), in key order,
+    /// after `after` (the last value of the previous page; None to start). A
+    /// queued message whose text was wiped (sent or given up on) holds no
+    /// secret and is not listed.
+    async fn stale_secrets(
+        &self,
+        kind: SecretKind,
+        current: &[u8],
+        after: Option<&SealedSecret>,
+        limit: i64,
+    ) -> StoreResult<Vec<SealedSecret>>;
+    /// Replaces a sealed value with `new` only if it still holds
+    /// `secret.sealed` (compare-and-swap), so a value written meanwhile (a
+    /// new factor, a message sent and wiped, a purged document) is never
+    /// overwritten. False when the value changed or is gone.
     async fn reseal_secret(&self, secret: &SealedSecret, new: &[u8]) -> StoreResult<bool>;
 }
 
@@ -408,6 +446,7 @@ pub trait Store:
     AccountStore
     + LoginStore
     + TotpStore
+    + SecretStore
     + CaptchaStore
     + CodeStore
     + SessionStore
@@ -425,6 +464,7 @@ impl<T> Store for T where
     T: AccountStore
         + LoginStore
         + TotpStore
+        + SecretStore
         + CaptchaStore
         + CodeStore
         + SessionStore

@@ -78,28 +78,65 @@ pub fn load_keyring(dir: &Path) -> Result<Keyring> {
 
 /// Steps of a rotation. The new key is written beside the old one before any
 /// value is re-sealed, and both stay loadable until the switch, so a crash at
-/// any point leaves every value readable.
+/// any point leaves every value readable; running the rotation again then
+/// carries on with the same new key.
 pub struct Rotation {
     dir: PathBuf,
     pub new_key: MasterKey,
+    /// An earlier rotation stopped before its switch and this one resumes it.
+    pub resumed: bool,
 }
 
 impl Rotation {
     pub fn begin(dir: &Path) -> Result<(Self, Keyring)> {
         let old = read_key(&dir.join(CURRENT)).context("no master key to rotate")?;
-        let new_key = MasterKey::generate();
         let retired = dir.join(RETIRED);
         fs::DirBuilder::new().recursive(true).mode(0o700).create(&retired)?;
         write_key(&retired.join(format!("{}.key", old.id_hex())), &old)?;
-        write_key(&dir.join(PENDING), &new_key)?;
+        // A pending key may already seal values: never replace it.
+        let pending = dir.join(PENDING);
+        let resumed = pending.exists();
+        let new_key = if resumed {
+            read_key(&pending)?
+        } else {
+            let key = MasterKey::generate();
+            write_key(&pending, &key)?;
+            key
+        };
         let mut older = key_files(dir)?.iter().map(|p| read_key(p)).collect::<Result<Vec<_>>>()?;
         older.push(old);
         let keyring = Keyring::new(&new_key, &older);
-        Ok((Self { dir: dir.to_owned(), new_key }, keyring))
+        Ok((Self { dir: dir.to_owned(), new_key, resumed }, keyring))
     }
 
     pub fn finish(self) -> Result<()> {
         fs::rename(self.dir.join(PENDING), self.dir.join(CURRENT))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupted_rotation_resumes_with_its_new_key() {
+        let dir = std::env::temp_dir().join(format!("twostep-keys-{}", twostep_app::crypto::new_id()));
+        let first = load_keyring(&dir).unwrap();
+        let old_value = first.seal("c", b"old");
+        let (rotation, keyring) = Rotation::begin(&dir).unwrap();
+        assert!(!rotation.resumed);
+        let new_value = keyring.seal("c", b"new");
+        drop(rotation); // stopped before the switch
+        let (again, keyring) = Rotation::begin(&dir).unwrap();
+        assert!(again.resumed);
+        assert_eq!(again.new_key.id_hex(), keyring.current_id());
+        assert!(keyring.is_current(&new_value), "the pending key is kept, not replaced");
+        again.finish().unwrap();
+        let loaded = load_keyring(&dir).unwrap();
+        assert!(loaded.is_current(&new_value));
+        assert_eq!(loaded.open("c", &old_value).unwrap(), b"old");
+        assert_eq!(loaded.open("c", &new_value).unwrap(), b"new");
+        let _ = fs::remove_dir_all(&dir);
     }
 }

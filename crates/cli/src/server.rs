@@ -92,27 +92,32 @@ async fn shutdown_signal() {
 
 pub async fn rotate_keys(storage: &StorageConfig) -> Result<()> {
     use twostep_app::ports::SecretKind;
-    use twostep_app::totp::{factor_context, setup_context};
+    use twostep_app::rotation::{kind_name, reseal_all};
     let _ = keys::load_keyring(&storage.data_dir)?;
     let sql = open_store(storage).await?;
     sql.migrate().await?;
     let (rotation, keyring) = keys::Rotation::begin(&storage.data_dir)?;
-    let mut resealed = 0;
-    for secret in twostep_app::ports::TotpStore::sealed_secrets(&sql).await? {
-        if keyring.is_current(&secret.sealed) {
-            continue;
-        }
-        let context = match secret.kind {
-            SecretKind::TotpFactor => factor_context(&secret.id),
-            SecretKind::TotpSetup => setup_context(&secret.id),
-        };
-        let plain = keyring.open(&context, &secret.sealed).map_err(|e| anyhow::anyhow!("{e}"))?;
-        if twostep_app::ports::TotpStore::reseal_secret(&sql, &secret, &keyring.seal(&context, &plain)).await? {
-            resealed += 1;
-        }
+    if rotation.resumed {
+        println!("resuming the rotation to {} that stopped before it finished", rotation.new_key.id_hex());
     }
+    // Every sealed value: authenticator secrets and setups, identity
+    // documents, queued messages.
+    let report = reseal_all(&sql, &keyring).await?;
+    sql.close().await;
     let id = rotation.new_key.id_hex();
     rotation.finish()?;
-    println!("master key rotated to {id}; {resealed} secrets re-encrypted. Restart every instance with the new key file.");
+    let kinds: Vec<String> = SecretKind::ALL.iter().map(|&k| format!("{} {}", report.of(k), kind_name(k))).collect();
+    println!(
+        "master key rotated to {id}; {} secrets re-encrypted ({}). Restart every instance with the new key file.",
+        report.total(),
+        kinds.join(", ")
+    );
+    if report.left_behind > 0 {
+        eprintln!(
+            "warning: {} values kept changing during the rotation and are still under an older key: \
+             stop every instance and run `twostep keys rotate` again",
+            report.left_behind
+        );
+    }
     Ok(())
 }

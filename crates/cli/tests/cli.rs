@@ -1,6 +1,7 @@
 //! The `twostep` binary as an operator runs it: first start, settings from
 //! flags, environment and file, staff accounts from standard input, key
-//! rotation with the server's secrets still readable afterwards.
+//! rotation with every secret the server stores (authenticator secrets,
+//! identity documents, queued messages) readable with the new key alone.
 
 mod common;
 
@@ -9,6 +10,14 @@ use std::path::Path;
 
 use common::{get, now, post, run, serve, temp_dir, Server};
 use serde_json::json;
+use twostep_app::crypto::{Keyring, MasterKey};
+use twostep_app::ports::{MessageQueueStore, RecoveryStore, SecretKind, SecretStore};
+use twostep_app::recovery::document_context;
+use twostep_app::rotation::message_context;
+use twostep_domain::Role;
+use twostep_store::SqlStore;
+use twostep_testkit::recovery::{submitted_case, totp_owner};
+use twostep_testkit::{Backend, TestServer};
 
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
@@ -103,12 +112,13 @@ async fn key_rotation_re_encrypts_secrets_and_codes_keep_working() {
     let old_key = std::fs::read_to_string(cwd.join("d/master.key")).unwrap();
 
     let (ok, text) = run(&cwd, &["keys", "rotate", "--data-dir", "d"], "");
-    assert!(ok && text.contains("1 secrets re-encrypted"), "{text}");
+    assert!(ok && text.contains("1 secrets re-encrypted") && text.contains("1 authenticator secrets"), "{text}");
     assert_ne!(std::fs::read_to_string(cwd.join("d/master.key")).unwrap(), old_key);
     assert_eq!(mode(&cwd.join("d/master.key")), 0o600);
 
-    // The server opens the re-sealed secret with the new key: a code from the
-    // next time step signs in.
+    // The server opens the re-sealed secret with the new key alone (the old
+    // one destroyed): a code from the next time step signs in.
+    std::fs::remove_dir_all(cwd.join("d/retired-keys")).unwrap();
     let server = serve(&cwd, &args, &[]);
     let pending = login(server.url.clone()).await;
     assert_eq!(pending["status"], "second_factor_required", "{pending}");
@@ -119,4 +129,139 @@ async fn key_rotation_re_encrypts_secrets_and_codes_keep_working() {
     assert_eq!(r.0, 200, "{r:?}");
     drop(server);
     let _ = std::fs::remove_dir_all(cwd);
+}
+
+/// A GET whose answer is not JSON (an image): (status, content type, bytes).
+async fn fetch(url: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
+    let mut req = twostep_testkit::http_client().get(format!("{url}{path}"));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let r = req.send().await.unwrap();
+    let content_type = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (r.status().as_u16(), content_type, r.bytes().await.unwrap().to_vec())
+}
+
+fn read_master_key(path: &Path) -> MasterKey {
+    let bytes = data_encoding::HEXLOWER.decode(std::fs::read_to_string(path).unwrap().trim().as_bytes()).unwrap();
+    MasterKey::from_bytes(bytes.try_into().unwrap())
+}
+
+/// Recovery documents and queued messages are sealed too. After `keys
+/// rotate` every one of them opens with the new key alone; with the retired
+/// key deleted, staff still see the documents (API and console) and the
+/// message queued before the rotation is still delivered. On both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_rotation_re_encrypts_identity_documents_and_queued_messages() {
+    for backend in twostep_testkit::db::BOTH {
+        rotation_covers_documents_and_messages(backend).await;
+    }
+}
+
+async fn rotation_covers_documents_and_messages(backend: Backend) {
+    let l = format!("{backend:?}");
+    let mut s = TestServer::start(backend).await;
+    let alice = totp_owner(&s, "alice@example.com").await;
+    let bob = totp_owner(&s, "bob@example.com").await;
+    let cases = [
+        submitted_case(&s, &alice, json!({"reset": ["authenticator"]})).await,
+        submitted_case(&s, &bob, json!({"reset": ["authenticator"]})).await,
+    ];
+    let (_, staff) = s.staff("rev@example.com", Role::Reviewer).await;
+    let bearer = format!("Bearer {staff}");
+    let document = |case: &str, slot: &str| format!("/api/v1/admin/recovery-cases/{case}/documents/{slot}");
+    // Every document as staff saw it before the rotation.
+    let mut images = Vec::new();
+    for case in &cases {
+        for doc in s.store.case_documents(&case.id).await.unwrap() {
+            let (status, content_type, bytes) = fetch(&s.url, &document(&case.id, &doc.slot), &[("authorization", &bearer)]).await;
+            assert_eq!((status, &content_type), (200, &doc.content_type), "{l}");
+            images.push((case.id.clone(), doc.slot, content_type, bytes));
+        }
+    }
+    assert_eq!(images.len(), 4, "{l}: a passport and a selfie per case");
+
+    // A notice still waiting in the queue when the key rotates: the
+    // rejection of Bob's case, decided while nobody delivers.
+    let told_before = s.messages_to(&bob.email).await.len();
+    s.stop_delivery();
+    let (status, body) = s.post(&format!("/api/v1/admin/recovery-cases/{}/reject", cases[1].id), json!({"reason": "photo unreadable"}), Some(&staff)).await;
+    assert_eq!(status, 200, "{l}: {body}");
+    let queued = s.store.queue_counts().await.unwrap().queued;
+    assert!(queued >= 1, "{l}: the rejection notice waits in the queue");
+
+    // The operator's data directory holds the key the server sealed with.
+    let cwd = temp_dir();
+    let data = cwd.join("d");
+    data_dir_with_key(&data, s.db.master_key());
+    let url = s.db.url.clone();
+    let db = s.shut_down().await;
+    let storage = ["--data-dir", data.to_str().unwrap(), "--database-url", &url];
+
+    let (ok, text) = run(&cwd, &[&["keys", "rotate"][..], &storage].concat(), "");
+    assert!(ok, "{l}: {text}");
+    for part in ["2 authenticator secrets", "4 identity documents", &format!("{queued} queued messages")] {
+        assert!(text.contains(part), "{l}: {part:?} in {text}");
+    }
+
+    // Read back directly: everything opens with the new key alone, and
+    // nothing is left under another key.
+    let new_key = read_master_key(&data.join("master.key"));
+    let old_id = db.master_key().id_hex();
+    assert_ne!(new_key.id_hex(), old_id, "{l}");
+    let new_only = Keyring::new(&new_key, &[]);
+    let store = SqlStore::connect(&url, &Default::default()).await.unwrap();
+    for kind in SecretKind::ALL {
+        let left = store.stale_secrets(kind, &new_only.current_prefix(), None, 10).await.unwrap();
+        assert!(left.is_empty(), "{l}: {kind:?} still under an older key: {:?}", left.iter().map(|x| (&x.id, &x.slot)).collect::<Vec<_>>());
+    }
+    for (case_id, slot, content_type, bytes) in &images {
+        let (stored_type, sealed) = store.case_document(case_id, slot).await.unwrap().unwrap();
+        assert!(new_only.is_current(&sealed), "{l}: {slot} of {case_id} names the new key");
+        let plain = new_only.open(&document_context(case_id, slot), &sealed).unwrap_or_else(|e| panic!("{l}: {slot} of {case_id}: {e}"));
+        assert_eq!((&stored_type, &plain), (content_type, bytes), "{l}: {slot} of {case_id} unchanged");
+    }
+    let waiting = store.due_messages(i64::MAX, 100).await.unwrap();
+    assert_eq!(waiting.len() as i64, queued, "{l}: the queue is as it was");
+    for m in &waiting {
+        assert!(new_only.is_current(&m.sealed), "{l}: message {} names the new key", m.id);
+        let plain = new_only.open(&message_context(&m.id), &m.sealed).unwrap_or_else(|e| panic!("{l}: message {}: {e}", m.id));
+        let (subject, _body): (String, String) = serde_json::from_slice(&plain).unwrap();
+        assert_eq!(subject, "Account recovery rejected", "{l}");
+    }
+    store.close().await;
+
+    // The old key destroyed, a server with the new key alone.
+    std::fs::remove_dir_all(data.join("retired-keys")).unwrap();
+    let server = serve(&cwd, &[&["--captcha-bits", "0"][..], &storage].concat(), &[]);
+    let cookie = format!("twostep_session={staff}");
+    for (case_id, slot, content_type, bytes) in &images {
+        let api = fetch(&server.url, &document(case_id, slot), &[("authorization", &bearer)]).await;
+        assert_eq!((api.0, &api.1, &api.2), (200, content_type, bytes), "{l}: {slot} of {case_id} over the API");
+        let page = fetch(&server.url, &format!("/staff/cases/{case_id}/documents/{slot}"), &[("cookie", &cookie)]).await;
+        assert_eq!((page.0, &page.1, &page.2), (200, content_type, bytes), "{l}: {slot} of {case_id} in the staff console");
+    }
+    // The notice queued under the old key reaches Bob.
+    let mut told = Vec::new();
+    for _ in 0..200 {
+        told = get(&server.url, "/api/v1/dev/outbox?to=bob@example.com", None).await.1["messages"].as_array().cloned().unwrap_or_default();
+        if told.len() > told_before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(told.len(), told_before + 1, "{l}: the queued notice is delivered: {told:?}");
+    assert!(told[0]["body"].as_str().unwrap().contains("was rejected"), "{l}: {}", told[0]);
+    drop(server);
+    db.drop_database().await;
+    let _ = std::fs::remove_dir_all(cwd);
+}
+
+/// A data directory (0700) holding `key` as its master key file (0600), as
+/// `twostep serve` writes it.
+fn data_dir_with_key(dir: &Path, key: &MasterKey) {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).unwrap();
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(dir.join("master.key")).unwrap();
+    std::io::Write::write_all(&mut f, data_encoding::HEXLOWER.encode(key.as_bytes()).as_bytes()).unwrap();
 }

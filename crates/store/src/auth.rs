@@ -5,9 +5,9 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use twostep_app::ports::{
-    CaptchaChallenge, CaptchaStore, CodeStore, LoginStore, NewLoginAttempt, SealedSecret, SecretKind, SentCode,
-    SessionInfo, SessionStore, SignInContext, SignInFailure, SignInOutcome, SignInSuccess, StoreError, StoreResult,
-    TotpFactor, TotpSetup, TotpStore,
+    CaptchaChallenge, CaptchaStore, CodeStore, LoginStore, NewLoginAttempt, SentCode, SessionInfo, SessionStore,
+    SignInContext, SignInFailure, SignInOutcome, SignInSuccess, StoreError, StoreResult, TotpFactor, TotpSetup,
+    TotpStore,
 };
 use twostep_domain::{LoginAttempt, LoginState};
 
@@ -190,40 +190,6 @@ impl TotpStore for SqlStore {
     async fn remove_totp(&self, account_id: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM totp_factors WHERE account_id = $1")
             .bind(account_id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn sealed_secrets(&self) -> StoreResult<Vec<SealedSecret>> {
-        let mut out = Vec::new();
-        for (kind, sql) in [
-            (SecretKind::TotpFactor, "SELECT account_id, sealed_secret FROM totp_factors"),
-            (SecretKind::TotpSetup, "SELECT id, sealed_secret FROM totp_setups"),
-        ] {
-            for row in sqlx::query(sql).fetch_all(&self.pool).await.map_err(db_err)? {
-                out.push(SealedSecret {
-                    kind,
-                    id: row.try_get(0).map_err(db_err)?,
-                    sealed: row.try_get(1).map_err(db_err)?,
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    async fn reseal_secret(&self, secret: &SealedSecret, new: &[u8]) -> StoreResult<bool> {
-        let sql = match secret.kind {
-            SecretKind::TotpFactor => {
-                "UPDATE totp_factors SET sealed_secret = $1 WHERE account_id = $2 AND sealed_secret = $3"
-            }
-            SecretKind::TotpSetup => "UPDATE totp_setups SET sealed_secret = $1 WHERE id = $2 AND sealed_secret = $3",
-        };
-        let done = sqlx::query(sql)
-            .bind(new)
-            .bind(&secret.id)
-            .bind(&secret.sealed)
             .execute(&self.pool)
             .await
             .map_err(db_err)?;

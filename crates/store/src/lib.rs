@@ -14,6 +14,7 @@ mod group_commit;
 mod queue;
 mod records;
 mod recovery;
+mod rotation;
 mod signin;
 mod sql;
 pub mod schema;

@@ -191,6 +191,25 @@ impl TestServer {
         key
     }
 
+    /// Stops the delivery workers; the API keeps answering, and whatever is
+    /// queued from now on stays queued.
+    pub fn stop_delivery(&mut self) {
+        for w in self.workers.drain(..) {
+            w.abort();
+        }
+    }
+
+    /// Stops the server and its workers and closes the store but keeps the
+    /// database, for another process to use; dropping it is the caller's.
+    pub async fn shut_down(self) -> TestDatabase {
+        self.server.abort();
+        for w in &self.workers {
+            w.abort();
+        }
+        self.store.close().await;
+        self.db
+    }
+
     pub async fn stop(self) {
         self.server.abort();
         for w in &self.workers {

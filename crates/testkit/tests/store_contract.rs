@@ -346,25 +346,162 @@ async fn remove_totp_unbinds_the_factor() {
     .await;
 }
 
+/// The header of values sealed under "the current key", for the listing of
+/// values still to re-seal; the store treats it as opaque bytes.
+const CURRENT: &[u8] = b"\x01current";
+
+fn current(tail: &str) -> Vec<u8> {
+    [CURRENT, tail.as_bytes()].concat()
+}
+
+/// An open case of a fresh account with `documents` stored as its identity
+/// step. The case row is written directly, so this does not depend on how a
+/// case is opened; the documents go through `record_identity`.
+async fn case_with_documents(s: &SqlStore, l: &str, documents: &[(&str, Vec<u8>)]) -> String {
+    let (case_id, account_id) = (new_id(), account(s, l).await);
+    sqlx::query(
+        "INSERT INTO recovery_cases (id, account_id, active_account_id, token_hash, status, version, required_steps, \
+         created_at, updated_at, expires_at, open_ip, open_user_agent) \
+         VALUES ($1, $2, $2, $3, 'open', 0, 'identity', $4, $4, $5, '192.0.2.1', 'ua')",
+    )
+    .bind(&case_id)
+    .bind(&account_id)
+    .bind(new_id())
+    .bind(T0)
+    .bind(T0 + 3600)
+    .execute(s.pool())
+    .await
+    .unwrap();
+    let documents = documents
+        .iter()
+        .map(|(slot, sealed)| twostep_app::recovery::port::NewDocument {
+            slot: (*slot).into(),
+            content_type: "image/png".into(),
+            width: 400,
+            height: 400,
+            size_bytes: sealed.len() as i64,
+            sealed: sealed.clone(),
+        })
+        .collect();
+    let identity = twostep_app::recovery::port::IdentityRecord { country: "GB".into(), id_type: "passport".into(), documents };
+    assert!(s.record_identity(&case_id, 0, T0, &identity).await.unwrap(), "{l}: documents stored");
+    case_id
+}
+
+fn queued(sealed: &[u8]) -> QueuedMessage {
+    QueuedMessage {
+        id: new_id(),
+        channel: "email".into(),
+        recipient: "someone@example.test".into(),
+        sealed: sealed.to_vec(),
+        code_id: None,
+        status: twostep_domain::MessageStatus::Queued,
+        attempts: 0,
+        created_at: T0,
+        next_attempt_at: T0,
+        expires_at: T0 + 600,
+        finished_at: None,
+        last_error: String::new(),
+    }
+}
+
+/// Every value of `kind` still to re-seal, read `per_page` at a time as a
+/// rotation reads them: (id, slot, sealed), in the order listed.
+async fn stale(s: &SqlStore, kind: SecretKind, per_page: i64) -> Vec<(String, String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut after: Option<SealedSecret> = None;
+    loop {
+        let page = s.stale_secrets(kind, CURRENT, after.as_ref(), per_page).await.unwrap();
+        assert!(page.len() as i64 <= per_page, "{kind:?}: a page holds at most the limit");
+        assert!(page.iter().all(|x| x.kind == kind));
+        out.extend(page.iter().map(|x| (x.id.clone(), x.slot.clone(), x.sealed.clone())));
+        match page.last() {
+            Some(last) => after = Some(last.clone()),
+            None => return out,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sealed_secrets_are_listed_and_resealed_by_compare_and_swap() {
     each_backend(|s, l| async move {
+        // Still to re-seal: a factor, a setup, documents of two cases (one
+        // of several MiB), a queued message. Already current: one of each.
+        // Holding no secret: a sent message's wiped text.
         let factor_owner = with_factor(&s, l, 1).await;
+        let current_owner = account(&s, l).await;
+        let current_setup = setup_for(&current_owner, &current("factor"));
+        s.create_totp_setup(&current_setup).await.unwrap();
+        assert!(s.bind_totp(&current_setup, 1, T0).await.unwrap());
         let setup = setup_for(&account(&s, l).await, b"sealed-setup");
         s.create_totp_setup(&setup).await.unwrap();
-        let mut listed: Vec<_> = s.sealed_secrets().await.unwrap().into_iter().map(|x| (x.kind == SecretKind::TotpFactor, x.id, x.sealed)).collect();
-        listed.sort();
-        let mut want = vec![(true, factor_owner.clone(), b"sealed-factor".to_vec()), (false, setup.id.clone(), b"sealed-setup".to_vec())];
-        want.sort();
-        assert_eq!(listed, want, "{l}: every factor and setup is listed");
-
-        for (kind, id, old) in [(SecretKind::TotpFactor, &factor_owner, "sealed-factor"), (SecretKind::TotpSetup, &setup.id, "sealed-setup")] {
-            let secret = SealedSecret { kind, id: id.clone(), sealed: old.as_bytes().to_vec() };
-            assert!(s.reseal_secret(&secret, b"resealed").await.unwrap(), "{l}: {kind:?} resealed");
-            assert!(!s.reseal_secret(&secret, b"stale").await.unwrap(), "{l}: {kind:?} stale value refused");
+        s.create_totp_setup(&setup_for(&account(&s, l).await, &current("setup"))).await.unwrap();
+        let big: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+        let case_a = case_with_documents(&s, l, &[("front", big.clone()), ("back", current("back")), ("selfie", b"sealed-selfie-a".to_vec())]).await;
+        let case_b = case_with_documents(&s, l, &[("front", b"sealed-front-b".to_vec()), ("selfie", b"sealed-selfie-b".to_vec())]).await;
+        let message = queued(b"sealed-message");
+        let current_message = queued(&current("message"));
+        let sent = queued(b"sealed-sent");
+        for m in [&message, &current_message, &sent] {
+            s.enqueue_message(m).await.unwrap();
         }
-        assert_eq!(s.totp_factor(&factor_owner).await.unwrap().unwrap().sealed_secret, b"resealed", "{l}");
-        assert_eq!(s.totp_setup(&setup.id).await.unwrap().unwrap().sealed_secret, b"resealed", "{l}");
+        let attempt = s.claim_message(&sent.id, T0, T0 + 60).await.unwrap().unwrap();
+        assert!(s.finish_message(&sent.id, attempt, twostep_domain::MessageStatus::Sent, T0, "").await.unwrap());
+
+        let mut documents = vec![
+            (case_a.clone(), "front".to_owned(), big.clone()),
+            (case_a.clone(), "selfie".to_owned(), b"sealed-selfie-a".to_vec()),
+            (case_b.clone(), "front".to_owned(), b"sealed-front-b".to_vec()),
+            (case_b.clone(), "selfie".to_owned(), b"sealed-selfie-b".to_vec()),
+        ];
+        documents.sort();
+        let want = [
+            (SecretKind::TotpFactor, vec![(factor_owner.clone(), String::new(), b"sealed-factor".to_vec())]),
+            (SecretKind::TotpSetup, vec![(setup.id.clone(), String::new(), b"sealed-setup".to_vec())]),
+            (SecretKind::RecoveryDocument, documents.clone()),
+            (SecretKind::QueuedMessage, vec![(message.id.clone(), String::new(), b"sealed-message".to_vec())]),
+        ];
+        for (kind, want) in &want {
+            // In key order, whatever the page size, documents one by one too.
+            for per_page in [1, 2, 500] {
+                assert_eq!(&stale(&s, *kind, per_page).await, want, "{l}: {kind:?} still to re-seal, {per_page} a page");
+            }
+        }
+
+        for (kind, values) in &want {
+            for (id, slot, old) in values {
+                let secret = SealedSecret { kind: *kind, id: id.clone(), slot: slot.clone(), sealed: old.clone() };
+                let new = current(&format!("{kind:?} {id} {slot}"));
+                let stale_copy = SealedSecret { sealed: b"changed meanwhile".to_vec(), ..secret.clone() };
+                assert!(!s.reseal_secret(&stale_copy, b"lost").await.unwrap(), "{l}: {kind:?} a value changed meanwhile is left alone");
+                assert!(s.reseal_secret(&secret, &new).await.unwrap(), "{l}: {kind:?} {slot} resealed");
+                assert!(!s.reseal_secret(&secret, b"twice").await.unwrap(), "{l}: {kind:?} stale value refused");
+            }
+            assert!(stale(&s, *kind, 500).await.is_empty(), "{l}: {kind:?} nothing left to re-seal");
+        }
+        // The new values are where the use cases read them, and nothing else moved.
+        assert_eq!(s.totp_factor(&factor_owner).await.unwrap().unwrap().sealed_secret, current(&format!("TotpFactor {factor_owner} ")), "{l}");
+        assert_eq!(s.totp_factor(&current_owner).await.unwrap().unwrap().sealed_secret, current("factor"), "{l}");
+        assert_eq!(s.totp_setup(&setup.id).await.unwrap().unwrap().sealed_secret, current(&format!("TotpSetup {} ", setup.id)), "{l}");
+        for (case_id, slot, _) in &documents {
+            let (_, sealed) = s.case_document(case_id, slot).await.unwrap().unwrap();
+            assert_eq!(sealed, current(&format!("RecoveryDocument {case_id} {slot}")), "{l}: {slot} of {case_id}");
+        }
+        assert_eq!(s.case_document(&case_a, "back").await.unwrap().unwrap().1, current("back"), "{l}");
+        let m = s.message(&message.id).await.unwrap().unwrap();
+        assert_eq!(m.sealed, current(&format!("QueuedMessage {} ", message.id)), "{l}");
+        assert_eq!(m.status, twostep_domain::MessageStatus::Queued, "{l}: still queued");
+        assert!(s.message(&sent.id).await.unwrap().unwrap().sealed.is_empty(), "{l}: a sent message stays wiped");
+        // A message sent and wiped after it was listed is not written back.
+        let late = queued(b"sealed-late");
+        s.enqueue_message(&late).await.unwrap();
+        let listed = stale(&s, SecretKind::QueuedMessage, 500).await;
+        assert_eq!(listed, vec![(late.id.clone(), String::new(), b"sealed-late".to_vec())], "{l}");
+        let attempt = s.claim_message(&late.id, T0, T0 + 60).await.unwrap().unwrap();
+        assert!(s.finish_message(&late.id, attempt, twostep_domain::MessageStatus::Sent, T0, "").await.unwrap());
+        let secret = SealedSecret { kind: SecretKind::QueuedMessage, id: late.id.clone(), slot: String::new(), sealed: b"sealed-late".to_vec() };
+        assert!(!s.reseal_secret(&secret, &current("late")).await.unwrap(), "{l}: a wiped text is not brought back");
+        assert!(s.message(&late.id).await.unwrap().unwrap().sealed.is_empty(), "{l}");
     })
     .await;
 }
