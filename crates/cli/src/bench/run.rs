@@ -21,7 +21,7 @@ use super::{BenchArgs, Row};
 /// Throughput the pools of single-use codes and login attempts are sized for;
 /// a run that would need more simply ends early and says so.
 fn expected_rps(backend: &str) -> u64 {
-    if backend == "sqlite" { 12_000 } else { 5_000 }
+    if backend == "sqlite" { 12_000 } else { 8_000 }
 }
 
 #[derive(Clone, Copy)]
@@ -146,6 +146,7 @@ async fn drive(addr: &str, kind: Kind, pool: Pool, concurrency: usize, seconds: 
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
+            let mut unexpected = Vec::new();
             let (mut verify_latencies, mut verify_errors) = (Vec::new(), 0u64);
             while Instant::now() < deadline {
                 let k = counter.fetch_add(1, Ordering::Relaxed);
@@ -168,15 +169,24 @@ async fn drive(addr: &str, kind: Kind, pool: Pool, concurrency: usize, seconds: 
                             }
                         }
                     }
-                    Ok(_) => errors += 1,
-                    Err(_) => {
+                    Ok((status, body)) => {
                         errors += 1;
+                        if unexpected.len() < 3 {
+                            unexpected.push(format!("{status} {}", body.chars().take(120).collect::<String>()));
+                        }
+                    }
+                    Err(e) => {
+                        errors += 1;
+                        unexpected.push(format!("no answer: {e}"));
                         break;
                     }
                 }
                 if let Some(p) = pace {
                     tokio::time::sleep(p).await;
                 }
+            }
+            for answer in &unexpected {
+                eprintln!("unexpected answer: {answer}");
             }
             (latencies, errors, verify_latencies, verify_errors)
         }));
