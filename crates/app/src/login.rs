@@ -80,6 +80,7 @@ impl App {
         captcha: Option<&CaptchaSolution>,
         meta: &RequestMeta,
     ) -> AppResult<LoginOutcome> {
+        let arrived = tokio::time::Instant::now();
         self.rate_limit(&format!("login:ip:{}", meta.ip), 60, self.settings.login_per_ip_per_minute).await?;
         self.check_captcha(captcha, meta).await?;
         let email = normalize_email(email).map_err(|_| AppError::InvalidCredentials)?;
@@ -93,6 +94,8 @@ impl App {
                 self.record_failure(&subject).await?;
                 AuthCounters::bump(&self.counters.logins_failed);
                 self.audit("login_password_failed", other.as_ref().map(|a| a.id.as_str()), meta, "").await;
+                let floor = std::time::Duration::from_millis(self.settings.refusal_floor_ms);
+                tokio::time::sleep_until(arrived + floor).await;
                 return Err(AppError::InvalidCredentials);
             }
         };

@@ -25,6 +25,10 @@ pub struct Settings {
     pub email_verify_ttl_s: i64,
     pub resend_after_s: i64,
     pub failures: FailurePolicy,
+    /// A refused password answers no sooner than this after the request
+    /// arrived, so that what differs between an unknown address and a known
+    /// one (reading the account row) cannot be timed.
+    pub refusal_floor_ms: u64,
     pub hold_after_password_change_s: i64,
     pub hold_after_authenticator_change_s: i64,
     pub hold_after_contact_change_s: i64,
@@ -85,6 +89,7 @@ impl Default for Settings {
             email_verify_ttl_s: 1800,
             resend_after_s: 60,
             failures: FailurePolicy::default(),
+            refusal_floor_ms: 250,
             hold_after_password_change_s: 24 * 3600,
             hold_after_authenticator_change_s: 24 * 3600,
             hold_after_contact_change_s: 24 * 3600,

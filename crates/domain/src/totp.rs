@@ -86,18 +86,17 @@ pub fn code_at(secret: &[u8], unix_s: i64) -> String {
 /// pass back as `last_step` so the same code (or an older one) is refused.
 pub fn verify(secret: &[u8], code: &str, now_unix: i64, last_step: Option<i64>) -> Option<i64> {
     let given = code.as_bytes();
-    if given.len() != DIGITS as usize || !given.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
+    let well_formed = given.len() == DIGITS as usize && given.iter().all(u8::is_ascii_digit);
     let now = step_at(now_unix);
     let mut best = None;
-    // Every candidate is computed and compared so timing does not reveal
-    // which step (if any) matched.
+    // Every candidate is computed and compared, even for a code of the wrong
+    // shape, so timing reveals neither which step (if any) matched nor that
+    // the shape was checked first.
     for step in [now.saturating_sub(1), now, now.saturating_add(1)] {
         let expected = code_for_step(secret, step);
         let matched: bool = expected.as_bytes().ct_eq(given).into();
         let fresh = last_step.is_none_or(|last| step > last);
-        if matched && fresh {
+        if well_formed && matched && fresh {
             best = Some(step);
         }
     }

@@ -35,6 +35,8 @@ pub fn test_settings() -> Settings {
         captcha_per_ip_per_minute: 10_000,
         codes_per_ip_per_minute: 10_000,
         codes_sent_per_ip_per_hour: 10_000,
+        // Above a refusal's own time in a debug build with cheap hashing.
+        refusal_floor_ms: 15,
         // Retries fall due when a test moves the clock; a short poll notices.
         outbound: twostep_app::settings::OutboundPolicy { poll_interval_ms: 20, ..Default::default() },
         ..Settings::default()

@@ -11,8 +11,8 @@
 //! when the statistic D exceeds the critical value at α = 0.001,
 //! c(α)·√((n+m)/(n·m)) with c(α) = √(−ln(α/2)/2) ≈ 1.95, that is, when the
 //! two distributions are distinguishable. Each comparison prints D, the
-//! critical value and both medians. The test runs alone (see
-//! `.config/nextest.toml`), so other tests do not add noise.
+//! critical value and both medians. On SQLite and PostgreSQL. The tests run
+//! alone (see `.config/nextest.toml`), so other tests do not add noise.
 
 use std::time::Instant;
 
@@ -102,8 +102,17 @@ fn server_settings() -> twostep_app::Settings {
 }
 
 #[tokio::test]
-async fn unknown_email_and_wrong_password_take_the_same_time() {
-    let s: &'static TestServer = Box::leak(Box::new(TestServer::start_with(Backend::Sqlite, server_settings()).await));
+async fn unknown_email_and_wrong_password_take_the_same_time_on_sqlite() {
+    unknown_email_and_wrong_password_take_the_same_time(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_take_the_same_time_on_postgres() {
+    unknown_email_and_wrong_password_take_the_same_time(Backend::Postgres).await;
+}
+
+async fn unknown_email_and_wrong_password_take_the_same_time(backend: Backend) {
+    let s: &'static TestServer = Box::leak(Box::new(TestServer::start_with(backend, server_settings()).await));
     s.verified_account("known@example.com", PW).await;
     let times = interleaved(WARM_UP + SAMPLES, 2, |_| async move {
         // Past any lockout the failures so far would cause.
@@ -121,7 +130,7 @@ async fn unknown_email_and_wrong_password_take_the_same_time() {
     })
     .await;
     assert_indistinguishable(
-        "sign-in, unknown e-mail vs known e-mail with a wrong password",
+        &format!("{backend:?}: sign-in, unknown e-mail vs known e-mail with a wrong password"),
         "unknown e-mail",
         &times[0][WARM_UP..],
         "wrong password",
@@ -130,8 +139,17 @@ async fn unknown_email_and_wrong_password_take_the_same_time() {
 }
 
 #[tokio::test]
-async fn wrong_totp_codes_take_the_same_time_whatever_they_share_with_the_right_one() {
-    let s: &'static TestServer = Box::leak(Box::new(TestServer::start_with(Backend::Sqlite, server_settings()).await));
+async fn wrong_totp_codes_take_the_same_time_whatever_they_share_with_the_right_one_on_sqlite() {
+    wrong_totp_codes_take_the_same_time(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn wrong_totp_codes_take_the_same_time_whatever_they_share_with_the_right_one_on_postgres() {
+    wrong_totp_codes_take_the_same_time(Backend::Postgres).await;
+}
+
+async fn wrong_totp_codes_take_the_same_time(backend: Backend) {
+    let s: &'static TestServer = Box::leak(Box::new(TestServer::start_with(backend, server_settings()).await));
     // Enough accounts that no one reaches the lock after 100 failed codes.
     let mut accounts = Vec::new();
     for i in 0..12 {
@@ -166,8 +184,9 @@ async fn wrong_totp_codes_take_the_same_time_whatever_they_share_with_the_right_
     })
     .await;
     let (near, far, short) = (&times[0][WARM_UP..], &times[1][WARM_UP..], &times[2][WARM_UP..]);
-    assert_indistinguishable("TOTP, nearly right vs entirely wrong code", "5 of 6 digits right", near, "no digit right", far);
-    assert_indistinguishable("TOTP, wrong length vs right length", "5 digits", short, "6 wrong digits", far);
+    let what = |comparison: &str| format!("{backend:?}: TOTP, {comparison}");
+    assert_indistinguishable(&what("nearly right vs entirely wrong code"), "5 of 6 digits right", near, "no digit right", far);
+    assert_indistinguishable(&what("wrong length vs right length"), "5 digits", short, "6 wrong digits", far);
 }
 
 #[test]
