@@ -25,8 +25,9 @@ const NOTICE_TTL_S: i64 = 24 * 3600;
 /// Messages claimed per round of a worker.
 const BATCH: i64 = 8;
 
-fn seal_context(id: &str) -> String {
-    format!("message:{id}")
+/// The context (associated data) a queued message's text is sealed under.
+pub fn message_context(message_id: &str) -> String {
+    format!("message:{message_id}")
 }
 
 impl App {
@@ -51,7 +52,7 @@ impl App {
         let payload = serde_json::to_vec(&(&message.subject, &message.body)).map_err(|e| AppError::Internal(e.to_string()))?;
         let now = self.now();
         Ok(QueuedMessage {
-            sealed: self.keyring.seal(&seal_context(&id), &payload),
+            sealed: self.keyring.seal(&message_context(&id), &payload),
             id,
             channel: message.channel.as_str().to_owned(),
             recipient: message.to.clone(),
@@ -152,7 +153,7 @@ impl App {
         let channel = Channel::parse(&queued.channel).ok_or_else(|| DeliveryError::permanent("unknown channel"))?;
         let plain = self
             .keyring
-            .open(&seal_context(&queued.id), &queued.sealed)
+            .open(&message_context(&queued.id), &queued.sealed)
             .map_err(|e| DeliveryError::permanent(format!("cannot open the queued text: {e}")))?;
         let (subject, body): (String, String) =
             serde_json::from_slice(&plain).map_err(|_| DeliveryError::permanent("queued text is malformed"))?;

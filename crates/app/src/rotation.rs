@@ -11,6 +11,7 @@
 
 use crate::crypto::{Keyring, SealError};
 use crate::ports::{SealedSecret, SecretKind, SecretStore, StoreError};
+use crate::outbound::message_context;
 use crate::recovery::document_context;
 use crate::totp::{factor_context, setup_context};
 
@@ -24,12 +25,6 @@ fn page_size(kind: SecretKind) -> i64 {
 
 /// Passes over one kind while values keep changing under the rotation.
 const MAX_SWEEPS: usize = 3;
-
-/// The context a queued message's text is sealed under, as the delivery
-/// queue (`outbound`) seals and opens it.
-pub fn message_context(message_id: &str) -> String {
-    format!("message:{message_id}")
-}
 
 /// The context (associated data) `secret` is sealed under: exactly the one
 /// its use case seals and opens it with.

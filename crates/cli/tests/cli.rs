@@ -13,7 +13,7 @@ use serde_json::json;
 use twostep_app::crypto::{Keyring, MasterKey};
 use twostep_app::ports::{MessageQueueStore, RecoveryStore, SecretKind, SecretStore};
 use twostep_app::recovery::document_context;
-use twostep_app::rotation::message_context;
+use twostep_app::outbound::message_context;
 use twostep_domain::Role;
 use twostep_store::SqlStore;
 use twostep_testkit::recovery::{submitted_case, totp_owner};
