@@ -4,6 +4,7 @@
 //! domain rules and the ports (`Store`, `Delivery`, `Clock`) only: no SQL, no
 //! HTTP, no vendor.
 
+pub mod account_changes;
 pub mod accounts;
 pub mod audit;
 pub mod codes;

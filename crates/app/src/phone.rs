@@ -3,14 +3,16 @@
 //! not stored apart: it is the destination of the live "bind_phone" code,
 //! so a confirmation can only ever bind the number that received the code.
 //! Replacing a bound phone pauses withdrawals (the contact-change hold) and
-//! the account's e-mail is told either way.
+//! the account's e-mail is told either way. The number, the code used up,
+//! the hold, the audit entry and the notice are written in one transaction.
 
 use twostep_domain::{mask_phone, normalize_phone};
 
+use crate::account_changes::hold_sentence;
 use crate::codes::CodeSent;
 use crate::error::{AppError, AppResult};
 use crate::limits::step_up_subject;
-use crate::ports::Channel;
+use crate::ports::{AccountChange, AccountChangeOutcome, AccountChangePlan, AuditEvent, Channel, Effects, SignOut};
 use crate::{App, RequestMeta};
 
 pub const PURPOSE_BIND_PHONE: &str = "bind_phone";
@@ -43,7 +45,9 @@ impl App {
         if account.frozen_at.is_some() {
             return Err(AppError::Forbidden);
         }
-        let proven = match self.verify_sent_code(account_id, PURPOSE_BIND_PHONE, None, code).await {
+        // Checked here, used up in the binding's own transaction: a copy of
+        // the right code racing this one then finds it used and binds nothing.
+        let proven = match self.check_sent_code(account_id, PURPOSE_BIND_PHONE, None, code).await {
             Ok(c) => c,
             Err(AppError::InvalidCode) => {
                 self.record_failure(&subject).await?;
@@ -53,29 +57,48 @@ impl App {
             Err(e) => return Err(e),
         };
         let phone = proven.destination;
-        self.store.set_phone(account_id, Some(&phone)).await?;
-        self.store.clear_failures(&subject).await?;
+        let now = self.now();
         let masked = mask_phone(&phone);
         let replaced = account.phone.as_deref().is_some_and(|old| old != phone);
-        let body = if replaced {
-            let until = self.now() + self.settings.hold_after_contact_change_s;
-            self.store.extend_withdrawal_hold(account_id, until).await?;
-            self.audit("phone_replaced", Some(account_id), meta, &masked).await;
-            let hours = self.settings.hold_after_contact_change_s / 3600;
-            format!(
-                "The phone number of your {app} account was changed to {masked}. Withdrawals are paused for \
-                 {hours} hours. If this was not you, start account recovery at once.",
-                app = self.settings.issuer
-            )
+        let app = &self.settings.issuer;
+        let (kind, hold_until, body) = if replaced {
+            let hold_s = self.settings.hold_after_contact_change_s;
+            let body = format!(
+                "The phone number of your {app} account was changed to {masked}. {hold}If this was not you, \
+                 start account recovery at once.",
+                hold = hold_sentence(hold_s),
+            );
+            ("phone_replaced", (hold_s > 0).then_some(now + hold_s), body)
         } else {
-            self.audit("phone_bound", Some(account_id), meta, &masked).await;
-            format!(
+            let body = format!(
                 "The phone number {masked} was added to your {app} account. If this was not you, change your \
-                 password and contact support.",
-                app = self.settings.issuer
-            )
+                 password and contact support."
+            );
+            ("phone_bound", None, body)
         };
-        self.notify(Channel::Email, &account.email, "Your phone number changed", &body).await;
-        Ok(masked)
+        // The number, the code used up, the hold of a replacement, the audit
+        // entry and the notice to the e-mail address: all or nothing, and
+        // only over the number the account had when this was decided.
+        let plan = AccountChangePlan {
+            account_id: account_id.to_owned(),
+            now,
+            change: AccountChange::Phone { code_id: proven.id, phone, previous: account.phone.clone() },
+            hold_until,
+            sign_out: SignOut::Nobody,
+            clear_failures: Some(subject),
+            effects: Effects {
+                audit: vec![AuditEvent { at: now, ..self.audit_event(kind, Some(account_id), meta, &masked) }],
+                notices: vec![self.sealed_notice(Channel::Email, &account.email, "Your phone number changed", &body)?],
+            },
+        };
+        match self.apply_account_change(&plan).await? {
+            AccountChangeOutcome::Applied { .. } => Ok(masked),
+            // The right code, taken a moment ago by a concurrent request (a
+            // double submission): not a guess, so not counted as one.
+            AccountChangeOutcome::CodeUsed => Err(AppError::Conflict("this code has just been used".into())),
+            AccountChangeOutcome::Changed => {
+                Err(AppError::Conflict("the phone number changed meanwhile; try again".into()))
+            }
+        }
     }
 }

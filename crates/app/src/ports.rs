@@ -212,7 +212,8 @@ pub struct SealedSecret {
 pub trait TotpStore: Send + Sync {
     async fn create_totp_setup(&self, setup: &TotpSetup) -> StoreResult<()>;
     async fn totp_setup(&self, id: &str) -> StoreResult<Option<TotpSetup>>;
-    /// Consumes the setup and binds its secret with `last_step` already used.
+    /// Consumes the setup and binds its secret with `last_step` already used,
+    /// recording the account's first binding (see `AccountChange::BindTotp`).
     /// Returns false when the setup was consumed meanwhile or a factor exists.
     async fn bind_totp(&self, setup: &TotpSetup, last_step: i64, now: i64) -> StoreResult<bool>;
     async fn totp_factor(&self, account_id: &str) -> StoreResult<Option<TotpFactor>>;
@@ -441,6 +442,85 @@ pub trait HealthStore: Send + Sync {
 
 pub use crate::recovery::port::RecoveryStore;
 
+/// What a change writes besides itself, in the same transaction: its audit
+/// entries and the notices (sealed beforehand) that tell the owner. A crash
+/// leaves the change with all of them or with none; a change that loses its
+/// race, or is refused, writes none of them. Used by every recovery
+/// decision and every sensitive account change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Effects {
+    pub audit: Vec<AuditEvent>,
+    pub notices: Vec<QueuedMessage>,
+}
+
+/// A sensitive change a signed-in owner makes to their account. Each is a
+/// conditional write: it lands only if the account is still as the use case
+/// checked it, so of two racing requests at most one changes anything.
+#[derive(Clone, Debug)]
+pub enum AccountChange {
+    /// The new password hash, written only over `checked_hash`, the hash the
+    /// current password was verified against.
+    Password { checked_hash: String, new_hash: String },
+    /// Binds `phone` and uses up `code_id`, the code sent there that proved
+    /// it; only while the code is unused and unexpired and the account's
+    /// number is still `previous`.
+    Phone { code_id: String, phone: String, previous: Option<String> },
+    /// Binds the authenticator of an enrolment, consuming the enrolment,
+    /// with `last_step` already used; only if the enrolment is unused and no
+    /// authenticator is bound. Whether one was ever bound before is durable
+    /// state of the account: then this is a replacement, and withdrawals are
+    /// also held until `replacement_hold_until`.
+    BindTotp { setup: TotpSetup, last_step: i64, replacement_hold_until: i64 },
+    /// Removes the bound authenticator; refused if none is bound.
+    RemoveTotp,
+}
+
+/// Who is signed out with a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignOut {
+    Nobody,
+    /// Every session but `keep` (a token hash: the one making the change)
+    /// is revoked, and every pending sign-in dies.
+    AllBut { keep: String },
+}
+
+/// A sensitive account change with everything that belongs to it, written
+/// in one transaction by [`AccountChangeStore::apply_account_change`].
+#[derive(Clone, Debug)]
+pub struct AccountChangePlan {
+    pub account_id: String,
+    pub now: i64,
+    pub change: AccountChange,
+    /// Withdrawals held at least until then (a later hold is kept).
+    pub hold_until: Option<i64>,
+    pub sign_out: SignOut,
+    /// A throttle subject whose failures the change forgets.
+    pub clear_failures: Option<String>,
+    pub effects: Effects,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountChangeOutcome {
+    /// Written with its hold, sign-out, audit entries and notices.
+    /// `replaced_authenticator`: a bound authenticator replaced one bound
+    /// before, and the replacement hold was set.
+    Applied { replaced_authenticator: bool },
+    /// The code was used meanwhile (or expired); nothing written.
+    CodeUsed,
+    /// The account is no longer as checked (password or phone changed, the
+    /// enrolment used, an authenticator bound or none to remove); nothing
+    /// written.
+    Changed,
+}
+
+#[async_trait]
+pub trait AccountChangeStore: Send + Sync {
+    /// Applies the change, raises the hold, signs out, forgets the failures,
+    /// queues the notices and appends the audit entries, all in one
+    /// transaction, or writes nothing.
+    async fn apply_account_change(&self, plan: &AccountChangePlan) -> StoreResult<AccountChangeOutcome>;
+}
+
 /// Everything the use cases store, as one object.
 pub trait Store:
     AccountStore
@@ -457,6 +537,7 @@ pub trait Store:
     + WithdrawalStore
     + HealthStore
     + RecoveryStore
+    + AccountChangeStore
 {
 }
 
@@ -475,6 +556,7 @@ impl<T> Store for T where
         + WithdrawalStore
         + HealthStore
         + RecoveryStore
+        + AccountChangeStore
     {
 }
 

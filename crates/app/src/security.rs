@@ -1,12 +1,16 @@
-//! Sensitive actions of a signed-in account: changing the password, asking
-//! for a withdrawal (refused during a security hold) and reading the account's
-//! own security activity.
+//! Sensitive actions of a signed-in account: changing the password (with
+//! the sign-out of other sessions, the hold, the audit entry and the notice
+//! in one transaction), asking for a withdrawal (refused during a security
+//! hold) and reading the account's own security activity.
 
 use twostep_domain::{active_hold, validate_password};
 
+use crate::account_changes::hold_sentence;
 use crate::crypto::{new_id, token_hash};
 use crate::error::{AppError, AppResult};
-use crate::ports::{AuditEvent, Channel, Withdrawal};
+use crate::ports::{
+    AccountChange, AccountChangeOutcome, AccountChangePlan, AuditEvent, Channel, Effects, SignOut, Withdrawal,
+};
 use crate::{App, RequestMeta};
 
 #[derive(Clone, Debug)]
@@ -37,20 +41,35 @@ impl App {
         }
         self.verify_step_up(account_id, code, meta).await?;
         let hash = self.hasher.hash(new).await?;
-        self.store.set_password(account_id, &hash).await?;
         let now = self.now();
-        self.store.revoke_sessions(account_id, Some(&token_hash(session_token)), now).await?;
-        self.store.extend_withdrawal_hold(account_id, now + self.settings.hold_after_password_change_s).await?;
-        self.audit("password_changed", Some(account_id), meta, "").await;
-        self.notify(
-            Channel::Email,
-            &account.email,
-            "Your password was changed",
-            "The password of your twostep account was changed and other sessions were signed out. \
-             Withdrawals are paused for 24 hours. If this was not you, start account recovery at once.",
-        )
-        .await;
-        Ok(())
+        let hold_s = self.settings.hold_after_password_change_s;
+        let body = format!(
+            "The password of your {app} account was changed and other sessions were signed out. {hold}\
+             If this was not you, start account recovery at once.",
+            app = self.settings.issuer,
+            hold = hold_sentence(hold_s),
+        );
+        // The new password, the sign-out of every other session and pending
+        // sign-in, the hold, the audit entry and the notice: all or nothing,
+        // and only over the password just verified.
+        let plan = AccountChangePlan {
+            account_id: account_id.to_owned(),
+            now,
+            change: AccountChange::Password { checked_hash: account.password_hash.clone(), new_hash: hash },
+            hold_until: (hold_s > 0).then_some(now + hold_s),
+            sign_out: SignOut::AllBut { keep: token_hash(session_token) },
+            clear_failures: None,
+            effects: Effects {
+                audit: vec![AuditEvent { at: now, ..self.audit_event("password_changed", Some(account_id), meta, "") }],
+                notices: vec![self.sealed_notice(Channel::Email, &account.email, "Your password was changed", &body)?],
+            },
+        };
+        match self.apply_account_change(&plan).await? {
+            AccountChangeOutcome::Applied { .. } => Ok(()),
+            AccountChangeOutcome::CodeUsed | AccountChangeOutcome::Changed => {
+                Err(AppError::Conflict("the password was changed meanwhile; sign in again".into()))
+            }
+        }
     }
 
     pub async fn request_withdrawal(

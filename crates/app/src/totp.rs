@@ -1,16 +1,21 @@
 //! Enrolling, using and removing the authenticator (RFC 6238 TOTP). The
 //! secret is the backup key the user writes down; it is sealed at rest and a
 //! code is accepted once, by a conditional write of the last used step.
+//! Binding and removing an authenticator are written in one transaction
+//! with their hold, audit entry and notice.
 
 use qrcode::render::svg;
 use qrcode::QrCode;
 use subtle::ConstantTimeEq;
 use twostep_domain::{encode_backup_key, generate_secret, otpauth_uri, parse_backup_key, totp};
 
+use crate::account_changes::hold_sentence;
 use crate::crypto::new_id;
 use crate::error::{AppError, AppResult};
 use crate::metrics::AuthCounters;
-use crate::ports::{Channel, TotpSetup};
+use crate::ports::{
+    AccountChange, AccountChangeOutcome, AccountChangePlan, AuditEvent, Channel, Effects, SignOut, TotpSetup,
+};
 use crate::{App, RequestMeta};
 
 #[derive(Clone, Debug)]
@@ -91,19 +96,33 @@ impl App {
             return Err(AppError::InvalidCode);
         };
         let bound = TotpSetup { sealed_secret: self.keyring.seal(&factor_context(account_id), &secret), ..setup };
-        if !self.store.bind_totp(&bound, step, now).await? {
-            return Err(AppError::Conflict("this enrolment was already used or another authenticator is bound".into()));
+        // The authenticator, the enrolment used up, the hold when it replaces
+        // one bound before (the same hold as removing one, counted from
+        // now; the store knows from the account's own record whether one
+        // ever was) and the audit entry: all or nothing, and only if the
+        // enrolment is unused and no authenticator is bound.
+        let plan = AccountChangePlan {
+            account_id: account_id.to_owned(),
+            now,
+            change: AccountChange::BindTotp {
+                setup: bound,
+                last_step: step,
+                replacement_hold_until: now + self.settings.hold_after_authenticator_change_s,
+            },
+            hold_until: None,
+            sign_out: SignOut::Nobody,
+            clear_failures: Some(subject),
+            effects: Effects {
+                audit: vec![AuditEvent { at: now, ..self.audit_event("totp_enrolled", Some(account_id), meta, "") }],
+                notices: Vec::new(),
+            },
+        };
+        match self.apply_account_change(&plan).await? {
+            AccountChangeOutcome::Applied { .. } => Ok(()),
+            AccountChangeOutcome::CodeUsed | AccountChangeOutcome::Changed => {
+                Err(AppError::Conflict("this enrolment was already used or another authenticator is bound".into()))
+            }
         }
-        self.store.clear_failures(&subject).await?;
-        // A new authenticator where one was bound before is a replacement:
-        // the same hold as removing one, counted from now.
-        let history = self.store.audit_events(Some(account_id), 1000).await?;
-        if history.iter().any(|e| e.kind == "totp_enrolled") {
-            let until = now + self.settings.hold_after_authenticator_change_s;
-            self.store.extend_withdrawal_hold(account_id, until).await?;
-        }
-        self.audit("totp_enrolled", Some(account_id), meta, "").await;
-        Ok(())
     }
 
     pub async fn disable_totp(&self, account_id: &str, code: &str, meta: &RequestMeta) -> AppResult<()> {
@@ -111,20 +130,35 @@ impl App {
             return Err(AppError::Conflict("no authenticator is bound".into()));
         }
         self.verify_step_up(account_id, code, meta).await?;
-        self.store.remove_totp(account_id).await?;
-        let until = self.now() + self.settings.hold_after_authenticator_change_s;
-        self.store.extend_withdrawal_hold(account_id, until).await?;
-        self.audit("totp_disabled", Some(account_id), meta, "").await;
         let account = self.account(account_id).await?;
-        self.notify(
-            Channel::Email,
-            &account.email,
-            "Authenticator removed",
-            "The authenticator was removed from your twostep account. Withdrawals are paused for 24 hours. \
-             If this was not you, contact support at once.",
-        )
-        .await;
-        Ok(())
+        let now = self.now();
+        let hold_s = self.settings.hold_after_authenticator_change_s;
+        let body = format!(
+            "The authenticator was removed from your {app} account. {hold}If this was not you, contact support \
+             at once.",
+            app = self.settings.issuer,
+            hold = hold_sentence(hold_s),
+        );
+        // The removal, its hold, the audit entry and the notice: all or
+        // nothing; a removal that finds nothing left to remove writes none.
+        let plan = AccountChangePlan {
+            account_id: account_id.to_owned(),
+            now,
+            change: AccountChange::RemoveTotp,
+            hold_until: (hold_s > 0).then_some(now + hold_s),
+            sign_out: SignOut::Nobody,
+            clear_failures: None,
+            effects: Effects {
+                audit: vec![AuditEvent { at: now, ..self.audit_event("totp_disabled", Some(account_id), meta, "") }],
+                notices: vec![self.sealed_notice(Channel::Email, &account.email, "Authenticator removed", &body)?],
+            },
+        };
+        match self.apply_account_change(&plan).await? {
+            AccountChangeOutcome::Applied { .. } => Ok(()),
+            AccountChangeOutcome::CodeUsed | AccountChangeOutcome::Changed => {
+                Err(AppError::Conflict("no authenticator is bound".into()))
+            }
+        }
     }
 
     /// Checks an authenticator code and records its step as used. A code

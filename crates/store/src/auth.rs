@@ -133,28 +133,7 @@ impl TotpStore for SqlStore {
 
     async fn bind_totp(&self, s: &TotpSetup, last_step: i64, now: i64) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        // Deleting first takes the write lock and decides which confirmation wins.
-        let taken = sqlx::query("DELETE FROM totp_setups WHERE id = $1 AND account_id = $2")
-            .bind(&s.id)
-            .bind(&s.account_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if taken.rows_affected() != 1 {
-            return Ok(false);
-        }
-        let bound = sqlx::query(
-            "INSERT INTO totp_factors (account_id, sealed_secret, last_step, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (account_id) DO NOTHING",
-        )
-        .bind(&s.account_id)
-        .bind(&s.sealed_secret)
-        .bind(last_step)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if bound.rows_affected() != 1 {
+        if crate::account_changes::bind_factor(&mut tx, s, last_step, now).await?.is_none() {
             return Ok(false);
         }
         tx.commit().await.map_err(db_err)?;

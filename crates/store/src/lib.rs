@@ -7,6 +7,7 @@
 //! state is changed only by conditional writes, so that two instances racing
 //! on one row cannot both win.
 
+mod account_changes;
 mod accounts;
 mod auth;
 mod checkpoint;

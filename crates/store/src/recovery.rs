@@ -113,7 +113,11 @@ async fn sign_everyone_out(conn: &mut AnyConnection, account_id: &str, now: i64)
 /// Queues a decision's notices and appends its audit entries, inside the
 /// decision's transaction. The audit chain's head is row-locked last, after
 /// every other row the transaction touches, as in every other transaction.
-async fn write_effects(conn: &mut AnyConnection, audit: &[AuditEvent], notices: &[QueuedMessage]) -> StoreResult<()> {
+pub(crate) async fn write_effects(
+    conn: &mut AnyConnection,
+    audit: &[AuditEvent],
+    notices: &[QueuedMessage],
+) -> StoreResult<()> {
     for notice in notices {
         insert_message(&mut *conn, notice).await?;
     }

@@ -7,7 +7,13 @@ use crate::Backend;
 
 /// Ordered migrations; never edit one that has shipped, add a new one.
 pub const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "core", CORE), (2, "delivery", DELIVERY), (3, "recovery", RECOVERY), (4, "audit_chain", AUDIT_CHAIN)];
+    &[
+        (1, "core", CORE),
+        (2, "delivery", DELIVERY),
+        (3, "recovery", RECOVERY),
+        (4, "audit_chain", AUDIT_CHAIN),
+        (5, "authenticator_history", AUTHENTICATOR_HISTORY),
+    ];
 
 const CORE: &str = r#"
 CREATE TABLE accounts (
@@ -241,6 +247,22 @@ CREATE TABLE audit_head (
     last_hash TEXT NOT NULL,
     entries BIGINT NOT NULL
 );
+"#;
+
+/// When an authenticator was first bound to the account (NULL: never). A
+/// new authenticator on an account where one was bound before is a
+/// replacement and holds withdrawals; this column, set in the transaction
+/// that binds, is what decides it. Accounts from before it are filled from
+/// the audit log's `totp_enrolled` entries and from a bound authenticator.
+const AUTHENTICATOR_HISTORY: &str = r#"
+ALTER TABLE accounts ADD COLUMN totp_first_bound_at BIGINT;
+UPDATE accounts SET totp_first_bound_at = (
+    SELECT MIN(audit_log.at) FROM audit_log
+    WHERE audit_log.account_id = accounts.id AND audit_log.kind = 'totp_enrolled'
+);
+UPDATE accounts SET totp_first_bound_at = (
+    SELECT totp_factors.created_at FROM totp_factors WHERE totp_factors.account_id = accounts.id
+) WHERE totp_first_bound_at IS NULL;
 "#;
 
 /// The migration's SQL spelled for `backend`.

@@ -2,13 +2,16 @@
 //! `security_hold` and its `until`: the authenticator removed, the
 //! authenticator replaced, the phone replaced (24 hours each, from the
 //! change), and a recovery (48 hours, in the seed story test). A first
-//! authenticator or a first phone is not a change and holds nothing.
+//! authenticator or a first phone is not a change and holds nothing; a
+//! replacement is recognised however long the account's history, and the
+//! notices say how long the hold configured is.
 
 mod common;
 
 use common::{assert_error, ok};
 use serde_json::{json, Value};
-use twostep_testkit::{oathtool, Backend, TestServer};
+use twostep_app::{RequestMeta, Settings};
+use twostep_testkit::{oathtool, test_settings, Backend, TestServer};
 use twostep_web::time::rfc3339;
 
 const PW: &str = "correct horse battery";
@@ -62,6 +65,72 @@ async fn removing_or_replacing_the_authenticator_and_replacing_the_phone_hold_wi
     s.clock.advance(30);
     assert_eq!(hold_until(&withdraw(&s, &token, &oathtool(&key, s.now())).await), json!(rfc3339(changed_at + H24)));
     s.stop().await;
+}
+
+#[tokio::test]
+async fn a_replacement_is_recognised_however_long_the_account_history() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let account_id = s.verified_account("long@example.com", PW).await;
+    let token = s.session("long@example.com", PW).await;
+    let key = s.enrol_totp(&token).await;
+    s.clock.advance(30);
+    ok(&s.post("/api/v1/me/totp/disable", json!({"code": oathtool(&key, s.now())}), Some(&token)).await, 200);
+    s.clock.advance(H24 + 60);
+    // Far more security events since the first authenticator was bound
+    // than any page of history holds.
+    let meta = RequestMeta { ip: "192.0.2.1".into(), user_agent: "test".into() };
+    for _ in 0..1_050 {
+        s.app.audit("step_up_code_sent", Some(&account_id), &meta, "email").await;
+    }
+    let token = s.session("long@example.com", PW).await;
+    let key = s.enrol_totp(&token).await;
+    let replaced_at = s.now();
+    s.clock.advance(30);
+    assert_eq!(hold_until(&withdraw(&s, &token, &oathtool(&key, s.now())).await), json!(rfc3339(replaced_at + H24)));
+    s.stop().await;
+}
+
+/// The notices of a password change, a phone replaced and an authenticator
+/// removed name the service as configured and the hold as long as it is.
+#[tokio::test]
+async fn notices_name_the_issuer_and_the_configured_hold() {
+    let settings = Settings {
+        issuer: "Acme Exchange".into(),
+        hold_after_password_change_s: 2 * 3600,
+        hold_after_authenticator_change_s: 90 * 60,
+        hold_after_contact_change_s: 3 * 86_400,
+        ..test_settings()
+    };
+    let s = TestServer::start_with(Backend::Sqlite, settings).await;
+    let email = "told@example.com";
+    s.verified_account(email, PW).await;
+    let token = s.session(email, PW).await;
+    let key = s.enrol_totp(&token).await;
+    for phone in ["+447911123456", "+447911123789"] {
+        ok(&s.post("/api/v1/me/phone", json!({"phone": phone}), Some(&token)).await, 202);
+        let code = s.code_to(phone).await;
+        ok(&s.post("/api/v1/me/phone/confirm", json!({"code": code}), Some(&token)).await, 200);
+        s.clock.advance(60);
+    }
+    assert_newest_notice(&s, email, "Your phone number changed", "Acme Exchange", "paused for 3 days").await;
+    ok(&s.post("/api/v1/me/totp/disable", json!({"code": oathtool(&key, s.now())}), Some(&token)).await, 200);
+    assert_newest_notice(&s, email, "Authenticator removed", "Acme Exchange", "paused for 90 minutes").await;
+    s.clock.advance(60);
+    ok(&s.post("/api/v1/me/code", json!({"channel": "email"}), Some(&token)).await, 202);
+    let code = s.code_to(email).await;
+    let change = json!({"current_password": PW, "new_password": "another horse battery", "code": code});
+    ok(&s.post("/api/v1/me/password", change, Some(&token)).await, 200);
+    assert_newest_notice(&s, email, "Your password was changed", "Acme Exchange", "paused for 2 hours").await;
+    s.stop().await;
+}
+
+async fn assert_newest_notice(s: &TestServer, to: &str, subject: &str, issuer: &str, hold: &str) {
+    s.settle().await;
+    let outbox = ok(&s.get(&format!("/api/v1/dev/outbox?to={to}"), None).await, 200);
+    let body = outbox["messages"][0]["body"].as_str().unwrap_or_default();
+    assert!(body.starts_with(subject), "the newest message is not {subject:?}: {body:?}");
+    assert!(body.contains(&format!("your {issuer} account")), "{body:?}");
+    assert!(body.contains(hold) && !body.contains("twostep"), "{body:?}");
 }
 
 trait SignIn {

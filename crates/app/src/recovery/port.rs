@@ -52,14 +52,9 @@ pub struct NewCase {
 }
 
 /// What a decision writes besides its change, in the same transaction: its
-/// audit entries and the notices (sealed beforehand) that tell the owner. A
-/// crash leaves the decision with all of them or with none; a decision that
-/// loses its race writes none of them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Effects {
-    pub audit: Vec<AuditEvent>,
-    pub notices: Vec<QueuedMessage>,
-}
+/// audit entries and the notices that tell the owner (shared with the
+/// sensitive account changes, see [`crate::ports::Effects`]).
+pub use crate::ports::Effects;
 
 /// What opening a case writes with it, in the same transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -136,8 +136,11 @@ pub struct PasswordBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "me", security(("bearer" = [])), request_body = PasswordBody,
-    responses((status = 200, description = "Changed; other sessions revoked; 24-hour withdrawal hold", body = OkResponse),
-              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, description = "Changed; other sessions revoked and pending sign-ins ended; withdrawal hold \
+               (24 hours by default). All of it, with the audit entry and the e-mail notice, in one transaction", body = OkResponse),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 409, description = "the password was changed meanwhile; nothing was changed", body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
 pub async fn change_password(
     State(s): State<AppState>,
     Meta(meta): Meta,

@@ -44,6 +44,8 @@ pub async fn start(
 #[utoipa::path(post, path = "/api/v1/me/phone/confirm", tag = "me", security(("bearer" = [])), request_body = CodeBody,
     responses((status = 200, description = "Phone bound; replacing one pauses withdrawals", body = PhoneBoundResponse),
               (status = 400, body = ErrorBody), (status = 401, description = "invalid_code or unauthorized", body = ErrorBody),
+              (status = 409, description = "the code was just used, or the number changed meanwhile; nothing was changed",
+               body = ErrorBody),
               (status = 429, body = ErrorBody)))]
 pub async fn confirm(
     State(s): State<AppState>,

@@ -1,0 +1,55 @@
+//! Sensitive changes of a signed-in account (the password, the phone, the
+//! authenticator) go to storage as one [`AccountChangePlan`]: the change
+//! with its withdrawal hold, sign-out, audit entry and sealed notice, so
+//! they land in one transaction or not at all. A crash or a database error
+//! never leaves, say, a new password with the attacker's sessions alive, or
+//! a replaced phone with no hold and no word to the owner.
+
+use crate::error::AppResult;
+use crate::ports::{AccountChangeOutcome, AccountChangePlan};
+use crate::App;
+
+impl App {
+    /// Writes the plan; wakes a sender once its notices are queued.
+    pub(crate) async fn apply_account_change(&self, plan: &AccountChangePlan) -> AppResult<AccountChangeOutcome> {
+        let outcome = self.store.apply_account_change(plan).await?;
+        if matches!(outcome, AccountChangeOutcome::Applied { .. }) && !plan.effects.notices.is_empty() {
+            self.outbound_wake.notify_one();
+        }
+        Ok(outcome)
+    }
+}
+
+/// "Withdrawals are paused for 24 hours. ", in the largest whole unit of
+/// the hold's length; nothing when there is no hold.
+pub(crate) fn hold_sentence(hold_s: i64) -> String {
+    if hold_s <= 0 {
+        return String::new();
+    }
+    let (n, unit) = if hold_s % 86_400 == 0 && hold_s >= 2 * 86_400 {
+        (hold_s / 86_400, "day")
+    } else if hold_s % 3600 == 0 {
+        (hold_s / 3600, "hour")
+    } else if hold_s % 60 == 0 {
+        (hold_s / 60, "minute")
+    } else {
+        (hold_s, "second")
+    };
+    let s = if n == 1 { "" } else { "s" };
+    format!("Withdrawals are paused for {n} {unit}{s}. ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hold_sentence;
+
+    #[test]
+    fn hold_lengths_read_naturally() {
+        assert_eq!(hold_sentence(24 * 3600), "Withdrawals are paused for 24 hours. ");
+        assert_eq!(hold_sentence(3600), "Withdrawals are paused for 1 hour. ");
+        assert_eq!(hold_sentence(72 * 3600), "Withdrawals are paused for 3 days. ");
+        assert_eq!(hold_sentence(90 * 60), "Withdrawals are paused for 90 minutes. ");
+        assert_eq!(hold_sentence(45), "Withdrawals are paused for 45 seconds. ");
+        assert_eq!(hold_sentence(0), "");
+    }
+}
