@@ -199,7 +199,7 @@ async fn recovery_wizard_and_staff_console_in_headless_chromium() {
     b.wait_for("#reset-authenticator").await;
     b.shoot("recovery-items").await;
     b.click("#reset-authenticator").await;
-    b.click("form[action='/recovery/items'] button.primary").await;
+    b.click_and_load("form[action='/recovery/items'] button.primary").await;
 
     // The steps the case needs, one screen each.
     let dir = std::env::temp_dir().join(format!("twostep-uploads-{}", twostep_app::crypto::new_id()));
@@ -214,13 +214,13 @@ async fn recovery_wizard_and_staff_console_in_headless_chromium() {
             b.shoot("recovery-codes").await;
             let code = s.outbox_code(&owner.email).await;
             b.fill("#f-email_code", &code).await;
-            b.click("form[action='/recovery/codes/verify'] button.primary").await;
+            b.click_and_load("form[action='/recovery/codes/verify'] button.primary").await;
         } else if b.exists("input[name^='answer:']").await {
             seen.push("questions");
             b.shoot("recovery-questions").await;
             b.fill("input[name='answer:first_pet']", "rex").await;
             b.fill("input[name='answer:birth_city']", "Paris").await;
-            b.click("form[action='/recovery/answers'] button.primary").await;
+            b.click_and_load("form[action='/recovery/answers'] button.primary").await;
         } else if b.exists("#identity-form").await {
             seen.push("identity");
             b.fill("#f-country", "GB").await;
@@ -233,11 +233,11 @@ async fn recovery_wizard_and_staff_console_in_headless_chromium() {
             assert!(b.enabled("#slot-front img.preview").await);
             assert_eq!(b.attr("#slot-front img.preview", "hidden").await, None, "the preview is shown");
             b.shoot("recovery-identity").await;
-            b.click("#identity-form button.primary").await;
+            b.click_and_load("#identity-form button.primary").await;
         } else if b.exists("#submit-recovery").await {
             seen.push("submit");
             b.shoot("recovery-submit").await;
-            b.click("#submit-recovery").await;
+            b.click_and_load("#submit-recovery").await;
         } else {
             break;
         }

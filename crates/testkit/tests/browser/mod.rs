@@ -153,6 +153,23 @@ impl Browser {
         self.wait_for(css).await.click().await.unwrap();
     }
 
+    /// Clicks what submits a form or follows a link and waits until the next
+    /// page has loaded — not merely until the path matches, since many forms
+    /// answer on the path they were posted from.
+    pub async fn click_and_load(&self, css: &str) {
+        self.client.execute("window.__leaving = true", vec![]).await.unwrap();
+        self.click(css).await;
+        let started = Instant::now();
+        loop {
+            let gone = self.client.execute("return window.__leaving === undefined", vec![]).await;
+            if gone.is_ok_and(|v| v == true) && self.ready().await {
+                return;
+            }
+            assert!(started.elapsed() < PATIENCE, "clicking {css} loaded no new page");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn text(&self, css: &str) -> String {
         self.wait_for(css).await.text().await.unwrap()
     }
