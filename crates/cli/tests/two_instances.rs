@@ -87,12 +87,16 @@ async fn two_instances_share_every_guarantee() {
     let confirm = json!({"setup_id": setup["setup_id"], "backup_key": key, "code": oathtool(&key, now())});
     assert_eq!(a.post("/api/v1/me/totp/confirm", confirm, Some(&token)).await.0, 200);
     for round in 0..2 {
-        // Wait for a fresh time step so the code has not been used.
-        let next = (now() / 30 + 1) * 30;
-        tokio::time::sleep(std::time::Duration::from_millis(((next - now()).max(0) * 1000 + 200) as u64)).await;
+        // The code of the step after the current one (accepted: one step of
+        // drift), which is later than any used so far; the second round first
+        // waits for the step to change, so its code is later again.
+        if round > 0 {
+            let next = (now() / 30 + 1) * 30;
+            tokio::time::sleep(std::time::Duration::from_millis(((next - now()).max(0) * 1000 + 200) as u64)).await;
+        }
         let la = a.login("duo@example.com", PW).await.1["login_id"].as_str().unwrap().to_owned();
         let lb = b.login("duo@example.com", PW).await.1["login_id"].as_str().unwrap().to_owned();
-        let code = oathtool(&key, now());
+        let code = oathtool(&key, now() + 30);
         let (pa, pb) = (format!("/api/v1/login/{la}/totp"), format!("/api/v1/login/{lb}/totp"));
         let (ra, rb) = tokio::join!(a.post(&pa, json!({"code": code}), None), b.post(&pb, json!({"code": code}), None));
         let wins = [ra.0, rb.0].iter().filter(|s| **s == 200).count();
