@@ -94,15 +94,24 @@ fn case_from_row(row: &AnyRow) -> StoreResult<CaseRecord> {
     })
 }
 
-/// Revokes every session and kills every pending sign-in of an account.
-async fn sign_everyone_out(conn: &mut AnyConnection, account_id: &str, now: i64) -> StoreResult<()> {
-    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
-        .bind(now)
+/// Kills every pending sign-in of an account. A transaction that also
+/// changes the account runs this before touching the account's row: the
+/// second sign-in step locks the attempt first and the account after it
+/// (`signin::apply`), and the opposite order would let the two deadlock.
+async fn close_pending_sign_ins(conn: &mut AnyConnection, account_id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE login_attempts SET state = 'dead' WHERE account_id = $1 AND state = 'pending'")
         .bind(account_id)
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
-    sqlx::query("UPDATE login_attempts SET state = 'dead' WHERE account_id = $1 AND state = 'pending'")
+    Ok(())
+}
+
+/// Revokes every session of an account, including one a sign-in completed
+/// just before `close_pending_sign_ins` (which waited for it to commit).
+async fn revoke_sessions(conn: &mut AnyConnection, account_id: &str, now: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
+        .bind(now)
         .bind(account_id)
         .execute(&mut *conn)
         .await
@@ -479,6 +488,14 @@ impl RecoveryStore for SqlStore {
         if won.rows_affected() != 1 {
             return Ok(ApprovalOutcome::Lost);
         }
+        // Rows in the order every transaction takes them: sign-in attempts,
+        // authenticator, account, sessions, then notices and the audit head.
+        close_pending_sign_ins(&mut tx, &p.account_id).await?;
+        if p.remove_authenticator {
+            for sql in ["DELETE FROM totp_factors WHERE account_id = $1", "DELETE FROM totp_setups WHERE account_id = $1"] {
+                sqlx::query(sql).bind(&p.account_id).execute(&mut *tx).await.map_err(db_err)?;
+            }
+        }
         if let Some(email) = &p.new_email {
             let moved = sqlx::query(
                 "UPDATE accounts SET email = $1, email_verified_at = $2 WHERE id = $3 \
@@ -502,11 +519,6 @@ impl RecoveryStore for SqlStore {
                 .await
                 .map_err(db_err)?;
         }
-        if p.remove_authenticator {
-            for sql in ["DELETE FROM totp_factors WHERE account_id = $1", "DELETE FROM totp_setups WHERE account_id = $1"] {
-                sqlx::query(sql).bind(&p.account_id).execute(&mut *tx).await.map_err(db_err)?;
-            }
-        }
         sqlx::query(
             "UPDATE accounts SET second_factor_failures = 0, withdrawals_blocked_until = \
              CASE WHEN withdrawals_blocked_until IS NULL OR withdrawals_blocked_until < $1 THEN $1 \
@@ -517,7 +529,7 @@ impl RecoveryStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        sign_everyone_out(&mut tx, &p.account_id, p.now).await?;
+        revoke_sessions(&mut tx, &p.account_id, p.now).await?;
         write_effects(&mut tx, &p.audit, &p.notices).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(ApprovalOutcome::Approved)
@@ -546,13 +558,15 @@ impl RecoveryStore for SqlStore {
         if won.rows_affected() != 1 {
             return Ok(false);
         }
+        // Attempts before the account, as in the second sign-in step.
+        close_pending_sign_ins(&mut tx, account_id).await?;
         sqlx::query("UPDATE accounts SET frozen_at = $1 WHERE id = $2 AND frozen_at IS NULL")
             .bind(now)
             .bind(account_id)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        sign_everyone_out(&mut tx, account_id, now).await?;
+        revoke_sessions(&mut tx, account_id, now).await?;
         write_effects(&mut tx, &effects.audit, &effects.notices).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
