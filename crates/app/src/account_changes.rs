@@ -6,14 +6,20 @@
 //! a replaced phone with no hold and no word to the owner.
 
 use crate::error::AppResult;
-use crate::ports::{AccountChangeOutcome, AccountChangePlan};
+use crate::ports::{AccountChange, AccountChangeOutcome, AccountChangePlan};
 use crate::App;
 
 impl App {
     /// Writes the plan; wakes a sender once its notices are queued.
     pub(crate) async fn apply_account_change(&self, plan: &AccountChangePlan) -> AppResult<AccountChangeOutcome> {
         let outcome = self.store.apply_account_change(plan).await?;
-        if matches!(outcome, AccountChangeOutcome::Applied { .. }) && !plan.effects.notices.is_empty() {
+        let replacement_notices = match &plan.change {
+            AccountChange::BindTotp { replacement_notices, .. } => !replacement_notices.is_empty(),
+            _ => false,
+        };
+        if matches!(outcome, AccountChangeOutcome::Applied { .. })
+            && (!plan.effects.notices.is_empty() || replacement_notices)
+        {
             self.outbound_wake.notify_one();
         }
         Ok(outcome)

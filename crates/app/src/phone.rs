@@ -3,8 +3,9 @@
 //! not stored apart: it is the destination of the live "bind_phone" code,
 //! so a confirmation can only ever bind the number that received the code.
 //! Replacing a bound phone pauses withdrawals (the contact-change hold) and
-//! the account's e-mail is told either way. The number, the code used up,
-//! the hold, the audit entry and the notice are written in one transaction.
+//! the number replaced gets a text about it; the account's e-mail is told
+//! either way. The number, the code used up, the hold, the audit entry and
+//! the notices are written in one transaction.
 
 use twostep_domain::{mask_phone, normalize_phone};
 
@@ -76,9 +77,15 @@ impl App {
             );
             ("phone_bound", None, body)
         };
+        // The e-mail address is told either way; the number replaced is told
+        // too, as its owner may have lost only the e-mail to an attacker.
+        let mut notices = vec![self.sealed_notice(Channel::Email, &account.email, "Your phone number changed", &body)?];
+        if let Some(old) = account.phone.as_deref().filter(|_| replaced) {
+            notices.push(self.sealed_notice(Channel::Sms, old, "", &body)?);
+        }
         // The number, the code used up, the hold of a replacement, the audit
-        // entry and the notice to the e-mail address: all or nothing, and
-        // only over the number the account had when this was decided.
+        // entry and the notices: all or nothing, and only over the number
+        // the account had when this was decided.
         let plan = AccountChangePlan {
             account_id: account_id.to_owned(),
             now,
@@ -88,7 +95,7 @@ impl App {
             clear_failures: Some(subject),
             effects: Effects {
                 audit: vec![AuditEvent { at: now, ..self.audit_event(kind, Some(account_id), meta, &masked) }],
-                notices: vec![self.sealed_notice(Channel::Email, &account.email, "Your phone number changed", &body)?],
+                notices,
             },
         };
         match self.apply_account_change(&plan).await? {

@@ -468,9 +468,11 @@ pub enum AccountChange {
     /// Binds the authenticator of an enrolment, consuming the enrolment,
     /// with `last_step` already used; only if the enrolment is unused and no
     /// authenticator is bound. Whether one was ever bound before is durable
-    /// state of the account: then this is a replacement, and withdrawals are
-    /// also held until `replacement_hold_until`.
-    BindTotp { setup: TotpSetup, last_step: i64, replacement_hold_until: i64 },
+    /// state of the account: then this is a replacement, withdrawals are
+    /// also held until `replacement_hold_until`, and `replacement_notices`
+    /// are queued instead of the plan's notices (both sealed beforehand, as
+    /// only the transaction knows which it is).
+    BindTotp { setup: TotpSetup, last_step: i64, replacement_hold_until: i64, replacement_notices: Vec<QueuedMessage> },
     /// Removes the bound authenticator; refused if none is bound.
     RemoveTotp,
 }

@@ -2,7 +2,8 @@
 //! secret is the backup key the user writes down; it is sealed at rest and a
 //! code is accepted once, by a conditional write of the last used step.
 //! Binding and removing an authenticator are written in one transaction
-//! with their hold, audit entry and notice.
+//! with their hold, audit entry and notice to the account's e-mail (a
+//! binding that replaces an earlier authenticator says so, with its hold).
 
 use qrcode::render::svg;
 use qrcode::QrCode;
@@ -96,25 +97,45 @@ impl App {
             return Err(AppError::InvalidCode);
         };
         let bound = TotpSetup { sealed_secret: self.keyring.seal(&factor_context(account_id), &secret), ..setup };
+        // The owner hears of either; which one goes is decided in the
+        // transaction, by whether an authenticator was ever bound before.
+        let account = self.account(account_id).await?;
+        let app = &self.settings.issuer;
+        let hold_s = self.settings.hold_after_authenticator_change_s;
+        let added = format!(
+            "An authenticator was added to your {app} account. If this was not you, change your password and \
+             contact support."
+        );
+        let replaced = format!(
+            "The authenticator of your {app} account was replaced. {hold}If this was not you, start account \
+             recovery at once.",
+            hold = hold_sentence(hold_s),
+        );
         // The authenticator, the enrolment used up, the hold when it replaces
         // one bound before (the same hold as removing one, counted from
         // now; the store knows from the account's own record whether one
-        // ever was) and the audit entry: all or nothing, and only if the
-        // enrolment is unused and no authenticator is bound.
+        // ever was), the audit entry and the notice: all or nothing, and only
+        // if the enrolment is unused and no authenticator is bound.
         let plan = AccountChangePlan {
             account_id: account_id.to_owned(),
             now,
             change: AccountChange::BindTotp {
                 setup: bound,
                 last_step: step,
-                replacement_hold_until: now + self.settings.hold_after_authenticator_change_s,
+                replacement_hold_until: now + hold_s,
+                replacement_notices: vec![self.sealed_notice(
+                    Channel::Email,
+                    &account.email,
+                    "Authenticator replaced",
+                    &replaced,
+                )?],
             },
             hold_until: None,
             sign_out: SignOut::Nobody,
             clear_failures: Some(subject),
             effects: Effects {
                 audit: vec![AuditEvent { at: now, ..self.audit_event("totp_enrolled", Some(account_id), meta, "") }],
-                notices: Vec::new(),
+                notices: vec![self.sealed_notice(Channel::Email, &account.email, "Authenticator added", &added)?],
             },
         };
         match self.apply_account_change(&plan).await? {

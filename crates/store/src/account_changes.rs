@@ -124,7 +124,7 @@ async fn write_change(
                 .map_err(db_err)?;
             Ok(if set.rows_affected() == 1 { Ok(false) } else { Err(AccountChangeOutcome::Changed) })
         }
-        AccountChange::BindTotp { setup, last_step, replacement_hold_until } => {
+        AccountChange::BindTotp { setup, last_step, replacement_hold_until, .. } => {
             if setup.account_id != *id {
                 return Ok(Err(AccountChangeOutcome::Changed));
             }
@@ -185,7 +185,13 @@ impl AccountChangeStore for SqlStore {
         if let Some(subject) = &p.clear_failures {
             forget_failures(&mut tx, subject).await?;
         }
-        write_effects(&mut tx, &p.effects.audit, &p.effects.notices).await?;
+        // A replaced authenticator tells the owner of the replacement, with
+        // its hold; a first one, that one was bound.
+        let notices = match &p.change {
+            AccountChange::BindTotp { replacement_notices, .. } if replaced_authenticator => replacement_notices,
+            _ => &p.effects.notices,
+        };
+        write_effects(&mut tx, &p.effects.audit, notices).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(AccountChangeOutcome::Applied { replaced_authenticator })
     }

@@ -141,8 +141,32 @@ async fn setup(s: &SqlStore, account_id: &str) -> TotpSetup {
     setup
 }
 
+/// Binds an enrolment; a replacement queues its own notice instead of the plan's.
 fn bind(setup: &TotpSetup, replacement_hold_until: i64) -> AccountChange {
-    AccountChange::BindTotp { setup: setup.clone(), last_step: 100, replacement_hold_until }
+    AccountChange::BindTotp {
+        setup: setup.clone(),
+        last_step: 100,
+        replacement_hold_until,
+        replacement_notices: vec![notice("owner@example.test", T0)],
+    }
+}
+
+/// Like `all_or_none`, for a whole plan: `applied` is None when it was
+/// refused or failed, else whether it replaced an authenticator. A binding
+/// queues the plan's notices when it is a first one, its replacement
+/// notices when it replaces one, and never both.
+async fn plan_told(s: &SqlStore, l: &str, what: &str, p: &AccountChangePlan, applied: Option<bool>) {
+    let replacement = match &p.change {
+        AccountChange::BindTotp { replacement_notices, .. } => replacement_notices.clone(),
+        _ => Vec::new(),
+    };
+    let plain = Effects { audit: Vec::new(), notices: p.effects.notices.clone() };
+    let instead = Effects { audit: Vec::new(), notices: replacement.clone() };
+    let audit = Effects { audit: p.effects.audit.clone(), notices: Vec::new() };
+    let replaced = applied == Some(true) && !replacement.is_empty();
+    all_or_none(s, l, &format!("{what}, its audit entries"), &audit, applied.is_some()).await;
+    all_or_none(s, l, &format!("{what}, its notices"), &plain, applied.is_some() && !replaced).await;
+    all_or_none(s, l, &format!("{what}, its replacement notices"), &instead, replaced).await;
 }
 
 /// Everything about an account that a change may write, to show that a
@@ -425,7 +449,7 @@ async fn an_authenticator_binds_once_and_a_replacement_holds_withdrawals_from_du
         assert!(s.totp_setup(&s1.id).await.unwrap().is_none(), "{l}: the enrolment is used up");
         assert_eq!(s.account_by_id(&a).await.unwrap().unwrap().withdrawals_blocked_until, None, "{l}: no hold");
         assert_eq!(s.failure_state(&subject(&a), T0 + 11, DAY).await.unwrap(), FailureState::default(), "{l}");
-        all_or_none(&s, l, "first bind", &first.effects, true).await;
+        plan_told(&s, l, "first bind", &first, Some(false)).await;
 
         // Bound already, or the enrolment used: nothing written.
         let s2 = setup(&s, &a).await;
@@ -440,7 +464,7 @@ async fn an_authenticator_binds_once_and_a_replacement_holds_withdrawals_from_du
             p.hold_until = Some(T0 + 9 * DAY);
             assert_eq!(s.apply_account_change(&p).await.unwrap(), AccountChangeOutcome::Changed, "{l}: {what}");
             assert_eq!(state(&s, &a, &[], &[], &[]).await, before, "{l}: {what} writes nothing");
-            all_or_none(&s, l, what, &p.effects, false).await;
+            plan_told(&s, l, what, &p, None).await;
         }
         assert!(s.totp_setup(&s2.id).await.unwrap().is_some(), "{l}: a refused enrolment is not used up");
 
@@ -467,7 +491,7 @@ async fn an_authenticator_binds_once_and_a_replacement_holds_withdrawals_from_du
             Some(T0 + 50 + 2 * DAY),
             "{l}"
         );
-        all_or_none(&s, l, "replacement", &replacement.effects, true).await;
+        plan_told(&s, l, "replacement", &replacement, Some(true)).await;
 
         // An authenticator bound through `bind_totp` counts as bound before too.
         let b = account(&s, l).await;
@@ -476,6 +500,7 @@ async fn an_authenticator_binds_once_and_a_replacement_holds_withdrawals_from_du
         assert!(s.remove_totp(&b).await.unwrap(), "{l}");
         let again = plan(&b, T0 + 60, bind(&setup(&s, &b).await, T0 + 60 + DAY), told("totp_enrolled", &b, T0 + 60));
         assert_eq!(s.apply_account_change(&again).await.unwrap(), replaced, "{l}");
+        plan_told(&s, l, "replacement after bind_totp", &again, Some(true)).await;
 
         // Four enrolments of one account confirmed at once, and four copies
         // of one confirmation: one binds, the others write nothing.
@@ -498,7 +523,7 @@ async fn an_authenticator_binds_once_and_a_replacement_holds_withdrawals_from_du
             let won: Vec<usize> = (0..4).filter(|i| results[*i] == APPLIED).collect();
             assert_eq!(won.len(), 1, "{l}: one of four binds (same enrolment: {same_setup}): {results:?}");
             for (i, p) in racers.iter().enumerate() {
-                all_or_none(&s, l, &format!("bind racer {i}"), &p.effects, won[0] == i).await;
+                plan_told(&s, l, &format!("bind racer {i}"), p, (won[0] == i).then_some(false)).await;
                 if let AccountChange::BindTotp { setup: st, .. } = &p.change {
                     let left = s.totp_setup(&st.id).await.unwrap().is_some();
                     assert_eq!(left, !same_setup && won[0] != i, "{l}: a losing enrolment stays unused");
@@ -610,18 +635,19 @@ async fn a_change_the_database_fails_halfway_leaves_nothing_behind() {
             let before = watched(s.clone(), p.account_id.clone()).await;
             assert!(s.apply_account_change(&p).await.is_err(), "{l}: {what} must fail with the audit log refusing");
             assert_eq!(watched(s.clone(), p.account_id.clone()).await, before, "{l}: a failed {what} leaves nothing");
-            all_or_none(&s, l, &what, &p.effects, false).await;
+            plan_told(&s, l, &what, &p, None).await;
         }
         assert!(s.totp_setup(&b_setup.id).await.unwrap().is_some(), "{l}: the failed bind left its enrolment");
         refuse_audit(&s, false).await;
         for (what, p) in every(T0 + 20) {
             let before = watched(s.clone(), p.account_id.clone()).await;
-            assert!(
-                matches!(s.apply_account_change(&p).await.unwrap(), AccountChangeOutcome::Applied { .. }),
-                "{l}: {what}"
-            );
+            let outcome = s.apply_account_change(&p).await.unwrap();
+            let AccountChangeOutcome::Applied { replaced_authenticator } = outcome else {
+                panic!("{l}: {what}: {outcome:?}")
+            };
+            assert_eq!(replaced_authenticator, what == "authenticator replacement", "{l}: {what}");
             assert_ne!(watched(s.clone(), p.account_id.clone()).await, before, "{l}: {what} changed the account");
-            all_or_none(&s, l, &what, &p.effects, true).await;
+            plan_told(&s, l, &what, &p, Some(replaced_authenticator)).await;
         }
         assert_eq!(s.account_by_id(&b).await.unwrap().unwrap().withdrawals_blocked_until, Some(T0 + 20 + DAY), "{l}");
         chain_intact(&s, l).await;
@@ -664,6 +690,7 @@ async fn the_migration_records_authenticators_bound_before_it() {
             assert_eq!(s.apply_account_change(&p).await.unwrap(), want, "{l}");
             let hold = s.account_by_id(id).await.unwrap().unwrap().withdrawals_blocked_until;
             assert_eq!(hold, replaces.then_some(T0 + 100 + DAY), "{l}");
+            plan_told(&s, l, "a binding after the migration", &p, Some(replaces)).await;
         }
     })
     .await;

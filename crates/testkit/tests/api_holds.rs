@@ -4,7 +4,8 @@
 //! change), and a recovery (48 hours, in the seed story test). A first
 //! authenticator or a first phone is not a change and holds nothing; a
 //! replacement is recognised however long the account's history, and the
-//! notices say how long the hold configured is.
+//! notices say how long the hold configured is. Binding an authenticator
+//! and replacing a phone tell the owner, a replaced phone number included.
 
 mod common;
 
@@ -155,4 +156,67 @@ impl SignIn for TestServer {
         let r = ok(&self.post(&format!("/api/v1/login/{id}/totp"), json!({"code": oathtool(key, self.now())}), None).await, 200);
         r["session_token"].as_str().unwrap().to_owned()
     }
+}
+
+/// Binding an authenticator tells the account's e-mail; a replacement says
+/// withdrawals are paused and to start recovery. A phone replaced is told to
+/// the e-mail and, by SMS, to the number replaced; a first phone texts no one
+/// but the new number its code.
+#[tokio::test]
+async fn binding_an_authenticator_or_replacing_the_phone_tells_the_owner() {
+    let settings = Settings { issuer: "Acme Exchange".into(), hold_after_authenticator_change_s: 90 * 60, ..test_settings() };
+    let s = TestServer::start_with(Backend::Sqlite, settings).await;
+    let email = "bound@example.com";
+    s.verified_account(email, PW).await;
+    let token = s.session(email, PW).await;
+
+    let key = s.enrol_totp(&token).await;
+    let body = newest_body(&s, email).await;
+    assert!(body.starts_with("Authenticator added"), "{body:?}");
+    assert!(body.contains("your Acme Exchange account") && !body.contains("paused"), "{body:?}");
+
+    s.clock.advance(30);
+    ok(&s.post("/api/v1/me/totp/disable", json!({"code": oathtool(&key, s.now())}), Some(&token)).await, 200);
+    s.clock.advance(60);
+    s.enrol_totp(&token).await;
+    let body = newest_body(&s, email).await;
+    assert!(body.starts_with("Authenticator replaced"), "{body:?}");
+    assert!(body.contains("your Acme Exchange account") && body.contains("paused for 90 minutes"), "{body:?}");
+    assert!(body.contains("start account recovery at once"), "{body:?}");
+
+    // A first phone: its code goes to the new number, no notice to any other.
+    let (first, second) = ("+447911123456", "+447911123789");
+    let before = s.messages_to(email).await.len();
+    ok(&s.post("/api/v1/me/phone", json!({"phone": first}), Some(&token)).await, 202);
+    let code = s.code_to(first).await;
+    ok(&s.post("/api/v1/me/phone/confirm", json!({"code": code}), Some(&token)).await, 200);
+    let texts = s.messages_to(first).await;
+    assert_eq!(texts.len(), 1, "only the binding code went to the new number: {texts:?}");
+    assert!(texts.iter().all(|m| m["channel"] == "sms"), "{texts:?}");
+    assert_eq!(s.messages_to(second).await.len(), 0);
+    let mails = s.messages_to(email).await;
+    assert_eq!(mails.len(), before + 1, "{mails:?}");
+    assert!(newest_body(&s, email).await.contains("was added to your Acme Exchange account"));
+
+    // Replaced: the e-mail and the number replaced are told.
+    s.clock.advance(60);
+    ok(&s.post("/api/v1/me/phone", json!({"phone": second}), Some(&token)).await, 202);
+    let code = s.code_to(second).await;
+    ok(&s.post("/api/v1/me/phone/confirm", json!({"code": code}), Some(&token)).await, 200);
+    let body = newest_body(&s, email).await;
+    assert!(body.starts_with("Your phone number changed") && body.contains("start account recovery"), "{body:?}");
+    let texts = s.messages_to(first).await;
+    assert_eq!(texts.len(), 2, "the number replaced is told: {texts:?}");
+    assert_eq!(texts[0]["channel"], "sms", "{texts:?}");
+    let sms = texts[0]["body"].as_str().unwrap_or_default();
+    assert!(sms.contains("phone number of your Acme Exchange account was changed"), "{sms:?}");
+    assert!(sms.contains("start account recovery at once"), "{sms:?}");
+    // The new number got its code and nothing else.
+    assert_eq!(s.messages_to(second).await.len(), 1);
+    s.stop().await;
+}
+
+async fn newest_body(s: &TestServer, to: &str) -> String {
+    let messages = s.messages_to(to).await;
+    messages.first().and_then(|m| m["body"].as_str()).unwrap_or_else(|| panic!("no message to {to}")).to_owned()
 }
