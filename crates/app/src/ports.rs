@@ -438,6 +438,9 @@ pub trait WithdrawalStore: Send + Sync {
 #[async_trait]
 pub trait HealthStore: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
+    /// Second sign-in steps committed in groups by this instance since it
+    /// started: (transactions, sign-ins they carried), for `/metrics`.
+    fn sign_in_groups(&self) -> (u64, u64);
 }
 
 pub use crate::recovery::port::RecoveryStore;

@@ -263,4 +263,8 @@ impl HealthStore for SqlStore {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
         Ok(())
     }
+
+    fn sign_in_groups(&self) -> (u64, u64) {
+        self.signins.groups()
+    }
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::{assert_error, ok};
 use serde_json::{json, Value};
-use twostep_testkit::{oathtool, test_settings, Backend, TestServer};
+use twostep_testkit::{db::BOTH, oathtool, test_settings, Backend, TestServer};
 
 const PW: &str = "correct horse battery";
 
@@ -281,4 +281,45 @@ async fn openapi_documents_every_route_and_metrics_count_requests() {
     assert!(text.contains(r#"twostep_http_requests_total{method="POST",route="/api/v1/login",status="200"}"#), "{text}");
     assert!(text.contains("twostep_http_request_duration_seconds_bucket"), "{text}");
     s.stop().await;
+}
+
+/// The value of an unlabelled series in the `/metrics` text.
+async fn metric(s: &TestServer, name: &str) -> i64 {
+    let text = s.client().get(format!("{}/metrics", s.url)).send().await.unwrap().text().await.unwrap();
+    let value = text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).unwrap_or_else(|| panic!("{name} in {text}"));
+    value.parse().unwrap_or_else(|e| panic!("{name}: {value}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_sign_in_groups_and_the_outbound_queue() {
+    for backend in BOTH {
+        let mut s = TestServer::start(backend).await;
+        let email = "groups@example.com";
+        let token = {
+            s.verified_account(email, PW).await;
+            s.session(email, PW).await
+        };
+        let key = s.enrol_totp(&token).await;
+        s.settle().await;
+        let (groups, writes) = (metric(&s, "twostep_signin_groups_total").await, metric(&s, "twostep_signin_group_writes_total").await);
+        assert_eq!(metric(&s, "twostep_outbound_queue_failed").await, 0, "{backend:?}");
+
+        // A second sign-in step is committed in a group of its own.
+        s.clock.advance(30);
+        let body = ok(&s.login(email, PW).await, 200);
+        let login_id = body["login_id"].as_str().unwrap();
+        let code = oathtool(&key, s.now());
+        let auth = ok(&s.post(&format!("/api/v1/login/{login_id}/totp"), json!({"code": code}), None).await, 200);
+        assert_eq!(auth["status"], "authenticated", "{backend:?}");
+        assert_eq!(metric(&s, "twostep_signin_groups_total").await, groups + 1, "{backend:?}");
+        assert_eq!(metric(&s, "twostep_signin_group_writes_total").await, writes + 1, "{backend:?}");
+
+        // With delivery stopped, a message queued stays pending.
+        s.stop_delivery();
+        let pending = metric(&s, "twostep_outbound_queue_pending").await;
+        let (status, body) = s.post("/api/v1/accounts", json!({"email": "queued@example.com", "password": PW}), None).await;
+        assert_eq!(status, 201, "{backend:?}: {body}");
+        assert_eq!(metric(&s, "twostep_outbound_queue_pending").await, pending + 1, "{backend:?}");
+        s.stop().await;
+    }
 }

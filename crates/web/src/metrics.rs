@@ -1,5 +1,6 @@
 //! HTTP request counts and latency histograms per route, rendered in the
-//! Prometheus text format together with the security counters of the app.
+//! Prometheus text format together with the security counters of the app
+//! and the gauges read at scrape time (the outbound queue's depth).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -35,7 +36,9 @@ impl HttpMetrics {
         stats.count += 1;
     }
 
-    pub fn render(&self, counters: &[(&str, &str, u64)]) -> String {
+    /// Renders the HTTP series, then `counters` and `gauges`, each given as
+    /// (metric name, help, value).
+    pub fn render(&self, counters: &[(&str, &str, u64)], gauges: &[(&str, &str, i64)]) -> String {
         use std::fmt::Write;
         let mut out = String::new();
         let routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
@@ -62,6 +65,9 @@ impl HttpMetrics {
         }
         for (name, help, value) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        }
+        for (name, help, value) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
         }
         out
     }

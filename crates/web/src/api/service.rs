@@ -38,7 +38,20 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
 pub async fn metrics(State(s): State<AppState>) -> Response {
     let mut counters = s.app.counters.snapshot();
     counters.extend(s.app.delivery_counters.snapshot());
-    let text = s.http_metrics.render(&counters);
+    let (groups, writes) = s.app.store.sign_in_groups();
+    counters.push(("twostep_signin_groups_total", "Second sign-in steps' group transactions committed.", groups));
+    counters.push(("twostep_signin_group_writes_total", "Second sign-in steps committed in those groups.", writes));
+    // The queue is shared by every instance; a database that does not answer
+    // leaves its gauges out rather than failing the scrape.
+    let mut gauges = Vec::new();
+    match s.app.store.queue_counts().await {
+        Ok(q) => {
+            gauges.push(("twostep_outbound_queue_pending", "Messages queued and not yet delivered.", q.queued));
+            gauges.push(("twostep_outbound_queue_failed", "Messages given up on, kept until pruned.", q.failed));
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: the outbound queue could not be counted"),
+    }
+    let text = s.http_metrics.render(&counters, &gauges);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
