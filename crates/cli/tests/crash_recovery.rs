@@ -354,14 +354,22 @@ async fn check_database(site: &CrashSite, owners: &[Owner], crash: usize) -> Vec
         // The address the case was opened under hears of each decision
         // that tells the owner, exactly once: opening and submission (with
         // a cancel code), then rejection or approval. Codes are not notices.
-        let told = [case.is_some(), submitted, rejected, approved].into_iter().filter(|t| *t).count();
+        // Binding the authenticator told the owner too, in its own
+        // transaction with its audit entry.
+        let enrolled: i64 = sqlx::query("SELECT COUNT(*) FROM audit_log WHERE account_id = $1 AND kind = 'totp_enrolled'")
+            .bind(&o.account_id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .get(0);
+        let told = [case.is_some(), submitted, rejected, approved].into_iter().filter(|t| *t).count() as i64 + enrolled;
         let notices: i64 = sqlx::query("SELECT COUNT(*) FROM message_queue WHERE recipient = $1 AND code_id IS NULL")
             .bind(&o.email)
             .fetch_one(store.pool())
             .await
             .unwrap()
             .get(0);
-        assert_eq!(notices, told as i64, "{who}: status {status:?}: the notices to {}", o.email);
+        assert_eq!(notices, told, "{who}: status {status:?}: the notices to {} (authenticator bound: {enrolled})", o.email);
         if let Some(c) = case.filter(|_| approved) {
             // The owner is told on the old address, and on the new contact.
             let decided = c.decided_at.expect("decided_at");
