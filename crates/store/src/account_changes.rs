@@ -183,7 +183,7 @@ impl AccountChangeStore for SqlStore {
             .map_err(db_err)?;
         }
         if let Some(subject) = &p.clear_failures {
-            forget_failures(&mut tx, subject).await?;
+            forget_failures(&mut tx, &[subject.as_str()]).await?;
         }
         // A replaced authenticator tells the owner of the replacement, with
         // its hold; a first one, that one was bound.

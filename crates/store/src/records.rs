@@ -47,7 +47,7 @@ pub(crate) async fn insert_audits(conn: &mut sqlx::AnyConnection, events: &[&Aud
         "INSERT INTO audit_log (at, account_id, kind, ip, user_agent, detail, prev_hash, hash) VALUES {}",
         crate::sql::values(events.len(), 8)
     );
-    let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(events.len() == 1);
+    let mut insert = crate::sql::statement(sql, events.len());
     for (e, (prev_hash, hash)) in events.iter().zip(&links) {
         insert = insert
             .bind(e.at)

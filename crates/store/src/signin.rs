@@ -9,8 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use sqlx::any::AnyArguments;
-use sqlx::{Any, AnyConnection, AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 use twostep_app::ports::{
     AuditEvent, FailureState, SignInContext, SignInFailure, SignInOutcome, SignInSuccess, StoreError, StoreResult,
     TotpFactor,
@@ -18,6 +17,7 @@ use twostep_app::ports::{
 use twostep_domain::{LoginAttempt, LoginState};
 
 use crate::accounts::{account_from_row, ACCOUNT_COLUMNS};
+use crate::sql::{by_ids, statement, Query};
 use crate::{db_err, SqlStore};
 
 static CONTEXT_SQL: LazyLock<String> = LazyLock::new(|| {
@@ -102,15 +102,6 @@ impl Write {
     }
 }
 
-type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
-
-/// A statement over `rows` rows: prepared once and kept when it has a single
-/// row (the common shape when traffic is light), prepared for each use when
-/// its size varies with the group.
-fn statement(sql: String, rows: usize) -> Query<'static> {
-    sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(rows == 1)
-}
-
 async fn returned(conn: &mut AnyConnection, q: Query<'_>) -> StoreResult<HashSet<String>> {
     let rows = q.fetch_all(conn).await.map_err(db_err)?;
     rows.iter().map(|r| r.try_get::<String, _>(0).map_err(db_err)).collect()
@@ -118,15 +109,6 @@ async fn returned(conn: &mut AnyConnection, q: Query<'_>) -> StoreResult<HashSet
 
 async fn execute(conn: &mut AnyConnection, q: Query<'_>) -> StoreResult<()> {
     q.execute(conn).await.map_err(db_err).map(|_| ())
-}
-
-/// A statement `template` with `{}` replaced by `$1, …, $n` for the ids.
-fn by_ids<'q>(template: &str, ids: &[&'q str]) -> Query<'q> {
-    let mut q = statement(template.replace("{}", &crate::sql::list(ids.len())), ids.len());
-    for id in ids {
-        q = q.bind(*id);
-    }
-    q
 }
 
 /// Applies the writes of many sign-ins in one transaction and says what each
@@ -269,30 +251,9 @@ pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write]) -> StoreResult<Vec<
 
     // Throttle: a success forgets its subject's failures, a refusal counts one.
     let forgotten: Vec<&str> = won.iter().filter_map(|s| s.clear_subject.as_deref()).collect();
-    if !forgotten.is_empty() {
-        for table in ["failures", "failure_streaks"] {
-            execute(conn, by_ids(&format!("DELETE FROM {table} WHERE subject IN ({{}})"), &forgotten)).await?;
-        }
-    }
-    if !failures.is_empty() {
-        let rows = crate::sql::values(failures.len(), 2);
-        let mut q = statement(format!("INSERT INTO failures (subject, at) VALUES {rows}"), failures.len());
-        for f in &failures {
-            q = q.bind(&f.subject).bind(f.now);
-        }
-        execute(conn, q).await?;
-        let sql = format!(
-            "INSERT INTO failure_streaks (subject, consecutive, last_failure_at) \
-             SELECT v.column1, 1, v.column2 FROM (VALUES {rows}) AS v WHERE true \
-             ON CONFLICT (subject) DO UPDATE SET consecutive = failure_streaks.consecutive + 1, \
-             last_failure_at = excluded.last_failure_at"
-        );
-        let mut q = statement(sql, failures.len());
-        for f in &failures {
-            q = q.bind(&f.subject).bind(f.now);
-        }
-        execute(conn, q).await?;
-    }
+    crate::throttle::forget_failures(conn, &forgotten).await?;
+    let counted_failures: Vec<(&str, i64)> = failures.iter().map(|f| (f.subject.as_str(), f.now)).collect();
+    crate::throttle::count_failures(conn, &counted_failures).await?;
 
     // The audit entries, chained in the order of `writes`.
     let audit: Vec<&AuditEvent> = writes

@@ -1,6 +1,28 @@
-//! Placeholder lists for statements that carry a variable number of rows.
+//! Statements that carry a variable number of rows: placeholder lists and
+//! how such statements are prepared.
 
 use std::fmt::Write;
+
+use sqlx::any::AnyArguments;
+use sqlx::Any;
+
+pub(crate) type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
+
+/// A statement over `rows` rows: prepared once and kept when it has a single
+/// row (the common shape when traffic is light), prepared for each use when
+/// its size varies, so that the statement cache does not fill with sizes.
+pub(crate) fn statement(sql: String, rows: usize) -> Query<'static> {
+    sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(rows == 1)
+}
+
+/// A statement `template` with `{}` replaced by `$1, …, $n` for the ids.
+pub(crate) fn by_ids<'q>(template: &str, ids: &[&'q str]) -> Query<'q> {
+    let mut q = statement(template.replace("{}", &list(ids.len())), ids.len());
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q
+}
 
 /// `($1, $2), ($3, $4)` for 2 rows of 2 parameters.
 pub(crate) fn values(rows: usize, cols: usize) -> String {

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use twostep_app::ports::{FailureState, StoreResult, ThrottleStore};
 
+use crate::sql::{by_ids, statement, values, Query};
 use crate::{db_err, SqlStore};
 
 #[async_trait]
@@ -33,7 +34,7 @@ impl ThrottleStore for SqlStore {
 
     async fn record_failure(&self, subject: &str, now: i64, window_s: i64) -> StoreResult<FailureState> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        count_failure(&mut conn, subject, now).await?;
+        count_failures(&mut conn, &[(subject, now)]).await?;
         drop(conn);
         self.failure_state(subject, now, window_s).await
     }
@@ -64,7 +65,7 @@ impl ThrottleStore for SqlStore {
 
     async fn clear_failures(&self, subject: &str) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        forget_failures(&mut conn, subject).await
+        forget_failures(&mut conn, &[subject]).await
     }
 
     async fn prune_throttle(&self, before: i64) -> StoreResult<()> {
@@ -83,32 +84,45 @@ impl ThrottleStore for SqlStore {
     }
 }
 
-/// Counts one failure of `subject`: a row for the window and one more in its
-/// streak. Takes a connection so that it can join a larger transaction.
-pub(crate) async fn count_failure(conn: &mut sqlx::AnyConnection, subject: &str, now: i64) -> StoreResult<()> {
-    sqlx::query("INSERT INTO failures (subject, at) VALUES ($1, $2)")
-        .bind(subject)
-        .bind(now)
+/// Counts one failure of each subject at its time: a row for the window and
+/// one more in its streak. Subjects must be distinct (the streak upsert may
+/// change a row once). Takes a connection so that it can join a larger
+/// transaction; two statements however many subjects there are.
+pub(crate) async fn count_failures(conn: &mut sqlx::AnyConnection, failures: &[(&str, i64)]) -> StoreResult<()> {
+    if failures.is_empty() {
+        return Ok(());
+    }
+    fn bind_all<'a>(mut q: Query<'a>, failures: &[(&'a str, i64)]) -> Query<'a> {
+        for (subject, at) in failures {
+            q = q.bind(*subject).bind(*at);
+        }
+        q
+    }
+    let rows = values(failures.len(), 2);
+    bind_all(statement(format!("INSERT INTO failures (subject, at) VALUES {rows}"), failures.len()), failures)
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
-    sqlx::query(
-        "INSERT INTO failure_streaks (subject, consecutive, last_failure_at) VALUES ($1, 1, $2) \
+    let upsert = format!(
+        "INSERT INTO failure_streaks (subject, consecutive, last_failure_at) \
+         SELECT v.column1, 1, v.column2 FROM (VALUES {rows}) AS v WHERE true \
          ON CONFLICT (subject) DO UPDATE SET consecutive = failure_streaks.consecutive + 1, \
-         last_failure_at = excluded.last_failure_at",
-    )
-    .bind(subject)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
+         last_failure_at = excluded.last_failure_at"
+    );
+    bind_all(statement(upsert, failures.len()), failures).execute(&mut *conn).await.map_err(db_err)?;
     Ok(())
 }
 
-/// Forgets every failure of `subject` (after a success).
-pub(crate) async fn forget_failures(conn: &mut sqlx::AnyConnection, subject: &str) -> StoreResult<()> {
-    for sql in ["DELETE FROM failures WHERE subject = $1", "DELETE FROM failure_streaks WHERE subject = $1"] {
-        sqlx::query(sql).bind(subject).execute(&mut *conn).await.map_err(db_err)?;
+/// Forgets every failure of the subjects (after a success).
+pub(crate) async fn forget_failures(conn: &mut sqlx::AnyConnection, subjects: &[&str]) -> StoreResult<()> {
+    if subjects.is_empty() {
+        return Ok(());
+    }
+    for table in ["failures", "failure_streaks"] {
+        by_ids(&format!("DELETE FROM {table} WHERE subject IN ({{}})"), subjects)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     Ok(())
 }
