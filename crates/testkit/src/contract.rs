@@ -6,7 +6,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::Barrier;
-use twostep_app::ports::StoreResult;
+use twostep_app::crypto::new_id;
+use twostep_app::ports::{AccountStore, CreateOutcome, NewAccount, QueuedMessage, StoreResult};
+use twostep_domain::{MessageStatus, Role};
 use twostep_store::SqlStore;
 
 use crate::db::{Backend, TestDatabase, BOTH};
@@ -20,6 +22,43 @@ pub fn label(backend: Backend) -> &'static str {
 
 pub async fn connect(url: &str, l: &str) -> SqlStore {
     SqlStore::connect(url, &Default::default()).await.unwrap_or_else(|e| panic!("{l}: connect: {e}"))
+}
+
+/// When the fixtures below are created.
+pub const FIXTURES_AT: i64 = 1_700_000_000;
+
+/// A fresh verified user account (password hash `hash-1`); returns its id.
+pub async fn account(s: &SqlStore, l: &str) -> String {
+    let id = new_id();
+    let a = NewAccount {
+        email: format!("{id}@example.test"),
+        id: id.clone(),
+        password_hash: "hash-1".into(),
+        role: Role::User,
+        verified: true,
+        created_at: FIXTURES_AT,
+    };
+    let created = s.create_account(&a).await.unwrap();
+    assert!(matches!(created, CreateOutcome::Created), "{l}: create_account: {created:?}");
+    id
+}
+
+/// A notice (no code) queued at `now` for `to` on `channel`, kept a day.
+pub fn notice(channel: &str, to: &str, now: i64) -> QueuedMessage {
+    QueuedMessage {
+        id: new_id(),
+        channel: channel.into(),
+        recipient: to.into(),
+        sealed: vec![1],
+        code_id: None,
+        status: MessageStatus::Queued,
+        attempts: 0,
+        created_at: now,
+        next_attempt_at: now,
+        expires_at: now + 86_400,
+        finished_at: None,
+        last_error: String::new(),
+    }
 }
 
 /// Runs `f` on a fresh, unmigrated database of each backend (given its URL),

@@ -11,43 +11,12 @@
 use sqlx::Executor;
 use twostep_app::crypto::new_id;
 use twostep_app::ports::*;
-use twostep_domain::{LoginAttempt, LoginState, MessageStatus, Role};
+use twostep_domain::{LoginAttempt, LoginState};
 use twostep_store::{Backend, SqlStore};
-use twostep_testkit::contract::{each_backend, race};
+use twostep_testkit::contract::{each_backend, race, account, notice};
 
 const T0: i64 = 1_700_000_000;
 const DAY: i64 = 86_400;
-
-async fn account(s: &SqlStore, l: &str) -> String {
-    let id = new_id();
-    let a = NewAccount {
-        email: format!("{id}@example.test"),
-        id: id.clone(),
-        password_hash: "hash-1".into(),
-        role: Role::User,
-        verified: true,
-        created_at: T0,
-    };
-    assert!(matches!(s.create_account(&a).await.unwrap(), CreateOutcome::Created), "{l}");
-    id
-}
-
-fn notice(to: &str, now: i64) -> QueuedMessage {
-    QueuedMessage {
-        id: new_id(),
-        channel: "email".into(),
-        recipient: to.into(),
-        sealed: vec![1],
-        code_id: None,
-        status: MessageStatus::Queued,
-        attempts: 0,
-        created_at: now,
-        next_attempt_at: now,
-        expires_at: now + DAY,
-        finished_at: None,
-        last_error: String::new(),
-    }
-}
 
 /// An audit entry of `kind` and a notice, each unlike any other.
 fn told(kind: &str, account_id: &str, now: i64) -> Effects {
@@ -59,7 +28,7 @@ fn told(kind: &str, account_id: &str, now: i64) -> Effects {
         user_agent: "ua".into(),
         detail: format!("{kind} {}", new_id()),
     };
-    Effects { audit: vec![entry], notices: vec![notice("owner@example.test", now)] }
+    Effects { audit: vec![entry], notices: vec![notice("email", "owner@example.test", now)] }
 }
 
 fn plan(account_id: &str, now: i64, change: AccountChange, effects: Effects) -> AccountChangePlan {
@@ -147,7 +116,7 @@ fn bind(setup: &TotpSetup, replacement_hold_until: i64) -> AccountChange {
         setup: setup.clone(),
         last_step: 100,
         replacement_hold_until,
-        replacement_notices: vec![notice("owner@example.test", T0)],
+        replacement_notices: vec![notice("email", "owner@example.test", T0)],
     }
 }
 

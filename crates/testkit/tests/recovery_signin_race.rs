@@ -9,9 +9,9 @@ use twostep_app::crypto::new_id;
 use twostep_app::ports::*;
 use twostep_app::recovery::port::*;
 use twostep_domain::recovery::{CaseStatus, RecoveryStep, ResetItem};
-use twostep_domain::{LoginAttempt, LoginState, MessageStatus, Role};
+use twostep_domain::{LoginAttempt, LoginState};
 use twostep_store::SqlStore;
-use twostep_testkit::contract::{each_backend, race};
+use twostep_testkit::contract::{account as contract_account, each_backend, notice, race};
 
 const T0: i64 = 1_700_000_000;
 const PREFIX: &str = "login:";
@@ -28,39 +28,10 @@ fn audit(kind: &str, account_id: &str, at: i64) -> AuditEvent {
     }
 }
 
-fn notice(at: i64) -> QueuedMessage {
-    QueuedMessage {
-        id: new_id(),
-        channel: "sms".into(),
-        recipient: "+447911123456".into(),
-        sealed: vec![1],
-        code_id: None,
-        status: MessageStatus::Queued,
-        attempts: 0,
-        created_at: at,
-        next_attempt_at: at,
-        expires_at: at + 86_400,
-        finished_at: None,
-        last_error: String::new(),
-    }
-}
-
 /// An account with an authenticator at step 100.
 async fn account(s: &SqlStore, l: &str) -> (String, String) {
-    let id = new_id();
+    let id = contract_account(s, l).await;
     let email = format!("{id}@example.test");
-    let a = NewAccount {
-        id: id.clone(),
-        email: email.clone(),
-        password_hash: "h".into(),
-        role: Role::User,
-        verified: true,
-        created_at: T0,
-    };
-    assert!(
-        matches!(s.create_account(&a).await.unwrap(), CreateOutcome::Created),
-        "{l}"
-    );
     let setup = TotpSetup {
         id: new_id(),
         account_id: id.clone(),
@@ -108,7 +79,7 @@ async fn pending_case(s: &SqlStore, l: &str, account_id: &str) -> CaseRecord {
         cancel_token_hash: new_id(),
         effects: Effects {
             audit: vec![audit("recovery_opened", account_id, T0)],
-            notices: vec![notice(T0)],
+            notices: vec![notice("sms", "+447911123456", T0)],
         },
         superseded: audit("recovery_superseded", account_id, T0),
     };
@@ -153,7 +124,7 @@ async fn pending_case(s: &SqlStore, l: &str, account_id: &str) -> CaseRecord {
     };
     let effects = Effects {
         audit: vec![audit("recovery_submitted", account_id, T0 + 1)],
-        notices: vec![notice(T0 + 1)],
+        notices: vec![notice("sms", "+447911123456", T0 + 1)],
     };
     assert!(
         s.decide_case(&c.id, r.case.version, T0 + 1, &submitted, &effects)
@@ -311,7 +282,7 @@ async fn approval_and_freeze_racing_sign_ins_of_the_account_never_deadlock() {
                 new_phone: Some("+447911123456".into()),
                 new_email: None,
                 audit: vec![audit("recovery_approved", &a, now)],
-                notices: vec![notice(now)],
+                notices: vec![notice("sms", "+447911123456", now)],
             })];
             ops.push(Op::Complete(success(&attempt(&s, &a).await, Some(101))));
             ops.push(Op::Complete(success(&attempt(&s, &a).await, None)));
@@ -349,7 +320,7 @@ async fn approval_and_freeze_racing_sign_ins_of_the_account_never_deadlock() {
                 now: later,
                 effects: Effects {
                     audit: vec![audit("recovery_cancelled", &a, later)],
-                    notices: vec![notice(later)],
+                    notices: vec![notice("sms", "+447911123456", later)],
                 },
             }];
             ops.push(Op::Complete(success(&attempt(&s, &a).await, None)));

@@ -10,27 +10,13 @@ use twostep_app::crypto::new_id;
 use twostep_app::ports::*;
 use twostep_app::recovery::port::*;
 use twostep_domain::recovery::{CaseStatus, RecoveryStep, ResetItem};
-use twostep_domain::{LoginAttempt, LoginState, MessageStatus, Role};
+use twostep_domain::{LoginAttempt, LoginState};
 use twostep_store::SqlStore;
-use twostep_testkit::contract::{each_backend, race, winners};
+use twostep_testkit::contract::{each_backend, race, winners, account, notice};
 use twostep_testkit::race;
 
 const T0: i64 = 1_700_000_000;
 const WEEK: i64 = 7 * 86_400;
-
-async fn account(s: &SqlStore, l: &str) -> String {
-    let id = new_id();
-    let a = NewAccount {
-        email: format!("{id}@example.test"),
-        id: id.clone(),
-        password_hash: "h".into(),
-        role: Role::User,
-        verified: true,
-        created_at: T0,
-    };
-    assert!(matches!(s.create_account(&a).await.unwrap(), CreateOutcome::Created), "{l}");
-    id
-}
 
 fn new_case(account_id: &str, at: i64) -> NewCase {
     NewCase {
@@ -46,23 +32,6 @@ fn new_case(account_id: &str, at: i64) -> NewCase {
 }
 
 /// A notice without a code, as a decision queues it.
-fn notice(to: &str, now: i64) -> QueuedMessage {
-    QueuedMessage {
-        id: new_id(),
-        channel: "sms".into(),
-        recipient: to.into(),
-        sealed: vec![1],
-        code_id: None,
-        status: MessageStatus::Queued,
-        attempts: 0,
-        created_at: now,
-        next_attempt_at: now,
-        expires_at: now + 86_400,
-        finished_at: None,
-        last_error: String::new(),
-    }
-}
-
 /// An audit entry of `kind` on the account, its detail unlike any other's.
 fn entry(kind: &str, account_id: &str, now: i64) -> AuditEvent {
     AuditEvent {
@@ -77,7 +46,7 @@ fn entry(kind: &str, account_id: &str, now: i64) -> AuditEvent {
 
 /// What a decision writes besides its change: an audit entry and a notice.
 fn told(kind: &str, account_id: &str, now: i64) -> Effects {
-    Effects { audit: vec![entry(kind, account_id, now)], notices: vec![notice("+447911123456", now)] }
+    Effects { audit: vec![entry(kind, account_id, now)], notices: vec![notice("sms", "+447911123456", now)] }
 }
 
 /// How many of the audit entries and of the notices are stored.
@@ -173,7 +142,7 @@ fn plan(r: &CaseRecord, reviewer: &str, now: i64) -> ApprovalPlan {
         new_phone: Some("+447911123456".into()),
         new_email: None,
         audit: vec![entry("recovery_approved", &r.case.account_id, now)],
-        notices: vec![notice("+447911123456", now)],
+        notices: vec![notice("sms", "+447911123456", now)],
     }
 }
 

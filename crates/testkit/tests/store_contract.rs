@@ -9,7 +9,7 @@ use twostep_app::crypto::new_id;
 use twostep_app::ports::*;
 use twostep_domain::{LoginAttempt, LoginState, Role};
 use twostep_store::{schema, SqlStore};
-use twostep_testkit::contract::{connect, each_backend, each_database, race, same, winners};
+use twostep_testkit::contract::{connect, each_backend, each_database, race, same, winners, account};
 use twostep_testkit::race;
 
 /// Test time: plain unix seconds, far from "now" so nothing depends on the clock.
@@ -18,14 +18,6 @@ const T0: i64 = 1_700_000_000;
 fn new_account(role: Role, verified: bool) -> NewAccount {
     let id = new_id();
     NewAccount { email: format!("{id}@example.test"), id, password_hash: "hash-1".into(), role, verified, created_at: T0 }
-}
-
-/// A fresh verified account; returns its id.
-async fn account(s: &SqlStore, l: &str) -> String {
-    let a = new_account(Role::User, true);
-    let created = s.create_account(&a).await.unwrap();
-    assert!(matches!(created, CreateOutcome::Created), "{l}: create_account: {created:?}");
-    a.id
 }
 
 async fn record(s: &SqlStore, l: &str, id: &str) -> AccountRecord {
