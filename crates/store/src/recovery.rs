@@ -19,7 +19,7 @@ use twostep_app::recovery::port::{
 use twostep_domain::recovery::{join_names, parse_names, CaseStatus, RecoveryCase, RecoveryStep, ResetItem};
 
 use crate::queue::insert_message;
-use crate::records::insert_audit;
+use crate::records::{insert_audit, insert_audits};
 use crate::{db_err, SqlStore};
 
 const CASE_COLUMNS: [&str; 41] = [
@@ -130,10 +130,7 @@ pub(crate) async fn write_effects(
     for notice in notices {
         insert_message(&mut *conn, notice).await?;
     }
-    for event in audit {
-        insert_audit(&mut *conn, event).await?;
-    }
-    Ok(())
+    insert_audits(&mut *conn, &audit.iter().collect::<Vec<_>>()).await
 }
 
 impl SqlStore {
