@@ -94,6 +94,11 @@ fn lock(load: &Shared) -> std::sync::MutexGuard<'_, Load> {
     load.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// `sql`, a COUNT(*) over rows matching one key, read directly.
+async fn count(store: &SqlStore, sql: &'static str, key: &str) -> i64 {
+    sqlx::query(sql).bind(key.to_owned()).fetch_one(store.pool()).await.unwrap().get(0)
+}
+
 /// An owner's client: every call comes through the proxy with its address.
 struct Client {
     url: String,
@@ -343,12 +348,7 @@ async fn check_database(site: &CrashSite, owners: &[Owner], crash: usize) -> Vec
             assert_eq!(entries(kind), usize::from(happened), "{who}: {kind} {happened}, status {status:?}: its audit entries");
         }
         if let Some(c) = case {
-            let staff: i64 = sqlx::query("SELECT COUNT(*) FROM audit_log WHERE kind = 'staff_rejected_recovery' AND detail = $1")
-                .bind(format!("case {}", c.id))
-                .fetch_one(store.pool())
-                .await
-                .unwrap()
-                .get(0);
+            let staff = count(&store, "SELECT COUNT(*) FROM audit_log WHERE kind = 'staff_rejected_recovery' AND detail = $1", &format!("case {}", c.id)).await;
             assert_eq!(staff, i64::from(rejected), "{who}: rejected {rejected}: the reviewer's audit entry");
         }
         // The address the case was opened under hears of each decision
@@ -356,19 +356,9 @@ async fn check_database(site: &CrashSite, owners: &[Owner], crash: usize) -> Vec
         // a cancel code), then rejection or approval. Codes are not notices.
         // Binding the authenticator told the owner too, in its own
         // transaction with its audit entry.
-        let enrolled: i64 = sqlx::query("SELECT COUNT(*) FROM audit_log WHERE account_id = $1 AND kind = 'totp_enrolled'")
-            .bind(&o.account_id)
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
-            .get(0);
+        let enrolled = count(&store, "SELECT COUNT(*) FROM audit_log WHERE account_id = $1 AND kind = 'totp_enrolled'", &o.account_id).await;
         let told = [case.is_some(), submitted, rejected, approved].into_iter().filter(|t| *t).count() as i64 + enrolled;
-        let notices: i64 = sqlx::query("SELECT COUNT(*) FROM message_queue WHERE recipient = $1 AND code_id IS NULL")
-            .bind(&o.email)
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
-            .get(0);
+        let notices = count(&store, "SELECT COUNT(*) FROM message_queue WHERE recipient = $1 AND code_id IS NULL", &o.email).await;
         assert_eq!(notices, told, "{who}: status {status:?}: the notices to {} (authenticator bound: {enrolled})", o.email);
         if let Some(c) = case.filter(|_| approved) {
             // The owner is told on the old address, and on the new contact.
