@@ -1,15 +1,24 @@
 //! Sign-up, e-mail confirmation, staff accounts and the account overview.
 //! Sign-up answers the same whether or not the address is taken, so that it
-//! cannot be used to learn who has an account.
+//! cannot be used to learn who has an account, and it never changes an
+//! account: a sign-up waits as a registration until its own code confirms it.
 
-use twostep_domain::{mask_email, mask_phone, normalize_email, validate_password, Role};
+use twostep_domain::{
+    code_matches, generate_code, hash_code, mask_email, mask_phone, normalize_email, validate_password, Role,
+};
 
 use crate::crypto::new_id;
 use crate::error::{AppError, AppResult};
-use crate::ports::{AccountRecord, Channel, CreateOutcome, NewAccount};
+use crate::metrics::AuthCounters;
+use crate::owner_port::{ConfirmOutcome, Registration};
+use crate::ports::{AccountRecord, AuditEvent, Channel, CreateOutcome, Message, NewAccount};
 use crate::{App, RequestMeta};
 
-pub const PURPOSE_VERIFY_EMAIL: &str = "verify_email";
+/// A sign-up's code is bound to that sign-up: another sign-up's code for
+/// the same address does not confirm it.
+fn signup_purpose(registration_id: &str) -> String {
+    format!("signup:{registration_id}")
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountOverview {
@@ -24,65 +33,91 @@ pub struct AccountOverview {
 }
 
 impl App {
-    pub async fn register(&self, email: &str, password: &str, meta: &RequestMeta) -> AppResult<String> {
+    /// `POST /accounts`. Never changes an existing account and answers the
+    /// same whatever the address's state: a new or unconfirmed address gets
+    /// a pending sign-up with its own code (the code activates the password
+    /// it was sent with and no other); a confirmed account's owner is told
+    /// that someone tried. Both paths hash the password, so they take as
+    /// long; the limits are counted before the address is looked up.
+    pub async fn register(&self, email: &str, password: &str, meta: &RequestMeta) -> AppResult<()> {
         let email = normalize_email(email)?;
         validate_password("password", password)?;
         self.rate_limit(&format!("accounts:ip:{}", meta.ip), 3600, self.settings.accounts_per_ip_per_hour).await?;
         self.rate_limit(&format!("mail:{email}"), 3600, self.settings.emails_per_address_per_hour).await?;
-        // Hash before looking the address up, so both answers take as long.
         let hash = self.hasher.hash(password).await?;
-        let account = NewAccount {
-            id: new_id(),
-            email: email.clone(),
-            password_hash: hash.clone(),
-            role: Role::User,
-            verified: false,
-            created_at: self.now(),
-        };
-        match self.store.create_account(&account).await? {
-            CreateOutcome::Created => {
-                self.audit("account_created", Some(&account.id), meta, "").await;
-                self.send_email_code(&account.id, &email, PURPOSE_VERIFY_EMAIL, self.settings.email_verify_ttl_s, meta)
-                    .await?;
-                Ok(account.id)
-            }
-            CreateOutcome::EmailTaken(existing) if existing.email_verified_at.is_none() => {
-                // Whoever confirms the address owns the account, with the
-                // password of the latest sign-up.
-                self.store.replace_unverified_password(&existing.id, &hash).await?;
-                self.audit("signup_repeated", Some(&existing.id), meta, "").await;
-                self.send_email_code(&existing.id, &email, PURPOSE_VERIFY_EMAIL, self.settings.email_verify_ttl_s, meta)
-                    .await?;
-                Ok(existing.id)
-            }
-            CreateOutcome::EmailTaken(existing) => {
+        let now = self.now();
+        match self.store.account_by_email(&email).await? {
+            Some(existing) if existing.email_verified_at.is_some() => {
                 self.audit("signup_attempt_on_existing", Some(&existing.id), meta, "").await;
-                self.notify(
-                    Channel::Email,
-                    &existing.email,
-                    "Sign-up attempt with your address",
-                    "Someone tried to create a twostep account with your e-mail address. \
-                     You already have an account; if this was you, sign in instead.",
-                )
-                .await;
-                Ok(new_id())
+                let body = format!(
+                    "Someone tried to create a {app} account with your e-mail address. You already have an \
+                     account, and nothing was changed; if this was you, sign in instead.",
+                    app = self.settings.issuer
+                );
+                self.notify(Channel::Email, &existing.email, "Sign-up attempt with your address", &body).await;
+            }
+            _ => {
+                let id = new_id();
+                let code = generate_code(&mut rand::rng());
+                let ttl_s = self.settings.email_verify_ttl_s;
+                let registration = Registration {
+                    id: id.clone(),
+                    code_hash: hash_code(self.keyring.code_pepper(), &signup_purpose(&id), &email, &code).to_vec(),
+                    email: email.clone(),
+                    password_hash: hash,
+                    created_at: now,
+                    expires_at: now + ttl_s,
+                    ip: meta.ip.clone(),
+                    user_agent: meta.user_agent.clone(),
+                };
+                self.store.create_registration(&registration, self.settings.registrations_per_address).await?;
+                let minutes = (ttl_s + 59) / 60;
+                let (subject, body) =
+                    self.settings.templates.render(Channel::Email, &self.settings.issuer, &code, minutes);
+                let message = Message { channel: Channel::Email, to: email.clone(), subject, body };
+                self.enqueue(&message, None, registration.expires_at).await?;
             }
         }
+        Ok(())
     }
 
+    /// `POST /accounts/verify-email`: the code creates the account with the
+    /// password of the sign-up it was sent for. Wrong codes are counted per
+    /// address, so the few live codes of an address cannot be guessed.
     pub async fn verify_email(&self, email: &str, code: &str, meta: &RequestMeta) -> AppResult<()> {
         self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
         let email = normalize_email(email).map_err(|_| AppError::InvalidCode)?;
-        let Some(account) = self.store.account_by_email(&email).await? else {
+        let subject = format!("signup:{email}");
+        self.check_throttle(&subject).await?;
+        let now = self.now();
+        let live = self.store.live_registrations(&email, now).await?;
+        let pepper = self.keyring.code_pepper();
+        let Some(registration) =
+            live.iter().find(|r| code_matches(&r.code_hash, pepper, &signup_purpose(&r.id), &email, code))
+        else {
+            self.record_failure(&subject).await?;
+            AuthCounters::bump(&self.counters.sent_codes_rejected);
             return Err(AppError::InvalidCode);
         };
-        if account.email_verified_at.is_some() {
-            return Err(AppError::InvalidCode);
+        let account = NewAccount {
+            id: new_id(),
+            email: email.clone(),
+            password_hash: String::new(),
+            role: Role::User,
+            verified: true,
+            created_at: now,
+        };
+        let audit = [
+            AuditEvent { at: now, ..self.audit_event("account_created", Some(&account.id), meta, "") },
+            AuditEvent { at: now, ..self.audit_event("email_verified", Some(&account.id), meta, "") },
+        ];
+        match self.store.confirm_registration(&registration.id, &account, now, &audit).await? {
+            ConfirmOutcome::Created => {
+                self.store.clear_failures(&subject).await?;
+                Ok(())
+            }
+            ConfirmOutcome::Gone => Err(AppError::InvalidCode),
         }
-        self.verify_sent_code(&account.id, PURPOSE_VERIFY_EMAIL, None, code).await?;
-        self.store.mark_email_verified(&account.id, self.now()).await?;
-        self.audit("email_verified", Some(&account.id), meta, "").await;
-        Ok(())
     }
 
     /// Creates a confirmed staff account (or promotes an existing one).

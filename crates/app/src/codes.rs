@@ -119,7 +119,24 @@ impl App {
         expected_to: Option<&str>,
         code: &str,
     ) -> AppResult<SentCode> {
-        let live = self.check_sent_code(account_id, purpose, expected_to, code).await?;
+        let live = self.check_sent_code(account_id, purpose, expected_to, None, code).await?;
+        self.consume_checked_code(live).await
+    }
+
+    /// Checks a sent code that must have gone out on `channel` (an SMS code
+    /// does not pass as the voice call's) and uses it up.
+    pub async fn verify_sent_code_on(
+        &self,
+        account_id: &str,
+        purpose: &str,
+        channel: Channel,
+        code: &str,
+    ) -> AppResult<SentCode> {
+        let live = self.check_sent_code(account_id, purpose, None, Some(channel), code).await?;
+        self.consume_checked_code(live).await
+    }
+
+    async fn consume_checked_code(&self, live: SentCode) -> AppResult<SentCode> {
         if !self.store.consume_code(&live.id, self.now()).await? {
             // The right code, taken a moment ago by a concurrent request (a
             // double submission): not a guess, so not counted as one.
@@ -135,6 +152,7 @@ impl App {
         account_id: &str,
         purpose: &str,
         expected_to: Option<&str>,
+        expected_channel: Option<Channel>,
         code: &str,
     ) -> AppResult<SentCode> {
         let now = self.now();
@@ -148,7 +166,9 @@ impl App {
         if !self.store.add_code_try(&live.id, MAX_CODE_TRIES).await? {
             return Err(rejected());
         }
-        if expected_to.is_some_and(|to| to != live.destination) {
+        if expected_to.is_some_and(|to| to != live.destination)
+            || expected_channel.is_some_and(|c| c.as_str() != live.channel)
+        {
             return Err(rejected());
         }
         if !code_matches(&live.code_hash, self.keyring.code_pepper(), purpose, &live.destination, code) {
@@ -161,6 +181,17 @@ impl App {
     pub async fn send_step_up_code(&self, account_id: &str, channel: Channel, meta: &RequestMeta) -> AppResult<CodeSent> {
         self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
         let account = self.account(account_id).await?;
+        let factors = self.account_factors(&account).await?;
+        let factor = match channel {
+            Channel::Email => twostep_domain::sudo::ProofFactor::Email,
+            Channel::Sms => twostep_domain::sudo::ProofFactor::Sms,
+            Channel::Voice => twostep_domain::sudo::ProofFactor::Voice,
+        };
+        if !factors.accepts(factor) {
+            // An e-mail code never stands in for the authenticator or the
+            // phone the account has.
+            return Err(AppError::StepUpRequired { methods: factors.accepted() });
+        }
         let destination = match channel {
             Channel::Email => account.email.clone(),
             Channel::Sms | Channel::Voice => {
@@ -171,32 +202,5 @@ impl App {
             self.issue_code(account_id, PURPOSE_STEP_UP, channel, &destination, self.settings.code_ttl_s, meta).await?;
         self.audit("step_up_code_sent", Some(account_id), meta, channel.as_str()).await;
         Ok(sent)
-    }
-
-    /// Accepts a current authenticator code, or else a sent step-up code.
-    pub async fn verify_step_up(&self, account_id: &str, code: &str, meta: &RequestMeta) -> AppResult<()> {
-        let subject = crate::limits::step_up_subject(account_id);
-        self.check_throttle(&subject).await?;
-        let by_totp = if self.store.totp_factor(account_id).await?.is_some() {
-            self.use_totp_code(account_id, code, meta).await
-        } else {
-            Err(AppError::InvalidCode)
-        };
-        let outcome = match by_totp {
-            Err(AppError::InvalidCode) => self.verify_sent_code(account_id, PURPOSE_STEP_UP, None, code).await.map(|_| ()),
-            other => other,
-        };
-        match outcome {
-            Ok(()) => {
-                self.store.clear_failures(&subject).await?;
-                Ok(())
-            }
-            Err(AppError::InvalidCode) => {
-                self.record_failure(&subject).await?;
-                self.audit("step_up_failed", Some(account_id), meta, "").await;
-                Err(AppError::InvalidCode)
-            }
-            Err(e) => Err(e),
-        }
     }
 }

@@ -9,6 +9,13 @@ pub enum AppError {
     InvalidRequest { field: String, message: String },
     #[error("the captcha is missing, expired, reused or wrong")]
     CaptchaFailed,
+    /// The puzzle was easier than this address needs after recent password
+    /// failures; a new one for the address is that hard.
+    #[error("this sign-in needs a puzzle of {difficulty_bits} bits")]
+    CaptchaTooEasy { difficulty_bits: u32 },
+    /// A sensitive change needs a recent proof of one of these factors.
+    #[error("confirm it is you first")]
+    StepUpRequired { methods: Vec<twostep_domain::sudo::ProofFactor> },
     #[error("e-mail or password not accepted")]
     InvalidCredentials,
     #[error("sign in first")]

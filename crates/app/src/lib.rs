@@ -15,6 +15,7 @@ pub mod login;
 pub mod messages;
 pub mod metrics;
 pub mod outbound;
+pub mod owner_port;
 pub mod passwords;
 pub mod phone;
 pub mod ports;
@@ -22,6 +23,7 @@ pub mod recovery;
 pub mod rotation;
 pub mod security;
 pub mod settings;
+pub mod sudo;
 pub mod totp;
 
 use std::sync::Arc;

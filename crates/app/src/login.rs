@@ -35,44 +35,81 @@ pub enum LoginOutcome {
 }
 
 impl App {
-    pub async fn issue_captcha(&self, meta: &RequestMeta) -> AppResult<CaptchaChallenge> {
+    /// A puzzle for the next sign-in. Given the address it is for, it is as
+    /// hard as that address's recent password failures demand (see
+    /// [`App::login`]); a client that keeps failing gets harder ones too.
+    pub async fn issue_captcha(&self, for_email: Option<&str>, meta: &RequestMeta) -> AppResult<CaptchaChallenge> {
         self.rate_limit(&format!("captcha:ip:{}", meta.ip), 60, self.settings.captcha_per_ip_per_minute).await?;
         let now = self.now();
-        // A client that keeps failing gets harder puzzles.
         let failures = self.store.hits(&format!("captcha-fail:ip:{}", meta.ip), now - now.rem_euclid(900)).await?;
-        let extra = ((failures / 5) as u32).min(self.settings.captcha_max_extra_bits);
+        let ip_extra = ((failures / 5) as u32).min(self.settings.captcha_max_extra_bits);
+        let address_extra = match for_email.and_then(|e| normalize_email(e).ok()) {
+            Some(email) => {
+                let (bucket, start) = self.password_failure_bucket(&email);
+                self.address_extra_bits(self.store.hits(&bucket, start).await?)
+            }
+            None => 0,
+        };
         let mut salt = [0u8; 16];
         rand::Rng::fill_bytes(&mut rand::rng(), &mut salt);
+        let bits = self.settings.captcha_bits;
         let challenge = CaptchaChallenge {
             id: new_id(),
             salt: hex(&salt),
-            difficulty_bits: i64::from(self.settings.captcha_bits + if self.settings.captcha_bits > 0 { extra } else { 0 }),
+            difficulty_bits: i64::from(if bits > 0 { bits + ip_extra.max(address_extra) } else { 0 }),
             expires_at: now + self.settings.captcha_ttl_s,
         };
         self.store.create_challenge(&challenge).await?;
         Ok(challenge)
     }
 
-    async fn check_captcha(&self, solution: Option<&CaptchaSolution>, meta: &RequestMeta) -> AppResult<()> {
+    /// The fixed window that counts an address's password failures.
+    fn password_failure_bucket(&self, email: &str) -> (String, i64) {
+        let now = self.now();
+        let window = self.settings.failures.window_s.max(60);
+        (format!("pw-fail:email:{email}"), now - now.rem_euclid(window))
+    }
+
+    /// Extra captcha bits for an address with `failures` recent password
+    /// failures: none below the threshold, then one more bit every five.
+    fn address_extra_bits(&self, failures: i64) -> u32 {
+        let over = failures - self.settings.failures.threshold + 1;
+        if over <= 0 {
+            return 0;
+        }
+        (((over + 4) / 5) as u32).min(self.settings.captcha_max_extra_bits_per_address)
+    }
+
+    /// Checks the captcha, which must be at least `min_bits` hard.
+    async fn check_captcha(&self, solution: Option<&CaptchaSolution>, min_bits: u32, meta: &RequestMeta) -> AppResult<()> {
         if self.settings.captcha_bits == 0 {
             return Ok(());
         }
-        let ok = match solution {
-            Some(s) => match self.store.take_challenge(&s.challenge_id, self.now()).await? {
-                Some(c) => captcha::pow_ok(&c.salt, &s.nonce, c.difficulty_bits.max(0) as u32),
-                None => false,
-            },
-            None => false,
+        let challenge = match solution {
+            Some(s) => self.store.take_challenge(&s.challenge_id, self.now()).await?.map(|c| (s, c)),
+            None => None,
         };
+        let ok = challenge.as_ref().is_some_and(|(s, c)| {
+            c.difficulty_bits >= i64::from(min_bits) && captcha::pow_ok(&c.salt, &s.nonce, c.difficulty_bits.max(0) as u32)
+        });
         if !ok {
             AuthCounters::bump(&self.counters.captcha_failed);
             let now = self.now();
             self.store.hit(&format!("captcha-fail:ip:{}", meta.ip), now - now.rem_euclid(900)).await?;
+            if challenge.is_some_and(|(_, c)| c.difficulty_bits < i64::from(min_bits)) {
+                return Err(AppError::CaptchaTooEasy { difficulty_bits: min_bits });
+            }
             return Err(AppError::CaptchaFailed);
         }
         Ok(())
     }
 
+    /// The password step. Failures are reserved before the password is
+    /// checked, per IP and per address, so concurrent guesses cannot
+    /// overshoot a limit. Per IP the limit is hard (429). Per address there
+    /// is none, as a guesser must not lock the owner out: past the threshold
+    /// each further guess needs a harder puzzle (the owner solves one once)
+    /// and a refusal answers later.
     pub async fn login(
         &self,
         email: &str,
@@ -82,23 +119,67 @@ impl App {
     ) -> AppResult<LoginOutcome> {
         let arrived = tokio::time::Instant::now();
         self.rate_limit(&format!("login:ip:{}", meta.ip), 60, self.settings.login_per_ip_per_minute).await?;
-        self.check_captcha(captcha, meta).await?;
-        let email = normalize_email(email).map_err(|_| AppError::InvalidCredentials)?;
-        let subject = login_subject(&email);
-        self.check_throttle(&subject).await?;
-        let account = self.store.account_by_email(&email).await?;
-        let ok = self.hasher.verify(password, account.as_ref().map(|a| a.password_hash.as_str())).await?;
+        let email = normalize_email(email).ok();
+        let now = self.now();
+        let ip_bucket = (format!("pw-fail:ip:{}", meta.ip), now - now.rem_euclid(3600));
+        let address_bucket = email.as_deref().map(|e| self.password_failure_bucket(e));
+        let reserved_by_address = match &address_bucket {
+            Some((bucket, start)) => self.store.hit(bucket, *start).await?,
+            None => 0,
+        };
+        let release = |with_ip: bool| {
+            let (ip, address) = (ip_bucket.clone(), address_bucket.clone());
+            async move {
+                if with_ip {
+                    self.store.unhit(&ip.0, ip.1).await?;
+                }
+                if let Some((bucket, start)) = address {
+                    self.store.unhit(&bucket, start).await?;
+                }
+                AppResult::Ok(())
+            }
+        };
+        let min_bits = self.settings.captcha_bits + self.address_extra_bits(reserved_by_address - 1);
+        if let Err(e) = self.check_captcha(captcha, min_bits, meta).await {
+            release(false).await?;
+            return Err(e);
+        }
+        if self.store.hit(&ip_bucket.0, ip_bucket.1).await? > self.settings.password_failures_per_ip_per_hour {
+            release(true).await?;
+            AuthCounters::bump(&self.counters.rate_limited);
+            return Err(AppError::TooManyAttempts { retry_after_s: (ip_bucket.1 + 3600 - now).max(1) });
+        }
+        let account = match &email {
+            Some(e) => self.store.account_by_email(e).await?,
+            None => None,
+        };
+        // An address still waiting for its code: the password of its newest
+        // sign-up is checked instead, at the same cost.
+        let pending = match (&account, &email) {
+            (None, Some(e)) => self.store.live_registrations(e, now).await?.into_iter().next(),
+            _ => None,
+        };
+        let hash = account.as_ref().map(|a| a.password_hash.clone()).or(pending.map(|r| r.password_hash));
+        let ok = self.hasher.verify(password, hash.as_deref()).await?;
         let account = match account {
             Some(a) if ok => a,
+            None if ok => {
+                release(true).await?;
+                return Err(AppError::EmailUnverified);
+            }
             other => {
-                self.record_failure(&subject).await?;
                 AuthCounters::bump(&self.counters.logins_failed);
                 self.audit("login_password_failed", other.as_ref().map(|a| a.id.as_str()), meta, "").await;
-                let floor = std::time::Duration::from_millis(self.settings.refusal_floor_ms);
+                let mut floor = std::time::Duration::from_millis(self.settings.refusal_floor_ms);
+                if reserved_by_address > self.settings.failures.threshold {
+                    floor = floor.max(std::time::Duration::from_millis(self.settings.password_slowdown_ms));
+                }
                 tokio::time::sleep_until(arrived + floor).await;
                 return Err(AppError::InvalidCredentials);
             }
         };
+        release(true).await?;
+        let subject = login_subject(&account.email);
         if account.email_verified_at.is_none() {
             return Err(AppError::EmailUnverified);
         }
@@ -130,8 +211,7 @@ impl App {
     }
 
     /// What the account can use at the second step. An account with neither an
-    /// authenticator nor a phone has no second factor; the e-mail code is then
-    /// a fallback offered beside the others.
+    /// authenticator nor a phone has no second factor.
     pub async fn methods(&self, account: &AccountRecord) -> AppResult<Vec<SecondFactorMethod>> {
         let mut methods = Vec::new();
         if self.store.totp_factor(&account.id).await?.is_some() {
@@ -141,9 +221,8 @@ impl App {
             methods.push(SecondFactorMethod::Sms);
             methods.push(SecondFactorMethod::Voice);
         }
-        if !methods.is_empty() && account.email_verified_at.is_some() {
-            methods.push(SecondFactorMethod::Email);
-        }
+        // No e-mail code: beside an authenticator or a phone it would let
+        // the password and the mailbox together stand in for them.
         Ok(methods)
     }
 
@@ -224,8 +303,8 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<Session> {
         let ctx = self.pending_sign_in(login_id).await?;
-        let (_, destination) = self.code_destination(&ctx.account, method).await?;
-        match self.check_sent_code(&ctx.account.id, PURPOSE_LOGIN, Some(&destination), code).await {
+        let (channel, destination) = self.code_destination(&ctx.account, method).await?;
+        match self.check_sent_code(&ctx.account.id, PURPOSE_LOGIN, Some(&destination), Some(channel), code).await {
             Ok(live) => self.complete_second_step(&ctx, None, Some(live.id), meta).await,
             Err(AppError::InvalidCode) => Err(self.fail_second_step(&ctx, meta).await?),
             Err(e) => Err(e),
@@ -314,7 +393,10 @@ impl App {
         let token = new_token();
         let now = self.now();
         let expires_at = now + self.settings.session_ttl_s;
-        self.store.create_session(&token_hash(&token), account_id, now, expires_at).await?;
+        if !self.store.create_session(&token_hash(&token), account_id, now, expires_at).await? {
+            // Frozen after the password step read the account.
+            return Err(AppError::Forbidden);
+        }
         self.store.clear_failures(subject).await?;
         AuthCounters::bump(&self.counters.logins_ok);
         self.audit("login_ok", Some(account_id), meta, "").await;

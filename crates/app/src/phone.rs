@@ -20,13 +20,16 @@ pub const PURPOSE_BIND_PHONE: &str = "bind_phone";
 
 impl App {
     /// `POST /me/phone`: validates the number and texts it a code.
-    pub async fn start_phone_binding(&self, account_id: &str, phone: &str, meta: &RequestMeta) -> AppResult<CodeSent> {
+    pub async fn start_phone_binding(
+        &self,
+        account_id: &str,
+        session_token: &str,
+        phone: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<CodeSent> {
         self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
         let phone = normalize_phone(phone)?;
-        let account = self.account(account_id).await?;
-        if account.frozen_at.is_some() {
-            return Err(AppError::Forbidden);
-        }
+        let account = self.require_sudo(account_id, session_token).await?;
         if account.phone.as_deref() == Some(phone.as_str()) {
             return Err(AppError::Conflict("this number is already bound to the account".into()));
         }
@@ -38,17 +41,21 @@ impl App {
 
     /// `POST /me/phone/confirm`: binds the number the code was sent to.
     /// Returns the bound number, masked.
-    pub async fn confirm_phone_binding(&self, account_id: &str, code: &str, meta: &RequestMeta) -> AppResult<String> {
+    pub async fn confirm_phone_binding(
+        &self,
+        account_id: &str,
+        session_token: &str,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<String> {
         self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
+        let account = self.require_sudo(account_id, session_token).await?;
+        let factors = self.account_factors(&account).await?;
         let subject = step_up_subject(account_id);
         self.check_throttle(&subject).await?;
-        let account = self.account(account_id).await?;
-        if account.frozen_at.is_some() {
-            return Err(AppError::Forbidden);
-        }
         // Checked here, used up in the binding's own transaction: a copy of
         // the right code racing this one then finds it used and binds nothing.
-        let proven = match self.check_sent_code(account_id, PURPOSE_BIND_PHONE, None, code).await {
+        let proven = match self.check_sent_code(account_id, PURPOSE_BIND_PHONE, None, Some(Channel::Sms), code).await {
             Ok(c) => c,
             Err(AppError::InvalidCode) => {
                 self.record_failure(&subject).await?;
@@ -70,6 +77,16 @@ impl App {
                 hold = hold_sentence(hold_s),
             );
             ("phone_replaced", (hold_s > 0).then_some(now + hold_s), body)
+        } else if factors.adding_needs_hold() {
+            // A first phone beside the authenticator may be a thief's, added
+            // to pass the withdrawal step-up later: withdrawals wait.
+            let hold_s = self.settings.hold_after_contact_change_s;
+            let body = format!(
+                "The phone number {masked} was added to your {app} account. {hold}If this was not you, start \
+                 account recovery at once.",
+                hold = hold_sentence(hold_s),
+            );
+            ("phone_bound", (hold_s > 0).then_some(now + hold_s), body)
         } else {
             let body = format!(
                 "The phone number {masked} was added to your {app} account. If this was not you, change your \

@@ -35,6 +35,9 @@ pub struct AccountRecord {
     pub frozen_at: Option<i64>,
     pub withdrawals_blocked_until: Option<i64>,
     pub second_factor_failures: i64,
+    /// When the owner last used a cancel code ("this wasn't me"); every
+    /// recovery case opened after it is high risk.
+    pub owner_objected_at: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -293,11 +296,17 @@ pub trait CodeStore: Send + Sync {
 pub struct SessionInfo {
     pub account_id: String,
     pub expires_at: i64,
+    /// The latest proof of a factor given in this session (sudo mode).
+    pub proof: Option<twostep_domain::sudo::SessionProof>,
 }
 
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    async fn create_session(&self, token_hash: &str, account_id: &str, now: i64, expires_at: i64) -> StoreResult<()>;
+    /// Opens a session, stamped with the account's security epoch; false
+    /// (nothing written) when the account is frozen.
+    async fn create_session(&self, token_hash: &str, account_id: &str, now: i64, expires_at: i64) -> StoreResult<bool>;
+    /// A live session: not revoked or expired, of an account that is not
+    /// frozen, opened in the account's current security epoch.
     async fn session(&self, token_hash: &str, now: i64) -> StoreResult<Option<SessionInfo>>;
     async fn revoke_session(&self, token_hash: &str, now: i64) -> StoreResult<()>;
     /// Revokes every session of the account except `keep` (when given).
@@ -315,6 +324,8 @@ pub struct FailureState {
 pub trait ThrottleStore: Send + Sync {
     /// Adds one hit to a fixed-window counter and returns the count in the window.
     async fn hit(&self, bucket: &str, window_start: i64) -> StoreResult<i64>;
+    /// Takes back one hit (a reservation that turned out not to count).
+    async fn unhit(&self, bucket: &str, window_start: i64) -> StoreResult<()>;
     /// The count of a fixed-window counter without adding to it.
     async fn hits(&self, bucket: &str, window_start: i64) -> StoreResult<i64>;
     async fn record_failure(&self, subject: &str, now: i64, window_s: i64) -> StoreResult<FailureState>;
@@ -443,6 +454,7 @@ pub trait HealthStore: Send + Sync {
     fn sign_in_groups(&self) -> (u64, u64);
 }
 
+pub use crate::owner_port::OwnerStore;
 pub use crate::recovery::port::RecoveryStore;
 
 /// What a change writes besides itself, in the same transaction: its audit
@@ -543,6 +555,7 @@ pub trait Store:
     + HealthStore
     + RecoveryStore
     + AccountChangeStore
+    + OwnerStore
 {
 }
 
@@ -562,6 +575,7 @@ impl<T> Store for T where
         + HealthStore
         + RecoveryStore
         + AccountChangeStore
+        + OwnerStore
     {
 }
 

@@ -9,7 +9,7 @@ use crate::account_changes::hold_sentence;
 use crate::crypto::{new_id, token_hash};
 use crate::error::{AppError, AppResult};
 use crate::ports::{
-    AccountChange, AccountChangeOutcome, AccountChangePlan, AuditEvent, Channel, Effects, SignOut, Withdrawal,
+    AccountChange, AccountChangeOutcome, AccountChangePlan, AuditEvent, Effects, SignOut, Withdrawal,
 };
 use crate::{App, RequestMeta};
 
@@ -18,7 +18,8 @@ pub struct WithdrawalRequest {
     pub asset: String,
     pub amount: String,
     pub address: String,
-    pub code: String,
+    /// A fresh proof; without one the session must be in sudo mode.
+    pub code: Option<String>,
 }
 
 impl App {
@@ -28,27 +29,50 @@ impl App {
         session_token: &str,
         current: &str,
         new: &str,
-        code: &str,
+        code: Option<&str>,
         meta: &RequestMeta,
     ) -> AppResult<()> {
         validate_password("new_password", new)?;
         let account = self.account(account_id).await?;
+        if account.frozen_at.is_some() {
+            return Err(AppError::Forbidden);
+        }
         let subject = crate::limits::step_up_subject(account_id);
         self.check_throttle(&subject).await?;
         if !self.hasher.verify(current, Some(&account.password_hash)).await? {
             self.record_failure(&subject).await?;
             return Err(AppError::InvalidCredentials);
         }
-        self.verify_step_up(account_id, code, meta).await?;
+        // Beside an authenticator or a phone, the password just typed is not
+        // proof enough: one of those must be proven too (or was, recently).
+        if self.account_factors(&account).await?.has_strong() {
+            self.sudo_or_code(account_id, session_token, code, meta).await?;
+        }
         let hash = self.hasher.hash(new).await?;
         let now = self.now();
         let hold_s = self.settings.hold_after_password_change_s;
+        // Recoveries under way end with it (in the change's transaction);
+        // the owner is told which.
+        let live: Vec<String> = self
+            .store
+            .cases_of_account(account_id)
+            .await?
+            .into_iter()
+            .filter(|r| r.case.status_at(now).is_active())
+            .map(|r| r.case.id)
+            .collect();
+        let stopped = if live.is_empty() { "" } else { "The account recovery under way was stopped. " };
         let body = format!(
-            "The password of your {app} account was changed and other sessions were signed out. {hold}\
+            "The password of your {app} account was changed and other sessions were signed out. {hold}{stopped}\
              If this was not you, start account recovery at once.",
             app = self.settings.issuer,
             hold = hold_sentence(hold_s),
         );
+        let mut audit = vec![AuditEvent { at: now, ..self.audit_event("password_changed", Some(account_id), meta, "") }];
+        for id in &live {
+            let detail = format!("case {id}: stopped by the password change");
+            audit.push(AuditEvent { at: now, ..self.audit_event("recovery_cancelled", Some(account_id), meta, &detail) });
+        }
         // The new password, the sign-out of every other session and pending
         // sign-in, the hold, the audit entry and the notice: all or nothing,
         // and only over the password just verified.
@@ -60,8 +84,8 @@ impl App {
             sign_out: SignOut::AllBut { keep: token_hash(session_token) },
             clear_failures: None,
             effects: Effects {
-                audit: vec![AuditEvent { at: now, ..self.audit_event("password_changed", Some(account_id), meta, "") }],
-                notices: vec![self.sealed_notice(Channel::Email, &account.email, "Your password was changed", &body)?],
+                audit,
+                notices: self.current_channel_notices(&account, "Your password was changed", &body)?,
             },
         };
         match self.apply_account_change(&plan).await? {
@@ -75,6 +99,7 @@ impl App {
     pub async fn request_withdrawal(
         &self,
         account_id: &str,
+        session_token: &str,
         request: &WithdrawalRequest,
         meta: &RequestMeta,
     ) -> AppResult<String> {
@@ -88,7 +113,7 @@ impl App {
             self.audit("withdrawal_refused_hold", Some(account_id), meta, "").await;
             return Err(AppError::SecurityHold { until });
         }
-        self.verify_step_up(account_id, &request.code, meta).await?;
+        self.sudo_or_code(account_id, session_token, request.code.as_deref(), meta).await?;
         let withdrawal = Withdrawal {
             id: new_id(),
             account_id: account_id.to_owned(),

@@ -29,6 +29,17 @@ pub struct Settings {
     /// arrived, so that what differs between an unknown address and a known
     /// one (reading the account row) cannot be timed.
     pub refusal_floor_ms: u64,
+    /// How long a proof of a factor keeps the session in sudo mode.
+    pub sudo_ttl_s: i64,
+    /// Wrong passwords one IP may try per hour (a hard limit).
+    pub password_failures_per_ip_per_hour: i64,
+    /// Past the failure threshold, a refused password for that address
+    /// answers no sooner than this.
+    pub password_slowdown_ms: u64,
+    /// Extra captcha bits an address can need after password failures.
+    pub captcha_max_extra_bits_per_address: u32,
+    /// Live sign-ups kept per address (each waits for its own code).
+    pub registrations_per_address: i64,
     pub hold_after_password_change_s: i64,
     pub hold_after_authenticator_change_s: i64,
     pub hold_after_contact_change_s: i64,
@@ -90,6 +101,11 @@ impl Default for Settings {
             resend_after_s: 60,
             failures: FailurePolicy::default(),
             refusal_floor_ms: 250,
+            sudo_ttl_s: 600,
+            password_failures_per_ip_per_hour: 100,
+            password_slowdown_ms: 2000,
+            captcha_max_extra_bits_per_address: 6,
+            registrations_per_address: 5,
             hold_after_password_change_s: 24 * 3600,
             hold_after_authenticator_change_s: 24 * 3600,
             hold_after_contact_change_s: 24 * 3600,

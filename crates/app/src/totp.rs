@@ -15,7 +15,7 @@ use crate::crypto::new_id;
 use crate::error::{AppError, AppResult};
 use crate::metrics::AuthCounters;
 use crate::ports::{
-    AccountChange, AccountChangeOutcome, AccountChangePlan, AuditEvent, Channel, Effects, SignOut, TotpSetup,
+    AccountChange, AccountChangeOutcome, AccountChangePlan, AuditEvent, Effects, SignOut, TotpSetup,
 };
 use crate::{App, RequestMeta};
 
@@ -44,8 +44,13 @@ pub fn qr_svg(data: &str) -> String {
 }
 
 impl App {
-    pub async fn start_totp_enrolment(&self, account_id: &str, meta: &RequestMeta) -> AppResult<TotpEnrolment> {
-        let account = self.account(account_id).await?;
+    pub async fn start_totp_enrolment(
+        &self,
+        account_id: &str,
+        session_token: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<TotpEnrolment> {
+        let account = self.require_sudo(account_id, session_token).await?;
         if self.store.totp_factor(account_id).await?.is_some() {
             return Err(AppError::Conflict("an authenticator is already bound; disable it first".into()));
         }
@@ -71,11 +76,14 @@ impl App {
     pub async fn confirm_totp_enrolment(
         &self,
         account_id: &str,
+        session_token: &str,
         setup_id: &str,
         backup_key: &str,
         code: &str,
         meta: &RequestMeta,
     ) -> AppResult<()> {
+        let account = self.require_sudo(account_id, session_token).await?;
+        let factors = self.account_factors(&account).await?;
         let subject = crate::limits::step_up_subject(account_id);
         self.check_throttle(&subject).await?;
         let now = self.now();
@@ -99,12 +107,14 @@ impl App {
         let bound = TotpSetup { sealed_secret: self.keyring.seal(&factor_context(account_id), &secret), ..setup };
         // The owner hears of either; which one goes is decided in the
         // transaction, by whether an authenticator was ever bound before.
-        let account = self.account(account_id).await?;
         let app = &self.settings.issuer;
         let hold_s = self.settings.hold_after_authenticator_change_s;
+        // Added beside a phone, it may be a thief's: withdrawals wait.
+        let beside = factors.adding_needs_hold() && hold_s > 0;
         let added = format!(
-            "An authenticator was added to your {app} account. If this was not you, change your password and \
-             contact support."
+            "An authenticator was added to your {app} account. {hold}If this was not you, start account \
+             recovery at once.",
+            hold = if beside { hold_sentence(hold_s) } else { String::new() },
         );
         let replaced = format!(
             "The authenticator of your {app} account was replaced. {hold}If this was not you, start account \
@@ -123,19 +133,14 @@ impl App {
                 setup: bound,
                 last_step: step,
                 replacement_hold_until: now + hold_s,
-                replacement_notices: vec![self.sealed_notice(
-                    Channel::Email,
-                    &account.email,
-                    "Authenticator replaced",
-                    &replaced,
-                )?],
+                replacement_notices: self.current_channel_notices(&account, "Authenticator replaced", &replaced)?,
             },
-            hold_until: None,
+            hold_until: beside.then_some(now + hold_s),
             sign_out: SignOut::Nobody,
             clear_failures: Some(subject),
             effects: Effects {
                 audit: vec![AuditEvent { at: now, ..self.audit_event("totp_enrolled", Some(account_id), meta, "") }],
-                notices: vec![self.sealed_notice(Channel::Email, &account.email, "Authenticator added", &added)?],
+                notices: self.current_channel_notices(&account, "Authenticator added", &added)?,
             },
         };
         match self.apply_account_change(&plan).await? {
@@ -146,12 +151,17 @@ impl App {
         }
     }
 
-    pub async fn disable_totp(&self, account_id: &str, code: &str, meta: &RequestMeta) -> AppResult<()> {
+    pub async fn disable_totp(
+        &self,
+        account_id: &str,
+        session_token: &str,
+        code: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
         if self.store.totp_factor(account_id).await?.is_none() {
             return Err(AppError::Conflict("no authenticator is bound".into()));
         }
-        self.verify_step_up(account_id, code, meta).await?;
-        let account = self.account(account_id).await?;
+        let account = self.sudo_or_code(account_id, session_token, code, meta).await?;
         let now = self.now();
         let hold_s = self.settings.hold_after_authenticator_change_s;
         let body = format!(
@@ -171,7 +181,7 @@ impl App {
             clear_failures: None,
             effects: Effects {
                 audit: vec![AuditEvent { at: now, ..self.audit_event("totp_disabled", Some(account_id), meta, "") }],
-                notices: vec![self.sealed_notice(Channel::Email, &account.email, "Authenticator removed", &body)?],
+                notices: self.current_channel_notices(&account, "Authenticator removed", &body)?,
             },
         };
         match self.apply_account_change(&plan).await? {

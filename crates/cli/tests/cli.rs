@@ -35,7 +35,7 @@ async fn first_start_creates_a_private_data_dir_and_key() {
     assert_eq!(get(&server.url, "/readyz", None).await.0, 200);
     // With the captcha at 0 bits the password step needs no captcha.
     let (status, _) = post(&server.url, "/api/v1/accounts", json!({"email": "a@example.com", "password": "password123"}), None).await;
-    assert_eq!(status, 201);
+    assert_eq!(status, 202);
     let (status, body) = post(&server.url, "/api/v1/login", json!({"email": "a@example.com", "password": "password123"}), None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("email_unverified")));
     drop(server);
@@ -103,6 +103,8 @@ async fn key_rotation_re_encrypts_secrets_and_codes_keep_working() {
         post(&url, "/api/v1/login", json!({"email": "k@example.com", "password": "rotate password"}), None).await.1
     };
     let token = login(server.url.clone()).await["session_token"].as_str().unwrap().to_owned();
+    let sudo = json!({"method": "password", "password": "rotate password"});
+    assert_eq!(post(&server.url, "/api/v1/me/sudo", sudo, Some(&token)).await.0, 200);
     let setup = post(&server.url, "/api/v1/me/totp", json!({}), Some(&token)).await.1;
     let key = setup["backup_key"].as_str().unwrap().to_owned();
     let code = twostep_testkit::oathtool(&key, now());

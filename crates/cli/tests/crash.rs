@@ -32,7 +32,7 @@ struct Acknowledged {
 /// One user's life, recording each write the server acknowledges: sign up,
 /// confirm, enrol an authenticator, sign in with it once.
 async fn user(url: String, email: String, ack: Arc<Mutex<Acknowledged>>) -> Option<()> {
-    expect(call(&url, "POST", "/api/v1/accounts", Some(json!({"email": email, "password": PW})), None).await?, 201)?;
+    expect(call(&url, "POST", "/api/v1/accounts", Some(json!({"email": email, "password": PW})), None).await?, 202)?;
     ack.lock().unwrap().accounts.push((email.clone(), false));
     let code = outbox_code(&url, &email, 0).await?;
     let verify = json!({"email": email, "code": code});
@@ -40,6 +40,8 @@ async fn user(url: String, email: String, ack: Arc<Mutex<Acknowledged>>) -> Opti
     ack.lock().unwrap().accounts.push((email.clone(), true));
     let login = expect(call(&url, "POST", "/api/v1/login", Some(json!({"email": email, "password": PW})), None).await?, 200)?;
     let token = login["session_token"].as_str()?.to_owned();
+    let sudo = json!({"method": "password", "password": PW});
+    expect(call(&url, "POST", "/api/v1/me/sudo", Some(sudo), Some(&token)).await?, 200)?;
     let setup = expect(call(&url, "POST", "/api/v1/me/totp", Some(json!({})), Some(&token)).await?, 201)?;
     let key = setup["backup_key"].as_str()?.to_owned();
     let confirm = json!({"setup_id": setup["setup_id"], "backup_key": key, "code": oathtool(&key, common::now())});

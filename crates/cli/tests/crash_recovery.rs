@@ -122,12 +122,13 @@ impl Client {
 async fn owner(url: String, round: usize, n: usize, load: Shared) -> Option<()> {
     let c = Client { url: url.clone(), ip: format!("10.0.{round}.{}", n + 1) };
     let email = format!("owner-{round}-{n}@example.com");
-    let created = expect(c.post("/api/v1/accounts", json!({"email": email, "password": PW}), None).await?, 201)?;
-    let account_id = created["account_id"].as_str()?.to_owned();
+    expect(c.post("/api/v1/accounts", json!({"email": email, "password": PW}), None).await?, 202)?;
     let code = outbox_code(&url, &email, 0).await?;
     expect(c.post("/api/v1/accounts/verify-email", json!({"email": email, "code": code}), None).await?, 200)?;
     let login = expect(c.post("/api/v1/login", json!({"email": email, "password": PW}), None).await?, 200)?;
     let session = login["session_token"].as_str()?.to_owned();
+    let account_id = expect(c.call("GET", "/api/v1/me", None, Some(&session)).await?, 200)?["account_id"].as_str()?.to_owned();
+    expect(c.post("/api/v1/me/sudo", json!({"method": "password", "password": PW}), Some(&session)).await?, 200)?;
     let setup = expect(c.post("/api/v1/me/totp", json!({}), Some(&session)).await?, 201)?;
     let key = setup["backup_key"].as_str()?;
     let confirm = json!({"setup_id": setup["setup_id"], "backup_key": key, "code": oathtool(key, common::now())});

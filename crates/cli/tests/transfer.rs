@@ -34,6 +34,8 @@ async fn sqlite_to_postgres_keeps_accounts_secrets_sessions_and_audit() {
 
     let old = serve(&data, &[]);
     let token = call(&old.url, "POST", "/api/v1/login", Some(login.clone()), None).await.1["session_token"].as_str().unwrap().to_owned();
+    let sudo = json!({"method": "password", "password": "moving password"});
+    assert_eq!(call(&old.url, "POST", "/api/v1/me/sudo", Some(sudo), Some(&token)).await.0, 200);
     let setup = call(&old.url, "POST", "/api/v1/me/totp", Some(json!({})), Some(&token)).await.1;
     let key = setup["backup_key"].as_str().unwrap().to_owned();
     let confirm = json!({"setup_id": setup["setup_id"], "backup_key": key, "code": oathtool(&key, now())});

@@ -53,7 +53,7 @@ async fn two_instances_share_every_guarantee() {
     let (a, b) = (start(&db.dir, &db.url), start(&db.dir, &db.url));
 
     // Sign up on A, read the code from the outbox through B, confirm on B.
-    assert_eq!(a.post("/api/v1/accounts", json!({"email": "duo@example.com", "password": PW}), None).await.0, 201);
+    assert_eq!(a.post("/api/v1/accounts", json!({"email": "duo@example.com", "password": PW}), None).await.0, 202);
     // The message goes through the durable queue; A's worker delivers it.
     let mut outbox = b.get("/api/v1/dev/outbox?to=duo@example.com", None).await.1;
     for _ in 0..500 {
@@ -82,6 +82,8 @@ async fn two_instances_share_every_guarantee() {
     // Enrol on B; then one code sent to both instances at the same moment is
     // accepted exactly once.
     let token = a.login("duo@example.com", PW).await.1["session_token"].as_str().unwrap().to_owned();
+    let sudo = json!({"method": "password", "password": PW});
+    assert_eq!(a.post("/api/v1/me/sudo", sudo, Some(&token)).await.0, 200);
     let setup = b.post("/api/v1/me/totp", json!({}), Some(&token)).await.1;
     let key = setup["backup_key"].as_str().unwrap().to_owned();
     let confirm = json!({"setup_id": setup["setup_id"], "backup_key": key, "code": oathtool(&key, now())});

@@ -26,6 +26,7 @@ mod percent;
 pub mod questions;
 pub mod recovery;
 pub mod risk;
+pub mod sudo;
 pub mod throttle;
 pub mod totp;
 

@@ -37,6 +37,9 @@ pub struct RiskInputs {
     pub resets_phone: bool,
     pub resets_email: bool,
     pub identity_provided: bool,
+    /// The owner used a cancel code ("this wasn't me") before this case:
+    /// any later case is high risk, whatever else it proves.
+    pub owner_objected: bool,
 }
 
 /// One reason for the score.
@@ -188,6 +191,13 @@ pub fn assess(r: &RiskInputs) -> RiskAssessment {
             "No identity documents were provided.".into(),
         );
     }
+    if r.owner_objected {
+        add(
+            "owner_objected",
+            100,
+            "The owner objected to an earlier recovery of this account with a cancel code.".into(),
+        );
+    }
     let score = signals.iter().map(|s| s.points).sum::<i64>().clamp(0, 100);
     RiskAssessment { score, signals }
 }
@@ -195,6 +205,25 @@ pub fn assess(r: &RiskInputs) -> RiskAssessment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_objection_makes_every_later_case_high_risk() {
+        let best = RiskInputs {
+            email_code_proven: true,
+            questions_asked: 3,
+            questions_right: 3,
+            has_own_questions: true,
+            ip_seen_before: true,
+            user_agent_seen_before: true,
+            account_age_days: 400,
+            identity_provided: true,
+            ..Default::default()
+        };
+        assert!(!assess(&best).is_high(DEFAULT_HIGH_RISK_SCORE));
+        let objected = assess(&RiskInputs { owner_objected: true, ..best });
+        assert_eq!(objected.score, 100);
+        assert!(objected.signals.iter().any(|s| s.name == "owner_objected"));
+    }
 
     /// The owner of a long-standing account, from a known device, proving
     /// everything and only replacing the authenticator.

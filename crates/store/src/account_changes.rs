@@ -68,6 +68,9 @@ pub(crate) async fn bind_factor(
     Ok(Some(first.rows_affected() == 0))
 }
 
+/// The decision note of a recovery case that a password change stopped.
+pub const STOPPED_BY_PASSWORD_CHANGE: &str = "stopped: the password was changed";
+
 /// Raises the account's withdrawal hold to `until`, keeping a later one.
 async fn raise_hold(conn: &mut AnyConnection, account_id: &str, until: i64) -> StoreResult<()> {
     sqlx::query(
@@ -114,6 +117,9 @@ async fn write_change(
             if used.rows_affected() != 1 {
                 return Ok(Err(AccountChangeOutcome::CodeUsed));
             }
+            if previous.is_some() {
+                crate::owner::remember_channel(conn, id, twostep_app::ports::Channel::Sms, p.now).await?;
+            }
             // E.164 numbers are never empty, so '' stands for "no number".
             let set = sqlx::query("UPDATE accounts SET phone = $1 WHERE id = $2 AND COALESCE(phone, '') = $3")
                 .bind(phone)
@@ -152,6 +158,22 @@ async fn write_change(
 impl AccountChangeStore for SqlStore {
     async fn apply_account_change(&self, p: &AccountChangePlan) -> StoreResult<AccountChangeOutcome> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
+        if let AccountChange::Password { .. } = p.change {
+            // The owner's new password ends every recovery under way, which
+            // someone may have opened with the old one. Cases are locked
+            // before sign-in attempts and the account, as everywhere.
+            sqlx::query(
+                "UPDATE recovery_cases SET status = 'cancelled', cancelled_at = $2, closed_at = $2, \
+                 decision_note = $3, active_account_id = NULL, version = version + 1, updated_at = $2 \
+                 WHERE account_id = $1 AND status IN ('open', 'pending_review')",
+            )
+            .bind(&p.account_id)
+            .bind(p.now)
+            .bind(STOPPED_BY_PASSWORD_CHANGE)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
         if let SignOut::AllBut { .. } = p.sign_out {
             // Pending sign-ins first: a sign-in locks its attempt before the
             // account, and so does this, so neither waits on the other in a

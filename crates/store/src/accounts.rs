@@ -9,7 +9,7 @@ use twostep_domain::Role;
 use crate::{db_err, SqlStore};
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, email, password_hash, email_verified_at, phone, role, created_at, frozen_at, \
-     withdrawals_blocked_until, second_factor_failures";
+     withdrawals_blocked_until, second_factor_failures, owner_objected_at";
 
 pub(crate) fn account_from_row(row: &AnyRow) -> StoreResult<AccountRecord> {
     let role: String = row.try_get("role").map_err(db_err)?;
@@ -24,6 +24,7 @@ pub(crate) fn account_from_row(row: &AnyRow) -> StoreResult<AccountRecord> {
         frozen_at: row.try_get("frozen_at").map_err(db_err)?,
         withdrawals_blocked_until: row.try_get("withdrawals_blocked_until").map_err(db_err)?,
         second_factor_failures: row.try_get("second_factor_failures").map_err(db_err)?,
+        owner_objected_at: row.try_get("owner_objected_at").map_err(db_err)?,
     })
 }
 

@@ -9,6 +9,7 @@ use twostep_app::ports::{
     SignInContext, SignInFailure, SignInOutcome, SignInSuccess, StoreError, StoreResult, TotpFactor, TotpSetup,
     TotpStore,
 };
+use twostep_domain::sudo::{ProofFactor, SessionProof};
 use twostep_domain::{LoginAttempt, LoginState};
 
 use crate::{db_err, SqlStore};
@@ -302,21 +303,27 @@ impl CodeStore for SqlStore {
 
 #[async_trait]
 impl SessionStore for SqlStore {
-    async fn create_session(&self, token_hash: &str, account_id: &str, now: i64, expires_at: i64) -> StoreResult<()> {
-        sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(token_hash)
-            .bind(account_id)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+    async fn create_session(&self, token_hash: &str, account_id: &str, now: i64, expires_at: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, epoch) \
+             SELECT $1, id, $3, $4, security_epoch FROM accounts WHERE id = $2 AND frozen_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(account_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn session(&self, token_hash: &str, now: i64) -> StoreResult<Option<SessionInfo>> {
         let row = sqlx::query(
-            "SELECT account_id, expires_at FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+            "SELECT s.account_id, s.expires_at, s.proof_factor, s.proof_at FROM sessions s \
+             JOIN accounts a ON a.id = s.account_id \
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 \
+             AND a.frozen_at IS NULL AND s.epoch = a.security_epoch",
         )
         .bind(token_hash)
         .bind(now)
@@ -324,9 +331,16 @@ impl SessionStore for SqlStore {
         .await
         .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
+        let factor: Option<String> = row.try_get("proof_factor").map_err(db_err)?;
+        let at: Option<i64> = row.try_get("proof_at").map_err(db_err)?;
+        let proof = match (factor.as_deref().and_then(ProofFactor::parse), at) {
+            (Some(factor), Some(at)) => Some(SessionProof { factor, at }),
+            _ => None,
+        };
         Ok(Some(SessionInfo {
             account_id: row.try_get("account_id").map_err(db_err)?,
             expires_at: row.try_get("expires_at").map_err(db_err)?,
+            proof,
         }))
     }
 

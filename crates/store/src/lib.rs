@@ -12,6 +12,7 @@ mod accounts;
 mod auth;
 mod checkpoint;
 mod group_commit;
+mod owner;
 mod queue;
 mod records;
 mod recovery;

@@ -11,7 +11,7 @@
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use twostep_app::ports::{AuditEvent, QueuedMessage, StoreError, StoreResult};
+use twostep_app::ports::{AuditEvent, Channel, QueuedMessage, StoreError, StoreResult};
 use twostep_app::recovery::port::{
     AnswerOutcome, ApprovalOutcome, ApprovalPlan, CaseChange, CaseRecord, DocumentInfo, Effects, IdentityRecord,
     NewCase, OpenOutcome, Opening, RecoveryStore, SecurityAnswer, SUPERSEDED,
@@ -98,7 +98,7 @@ fn case_from_row(row: &AnyRow) -> StoreResult<CaseRecord> {
 /// changes the account runs this before touching the account's row: the
 /// second sign-in step locks the attempt first and the account after it
 /// (`signin::apply`), and the opposite order would let the two deadlock.
-async fn close_pending_sign_ins(conn: &mut AnyConnection, account_id: &str) -> StoreResult<()> {
+pub(crate) async fn close_pending_sign_ins(conn: &mut AnyConnection, account_id: &str) -> StoreResult<()> {
     sqlx::query("UPDATE login_attempts SET state = 'dead' WHERE account_id = $1 AND state = 'pending'")
         .bind(account_id)
         .execute(&mut *conn)
@@ -109,7 +109,7 @@ async fn close_pending_sign_ins(conn: &mut AnyConnection, account_id: &str) -> S
 
 /// Revokes every session of an account, including one a sign-in completed
 /// just before `close_pending_sign_ins` (which waited for it to commit).
-async fn revoke_sessions(conn: &mut AnyConnection, account_id: &str, now: i64) -> StoreResult<()> {
+pub(crate) async fn revoke_sessions(conn: &mut AnyConnection, account_id: &str, now: i64) -> StoreResult<()> {
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(account_id)
@@ -156,11 +156,12 @@ impl RecoveryStore for SqlStore {
         let superseded = sqlx::query(
             "UPDATE recovery_cases SET status = 'cancelled', cancelled_at = $1, closed_at = $1, decision_note = $2, \
              active_account_id = NULL, version = version + 1, updated_at = $1 \
-             WHERE active_account_id = $3 AND status = 'open' RETURNING id",
+             WHERE active_account_id = $3 AND status = 'open' AND open_ip = $4 RETURNING id",
         )
         .bind(now)
         .bind(SUPERSEDED)
         .bind(&c.account_id)
+        .bind(&c.ip)
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?
@@ -195,7 +196,10 @@ impl RecoveryStore for SqlStore {
         let superseded_event =
             superseded.as_ref().map(|old| AuditEvent { detail: format!("case {old}"), ..opening.superseded.clone() });
         let audit: Vec<AuditEvent> = superseded_event.into_iter().chain(opening.effects.audit.iter().cloned()).collect();
-        write_effects(&mut tx, &audit, &opening.effects.notices).await?;
+        // A retry from the same opener: the owner was told of the first case,
+        // and its cancel code stops this one too.
+        let notices: &[QueuedMessage] = if superseded.is_some() { &[] } else { &opening.effects.notices };
+        write_effects(&mut tx, &audit, notices).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(OpenOutcome::Opened { superseded })
     }
@@ -249,8 +253,13 @@ impl RecoveryStore for SqlStore {
         effects: &Effects,
     ) -> StoreResult<bool> {
         // $1 id, $2 version, $3 now, $4 the renewed expiry; then the change's own values.
-        const OPEN: &str = "WHERE id = $1 AND version = $2 AND status = 'open' AND expires_at > $3";
+        // A frozen account's cases do not move on (rejecting or cancelling
+        // one still may: that changes nothing on the account).
+        const OPEN: &str = "WHERE id = $1 AND version = $2 AND status = 'open' AND expires_at > $3 \
+                            AND NOT EXISTS (SELECT 1 FROM accounts f WHERE f.id = account_id AND f.frozen_at IS NOT NULL)";
         const PENDING: &str = "WHERE id = $1 AND version = $2 AND status = 'pending_review'";
+        const NOT_FROZEN: &str =
+            "AND NOT EXISTS (SELECT 1 FROM accounts f WHERE f.id = account_id AND f.frozen_at IS NOT NULL)";
         // Every change renews the expiry; it only matters while the case is open.
         const RENEW: &str = "version = version + 1, updated_at = $3, expires_at = $4";
         let renewed = RecoveryCase::renewed_expiry(now);
@@ -287,7 +296,7 @@ impl RecoveryStore for SqlStore {
             .bind(user_agent.clone()),
             CaseChange::FirstApproval { reviewer_id, note } => q(format!(
                 "UPDATE recovery_cases SET first_approved_by = $5, first_approved_at = $3, first_approval_note = $6, \
-                 {RENEW} {PENDING} AND first_approved_by IS NULL"
+                 {RENEW} {PENDING} AND first_approved_by IS NULL {NOT_FROZEN}"
             ))
             .bind(reviewer_id.clone())
             .bind(note.clone()),
@@ -471,7 +480,8 @@ impl RecoveryStore for SqlStore {
         let won = sqlx::query(
             "UPDATE recovery_cases SET status = 'approved', decided_by = $3, decided_at = $4, decision_note = $5, \
              hold_until = $6, closed_at = $4, active_account_id = NULL, version = version + 1, updated_at = $4 \
-             WHERE id = $1 AND version = $2 AND status = 'pending_review'",
+             WHERE id = $1 AND version = $2 AND status = 'pending_review' \
+             AND NOT EXISTS (SELECT 1 FROM accounts f WHERE f.id = $7 AND f.frozen_at IS NOT NULL)",
         )
         .bind(&p.case_id)
         .bind(p.version)
@@ -479,6 +489,7 @@ impl RecoveryStore for SqlStore {
         .bind(p.now)
         .bind(&p.note)
         .bind(p.hold_until)
+        .bind(&p.account_id)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -492,6 +503,12 @@ impl RecoveryStore for SqlStore {
             for sql in ["DELETE FROM totp_factors WHERE account_id = $1", "DELETE FROM totp_setups WHERE account_id = $1"] {
                 sqlx::query(sql).bind(&p.account_id).execute(&mut *tx).await.map_err(db_err)?;
             }
+        }
+        if p.new_email.is_some() {
+            crate::owner::remember_channel(&mut tx, &p.account_id, Channel::Email, p.now).await?;
+        }
+        if p.new_phone.is_some() {
+            crate::owner::remember_channel(&mut tx, &p.account_id, Channel::Sms, p.now).await?;
         }
         if let Some(email) = &p.new_email {
             let moved = sqlx::query(
@@ -517,9 +534,9 @@ impl RecoveryStore for SqlStore {
                 .map_err(db_err)?;
         }
         sqlx::query(
-            "UPDATE accounts SET second_factor_failures = 0, withdrawals_blocked_until = \
-             CASE WHEN withdrawals_blocked_until IS NULL OR withdrawals_blocked_until < $1 THEN $1 \
-             ELSE withdrawals_blocked_until END WHERE id = $2",
+            "UPDATE accounts SET second_factor_failures = 0, security_epoch = security_epoch + 1, \
+             withdrawals_blocked_until = CASE WHEN withdrawals_blocked_until IS NULL OR withdrawals_blocked_until < $1 \
+             THEN $1 ELSE withdrawals_blocked_until END WHERE id = $2",
         )
         .bind(p.hold_until)
         .bind(&p.account_id)
@@ -557,7 +574,7 @@ impl RecoveryStore for SqlStore {
         }
         // Attempts before the account, as in the second sign-in step.
         close_pending_sign_ins(&mut tx, account_id).await?;
-        sqlx::query("UPDATE accounts SET frozen_at = $1 WHERE id = $2 AND frozen_at IS NULL")
+        sqlx::query("UPDATE accounts SET frozen_at = $1, security_epoch = security_epoch + 1 WHERE id = $2 AND frozen_at IS NULL")
             .bind(now)
             .bind(account_id)
             .execute(&mut *tx)

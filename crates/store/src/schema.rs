@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] =
         (3, "recovery", RECOVERY),
         (4, "audit_chain", AUDIT_CHAIN),
         (5, "authenticator_history", AUTHENTICATOR_HISTORY),
+        (6, "owner_wins", OWNER_WINS),
     ];
 
 const CORE: &str = r#"
@@ -263,6 +264,45 @@ UPDATE accounts SET totp_first_bound_at = (
 UPDATE accounts SET totp_first_bound_at = (
     SELECT totp_factors.created_at FROM totp_factors WHERE totp_factors.account_id = accounts.id
 ) WHERE totp_first_bound_at IS NULL;
+"#;
+
+/// The owner wins against a thief.
+/// - `registrations`: a sign-up waits here, with the password it was made
+///   with, until its own code confirms it; no account exists before that, so
+///   a repeated sign-up can never change one.
+/// - `sessions.proof_*`: the latest proof of a factor given in the session
+///   (sudo mode); `sessions.epoch` the account's `security_epoch` when the
+///   session was opened. Freezing or resetting an account moves the epoch,
+///   so no session opened before (or racing) it works again.
+/// - `former_channels`: addresses and numbers the account had before, so a
+///   freeze can reach the owner where a thief has just replaced them.
+/// - `accounts.owner_objected_at`: the owner used a cancel code; every later
+///   recovery case of the account is high risk.
+const OWNER_WINS: &str = r#"
+CREATE TABLE registrations (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    code_hash {BYTES} NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    ip TEXT NOT NULL,
+    user_agent TEXT NOT NULL
+);
+CREATE INDEX registrations_email ON registrations (email, created_at);
+CREATE INDEX registrations_expires ON registrations (expires_at);
+ALTER TABLE sessions ADD COLUMN proof_factor TEXT;
+ALTER TABLE sessions ADD COLUMN proof_at BIGINT;
+ALTER TABLE sessions ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN security_epoch BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN owner_objected_at BIGINT;
+CREATE TABLE former_channels (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    channel TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    replaced_at BIGINT NOT NULL
+);
+CREATE INDEX former_channels_account ON former_channels (account_id, replaced_at);
 "#;
 
 /// The migration's SQL spelled for `backend`.

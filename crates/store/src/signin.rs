@@ -193,8 +193,13 @@ pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write]) -> StoreResult<Vec<
     let won: Vec<&SignInSuccess> =
         successes.iter().copied().filter(|s| outcome(s) == SignInOutcome::Completed).collect();
     if !won.is_empty() {
+        // Stamped with the account's security epoch, and not opened at all
+        // for an account frozen meanwhile: a freeze that commits after this
+        // statement moves the epoch, so the session never works either way.
         let sql = format!(
-            "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES {}",
+            "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, epoch) \
+             SELECT v.column1, v.column2, v.column3, v.column4, a.security_epoch FROM (VALUES {}) AS v \
+             JOIN accounts a ON a.id = v.column2 WHERE a.frozen_at IS NULL",
             crate::sql::values(won.len(), 4)
         );
         let mut q = statement(sql, won.len());

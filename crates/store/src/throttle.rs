@@ -22,6 +22,16 @@ impl ThrottleStore for SqlStore {
         row.try_get(0).map_err(db_err)
     }
 
+    async fn unhit(&self, bucket: &str, window_start: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE rate_counters SET hits = hits - 1 WHERE bucket = $1 AND window_start = $2 AND hits > 0")
+            .bind(bucket)
+            .bind(window_start)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     async fn hits(&self, bucket: &str, window_start: i64) -> StoreResult<i64> {
         let row = sqlx::query("SELECT hits FROM rate_counters WHERE bucket = $1 AND window_start = $2")
             .bind(bucket)

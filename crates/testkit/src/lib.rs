@@ -35,6 +35,8 @@ pub fn test_settings() -> Settings {
         captcha_per_ip_per_minute: 10_000,
         codes_per_ip_per_minute: 10_000,
         codes_sent_per_ip_per_hour: 10_000,
+        password_failures_per_ip_per_hour: 10_000,
+        password_slowdown_ms: 20,
         // Above a refusal's own time in a debug build with cheap hashing.
         refusal_floor_ms: 15,
         // Retries fall due when a test moves the clock; a short poll notices.
@@ -50,6 +52,9 @@ pub struct TestServer {
     pub store: SqlStore,
     pub db: TestDatabase,
     client: reqwest::Client,
+    /// The password each session of `session()` was opened with, so that a
+    /// helper can confirm it is the owner (sudo mode) as a person would.
+    passwords: std::sync::Mutex<std::collections::HashMap<String, String>>,
     server: tokio::task::JoinHandle<()>,
     workers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -93,7 +98,8 @@ impl TestServer {
         let server = tokio::spawn(async move {
             axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
         });
-        Self { url: format!("http://{addr}"), app, clock, store: sql, db, client: http_client(), server, workers }
+        let passwords = Default::default();
+        Self { url: format!("http://{addr}"), app, clock, store: sql, db, client: http_client(), passwords, server, workers }
     }
 
     pub fn now(&self) -> i64 {
@@ -102,8 +108,20 @@ impl TestServer {
 
     /// Sends a request and returns the status and the JSON body (Null if none).
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>, token: Option<&str>) -> (StatusCode, Value) {
+        self.call_with(&self.client, method, path, body, token).await
+    }
+
+    /// `call` from another client, e.g. one of [`client_from`].
+    pub async fn call_with(
+        &self,
+        client: &reqwest::Client,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> (StatusCode, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.client.request(method, format!("{}{path}", self.url));
+        let mut req = client.request(method, format!("{}{path}", self.url));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -158,14 +176,16 @@ impl TestServer {
         json!({"challenge_id": c["challenge_id"], "nonce": nonce})
     }
 
-    /// Registers and confirms an account through the API.
+    /// Registers and confirms an account through the API; returns its id.
     pub async fn verified_account(&self, email: &str, password: &str) -> String {
+        use twostep_app::ports::AccountStore;
         let (status, body) = self.post("/api/v1/accounts", json!({"email": email, "password": password}), None).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
         let code = self.outbox_code(email).await;
         let (status, v) = self.post("/api/v1/accounts/verify-email", json!({"email": email, "code": code}), None).await;
         assert_eq!(status, StatusCode::OK, "{v}");
-        body["account_id"].as_str().unwrap().to_owned()
+        let email = twostep_domain::normalize_email(email).unwrap();
+        self.store.account_by_email(&email).await.unwrap().expect("the confirmed account").id
     }
 
     pub async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
@@ -178,11 +198,41 @@ impl TestServer {
         let (status, body) = self.login(email, password).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["status"], "authenticated", "{body}");
-        body["session_token"].as_str().unwrap().to_owned()
+        let token = body["session_token"].as_str().unwrap().to_owned();
+        self.passwords.lock().unwrap().insert(token.clone(), password.to_owned());
+        token
     }
 
-    /// Enrols an authenticator; returns the backup key.
+    /// Puts a session of an account without an authenticator or phone in
+    /// sudo mode with the password it was opened with.
+    pub async fn sudo_password(&self, token: &str) {
+        let password = self.passwords.lock().unwrap().get(token).cloned().expect("a session opened by session()");
+        let (status, v) = self.post("/api/v1/me/sudo", json!({"method": "password", "password": password}), Some(token)).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+
+    /// Puts a session in sudo mode with the authenticator `key`, at the next
+    /// time step (the current one may have been used already).
+    pub async fn sudo_totp(&self, token: &str, key: &str) {
+        self.clock.advance(30);
+        let code = oathtool(key, self.now());
+        let (status, v) = self.post("/api/v1/me/sudo", json!({"method": "totp", "code": code}), Some(token)).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+
+    /// Puts a session in sudo mode with a step-up code sent by SMS to `phone`.
+    pub async fn sudo_sms(&self, token: &str, phone: &str) {
+        let (status, v) = self.post("/api/v1/me/code", json!({"channel": "sms"}), Some(token)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+        let code = self.outbox_code(phone).await;
+        let (status, v) = self.post("/api/v1/me/sudo", json!({"method": "sms", "code": code}), Some(token)).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+
+    /// Enrols a first authenticator on an account with no other factor
+    /// (confirming it is the owner with the password); returns the backup key.
     pub async fn enrol_totp(&self, token: &str) -> String {
+        self.sudo_password(token).await;
         let (status, setup) = self.post("/api/v1/me/totp", json!({}), Some(token)).await;
         assert_eq!(status, StatusCode::CREATED, "{setup}");
         let key = setup["backup_key"].as_str().unwrap().to_owned();
@@ -228,6 +278,14 @@ impl TestServer {
 pub fn http_client() -> reqwest::Client {
     twostep_delivery::install_tls_provider();
     reqwest::Client::new()
+}
+
+/// A client whose connections come from `ip`, another loopback address
+/// (127.0.0.2, 127.0.0.3, …): a second person at another address, as the
+/// server's per-IP rules see it.
+pub fn client_from(ip: &str) -> reqwest::Client {
+    twostep_delivery::install_tls_provider();
+    reqwest::Client::builder().local_address(ip.parse::<std::net::IpAddr>().expect("an IP address")).build().unwrap()
 }
 
 pub fn extract_code(text: &str) -> Option<String> {

@@ -231,13 +231,14 @@ pub struct Owner {
 pub async fn totp_owner(s: &TestServer, email: &str) -> Owner {
     let account_id = s.verified_account(email, PW).await;
     let token = s.session(email, PW).await;
-    let backup_key = s.enrol_totp(&token).await;
+    s.sudo_password(&token).await;
     let answers = json!({"answers": [
         {"question_id": "first_pet", "answer": "Rex"},
         {"question_id": "birth_city", "answer": "Paris"},
     ]});
     let (status, body) = s.call("PUT", "/api/v1/me/security-questions", Some(answers), Some(&token)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let backup_key = s.enrol_totp(&token).await;
     s.post("/api/v1/logout", json!({}), Some(&token)).await;
     Owner { email: email.to_owned(), account_id, backup_key }
 }

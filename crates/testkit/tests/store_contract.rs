@@ -150,7 +150,7 @@ async fn accounts_round_trip_every_field() {
         let (id, email, password_hash) = (a.id.clone(), a.email.clone(), "hash-1".into());
         let want = AccountRecord {
             id, email, password_hash, email_verified_at: None, phone: None, role: Role::Reviewer, created_at: T0,
-            frozen_at: None, withdrawals_blocked_until: None, second_factor_failures: 0,
+            frozen_at: None, withdrawals_blocked_until: None, second_factor_failures: 0, owner_objected_at: None,
         };
         same(l, "account_by_email", s.account_by_email(&a.email).await.unwrap(), Some(&want));
         same(l, "account_by_id", s.account_by_id(&a.id).await.unwrap(), Some(&want));

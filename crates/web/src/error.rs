@@ -22,6 +22,14 @@ pub struct ErrorDetail {
     /// End of the security hold (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// On `step_up_required`: the factors that count, strongest first
+    /// (`totp`, `sms`, `voice`, or for an account without them `password`, `email`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    /// On `captcha_failed` for a puzzle too easy for this address: the
+    /// difficulty a new one (`GET /api/v1/captcha?email=…`) has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub difficulty_bits: Option<u32>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -36,11 +44,21 @@ pub struct ApiError {
     pub message: String,
     pub retry_after_s: Option<i64>,
     pub until: Option<i64>,
+    pub methods: Option<Vec<String>>,
+    pub difficulty_bits: Option<u32>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after_s: None, until: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after_s: None,
+            until: None,
+            methods: None,
+            difficulty_bits: None,
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -64,6 +82,28 @@ impl From<AppError> for ApiError {
                 "captcha_failed",
                 "The captcha is missing, expired, already used or wrong; solve a new one.",
             ),
+            AppError::CaptchaTooEasy { difficulty_bits } => ApiError {
+                difficulty_bits: Some(difficulty_bits),
+                ..ApiError::new(
+                    S::BAD_REQUEST,
+                    "captcha_failed",
+                    format!(
+                        "After repeated wrong passwords this address needs a harder puzzle ({difficulty_bits} bits): \
+                         get one from /api/v1/captcha?email=… and solve it."
+                    ),
+                )
+            },
+            AppError::StepUpRequired { methods } => {
+                let names: Vec<String> = methods.iter().map(|m| m.as_str().to_owned()).collect();
+                ApiError {
+                    message: format!(
+                        "Confirm it is you first: prove one of {} with POST /api/v1/me/sudo (or send a current code).",
+                        names.join(", ")
+                    ),
+                    methods: Some(names),
+                    ..ApiError::new(S::FORBIDDEN, "step_up_required", "")
+                }
+            }
             AppError::InvalidCredentials => {
                 ApiError::new(S::UNAUTHORIZED, "invalid_credentials", "That e-mail and password were not accepted.")
             }
@@ -114,6 +154,8 @@ impl IntoResponse for ApiError {
                 message: self.message,
                 retry_after_s: self.retry_after_s,
                 until: self.until.map(rfc3339),
+                methods: self.methods,
+                difficulty_bits: self.difficulty_bits,
             },
         };
         let mut response = (self.status, Json(body)).into_response();

@@ -1,4 +1,4 @@
-//! HTTP: `fn app(state) -> Router` with the JSON API of `shared/API.md`, the
+//! HTTP: `fn app(state) -> Router` with the JSON API of `docs/api.md`, the
 //! OpenAPI document generated from the same handlers that serve the routes
 //! (so the two cannot disagree), metrics and security headers. Only this
 //! crate knows HTTP.
@@ -91,6 +91,8 @@ pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(me::change_password))
         .routes(routes!(me::activity))
         .routes(routes!(me::withdraw))
+        .routes(routes!(me::sudo))
+        .routes(routes!(me::stop_recoveries))
         .routes(routes!(recovery::catalogue))
         .routes(routes!(recovery::set_security_questions))
         .routes(routes!(recovery::open_case))

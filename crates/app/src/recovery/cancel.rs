@@ -1,22 +1,40 @@
-//! The owner's "this wasn't me": a cancel code from a notice stops a case
-//! that is open or under review; after approval, while the withdrawal hold
-//! runs, it freezes the account (no sign-in, no withdrawal) until staff
-//! look. Either way the cancel, its audit entry and the notice to the
-//! account's channels are written in one transaction. Also the background
-//! job that expires idle cases and purges the documents of closed ones.
+//! The owner's "this wasn't me". Any cancel code the account's channels
+//! received — of a live case, of one superseded since, or of one approved
+//! whose hold still runs — is an objection: it stops every live case of the
+//! account, freezes the account when something was already reset (no
+//! sign-in, no withdrawal, every session ended, until staff look), is
+//! recorded on the account so that every later case is high risk, and is
+//! audited and told to every channel the account had in the last 30 days.
+//! The answer says truthfully what it did. Also the background job that
+//! expires idle cases and purges the documents of closed ones.
 
-use twostep_domain::recovery::{CancelEffect, CaseStatus};
+use twostep_domain::recovery::CaseStatus;
 
-use super::port::{CaseChange, Effects, CANCELLED_BY_OWNER};
-use super::conflict;
 use crate::crypto::token_hash;
 use crate::error::{AppError, AppResult};
+use crate::owner_port::Objection;
+use crate::ports::{AccountRecord, AuditEvent, Channel, Effects, QueuedMessage};
 use crate::{App, RequestMeta};
+
+/// How far back the channels a freeze notice reaches go.
+const FORMER_CHANNELS_S: i64 = 30 * 86_400;
+
+/// The decision note of a case the owner's objection stopped.
+pub const STOPPED_BY_OWNER: &str = "the owner objected";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CancelOutcome {
-    pub status: CaseStatus,
+    /// `Cancelled` when the objection stopped a case or froze the account;
+    /// otherwise the code found nothing left to stop.
+    pub stopped_anything: bool,
+    pub cases_stopped: usize,
     pub account_frozen: bool,
+}
+
+impl CancelOutcome {
+    pub fn status(&self) -> &'static str {
+        if self.stopped_anything { CaseStatus::Cancelled.as_str() } else { "nothing_to_stop" }
+    }
 }
 
 impl App {
@@ -28,47 +46,80 @@ impl App {
         }
         let record = self.store.case_by_cancel_token(&token_hash(cancel_token)).await?.ok_or(AppError::NotFound)?;
         let now = self.now();
-        let account_id = record.case.account_id.clone();
-        match record.case.check_cancel(now).map_err(conflict)? {
-            CancelEffect::AlreadyCancelled => {
-                let frozen = self.account(&account_id).await?.frozen_at.is_some();
-                Ok(CancelOutcome { status: CaseStatus::Cancelled, account_frozen: frozen })
-            }
-            CancelEffect::CancelCase => {
-                let account = self.account(&account_id).await?;
-                let effects = Effects {
-                    audit: vec![self.recovery_event("recovery_cancelled", &record, meta, "by the owner's cancel code", now)],
-                    notices: self.current_channel_notices(
-                        &account,
-                        "Account recovery cancelled",
-                        "The recovery of your account was cancelled with your cancel code. Nothing was changed. \
-                         Someone may know your password: change it now.",
-                    )?,
-                };
-                let change = CaseChange::Cancelled { reason: CANCELLED_BY_OWNER.into() };
-                if !self.decide(&record, now, &change, &effects).await? {
-                    return Err(AppError::Conflict("the case changed meanwhile; load it again".into()));
-                }
-                Ok(CancelOutcome { status: CaseStatus::Cancelled, account_frozen: false })
-            }
-            CancelEffect::FreezeAccount => {
-                let account = self.account(&account_id).await?;
-                let detail = "cancel code used during the recovery hold";
-                let body = "The recovery of your account was cancelled after it had been approved. The account is \
-                            frozen: nobody can sign in or withdraw until our staff have looked at it.";
-                let effects = Effects {
-                    audit: vec![self.recovery_event("account_frozen", &record, meta, detail, now)],
-                    notices: self.current_channel_notices(&account, "Account frozen", body)?,
-                };
-                let done =
-                    self.store.cancel_and_freeze(&record.case.id, record.case.version, &account_id, now, &effects).await?;
-                if !done {
-                    return Err(AppError::Conflict("the case changed meanwhile; try again".into()));
-                }
-                self.outbound_wake.notify_one();
-                Ok(CancelOutcome { status: CaseStatus::Cancelled, account_frozen: true })
+        let account = self.account(&record.case.account_id).await?;
+        let cases = self.store.cases_of_account(&account.id).await?;
+        let live: Vec<&str> =
+            cases.iter().filter(|c| c.case.status_at(now).is_active()).map(|c| c.case.id.as_str()).collect();
+        // Something was reset and its hold still runs: the owner may have
+        // lost the account to whoever asked.
+        let approved_in_hold = cases
+            .iter()
+            .find(|c| c.case.status_at(now) == CaseStatus::Approved && c.case.hold_until.is_some_and(|u| now < u))
+            .map(|c| c.case.id.clone());
+        let freeze = approved_in_hold.is_some() && account.frozen_at.is_none();
+        let stopping = !live.is_empty() || freeze;
+        let detail = format!(
+            "cancel code of case {}; stops {} live case(s){}",
+            record.case.id,
+            live.len(),
+            if freeze { "; freezes the account" } else { "" }
+        );
+        let event = AuditEvent { at: now, ..self.audit_event("recovery_objection", Some(&account.id), meta, &detail) };
+        let notices = if !stopping {
+            Vec::new()
+        } else if freeze {
+            let body = "You used your cancel code after a recovery of your account was approved. The account is \
+                        frozen: nobody can sign in or withdraw until our staff have looked at it, and every \
+                        recovery under way was stopped.";
+            self.every_channel_notices(&account, now, "Account frozen", body).await?
+        } else {
+            let body = "You used your cancel code: every recovery of your account under way was stopped and \
+                        nothing was changed. Someone may know your password: change it now.";
+            self.every_channel_notices(&account, now, "Account recovery stopped", body).await?
+        };
+        let objection = Objection {
+            account_id: account.id.clone(),
+            now,
+            reason: STOPPED_BY_OWNER.into(),
+            freeze,
+            approved_case: approved_in_hold.filter(|_| freeze),
+            effects: Effects { audit: vec![event], notices },
+        };
+        let outcome = self.store.object(&objection).await?;
+        if !objection.effects.notices.is_empty() {
+            self.outbound_wake.notify_one();
+        }
+        Ok(CancelOutcome {
+            stopped_anything: !outcome.stopped.is_empty() || freeze,
+            cases_stopped: outcome.stopped.len(),
+            account_frozen: outcome.frozen,
+        })
+    }
+
+    /// `body` for the account's current channels and every address and
+    /// number it had in the last 30 days: a thief who replaced them does not
+    /// silence the owner.
+    pub(crate) async fn every_channel_notices(
+        &self,
+        account: &AccountRecord,
+        now: i64,
+        subject: &str,
+        body: &str,
+    ) -> AppResult<Vec<QueuedMessage>> {
+        let mut told: Vec<(Channel, String)> = vec![(Channel::Email, account.email.clone())];
+        told.extend(account.phone.iter().map(|p| (Channel::Sms, p.clone())));
+        for (channel, to) in self.store.former_channels(&account.id, now - FORMER_CHANNELS_S).await? {
+            let channel = if channel == Channel::Voice { Channel::Sms } else { channel };
+            if !told.iter().any(|(c, t)| *c == channel && *t == to) {
+                told.push((channel, to));
             }
         }
+        told.into_iter()
+            .map(|(channel, to)| {
+                let subject = if channel == Channel::Email { subject } else { "" };
+                self.sealed_notice(channel, &to, subject, body)
+            })
+            .collect()
     }
 
     /// Expires idle cases and deletes the documents of cases closed longer
@@ -83,5 +134,38 @@ impl App {
             tracing::info!(purged, "recovery documents purged after retention");
         }
         Ok((expired, purged))
+    }
+}
+
+impl App {
+    /// `POST /me/recovery/stop`: the owner, signed in and in sudo mode (so
+    /// with a factor the account has), says "this wasn't me" to every
+    /// recovery under way: each stops, with the same objection as a cancel
+    /// code (later cases are high risk). Returns how many were stopped.
+    pub async fn stop_recoveries(&self, account_id: &str, session_token: &str, meta: &RequestMeta) -> AppResult<usize> {
+        let account = self.require_sudo(account_id, session_token).await?;
+        let now = self.now();
+        let live = self.store.cases_of_account(account_id).await?.iter().filter(|c| c.case.status_at(now).is_active()).count();
+        if live == 0 {
+            return Ok(0);
+        }
+        let detail = format!("signed in with a second factor; stops {live} live case(s)");
+        let event = AuditEvent { at: now, ..self.audit_event("recovery_objection", Some(account_id), meta, &detail) };
+        let body = "Every recovery of your account under way was stopped from your signed-in account. Someone \
+                    may know your password: change it now.";
+        let notices = self.every_channel_notices(&account, now, "Account recovery stopped", body).await?;
+        let objection = Objection {
+            account_id: account_id.to_owned(),
+            now,
+            reason: STOPPED_BY_OWNER.into(),
+            freeze: false,
+            approved_case: None,
+            effects: Effects { audit: vec![event], notices },
+        };
+        let outcome = self.store.object(&objection).await?;
+        if !objection.effects.notices.is_empty() {
+            self.outbound_wake.notify_one();
+        }
+        Ok(outcome.stopped.len())
     }
 }

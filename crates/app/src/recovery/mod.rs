@@ -57,6 +57,8 @@ pub struct RecoverySettings {
     /// Documents are deleted this long after the case is closed.
     pub document_retention_s: i64,
     pub opens_per_account_per_day: i64,
+    /// Cases one opener (an IP address) may open for one account per day.
+    pub opens_per_opener_per_day: i64,
     pub opens_per_ip_per_hour: i64,
     /// Every step call of one case counts here (codes, answers, uploads, ...).
     pub calls_per_case_per_hour: i64,
@@ -70,7 +72,8 @@ impl Default for RecoverySettings {
             policy: RecoveryPolicy::default(),
             high_risk_score: DEFAULT_HIGH_RISK_SCORE,
             document_retention_s: 30 * 86_400,
-            opens_per_account_per_day: 5,
+            opens_per_account_per_day: 20,
+            opens_per_opener_per_day: 3,
             opens_per_ip_per_hour: 20,
             calls_per_case_per_hour: 60,
         }

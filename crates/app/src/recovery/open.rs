@@ -64,6 +64,11 @@ impl App {
         let r = &self.settings.recovery;
         self.rate_limit(&format!("recovery-open:ip:{}", meta.ip), 3600, r.opens_per_ip_per_hour).await?;
         let (attempt, account) = self.pending_login(login_id).await?;
+        // Counted per account AND opener first, so that a thief who knows
+        // the password cannot use up the owner's own tries; the per-account
+        // cap only bounds what one account can cost.
+        let opener = format!("recovery-open:account:{}:ip:{}", account.id, meta.ip);
+        self.rate_limit(&opener, 86_400, r.opens_per_opener_per_day).await?;
         self.rate_limit(&format!("recovery-open:account:{}", account.id), 86_400, r.opens_per_account_per_day)
             .await?;
         let now = self.now();
@@ -104,7 +109,9 @@ impl App {
             OpenOutcome::Opened { .. } => self.outbound_wake.notify_one(),
             OpenOutcome::Busy => {
                 return Err(AppError::Conflict(
-                    "a recovery of this account is waiting for review; it must be decided or cancelled first".into(),
+                    "a recovery of this account is already under way (waiting for review, or started elsewhere); \
+                     if it is not yours, stop it with the cancel code we sent to your e-mail and phone"
+                        .into(),
                 ));
             }
         }

@@ -43,11 +43,12 @@ impl App {
     pub async fn set_security_questions(
         &self,
         account_id: &str,
+        session_token: &str,
         answers: &[(String, String)],
         meta: &RequestMeta,
     ) -> AppResult<()> {
-        let account = self.account(account_id).await?;
         let answers = validate_own_answers(answers)?;
+        let account = self.require_sudo(account_id, session_token).await?;
         let mut hashed = Vec::with_capacity(answers.len());
         for (id, normal) in answers {
             hashed.push((id, self.hasher.hash(&normal).await?));
@@ -55,13 +56,12 @@ impl App {
         self.store.set_security_answers(account_id, &hashed, self.now()).await?;
         let ids: Vec<&str> = hashed.iter().map(|(id, _)| id.as_str()).collect();
         self.audit("security_questions_set", Some(account_id), meta, &ids.join(",")).await;
-        self.notify(
-            crate::ports::Channel::Email,
-            &account.email,
-            "Security questions changed",
-            "The security questions of your account were changed. If this was not you, change your password now.",
-        )
-        .await;
+        let body = "The security questions of your account were changed. If this was not you, start account \
+                    recovery at once.";
+        self.notify(crate::ports::Channel::Email, &account.email, "Security questions changed", body).await;
+        if let Some(phone) = &account.phone {
+            self.notify(crate::ports::Channel::Sms, phone, "", body).await;
+        }
         Ok(())
     }
 

@@ -189,6 +189,11 @@ impl App {
     ) -> AppResult<ApprovalResult> {
         let note = decision_text("note", note)?;
         let record = self.staff_case(staff_id, case_id).await?;
+        if self.account(&record.case.account_id).await?.frozen_at.is_some() {
+            return Err(AppError::Conflict(
+                "the account is frozen: the owner objected; nothing of it can be approved until it is unfrozen".into(),
+            ));
+        }
         let high_risk = self.is_high_risk(&record);
         match record.case.check_approve(staff_id, high_risk).map_err(refusal)? {
             Approval::FirstOfTwo => {

@@ -58,6 +58,7 @@ impl App {
             resets_phone: resets(ResetItem::Phone),
             resets_email: resets(ResetItem::Email),
             identity_provided: case.step_done(RecoveryStep::Identity),
+            owner_objected: account.owner_objected_at.is_some(),
         };
         Ok(assess(&inputs))
     }

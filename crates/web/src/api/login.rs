@@ -23,17 +23,22 @@ pub struct RegisterBody {
     pub password: String,
 }
 
+/// The same for every address, whatever its state: sign-up cannot tell
+/// who has an account.
 #[derive(Serialize, ToSchema)]
 pub struct RegisterResponse {
-    pub account_id: String,
+    /// Always `confirmation_sent`.
+    pub status: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = RegisterBody,
-    responses((status = 201, description = "Account created; a 6-digit code was e-mailed", body = RegisterResponse),
+    responses((status = 202, description = "Accepted, the same for every address. A new (or not yet confirmed) address \
+               gets a 6-digit code, which confirms this sign-up with this password and no other; the owner of an \
+               existing account is told by e-mail instead, and the account is not changed", body = RegisterResponse),
               (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn register(State(s): State<AppState>, Meta(meta): Meta, ApiJson(b): ApiJson<RegisterBody>) -> ApiResult<Response> {
-    let account_id = s.app.register(&b.email, &b.password, &meta).await?;
-    Ok((StatusCode::CREATED, Json(RegisterResponse { account_id })).into_response())
+    s.app.register(&b.email, &b.password, &meta).await?;
+    Ok((StatusCode::ACCEPTED, Json(RegisterResponse { status: "confirmation_sent".into() })).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -68,10 +73,22 @@ pub struct CaptchaResponse {
     pub expires_at: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/captcha", tag = "login",
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct CaptchaQuery {
+    /// The address the puzzle is for: after repeated wrong passwords for an
+    /// address, its sign-ins need harder puzzles (`captcha_failed` says how hard).
+    pub email: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/captcha", tag = "login", params(CaptchaQuery),
     responses((status = 200, body = CaptchaResponse), (status = 429, body = ErrorBody)))]
-pub async fn captcha(State(s): State<AppState>, Meta(meta): Meta) -> ApiResult<Json<CaptchaResponse>> {
-    let c = s.app.issue_captcha(&meta).await?;
+pub async fn captcha(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    query: Result<axum::extract::Query<CaptchaQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<CaptchaResponse>> {
+    let email = query.ok().and_then(|q| q.0.email).filter(|e| e.len() <= 320);
+    let c = s.app.issue_captcha(email.as_deref(), &meta).await?;
     Ok(Json(CaptchaResponse {
         challenge_id: c.id,
         salt: c.salt,

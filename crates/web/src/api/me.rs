@@ -11,7 +11,7 @@ use twostep_app::security::WithdrawalRequest;
 use twostep_domain::SecondFactorMethod;
 use utoipa::ToSchema;
 
-use crate::api::login::{code_channel, ChannelBody, CodeBody, CodeSentResponse};
+use crate::api::login::{code_channel, ChannelBody, CodeSentResponse};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Authed, Meta};
 use crate::time::rfc3339;
@@ -64,7 +64,7 @@ pub struct TotpSetupResponse {
 #[utoipa::path(post, path = "/api/v1/me/totp", tag = "me", security(("bearer" = [])),
     responses((status = 201, body = TotpSetupResponse), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn totp_start(State(s): State<AppState>, Meta(meta): Meta, auth: Authed) -> ApiResult<Response> {
-    let e = s.app.start_totp_enrolment(&auth.account_id, &meta).await?;
+    let e = s.app.start_totp_enrolment(&auth.account_id, &auth.token, &meta).await?;
     let body = TotpSetupResponse { setup_id: e.setup_id, backup_key: e.backup_key, otpauth_uri: e.otpauth_uri, qr_svg: e.qr_svg };
     Ok((StatusCode::CREATED, [("cache-control", "no-store")], Json(body)).into_response())
 }
@@ -91,20 +91,29 @@ pub async fn totp_confirm(
     auth: Authed,
     ApiJson(b): ApiJson<TotpConfirmBody>,
 ) -> ApiResult<Json<OkResponse>> {
-    s.app.confirm_totp_enrolment(&auth.account_id, &b.setup_id, &b.backup_key, &b.code, &meta).await?;
+    s.app.confirm_totp_enrolment(&auth.account_id, &auth.token, &b.setup_id, &b.backup_key, &b.code, &meta).await?;
     Ok(Json(OkResponse { ok: true }))
 }
 
-#[utoipa::path(post, path = "/api/v1/me/totp/disable", tag = "me", security(("bearer" = [])), request_body = CodeBody,
-    responses((status = 200, body = OkResponse), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody),
-              (status = 429, body = ErrorBody)))]
+/// A fresh proof for a sensitive change. Without `code`, the session must be
+/// in sudo mode (`POST /api/v1/me/sudo` within the last few minutes).
+#[derive(Deserialize, ToSchema)]
+pub struct ProofBody {
+    /// A current authenticator code, or a code sent by `POST /api/v1/me/code` on a channel that counts.
+    pub code: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/totp/disable", tag = "me", security(("bearer" = [])), request_body = ProofBody,
+    responses((status = 200, body = OkResponse), (status = 401, body = ErrorBody),
+              (status = 403, description = "step_up_required: no fresh proof of a factor the account has", body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn totp_disable(
     State(s): State<AppState>,
     Meta(meta): Meta,
     auth: Authed,
-    ApiJson(b): ApiJson<CodeBody>,
+    ApiJson(b): ApiJson<ProofBody>,
 ) -> ApiResult<Json<OkResponse>> {
-    s.app.disable_totp(&auth.account_id, &b.code, &meta).await?;
+    s.app.disable_totp(&auth.account_id, &auth.token, b.code.as_deref(), &meta).await?;
     Ok(Json(OkResponse { ok: true }))
 }
 
@@ -131,8 +140,9 @@ pub struct PasswordBody {
     pub current_password: String,
     #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
-    /// A current authenticator code, or a code sent by `POST /api/v1/me/code`.
-    pub code: String,
+    /// A current authenticator code, or a code sent by `POST /api/v1/me/code`; may be left out while the
+    /// session is in sudo mode, and is not needed for an account without an authenticator or phone.
+    pub code: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "me", security(("bearer" = [])), request_body = PasswordBody,
@@ -148,7 +158,7 @@ pub async fn change_password(
     ApiJson(b): ApiJson<PasswordBody>,
 ) -> ApiResult<Json<OkResponse>> {
     s.app
-        .change_password(&auth.account_id, &auth.token, &b.current_password, &b.new_password, &b.code, &meta)
+        .change_password(&auth.account_id, &auth.token, &b.current_password, &b.new_password, b.code.as_deref(), &meta)
         .await?;
     Ok(Json(OkResponse { ok: true }))
 }
@@ -185,7 +195,8 @@ pub struct WithdrawalBody {
     /// A positive decimal number, as a string.
     pub amount: String,
     pub address: String,
-    pub code: String,
+    /// A current authenticator code or step-up code; may be left out while the session is in sudo mode.
+    pub code: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -204,7 +215,63 @@ pub async fn withdraw(
     ApiJson(b): ApiJson<WithdrawalBody>,
 ) -> ApiResult<Response> {
     let request = WithdrawalRequest { asset: b.asset, amount: b.amount, address: b.address, code: b.code };
-    let id = s.app.request_withdrawal(&auth.account_id, &request, &meta).await?;
+    let id = s.app.request_withdrawal(&auth.account_id, &auth.token, &request, &meta).await?;
     let body = WithdrawalResponse { withdrawal_id: id, status: "requested".into() };
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SudoBody {
+    /// The factor proved: `totp`, `sms`, `voice` or `email` (a code sent by `POST /api/v1/me/code` on that
+    /// channel), or `password`. Only factors the account accepts count (see `step_up_required`).
+    pub method: String,
+    /// The code, for every method but `password`.
+    pub code: Option<String>,
+    /// The password, for `password`.
+    pub password: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SudoResponse {
+    pub method: String,
+    /// Sensitive changes need no further proof from this session until then.
+    pub sudo_until: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/sudo", tag = "me", security(("bearer" = [])), request_body = SudoBody,
+    responses((status = 200, description = "Sudo mode: the session may make sensitive changes for a few minutes \
+               (10 by default)", body = SudoResponse),
+              (status = 400, body = ErrorBody), (status = 401, description = "invalid_code or invalid_credentials", body = ErrorBody),
+              (status = 403, description = "step_up_required: this factor does not count for this account; `methods` \
+               lists those that do", body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn sudo(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    auth: Authed,
+    ApiJson(b): ApiJson<SudoBody>,
+) -> ApiResult<Json<SudoResponse>> {
+    let factor = twostep_domain::sudo::ProofFactor::parse(&b.method)
+        .ok_or_else(|| crate::error::ApiError::invalid("method: must be one of totp, sms, voice, email, password"))?;
+    let secret = match factor {
+        twostep_domain::sudo::ProofFactor::Password => b.password,
+        _ => b.code,
+    }
+    .ok_or_else(|| crate::error::ApiError::invalid(if b.method == "password" { "password: is required" } else { "code: is required" }))?;
+    let granted = s.app.prove_factor(&auth.account_id, &auth.token, factor, &secret, &meta).await?;
+    Ok(Json(SudoResponse { method: granted.factor.as_str().into(), sudo_until: rfc3339(granted.until) }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StoppedResponse {
+    /// How many recovery cases were under way and are now stopped.
+    pub cases_stopped: usize,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/recovery/stop", tag = "me", security(("bearer" = [])),
+    responses((status = 200, description = "\"This wasn't me\": every recovery of the account under way stops, and any \
+               later one is high risk. Needs sudo mode", body = StoppedResponse),
+              (status = 401, body = ErrorBody), (status = 403, description = "step_up_required", body = ErrorBody)))]
+pub async fn stop_recoveries(State(s): State<AppState>, Meta(meta): Meta, auth: Authed) -> ApiResult<Json<StoppedResponse>> {
+    let cases_stopped = s.app.stop_recoveries(&auth.account_id, &auth.token, &meta).await?;
+    Ok(Json(StoppedResponse { cases_stopped }))
 }

@@ -37,7 +37,7 @@ pub async fn start(
     auth: Authed,
     ApiJson(b): ApiJson<PhoneBody>,
 ) -> ApiResult<Response> {
-    let sent = s.app.start_phone_binding(&auth.account_id, &b.phone, &meta).await?;
+    let sent = s.app.start_phone_binding(&auth.account_id, &auth.token, &b.phone, &meta).await?;
     Ok((StatusCode::ACCEPTED, Json(CodeSentResponse::from(sent))).into_response())
 }
 
@@ -53,6 +53,6 @@ pub async fn confirm(
     auth: Authed,
     ApiJson(b): ApiJson<CodeBody>,
 ) -> ApiResult<Json<PhoneBoundResponse>> {
-    let phone = s.app.confirm_phone_binding(&auth.account_id, &b.code, &meta).await?;
+    let phone = s.app.confirm_phone_binding(&auth.account_id, &auth.token, &b.code, &meta).await?;
     Ok(Json(PhoneBoundResponse { ok: true, phone }))
 }

@@ -285,16 +285,22 @@ pub struct CancelBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct CancelResponse {
-    /// Always `cancelled`.
+    /// `cancelled` when the code stopped something (a case under way, or an
+    /// approved reset whose hold still ran: then the account is frozen);
+    /// `nothing_to_stop` when nothing was left to stop (the objection is
+    /// still recorded: any later case is high risk).
     pub status: String,
-    /// True when the recovery had been approved: the account is frozen until staff look.
+    /// How many recovery cases of the account were under way and stopped.
+    pub cases_stopped: usize,
+    /// Whether the account is frozen now (until staff look).
     pub account_frozen: bool,
 }
 
 #[utoipa::path(post, path = "/api/v1/recovery/cancel", tag = "recovery", request_body = CancelBody,
-    responses((status = 200, description = "\"This wasn't me\"", body = CancelResponse), (status = 400, body = ErrorBody),
-              (status = 404, description = "unknown cancel code", body = ErrorBody),
-              (status = 409, description = "rejected, expired, or approved with the hold over", body = ErrorBody),
+    responses((status = 200, description = "\"This wasn't me\". Any cancel code of any case of the account (live, \
+               superseded, or approved within its hold) stops every live case of the account, and freezes it when a \
+               reset was already approved; audited, told to every channel of the last 30 days", body = CancelResponse),
+              (status = 400, body = ErrorBody), (status = 404, description = "unknown cancel code", body = ErrorBody),
               (status = 429, body = ErrorBody)))]
 pub async fn cancel(
     State(s): State<AppState>,
@@ -302,7 +308,11 @@ pub async fn cancel(
     ApiJson(b): ApiJson<CancelBody>,
 ) -> ApiResult<Json<CancelResponse>> {
     let outcome = s.app.cancel_recovery(&b.cancel_token, &meta).await?;
-    Ok(Json(CancelResponse { status: outcome.status.as_str().into(), account_frozen: outcome.account_frozen }))
+    Ok(Json(CancelResponse {
+        status: outcome.status().into(),
+        cases_stopped: outcome.cases_stopped,
+        account_frozen: outcome.account_frozen,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/security-questions", tag = "recovery",
@@ -322,6 +332,6 @@ pub async fn set_security_questions(
     ApiJson(b): ApiJson<AnswersBody>,
 ) -> ApiResult<Json<OkResponse>> {
     let answers: Vec<(String, String)> = b.answers.into_iter().map(|a| (a.question_id, a.answer)).collect();
-    s.app.set_security_questions(&auth.account_id, &answers, &meta).await?;
+    s.app.set_security_questions(&auth.account_id, &auth.token, &answers, &meta).await?;
     Ok(Json(OkResponse { ok: true }))
 }

@@ -14,6 +14,7 @@ use twostep_app::security::WithdrawalRequest;
 use twostep_app::AppError;
 
 use super::render::{failure, human_time, render_status, Errors};
+use super::sudo::confirm_first;
 use super::{see_other, PageForm, SignedIn};
 
 #[derive(Deserialize)]
@@ -92,7 +93,8 @@ pub async fn authenticator_page(s: SignedIn) -> Response {
 }
 
 pub async fn authenticator_start(s: SignedIn, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
-    match s.page.app().start_totp_enrolment(&s.account_id, &s.page.meta).await {
+    match s.page.app().start_totp_enrolment(&s.account_id, &s.token, &s.page.meta).await {
+        Err(AppError::StepUpRequired { .. }) => confirm_first("/account/authenticator"),
         Ok(e) => {
             let setup = setup(e.setup_id, e.backup_key, e.otpauth_uri);
             show(&s, "authenticator.html", StatusCode::OK, context! { setup => setup, errors => Errors::default() }).await
@@ -112,8 +114,9 @@ pub struct ConfirmForm {
 
 pub async fn authenticator_confirm(s: SignedIn, PageForm(f): PageForm<ConfirmForm>) -> Response {
     let app = s.page.app();
-    match app.confirm_totp_enrolment(&s.account_id, &f.setup_id, &f.backup_key, &f.code, &s.page.meta).await {
+    match app.confirm_totp_enrolment(&s.account_id, &s.token, &f.setup_id, &f.backup_key, &f.code, &s.page.meta).await {
         Ok(()) => see_other("/account?done=authenticator"),
+        Err(AppError::StepUpRequired { .. }) => confirm_first("/account/authenticator"),
         Err(e) => {
             let errors = Errors::from(e);
             let setup = setup(f.setup_id, f.shown_key, f.otpauth_uri);
@@ -149,8 +152,9 @@ pub struct PhoneForm {
 }
 
 pub async fn phone_start(s: SignedIn, PageForm(f): PageForm<PhoneForm>) -> Response {
-    let result = s.page.app().start_phone_binding(&s.account_id, &f.phone, &s.page.meta).await;
+    let result = s.page.app().start_phone_binding(&s.account_id, &s.token, &f.phone, &s.page.meta).await;
     let (sent, errors) = match result {
+        Err(AppError::StepUpRequired { .. }) => return confirm_first("/account/phone"),
         Ok(sent) => (Some(Sent::from(sent)), Errors::default()),
         Err(e) => (None, Errors::from(e)),
     };
@@ -164,8 +168,9 @@ pub struct CodeForm {
 }
 
 pub async fn phone_confirm(s: SignedIn, PageForm(f): PageForm<CodeForm>) -> Response {
-    match s.page.app().confirm_phone_binding(&s.account_id, &f.code, &s.page.meta).await {
+    match s.page.app().confirm_phone_binding(&s.account_id, &s.token, &f.code, &s.page.meta).await {
         Ok(_) => see_other("/account?done=phone"),
+        Err(AppError::StepUpRequired { .. }) => confirm_first("/account/phone"),
         Err(e) => {
             let ctx = context! { awaiting_code => true, errors => Errors::from(e) };
             show(&s, "phone.html", StatusCode::BAD_REQUEST, ctx).await
@@ -203,16 +208,18 @@ pub async fn password_page(s: SignedIn) -> Response {
 pub struct PasswordForm {
     current_password: String,
     new_password: String,
+    #[serde(default)]
     code: String,
 }
 
 pub async fn password_change(s: SignedIn, PageForm(f): PageForm<PasswordForm>) -> Response {
     let app = s.page.app();
     let result = app
-        .change_password(&s.account_id, &s.token, &f.current_password, &f.new_password, &f.code, &s.page.meta)
+        .change_password(&s.account_id, &s.token, &f.current_password, &f.new_password, Some(&f.code), &s.page.meta)
         .await;
     match result {
         Ok(()) => see_other("/account?done=password"),
+        Err(AppError::StepUpRequired { .. }) => confirm_first("/account/password"),
         Err(AppError::InvalidCredentials) => {
             let errors = Errors::field("current_password", "That is not your current password.");
             show(&s, "password.html", StatusCode::BAD_REQUEST, context! { errors => errors }).await
@@ -255,6 +262,10 @@ fn describe(kind: &str) -> String {
         "totp_code_replayed" => "A used authenticator code was tried again",
         "password_changed" => "Password changed",
         "phone_bound" => "Phone number bound",
+        "phone_replaced" => "Phone number replaced",
+        "sudo_granted" => "Confirmed it was you for a security change",
+        "step_up_failed" => "A wrong code or password when confirming it was you",
+        "recovery_objection" => "You stopped an account recovery (\"this wasn't me\")",
         "withdrawal_requested" => "Withdrawal requested",
         "login_code_sent" => "Sign-in code sent",
         _ => "",
@@ -279,12 +290,15 @@ pub struct WithdrawForm {
     asset: String,
     amount: String,
     address: String,
+    #[serde(default)]
     code: String,
 }
 
 pub async fn withdraw(s: SignedIn, PageForm(f): PageForm<WithdrawForm>) -> Response {
-    let request = WithdrawalRequest { asset: f.asset.clone(), amount: f.amount.clone(), address: f.address.clone(), code: f.code };
-    match s.page.app().request_withdrawal(&s.account_id, &request, &s.page.meta).await {
+    let code = Some(f.code).filter(|c| !c.trim().is_empty());
+    let request = WithdrawalRequest { asset: f.asset.clone(), amount: f.amount.clone(), address: f.address.clone(), code };
+    match s.page.app().request_withdrawal(&s.account_id, &s.token, &request, &s.page.meta).await {
+        Err(AppError::StepUpRequired { .. }) => confirm_first("/account/withdraw"),
         Ok(id) => show(&s, "withdraw.html", StatusCode::OK, context! { errors => Errors::default(), requested => id }).await,
         Err(e) => {
             let values = context! { asset => f.asset, amount => f.amount, address => f.address };
@@ -317,8 +331,9 @@ pub async fn questions_save(s: SignedIn, PageForm(fields): PageForm<Vec<(String,
         .filter_map(|(k, v)| k.strip_prefix("answer:").map(|id| (id.to_owned(), v)))
         .filter(|(_, v)| !v.trim().is_empty())
         .collect();
-    match s.page.app().set_security_questions(&s.account_id, &answers, &s.page.meta).await {
+    match s.page.app().set_security_questions(&s.account_id, &s.token, &answers, &s.page.meta).await {
         Ok(()) => see_other("/account?done=questions"),
+        Err(AppError::StepUpRequired { .. }) => confirm_first("/account/questions"),
         Err(e) => {
             let mut errors = Errors::from(e);
             // The rule is about the set of answers, not one box.

@@ -96,7 +96,9 @@ pub async fn login_page(page: Page, Query(q): Query<LoginQuery>) -> Response {
 
 /// The sign-in form with a fresh puzzle for the browser to solve.
 async fn login_form(page: &Page, status: StatusCode, email: &str, mut errors: Errors, notice: Option<&str>) -> Response {
-    let captcha = match page.app().issue_captcha(&page.meta).await {
+    // A puzzle for the address typed: as hard as its recent failures ask.
+    let for_email = Some(email).filter(|e| !e.trim().is_empty());
+    let captcha = match page.app().issue_captcha(for_email, &page.meta).await {
         Ok(c) => Some(context! {
             challenge_id => c.id,
             salt => c.salt,

@@ -37,6 +37,7 @@ mod dev;
 mod recovery;
 mod render;
 mod staff;
+mod sudo;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
@@ -87,6 +88,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/account/phone/confirm", post(account::phone_confirm))
         .route("/account/password", get(account::password_page).post(account::password_change))
         .route("/account/code", post(account::step_up_code))
+        .route("/account/confirm", get(sudo::page).post(sudo::prove))
+        .route("/account/confirm/send", post(sudo::send))
         .route("/account/activity", get(account::activity))
         .route("/account/questions", get(account::questions_page).post(account::questions_save))
         .route("/account/withdraw", get(account::withdraw_page).post(account::withdraw))

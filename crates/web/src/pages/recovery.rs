@@ -283,7 +283,13 @@ pub async fn cancel(page: Page, PageForm(f): PageForm<CancelForm>) -> Response {
             &page,
             StatusCode::OK,
             "recovery_cancel.html",
-            context! { done => true, frozen => outcome.account_frozen, errors => Errors::default() },
+            context! {
+                done => true,
+                stopped => outcome.stopped_anything,
+                cases_stopped => outcome.cases_stopped,
+                frozen => outcome.account_frozen,
+                errors => Errors::default(),
+            },
         ),
         Err(e) => {
             let errors = match e {

@@ -36,6 +36,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "password.html",
         "activity.html",
         "withdraw.html",
+        "sudo.html",
         "outbox.html",
         "questions.html",
         "recovery.html",
@@ -95,6 +96,11 @@ impl From<AppError> for Errors {
             AppError::InvalidRequest { field, message } => Errors::field(&field, sentence(&message)),
             AppError::InvalidCode => Errors::field("code", "That code is wrong, expired or already used."),
             AppError::CaptchaFailed => Errors::form("The sign-in puzzle expired or was not solved; please try again."),
+            AppError::CaptchaTooEasy { .. } => Errors::form(
+                "After several wrong passwords for this address, signing in needs a harder puzzle. Your browser \
+                 solves it when you sign in again; it may take a little longer.",
+            ),
+            AppError::StepUpRequired { .. } => Errors::form("Confirm it is you first, then try again."),
             AppError::EmailUnverified => {
                 Errors::form("Confirm your e-mail address first with the code we sent you.")
             }
