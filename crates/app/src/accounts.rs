@@ -44,6 +44,12 @@ impl App {
         validate_password("password", password)?;
         self.rate_limit(&format!("accounts:ip:{}", meta.ip), 3600, self.settings.accounts_per_ip_per_hour).await?;
         self.rate_limit(&format!("mail:{email}"), 3600, self.settings.emails_per_address_per_hour).await?;
+        // The message caps of every code, counted whatever the address's
+        // state (the notice to a confirmed address is a message too).
+        let st = &self.settings;
+        self.rate_limit(&format!("codes-sent:ip:{}", meta.ip), 3600, st.codes_sent_per_ip_per_hour).await?;
+        self.rate_limit(&format!("codes:to:{email}"), 3600, st.codes_per_destination_per_hour).await?;
+        self.rate_limit(&format!("codes:to:{email}:day"), 86_400, st.codes_per_destination_per_day).await?;
         let hash = self.hasher.hash(password).await?;
         let now = self.now();
         match self.store.account_by_email(&email).await? {
@@ -75,7 +81,9 @@ impl App {
                 let (subject, body) =
                     self.settings.templates.render(Channel::Email, &self.settings.issuer, &code, minutes);
                 let message = Message { channel: Channel::Email, to: email.clone(), subject, body };
-                self.enqueue(&message, None, registration.expires_at).await?;
+                // Linked like any code's message (it is no notice); there is
+                // no sent-code row to retire if it fails.
+                self.enqueue(&message, Some(&registration.id), registration.expires_at).await?;
             }
         }
         Ok(())
@@ -95,6 +103,7 @@ impl App {
         let Some(registration) =
             live.iter().find(|r| code_matches(&r.code_hash, pepper, &signup_purpose(&r.id), &email, code))
         else {
+            self.store.count_registration_try(&email, now).await?;
             self.record_failure(&subject).await?;
             AuthCounters::bump(&self.counters.sent_codes_rejected);
             return Err(AppError::InvalidCode);

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use twostep_domain::sudo::SessionProof;
 
-use crate::ports::{AuditEvent, Channel, Effects, NewAccount, StoreResult};
+use crate::ports::{AuditEvent, Channel, NewAccount, QueuedMessage, StoreResult};
 
 /// A sign-up waiting for the code sent to its address. It holds the
 /// password it was made with; only its own code turns it into an account.
@@ -38,6 +38,8 @@ pub enum ConfirmOutcome {
 /// account (later cases are high risk), and, when `freeze`, the account is
 /// frozen with its sessions and pending sign-ins ended and its security
 /// epoch moved (so no session opened before or racing the freeze works).
+/// Of several objections racing (one code sent many times), each records
+/// itself, but only what one of them actually did is audited and told.
 #[derive(Clone, Debug)]
 pub struct Objection {
     pub account_id: String,
@@ -47,14 +49,24 @@ pub struct Objection {
     pub freeze: bool,
     /// An approved case whose hold still runs, closed by the objection.
     pub approved_case: Option<String>,
-    pub effects: Effects,
+    /// Always appended: the objection's own entry.
+    pub audit: Vec<AuditEvent>,
+    /// Appended once per case this objection stopped, with the detail
+    /// `case <id>: <reason>`.
+    pub stopped_event: AuditEvent,
+    /// Appended when this objection froze the account.
+    pub frozen_event: AuditEvent,
+    /// Queued only when this objection stopped a case or froze the account.
+    pub notices: Vec<QueuedMessage>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObjectionOutcome {
-    /// The cases the objection stopped.
+    /// The cases this objection stopped.
     pub stopped: Vec<String>,
-    /// Whether the account is frozen now.
+    /// Whether this objection froze the account.
+    pub froze: bool,
+    /// Whether the account is frozen now (by this objection or before).
     pub frozen: bool,
 }
 
@@ -63,8 +75,11 @@ pub trait OwnerStore: Send + Sync {
     /// Stores a sign-up; the address keeps at most `keep` live ones (the
     /// oldest and the expired go first), so repeated sign-ups cost bounded rows.
     async fn create_registration(&self, registration: &Registration, keep: i64) -> StoreResult<()>;
-    /// The address's live sign-ups, newest first.
+    /// The address's live sign-ups whose codes have tries left, newest first.
     async fn live_registrations(&self, email: &str, now: i64) -> StoreResult<Vec<Registration>>;
+    /// Counts a wrong code against every live sign-up of the address: after
+    /// `MAX_CODE_TRIES` none of their codes works (sign up again for a new one).
+    async fn count_registration_try(&self, email: &str, now: i64) -> StoreResult<()>;
     /// Turns a live registration into `account` (confirmed, with the
     /// registration's password), deletes every registration of the address
     /// and any never-confirmed account of it, and appends `audit`; all or

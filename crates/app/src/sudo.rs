@@ -195,7 +195,9 @@ impl App {
         });
         out.extend(sent.filter(|f| factors.accepts(*f)));
         if out.is_empty() {
-            return Err(AppError::StepUpRequired { methods: factors.accepted() });
+            // Nothing a code could prove now (no authenticator, no step-up
+            // code waiting on a channel that counts): this one is wrong.
+            return Err(AppError::InvalidCode);
         }
         Ok(out)
     }

@@ -106,14 +106,16 @@ async fn two_instances_share_every_guarantee() {
     }
 
     // Failures count across both: ten wrong passwords for one address, split
-    // over A and B, throttle the eleventh attempt on either instance.
+    // over A and B, make the eleventh attempt on either instance need a
+    // harder puzzle than an ordinary one.
     for i in 0..10 {
         let instance = if i % 2 == 0 { &a } else { &b };
         assert_eq!(instance.login("split@example.com", "wrong password").await.0, 401, "attempt {i}");
     }
     for instance in [&a, &b] {
         let r = instance.login("split@example.com", "wrong password").await;
-        assert_eq!((r.0, r.1["error"]["code"].as_str()), (429, Some("too_many_attempts")), "{r:?}");
+        assert_eq!((r.0, r.1["error"]["code"].as_str()), (400, Some("captcha_failed")), "{r:?}");
+        assert!(r.1["error"]["difficulty_bits"].as_u64().is_some(), "{r:?}");
     }
 
     drop((a, b));

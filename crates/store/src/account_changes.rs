@@ -165,7 +165,7 @@ impl AccountChangeStore for SqlStore {
             sqlx::query(
                 "UPDATE recovery_cases SET status = 'cancelled', cancelled_at = $2, closed_at = $2, \
                  decision_note = $3, active_account_id = NULL, version = version + 1, updated_at = $2 \
-                 WHERE account_id = $1 AND status IN ('open', 'pending_review')",
+                 WHERE account_id = $1 AND (status = 'pending_review' OR (status = 'open' AND expires_at > $2))",
             )
             .bind(&p.account_id)
             .bind(p.now)

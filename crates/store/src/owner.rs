@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use twostep_app::owner_port::{ConfirmOutcome, Objection, ObjectionOutcome, OwnerStore, Registration};
-use twostep_app::ports::{AuditEvent, Channel, NewAccount, StoreResult};
+use twostep_app::ports::{AuditEvent, Channel, NewAccount, QueuedMessage, StoreResult};
 use twostep_domain::sudo::SessionProof;
+use twostep_domain::MAX_CODE_TRIES;
 
 use crate::records::insert_audits;
 use crate::recovery::{close_pending_sign_ins, revoke_sessions, write_effects};
@@ -91,12 +92,27 @@ impl OwnerStore for SqlStore {
 
     async fn live_registrations(&self, email: &str, now: i64) -> StoreResult<Vec<Registration>> {
         let sql = format!(
-            "SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE email = $1 AND expires_at > $2 \
+            "SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE email = $1 AND expires_at > $2 AND tries < $3 \
              ORDER BY created_at DESC, id DESC"
         );
-        let rows =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(email).bind(now).fetch_all(&self.pool).await.map_err(db_err)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(email)
+            .bind(now)
+            .bind(MAX_CODE_TRIES)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         rows.iter().map(registration_from_row).collect()
+    }
+
+    async fn count_registration_try(&self, email: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE registrations SET tries = tries + 1 WHERE email = $1 AND expires_at > $2")
+            .bind(email)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
     }
 
     async fn confirm_registration(
@@ -110,11 +126,13 @@ impl OwnerStore for SqlStore {
         // Taking the registration is the conditional write: of two racing
         // confirmations one deletes it, the other finds nothing.
         let taken = sqlx::query(
-            "DELETE FROM registrations WHERE id = $1 AND email = $2 AND expires_at > $3 RETURNING password_hash",
+            "DELETE FROM registrations WHERE id = $1 AND email = $2 AND expires_at > $3 AND tries < $4 \
+             RETURNING password_hash",
         )
         .bind(registration_id)
         .bind(&a.email)
         .bind(now)
+        .bind(MAX_CODE_TRIES)
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -187,7 +205,8 @@ impl OwnerStore for SqlStore {
         let rows = sqlx::query(
             "UPDATE recovery_cases SET status = 'cancelled', cancelled_at = $2, closed_at = $2, decision_note = $3, \
              active_account_id = NULL, version = version + 1, updated_at = $2 \
-             WHERE account_id = $1 AND status IN ('open', 'pending_review') RETURNING id",
+             WHERE account_id = $1 AND (status = 'pending_review' OR (status = 'open' AND expires_at > $2)) \
+             RETURNING id",
         )
         .bind(&o.account_id)
         .bind(o.now)
@@ -211,26 +230,45 @@ impl OwnerStore for SqlStore {
         if o.freeze {
             close_pending_sign_ins(&mut tx, &o.account_id).await?;
         }
-        let frozen = sqlx::query(
-            "UPDATE accounts SET owner_objected_at = $2, \
-             frozen_at = CASE WHEN $3 = 1 THEN COALESCE(frozen_at, $2) ELSE frozen_at END, \
-             security_epoch = security_epoch + $3 WHERE id = $1 RETURNING frozen_at",
+        let row = sqlx::query(
+            "UPDATE accounts SET owner_objected_at = $2 WHERE id = $1 RETURNING frozen_at",
         )
         .bind(&o.account_id)
         .bind(o.now)
-        .bind(i64::from(o.freeze))
         .fetch_optional(&mut *tx)
         .await
-        .map_err(db_err)?
-        .map(|r| r.try_get::<Option<i64>, _>(0).map_err(db_err))
-        .transpose()?
-        .flatten()
-        .is_some();
-        if o.freeze {
+        .map_err(db_err)?;
+        let was_frozen = match row {
+            Some(r) => r.try_get::<Option<i64>, _>(0).map_err(db_err)?.is_some(),
+            None => false,
+        };
+        let froze = o.freeze && !was_frozen && {
+            let done = sqlx::query(
+                "UPDATE accounts SET frozen_at = $2, security_epoch = security_epoch + 1 \
+                 WHERE id = $1 AND frozen_at IS NULL",
+            )
+            .bind(&o.account_id)
+            .bind(o.now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            done.rows_affected() == 1
+        };
+        if froze {
             revoke_sessions(&mut tx, &o.account_id, o.now).await?;
         }
-        write_effects(&mut tx, &o.effects.audit, &o.effects.notices).await?;
+        let mut audit = o.audit.clone();
+        audit.extend(stopped.iter().map(|id| AuditEvent {
+            detail: format!("case {id}: {}", o.reason),
+            ..o.stopped_event.clone()
+        }));
+        if froze {
+            audit.push(o.frozen_event.clone());
+        }
+        let notices: &[QueuedMessage] = if stopped.is_empty() && !froze { &[] } else { &o.notices };
+        write_effects(&mut tx, &audit, notices).await?;
         tx.commit().await.map_err(db_err)?;
-        Ok(ObjectionOutcome { stopped, frozen })
+        let frozen = froze || was_frozen;
+        Ok(ObjectionOutcome { stopped, froze, frozen })
     }
 }

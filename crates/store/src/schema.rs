@@ -286,6 +286,7 @@ CREATE TABLE registrations (
     code_hash {BYTES} NOT NULL,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
+    tries BIGINT NOT NULL DEFAULT 0,
     ip TEXT NOT NULL,
     user_agent TEXT NOT NULL
 );

@@ -36,6 +36,7 @@ pub fn test_settings() -> Settings {
         codes_per_ip_per_minute: 10_000,
         codes_sent_per_ip_per_hour: 10_000,
         password_failures_per_ip_per_hour: 10_000,
+        recovery: twostep_app::recovery::RecoverySettings { opens_per_opener_per_day: 10_000, ..Default::default() },
         password_slowdown_ms: 20,
         // Above a refusal's own time in a debug build with cheap hashing.
         refusal_floor_ms: 15,
@@ -233,6 +234,11 @@ impl TestServer {
     /// (confirming it is the owner with the password); returns the backup key.
     pub async fn enrol_totp(&self, token: &str) -> String {
         self.sudo_password(token).await;
+        self.enrol_totp_in_sudo(token).await
+    }
+
+    /// Enrols an authenticator with a session already in sudo mode.
+    pub async fn enrol_totp_in_sudo(&self, token: &str) -> String {
         let (status, setup) = self.post("/api/v1/me/totp", json!({}), Some(token)).await;
         assert_eq!(status, StatusCode::CREATED, "{setup}");
         let key = setup["backup_key"].as_str().unwrap().to_owned();

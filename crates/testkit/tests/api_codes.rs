@@ -11,10 +11,13 @@ use twostep_testkit::{db::BOTH, test_settings, Backend, TestServer};
 const PW: &str = "correct horse battery";
 const PHONE: &str = "+447911123456";
 
-/// A signed-in account with a confirmed e-mail; returns the session token.
+/// A signed-in account with a confirmed e-mail, its session confirmed with
+/// the password (sudo mode, as for binding a first phone); returns the token.
 async fn account(s: &TestServer, email: &str) -> String {
     s.verified_account(email, PW).await;
-    s.session(email, PW).await
+    let token = s.session(email, PW).await;
+    s.sudo_password(&token).await;
+    token
 }
 
 async fn bind_phone(s: &TestServer, token: &str, phone: &str) {
@@ -57,15 +60,18 @@ async fn binding_a_phone_texts_the_new_number_and_replacing_it_holds_withdrawals
         let (_, mails) = s.get("/api/v1/dev/outbox?to=phone@example.com", None).await;
         let text = mails["messages"][0]["body"].as_str().unwrap();
         assert!(text.contains("+44••••••456") && !text.contains(PHONE), "masked in the notice: {text}");
-        // The code is single use, and the same number again is a conflict.
+        // With the phone bound, changes are confirmed with it. The code is
+        // single use, and the same number again is a conflict.
+        s.sudo_sms(&token, PHONE).await;
         assert_error(&s.post("/api/v1/me/phone/confirm", json!({"code": code}), Some(&token)).await, 401, "invalid_code");
         assert_error(&s.post("/api/v1/me/phone", json!({"phone": PHONE}), Some(&token)).await, 409, "conflict");
 
         // The login now offers SMS and voice.
         let login = ok(&s.login("phone@example.com", PW).await, 200);
-        assert_eq!(login["methods"], json!(["sms", "voice", "email"]));
+        assert_eq!(login["methods"], json!(["sms", "voice"]));
 
-        // Replacing the phone: the code goes to the NEW number, and a hold starts.
+        // Replacing the phone: the code goes to the NEW number, and a hold
+        // starts; the change is confirmed with the phone the account has.
         s.clock.advance(61);
         ok(&s.post("/api/v1/me/phone", json!({"phone": "+447911123789"}), Some(&token)).await, 202);
         let code = s.outbox_code("+447911123789").await;
@@ -167,6 +173,8 @@ async fn until_refused(s: &TestServer, mut send: impl AsyncFnMut(usize) -> (reqw
 
 fn no_caps() -> twostep_app::Settings {
     twostep_app::Settings {
+        // The clock moves by hours here; one confirmation covers the test.
+        sudo_ttl_s: 30 * 86_400,
         resend_after_s: 0,
         codes_per_destination_per_hour: 1000,
         codes_per_destination_per_day: 1000,
@@ -214,12 +222,12 @@ async fn every_sending_cap_answers_429_with_retry_after() {
     assert!(day_left(&s) > 3600);
     s.stop().await;
 
-    // Per account per hour, over different numbers; the sign-up e-mail code
-    // was the account's first.
+    // Per account per hour, over different numbers (the sign-up code went
+    // out before the account existed).
     let s = capped(twostep_app::Settings { codes_per_account_per_hour: 3, ..no_caps() }).await;
     let t = account(&s, "ah@example.com").await;
     let (sent, body) = until_refused(&s, async |i| s.post("/api/v1/me/phone", json!({"phone": phones[i]}), Some(&t)).await).await;
-    assert_eq!(sent, 2, "{body}");
+    assert_eq!(sent, 3, "{body}");
     assert_eq!(body["error"]["retry_after_s"], hour_left(&s));
     s.stop().await;
 
@@ -231,7 +239,7 @@ async fn every_sending_cap_answers_429_with_retry_after() {
         s.post("/api/v1/me/phone", json!({"phone": phones[i]}), Some(&t)).await
     })
     .await;
-    assert_eq!(sent, 4, "{body}");
+    assert_eq!(sent, 5, "{body}");
     assert_eq!(body["error"]["retry_after_s"], day_left(&s));
     s.stop().await;
 
@@ -260,6 +268,9 @@ async fn a_code_works_only_for_the_purpose_it_was_sent_for() {
         let s = TestServer::start(backend).await;
         let token = account(&s, "purpose@example.com").await;
         bind_phone(&s, &token, PHONE).await;
+        // With a phone bound, the session is confirmed with it from now on.
+        s.sudo_sms(&token, PHONE).await;
+        s.clock.advance(61);
         let w = |code: &str| json!({"asset": "BTC", "amount": "1", "address": "bc1qexample", "code": code});
 
         // A login code is refused for step-up and for binding a phone...
@@ -268,9 +279,11 @@ async fn a_code_works_only_for_the_purpose_it_was_sent_for() {
         let login_code = s.outbox_code(PHONE).await;
         assert_error(&s.post("/api/v1/withdrawals", w(&login_code), Some(&token)).await, 401, "invalid_code");
         assert_error(&s.post("/api/v1/me/phone/confirm", json!({"code": login_code}), Some(&token)).await, 401, "invalid_code");
-        // ...and on another channel than the one it went to.
+        // ...and on another channel than the one it went to (the e-mail is
+        // no sign-in method beside a phone; the voice call is one).
         let verify = format!("/api/v1/login/{login_id}/code/verify");
-        assert_error(&s.post(&verify, json!({"channel": "email", "code": login_code}), None).await, 401, "invalid_code");
+        assert_error(&s.post(&verify, json!({"channel": "email", "code": login_code}), None).await, 409, "conflict");
+        assert_error(&s.post(&verify, json!({"channel": "voice", "code": login_code}), None).await, 401, "invalid_code");
         // It still works for the login it was sent for.
         ok(&s.post(&verify, json!({"channel": "sms", "code": login_code}), None).await, 200);
 
@@ -283,13 +296,14 @@ async fn a_code_works_only_for_the_purpose_it_was_sent_for() {
         assert_error(&s.post(&verify, json!({"channel": "sms", "code": step_up}), None).await, 401, "invalid_code");
         assert_error(&s.post("/api/v1/me/phone/confirm", json!({"code": step_up}), Some(&token)).await, 401, "invalid_code");
 
+        // It still works for its own purpose (and confirms the session).
+        ok(&s.post("/api/v1/withdrawals", w(&step_up), Some(&token)).await, 201);
+
         // A phone-binding code is refused for step-up and for a login.
         ok(&s.post("/api/v1/me/phone", json!({"phone": "+447911123789"}), Some(&token)).await, 202);
         let bind = s.outbox_code("+447911123789").await;
         assert_error(&s.post("/api/v1/withdrawals", w(&bind), Some(&token)).await, 401, "invalid_code");
         assert_error(&s.post(&verify, json!({"channel": "sms", "code": bind}), None).await, 401, "invalid_code");
-        // Each still works for its own purpose.
-        ok(&s.post("/api/v1/withdrawals", w(&step_up), Some(&token)).await, 201);
         ok(&s.post("/api/v1/me/phone/confirm", json!({"code": bind}), Some(&token)).await, 200);
         s.stop().await;
     }

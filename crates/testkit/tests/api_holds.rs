@@ -1,8 +1,8 @@
 //! Every security hold of the API refuses a withdrawal with 403
-//! `security_hold` and its `until`: the authenticator removed, the
-//! authenticator replaced, the phone replaced (24 hours each, from the
-//! change), and a recovery (48 hours, in the seed story test). A first
-//! authenticator or a first phone is not a change and holds nothing; a
+//! `security_hold` and its `until`: a factor added beside another, the
+//! authenticator removed or replaced, the phone replaced (24 hours each,
+//! from the change), and a recovery (48 hours, in the seed story test). An
+//! account's first second factor is not a change and holds nothing; a
 //! replacement is recognised however long the account's history, and the
 //! notices say how long the hold configured is. Binding an authenticator
 //! and replacing a phone tell the owner, a replaced phone number included.
@@ -33,16 +33,24 @@ async fn removing_or_replacing_the_authenticator_and_replacing_the_phone_hold_wi
     let s = TestServer::start(Backend::Sqlite).await;
     s.verified_account("hold@example.com", PW).await;
     let token = s.session("hold@example.com", PW).await;
-    // A first authenticator and a first phone: no hold.
+    // A first authenticator: no hold.
     let key = s.enrol_totp(&token).await;
-    ok(&s.post("/api/v1/me/phone", json!({"phone": "+447911123456"}), Some(&token)).await, 202);
-    let code = s.code_to("+447911123456").await;
-    ok(&s.post("/api/v1/me/phone/confirm", json!({"code": code}), Some(&token)).await, 200);
     s.clock.advance(30);
     let first = withdraw(&s, &token, &oathtool(&key, s.now())).await;
     assert_eq!(first.0, 201, "{}", first.1);
 
-    // Removed: 24 hours from the removal.
+    // A phone added beside it (it could be a thief's): 24 hours from the binding.
+    s.sudo_totp(&token, &key).await;
+    ok(&s.post("/api/v1/me/phone", json!({"phone": "+447911123456"}), Some(&token)).await, 202);
+    let code = s.code_to("+447911123456").await;
+    ok(&s.post("/api/v1/me/phone/confirm", json!({"code": code}), Some(&token)).await, 200);
+    let bound_at = s.now();
+    s.clock.advance(30);
+    assert_eq!(hold_until(&withdraw(&s, &token, &oathtool(&key, s.now())).await), json!(rfc3339(bound_at + H24)));
+
+    // Removed, once that hold is over: 24 hours from the removal.
+    s.clock.advance(H24 + 60);
+    let token = s.session_with_totp("hold@example.com", &key).await;
     s.clock.advance(30);
     ok(&s.post("/api/v1/me/totp/disable", json!({"code": oathtool(&key, s.now())}), Some(&token)).await, 200);
     let removed_at = s.now();
@@ -51,7 +59,8 @@ async fn removing_or_replacing_the_authenticator_and_replacing_the_phone_hold_wi
     // Replaced, once that hold is over: 24 hours from the new one.
     s.clock.advance(H24 + 60);
     let token = s.session_with_code("hold@example.com").await;
-    let key = s.enrol_totp(&token).await;
+    s.sudo_sms(&token, "+447911123456").await;
+    let key = s.enrol_totp_in_sudo(&token).await;
     let replaced_at = s.now();
     s.clock.advance(30);
     assert_eq!(hold_until(&withdraw(&s, &token, &oathtool(&key, s.now())).await), json!(rfc3339(replaced_at + H24)));
@@ -59,6 +68,7 @@ async fn removing_or_replacing_the_authenticator_and_replacing_the_phone_hold_wi
     // The phone replaced: 24 hours from the change.
     s.clock.advance(H24 + 60);
     let token = s.session_with_totp("hold@example.com", &key).await;
+    s.sudo_totp(&token, &key).await;
     ok(&s.post("/api/v1/me/phone", json!({"phone": "+447911123789"}), Some(&token)).await, 202);
     let code = s.code_to("+447911123789").await;
     ok(&s.post("/api/v1/me/phone/confirm", json!({"code": code}), Some(&token)).await, 200);
@@ -107,6 +117,7 @@ async fn notices_name_the_issuer_and_the_configured_hold() {
     s.verified_account(email, PW).await;
     let token = s.session(email, PW).await;
     let key = s.enrol_totp(&token).await;
+    s.sudo_totp(&token, &key).await;
     for phone in ["+447911123456", "+447911123789"] {
         ok(&s.post("/api/v1/me/phone", json!({"phone": phone}), Some(&token)).await, 202);
         let code = s.code_to(phone).await;
@@ -117,8 +128,8 @@ async fn notices_name_the_issuer_and_the_configured_hold() {
     ok(&s.post("/api/v1/me/totp/disable", json!({"code": oathtool(&key, s.now())}), Some(&token)).await, 200);
     assert_newest_notice(&s, email, "Authenticator removed", "Acme Exchange", "paused for 90 minutes").await;
     s.clock.advance(60);
-    ok(&s.post("/api/v1/me/code", json!({"channel": "email"}), Some(&token)).await, 202);
-    let code = s.code_to(email).await;
+    ok(&s.post("/api/v1/me/code", json!({"channel": "sms"}), Some(&token)).await, 202);
+    let code = s.code_to("+447911123789").await;
     let change = json!({"current_password": PW, "new_password": "another horse battery", "code": code});
     ok(&s.post("/api/v1/me/password", change, Some(&token)).await, 200);
     assert_newest_notice(&s, email, "Your password was changed", "Acme Exchange", "paused for 2 hours").await;
@@ -140,13 +151,14 @@ trait SignIn {
 }
 
 impl SignIn for TestServer {
-    /// Signs in with an e-mail code (the account has no authenticator, but a phone).
+    /// Signs in with an SMS code (the account has no authenticator, but a
+    /// phone; the e-mail is no second factor).
     async fn session_with_code(&self, email: &str) -> String {
         let login = ok(&self.login(email, PW).await, 200);
         let id = login["login_id"].as_str().unwrap();
-        ok(&self.post(&format!("/api/v1/login/{id}/code"), json!({"channel": "email"}), None).await, 202);
-        let code = self.code_to(email).await;
-        let r = ok(&self.post(&format!("/api/v1/login/{id}/code/verify"), json!({"channel": "email", "code": code}), None).await, 200);
+        ok(&self.post(&format!("/api/v1/login/{id}/code"), json!({"channel": "sms"}), None).await, 202);
+        let code = self.code_to("+447911123456").await;
+        let r = ok(&self.post(&format!("/api/v1/login/{id}/code/verify"), json!({"channel": "sms", "code": code}), None).await, 200);
         r["session_token"].as_str().unwrap().to_owned()
     }
 
@@ -178,14 +190,16 @@ async fn binding_an_authenticator_or_replacing_the_phone_tells_the_owner() {
     s.clock.advance(30);
     ok(&s.post("/api/v1/me/totp/disable", json!({"code": oathtool(&key, s.now())}), Some(&token)).await, 200);
     s.clock.advance(60);
-    s.enrol_totp(&token).await;
+    let key = s.enrol_totp(&token).await;
     let body = newest_body(&s, email).await;
     assert!(body.starts_with("Authenticator replaced"), "{body:?}");
     assert!(body.contains("your Acme Exchange account") && body.contains("paused for 90 minutes"), "{body:?}");
     assert!(body.contains("start account recovery at once"), "{body:?}");
 
-    // A first phone: its code goes to the new number, no notice to any other.
+    // A phone beside the authenticator: its code goes to the new number,
+    // the e-mail is told (with the hold), no one else.
     let (first, second) = ("+447911123456", "+447911123789");
+    s.sudo_totp(&token, &key).await;
     let before = s.messages_to(email).await.len();
     ok(&s.post("/api/v1/me/phone", json!({"phone": first}), Some(&token)).await, 202);
     let code = s.code_to(first).await;

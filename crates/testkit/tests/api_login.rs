@@ -13,7 +13,7 @@ const PW: &str = "correct horse battery";
 async fn totp_login(s: &TestServer, email: &str) -> String {
     let body = ok(&s.login(email, PW).await, 200);
     assert_eq!(body["status"], "second_factor_required", "{body}");
-    assert_eq!(body["methods"], json!(["totp", "email"]));
+    assert_eq!(body["methods"], json!(["totp"]));
     body["login_id"].as_str().unwrap().to_owned()
 }
 
@@ -32,7 +32,13 @@ async fn sign_up_enrol_sign_in_and_replay_on_both_backends() {
         assert_eq!(me["factors"], json!({"totp": false, "phone": false, "email": true}));
         assert_eq!(me["withdrawals_blocked_until"], serde_json::Value::Null);
 
-        // Enrolment: the URI and QR code carry the backup key.
+        // Enrolment needs the password typed again first (sudo mode); the
+        // URI and QR code carry the backup key.
+        assert_error(&s.post("/api/v1/me/totp", json!({}), Some(&token)).await, 403, "step_up_required");
+        let wrong = json!({"method": "password", "password": "not it"});
+        assert_error(&s.post("/api/v1/me/sudo", wrong, Some(&token)).await, 401, "invalid_credentials");
+        let sudo = ok(&s.post("/api/v1/me/sudo", json!({"method": "password", "password": PW}), Some(&token)).await, 200);
+        assert_eq!(sudo["method"], "password");
         let setup = ok(&s.post("/api/v1/me/totp", json!({}), Some(&token)).await, 201);
         let key = setup["backup_key"].as_str().unwrap();
         assert_eq!(key.len(), 32);
@@ -170,20 +176,13 @@ async fn password_change_needs_a_code_revokes_other_sessions_and_holds_withdrawa
     let token = s.session("pw@example.com", PW).await;
     let other = s.session("pw@example.com", PW).await;
 
-    // Without an authenticator the code comes by e-mail (step-up).
-    let wrong = json!({"current_password": PW, "new_password": "new password 1", "code": "123456"});
-    assert_error(&s.post("/api/v1/me/password", wrong, Some(&token)).await, 401, "invalid_code");
-    let sent = ok(&s.post("/api/v1/me/code", json!({"channel": "email"}), Some(&token)).await, 202);
-    assert_eq!(sent["sent_to"], "p•••@example.com");
-    assert_eq!(sent["resend_after_s"], 60);
-    assert_error(&s.post("/api/v1/me/code", json!({"channel": "email"}), Some(&token)).await, 429, "too_many_attempts");
-    assert_error(&s.post("/api/v1/me/code", json!({"channel": "sms"}), Some(&token)).await, 409, "conflict");
-    let code = s.outbox_code("pw@example.com").await;
-    let bad_current = json!({"current_password": "not the password", "new_password": "new password 1", "code": code});
+    // Without an authenticator or a phone, the current password typed
+    // again is the proof (with one, see takeover.rs).
+    let bad_current = json!({"current_password": "not the password", "new_password": "new password 1"});
     assert_error(&s.post("/api/v1/me/password", bad_current, Some(&token)).await, 401, "invalid_credentials");
-    let short = json!({"current_password": PW, "new_password": "short", "code": code});
+    let short = json!({"current_password": PW, "new_password": "short"});
     assert_error(&s.post("/api/v1/me/password", short, Some(&token)).await, 400, "invalid_request");
-    let good = json!({"current_password": PW, "new_password": "new password 1", "code": code});
+    let good = json!({"current_password": PW, "new_password": "new password 1"});
     ok(&s.post("/api/v1/me/password", good.clone(), Some(&token)).await, 200);
     let changed_at = s.now();
 
@@ -206,7 +205,12 @@ async fn password_change_needs_a_code_revokes_other_sessions_and_holds_withdrawa
     s.clock.advance(86_401);
     assert!(ok(&s.get("/api/v1/me", Some(&s.session("pw@example.com", "new password 1").await)).await, 200)["withdrawals_blocked_until"].is_null());
     let token = s.session("pw@example.com", "new password 1").await;
-    ok(&s.post("/api/v1/me/code", json!({"channel": "email"}), Some(&token)).await, 202);
+    // Without an authenticator or phone the step-up code comes by e-mail.
+    let sent = ok(&s.post("/api/v1/me/code", json!({"channel": "email"}), Some(&token)).await, 202);
+    assert_eq!(sent["sent_to"], "p•••@example.com");
+    assert_eq!(sent["resend_after_s"], 60);
+    assert_error(&s.post("/api/v1/me/code", json!({"channel": "email"}), Some(&token)).await, 429, "too_many_attempts");
+    assert_error(&s.post("/api/v1/me/code", json!({"channel": "sms"}), Some(&token)).await, 403, "step_up_required");
     let code = s.outbox_code("pw@example.com").await;
     let w = json!({"asset": "BTC", "amount": "0.5", "address": "bc1qexample", "code": code});
     let body = ok(&s.post("/api/v1/withdrawals", w.clone(), Some(&token)).await, 201);
@@ -226,6 +230,7 @@ async fn disabling_the_authenticator_needs_a_code_and_sets_a_hold() {
     s.verified_account("off@example.com", PW).await;
     let token = s.session("off@example.com", PW).await;
     let key = s.enrol_totp(&token).await;
+    s.sudo_totp(&token, &key).await;
     assert_error(&s.post("/api/v1/me/totp", json!({}), Some(&token)).await, 409, "conflict");
     assert_error(&s.post("/api/v1/me/totp/disable", json!({"code": "000000"}), Some(&token)).await, 401, "invalid_code");
     s.clock.advance(30);

@@ -128,13 +128,14 @@ async fn the_seed_story_lost_authenticator_and_phone_back_in_with_a_new_phone() 
 
     // Back in: no authenticator any more; the new phone gets the code.
     let login = ok(&s.login(email, PW).await, 200);
-    assert_eq!(login["methods"], json!(["sms", "voice", "email"]));
+    assert_eq!(login["methods"], json!(["sms", "voice"]));
     let login_id = login["login_id"].as_str().unwrap();
     ok(&s.post(&format!("/api/v1/login/{login_id}/code"), json!({"channel": "sms"}), None).await, 202);
     let code = s.code_to(NEW_PHONE).await;
     let session = ok(&s.post(&format!("/api/v1/login/{login_id}/code/verify"), json!({"channel": "sms", "code": code}), None).await, 200);
     let token = session["session_token"].as_str().unwrap().to_owned();
-    let key = s.enrol_totp(&token).await;
+    s.sudo_sms(&token, NEW_PHONE).await;
+    let key = s.enrol_totp_in_sudo(&token).await;
     assert_ne!(key, owner.backup_key);
     let me = ok(&s.get("/api/v1/me", Some(&token)).await, 200);
     assert_eq!(me["factors"], json!({"totp": true, "phone": true, "email": true}));
@@ -183,11 +184,12 @@ async fn the_cancel_code_stops_a_case_before_approval() {
     assert_eq!(s.client().get(format!("{}{link}", s.url)).send().await.unwrap().status(), 200);
     assert_eq!(ok(&s.get(&case.path(""), Some(&case.token)).await, 200)["status"], "open");
     let r = ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
-    assert_eq!(r, json!({"status": "cancelled", "account_frozen": false}));
+    assert_eq!(r, json!({"status": "cancelled", "cases_stopped": 1, "account_frozen": false}));
     assert_eq!(ok(&s.get(&case.path(""), Some(&case.token)).await, 200)["status"], "cancelled");
     assert_error(&s.post(&case.path("items"), json!({"reset": ["authenticator"]}), Some(&case.token)).await, 409, "conflict");
-    // Using it again answers the same; an unknown code is not found.
-    ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
+    // Using it again says there is nothing left to stop; an unknown code is not found.
+    let again = ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
+    assert_eq!(again["status"], "nothing_to_stop");
     assert_error(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": "nope"}), None).await, 404, "not_found");
 
     // The code from the "submitted" notice stops a case under review, and a
@@ -221,7 +223,7 @@ async fn the_cancel_code_after_approval_freezes_the_account_until_staff_look() {
     // ...until the real owner uses the cancel code, in the hold's last second.
     s.clock.advance(3600 - 1);
     let r = ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
-    assert_eq!(r, json!({"status": "cancelled", "account_frozen": true}));
+    assert_eq!(r, json!({"status": "cancelled", "cases_stopped": 0, "account_frozen": true}));
     assert_error(&s.get("/api/v1/me", Some(&thief)).await, 401, "unauthorized");
     assert_error(&s.login(&owner.email, PW).await, 403, "forbidden");
     let rev = s.session("rev@example.com", PW).await;
@@ -247,7 +249,8 @@ async fn the_cancel_code_is_dead_once_the_hold_is_over() {
     let (_, rev) = s.staff("rev@example.com", Role::Reviewer).await;
     ok(&s.post(&format!("/api/v1/admin/recovery-cases/{}/approve", case.id), json!({"note": "fine"}), Some(&rev)).await, 200);
     s.clock.advance(H48);
-    assert_error(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 409, "conflict");
+    let late = ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
+    assert_eq!(late, json!({"status": "nothing_to_stop", "cases_stopped": 0, "account_frozen": false}));
     s.session(&owner.email, PW).await;
     s.stop().await;
 }
@@ -379,7 +382,8 @@ async fn idle_cases_expire_after_seven_days_and_progress_renews_them() {
     let view = ok(&s.get(&case.path(""), t).await, 200);
     assert_eq!((view["status"].as_str(), view["expires_at"].as_str()), (Some("expired"), None));
     assert_error(&s.post(&case.path("codes"), json!({}), t).await, 409, "conflict");
-    assert_error(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 409, "conflict");
+    let late = ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
+    assert_eq!(late["status"], "nothing_to_stop");
     // The job records it; a new case can be opened.
     assert_eq!(s.app.recovery_housekeeping().await.unwrap().0, 1);
     assert_eq!(ok(&s.get(&case.path(""), t).await, 200)["status"], "expired");
@@ -416,6 +420,10 @@ async fn security_questions_are_set_from_the_catalogue_and_never_returned() {
     assert_eq!(catalogue["questions"][0], json!({"question_id": "first_pet", "text": "What was the name of your first pet?"}));
     s.verified_account("judy@example.com", PW).await;
     let token = s.session("judy@example.com", PW).await;
+    assert_error(&s.call("PUT", "/api/v1/me/security-questions", Some(json!({"answers": [
+        {"question_id": "first_pet", "answer": "Rex"}, {"question_id": "first_car", "answer": "Fiat Panda"}]})), Some(&token)).await,
+        403, "step_up_required");
+    s.sudo_password(&token).await;
     let put = |body: Value, token: Option<String>| {
         let s = &s;
         async move { s.call("PUT", "/api/v1/me/security-questions", Some(body), token.as_deref()).await }

@@ -63,7 +63,7 @@ async fn a_high_risk_case_needs_two_different_reviewers() {
     let first = ok(&s.post(&case_path(&case.id, "/approve"), json!({"note": "documents look right"}), Some(&r1)).await, 200);
     assert_eq!(first, json!({"status": "pending_review", "approvals_remaining": 1}));
     // Nothing changed yet: the old e-mail still signs in, with its authenticator.
-    assert_eq!(ok(&s.login(&owner.email, PW).await, 200)["methods"], json!(["totp", "email"]));
+    assert_eq!(ok(&s.login(&owner.email, PW).await, 200)["methods"], json!(["totp"]));
     // The same reviewer cannot count twice.
     assert_error(&s.post(&case_path(&case.id, "/approve"), json!({"note": "again"}), Some(&r1)).await, 409, "conflict");
     let evidence = ok(&s.get(&case_path(&case.id, ""), Some(&r2)).await, 200);
@@ -88,9 +88,10 @@ async fn nobody_reviews_their_own_account_and_only_staff_review() {
     let s = TestServer::start(Backend::Sqlite).await;
     // A reviewer who lost their own authenticator.
     let (rev_id, rev) = s.staff("self@example.com", Role::Reviewer).await;
-    let key = s.enrol_totp(&rev).await;
+    s.sudo_password(&rev).await;
     let answers = json!({"answers": [{"question_id": "first_pet", "answer": "Rex"}, {"question_id": "birth_city", "answer": "Paris"}]});
     ok(&s.call("PUT", "/api/v1/me/security-questions", Some(answers), Some(&rev)).await, 200);
+    let key = s.enrol_totp(&rev).await;
     let owner = twostep_testkit::recovery::Owner { email: "self@example.com".into(), account_id: rev_id.clone(), backup_key: key.clone() };
     s.clock.advance(30);
     let case = submitted_case(&s, &owner, json!({"reset": ["authenticator"]})).await;

@@ -125,7 +125,10 @@ async fn concurrent_guesses_cannot_overshoot_the_limits() {
 #[tokio::test]
 async fn a_password_thief_cannot_block_or_replace_the_owners_recovery() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let s = TestServer::start(backend).await;
+        // The default: three openings a day per account and opener.
+        let recovery = twostep_app::recovery::RecoverySettings::default();
+        assert_eq!(recovery.opens_per_opener_per_day, 3);
+        let s = TestServer::start_with(backend, twostep_app::Settings { recovery, ..test_settings() }).await;
         let owner = totp_owner(&s, "owner@example.com").await;
         let thief = client_from("127.0.0.2");
         let mine = client_from("127.0.0.3");

@@ -47,6 +47,7 @@ async fn every_api_operation_answers_with_the_security_headers() {
     let s = TestServer::start(Backend::Sqlite).await;
     s.verified_account("headers@example.com", PW).await;
     let token = s.session("headers@example.com", PW).await;
+    s.sudo_password(&token).await;
 
     // The answers that carry secrets, each a success.
     let (status, _, setup) = send(&s, "POST", "/api/v1/me/totp", Some(json!({})), Some(&token)).await;

@@ -65,8 +65,15 @@ async fn the_whole_story_in_headless_chromium() {
     b.wait_path("/account").await;
     b.shoot("account").await;
 
-    // Bind the authenticator, reading the key off the page.
+    // Bind the authenticator, reading the key off the page. A change like
+    // this first asks to confirm it is you: here, the password again.
     b.goto("/account/authenticator").await;
+    b.click("#start-authenticator").await;
+    b.wait_path("/account/confirm").await;
+    b.shoot("confirm-its-you").await;
+    b.fill("#sudo-password #f-password", PW).await;
+    b.click("#sudo-password button.primary").await;
+    b.wait_path("/account/authenticator").await;
     b.click("#start-authenticator").await;
     let shown = b.text("#backup-key").await;
     let key: String = shown.split_whitespace().collect();
@@ -86,9 +93,18 @@ async fn the_whole_story_in_headless_chromium() {
     b.wait_path("/account").await;
     assert!(b.text(".notice").await.contains("authenticator is bound"));
 
-    // Bind a phone through the page.
+    // Bind a phone through the page: now the authenticator must confirm it
+    // (the password no longer counts beside it).
     b.goto("/account/phone").await;
     b.shoot("phone").await;
+    b.fill("#f-phone", PHONE).await;
+    b.click("button.primary").await;
+    b.wait_path("/account/confirm").await;
+    assert!(!b.exists("#sudo-password").await, "the password does not count beside an authenticator");
+    s.clock.advance(30);
+    b.fill("#sudo-totp #f-code", &oathtool(&key, s.now())).await;
+    b.click("#sudo-totp button.primary").await;
+    b.wait_path("/account/phone").await;
     b.fill("#f-phone", PHONE).await;
     b.click("button.primary").await;
     assert!(b.text(".notice").await.contains("+44"));

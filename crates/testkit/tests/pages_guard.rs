@@ -122,6 +122,7 @@ async fn pages_have_strict_headers_and_forms_need_their_csrf_token() {
     // Signed-in pages: the cookie holds the API's session token.
     s.verified_account("carol@example.com", PW).await;
     let token = s.session("carol@example.com", PW).await;
+    s.sudo_password(&token).await;
     let session = format!("twostep_session={token}");
     for path in ["/account", "/account/authenticator", "/account/phone", "/account/password", "/account/activity", "/account/withdraw", "/account/questions"] {
         let r = http.get(format!("{}{path}", s.url)).header("cookie", &session).send().await.unwrap();
@@ -269,7 +270,7 @@ async fn the_cancel_link_asks_before_it_cancels() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.text().await.unwrap().contains("The recovery is stopped"));
+    assert!(r.text().await.unwrap().contains("Every recovery of your account under way is stopped"));
     let (_, view) = s.get(&case.path(""), Some(&case.token)).await;
     assert_eq!(view["status"], "cancelled");
     s.stop().await;

@@ -89,7 +89,7 @@ async fn codes_arrive_by_smtp_sms_and_voice_and_a_login_switches_to_them() {
 
         // Sign-up: the code arrives over SMTP, with the credentials.
         let email = "carol@example.com";
-        ok(&s.post("/api/v1/accounts", json!({"email": email, "password": PW}), None).await, 201);
+        ok(&s.post("/api/v1/accounts", json!({"email": email, "password": PW}), None).await, 202);
         let mail = sink.wait_for(1).await.remove(0);
         assert_eq!(mail.to, [email]);
         assert_eq!(mail.from, "no-reply@twostep.test");
@@ -99,6 +99,7 @@ async fn codes_arrive_by_smtp_sms_and_voice_and_a_login_switches_to_them() {
         let code = extract_code(mail.data.split("\r\n\r\n").nth(1).unwrap()).unwrap();
         ok(&s.post("/api/v1/accounts/verify-email", json!({"email": email, "code": code}), None).await, 200);
         let token = s.session(email, PW).await;
+        s.sudo_password(&token).await;
 
         // Binding the phone: the SMS goes to the generic provider.
         let sent = ok(&s.post("/api/v1/me/phone", json!({"phone": "+44 7911 123456"}), Some(&token)).await, 202);
@@ -117,16 +118,23 @@ async fn codes_arrive_by_smtp_sms_and_voice_and_a_login_switches_to_them() {
         let notice = sink.wait_for(2).await.remove(1);
         assert!(notice.data.contains("+44=E2=80=A2") || notice.data.contains("+44••••••456"), "{}", notice.data);
         assert!(!notice.data.contains(PHONE), "{}", notice.data);
-        let key = s.enrol_totp(&token).await;
+        // An authenticator beside the phone is confirmed with a texted code,
+        // and the phone is told of it.
+        ok(&s.post("/api/v1/me/code", json!({"channel": "sms"}), Some(&token)).await, 202);
+        let step_up = sms_code(&sms.wait_for(2).await[1]);
+        ok(&s.post("/api/v1/me/sudo", json!({"method": "sms", "code": step_up}), Some(&token)).await, 200);
+        let key = s.enrol_totp_in_sudo(&token).await;
+        let told = sms.wait_for(3).await.remove(2);
+        assert!(told.body.contains("authenticator was added"), "{}", told.body);
 
         // Authenticator lost: the login switches to SMS.
         s.clock.advance(61);
         let login = ok(&s.login(email, PW).await, 200);
-        assert_eq!(login["methods"], json!(["totp", "sms", "voice", "email"]));
+        assert_eq!(login["methods"], json!(["totp", "sms", "voice"]));
         let id = login["login_id"].as_str().unwrap();
         let sent = ok(&s.post(&format!("/api/v1/login/{id}/code"), json!({"channel": "sms"}), None).await, 202);
         assert_eq!((sent["channel"].as_str(), sent["sent_to"].as_str()), (Some("sms"), Some("+44••••••456")));
-        let code = sms_code(&sms.wait_for(2).await[1]);
+        let code = sms_code(&sms.wait_for(4).await[3]);
         let auth = ok(&s.post(&format!("/api/v1/login/{id}/code/verify"), json!({"channel": "sms", "code": code}), None).await, 200);
         assert_eq!(auth["status"], "authenticated");
         ok(&s.get("/api/v1/me", Some(auth["session_token"].as_str().unwrap())).await, 200);
@@ -156,7 +164,7 @@ async fn codes_arrive_by_smtp_sms_and_voice_and_a_login_switches_to_them() {
         let id = ok(&s.login(email, PW).await, 200)["login_id"].as_str().unwrap().to_owned();
         ok(&s.post(&format!("/api/v1/login/{id}/totp"), json!({"code": oathtool(&key, s.now())}), None).await, 200);
         // Codes never travelled anywhere else.
-        assert_eq!(sms.requests().len(), 2);
+        assert_eq!(sms.requests().len(), 4);
         assert_eq!(voice.requests().len(), 1);
         assert_eq!(metric(&s, "twostep_messages_failed_total").await, 0);
         s.stop().await;
@@ -225,12 +233,14 @@ async fn drive_retries(s: &TestServer, stub: &ProviderStub, n: usize) {
 /// Signs up through the API and confirms with the code from the outbox
 /// table (the route is off once any provider is configured).
 async fn account_via_outbox_table(s: &TestServer, email: &str) -> String {
-    ok(&s.post("/api/v1/accounts", json!({"email": email, "password": PW}), None).await, 201);
+    ok(&s.post("/api/v1/accounts", json!({"email": email, "password": PW}), None).await, 202);
     s.settle().await;
     let stored = twostep_app::ports::OutboxStore::outbox_for(&s.store, Some(email), 1).await.unwrap();
     let code = extract_code(&stored[0].body).unwrap();
     ok(&s.post("/api/v1/accounts/verify-email", json!({"email": email, "code": code}), None).await, 200);
-    s.session(email, PW).await
+    let token = s.session(email, PW).await;
+    s.sudo_password(&token).await;
+    token
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,7 +253,7 @@ async fn a_provider_that_fails_twice_then_recovers_delivers_exactly_once() {
 
         // The SMTP server refuses twice: the sign-up still answers at once.
         sink.refuse_next(2);
-        ok(&s.post("/api/v1/accounts", json!({"email": "eve@example.com", "password": PW}), None).await, 201);
+        ok(&s.post("/api/v1/accounts", json!({"email": "eve@example.com", "password": PW}), None).await, 202);
         for delay in [2, 4] {
             after_attempt_advance(&s, delay).await;
         }
@@ -255,6 +265,7 @@ async fn a_provider_that_fails_twice_then_recovers_delivers_exactly_once() {
         let code = extract_code(mails[0].data.split("\r\n\r\n").nth(1).unwrap()).unwrap();
         ok(&s.post("/api/v1/accounts/verify-email", json!({"email": "eve@example.com", "code": code}), None).await, 200);
         let token = s.session("eve@example.com", PW).await;
+        s.sudo_password(&token).await;
 
         // The SMS provider answers 503 twice, then takes the message.
         sms.fail_next(2);
@@ -274,6 +285,7 @@ async fn a_provider_that_fails_twice_then_recovers_delivers_exactly_once() {
         let codes: Vec<String> = requests.iter().map(sms_code).collect();
         assert!(codes.iter().all(|c| c == &codes[0]), "the same message each time");
         s.clock.set(s.now() - 600 - 60); // back inside the code's life
+        s.sudo_password(&token).await;
         ok(&s.post("/api/v1/me/phone/confirm", json!({"code": codes[0]}), Some(&token)).await, 200);
         assert_eq!(metric(&s, "twostep_message_send_errors_total").await, 4);
         assert_eq!(metric(&s, "twostep_messages_failed_total").await, 0);

@@ -318,12 +318,19 @@ async fn opening_comes_with_its_cancel_code_audit_entries_and_notices_or_with_no
         let superseded = |e: &&AuditEvent| e.kind == "recovery_superseded";
         assert!(!s.audit_events(Some(&a), 10).await.unwrap().iter().any(|e| superseded(&e)), "{l}: nothing superseded");
 
-        // A new start supersedes the open case; both are audited with it.
+        // From another opener, an open case is not pushed aside.
+        let elsewhere = NewCase { ip: "198.51.100.7".into(), ..new_case(&a, T0 + 5) };
+        let o_elsewhere = opening(&a, T0 + 5);
+        assert_eq!(s.open_case(&elsewhere, &o_elsewhere, T0 + 5).await.unwrap(), OpenOutcome::Busy, "{l}");
+        all_or_none(&s, l, "opening over another opener's case", &o_elsewhere.effects, false).await;
+
+        // A new start by the same opener supersedes the open case; both are
+        // audited with it, and the owner, told of the first, is not told again.
         let second = new_case(&a, T0 + 10);
         let o2 = opening(&a, T0 + 10);
         let outcome = s.open_case(&second, &o2, T0 + 10).await.unwrap();
         assert_eq!(outcome, OpenOutcome::Opened { superseded: Some(first.id.clone()) }, "{l}");
-        all_or_none(&s, l, "opening over an open case", &o2.effects, true).await;
+        assert_eq!(stored(&s, &o2.effects.audit, &o2.effects.notices).await, (o2.effects.audit.len(), 0), "{l}: a retry");
         let newest = s.audit_events(Some(&a), 2).await.unwrap();
         let supersession = AuditEvent { detail: format!("case {}", first.id), ..o2.superseded.clone() };
         assert_eq!(newest, [o2.effects.audit[0].clone(), supersession], "{l}: the supersession, then the opening");
@@ -348,7 +355,9 @@ async fn opening_comes_with_its_cancel_code_audit_entries_and_notices_or_with_no
         .await;
         for ((_, o), result) in racers.iter().zip(&results) {
             let opened = matches!(result, OpenOutcome::Opened { .. });
-            all_or_none(&s, l, "racing opening", &o.effects, opened).await;
+            let told = matches!(result, OpenOutcome::Opened { superseded: None });
+            let want = (if opened { o.effects.audit.len() } else { 0 }, if told { o.effects.notices.len() } else { 0 });
+            assert_eq!(stored(&s, &o.effects.audit, &o.effects.notices).await, want, "{l}: racing opening {result:?}");
             let cancel = s.case_by_cancel_token(&o.cancel_token_hash).await.unwrap();
             assert_eq!(cancel.is_some(), opened, "{l}: {result:?}");
         }

@@ -13,7 +13,7 @@ use twostep_domain::recovery::CaseStatus;
 use crate::crypto::token_hash;
 use crate::error::{AppError, AppResult};
 use crate::owner_port::Objection;
-use crate::ports::{AccountRecord, AuditEvent, Channel, Effects, QueuedMessage};
+use crate::ports::{AccountRecord, AuditEvent, Channel, QueuedMessage};
 use crate::{App, RequestMeta};
 
 /// How far back the channels a freeze notice reaches go.
@@ -57,25 +57,24 @@ impl App {
             .find(|c| c.case.status_at(now) == CaseStatus::Approved && c.case.hold_until.is_some_and(|u| now < u))
             .map(|c| c.case.id.clone());
         let freeze = approved_in_hold.is_some() && account.frozen_at.is_none();
-        let stopping = !live.is_empty() || freeze;
         let detail = format!(
             "cancel code of case {}; stops {} live case(s){}",
             record.case.id,
             live.len(),
             if freeze { "; freezes the account" } else { "" }
         );
-        let event = AuditEvent { at: now, ..self.audit_event("recovery_objection", Some(&account.id), meta, &detail) };
-        let notices = if !stopping {
-            Vec::new()
-        } else if freeze {
+        let event = |kind: &str, detail: &str| AuditEvent { at: now, ..self.audit_event(kind, Some(&account.id), meta, detail) };
+        let notices = if freeze {
             let body = "You used your cancel code after a recovery of your account was approved. The account is \
                         frozen: nobody can sign in or withdraw until our staff have looked at it, and every \
                         recovery under way was stopped.";
             self.every_channel_notices(&account, now, "Account frozen", body).await?
-        } else {
+        } else if !live.is_empty() {
             let body = "You used your cancel code: every recovery of your account under way was stopped and \
                         nothing was changed. Someone may know your password: change it now.";
             self.every_channel_notices(&account, now, "Account recovery stopped", body).await?
+        } else {
+            Vec::new()
         };
         let objection = Objection {
             account_id: account.id.clone(),
@@ -83,14 +82,17 @@ impl App {
             reason: STOPPED_BY_OWNER.into(),
             freeze,
             approved_case: approved_in_hold.filter(|_| freeze),
-            effects: Effects { audit: vec![event], notices },
+            audit: vec![event("recovery_objection", &detail)],
+            stopped_event: event("recovery_cancelled", ""),
+            frozen_event: event("account_frozen", "cancel code used during the recovery hold"),
+            notices,
         };
         let outcome = self.store.object(&objection).await?;
-        if !objection.effects.notices.is_empty() {
+        if !outcome.stopped.is_empty() || outcome.froze {
             self.outbound_wake.notify_one();
         }
         Ok(CancelOutcome {
-            stopped_anything: !outcome.stopped.is_empty() || freeze,
+            stopped_anything: !outcome.stopped.is_empty() || outcome.froze,
             cases_stopped: outcome.stopped.len(),
             account_frozen: outcome.frozen,
         })
@@ -150,20 +152,22 @@ impl App {
             return Ok(0);
         }
         let detail = format!("signed in with a second factor; stops {live} live case(s)");
-        let event = AuditEvent { at: now, ..self.audit_event("recovery_objection", Some(account_id), meta, &detail) };
+        let event = |kind: &str, detail: &str| AuditEvent { at: now, ..self.audit_event(kind, Some(account_id), meta, detail) };
         let body = "Every recovery of your account under way was stopped from your signed-in account. Someone \
                     may know your password: change it now.";
-        let notices = self.every_channel_notices(&account, now, "Account recovery stopped", body).await?;
         let objection = Objection {
             account_id: account_id.to_owned(),
             now,
             reason: STOPPED_BY_OWNER.into(),
             freeze: false,
             approved_case: None,
-            effects: Effects { audit: vec![event], notices },
+            audit: vec![event("recovery_objection", &detail)],
+            stopped_event: event("recovery_cancelled", ""),
+            frozen_event: event("account_frozen", ""),
+            notices: self.every_channel_notices(&account, now, "Account recovery stopped", body).await?,
         };
         let outcome = self.store.object(&objection).await?;
-        if !objection.effects.notices.is_empty() {
+        if !outcome.stopped.is_empty() {
             self.outbound_wake.notify_one();
         }
         Ok(outcome.stopped.len())
