@@ -95,6 +95,8 @@ fn main() -> Result<()> {
             tracing_subscriber::EnvFilter::try_from_env("TWOSTEP_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never in a log file or journal.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none())
         .init();
     // One TLS crypto provider for the process (ring): reqwest and lettre use it.
     twostep_delivery::install_tls_provider();
