@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod cases;
 mod config;
+mod delivery_check;
 mod keys;
 mod messaging;
 mod recovery_config;
@@ -63,6 +64,8 @@ enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// Test the configured e-mail, SMS and voice transports (connection, TLS, login) without sending anything.
+    CheckDelivery(ServeArgs),
     /// Manage the master key that seals secrets at rest.
     Keys {
         #[command(subcommand)]
@@ -135,5 +138,6 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Audit { command } => audit::run(&storage, command).await,
         Command::Keys { command: KeysCommand::Rotate } => server::rotate_keys(&storage).await,
+        Command::CheckDelivery(args) => delivery_check::run(&args, &file).await,
     }
 }
