@@ -308,11 +308,14 @@ mod tests {
         let err = ClientTls { ca_file: Some(empty.clone()), ..Default::default() }.load().unwrap_err();
         assert!(err.contains("no PEM certificate") && err.contains("empty.pem"), "{err}");
         let garbage = temp_file("garbage.pem", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+        let garbage_dir = garbage.parent().unwrap().to_owned();
         let err = ClientTls { ca_file: Some(garbage), ..Default::default() }.load().unwrap_err();
         assert!(err.contains("not a usable CA certificate"), "{err}");
-        let key_alone = ClientTls { client_key: Some(empty), ..Default::default() };
+        let key_alone = ClientTls { client_key: Some(empty.clone()), ..Default::default() };
         assert!(key_alone.load().is_err());
         assert_eq!(ClientTls::default().load().unwrap().extra_cas(), 0);
+        let _ = std::fs::remove_dir_all(empty.parent().unwrap());
+        let _ = std::fs::remove_dir_all(garbage_dir);
     }
 
     #[test]
