@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of twostep. Installs what the tests need and is missing
-# (oathtool, the reference TOTP implementation) and makes sure PostgreSQL
+# (oathtool, the reference TOTP implementation; postfix and openssl for the
+# e-mail-over-TLS tests) and makes sure PostgreSQL
 # answers on 127.0.0.1:5432, since the PostgreSQL backend is tested for real.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,17 @@ install_debian() {
 }
 
 have oathtool || install_debian oathtool
+# E-mail over TLS is tested against a real MTA: each test starts a Postfix
+# instance of its own (own config, queue and log, loopback only) with a
+# certificate from a CA it makes with openssl. "No configuration" keeps the
+# package from setting up or starting a system mail server.
+have openssl || install_debian openssl
+if [ ! -x /usr/sbin/postfix ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  fi
+  install_debian postfix
+fi
 # The pages are tested in headless Chromium driven by chromedriver.
 have chromedriver && [ -x /usr/lib/chromium/chromium ] || install_debian chromium chromium-driver
 

@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod cases;
 mod config;
+mod delivery_check;
 mod keys;
 mod messaging;
 mod recovery_config;
@@ -63,6 +64,8 @@ enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// Test the configured e-mail, SMS and voice transports (connection, TLS, login) without sending anything.
+    CheckDelivery(ServeArgs),
     /// Manage the master key that seals secrets at rest.
     Keys {
         #[command(subcommand)]
@@ -95,6 +98,8 @@ fn main() -> Result<()> {
             tracing_subscriber::EnvFilter::try_from_env("TWOSTEP_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never in a log file or journal.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none())
         .init();
     // One TLS crypto provider for the process (ring): reqwest and lettre use it.
     twostep_delivery::install_tls_provider();
@@ -133,5 +138,6 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Audit { command } => audit::run(&storage, command).await,
         Command::Keys { command: KeysCommand::Rotate } => server::rotate_keys(&storage).await,
+        Command::CheckDelivery(args) => delivery_check::run(&args, &file).await,
     }
 }

@@ -3,15 +3,19 @@
 //! templates, the sending caps and the queue's retry policy. Each is a flag,
 //! a `TWOSTEP_*` variable and a config-file key (the same keys, listed in
 //! `FileConfig`). Passwords, tokens and auth headers are `Secret`s, so they
-//! never reach `Debug` output or a log line.
+//! never reach `Debug` output or a log line. Outbound TLS: an extra CA
+//! bundle and a client certificate for every transport (`outbound_*`), each
+//! replaceable per transport (`smtp_*`, `sms_*`, `voice_*`).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use twostep_app::Settings;
 use twostep_delivery::{
-    BodyFormat, GenericHttpConfig, HttpProviderConfig, Providers, Secret, SmtpConfig, TwilioConfig,
+    BodyFormat, ClientTls, GenericHttpConfig, HttpProviderConfig, Providers, Secret, SmtpConfig, TransportTls,
+    TwilioConfig,
 };
 
 use crate::config::FileConfig;
@@ -133,6 +137,40 @@ pub struct MessagingArgs {
     /// Delivery workers per instance [default: 4]
     #[arg(long, env = "TWOSTEP_DELIVERY_WORKERS")]
     pub delivery_workers: Option<usize>,
+
+    /// PEM file of CAs trusted for outbound TLS (SMTP, SMS, voice) besides the system store and public roots
+    #[arg(long, env = "TWOSTEP_OUTBOUND_CA_FILE")]
+    pub outbound_ca_file: Option<PathBuf>,
+    /// PEM client certificate (leaf first) presented to relays and providers that ask for one
+    #[arg(long, env = "TWOSTEP_OUTBOUND_CLIENT_CERT")]
+    pub outbound_client_cert: Option<PathBuf>,
+    /// PEM private key of the client certificate [default: in the certificate file]
+    #[arg(long, env = "TWOSTEP_OUTBOUND_CLIENT_KEY")]
+    pub outbound_client_key: Option<PathBuf>,
+    /// CA bundle for the SMTP server only, in place of --outbound-ca-file
+    #[arg(long, env = "TWOSTEP_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
+    /// Client certificate for the SMTP server only, in place of --outbound-client-cert
+    #[arg(long, env = "TWOSTEP_SMTP_CLIENT_CERT")]
+    pub smtp_client_cert: Option<PathBuf>,
+    #[arg(long, env = "TWOSTEP_SMTP_CLIENT_KEY")]
+    pub smtp_client_key: Option<PathBuf>,
+    /// CA bundle for the SMS provider only, in place of --outbound-ca-file
+    #[arg(long, env = "TWOSTEP_SMS_CA_FILE")]
+    pub sms_ca_file: Option<PathBuf>,
+    /// Client certificate for the SMS provider only, in place of --outbound-client-cert
+    #[arg(long, env = "TWOSTEP_SMS_CLIENT_CERT")]
+    pub sms_client_cert: Option<PathBuf>,
+    #[arg(long, env = "TWOSTEP_SMS_CLIENT_KEY")]
+    pub sms_client_key: Option<PathBuf>,
+    /// CA bundle for the voice provider only, in place of --outbound-ca-file
+    #[arg(long, env = "TWOSTEP_VOICE_CA_FILE")]
+    pub voice_ca_file: Option<PathBuf>,
+    /// Client certificate for the voice provider only, in place of --outbound-client-cert
+    #[arg(long, env = "TWOSTEP_VOICE_CLIENT_CERT")]
+    pub voice_client_cert: Option<PathBuf>,
+    #[arg(long, env = "TWOSTEP_VOICE_CLIENT_KEY")]
+    pub voice_client_key: Option<PathBuf>,
 }
 
 macro_rules! pick {
@@ -227,7 +265,30 @@ pub fn resolve(a: &MessagingArgs, f: &FileConfig, settings: &mut Settings) -> Re
     // A worker's lease must outlive its slowest send.
     settings.outbound.send_timeout_ms = (timeout.as_millis() as u64) + 5_000;
     settings.outbound.lease_s = settings.outbound.lease_s.max(timeout.as_secs() as i64 * 4);
-    Ok(Providers { smtp, sms, voice, http_timeout: timeout })
+    let tls = outbound_tls(a, f);
+    Ok(Providers { smtp, sms, voice, http_timeout: timeout, tls })
+}
+
+/// Each transport's CA bundle and client certificate: its own if set, else
+/// the `outbound_*` ones. A certificate and its key are taken as a pair.
+fn outbound_tls(a: &MessagingArgs, f: &FileConfig) -> TransportTls {
+    let shared = ClientTls {
+        ca_file: pick!(a, f, outbound_ca_file),
+        client_cert: pick!(a, f, outbound_client_cert),
+        client_key: pick!(a, f, outbound_client_key),
+    };
+    let own = |ca_file: Option<PathBuf>, client_cert: Option<PathBuf>, client_key: Option<PathBuf>| {
+        let (client_cert, client_key) = match client_cert {
+            Some(cert) => (Some(cert), client_key),
+            None => (shared.client_cert.clone(), shared.client_key.clone()),
+        };
+        ClientTls { ca_file: ca_file.or(shared.ca_file.clone()), client_cert, client_key }
+    };
+    TransportTls {
+        smtp: own(pick!(a, f, smtp_ca_file), pick!(a, f, smtp_client_cert), pick!(a, f, smtp_client_key)),
+        sms: own(pick!(a, f, sms_ca_file), pick!(a, f, sms_client_cert), pick!(a, f, sms_client_key)),
+        voice: own(pick!(a, f, voice_ca_file), pick!(a, f, voice_client_cert), pick!(a, f, voice_client_key)),
+    }
 }
 
 struct HttpFields {
@@ -297,6 +358,30 @@ mod tests {
         assert!(matches!(providers.sms, Some(HttpProviderConfig::Generic(_))));
         assert!(matches!(providers.voice, Some(HttpProviderConfig::Twilio(_))));
         assert_eq!(providers.smtp.unwrap().tls, SmtpTls::StartTls);
+    }
+
+    #[test]
+    fn each_transport_takes_its_own_tls_files_or_the_shared_ones() {
+        let file: FileConfig = toml::from_str(
+            "outbound_ca_file = \"/etc/twostep/company-ca.pem\"\n\
+             outbound_client_cert = \"/etc/twostep/client.pem\"\n\
+             voice_client_cert = \"/etc/twostep/voice.pem\"\n",
+        )
+        .unwrap();
+        let a = MessagingArgs {
+            sms_ca_file: Some("/etc/twostep/sms-ca.pem".into()),
+            outbound_client_key: Some("/etc/twostep/client.key".into()),
+            ..Default::default()
+        };
+        let tls = resolve(&a, &file, &mut Settings::default()).unwrap().tls;
+        let path = |p: &str| Some(PathBuf::from(p));
+        assert_eq!(tls.smtp.ca_file, path("/etc/twostep/company-ca.pem"));
+        assert_eq!(tls.sms.ca_file, path("/etc/twostep/sms-ca.pem"), "the flag replaces the shared bundle");
+        assert_eq!(tls.voice.ca_file, path("/etc/twostep/company-ca.pem"));
+        assert_eq!((tls.smtp.client_cert, tls.smtp.client_key.clone()), (path("/etc/twostep/client.pem"), path("/etc/twostep/client.key")));
+        assert_eq!(tls.sms.client_key, tls.smtp.client_key);
+        // A transport's own certificate comes with its own key (or the key inside it), never the shared key.
+        assert_eq!((tls.voice.client_cert, tls.voice.client_key), (path("/etc/twostep/voice.pem"), None));
     }
 
     #[test]

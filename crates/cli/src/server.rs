@@ -51,6 +51,7 @@ pub async fn serve(storage: &StorageConfig, args: &ServeArgs, file: &FileConfig)
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let _delivery_workers = app.spawn_delivery_workers();
+    crate::delivery_check::log_at_start(config.providers.clone());
     tokio::spawn(housekeeping(app));
     let messages = if config.providers.any() { "providers, dev outbox for the rest" } else { "development outbox" };
     println!("twostep listening on http://{addr} (database: {:?}, messages: {messages})", sql.backend());

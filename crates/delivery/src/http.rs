@@ -3,6 +3,8 @@
 //! with `{to}` and `{message}`, JSON or form-encoded), and a
 //! Twilio-compatible preset. Only the provider's status code is kept from
 //! its answer: providers echo the message back, and the message holds a code.
+//! HTTPS trusts what `tls.rs` says (system store, public roots, extra CAs)
+//! and presents its client certificate if one is configured.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,6 +16,7 @@ use twostep_app::messages::render;
 use twostep_app::ports::{Delivery, DeliveryError, Message};
 
 use crate::secret::Secret;
+use crate::tls::{describe, TlsTrust};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BodyFormat {
@@ -121,11 +124,17 @@ pub struct HttpDelivery {
 }
 
 impl HttpDelivery {
+    /// A provider client that trusts the public roots and the system's CAs only.
     pub fn new(config: &HttpProviderConfig, channel: HttpChannel, timeout: Duration) -> Result<Self, String> {
+        Self::with_trust(config, channel, timeout, &TlsTrust::default())
+    }
+
+    pub fn with_trust(config: &HttpProviderConfig, channel: HttpChannel, timeout: Duration, trust: &TlsTrust) -> Result<Self, String> {
         crate::install_tls_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
+            .tls_backend_preconfigured(trust.rustls_config()?)
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
         let request = match config {
@@ -151,6 +160,29 @@ impl HttpDelivery {
             }
         };
         Ok(Self { client, channel, request })
+    }
+
+    /// The provider's origin (`https://host:port`): never the path or query,
+    /// which may carry an account id or a token.
+    pub fn target(&self) -> String {
+        let url = match &self.request {
+            Request::Generic { url, .. } => url.as_str(),
+            Request::Twilio(t) => t.api_base.as_str(),
+        };
+        match reqwest::Url::parse(url) {
+            Ok(u) => u.origin().ascii_serialization(),
+            Err(_) => "(invalid URL)".into(),
+        }
+    }
+
+    /// Connects to the provider's origin as for a message (TCP, TLS
+    /// handshake with the same trust and client certificate) and asks for
+    /// `HEAD /`: any HTTP answer proves the connection, and nothing is sent.
+    pub async fn check(&self) -> Result<String, String> {
+        let origin = self.target();
+        let response = self.client.head(format!("{origin}/")).send().await.map_err(|e| describe(&e.without_url()))?;
+        let tls = if origin.starts_with("https:") { "TLS handshake with a trusted certificate, " } else { "plain HTTP (no TLS), " };
+        Ok(format!("{tls}HEAD / answered {}", response.status()))
     }
 
     fn build(&self, message: &Message) -> reqwest::RequestBuilder {
@@ -221,8 +253,8 @@ fn xml_escape(s: &str) -> String {
 impl Delivery for HttpDelivery {
     async fn send(&self, message: &Message) -> Result<(), DeliveryError> {
         let response = self.build(message).send().await.map_err(|e| {
-            // reqwest's error names the URL, never the body.
-            DeliveryError::temporary(format!("provider unreachable: {}", e.without_url()))
+            // Without the URL (it may hold a token); the body is never in it.
+            DeliveryError::temporary(format!("provider unreachable: {}", describe(&e.without_url())))
         })?;
         let status = response.status();
         if status.is_success() {

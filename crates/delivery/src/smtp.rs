@@ -1,6 +1,7 @@
 //! E-mail over SMTP (lettre, rustls on ring). One connection per message:
 //! codes are few and far between, and a fresh connection never inherits a
-//! half-broken session from an earlier failure.
+//! half-broken session from an earlier failure. What the relay's certificate
+//! must chain to, and the client certificate, come from `tls.rs`.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -9,11 +10,12 @@ use async_trait::async_trait;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use twostep_app::ports::{Delivery, DeliveryError, Message};
 
 use crate::secret::Secret;
+use crate::tls::{describe, TlsTrust};
 
 /// How the connection to the SMTP server is protected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,16 +67,26 @@ pub struct SmtpConfig {
 pub struct SmtpDelivery {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    tls: SmtpTls,
+    /// `host:port`, for reports.
+    address: String,
+    authenticates: bool,
 }
 
 impl SmtpDelivery {
+    /// A transport that trusts the public roots and the system's CAs only.
     pub fn new(config: &SmtpConfig) -> Result<Self, String> {
+        Self::with_trust(config, &TlsTrust::default())
+    }
+
+    pub fn with_trust(config: &SmtpConfig, trust: &TlsTrust) -> Result<Self, String> {
         crate::install_tls_provider();
         let from: Mailbox = config.from.parse().map_err(|e| format!("SMTP from address {:?}: {e}", config.from))?;
+        let port = config.port.unwrap_or(config.tls.default_port());
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.clone())
-            .port(config.port.unwrap_or(config.tls.default_port()))
+            .port(port)
             .timeout(Some(config.timeout));
-        let tls = || TlsParameters::new(config.host.clone()).map_err(|e| format!("SMTP TLS for {}: {e}", config.host));
+        let tls = || trust.smtp_parameters(&config.host);
         builder = match config.tls {
             SmtpTls::None => builder.tls(Tls::None),
             SmtpTls::StartTls => builder.tls(Tls::Required(tls()?)),
@@ -87,7 +99,36 @@ impl SmtpDelivery {
             (None, None) => {}
             _ => return Err("SMTP user and password go together".into()),
         }
-        Ok(Self { transport: builder.build(), from })
+        let address = format!("{}:{port}", config.host);
+        Ok(Self { transport: builder.build(), from, tls: config.tls, address, authenticates: config.username.is_some() })
+    }
+
+    /// What this transport talks to, e.g. `smtp starttls relay.example.com:587`.
+    pub fn target(&self) -> String {
+        let mode = match self.tls {
+            SmtpTls::None => "plain",
+            SmtpTls::StartTls => "starttls",
+            SmtpTls::Implicit => "implicit-tls",
+        };
+        format!("smtp {mode} {}", self.address)
+    }
+
+    /// Connects as for a message (EHLO, STARTTLS or the TLS handshake, AUTH)
+    /// and says goodbye without sending anything.
+    pub async fn check(&self) -> Result<String, String> {
+        match self.transport.test_connection().await {
+            Ok(true) => {
+                let steps = match self.tls {
+                    SmtpTls::None => "EHLO (no TLS)",
+                    SmtpTls::StartTls => "EHLO, STARTTLS with a trusted certificate",
+                    SmtpTls::Implicit => "TLS handshake with a trusted certificate, EHLO",
+                };
+                let auth = if self.authenticates { ", AUTH" } else { "" };
+                Ok(format!("{steps}{auth} accepted"))
+            }
+            Ok(false) => Err("the server closed the connection".into()),
+            Err(e) => Err(describe(&e)),
+        }
     }
 }
 
@@ -105,8 +146,9 @@ impl Delivery for SmtpDelivery {
         match self.transport.send(email).await {
             Ok(_) => Ok(()),
             // 5xx: the server refused this message for good (no such mailbox…).
-            Err(e) if e.is_permanent() => Err(DeliveryError::permanent(format!("smtp: {e}"))),
-            Err(e) => Err(DeliveryError::temporary(format!("smtp: {e}"))),
+            Err(e) if e.is_permanent() => Err(DeliveryError::permanent(format!("smtp: {}", describe(&e)))),
+            // A refused certificate is retried too: the relay may be mid-renewal.
+            Err(e) => Err(DeliveryError::temporary(format!("smtp: {}", describe(&e)))),
         }
     }
 }

@@ -1,15 +1,18 @@
 //! Boots a real twostep server for tests: a real TCP listener, a temporary
 //! SQLite file or a fresh PostgreSQL database, the delivery workers with the
 //! development outbox (or real providers: an SMTP sink and an HTTP stand-in
-//! for SMS and voice, both in this crate) and a clock the test controls. Also
+//! for SMS and voice, both in this crate; a Postfix instance and a private
+//! CA for TLS) and a clock the test controls. Also
 //! helpers that act as an outside client would: solving the captcha, reading
 //! codes from the outbox, computing TOTP codes with the reference `oathtool`.
 
 pub mod contract;
 pub mod db;
 pub mod recovery;
+pub mod postfix;
 pub mod provider_stub;
 pub mod smtp_sink;
+pub mod test_ca;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,6 +1,9 @@
 //! A real local HTTP server standing in for an SMS or voice provider. It
 //! records every request (method, path, headers, body) and answers 200, or
-//! fails on purpose: the first N requests, or all of them, with a 503.
+//! fails on purpose: the first N requests, or all of them, with a 503. It
+//! can also serve HTTPS with a certificate from a private CA, optionally
+//! requiring a client certificate (rustls on ring, as twostep itself), and
+//! records the handshakes it refused.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -12,6 +15,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::Router;
+use tokio_rustls::rustls;
+
+use crate::test_ca::CertPair;
 
 #[derive(Clone, Debug)]
 pub struct ProviderRequest {
@@ -58,6 +64,7 @@ fn url_decode(s: &str) -> String {
 #[derive(Default)]
 struct Shared {
     requests: Mutex<Vec<ProviderRequest>>,
+    failed_handshakes: Mutex<Vec<String>>,
     fail_next: AtomicUsize,
     fail_always: AtomicBool,
     failed: AtomicUsize,
@@ -79,6 +86,42 @@ impl ProviderStub {
             let _ = axum::serve(listener, router).await;
         });
         Self { url: format!("http://{addr}"), shared, task }
+    }
+
+    /// Serves HTTPS at `https://localhost:PORT` with `server`'s certificate;
+    /// with `client_ca`, only to clients with a certificate it signed.
+    pub async fn start_tls(server: &CertPair, client_ca: Option<&std::path::Path>) -> Self {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().unwrap();
+        let builder = match client_ca {
+            None => builder.with_no_client_auth(),
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                roots.add_parsable_certificates(CertificateDer::pem_file_iter(ca).unwrap().map(Result::unwrap));
+                let verifier =
+                    rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider).build().unwrap();
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let chain = CertificateDer::pem_file_iter(&server.cert).unwrap().map(Result::unwrap).collect();
+        let key = PrivateKeyDer::from_pem_file(&server.key).unwrap();
+        let config = builder.with_single_cert(chain, key).unwrap();
+        let shared = Arc::new(Shared::default());
+        let router = Router::new().fallback(record).with_state(shared.clone());
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        let listener = TlsListener { tcp, acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)), shared: shared.clone() };
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self { url: format!("https://localhost:{port}"), shared, task }
+    }
+
+    /// Why each refused TLS handshake failed, as the server saw it.
+    pub fn failed_handshakes(&self) -> Vec<String> {
+        self.shared.failed_handshakes.lock().unwrap().clone()
     }
 
     /// Answers the next `n` requests with 503 (and records them).
@@ -116,6 +159,34 @@ impl ProviderStub {
 impl Drop for ProviderStub {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// Accepts TCP connections and completes the TLS handshake before axum sees
+/// them; a refused handshake is recorded and the next connection taken.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    shared: Arc<Shared>,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, addr)) = self.tcp.accept().await else { continue };
+            match tokio::time::timeout(Duration::from_secs(5), self.acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => return (tls, addr),
+                Ok(Err(e)) => self.shared.failed_handshakes.lock().unwrap().push(e.to_string()),
+                Err(_) => self.shared.failed_handshakes.lock().unwrap().push("handshake timed out".into()),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
     }
 }
 

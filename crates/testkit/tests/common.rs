@@ -17,3 +17,32 @@ pub fn ok(response: &(StatusCode, Value), status: u16) -> Value {
     assert_eq!(s.as_u16(), status, "{body}");
     body.clone()
 }
+
+/// One counter from the server's `/metrics`.
+pub async fn metric(s: &twostep_testkit::TestServer, name: &str) -> u64 {
+    let text = s.client().get(format!("{}/metrics", s.url)).send().await.unwrap().text().await.unwrap();
+    text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).unwrap_or_else(|| panic!("{name} in {text}")).parse().unwrap()
+}
+
+/// (status, attempts, last error) of each message queued for `recipient`.
+pub async fn queued_to(s: &twostep_testkit::TestServer, recipient: &str) -> Vec<(String, i64, String)> {
+    sqlx::query_as("SELECT status, attempts, last_error FROM message_queue WHERE recipient = $1 ORDER BY created_at")
+        .bind(recipient)
+        .fetch_all(s.store.pool())
+        .await
+        .unwrap()
+}
+
+/// Lets every queued message run its course: each time the workers are
+/// idle, moves the clock past any backoff, until nothing is left queued.
+pub async fn until_queue_done(s: &twostep_testkit::TestServer) {
+    use twostep_app::ports::MessageQueueStore;
+    for _ in 0..20 {
+        s.settle().await;
+        if s.store.queue_counts().await.unwrap().queued == 0 {
+            return;
+        }
+        s.clock.advance(60);
+    }
+    panic!("messages still queued: {:?}", s.store.queue_counts().await.unwrap());
+}

@@ -82,6 +82,7 @@ async fn codes_arrive_by_smtp_sms_and_voice_and_a_login_switches_to_them() {
             sms: Some(generic_sms(&sms)),
             voice: Some(twilio(&voice)),
             http_timeout: Duration::from_secs(5),
+            ..Providers::default()
         };
         let s = TestServer::start_with_providers(backend, test_settings(), providers).await;
         // With a provider configured the development outbox does not exist.
