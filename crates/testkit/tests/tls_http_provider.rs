@@ -47,12 +47,14 @@ fn three_attempts() -> twostep_app::Settings {
 /// Signs up (e-mail has no provider here: the code is read from the outbox
 /// table) and signs in.
 async fn account(s: &TestServer, email: &str) -> String {
-    ok(&s.post("/api/v1/accounts", json!({"email": email, "password": PW}), None).await, 201);
+    ok(&s.post("/api/v1/accounts", json!({"email": email, "password": PW}), None).await, 202);
     s.settle().await;
     let stored = twostep_app::ports::OutboxStore::outbox_for(&s.store, Some(email), 1).await.unwrap();
     let code = extract_code(&stored[0].body).unwrap();
     ok(&s.post("/api/v1/accounts/verify-email", json!({"email": email, "code": code}), None).await, 200);
-    s.session(email, PW).await
+    let token = s.session(email, PW).await;
+    s.sudo_password(&token).await;
+    token
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

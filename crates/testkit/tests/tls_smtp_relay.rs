@@ -74,7 +74,7 @@ async fn delivered_to(postfix: &Postfix, to: &str) -> DeliveredMail {
 }
 
 async fn sign_up(s: &TestServer, email: &str) {
-    ok(&s.post("/api/v1/accounts", json!({"email": email, "password": PW}), None).await, 201);
+    ok(&s.post("/api/v1/accounts", json!({"email": email, "password": PW}), None).await, 202);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
