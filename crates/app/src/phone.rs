@@ -23,6 +23,7 @@ impl App {
     pub async fn start_phone_binding(&self, account_id: &str, phone: &str, meta: &RequestMeta) -> AppResult<CodeSent> {
         self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
         let phone = normalize_phone(phone)?;
+        self.limit_cost("phone-bindings", self.settings.costs.phone_bindings, account_id, meta).await?;
         let account = self.account(account_id).await?;
         if account.frozen_at.is_some() {
             return Err(AppError::Forbidden);

@@ -32,6 +32,7 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<()> {
         validate_password("new_password", new)?;
+        self.limit_cost("password-changes", self.settings.costs.password_changes, account_id, meta).await?;
         let account = self.account(account_id).await?;
         let subject = crate::limits::step_up_subject(account_id);
         self.check_throttle(&subject).await?;

@@ -45,6 +45,8 @@ pub fn qr_svg(data: &str) -> String {
 
 impl App {
     pub async fn start_totp_enrolment(&self, account_id: &str, meta: &RequestMeta) -> AppResult<TotpEnrolment> {
+        self.limit_cost("totp-setups", self.settings.costs.totp_setups, account_id, meta).await?;
+        self.store.delete_expired_totp_setups(Some(account_id), self.now()).await?;
         let account = self.account(account_id).await?;
         if self.store.totp_factor(account_id).await?.is_some() {
             return Err(AppError::Conflict("an authenticator is already bound; disable it first".into()));
@@ -76,6 +78,7 @@ impl App {
         code: &str,
         meta: &RequestMeta,
     ) -> AppResult<()> {
+        self.store.delete_expired_totp_setups(Some(account_id), self.now()).await?;
         let subject = crate::limits::step_up_subject(account_id);
         self.check_throttle(&subject).await?;
         let now = self.now();

@@ -71,6 +71,10 @@ async fn housekeeping(app: App) {
         if let Err(e) = app.store.prune_throttle(app.now() - 86_400).await {
             tracing::warn!(error = %e, "housekeeping failed");
         }
+        // Enrolments are secrets: they go as soon as they expire.
+        if let Err(e) = app.store.delete_expired_totp_setups(None, app.now()).await {
+            tracing::warn!(error = %e, "deleting expired enrolments failed");
+        }
         if let Err(e) = app.store.prune_messages(app.now() - 86_400).await {
             tracing::warn!(error = %e, "pruning delivered messages failed");
         }

@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] =
         (3, "recovery", RECOVERY),
         (4, "audit_chain", AUDIT_CHAIN),
         (5, "authenticator_history", AUTHENTICATOR_HISTORY),
+        (6, "totp_setup_expiry", TOTP_SETUP_EXPIRY),
     ];
 
 const CORE: &str = r#"
@@ -263,6 +264,14 @@ UPDATE accounts SET totp_first_bound_at = (
 UPDATE accounts SET totp_first_bound_at = (
     SELECT totp_factors.created_at FROM totp_factors WHERE totp_factors.account_id = accounts.id
 ) WHERE totp_first_bound_at IS NULL;
+"#;
+
+/// Expired authenticator enrolments are deleted when their account starts or
+/// confirms another, and by the housekeeping as soon as they expire: both
+/// deletes find their rows by index.
+const TOTP_SETUP_EXPIRY: &str = r#"
+CREATE INDEX totp_setups_by_account ON totp_setups (account_id, expires_at);
+CREATE INDEX totp_setups_by_expiry ON totp_setups (expires_at);
 "#;
 
 /// The migration's SQL spelled for `backend`.

@@ -46,8 +46,9 @@ impl App {
         answers: &[(String, String)],
         meta: &RequestMeta,
     ) -> AppResult<()> {
-        let account = self.account(account_id).await?;
         let answers = validate_own_answers(answers)?;
+        self.limit_cost("security-questions", self.settings.costs.security_questions, account_id, meta).await?;
+        let account = self.account(account_id).await?;
         let mut hashed = Vec::with_capacity(answers.len());
         for (id, normal) in answers {
             hashed.push((id, self.hasher.hash(&normal).await?));
