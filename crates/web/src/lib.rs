@@ -184,7 +184,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| metrics::OTHER.to_owned());
     let response = next.run(request).await;
-    state.http_metrics.observe(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    state.http_metrics.observe(method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }
 
