@@ -22,6 +22,11 @@ impl App {
         {
             self.outbound_wake.notify_one();
         }
+        if matches!(outcome, AccountChangeOutcome::Applied { .. }) {
+            for notice in &plan.effects.notices {
+                self.count_notice(&notice.recipient).await;
+            }
+        }
         Ok(outcome)
     }
 }

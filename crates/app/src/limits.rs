@@ -3,7 +3,49 @@
 
 use crate::error::{AppError, AppResult};
 use crate::metrics::AuthCounters;
-use crate::App;
+use crate::{App, RequestMeta};
+
+const HOUR_S: i64 = 3600;
+
+/// A cap per account and one per IP address, each per hour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HourlyCap {
+    pub per_account: i64,
+    pub per_ip: i64,
+}
+
+/// What bounds the calls that cost the server a password hash, a row or a
+/// message, so that neither one signed-in account nor one address can make
+/// it spend without end (see SECURITY.md, "What one request can cost").
+#[derive(Clone, Debug)]
+pub struct CostLimits {
+    /// `PUT /me/security-questions`: five argon2 hashes, a row each.
+    pub security_questions: HourlyCap,
+    /// `POST /me/totp`: a sealed enrolment row and a QR code.
+    pub totp_setups: HourlyCap,
+    /// `POST /me/phone`: a code and a text (also under the code caps).
+    pub phone_bindings: HourlyCap,
+    /// `POST /me/password`: two argon2 hashes.
+    pub password_changes: HourlyCap,
+    /// Identity uploads: up to 30 MiB read and three images sealed.
+    pub uploads: HourlyCap,
+    /// A notice of one kind to one address goes at most once per window;
+    /// the rest of the window's are collapsed into it.
+    pub notice_window_s: i64,
+}
+
+impl Default for CostLimits {
+    fn default() -> Self {
+        Self {
+            security_questions: HourlyCap { per_account: 5, per_ip: 20 },
+            totp_setups: HourlyCap { per_account: 10, per_ip: 30 },
+            phone_bindings: HourlyCap { per_account: 5, per_ip: 20 },
+            password_changes: HourlyCap { per_account: 5, per_ip: 20 },
+            uploads: HourlyCap { per_account: 20, per_ip: 40 },
+            notice_window_s: 900,
+        }
+    }
+}
 
 impl App {
     /// Counts one request against a fixed window of `window_s` seconds and
@@ -30,6 +72,23 @@ impl App {
             return Err(AppError::TooManyAttempts { retry_after_s: wait });
         }
         Ok(())
+    }
+
+    /// Counts one costly call against its caps: per IP first (so a refused
+    /// account still costs its sender), then per account.
+    pub(crate) async fn limit_cost(&self, what: &str, cap: HourlyCap, account_id: &str, meta: &RequestMeta) -> AppResult<()> {
+        self.rate_limit(&format!("{what}:ip:{}", meta.ip), HOUR_S, cap.per_ip).await?;
+        self.rate_limit(&format!("{what}:account:{account_id}"), HOUR_S, cap.per_account).await
+    }
+
+    /// The upload caps, in two halves: by IP before the case token is even
+    /// looked up, by account once it is known.
+    pub(crate) async fn upload_limit_by_ip(&self, meta: &RequestMeta) -> AppResult<()> {
+        self.rate_limit(&format!("uploads:ip:{}", meta.ip), HOUR_S, self.settings.costs.uploads.per_ip).await
+    }
+
+    pub(crate) async fn upload_limit_by_account(&self, account_id: &str) -> AppResult<()> {
+        self.rate_limit(&format!("uploads:account:{account_id}"), HOUR_S, self.settings.costs.uploads.per_account).await
     }
 
     pub async fn record_failure(&self, subject: &str) -> AppResult<()> {

@@ -22,8 +22,14 @@ use crate::App;
 
 /// How long a notice (no code) stays worth delivering.
 const NOTICE_TTL_S: i64 = 24 * 3600;
+const HOUR_S: i64 = 3600;
 /// Messages claimed per round of a worker.
 const BATCH: i64 = 8;
+
+/// The notices sent to an address this hour.
+fn notices_bucket(to: &str) -> String {
+    format!("notices:to:{to}")
+}
 
 /// The context (associated data) a queued message's text is sealed under.
 pub fn message_context(message_id: &str) -> String {
@@ -74,13 +80,58 @@ impl App {
     }
 
     /// Queues a notice; a failure is logged and does not undo the action.
+    /// A notice of the same kind (subject) to the same address within the
+    /// notice window is collapsed into the first, and once the address has
+    /// had its per-destination cap of messages this hour, into the first of
+    /// the hour: the owner hears of every kind of change, and a looping
+    /// client cannot fill their mailbox.
     pub async fn notify(&self, channel: Channel, to: &str, subject: &str, body: &str) {
+        match self.notice_due(channel, to, subject).await {
+            Ok(false) => {
+                tracing::debug!(channel = channel.as_str(), "notice collapsed into an earlier one");
+                return;
+            }
+            Ok(true) => {}
+            // Better a notice too many than a change the owner never hears of.
+            Err(e) => tracing::warn!(error = %e, "notice window not counted"),
+        }
         let queued = match self.sealed_notice(channel, to, subject, body) {
             Ok(q) => self.write_queued(q).await,
             Err(e) => Err(e),
         };
         if let Err(e) = queued {
             tracing::warn!(channel = channel.as_str(), error = %e, "notice not queued");
+        }
+    }
+
+    /// Whether a notice of this kind to `to` goes now (see `notify`),
+    /// counted in the database, so across instances. A notice that goes is
+    /// counted against the address's cap.
+    async fn notice_due(&self, channel: Channel, to: &str, subject: &str) -> AppResult<bool> {
+        let now = self.now();
+        let start = |window: i64| now - now.rem_euclid(window.max(1));
+        let kind = format!("{}:{to}:{subject}", channel.as_str());
+        let window = self.settings.costs.notice_window_s;
+        if self.store.hit(&format!("notice:{kind}"), start(window)).await? > 1 {
+            return Ok(false);
+        }
+        let this_hour = self.store.hit(&format!("notice-hour:{kind}"), start(HOUR_S)).await?;
+        let sent = self.store.hits(&notices_bucket(to), start(HOUR_S)).await?;
+        if this_hour > 1 && sent >= self.settings.codes_per_destination_per_hour {
+            return Ok(false);
+        }
+        self.count_notice(to).await;
+        Ok(true)
+    }
+
+    /// Counts a notice to `to` against that address's hourly cap. Notices
+    /// are never refused by it (the owner must hear of a change), and they
+    /// leave the caps on codes alone, so that changes cannot keep the owner
+    /// from a code; what the cap does is collapse repeats harder.
+    pub(crate) async fn count_notice(&self, to: &str) {
+        let now = self.now();
+        if let Err(e) = self.store.hit(&notices_bucket(to), now - now.rem_euclid(HOUR_S)).await {
+            tracing::warn!(error = %e, "notice not counted against its address's cap");
         }
     }
 

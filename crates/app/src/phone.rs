@@ -30,6 +30,7 @@ impl App {
         self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
         let phone = normalize_phone(phone)?;
         let account = self.require_sudo(account_id, session_token).await?;
+        self.limit_cost("phone-bindings", self.settings.costs.phone_bindings, account_id, meta).await?;
         if account.phone.as_deref() == Some(phone.as_str()) {
             return Err(AppError::Conflict("this number is already bound to the account".into()));
         }

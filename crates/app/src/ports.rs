@@ -215,6 +215,9 @@ pub struct SealedSecret {
 pub trait TotpStore: Send + Sync {
     async fn create_totp_setup(&self, setup: &TotpSetup) -> StoreResult<()>;
     async fn totp_setup(&self, id: &str) -> StoreResult<Option<TotpSetup>>;
+    /// Deletes enrolments that expired by `now`: the account's, or (None)
+    /// everyone's. Returns how many went.
+    async fn delete_expired_totp_setups(&self, account_id: Option<&str>, now: i64) -> StoreResult<u64>;
     /// Consumes the setup and binds its secret with `last_step` already used,
     /// recording the account's first binding (see `AccountChange::BindTotp`).
     /// Returns false when the setup was consumed meanwhile or a factor exists.

@@ -33,6 +33,7 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<()> {
         validate_password("new_password", new)?;
+        self.limit_cost("password-changes", self.settings.costs.password_changes, account_id, meta).await?;
         let account = self.account(account_id).await?;
         if account.frozen_at.is_some() {
             return Err(AppError::Forbidden);

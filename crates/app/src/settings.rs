@@ -61,6 +61,9 @@ pub struct Settings {
     pub outbound: OutboundPolicy,
     /// Lost-2FA recovery: code lifetime, hold, step policy, review, retention.
     pub recovery: crate::recovery::RecoverySettings,
+    /// Caps per account and per IP on the calls that cost a hash or a row,
+    /// and how notices to the owner are collapsed.
+    pub costs: crate::limits::CostLimits,
 }
 
 /// How the delivery workers drain the outbound queue.
@@ -122,6 +125,7 @@ impl Default for Settings {
             templates: MessageTemplates::default(),
             recovery: crate::recovery::RecoverySettings::default(),
             outbound: OutboundPolicy::default(),
+            costs: crate::limits::CostLimits::default(),
         }
     }
 }

@@ -51,6 +51,8 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<TotpEnrolment> {
         let account = self.require_sudo(account_id, session_token).await?;
+        self.limit_cost("totp-setups", self.settings.costs.totp_setups, account_id, meta).await?;
+        self.store.delete_expired_totp_setups(Some(account_id), self.now()).await?;
         if self.store.totp_factor(account_id).await?.is_some() {
             return Err(AppError::Conflict("an authenticator is already bound; disable it first".into()));
         }
@@ -84,6 +86,7 @@ impl App {
     ) -> AppResult<()> {
         let account = self.require_sudo(account_id, session_token).await?;
         let factors = self.account_factors(&account).await?;
+        self.store.delete_expired_totp_setups(Some(account_id), self.now()).await?;
         let subject = crate::limits::step_up_subject(account_id);
         self.check_throttle(&subject).await?;
         let now = self.now();

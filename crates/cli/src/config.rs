@@ -85,6 +85,12 @@ pub struct ServeArgs {
     /// Trust X-Forwarded-For for the client address (only behind your own proxy) [default: false]
     #[arg(long, env = "TWOSTEP_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: Option<bool>,
+    /// Bearer token that /metrics asks for; without it /metrics is open to anyone who reaches the listener
+    #[arg(long, env = "TWOSTEP_METRICS_TOKEN")]
+    pub metrics_token: Option<twostep_delivery::Secret>,
+    /// Serve /metrics only on this address (e.g. 127.0.0.1:9100), not on --listen
+    #[arg(long, env = "TWOSTEP_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
     /// Sent codes: providers, templates, caps, retries.
     #[command(flatten)]
     pub messaging: crate::messaging::MessagingArgs,
@@ -118,6 +124,8 @@ pub struct FileConfig {
     pub codes_per_ip_per_minute: Option<i64>,
     pub hash_concurrency: Option<usize>,
     pub trust_forwarded_for: Option<bool>,
+    pub metrics_token: Option<twostep_delivery::Secret>,
+    pub metrics_listen: Option<String>,
     // Sent codes and their delivery (see messaging.rs for what each means).
     pub smtp_host: Option<String>,
     pub smtp_port: Option<u16>,
@@ -227,6 +235,8 @@ pub struct ServeConfig {
     pub settings: Settings,
     pub hash_concurrency: usize,
     pub trust_forwarded_for: bool,
+    pub metrics_token: Option<twostep_delivery::Secret>,
+    pub metrics_listen: Option<String>,
     /// SMTP and SMS/voice providers; channels without one use the dev outbox.
     pub providers: twostep_delivery::Providers,
 }
@@ -275,6 +285,8 @@ impl ServeConfig {
             settings,
             hash_concurrency: a.hash_concurrency.or(f.hash_concurrency).unwrap_or(cores),
             trust_forwarded_for: a.trust_forwarded_for.or(f.trust_forwarded_for).unwrap_or(false),
+            metrics_token: a.metrics_token.clone().or(f.metrics_token.clone()).filter(|t| !t.expose().is_empty()),
+            metrics_listen: a.metrics_listen.clone().or(f.metrics_listen.clone()),
             providers,
         })
     }

@@ -46,6 +46,10 @@ pub async fn serve(storage: &StorageConfig, args: &ServeArgs, file: &FileConfig)
     // The dev outbox route exists only while no provider at all is configured.
     let mut state = AppState::new(app.clone(), !config.providers.any());
     state.trust_forwarded_for = config.trust_forwarded_for;
+    state.metrics_access = twostep_web::MetricsAccess {
+        token: config.metrics_token.as_ref().map(|t| t.expose().into()),
+        separate_listener: config.metrics_listen.is_some(),
+    };
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -54,7 +58,21 @@ pub async fn serve(storage: &StorageConfig, args: &ServeArgs, file: &FileConfig)
     crate::delivery_check::log_at_start(config.providers.clone());
     tokio::spawn(housekeeping(app));
     let messages = if config.providers.any() { "providers, dev outbox for the rest" } else { "development outbox" };
-    println!("twostep listening on http://{addr} (database: {:?}, messages: {messages})", sql.backend());
+    // Bound before the banner, which names both addresses on its one line.
+    let mut metrics_note = String::new();
+    if let Some(metrics_addr) = &config.metrics_listen {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .with_context(|| format!("listening for metrics on {metrics_addr}"))?;
+        metrics_note = format!(", metrics on http://{}/metrics", metrics_listener.local_addr()?);
+        let metrics_router = twostep_web::metrics_app(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics_listener, metrics_router).await {
+                tracing::warn!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
+    println!("twostep listening on http://{addr} (database: {:?}, messages: {messages}{metrics_note})", sql.backend());
     let router = twostep_web::app(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
@@ -71,6 +89,10 @@ async fn housekeeping(app: App) {
         // Keep a day of history for the throttles' windows.
         if let Err(e) = app.store.prune_throttle(app.now() - 86_400).await {
             tracing::warn!(error = %e, "housekeeping failed");
+        }
+        // Enrolments are secrets: they go as soon as they expire.
+        if let Err(e) = app.store.delete_expired_totp_setups(None, app.now()).await {
+            tracing::warn!(error = %e, "deleting expired enrolments failed");
         }
         if let Err(e) = app.store.prune_messages(app.now() - 86_400).await {
             tracing::warn!(error = %e, "pruning delivered messages failed");

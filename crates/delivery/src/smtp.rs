@@ -135,7 +135,11 @@ impl SmtpDelivery {
 #[async_trait]
 impl Delivery for SmtpDelivery {
     async fn send(&self, message: &Message) -> Result<(), DeliveryError> {
-        let to: Mailbox = message.to.parse().map_err(|_| DeliveryError::permanent("not a deliverable address"))?;
+        // The stored address is a bare `local@domain`; it is sent to exactly
+        // that, never re-read as a mailbox with a display name.
+        let address: lettre::Address =
+            message.to.parse().map_err(|_| DeliveryError::permanent("not a deliverable address"))?;
+        let to = Mailbox::new(None, address);
         let email = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)

@@ -245,6 +245,7 @@ mod tests {
             resets_phone: false,
             resets_email: false,
             identity_provided: true,
+            owner_objected: false,
         }
     }
 

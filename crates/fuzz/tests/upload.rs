@@ -14,7 +14,10 @@ use twostep_web::AppState;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identity_uploads() {
-    let settings = twostep_app::Settings { captcha_bits: 0, ..test_settings() };
+    // The per-account upload cap would stop the fuzzing at the door.
+    let open = twostep_app::limits::HourlyCap { per_account: 1_000_000, per_ip: 1_000_000 };
+    let costs = twostep_app::limits::CostLimits { uploads: open, ..twostep_testkit::test_cost_limits() };
+    let settings = twostep_app::Settings { captcha_bits: 0, costs, ..test_settings() };
     let s = TestServer::start_with(Backend::Sqlite, settings).await;
     let mut case = ready_case(&s, 0).await;
     let mut cases = 1;

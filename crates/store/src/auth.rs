@@ -132,6 +132,17 @@ impl TotpStore for SqlStore {
         }))
     }
 
+    async fn delete_expired_totp_setups(&self, account_id: Option<&str>, now: i64) -> StoreResult<u64> {
+        let done = match account_id {
+            Some(id) => sqlx::query("DELETE FROM totp_setups WHERE account_id = $1 AND expires_at <= $2").bind(id).bind(now),
+            None => sqlx::query("DELETE FROM totp_setups WHERE expires_at <= $1").bind(now),
+        }
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
     async fn bind_totp(&self, s: &TotpSetup, last_step: i64, now: i64) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         if crate::account_changes::bind_factor(&mut tx, s, last_step, now).await?.is_none() {

@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] =
         (4, "audit_chain", AUDIT_CHAIN),
         (5, "authenticator_history", AUTHENTICATOR_HISTORY),
         (6, "owner_wins", OWNER_WINS),
+        (7, "totp_setup_expiry", TOTP_SETUP_EXPIRY),
     ];
 
 const CORE: &str = r#"
@@ -304,6 +305,14 @@ CREATE TABLE former_channels (
     replaced_at BIGINT NOT NULL
 );
 CREATE INDEX former_channels_account ON former_channels (account_id, replaced_at);
+"#;
+
+/// Expired authenticator enrolments are deleted when their account starts or
+/// confirms another, and by the housekeeping as soon as they expire: both
+/// deletes find their rows by index.
+const TOTP_SETUP_EXPIRY: &str = r#"
+CREATE INDEX totp_setups_by_account ON totp_setups (account_id, expires_at);
+CREATE INDEX totp_setups_by_expiry ON totp_setups (expires_at);
 "#;
 
 /// The migration's SQL spelled for `backend`.

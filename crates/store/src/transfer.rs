@@ -117,10 +117,61 @@ impl SqlStore {
 
     /// Inserts rows into `table` in one transaction.
     pub async fn load_rows(&self, table: &TableShape, rows: &[Vec<Value>]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        insert_rows(&mut tx, self.backend, table, rows).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Starts a load that lands whole or not at all: rows go in through the
+    /// [`Load`]'s one transaction, and nothing is visible (or left behind)
+    /// unless [`Load::commit`] is reached.
+    pub async fn begin_load(&self) -> StoreResult<Load> {
+        Ok(Load { tx: self.pool.begin().await.map_err(db_err)?, backend: self.backend })
+    }
+
+    /// Every application table has no rows (the migration ledger aside).
+    pub async fn all_tables_empty(&self) -> StoreResult<bool> {
+        for table in self.table_shapes().await? {
+            let sql = format!("SELECT COUNT(*) FROM {}", ident(&table.name)?);
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&self.pool).await.map_err(db_err)?;
+            if n > 0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// After a load, identity sequences must continue past the loaded ids.
+    pub async fn finish_load(&self) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        reset_identities(&mut conn, self.backend).await
+    }
+}
+
+/// An import in progress: one transaction, rolled back if dropped.
+pub struct Load {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+}
+
+impl Load {
+    pub async fn load_rows(&mut self, table: &TableShape, rows: &[Vec<Value>]) -> StoreResult<()> {
+        insert_rows(&mut self.tx, self.backend, table, rows).await
+    }
+
+    /// Moves identity sequences past the loaded ids and commits everything.
+    pub async fn commit(mut self) -> StoreResult<()> {
+        reset_identities(&mut self.tx, self.backend).await?;
+        self.tx.commit().await.map_err(db_err)
+    }
+}
+
+async fn insert_rows(conn: &mut sqlx::AnyConnection, backend: Backend, table: &TableShape, rows: &[Vec<Value>]) -> StoreResult<()> {
+    {
         let cols: Vec<&str> = table.columns.iter().map(|(c, _)| ident(c)).collect::<StoreResult<_>>()?;
         let name = ident(&table.name)?;
-        let overriding = if self.backend == Backend::Postgres { " OVERRIDING SYSTEM VALUE" } else { "" };
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let overriding = if backend == Backend::Postgres { " OVERRIDING SYSTEM VALUE" } else { "" };
         for batch in rows.chunks(INSERT_BATCH_ROWS) {
             let mut n = 0;
             let tuples: Vec<String> = batch
@@ -150,33 +201,32 @@ impl SqlStore {
                     };
                 }
             }
-            query.execute(&mut *tx).await.map_err(db_err)?;
+            query.execute(&mut *conn).await.map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)?;
-        Ok(())
     }
+    Ok(())
+}
 
-    /// After a load, identity sequences must continue past the loaded ids.
-    pub async fn finish_load(&self) -> StoreResult<()> {
-        if self.backend != Backend::Postgres {
-            return Ok(());
-        }
-        let identities: Vec<(String, String)> = sqlx::query_as(
-            "SELECT table_name::text, column_name::text FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND is_identity = 'YES'",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        for (table, column) in identities {
-            let (t, c) = (ident(&table)?, ident(&column)?);
-            let sql = format!(
-                "SELECT setval(pg_get_serial_sequence('{t}', '{c}'), COALESCE((SELECT MAX({c}) FROM {t}), 0) + 1, false)"
-            );
-            self.pool.execute(sqlx::AssertSqlSafe(sql)).await.map_err(db_err)?;
-        }
-        Ok(())
+/// On PostgreSQL, identity sequences continue past the ids now in the tables.
+async fn reset_identities(conn: &mut sqlx::AnyConnection, backend: Backend) -> StoreResult<()> {
+    if backend != Backend::Postgres {
+        return Ok(());
     }
+    let identities: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND is_identity = 'YES'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    for (table, column) in identities {
+        let (t, c) = (ident(&table)?, ident(&column)?);
+        let sql = format!(
+            "SELECT setval(pg_get_serial_sequence('{t}', '{c}'), COALESCE((SELECT MAX({c}) FROM {t}), 0) + 1, false)"
+        );
+        conn.execute(sqlx::AssertSqlSafe(sql)).await.map_err(db_err)?;
+    }
+    Ok(())
 }
 
 fn row_values(row: &AnyRow, table: &TableShape) -> StoreResult<Vec<Value>> {

@@ -41,11 +41,27 @@ pub fn test_settings() -> Settings {
         password_failures_per_ip_per_hour: 10_000,
         recovery: twostep_app::recovery::RecoverySettings { opens_per_opener_per_day: 10_000, ..Default::default() },
         password_slowdown_ms: 20,
+        costs: test_cost_limits(),
         // Above a refusal's own time in a debug build with cheap hashing.
         refusal_floor_ms: 15,
         // Retries fall due when a test moves the clock; a short poll notices.
         outbound: twostep_app::settings::OutboundPolicy { poll_interval_ms: 20, ..Default::default() },
         ..Settings::default()
+    }
+}
+
+/// The default caps per account, and per IP ones out of the way.
+pub fn test_cost_limits() -> twostep_app::limits::CostLimits {
+    use twostep_app::limits::{CostLimits, HourlyCap};
+    let d = CostLimits::default();
+    let open = |cap: HourlyCap| HourlyCap { per_ip: 10_000, ..cap };
+    CostLimits {
+        security_questions: open(d.security_questions),
+        totp_setups: open(d.totp_setups),
+        phone_bindings: open(d.phone_bindings),
+        password_changes: open(d.password_changes),
+        uploads: open(d.uploads),
+        ..d
     }
 }
 

@@ -39,11 +39,30 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// The dev outbox route exists only when no provider is configured.
     pub outbox_enabled: bool,
+    /// Who may read `/metrics`, and where.
+    pub metrics_access: MetricsAccess,
+    /// Upload bytes all requests together may hold in memory.
+    pub upload_budget: api::upload::UploadBudget,
+}
+
+/// `/metrics` can be kept from strangers: behind a bearer token, on a
+/// listener of its own (then the main listener answers 404), or both.
+#[derive(Clone, Default)]
+pub struct MetricsAccess {
+    pub token: Option<Arc<str>>,
+    pub separate_listener: bool,
 }
 
 impl AppState {
     pub fn new(app: App, outbox_enabled: bool) -> Self {
-        Self { app, http_metrics: Arc::new(HttpMetrics::default()), trust_forwarded_for: false, outbox_enabled }
+        Self {
+            app,
+            http_metrics: Arc::new(HttpMetrics::default()),
+            trust_forwarded_for: false,
+            outbox_enabled,
+            metrics_access: MetricsAccess::default(),
+            upload_budget: api::upload::UploadBudget::default(),
+        }
     }
 }
 
@@ -146,16 +165,28 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The router of a listener that serves `/metrics` only (see [`MetricsAccess`]).
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(api::service::metrics_text))
+        .fallback(|| async { ApiError::not_found() })
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    // Labels from closed sets only: a method HTTP defines and a route this
+    // server has, anything else `other` (a client's own tokens add nothing).
+    let method = metrics::method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .unwrap_or_else(|| metrics::OTHER.to_owned());
     let response = next.run(request).await;
-    state.http_metrics.observe(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    state.http_metrics.observe(method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }
 

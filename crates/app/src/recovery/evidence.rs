@@ -29,8 +29,10 @@ pub struct IdentitySubmission {
 impl App {
     /// Checks the case token and that the identity step is due, before an
     /// upload is read.
-    pub async fn recovery_identity_precheck(&self, case_id: &str, case_token: &str) -> AppResult<()> {
+    pub async fn recovery_identity_precheck(&self, case_id: &str, case_token: &str, meta: &RequestMeta) -> AppResult<()> {
+        self.upload_limit_by_ip(meta).await?;
         let record = self.case_for(case_id, case_token).await?;
+        self.upload_limit_by_account(&record.case.account_id).await?;
         record.case.check_identity(self.now()).map_err(conflict)
     }
 

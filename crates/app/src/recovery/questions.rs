@@ -49,6 +49,7 @@ impl App {
     ) -> AppResult<()> {
         let answers = validate_own_answers(answers)?;
         let account = self.require_sudo(account_id, session_token).await?;
+        self.limit_cost("security-questions", self.settings.costs.security_questions, account_id, meta).await?;
         let mut hashed = Vec::with_capacity(answers.len());
         for (id, normal) in answers {
             hashed.push((id, self.hasher.hash(&normal).await?));

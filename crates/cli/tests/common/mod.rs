@@ -28,6 +28,15 @@ pub fn now() -> i64 {
 pub struct Server {
     child: Child,
     pub url: String,
+    /// The line the server printed on start.
+    pub banner: String,
+}
+
+impl Server {
+    /// The server's process id, to read its memory from /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Server {
@@ -52,7 +61,7 @@ pub fn serve(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line:?}"));
-    Server { url: url.to_owned(), child }
+    Server { url: url.to_owned(), banner: line.trim().to_owned(), child }
 }
 
 /// Runs `twostep ARGS` in `cwd` with `stdin`; returns success and all output.

@@ -1,10 +1,11 @@
 //! Health, readiness, metrics, the OpenAPI document and the dev outbox.
 
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -34,8 +35,27 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "service",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics(State(s): State<AppState>) -> Response {
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+              (status = 401, description = "a metrics token is set and was not sent", body = ErrorBody),
+              (status = 404, description = "metrics are served on a listener of their own", body = ErrorBody)))]
+pub async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    if s.metrics_access.separate_listener {
+        return ApiError::not_found().into_response();
+    }
+    metrics_text(State(s), headers).await
+}
+
+/// `/metrics` wherever it is served: checks the token (when one is set) in
+/// constant time, then renders.
+pub async fn metrics_text(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &s.metrics_access.token {
+        let sent = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let ok = sent.is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(token.as_bytes())));
+        if !ok {
+            return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "Send the metrics token as a bearer token.")
+                .into_response();
+        }
+    }
     let mut counters = s.app.counters.snapshot();
     counters.extend(s.app.delivery_counters.snapshot());
     let (groups, writes) = s.app.store.sign_in_groups();

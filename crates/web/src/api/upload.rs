@@ -3,14 +3,25 @@
 //! token is checked before a byte of the body is read; an image over 10 MiB
 //! is answered 413 without being kept; what the images are is decided by
 //! their content in the use case, never by the declared type.
+//!
+//! Memory is bounded twice: each upload by its body limit, and all uploads
+//! together by [`UploadBudget`], a semaphore of bytes. An upload reserves its
+//! declared length (or the whole per-request limit when it declares none)
+//! before it is read, or is refused at once with 429; the reservation is
+//! held until the request's images are stored and dropped. The pages' upload
+//! (`POST /recovery/identity`) goes through the same two checks.
 
 use axum::extract::multipart::{Field, MultipartRejection};
+use std::sync::Arc;
+
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use twostep_app::recovery::IdentitySubmission;
+use twostep_app::AppError;
 use twostep_domain::document_image::MAX_IMAGE_BYTES;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -24,6 +35,51 @@ use crate::AppState;
 /// The whole upload: three images at their limit plus the form's overhead.
 pub const UPLOAD_BODY_LIMIT: usize = 3 * MAX_IMAGE_BYTES + 1024 * 1024;
 const MAX_TEXT_FIELD: usize = 64;
+/// Upload bytes held in memory at once by the whole server, by default: three
+/// uploads at their limit, or a dozen of ordinary phone photos.
+pub const DEFAULT_UPLOAD_BUDGET: usize = 3 * UPLOAD_BODY_LIMIT;
+
+/// The bytes every upload in flight may hold together (a semaphore of bytes).
+#[derive(Clone)]
+pub struct UploadBudget {
+    bytes: Arc<Semaphore>,
+}
+
+impl Default for UploadBudget {
+    fn default() -> Self {
+        Self::new(DEFAULT_UPLOAD_BUDGET)
+    }
+}
+
+impl UploadBudget {
+    pub fn new(total_bytes: usize) -> Self {
+        Self { bytes: Arc::new(Semaphore::new(total_bytes.min(Semaphore::MAX_PERMITS))) }
+    }
+
+    /// Bytes not reserved right now.
+    pub fn available(&self) -> usize {
+        self.bytes.available_permits()
+    }
+
+    /// Reserves what one upload may hold, before any of it is read: its
+    /// declared length, or the per-request limit when it declares none. A
+    /// length over the limit is 413; no room left is 429 (retry shortly).
+    pub fn reserve(&self, headers: &HeaderMap) -> Result<OwnedSemaphorePermit, AppError> {
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let want = match declared {
+            Some(n) if n > UPLOAD_BODY_LIMIT as u64 => {
+                return Err(AppError::PayloadTooLarge("the upload: at most 10 MiB an image".into()));
+            }
+            Some(n) => n as usize,
+            None => UPLOAD_BODY_LIMIT,
+        };
+        let want = u32::try_from(want.max(1)).unwrap_or(u32::MAX);
+        self.bytes.clone().try_acquire_many_owned(want).map_err(|_| AppError::TooManyAttempts { retry_after_s: 5 })
+    }
+}
 
 /// The upload route with its own body limit (everything else keeps the
 /// small JSON limit).
@@ -105,10 +161,13 @@ pub async fn identity(
     Meta(meta): Meta,
     CaseToken(token): CaseToken,
     Path(case_id): Path<String>,
+    headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
-    // Refuse a stranger or an out-of-turn call before reading the body.
-    s.app.recovery_identity_precheck(&case_id, &token).await?;
+    // Refuse a stranger or an out-of-turn call before reading the body, and
+    // an upload the server has no room for now.
+    s.app.recovery_identity_precheck(&case_id, &token, &meta).await?;
+    let _held = s.upload_budget.reserve(&headers)?;
     let mut multipart = multipart.map_err(|_| {
         ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Send the form as multipart/form-data.")
     })?;
@@ -168,4 +227,40 @@ pub async fn identity(
             .collect(),
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declaring(length: Option<u64>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(n) = length {
+            headers.insert(header::CONTENT_LENGTH, n.to_string().parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_budget_is_shared_and_given_back() {
+        let budget = UploadBudget::new(100);
+        let first = budget.reserve(&declaring(Some(60))).unwrap();
+        assert_eq!(budget.available(), 40);
+        assert!(matches!(budget.reserve(&declaring(Some(60))), Err(AppError::TooManyAttempts { retry_after_s: 5 })));
+        let second = budget.reserve(&declaring(Some(40))).unwrap();
+        assert_eq!(budget.available(), 0);
+        drop(first);
+        drop(second);
+        assert_eq!(budget.available(), 100);
+    }
+
+    #[test]
+    fn an_upload_that_declares_no_length_reserves_the_whole_limit() {
+        let budget = UploadBudget::new(UPLOAD_BODY_LIMIT + 10);
+        let held = budget.reserve(&declaring(None)).unwrap();
+        assert_eq!(budget.available(), 10);
+        drop(held);
+        assert!(matches!(budget.reserve(&declaring(Some(UPLOAD_BODY_LIMIT as u64 + 1))), Err(AppError::PayloadTooLarge(_))));
+        assert_eq!(budget.available(), UPLOAD_BODY_LIMIT + 10);
+    }
 }

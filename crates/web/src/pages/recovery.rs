@@ -6,7 +6,7 @@
 //! `twostep_case`, exactly as the API's `Authorization: Bearer <case_token>`.
 
 use axum::extract::{Multipart, Query};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use minijinja::{context, Value};
 use serde::Deserialize;
@@ -199,8 +199,24 @@ pub async fn answers(page: Page, PageForm(fields): PageForm<Vec<(String, String)
 }
 
 /// The identity upload, as multipart with the CSRF token as its first field.
-pub async fn identity(page: Page, multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>) -> Response {
+/// Who may send it (a live case in the cookie, at the identity step) is
+/// checked before a byte of the body is read, and the upload then holds its
+/// share of the server's upload budget, as in the API.
+pub async fn identity(
+    page: Page,
+    headers: HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
     let Some(c) = case(&page) else { return no_case(&page) };
+    match page.app().recovery_identity_precheck(&c.id, &c.token, &page.meta).await {
+        Ok(()) => {}
+        Err(AppError::Unauthorized | AppError::NotFound) => return no_case(&page),
+        Err(e) => return after(&page, &c, "identity", Err(e), context! {}).await,
+    }
+    let _held = match page.state.upload_budget.reserve(&headers) {
+        Ok(held) => held,
+        Err(e) => return after(&page, &c, "identity", Err(e), context! {}).await,
+    };
     let Ok(mut multipart) = multipart else { return super::refused(&page) };
     let mut form = IdentitySubmission::default();
     let mut first = true;
