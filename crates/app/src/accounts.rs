@@ -27,7 +27,7 @@ impl App {
     pub async fn register(&self, email: &str, password: &str, meta: &RequestMeta) -> AppResult<String> {
         let email = normalize_email(email)?;
         validate_password("password", password)?;
-        self.rate_limit(&format!("accounts:ip:{}", meta.ip), 3600, self.settings.accounts_per_ip_per_hour).await?;
+        self.rate_limit(&format!("accounts:ip:{}", meta.limit_key()), 3600, self.settings.accounts_per_ip_per_hour).await?;
         self.rate_limit(&format!("mail:{email}"), 3600, self.settings.emails_per_address_per_hour).await?;
         // Hash before looking the address up, so both answers take as long.
         let hash = self.hasher.hash(password).await?;
@@ -71,7 +71,7 @@ impl App {
     }
 
     pub async fn verify_email(&self, email: &str, code: &str, meta: &RequestMeta) -> AppResult<()> {
-        self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
+        self.rate_limit(&format!("codes:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute).await?;
         let email = normalize_email(email).map_err(|_| AppError::InvalidCode)?;
         let Some(account) = self.store.account_by_email(&email).await? else {
             return Err(AppError::InvalidCode);

@@ -36,10 +36,10 @@ pub enum LoginOutcome {
 
 impl App {
     pub async fn issue_captcha(&self, meta: &RequestMeta) -> AppResult<CaptchaChallenge> {
-        self.rate_limit(&format!("captcha:ip:{}", meta.ip), 60, self.settings.captcha_per_ip_per_minute).await?;
+        self.rate_limit(&format!("captcha:ip:{}", meta.limit_key()), 60, self.settings.captcha_per_ip_per_minute).await?;
         let now = self.now();
         // A client that keeps failing gets harder puzzles.
-        let failures = self.store.hits(&format!("captcha-fail:ip:{}", meta.ip), now - now.rem_euclid(900)).await?;
+        let failures = self.store.hits(&format!("captcha-fail:ip:{}", meta.limit_key()), now - now.rem_euclid(900)).await?;
         let extra = ((failures / 5) as u32).min(self.settings.captcha_max_extra_bits);
         let mut salt = [0u8; 16];
         rand::Rng::fill_bytes(&mut rand::rng(), &mut salt);
@@ -67,7 +67,7 @@ impl App {
         if !ok {
             AuthCounters::bump(&self.counters.captcha_failed);
             let now = self.now();
-            self.store.hit(&format!("captcha-fail:ip:{}", meta.ip), now - now.rem_euclid(900)).await?;
+            self.store.hit(&format!("captcha-fail:ip:{}", meta.limit_key()), now - now.rem_euclid(900)).await?;
             return Err(AppError::CaptchaFailed);
         }
         Ok(())

@@ -21,7 +21,7 @@ pub const PURPOSE_BIND_PHONE: &str = "bind_phone";
 impl App {
     /// `POST /me/phone`: validates the number and texts it a code.
     pub async fn start_phone_binding(&self, account_id: &str, phone: &str, meta: &RequestMeta) -> AppResult<CodeSent> {
-        self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
+        self.rate_limit(&format!("codes:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute).await?;
         let phone = normalize_phone(phone)?;
         let account = self.account(account_id).await?;
         if account.frozen_at.is_some() {
@@ -39,7 +39,7 @@ impl App {
     /// `POST /me/phone/confirm`: binds the number the code was sent to.
     /// Returns the bound number, masked.
     pub async fn confirm_phone_binding(&self, account_id: &str, code: &str, meta: &RequestMeta) -> AppResult<String> {
-        self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
+        self.rate_limit(&format!("codes:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute).await?;
         let subject = step_up_subject(account_id);
         self.check_throttle(&subject).await?;
         let account = self.account(account_id).await?;
