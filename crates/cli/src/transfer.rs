@@ -92,6 +92,9 @@ pub async fn import(store: &SqlStore, input: &Path) -> Result<()> {
     if !store.is_empty().await? {
         bail!("the target database already has accounts; import only into an empty database");
     }
+    // The export carries the key check of its data; an instance that started
+    // on the empty target may have recorded its own.
+    store.clear_master_key_check().await?;
     let targets = store.table_shapes().await?;
     let mut current: Option<TableShape> = None;
     let mut batch: Vec<Vec<Value>> = Vec::new();
