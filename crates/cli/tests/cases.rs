@@ -90,7 +90,13 @@ fn recovery_settings_are_flags_and_are_checked_at_start() {
 /// approval sets, not the built-in 48 hours.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cases_approve_honours_settings_from_the_environment_and_flags() {
-    let s = TestServer::start(Backend::Sqlite).await;
+    for backend in twostep_testkit::db::BOTH {
+        approve_with_settings(backend).await;
+    }
+}
+
+async fn approve_with_settings(backend: Backend) {
+    let s = TestServer::start(backend).await;
     let alice = totp_owner(&s, "alice@example.com").await;
     let bob = totp_owner(&s, "bob@example.com").await;
     let a = submitted_case(&s, &alice, json!({"reset": ["authenticator"]})).await;
