@@ -42,7 +42,7 @@ impl App {
     pub async fn register(&self, email: &str, password: &str, meta: &RequestMeta) -> AppResult<()> {
         let email = normalize_email(email)?;
         validate_password("password", password)?;
-        self.rate_limit(&format!("accounts:ip:{}", meta.ip), 3600, self.settings.accounts_per_ip_per_hour).await?;
+        self.rate_limit(&format!("accounts:ip:{}", meta.limit_key()), 3600, self.settings.accounts_per_ip_per_hour).await?;
         self.rate_limit(&format!("mail:{email}"), 3600, self.settings.emails_per_address_per_hour).await?;
         // The message caps of every code, counted whatever the address's
         // state (the notice to a confirmed address is a message too).
@@ -93,7 +93,7 @@ impl App {
     /// password of the sign-up it was sent for. Wrong codes are counted per
     /// address, so the few live codes of an address cannot be guessed.
     pub async fn verify_email(&self, email: &str, code: &str, meta: &RequestMeta) -> AppResult<()> {
-        self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
+        self.rate_limit(&format!("codes:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute).await?;
         let email = normalize_email(email).map_err(|_| AppError::InvalidCode)?;
         let subject = format!("signup:{email}");
         self.check_throttle(&subject).await?;

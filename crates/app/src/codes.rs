@@ -89,7 +89,7 @@ impl App {
     /// restarts and instances.
     async fn check_send_caps(&self, account_id: &str, destination: &str, meta: &RequestMeta) -> AppResult<()> {
         let s = &self.settings;
-        self.rate_limit(&format!("codes-sent:ip:{}", meta.ip), HOUR_S, s.codes_sent_per_ip_per_hour).await?;
+        self.rate_limit(&format!("codes-sent:ip:{}", meta.limit_key()), HOUR_S, s.codes_sent_per_ip_per_hour).await?;
         self.rate_limit(&format!("codes:to:{destination}"), HOUR_S, s.codes_per_destination_per_hour).await?;
         self.rate_limit(&format!("codes:to:{destination}:day"), DAY_S, s.codes_per_destination_per_day).await?;
         self.rate_limit(&format!("codes:account:{account_id}"), HOUR_S, s.codes_per_account_per_hour).await?;
@@ -179,7 +179,7 @@ impl App {
 
     /// `POST /me/code`: a code for a sensitive action, on the chosen channel.
     pub async fn send_step_up_code(&self, account_id: &str, channel: Channel, meta: &RequestMeta) -> AppResult<CodeSent> {
-        self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
+        self.rate_limit(&format!("codes:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute).await?;
         let account = self.account(account_id).await?;
         let factors = self.account_factors(&account).await?;
         let factor = match channel {

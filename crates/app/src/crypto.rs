@@ -131,6 +131,12 @@ impl Keyring {
             .map_err(|_| SealError::Tampered)
     }
 
+    /// True when the value names a key this keyring holds (whether it opens
+    /// is `open`'s business).
+    pub fn has_key_of(&self, sealed: &[u8]) -> bool {
+        sealed.len() > KEY_ID_LEN && sealed[1..1 + KEY_ID_LEN].try_into().is_ok_and(|id: [u8; KEY_ID_LEN]| self.ciphers.contains_key(&id))
+    }
+
     /// True when the value was sealed under the current key.
     pub fn is_current(&self, sealed: &[u8]) -> bool {
         sealed.len() > KEY_ID_LEN && sealed[1..1 + KEY_ID_LEN] == self.current

@@ -40,6 +40,9 @@ pub enum AppError {
     TooManyAttempts { retry_after_s: i64 },
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// Shed load: a bounded queue (password hashing) is full.
+    #[error("overloaded; retry in {retry_after_s} s")]
+    Overloaded { retry_after_s: i64 },
     #[error("internal error: {0}")]
     Internal(String),
 }

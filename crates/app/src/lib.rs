@@ -43,6 +43,23 @@ pub struct RequestMeta {
     pub user_agent: String,
 }
 
+impl RequestMeta {
+    /// The subject of per-IP limits: an IPv4 address itself, an IPv6
+    /// address's /64 (one subscriber's network: whoever holds one has 2^64
+    /// addresses to rotate through). The audit log keeps `ip` as it was.
+    pub fn limit_key(&self) -> String {
+        match self.ip.parse::<std::net::IpAddr>().map(|ip| ip.to_canonical()) {
+            Ok(std::net::IpAddr::V6(v6)) => {
+                let s = v6.segments();
+                let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{net}/64")
+            }
+            Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+            Err(_) => self.ip.clone(),
+        }
+    }
+}
+
 /// The application: every use case is a method on it.
 #[derive(Clone)]
 pub struct App {
@@ -82,6 +99,22 @@ impl App {
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RequestMeta;
+
+    #[test]
+    fn ipv6_addresses_are_limited_per_64() {
+        let key = |ip: &str| RequestMeta { ip: ip.into(), user_agent: String::new() }.limit_key();
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("cli"), "cli");
     }
 }
 

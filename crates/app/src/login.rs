@@ -39,9 +39,9 @@ impl App {
     /// hard as that address's recent password failures demand (see
     /// [`App::login`]); a client that keeps failing gets harder ones too.
     pub async fn issue_captcha(&self, for_email: Option<&str>, meta: &RequestMeta) -> AppResult<CaptchaChallenge> {
-        self.rate_limit(&format!("captcha:ip:{}", meta.ip), 60, self.settings.captcha_per_ip_per_minute).await?;
+        self.rate_limit(&format!("captcha:ip:{}", meta.limit_key()), 60, self.settings.captcha_per_ip_per_minute).await?;
         let now = self.now();
-        let failures = self.store.hits(&format!("captcha-fail:ip:{}", meta.ip), now - now.rem_euclid(900)).await?;
+        let failures = self.store.hits(&format!("captcha-fail:ip:{}", meta.limit_key()), now - now.rem_euclid(900)).await?;
         let ip_extra = ((failures / 5) as u32).min(self.settings.captcha_max_extra_bits);
         let address_extra = match for_email.and_then(|e| normalize_email(e).ok()) {
             Some(email) => {
@@ -95,7 +95,7 @@ impl App {
         if !ok {
             AuthCounters::bump(&self.counters.captcha_failed);
             let now = self.now();
-            self.store.hit(&format!("captcha-fail:ip:{}", meta.ip), now - now.rem_euclid(900)).await?;
+            self.store.hit(&format!("captcha-fail:ip:{}", meta.limit_key()), now - now.rem_euclid(900)).await?;
             if challenge.is_some_and(|(_, c)| c.difficulty_bits < i64::from(min_bits)) {
                 return Err(AppError::CaptchaTooEasy { difficulty_bits: min_bits });
             }
@@ -118,10 +118,10 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<LoginOutcome> {
         let arrived = tokio::time::Instant::now();
-        self.rate_limit(&format!("login:ip:{}", meta.ip), 60, self.settings.login_per_ip_per_minute).await?;
+        self.rate_limit(&format!("login:ip:{}", meta.limit_key()), 60, self.settings.login_per_ip_per_minute).await?;
         let email = normalize_email(email).ok();
         let now = self.now();
-        let ip_bucket = (format!("pw-fail:ip:{}", meta.ip), now - now.rem_euclid(3600));
+        let ip_bucket = (format!("pw-fail:ip:{}", meta.limit_key()), now - now.rem_euclid(3600));
         let address_bucket = email.as_deref().map(|e| self.password_failure_bucket(e));
         let reserved_by_address = match &address_bucket {
             Some((bucket, start)) => self.store.hit(bucket, *start).await?,
@@ -286,7 +286,7 @@ impl App {
     }
 
     pub async fn login_send_code(&self, login_id: &str, method: SecondFactorMethod, meta: &RequestMeta) -> AppResult<CodeSent> {
-        self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
+        self.rate_limit(&format!("codes:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute).await?;
         let (_attempt, account) = self.pending_login(login_id).await?;
         let (channel, destination) = self.code_destination(&account, method).await?;
         let sent =

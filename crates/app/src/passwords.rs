@@ -2,8 +2,11 @@
 //! small pool of dedicated threads, one per permitted concurrent hash. A login
 //! flood then queues instead of starving the async executor, and memory stays
 //! bounded: each thread owns one argon2 work area and reuses it for every
-//! hash, so the allocator never accumulates freed 19 MiB blocks. Hashes are
-//! standard PHC strings (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
+//! hash, so the allocator never accumulates freed 19 MiB blocks. The queue in
+//! front of the threads is bounded: when it is full a request is refused at
+//! once (`AppError::Overloaded`, 503 with Retry-After) rather than waiting
+//! behind thousands of others. Hashes are standard PHC strings
+//! (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
 
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -20,9 +23,13 @@ enum Job {
     Verify { password: String, hash: String, reply: oneshot::Sender<bool> },
 }
 
+/// Hashes that may wait per hashing thread by default: at about 50 ms a
+/// hash, a full queue is served in under two seconds.
+pub const QUEUE_PER_THREAD: usize = 32;
+
 #[derive(Clone)]
 pub struct PasswordHasher {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::SyncSender<Job>,
     threads: usize,
     params: Params,
     /// Verified against when the e-mail is unknown, so that both answers take
@@ -40,14 +47,24 @@ impl std::fmt::Debug for PasswordHasher {
 impl PasswordHasher {
     /// `concurrency` hashes run at once at most (normally the core count).
     pub fn new(concurrency: usize) -> Self {
-        Self::with_params(concurrency, Params::new(19 * 1024, 2, 1, None).expect("valid argon2 params"))
+        Self::with_params(concurrency, Self::owasp_params())
+    }
+
+    /// argon2id, 19 MiB, t=2, p=1.
+    pub fn owasp_params() -> Params {
+        Params::new(19 * 1024, 2, 1, None).expect("valid argon2 params")
     }
 
     /// Cheaper parameters, for tests that create many accounts.
     pub fn with_params(concurrency: usize, params: Params) -> Self {
+        Self::with_queue(concurrency, concurrency.max(1) * QUEUE_PER_THREAD, params)
+    }
+
+    /// `queue`: hashes that may wait for a thread before more are refused.
+    pub fn with_queue(concurrency: usize, queue: usize, params: Params) -> Self {
         let mut area = WorkArea::default();
         let dummy = area.hash(&params, b"twostep: no such account").expect("hashing a constant works");
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::sync_channel::<Job>(queue.max(1));
         let queue = Arc::new(Mutex::new(queue));
         let threads = concurrency.max(1);
         for i in 0..threads {
@@ -61,11 +78,17 @@ impl PasswordHasher {
         Self { jobs, threads, params, dummy_hash: Arc::new(dummy) }
     }
 
+    /// Queues a job, or refuses at once when the queue is full.
+    fn submit(&self, job: Job) -> AppResult<()> {
+        self.jobs.try_send(job).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => AppError::Overloaded { retry_after_s: 1 },
+            mpsc::TrySendError::Disconnected(_) => AppError::Internal("hashing threads stopped".into()),
+        })
+    }
+
     pub async fn hash(&self, password: &str) -> AppResult<String> {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job::Hash { password: password.to_owned(), reply })
-            .map_err(|_| AppError::Internal("hashing threads stopped".into()))?;
+        self.submit(Job::Hash { password: password.to_owned(), reply })?;
         answer.await.map_err(|_| AppError::Internal("hashing thread failed".into()))?
     }
 
@@ -75,9 +98,7 @@ impl PasswordHasher {
         let known = hash.is_some();
         let hash = hash.map(str::to_owned).unwrap_or_else(|| self.dummy_hash.to_string());
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job::Verify { password: password.to_owned(), hash, reply })
-            .map_err(|_| AppError::Internal("hashing threads stopped".into()))?;
+        self.submit(Job::Verify { password: password.to_owned(), hash, reply })?;
         let ok = answer.await.map_err(|_| AppError::Internal("hashing thread failed".into()))?;
         Ok(ok && known)
     }
@@ -204,6 +225,26 @@ mod tests {
         assert!(h.verify("interoperable", Some(&theirs)).await.unwrap(), "{theirs}");
         assert!(!h.verify("interoperable", Some("$argon2i$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g")).await.unwrap());
         assert!(!h.verify("interoperable", Some("garbage")).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_instead_of_waiting() {
+        // One thread, one waiting place, a hash slow enough to keep them busy.
+        let h = PasswordHasher::with_queue(1, 1, Params::new(64 * 1024, 4, 1, None).unwrap());
+        // Eight requests at once: each submits when first polled.
+        let calls: Vec<_> = (0..8).map(|_| {
+            let h = h.clone();
+            tokio::spawn(async move { h.hash("correct horse").await })
+        }).collect();
+        let mut results = Vec::new();
+        for c in calls {
+            results.push(c.await.unwrap());
+        }
+        let refused = results.iter().filter(|r| matches!(r, Err(AppError::Overloaded { retry_after_s: 1 }))).count();
+        let hashed = results.iter().filter(|r| r.is_ok()).count();
+        assert!(refused >= 1 && hashed >= 1 && refused + hashed == 8, "{refused} refused, {hashed} hashed");
+        // Once the queue drains, hashing works again.
+        assert!(h.hash("correct horse").await.is_ok());
     }
 
     #[test]

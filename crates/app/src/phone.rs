@@ -27,7 +27,7 @@ impl App {
         phone: &str,
         meta: &RequestMeta,
     ) -> AppResult<CodeSent> {
-        self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
+        self.rate_limit(&format!("codes:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute).await?;
         let phone = normalize_phone(phone)?;
         let account = self.require_sudo(account_id, session_token).await?;
         self.limit_cost("phone-bindings", self.settings.costs.phone_bindings, account_id, meta).await?;
@@ -49,7 +49,7 @@ impl App {
         code: &str,
         meta: &RequestMeta,
     ) -> AppResult<String> {
-        self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
+        self.rate_limit(&format!("codes:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute).await?;
         let account = self.require_sudo(account_id, session_token).await?;
         let factors = self.account_factors(&account).await?;
         let subject = step_up_subject(account_id);

@@ -8,6 +8,8 @@ use clap::Subcommand;
 use twostep_app::{App, RequestMeta};
 use twostep_domain::recovery::CaseStatus;
 
+use crate::config::ServeArgs;
+
 #[derive(Subcommand, Debug)]
 pub enum CasesCommand {
     /// List recovery cases, riskiest first.
@@ -15,6 +17,8 @@ pub enum CasesCommand {
         /// open, pending_review, approved, rejected, cancelled or expired
         #[arg(long, default_value = "pending_review")]
         status: String,
+        #[command(flatten)]
+        settings: Box<ServeArgs>,
     },
     /// Show a case's evidence.
     Show {
@@ -22,6 +26,8 @@ pub enum CasesCommand {
         /// E-mail of the staff account looking (applies the staff rules, e.g. not one's own account).
         #[arg(long)]
         reviewer: Option<String>,
+        #[command(flatten)]
+        settings: Box<ServeArgs>,
     },
     /// Approve a case (a high-risk case needs two different reviewers).
     Approve {
@@ -31,6 +37,8 @@ pub enum CasesCommand {
         reviewer: String,
         #[arg(long)]
         note: String,
+        #[command(flatten)]
+        settings: Box<ServeArgs>,
     },
     /// Reject a case.
     Reject {
@@ -40,7 +48,22 @@ pub enum CasesCommand {
         reviewer: String,
         #[arg(long)]
         reason: String,
+        #[command(flatten)]
+        settings: Box<ServeArgs>,
     },
+}
+
+impl CasesCommand {
+    /// The server settings (holds, risk threshold, …), read as `serve` reads
+    /// them: flags, then `TWOSTEP_*` variables, then the config file.
+    pub fn settings(&self) -> &ServeArgs {
+        match self {
+            CasesCommand::List { settings, .. }
+            | CasesCommand::Show { settings, .. }
+            | CasesCommand::Approve { settings, .. }
+            | CasesCommand::Reject { settings, .. } => settings,
+        }
+    }
 }
 
 fn meta() -> RequestMeta {
@@ -66,7 +89,7 @@ fn time(unix_s: Option<i64>) -> String {
 
 pub async fn run(app: &App, command: CasesCommand) -> Result<()> {
     match command {
-        CasesCommand::List { status } => {
+        CasesCommand::List { status, .. } => {
             let status = CaseStatus::try_from(status.as_str()).map_err(|e| anyhow!("--status: {e}"))?;
             let cases = app.operator_queue(status).await.map_err(app_err)?;
             println!("{:<32}  {:<32}  {:>4}  {:<20}  reset", "case", "account", "risk", "submitted");
@@ -77,7 +100,7 @@ pub async fn run(app: &App, command: CasesCommand) -> Result<()> {
             }
             Ok(())
         }
-        CasesCommand::Show { case_id, reviewer } => {
+        CasesCommand::Show { case_id, reviewer, .. } => {
             let e = match reviewer {
                 Some(email) => app.case_evidence(&reviewer_id(app, &email).await?, &case_id).await,
                 None => app.operator_case_evidence(&case_id).await,
@@ -122,7 +145,7 @@ pub async fn run(app: &App, command: CasesCommand) -> Result<()> {
             println!("opened from {} ({})", e.record.open_ip, e.record.open_user_agent);
             Ok(())
         }
-        CasesCommand::Approve { case_id, reviewer, note } => {
+        CasesCommand::Approve { case_id, reviewer, note, .. } => {
             let staff = reviewer_id(app, &reviewer).await?;
             let r = app.approve_recovery(&staff, &case_id, &note, &meta()).await.map_err(app_err)?;
             match r.status {
@@ -131,7 +154,7 @@ pub async fn run(app: &App, command: CasesCommand) -> Result<()> {
             }
             Ok(())
         }
-        CasesCommand::Reject { case_id, reviewer, reason } => {
+        CasesCommand::Reject { case_id, reviewer, reason, .. } => {
             let staff = reviewer_id(app, &reviewer).await?;
             app.reject_recovery(&staff, &case_id, &reason, &meta()).await.map_err(app_err)?;
             println!("case {case_id} rejected");

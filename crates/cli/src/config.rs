@@ -32,6 +32,20 @@ pub struct GlobalArgs {
     /// PostgreSQL statement timeout in seconds [default: 10]
     #[arg(long, global = true, env = "TWOSTEP_DB_STATEMENT_TIMEOUT_S")]
     pub db_statement_timeout_s: Option<u64>,
+    /// The master key file, e.g. a mounted secret; never created [default: <data-dir>/master.key]
+    #[arg(long, global = true, env = "TWOSTEP_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// Log lines as text or as JSON objects, one a line [default: text]
+    #[arg(long, global = true, env = "TWOSTEP_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(clap::ValueEnum, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// Settings of the running server.
@@ -82,7 +96,7 @@ pub struct ServeArgs {
     /// Password hashes computed at once [default: number of cores]
     #[arg(long, env = "TWOSTEP_HASH_CONCURRENCY")]
     pub hash_concurrency: Option<usize>,
-    /// Trust X-Forwarded-For for the client address (only behind your own proxy) [default: false]
+    /// Older form of --trusted-proxies: the connecting peer, whatever its address, is one trusted proxy hop [default: false]
     #[arg(long, env = "TWOSTEP_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: Option<bool>,
     /// Bearer token that /metrics asks for; without it /metrics is open to anyone who reaches the listener
@@ -91,6 +105,15 @@ pub struct ServeArgs {
     /// Serve /metrics only on this address (e.g. 127.0.0.1:9100), not on --listen
     #[arg(long, env = "TWOSTEP_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
+    /// Proxies whose X-Forwarded-For entries are believed: addresses and CIDR blocks, comma-separated [default: none]
+    #[arg(long, env = "TWOSTEP_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
+    /// Password hashes that may wait for a hashing thread; past that, 503 with Retry-After [default: 32 per thread]
+    #[arg(long, env = "TWOSTEP_HASH_QUEUE")]
+    pub hash_queue: Option<usize>,
+    /// A request still running after this many seconds is answered 503 [default: 60]
+    #[arg(long, env = "TWOSTEP_REQUEST_TIMEOUT_S")]
+    pub request_timeout_s: Option<u64>,
     /// Sent codes: providers, templates, caps, retries.
     #[command(flatten)]
     pub messaging: crate::messaging::MessagingArgs,
@@ -108,6 +131,7 @@ pub struct FileConfig {
     pub db_max_connections: Option<u32>,
     pub db_acquire_timeout_s: Option<u64>,
     pub db_statement_timeout_s: Option<u64>,
+    pub master_key_file: Option<PathBuf>,
     pub listen: Option<String>,
     pub captcha_bits: Option<u32>,
     pub public_url: Option<String>,
@@ -126,6 +150,10 @@ pub struct FileConfig {
     pub trust_forwarded_for: Option<bool>,
     pub metrics_token: Option<twostep_delivery::Secret>,
     pub metrics_listen: Option<String>,
+    pub trusted_proxies: Option<String>,
+    pub hash_queue: Option<usize>,
+    pub request_timeout_s: Option<u64>,
+    pub log_format: Option<LogFormat>,
     // Sent codes and their delivery (see messaging.rs for what each means).
     pub smtp_host: Option<String>,
     pub smtp_port: Option<u16>,
@@ -204,6 +232,8 @@ pub struct StorageConfig {
     pub data_dir: PathBuf,
     pub database_url: String,
     pub pool: twostep_store::PoolSettings,
+    /// `--master-key-file`; None: `<data_dir>/master.key`.
+    pub master_key_file: Option<PathBuf>,
 }
 
 impl StorageConfig {
@@ -225,7 +255,8 @@ impl StorageConfig {
                 .map(secs)
                 .unwrap_or(defaults.statement_timeout),
         };
-        Self { data_dir, database_url, pool }
+        let master_key_file = g.master_key_file.clone().or(file.master_key_file.clone());
+        Self { data_dir, database_url, pool, master_key_file }
     }
 }
 
@@ -234,9 +265,11 @@ pub struct ServeConfig {
     pub listen: String,
     pub settings: Settings,
     pub hash_concurrency: usize,
-    pub trust_forwarded_for: bool,
     pub metrics_token: Option<twostep_delivery::Secret>,
     pub metrics_listen: Option<String>,
+    pub hash_queue: usize,
+    pub trusted_proxies: twostep_web::client_address::TrustedProxies,
+    pub request_timeout: std::time::Duration,
     /// SMTP and SMS/voice providers; channels without one use the dev outbox.
     pub providers: twostep_delivery::Providers,
 }
@@ -280,11 +313,23 @@ impl ServeConfig {
         let providers = crate::messaging::resolve(&a.messaging, f, &mut settings)?;
         crate::recovery_config::resolve(&a.recovery, f, &mut settings)?;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let hash_concurrency = a.hash_concurrency.or(f.hash_concurrency).unwrap_or(cores).max(1);
+        let hash_queue = a.hash_queue.or(f.hash_queue).unwrap_or(hash_concurrency * twostep_app::passwords::QUEUE_PER_THREAD);
+        anyhow::ensure!(hash_queue >= 1, "hash_queue must be at least 1");
+        let trusted_proxies = twostep_web::client_address::TrustedProxies::parse(
+            a.trusted_proxies.as_deref().or(f.trusted_proxies.as_deref()).unwrap_or(""),
+            a.trust_forwarded_for.or(f.trust_forwarded_for).unwrap_or(false),
+        )
+        .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
+        let timeout_s = a.request_timeout_s.or(f.request_timeout_s).unwrap_or(twostep_web::DEFAULT_REQUEST_TIMEOUT.as_secs());
+        anyhow::ensure!(timeout_s >= 1, "request_timeout_s must be at least 1");
         Ok(Self {
             listen,
             settings,
-            hash_concurrency: a.hash_concurrency.or(f.hash_concurrency).unwrap_or(cores),
-            trust_forwarded_for: a.trust_forwarded_for.or(f.trust_forwarded_for).unwrap_or(false),
+            hash_concurrency,
+            hash_queue,
+            trusted_proxies,
+            request_timeout: std::time::Duration::from_secs(timeout_s),
             metrics_token: a.metrics_token.clone().or(f.metrics_token.clone()).filter(|t| !t.expose().is_empty()),
             metrics_listen: a.metrics_listen.clone().or(f.metrics_listen.clone()),
             providers,

@@ -1,7 +1,9 @@
-//! The data directory (mode 0700) and the master key file in it (0600). The
-//! master key seals secrets at rest; it never enters the database, so a copy
-//! of the database alone reveals no authenticator secret. Several instances
-//! must share the same key file.
+//! The data directory (mode 0700) and the master key file in it (0600), or
+//! a key file mounted elsewhere (`--master-key-file`). The master key seals
+//! secrets at rest; it never enters the database, so a copy of the database
+//! alone reveals no authenticator secret. Several instances must share the
+//! same key: the database records the key's public id, and an instance whose
+//! key differs refuses to start (`load_checked`).
 
 use std::fs;
 use std::io::Write;
@@ -10,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use twostep_app::crypto::{Keyring, MasterKey};
+use twostep_app::ports::{SecretKind, SecretStore};
+use twostep_store::SqlStore;
 
 const CURRENT: &str = "master.key";
 const PENDING: &str = "master.key.new";
@@ -63,7 +67,8 @@ fn key_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Loads the keyring, creating the first master key on first start.
+/// Loads the keyring, creating the first master key if there is none,
+/// without asking the database (the benchmark seeds a database with it).
 pub fn load_keyring(dir: &Path) -> Result<Keyring> {
     ensure_data_dir(dir)?;
     let current_path = dir.join(CURRENT);
@@ -76,6 +81,79 @@ pub fn load_keyring(dir: &Path) -> Result<Keyring> {
     Ok(Keyring::new(&current, &older))
 }
 
+/// The keyring of an instance, checked against the key recorded in the
+/// database. The key is `key_file` if given (it must exist), else
+/// `<dir>/master.key`, created only when the database is empty. `rotating`:
+/// a rotation that stopped after it recorded its new key may resume.
+pub async fn load_checked(dir: &Path, key_file: Option<&Path>, store: &SqlStore, rotating: bool) -> Result<Keyring> {
+    ensure_data_dir(dir)?;
+    let path = key_file.map(Path::to_path_buf).unwrap_or_else(|| dir.join(CURRENT));
+    let recorded = store.master_key_check().await.context("reading the master key check")?;
+    if !path.exists() {
+        if key_file.is_some() {
+            bail!("--master-key-file {}: no such file (the key is never created there; point it at the key \
+                   every instance uses)", path.display());
+        }
+        if recorded.is_some() || !store.is_empty().await? {
+            bail!(
+                "no master key at {}, but the database already holds data sealed under key {}. Copy master.key from \
+                 an instance that works into {} (mode 0600), or point --master-key-file / TWOSTEP_MASTER_KEY_FILE \
+                 at it. A new key is created only for an empty database.",
+                path.display(),
+                recorded.as_deref().unwrap_or("(not recorded)"),
+                dir.display()
+            );
+        }
+        write_key(&path, &MasterKey::generate())?;
+        tracing::info!(path = %path.display(), "created a new master key");
+    }
+    let current = read_key(&path)?;
+    let older = key_files(dir)?.iter().map(|p| read_key(p)).collect::<Result<Vec<_>>>()?;
+    let keyring = Keyring::new(&current, &older);
+    let mine = current.id_hex();
+    let recorded = match recorded {
+        Some(r) => r,
+        None => {
+            // A database from before key checks: adopt this key only if it
+            // opens what is already sealed.
+            refuse_unknown_sealed_values(store, &keyring, &path).await?;
+            store.record_master_key_check(&mine).await.context("recording the master key check")?
+        }
+    };
+    if recorded == mine {
+        return Ok(keyring);
+    }
+    let pending = dir.join(PENDING);
+    if pending.exists() && read_key(&pending)?.id_hex() == recorded {
+        if rotating {
+            return Ok(keyring);
+        }
+        bail!("a master key rotation stopped before it finished: run `twostep keys rotate` again, then start");
+    }
+    bail!(
+        "the master key {} (id {mine}) is not the key this database is sealed with (id {recorded}). Every instance \
+         must use the same key: copy master.key from an instance that works into {}, or point --master-key-file / \
+         TWOSTEP_MASTER_KEY_FILE at it. Starting with another key would seal values no other instance can open.",
+        path.display(),
+        dir.display()
+    )
+}
+
+async fn refuse_unknown_sealed_values(store: &SqlStore, keyring: &Keyring, path: &Path) -> Result<()> {
+    for kind in SecretKind::ALL {
+        let stale = store.stale_secrets(kind, &keyring.current_prefix(), None, 100).await?;
+        if let Some(other) = stale.iter().find(|s| !keyring.has_key_of(&s.sealed)) {
+            bail!(
+                "the master key {} does not open the secrets already in this database (one is sealed under key {}): \
+                 use the key file the database was created with",
+                path.display(),
+                other.sealed.get(1..9).map(twostep_app::crypto::hex).unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Steps of a rotation. The new key is written beside the old one before any
 /// value is re-sealed, and both stay loadable until the switch, so a crash at
 /// any point leaves every value readable; running the rotation again then
@@ -83,6 +161,8 @@ pub fn load_keyring(dir: &Path) -> Result<Keyring> {
 pub struct Rotation {
     dir: PathBuf,
     pub new_key: MasterKey,
+    /// The id of the key being replaced.
+    pub old_id: String,
     /// An earlier rotation stopped before its switch and this one resumes it.
     pub resumed: bool,
 }
@@ -104,9 +184,10 @@ impl Rotation {
             key
         };
         let mut older = key_files(dir)?.iter().map(|p| read_key(p)).collect::<Result<Vec<_>>>()?;
+        let old_id = old.id_hex();
         older.push(old);
         let keyring = Keyring::new(&new_key, &older);
-        Ok((Self { dir: dir.to_owned(), new_key, resumed }, keyring))
+        Ok((Self { dir: dir.to_owned(), new_key, old_id, resumed }, keyring))
     }
 
     pub fn finish(self) -> Result<()> {

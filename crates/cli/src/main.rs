@@ -18,7 +18,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use twostep_domain::Role;
 
-use config::{FileConfig, GlobalArgs, ServeArgs, StorageConfig};
+use config::{FileConfig, GlobalArgs, LogFormat, ServeArgs, StorageConfig};
 
 #[derive(Parser, Debug)]
 #[command(name = "twostep", version, about = "Account security: sign-in with a second factor, and a safe way back in.")]
@@ -43,6 +43,12 @@ enum Command {
     /// Write the whole database as JSON lines (to move to another backend).
     Export {
         /// File to write.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Copy a live SQLite database to a new file while the server runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// File to write; must not exist.
         #[arg(long)]
         out: std::path::PathBuf,
     },
@@ -82,6 +88,9 @@ enum StaffCommand {
         /// reviewer or admin
         #[arg(long)]
         role: String,
+        /// Server settings, read as `serve` reads them.
+        #[command(flatten)]
+        settings: Box<ServeArgs>,
     },
 }
 
@@ -93,22 +102,39 @@ enum KeysCommand {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TWOSTEP_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, never in a log file or journal.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none())
-        .init();
+    let file = FileConfig::load(cli.global.config.as_deref())?;
+    init_logs(cli.global.log_format.or(file.log_format).unwrap_or_default());
     // One TLS crypto provider for the process (ring): reqwest and lettre use it.
     twostep_delivery::install_tls_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(run(cli))
+    runtime.block_on(run(cli, file))
 }
 
-async fn run(cli: Cli) -> Result<()> {
-    let file = FileConfig::load(cli.global.config.as_deref())?;
+/// Log lines go to standard error, as text or JSON (`--log-format`),
+/// filtered by `TWOSTEP_LOG`. In JSON a panic is logged as an error line
+/// too (with the request's id when a request panicked), so the log stays JSON.
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TWOSTEP_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
+    // Colours only for a person at a terminal, never into a file or a collector.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    match format {
+        LogFormat::Text => return logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(%location, %message, "thread panicked");
+    }));
+}
+
+async fn run(cli: Cli, file: FileConfig) -> Result<()> {
     let storage = StorageConfig::resolve(&cli.global, &file);
     match cli.command {
         Command::Serve(args) => server::serve(&storage, &args, &file).await,
@@ -118,22 +144,23 @@ async fn run(cli: Cli) -> Result<()> {
             println!("migrations applied: {applied:?}");
             Ok(())
         }
-        Command::Staff { command: StaffCommand::Add { email, role } } => {
+        Command::Staff { command: StaffCommand::Add { email, role, settings } } => {
             let role = Role::try_from(role.as_str()).ok().filter(|r| r.is_staff());
             let Some(role) = role else { bail!("--role must be reviewer or admin") };
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password).context("reading the password from standard input")?;
             let password = password.trim_end_matches(['\r', '\n']);
-            let app = server::build_app(&storage, &ServeArgs::default(), &file).await?.0;
+            let app = server::build_app(&storage, &settings, &file).await?.0;
             let id = app.add_staff(&email, password, role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("staff account {id} ({}) ready", role.as_str());
             Ok(())
         }
+        Command::Backup { out } => server::backup(&storage, &out).await,
         Command::Export { out } => transfer::export(&server::open_store(&storage).await?, &out).await,
         Command::Import { input } => transfer::import(&server::open_store(&storage).await?, &input).await,
         Command::Bench(args) => bench::bench(args, std::env::current_exe()?).await,
         Command::Cases { command } => {
-            let app = server::build_app(&storage, &ServeArgs::default(), &file).await?.0;
+            let app = server::build_app(&storage, command.settings(), &file).await?.0;
             cases::run(&app, command).await
         }
         Command::Audit { command } => audit::run(&storage, command).await,

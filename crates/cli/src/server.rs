@@ -22,9 +22,9 @@ pub async fn open_store(storage: &StorageConfig) -> Result<SqlStore> {
 
 pub async fn build_app(storage: &StorageConfig, args: &ServeArgs, file: &FileConfig) -> Result<(App, ServeConfig, SqlStore)> {
     let config = ServeConfig::resolve(args, file)?;
-    let keyring = keys::load_keyring(&storage.data_dir)?;
     let sql = open_store(storage).await?;
     sql.migrate().await.context("migrating the database")?;
+    let keyring = keys::load_checked(&storage.data_dir, storage.master_key_file.as_deref(), &sql, false).await?;
     let store: Arc<dyn Store> = Arc::new(sql.clone());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     twostep_delivery::install_tls_provider();
@@ -35,7 +35,7 @@ pub async fn build_app(storage: &StorageConfig, args: &ServeArgs, file: &FileCon
         delivery,
         clock,
         Arc::new(keyring),
-        PasswordHasher::new(config.hash_concurrency),
+        PasswordHasher::with_queue(config.hash_concurrency, config.hash_queue, PasswordHasher::owasp_params()),
         config.settings.clone(),
     );
     Ok((app, config, sql))
@@ -45,7 +45,8 @@ pub async fn serve(storage: &StorageConfig, args: &ServeArgs, file: &FileConfig)
     let (app, config, sql) = build_app(storage, args, file).await?;
     // The dev outbox route exists only while no provider at all is configured.
     let mut state = AppState::new(app.clone(), !config.providers.any());
-    state.trust_forwarded_for = config.trust_forwarded_for;
+    state.trusted_proxies = Arc::new(config.trusted_proxies.clone());
+    state.request_timeout = config.request_timeout;
     state.metrics_access = twostep_web::MetricsAccess {
         token: config.metrics_token.as_ref().map(|t| t.expose().into()),
         separate_listener: config.metrics_listen.is_some(),
@@ -54,6 +55,7 @@ pub async fn serve(storage: &StorageConfig, args: &ServeArgs, file: &FileConfig)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    warn_about_exposure(&config, addr);
     let _delivery_workers = app.spawn_delivery_workers();
     crate::delivery_check::log_at_start(config.providers.clone());
     tokio::spawn(housekeeping(app));
@@ -79,6 +81,20 @@ pub async fn serve(storage: &StorageConfig, args: &ServeArgs, file: &FileConfig)
         .await?;
     sql.close().await;
     Ok(())
+}
+
+/// Settings meant for a developer's machine, running where others can reach them.
+fn warn_about_exposure(config: &ServeConfig, addr: std::net::SocketAddr) {
+    if !config.providers.any() && !addr.ip().is_loopback() {
+        tracing::warn!(
+            listen = %addr,
+            "the development outbox is reachable from other machines at /api/v1/dev/outbox: anyone who can reach \
+             this address reads every code sent. Configure SMTP and SMS/voice providers, or listen on 127.0.0.1"
+        );
+    }
+    if config.settings.captcha_bits == 0 {
+        tracing::warn!("the captcha is off (--captcha-bits 0): password guessing is limited by the rate limits only");
+    }
 }
 
 /// Deletes expired challenges, attempts, codes and counters now and then.
@@ -113,12 +129,49 @@ async fn shutdown_signal() {
     }
 }
 
+/// `twostep backup --out FILE`: a consistent copy of a live SQLite database.
+pub async fn backup(storage: &StorageConfig, out: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if Backend::from_url(&storage.database_url)? != Backend::Sqlite {
+        anyhow::bail!("twostep backup copies SQLite databases; back up PostgreSQL with pg_dump (see docs/deployment.md)");
+    }
+    let sql = open_store(storage).await?;
+    // The copy holds password hashes and sealed secrets: readable by the owner only.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .with_context(|| format!("creating {} (it must not exist yet)", out.display()))?;
+    let copied = sql.backup_to(out).await;
+    sql.close().await;
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(out);
+        return Err(e).context("copying the database");
+    }
+    let size = std::fs::metadata(out)?.len();
+    println!(
+        "backup written to {} ({size} bytes). It holds no master key: keep a copy of master.key (and retired-keys/) \
+         apart from it, or the secrets in it cannot be opened",
+        out.display()
+    );
+    Ok(())
+}
+
 pub async fn rotate_keys(storage: &StorageConfig) -> Result<()> {
     use twostep_app::ports::SecretKind;
     use twostep_app::rotation::{kind_name, reseal_all};
-    let _ = keys::load_keyring(&storage.data_dir)?;
+    if let Some(file) = &storage.master_key_file {
+        anyhow::bail!(
+            "keys rotate works on the key in the data directory, not on --master-key-file {}: copy the key to \
+             {}/master.key, rotate, then mount the new master.key in its place",
+            file.display(),
+            storage.data_dir.display()
+        );
+    }
     let sql = open_store(storage).await?;
     sql.migrate().await?;
+    keys::load_checked(&storage.data_dir, None, &sql, true).await?;
     let (rotation, keyring) = keys::Rotation::begin(&storage.data_dir)?;
     if rotation.resumed {
         println!("resuming the rotation to {} that stopped before it finished", rotation.new_key.id_hex());
@@ -126,8 +179,14 @@ pub async fn rotate_keys(storage: &StorageConfig) -> Result<()> {
     // Every sealed value: authenticator secrets and setups, identity
     // documents, queued messages.
     let report = reseal_all(&sql, &keyring).await?;
-    sql.close().await;
+    // The database names the new key before the key file changes: a crash
+    // between the two leaves instances refusing to start until the rotation
+    // is run again, never running on two keys.
     let id = rotation.new_key.id_hex();
+    if !sql.replace_master_key_check(&rotation.old_id, &id).await? && sql.master_key_check().await?.as_deref() != Some(&id) {
+        anyhow::bail!("the database's master key check changed during the rotation; is another rotation running?");
+    }
+    sql.close().await;
     rotation.finish()?;
     let kinds: Vec<String> = SecretKind::ALL.iter().map(|&k| format!("{} {}", report.of(k), kind_name(k))).collect();
     println!(

@@ -267,6 +267,9 @@ pub async fn import(store: &SqlStore, input: &Path) -> Result<()> {
     if !store.all_tables_empty().await? {
         bail!("the target database is not empty; import only into an empty database");
     }
+    // The export carries the key check of its data; an instance that started
+    // on the empty target may have recorded its own.
+    store.clear_master_key_check().await?;
     // Second reading: loaded in one transaction, committed only if this
     // reading checks out too (the file may have changed in between).
     let mut load = store.begin_load().await?;

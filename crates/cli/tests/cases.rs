@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{run, temp_dir};
+use common::{data_dir_with_key, run, run_env, temp_dir};
 use serde_json::json;
 use twostep_domain::Role;
 use twostep_testkit::recovery::{submitted_case, totp_owner, PW};
@@ -20,6 +20,8 @@ async fn the_review_queue_from_the_command_line() {
     s.app.add_staff("rev@example.com", PW, Role::Reviewer).await.unwrap();
     let cwd = temp_dir();
     let data = cwd.join("d");
+    // The operator's data directory holds the key the server runs with.
+    data_dir_with_key(&data, s.db.master_key());
     let data = data.to_str().unwrap();
     let cases = |args: &[&str]| {
         let mut all = vec!["cases"];
@@ -80,5 +82,51 @@ fn recovery_settings_are_flags_and_are_checked_at_start() {
     std::fs::write(cwd.join("t.toml"), "recovery_high_risk_score = 101\n").unwrap();
     let (ok, text) = run(&cwd, &["serve", "--config", "t.toml", "--data-dir", "d"], "");
     assert!(!ok && text.contains("recovery_high_risk_score"), "{text}");
+    let _ = std::fs::remove_dir_all(cwd);
+}
+
+/// `cases approve` reads the server's settings as `serve` does: a hold set
+/// by `TWOSTEP_RECOVERY_HOLD_S` (or a flag, which wins) is the hold the
+/// approval sets, not the built-in 48 hours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_approve_honours_settings_from_the_environment_and_flags() {
+    for backend in twostep_testkit::db::BOTH {
+        approve_with_settings(backend).await;
+    }
+}
+
+async fn approve_with_settings(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let alice = totp_owner(&s, "alice@example.com").await;
+    let bob = totp_owner(&s, "bob@example.com").await;
+    let a = submitted_case(&s, &alice, json!({"reset": ["authenticator"]})).await;
+    let b = submitted_case(&s, &bob, json!({"reset": ["authenticator"]})).await;
+    s.app.add_staff("rev@example.com", PW, Role::Reviewer).await.unwrap();
+    let cwd = temp_dir();
+    data_dir_with_key(&cwd.join("d"), s.db.master_key());
+    let approve = |case: &str, extra: &[&str]| {
+        let mut all = vec!["cases", "approve", case, "--reviewer", "rev@example.com", "--note", "documents match"];
+        all.extend_from_slice(extra);
+        all.extend_from_slice(&["--database-url", &s.db.url, "--data-dir", "d"]);
+        run_env(&cwd, &all, "", &[("TWOSTEP_RECOVERY_HOLD_S", "3600")])
+    };
+    let hold_of = |account_id: String| {
+        let store = s.app.store.clone();
+        async move {
+            let account = store.account_by_id(&account_id).await.unwrap().unwrap();
+            account.withdrawals_blocked_until.expect("a hold") - common::now()
+        }
+    };
+
+    let (ok, text) = approve(&a.id, &[]);
+    assert!(ok && text.contains("approved"), "{text}");
+    let hold = hold_of(alice.account_id.clone()).await;
+    assert!((3500..=3700).contains(&hold), "the environment's one-hour hold, not 48 hours: {hold} s ({text})");
+
+    let (ok, text) = approve(&b.id, &["--recovery-hold-s", "7200"]);
+    assert!(ok && text.contains("approved"), "{text}");
+    let hold = hold_of(bob.account_id.clone()).await;
+    assert!((7100..=7300).contains(&hold), "the flag wins over the environment: {hold} s ({text})");
+    s.stop().await;
     let _ = std::fs::remove_dir_all(cwd);
 }

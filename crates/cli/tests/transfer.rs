@@ -123,6 +123,8 @@ async fn a_cut_or_damaged_export_is_refused_and_leaves_the_target_empty() {
         let old = serve(&data, &[]);
         let login = json!({"email": "cut@example.com", "password": "cutting password"});
         let token = call(&old.url, "POST", "/api/v1/login", Some(login), None).await.1["session_token"].as_str().unwrap().to_owned();
+        let sudo = json!({"method": "password", "password": "cutting password"});
+        assert_eq!(call(&old.url, "POST", "/api/v1/me/sudo", Some(sudo), Some(&token)).await.0, 200);
         let setup = call(&old.url, "POST", "/api/v1/me/totp", Some(json!({})), Some(&token)).await.1;
         let key = setup["backup_key"].as_str().unwrap().to_owned();
         let confirm = json!({"setup_id": setup["setup_id"], "backup_key": key, "code": oathtool(&key, now())});

@@ -1,17 +1,30 @@
 //! Identity document images: decides JPEG or PNG by content (never by the
 //! declared type or file name), reads the dimensions from the headers,
-//! checks that the file is whole, and rewrites it without metadata (EXIF,
-//! GPS, XMP, comments, text chunks) so nothing but the picture is kept.
+//! checks that the file is whole, then decodes it with the `image` crate
+//! under explicit limits and keeps only a re-encoded copy: nothing but the
+//! pixels survives (no EXIF, GPS, XMP, comments, text chunks, trailing bytes,
+//! nor bytes smuggled into the compressed stream), and what does not decode
+//! is refused. The reviewer's browser is only ever sent that copy.
 //!
-//! Nothing is decoded: only the container structure is walked, so a hostile
-//! file costs at most one pass over its bytes and no decompression.
+//! The container walk comes first and costs one pass over the bytes; the
+//! decoder runs only on a whole file whose header dimensions are within
+//! `MAX_SIDE` and `MAX_PIXELS`, and the decoder's own limits refuse any
+//! allocation past `MAX_DECODE_BYTES`, so a decompression bomb costs a few
+//! header reads, never gigabytes.
 
 use crate::error::DomainError;
 
 /// Each image must be at least this many pixels wide and high.
 pub const MIN_SIDE: u32 = 300;
 /// And at most this many, so no reviewer's browser is asked to open a bomb.
-pub const MAX_SIDE: u32 = 20_000;
+pub const MAX_SIDE: u32 = 10_000;
+/// At most this many pixels in all: 40 megapixels (a phone photo is 12).
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// The decoder may allocate at most this much for one image: 40 MP of 8-bit
+/// RGB is 120 MB. Uploads decode one image at a time per request.
+pub const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
+/// Quality of the re-encoded JPEG copy: no visible loss on a document photo.
+const JPEG_QUALITY: u8 = 90;
 /// The upload limit for one image.
 pub const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
 
@@ -48,11 +61,11 @@ pub enum ImageRefusal {
     Damaged,
     #[error("is {width}×{height} pixels; at least 300×300 are needed")]
     TooSmall { width: u32, height: u32 },
-    #[error("is {width}×{height} pixels; at most 20000 on a side")]
+    #[error("is {width}×{height} pixels; at most 10000 on a side and 40 megapixels")]
     TooLarge { width: u32, height: u32 },
 }
 
-/// A checked image, rewritten without metadata.
+/// A checked image, decoded and re-encoded: `bytes` hold pixels only.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CleanImage {
     pub kind: ImageKind,
@@ -74,9 +87,10 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageKind> {
     }
 }
 
-/// Sniffs, checks and strips an uploaded image.
+/// Sniffs, checks, decodes and re-encodes an uploaded image.
 pub fn clean_image(bytes: &[u8]) -> Result<CleanImage, ImageRefusal> {
-    let (kind, (width, height, clean)) = match sniff(bytes) {
+    // The walk proves the file whole and reads its header dimensions.
+    let (kind, (width, height, _stripped)) = match sniff(bytes) {
         Some(ImageKind::Png) => (ImageKind::Png, clean_png(bytes)?),
         Some(ImageKind::Jpeg) => (ImageKind::Jpeg, clean_jpeg(bytes)?),
         None => return Err(ImageRefusal::NotAnImage),
@@ -84,15 +98,72 @@ pub fn clean_image(bytes: &[u8]) -> Result<CleanImage, ImageRefusal> {
     if width < MIN_SIDE || height < MIN_SIDE {
         return Err(ImageRefusal::TooSmall { width, height });
     }
-    if width > MAX_SIDE || height > MAX_SIDE {
+    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(ImageRefusal::TooLarge { width, height });
     }
-    Ok(CleanImage {
-        kind,
-        width,
-        height,
-        bytes: clean,
-    })
+    let too_large = ImageRefusal::TooLarge { width, height };
+    let picture = decode(kind, bytes).map_err(|e| match e {
+        image::ImageError::Limits(_) => too_large,
+        _ => ImageRefusal::Damaged,
+    })?;
+    let bytes = encode(kind, &picture).map_err(|_| ImageRefusal::Damaged)?;
+    Ok(CleanImage { kind, width: picture.width(), height: picture.height(), bytes })
+}
+
+/// Decodes under `MAX_SIDE` and `MAX_DECODE_BYTES`, turning a JPEG as its
+/// EXIF orientation says (the copy keeps no EXIF to say it).
+fn decode(kind: ImageKind, bytes: &[u8]) -> image::ImageResult<image::DynamicImage> {
+    use image::codecs::{jpeg::JpegDecoder, png::PngDecoder};
+    use image::DynamicImage;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    let reader = std::io::Cursor::new(bytes);
+    match kind {
+        ImageKind::Png => {
+            let decoder = within_budget(PngDecoder::with_limits(reader, limits.clone())?, limits)?;
+            DynamicImage::from_decoder(decoder)
+        }
+        ImageKind::Jpeg => {
+            let mut decoder = within_budget(JpegDecoder::new(reader)?, limits)?;
+            let orientation = image::ImageDecoder::orientation(&mut decoder)?;
+            let mut picture = DynamicImage::from_decoder(decoder)?;
+            picture.apply_orientation(orientation);
+            Ok(picture)
+        }
+    }
+}
+
+/// The decoder's own limits (dimensions, its working memory) and the
+/// picture it would produce, checked before a byte of it is allocated.
+fn within_budget<D: image::ImageDecoder>(mut decoder: D, limits: image::Limits) -> image::ImageResult<D> {
+    use image::error::{LimitError, LimitErrorKind};
+    decoder.set_limits(limits)?;
+    if decoder.total_bytes() > MAX_DECODE_BYTES {
+        return Err(image::ImageError::Limits(LimitError::from_kind(LimitErrorKind::InsufficientMemory)));
+    }
+    Ok(decoder)
+}
+
+fn encode(kind: ImageKind, picture: &image::DynamicImage) -> image::ImageResult<Vec<u8>> {
+    use image::codecs::jpeg::JpegEncoder;
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    use image::DynamicImage;
+    let mut out = Vec::new();
+    match kind {
+        ImageKind::Png => {
+            picture.write_with_encoder(PngEncoder::new_with_quality(&mut out, CompressionType::Default, FilterType::Adaptive))?
+        }
+        ImageKind::Jpeg => {
+            let encoder = JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);
+            match picture {
+                DynamicImage::ImageLuma8(_) | DynamicImage::ImageRgb8(_) => picture.write_with_encoder(encoder)?,
+                other => DynamicImage::ImageRgb8(other.to_rgb8()).write_with_encoder(encoder)?,
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// PNG chunks kept: the critical ones and ancillary ones that only affect
@@ -430,21 +501,59 @@ mod tests {
         out
     }
 
+    /// A real, decodable PNG with `extra` chunks after its header.
+    fn real_png(w: u32, h: u32, extra: &[Vec<u8>]) -> Vec<u8> {
+        let mut encoded = Vec::new();
+        let picture = image::GrayImage::from_fn(w, h, |x, y| image::Luma([((x + y) % 256) as u8]));
+        image::DynamicImage::ImageLuma8(picture)
+            .write_to(&mut std::io::Cursor::new(&mut encoded), image::ImageFormat::Png)
+            .unwrap();
+        let after_ihdr = PNG_SIGNATURE.len() + 25;
+        let mut out = encoded[..after_ihdr].to_vec();
+        for e in extra {
+            out.extend_from_slice(e);
+        }
+        out.extend_from_slice(&encoded[after_ihdr..]);
+        out
+    }
+
+    /// A real, decodable JPEG; with `exif`, an EXIF segment naming a place
+    /// and a comment follow its start.
+    fn real_jpeg(w: u32, h: u32, exif: bool) -> Vec<u8> {
+        let mut encoded = Vec::new();
+        let picture = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+        image::DynamicImage::ImageRgb8(picture)
+            .write_to(&mut std::io::Cursor::new(&mut encoded), image::ImageFormat::Jpeg)
+            .unwrap();
+        let mut out = encoded[..2].to_vec();
+        if exif {
+            out.extend(segment(0xE1, b"Exif\0\0MM\0*\0\0\0\x08GPS 51.5N 0.1W"));
+            out.extend(segment(0xFE, b"taken at home"));
+        }
+        out.extend_from_slice(&encoded[2..]);
+        out
+    }
+
     #[test]
     fn png_dimensions_and_metadata_stripped() {
         let text = chunk(b"tEXt", b"Comment\0secret place");
         let exif = chunk(b"eXIf", b"MM\0*GPS");
         let gamma = chunk(b"gAMA", &45455u32.to_be_bytes());
-        let img = png(640, 480, &[text, exif, gamma.clone()]);
+        // The walk keeps the chunks that affect rendering, drops the rest.
+        let (w, h, walked) = clean_png(&png(640, 480, &[text.clone(), exif.clone(), gamma.clone()])).unwrap();
+        assert_eq!((w, h, walked), (640, 480, png(640, 480, &[gamma.clone()])));
+        let img = real_png(640, 480, &[text, exif, gamma]);
         let clean = clean_image(&img).unwrap();
         assert_eq!(
             (clean.kind, clean.width, clean.height),
             (ImageKind::Png, 640, 480)
         );
-        assert_eq!(clean.bytes, png(640, 480, &[gamma]));
-        assert!(!clean.bytes.windows(6).any(|w| w == b"secret"));
-        // The cleaned image is itself acceptable.
-        assert_eq!(clean_image(&clean.bytes).unwrap().bytes, clean.bytes);
+        assert!(!clean.bytes.windows(6).any(|w| w == b"secret" || w == b"eXIf\0\0" || w == b"tEXtCo"));
+        // The re-encoded image is itself acceptable, with the same pixels.
+        let again = clean_image(&clean.bytes).unwrap();
+        assert_eq!((again.width, again.height), (640, 480));
+        let pixels = |b: &[u8]| image::load_from_memory(b).unwrap().to_luma8().into_raw();
+        assert_eq!(pixels(&clean.bytes), pixels(&img));
     }
 
     #[test]
@@ -456,12 +565,19 @@ mod tests {
                 height: 800
             })
         );
-        assert_eq!(clean_image(&png(300, 300, &[])).unwrap().width, 300);
+        assert_eq!(clean_image(&real_png(300, 300, &[])).unwrap().width, 300);
         assert!(matches!(
             clean_image(&png(30_000, 300, &[])),
             Err(ImageRefusal::TooLarge { .. })
         ));
-        let whole = png(400, 400, &[]);
+        // Within the sides, over the pixels: refused from the header.
+        assert!(matches!(
+            clean_image(&png(9_000, 9_000, &[])),
+            Err(ImageRefusal::TooLarge { .. })
+        ));
+        // Whole as a container, but its pixel data does not decode.
+        assert_eq!(clean_image(&png(400, 400, &[])), Err(ImageRefusal::Damaged));
+        let whole = real_png(400, 400, &[]);
         for cut in [8, 20, whole.len() - 1, whole.len() - 12] {
             assert_eq!(
                 clean_image(&whole[..cut]),
@@ -472,7 +588,7 @@ mod tests {
         let mut bad_crc = whole.clone();
         bad_crc[20] ^= 1;
         assert_eq!(clean_image(&bad_crc), Err(ImageRefusal::Damaged));
-        let unknown_critical = png(400, 400, &[chunk(b"ABCD", b"")]);
+        let unknown_critical = real_png(400, 400, &[chunk(b"ABCD", b"")]);
         assert_eq!(clean_image(&unknown_critical), Err(ImageRefusal::Damaged));
         let mut huge_len = whole.clone();
         huge_len[33..37].copy_from_slice(&u32::MAX.to_be_bytes());
@@ -481,21 +597,21 @@ mod tests {
 
     #[test]
     fn jpeg_dimensions_and_metadata_stripped() {
-        let img = jpeg(1024, 768, true);
+        // The walk drops metadata segments and what follows the image.
+        let (w, h, walked) = clean_jpeg(&jpeg(1024, 768, true)).unwrap();
+        assert_eq!((w, h, walked), (1024, 768, jpeg(1024, 768, false)));
+        let img = real_jpeg(1024, 768, true);
         let clean = clean_image(&img).unwrap();
         assert_eq!(
             (clean.kind, clean.width, clean.height),
             (ImageKind::Jpeg, 1024, 768)
         );
-        assert_eq!(clean.bytes, jpeg(1024, 768, false));
-        assert!(!clean.bytes.windows(4).any(|w| w == b"Exif"));
+        assert!(!clean.bytes.windows(4).any(|w| w == b"Exif" || w == b"GPS " || w == b"home"));
         // Anything after the end of the image is dropped.
         let mut trailing = img.clone();
         trailing.extend_from_slice(b"hidden");
-        assert_eq!(
-            clean_image(&trailing).unwrap().bytes,
-            jpeg(1024, 768, false)
-        );
+        let clean = clean_image(&trailing).unwrap();
+        assert!(clean.bytes.ends_with(&[0xFF, 0xD9]) && !clean.bytes.windows(6).any(|w| w == b"hidden"));
     }
 
     #[test]

@@ -10,9 +10,11 @@
 mod account_changes;
 mod accounts;
 mod auth;
+mod backup;
 mod checkpoint;
 mod group_commit;
 mod owner;
+mod master_key;
 mod queue;
 mod records;
 mod recovery;
@@ -202,19 +204,40 @@ impl SqlStore {
 
     async fn migrate_locked(&self, conn: &mut sqlx::AnyConnection) -> Result<Vec<i64>, StoreError> {
         conn.execute(
-            "CREATE TABLE IF NOT EXISTS twostep_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS twostep_migrations \
+             (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL, checksum TEXT)",
         )
         .await
         .map_err(db_err)?;
-        let rows: Vec<(i64,)> =
-            sqlx::query_as("SELECT version FROM twostep_migrations").fetch_all(&mut *conn).await.map_err(db_err)?;
-        let done: Vec<i64> = rows.into_iter().map(|r| r.0).collect();
+        // A database migrated before checksums were recorded lacks the column.
+        if conn.execute("SELECT checksum FROM twostep_migrations WHERE 1 = 0").await.is_err() {
+            conn.execute("ALTER TABLE twostep_migrations ADD COLUMN checksum TEXT").await.map_err(db_err)?;
+        }
+        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as("SELECT version, name, checksum FROM twostep_migrations")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        for (version, name, recorded) in &rows {
+            match schema::check_applied(*version, name, recorded.as_deref())? {
+                schema::Applied::Matches => {}
+                // Applied by a binary from before checksums: record this one's.
+                schema::Applied::Unrecorded(checksum) => {
+                    sqlx::query("UPDATE twostep_migrations SET checksum = $1 WHERE version = $2 AND checksum IS NULL")
+                        .bind(checksum)
+                        .bind(*version)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db_err)?;
+                }
+            }
+        }
+        let done: Vec<i64> = rows.iter().map(|r| r.0).collect();
         let mut applied = Vec::new();
-        for (version, name, sql) in schema::MIGRATIONS {
+        for (version, name, sql_source) in schema::MIGRATIONS {
             if done.contains(version) {
                 continue;
             }
-            let sql = schema::render(sql, self.backend);
+            let sql = schema::render(sql_source, self.backend);
             // SQLite already runs inside BEGIN IMMEDIATE; PostgreSQL gets its own
             // transaction so a failed migration leaves nothing half-applied.
             if self.backend == Backend::Postgres {
@@ -225,10 +248,11 @@ impl SqlStore {
                 if *version == schema::AUDIT_CHAIN_VERSION {
                     records::chain_existing_audit(&mut *conn).await?;
                 }
-                sqlx::query("INSERT INTO twostep_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                sqlx::query("INSERT INTO twostep_migrations (version, name, applied_at, checksum) VALUES ($1, $2, $3, $4)")
                     .bind(*version)
                     .bind(*name)
                     .bind(unix_now())
+                    .bind(schema::checksum(sql_source))
                     .execute(&mut *conn)
                     .await
                     .map_err(db_err)?;
@@ -253,6 +277,6 @@ impl SqlStore {
     }
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

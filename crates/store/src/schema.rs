@@ -3,6 +3,8 @@
 //! two spellings that differ are filled in per backend, so the two schemas
 //! cannot drift apart.
 
+use twostep_app::ports::StoreError;
+
 use crate::Backend;
 
 /// Ordered migrations; never edit one that has shipped, add a new one.
@@ -15,6 +17,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] =
         (5, "authenticator_history", AUTHENTICATOR_HISTORY),
         (6, "owner_wins", OWNER_WINS),
         (7, "totp_setup_expiry", TOTP_SETUP_EXPIRY),
+        (8, "master_key_check", MASTER_KEY_CHECK),
     ];
 
 const CORE: &str = r#"
@@ -314,6 +317,58 @@ const TOTP_SETUP_EXPIRY: &str = r#"
 CREATE INDEX totp_setups_by_account ON totp_setups (account_id, expires_at);
 CREATE INDEX totp_setups_by_expiry ON totp_setups (expires_at);
 "#;
+
+/// The master key's public id (`MasterKey::id`, a truncated SHA-256 of the
+/// key: a check value, never the key), recorded by the first instance that
+/// starts on the database. An instance with another key refuses to start
+/// instead of sealing values no other instance can open.
+const MASTER_KEY_CHECK: &str = r#"
+CREATE TABLE master_key_check (
+    id BIGINT PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL
+);
+"#;
+
+/// What a migration is recorded with: the SHA-256 of its source text (before
+/// the per-backend spelling, so both backends record the same value). A
+/// shipped migration that was edited afterwards no longer matches.
+pub fn checksum(sql: &str) -> String {
+    use sha2::{Digest, Sha256};
+    twostep_app::crypto::hex(&Sha256::digest(sql.as_bytes()))
+}
+
+/// How a migration recorded in the database compares with this binary's.
+pub enum Applied {
+    Matches,
+    /// Recorded without a checksum (by a binary from before checksums): the
+    /// value to record now.
+    Unrecorded(String),
+}
+
+/// Refuses a database this binary must not run on: one with a migration this
+/// binary does not have (it was migrated by a newer release), or one whose
+/// applied migration differs from this binary's text of it.
+pub fn check_applied(version: i64, name: &str, recorded: Option<&str>) -> Result<Applied, StoreError> {
+    let newest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    let Some((_, ours_name, sql)) = MIGRATIONS.iter().find(|m| m.0 == version) else {
+        return Err(StoreError::Other(format!(
+            "the database schema is newer than this binary: it has migration {version} ({name}) and this binary \
+             knows migrations up to {newest}. Run the twostep release that migrated it (or a newer one), or restore \
+             a backup taken before the upgrade"
+        )));
+    };
+    let ours = checksum(sql);
+    match recorded {
+        None => Ok(Applied::Unrecorded(ours)),
+        Some(c) if c == ours && name == *ours_name => Ok(Applied::Matches),
+        Some(c) => Err(StoreError::Other(format!(
+            "migration {version} ({name}) applied to this database differs from this binary's {version} ({ours_name}): \
+             checksum {c}, expected {ours}. The binary and the database come from different builds of the schema; run \
+             the twostep release that migrated this database"
+        ))),
+    }
+}
 
 /// The migration's SQL spelled for `backend`.
 pub fn render(sql: &str, backend: Backend) -> String {

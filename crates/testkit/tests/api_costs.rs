@@ -78,6 +78,7 @@ async fn security_questions_are_capped_per_account_and_their_notice_collapsed() 
         s.verified_account("sq@example.com", PW).await;
         s.verified_account("other@example.com", PW).await;
         let token = s.session("sq@example.com", PW).await;
+        s.sudo_password(&token).await;
         let answers = json!({"answers": [
             {"question_id": "first_pet", "answer": "Rex"}, {"question_id": "birth_city", "answer": "Leeds"}]});
         for _ in 0..5 {
@@ -93,9 +94,11 @@ async fn security_questions_are_capped_per_account_and_their_notice_collapsed() 
         assert_eq!(with_body(&sent, changed), 1, "{backend:?}: {sent:?}");
         // Another account is not held back by this one.
         let other = s.session("other@example.com", PW).await;
+        s.sudo_password(&other).await;
         ok(&s.call("PUT", "/api/v1/me/security-questions", Some(answers.clone()), Some(&other)).await, 200);
         // The next hour the owner may change them again, and hears of it again.
         s.clock.advance(3600);
+        s.sudo_password(&token).await;
         ok(&s.call("PUT", "/api/v1/me/security-questions", Some(answers.clone()), Some(&token)).await, 200);
         let sent = outbox(&s).await;
         let to_owner: Vec<&Value> = sent.iter().filter(|m| m["to"] == "sq@example.com").collect();
@@ -111,6 +114,7 @@ async fn enrolments_are_capped_per_account_and_expired_ones_deleted() {
         next_hour(&s);
         s.verified_account("setups@example.com", PW).await;
         let token = s.session("setups@example.com", PW).await;
+        s.sudo_password(&token).await;
         for _ in 0..10 {
             ok(&s.post("/api/v1/me/totp", json!({}), Some(&token)).await, 201);
         }
@@ -118,6 +122,7 @@ async fn enrolments_are_capped_per_account_and_expired_ones_deleted() {
         assert_eq!(rows(&s, "totp_setups").await, 10, "{backend:?}: the refused one left no row");
         // Once they have expired, the next enrolment deletes them.
         s.clock.advance(3601);
+        s.sudo_password(&token).await;
         let setup = ok(&s.post("/api/v1/me/totp", json!({}), Some(&token)).await, 201);
         assert_eq!(rows(&s, "totp_setups").await, 1, "{backend:?}");
         // And the housekeeping deletes what expired without a next one.
@@ -126,6 +131,7 @@ async fn enrolments_are_capped_per_account_and_expired_ones_deleted() {
         assert_eq!(s.store.delete_expired_totp_setups(None, s.now()).await.unwrap(), 1);
         assert_eq!(rows(&s, "totp_setups").await, 0, "{backend:?}");
         // An expired setup cannot be confirmed.
+        s.sudo_password(&token).await;
         let confirm = json!({"setup_id": setup["setup_id"], "backup_key": setup["backup_key"], "code": "123456"});
         assert_error(&s.post("/api/v1/me/totp/confirm", confirm, Some(&token)).await, 404, "not_found");
         s.stop().await;
@@ -138,6 +144,7 @@ async fn phone_bindings_are_capped_per_account() {
     next_hour(&s);
     s.verified_account("phones@example.com", PW).await;
     let token = s.session("phones@example.com", PW).await;
+    s.sudo_password(&token).await;
     // Each to a new number (no per-number cap) and after the resend wait:
     // only the binding cap (5 an hour, under the 10 codes an account) stops it.
     for i in 0..5 {

@@ -138,6 +138,10 @@ impl From<AppError> for ApiError {
                     ..ApiError::new(S::SERVICE_UNAVAILABLE, "unavailable", "The service is briefly unavailable; try again.")
                 }
             }
+            AppError::Overloaded { retry_after_s } => ApiError {
+                retry_after_s: Some(retry_after_s.max(1)),
+                ..ApiError::new(S::SERVICE_UNAVAILABLE, "unavailable", "The service is busy; try again in a moment.")
+            },
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 ApiError::new(S::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.")

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use twostep_app::RequestMeta;
 
+use crate::client_address::TrustedProxies;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -71,19 +72,26 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        Ok(Meta(request_meta(parts, state.trust_forwarded_for)))
+        Ok(Meta(request_meta(parts, &state.trusted_proxies)))
     }
 }
 
-pub fn request_meta(parts: &Parts, trust_forwarded_for: bool) -> RequestMeta {
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-    let forwarded = trust_forwarded_for
-        .then(|| parts.headers.get("x-forwarded-for"))
-        .flatten()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_owned())
-        .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
+/// The client's address: the peer's, or behind trusted proxies the one they
+/// report (see `client_address`). None when the connection's address is
+/// unknown (a router called without a socket).
+pub fn client_ip(parts: &Parts, proxies: &TrustedProxies) -> Option<std::net::IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    if proxies.is_empty() {
+        return Some(peer.to_canonical());
+    }
+    // Lossy: bytes a client put on the left must not hide the proxies' hops.
+    let forwarded: Vec<String> =
+        parts.headers.get_all("x-forwarded-for").iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect();
+    Some(proxies.client(peer, forwarded.iter().map(String::as_str)))
+}
+
+pub fn request_meta(parts: &Parts, proxies: &TrustedProxies) -> RequestMeta {
+    let ip = client_ip(parts, proxies).map(|ip| ip.to_string());
     let user_agent = parts
         .headers
         .get("user-agent")
@@ -92,7 +100,7 @@ pub fn request_meta(parts: &Parts, trust_forwarded_for: bool) -> RequestMeta {
         .chars()
         .take(256)
         .collect();
-    RequestMeta { ip: forwarded.or(peer).unwrap_or_else(|| "unknown".into()), user_agent }
+    RequestMeta { ip: ip.unwrap_or_else(|| "unknown".into()), user_agent }
 }
 
 /// A signed-in caller: the account and the token that proved it.

@@ -4,8 +4,10 @@
 //! crate knows HTTP.
 
 pub mod api;
+pub mod client_address;
 pub mod error;
 pub mod extract;
+pub mod layers;
 pub mod metrics;
 mod openapi_errors;
 pub mod pages;
@@ -35,8 +37,10 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
 pub struct AppState {
     pub app: App,
     pub http_metrics: Arc<HttpMetrics>,
-    /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
-    pub trust_forwarded_for: bool,
+    /// Proxies whose `X-Forwarded-For` entries are believed (none by default).
+    pub trusted_proxies: Arc<client_address::TrustedProxies>,
+    /// A request still running after this is answered 503.
+    pub request_timeout: std::time::Duration,
     /// The dev outbox route exists only when no provider is configured.
     pub outbox_enabled: bool,
     /// Who may read `/metrics`, and where.
@@ -53,12 +57,16 @@ pub struct MetricsAccess {
     pub separate_listener: bool,
 }
 
+/// `--request-timeout-s`: long enough for three 10 MiB images over a slow link.
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl AppState {
     pub fn new(app: App, outbox_enabled: bool) -> Self {
         Self {
             app,
             http_metrics: Arc::new(HttpMetrics::default()),
-            trust_forwarded_for: false,
+            trusted_proxies: Arc::new(client_address::TrustedProxies::none()),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             outbox_enabled,
             metrics_access: MetricsAccess::default(),
             upload_budget: api::upload::UploadBudget::default(),
@@ -160,8 +168,11 @@ pub fn app(state: AppState) -> Router {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here.")
         })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(middleware::from_fn(layers::catch_panic))
+        .layer(middleware::from_fn_with_state(state.clone(), layers::time_limit))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn_with_state(state.clone(), layers::request_context))
         .with_state(state)
 }
 

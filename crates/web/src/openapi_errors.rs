@@ -2,6 +2,7 @@
 //! served OpenAPI document so that it describes every status a client can
 //! see: a JSON body can be malformed (400), too large (413) or not JSON at
 //! all (415). Found missing by the schemathesis run in `scripts/test.sh`.
+//! And any may answer 503 (see `UNAVAILABLE`).
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::Ref;
@@ -13,12 +14,23 @@ const BODY_ERRORS: &[(&str, &str)] = &[
     ("415", "unsupported_media_type: the body is not sent as application/json"),
 ];
 
+/// Any operation may be refused while the database is away, the password
+/// hashing queue is full, or the request runs out of time.
+const UNAVAILABLE: &str = "unavailable: the database is away, the service is busy, or the request took too long; \
+                           retry after Retry-After seconds";
+
 pub fn document_common_errors(doc: &mut OpenApi) {
     for item in doc.paths.paths.values_mut() {
         for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
             add_body_errors(op);
+            op.responses.responses.entry("503".to_owned()).or_insert_with(|| error_response(UNAVAILABLE));
         }
     }
+}
+
+fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    let content = Content::new(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody"))));
+    RefOr::T(ResponseBuilder::new().description(description).content("application/json", content).build())
 }
 
 fn add_body_errors(op: &mut Operation) {
@@ -33,9 +45,6 @@ fn add_body_errors(op: &mut Operation) {
         if !json && *status == "415" {
             continue;
         }
-        op.responses.responses.entry((*status).to_owned()).or_insert_with(|| {
-            let content = Content::new(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody"))));
-            RefOr::T(ResponseBuilder::new().description(*description).content("application/json", content).build())
-        });
+        op.responses.responses.entry((*status).to_owned()).or_insert_with(|| error_response(description));
     }
 }

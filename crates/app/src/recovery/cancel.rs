@@ -40,7 +40,7 @@ impl CancelOutcome {
 impl App {
     /// `POST /recovery/cancel`.
     pub async fn cancel_recovery(&self, cancel_token: &str, meta: &RequestMeta) -> AppResult<CancelOutcome> {
-        self.rate_limit(&format!("recovery-cancel:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
+        self.rate_limit(&format!("recovery-cancel:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute).await?;
         if cancel_token.is_empty() || cancel_token.len() > 256 {
             return Err(AppError::NotFound);
         }

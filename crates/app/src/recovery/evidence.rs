@@ -1,11 +1,12 @@
 //! The identity step (country, document type, front, back, selfie) and the
-//! submission that hands the case to staff. Images are checked and stripped
-//! of metadata by the domain rules, then sealed for their case and slot
+//! submission that hands the case to staff. Images are checked, decoded
+//! under limits and re-encoded by the domain rules (off the async workers,
+//! two at a time), then sealed for their case and slot
 //! before they reach storage; nobody but staff ever reads them back. The
 //! submission is a decision: its audit entry and the notice with the cancel
 //! code are written in its transaction.
 
-use twostep_domain::document_image::{clean_image, DocumentSlot, IdType, ImageRefusal, MAX_IMAGE_BYTES};
+use twostep_domain::document_image::{clean_image, CleanImage, DocumentSlot, IdType, ImageRefusal, MAX_IMAGE_BYTES};
 use twostep_domain::recovery::CaseStatus;
 use twostep_domain::document_image::normalize_country;
 
@@ -15,6 +16,19 @@ use super::{conflict, document_context};
 use crate::crypto::{new_token, token_hash};
 use crate::error::{AppError, AppResult};
 use crate::{App, RequestMeta};
+
+/// Images decoded at once, in the whole process: each may take up to
+/// `MAX_DECODE_BYTES` and a core for a moment, so a burst of uploads waits
+/// here instead of exhausting memory or the async workers.
+static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Decodes and re-encodes on a blocking thread.
+async fn decode_image(bytes: Vec<u8>) -> AppResult<Result<CleanImage, ImageRefusal>> {
+    let _turn = DECODING.acquire().await.map_err(|_| AppError::Internal("image decoding closed".into()))?;
+    tokio::task::spawn_blocking(move || clean_image(&bytes))
+        .await
+        .map_err(|e| AppError::Internal(format!("image decoding failed: {e}")))
+}
 
 /// What the upload form carried, already read within the size limits.
 #[derive(Clone, Debug, Default)]
@@ -65,7 +79,7 @@ impl App {
             if bytes.len() > MAX_IMAGE_BYTES {
                 return Err(AppError::PayloadTooLarge(format!("{name}: at most 10 MiB")));
             }
-            let clean = clean_image(&bytes).map_err(|e| match e {
+            let clean = decode_image(bytes).await?.map_err(|e| match e {
                 ImageRefusal::NotAnImage => AppError::UnsupportedMedia(format!("{name}: {e}")),
                 other => AppError::invalid(name, other.to_string()),
             })?;

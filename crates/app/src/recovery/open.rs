@@ -62,7 +62,7 @@ impl App {
     /// under review must be decided or cancelled first.
     pub async fn open_recovery(&self, login_id: &str, meta: &RequestMeta) -> AppResult<OpenedCase> {
         let r = &self.settings.recovery;
-        self.rate_limit(&format!("recovery-open:ip:{}", meta.ip), 3600, r.opens_per_ip_per_hour).await?;
+        self.rate_limit(&format!("recovery-open:ip:{}", meta.limit_key()), 3600, r.opens_per_ip_per_hour).await?;
         let (attempt, account) = self.pending_login(login_id).await?;
         // Counted per account AND opener first, so that a thief who knows
         // the password cannot use up the owner's own tries; the per-account
@@ -235,7 +235,7 @@ impl App {
     ) -> AppResult<CaseView> {
         let record = self.case_for(case_id, case_token).await?;
         self.recovery_call(case_id).await?;
-        self.rate_limit(&format!("codes:ip:{}", meta.ip), 60, self.settings.codes_per_ip_per_minute).await?;
+        self.rate_limit(&format!("codes:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute).await?;
         let case = &record.case;
         case.check_verify_codes(self.now()).map_err(conflict)?;
         let need_phone = case.phone_code_needed() && case.phone_verified_at.is_none();

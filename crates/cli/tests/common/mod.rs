@@ -80,6 +80,56 @@ pub fn run(cwd: &Path, args: &[&str], stdin: &str) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// Runs `twostep ARGS` in `cwd` with extra environment variables.
+pub fn run_env(cwd: &Path, args: &[&str], stdin: &str, envs: &[(&str, &str)]) -> (bool, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// Starts `twostep ARGV` (a whole command line, e.g. `serve --listen …`)
+/// with its standard error written to `log`: the server once it names its
+/// address, or Err with everything it wrote when it exits first (it refused
+/// to start).
+pub fn start(cwd: &Path, argv: &[&str], envs: &[(&str, &str)], log: &Path) -> Result<Server, String> {
+    let mut child = Command::new(BIN)
+        .args(argv)
+        .envs(envs.iter().copied())
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    match line.split_whitespace().find(|w| w.starts_with("http://")) {
+        Some(url) => Ok(Server { url: url.replace("0.0.0.0", "127.0.0.1"), banner: line.trim().to_owned(), child }),
+        None => {
+            let _ = child.wait();
+            Err(format!("{line}{}", std::fs::read_to_string(log).unwrap_or_default()))
+        }
+    }
+}
+
+/// A data directory (0700) holding `key` as its master key file (0600), as
+/// `twostep serve` writes it.
+pub fn data_dir_with_key(dir: &Path, key: &twostep_app::crypto::MasterKey) {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).unwrap();
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(dir.join("master.key")).unwrap();
+    f.write_all(data_encoding::HEXLOWER.encode(key.as_bytes()).as_bytes()).unwrap();
+}
+
 pub async fn call(url: &str, method: &str, path: &str, body: Option<Value>, token: Option<&str>) -> (u16, Value) {
     let mut req = twostep_testkit::http_client().request(method.parse().unwrap(), format!("{url}{path}"));
     if let Some(b) = body {

@@ -237,7 +237,7 @@ impl Page {
         let anchor = session.clone().unwrap_or(pre);
         Page {
             state: state.clone(),
-            meta: crate::extract::request_meta(parts, state.trust_forwarded_for),
+            meta: crate::extract::request_meta(parts, &state.trusted_proxies),
             session,
             login_id: cookie(&parts.headers, LOGIN_COOKIE),
             case: cookie(&parts.headers, CASE_COOKIE),
