@@ -104,8 +104,7 @@ pub async fn load_checked(dir: &Path, key_file: Option<&Path>, store: &SqlStore,
                 dir.display()
             );
         }
-        write_key(&path, &MasterKey::generate())?;
-        tracing::info!(path = %path.display(), "created a new master key");
+        create_key_once(&path)?;
     }
     let current = read_key(&path)?;
     let older = key_files(dir)?.iter().map(|p| read_key(p)).collect::<Result<Vec<_>>>()?;
@@ -137,6 +136,24 @@ pub async fn load_checked(dir: &Path, key_file: Option<&Path>, store: &SqlStore,
         path.display(),
         dir.display()
     )
+}
+
+/// Writes a new key to `path` unless another process (an instance starting
+/// beside this one on the same data directory) got there first: the key is
+/// linked into place only if nothing is there, so all of them read one key.
+fn create_key_once(path: &Path) -> Result<()> {
+    let tmp = path.with_extension(format!("{}.tmp", twostep_app::crypto::new_id()));
+    write_key(&tmp, &MasterKey::generate())?;
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            tracing::info!(path = %path.display(), "created a new master key");
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
+    }
 }
 
 async fn refuse_unknown_sealed_values(store: &SqlStore, keyring: &Keyring, path: &Path) -> Result<()> {
