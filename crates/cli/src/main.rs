@@ -126,7 +126,10 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Export { out } => transfer::export(&server::open_store(&storage).await?, &out).await,
         Command::Import { input } => transfer::import(&server::open_store(&storage).await?, &input).await,
-        Command::Bench(args) => bench::bench(args, std::env::current_exe()?).await,
+        Command::Bench(args) => {
+            let sqlite_normal = storage.pool.sqlite_synchronous == twostep_store::SqliteSynchronous::Normal;
+            bench::bench(args, std::env::current_exe()?, sqlite_normal).await
+        }
         Command::Cases { command } => {
             let app = server::build_app(&storage, &ServeArgs::default(), &file).await?.0;
             cases::run(&app, command).await
