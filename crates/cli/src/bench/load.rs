@@ -1,9 +1,9 @@
 //! The load generator: workers, each with one keep-alive connection, that
 //! run units of work (`scenario::Scenario::perform`) either closed-loop (a
 //! worker sends its next unit when the last one was answered) or open-loop
-//! (unit k starts at `start + k / rate` whatever the answers, so that a
-//! stalled server cannot hold back the requests that would have measured the
-//! stall). Only expected answers enter the throughput and the latency
+//! (unit k starts at `start + k / rate` whatever the answers, handed out by
+//! a pacer thread, so that a stalled server cannot hold back the requests
+//! that would have measured the stall). Only expected answers enter the throughput and the latency
 //! histogram; transport errors and unexpected answers are counted apart, and
 //! a worker whose connection broke opens a new one and goes on.
 
@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use hdrhistogram::Histogram;
+use tokio::sync::{mpsc, Mutex};
 
 use super::http::Conn;
 use super::scenario::{Answer, Scenario};
@@ -137,19 +138,26 @@ pub struct Outcome {
 /// Runs `connections` workers for `seconds` (or until the scenario's pool of
 /// single-use units is used up), worker i on `addrs[i % addrs.len()]`.
 pub async fn drive(addrs: &[String], scenario: Arc<Scenario>, connections: usize, seconds: u64, mode: Mode) -> Result<Outcome> {
-    let counter = Arc::new(AtomicU64::new(0));
     let mut conns = Vec::with_capacity(connections);
     for i in 0..connections {
         conns.push(Conn::open(&addrs[i % addrs.len()]).await?);
     }
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
+    let slots = match mode {
+        Mode::Closed { .. } => Slots::Counter(Arc::new(AtomicU64::new(0))),
+        Mode::Open { rate } => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let scenario = scenario.clone();
+            std::thread::Builder::new()
+                .name("bench-pacer".into())
+                .spawn(move || pace(&tx, &scenario, started, deadline, rate))?;
+            Slots::Schedule(Arc::new(Mutex::new(rx)), rate)
+        }
+    };
     let workers: Vec<_> = conns
         .into_iter()
-        .map(|conn| {
-            let (counter, scenario) = (counter.clone(), scenario.clone());
-            tokio::spawn(worker(conn, scenario, counter, started, deadline, mode))
-        })
+        .map(|conn| tokio::spawn(worker(conn, scenario.clone(), slots.clone(), started, deadline, mode)))
         .collect();
     let (mut tally, mut inner) = (Tally::new(), Tally::new());
     for w in workers {
@@ -165,44 +173,69 @@ pub async fn drive(addrs: &[String], scenario: Arc<Scenario>, connections: usize
     Ok(Outcome { tally, inner })
 }
 
-async fn worker(
-    mut conn: Conn,
-    scenario: Arc<Scenario>,
-    counter: Arc<AtomicU64>,
-    start: Instant,
-    deadline: Instant,
-    mode: Mode,
-) -> (Tally, Tally) {
+/// Where a worker takes its next unit's number from.
+#[derive(Clone)]
+enum Slots {
+    /// Closed-loop: the next number, as soon as a worker is free.
+    Counter(Arc<AtomicU64>),
+    /// Open-loop: numbers the pacer hands out, each when it falls due, and
+    /// the rate of the schedule.
+    Schedule(Arc<Mutex<mpsc::UnboundedReceiver<u64>>>, f64),
+}
+
+/// The open-loop schedule, on a thread of its own: unit k falls due at
+/// `start + k / rate` and is handed to the workers then (a thread sleep is
+/// precise to tens of microseconds, the runtime's timers only to a
+/// millisecond). If the thread itself wakes late it hands out every unit
+/// already due at once, so the schedule never drifts.
+fn pace(tx: &mpsc::UnboundedSender<u64>, scenario: &Scenario, start: Instant, deadline: Instant, rate: f64) {
+    for k in 0.. {
+        let due = start + Duration::from_secs_f64(k as f64 / rate);
+        if due >= deadline || !scenario.available(k) {
+            return;
+        }
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+        if tx.send(k).is_err() {
+            return;
+        }
+    }
+}
+
+async fn worker(mut conn: Conn, scenario: Arc<Scenario>, slots: Slots, start: Instant, deadline: Instant, mode: Mode) -> (Tally, Tally) {
     let (mut tally, mut inner) = (Tally::new(), Tally::new());
     loop {
-        let k = counter.fetch_add(1, Ordering::Relaxed);
-        if !scenario.available(k) {
-            break;
-        }
-        let begin = match mode {
-            Mode::Closed { .. } => {
-                if Instant::now() >= deadline {
+        let (k, begin) = match &slots {
+            Slots::Counter(counter) => {
+                let k = counter.fetch_add(1, Ordering::Relaxed);
+                if !scenario.available(k) || Instant::now() >= deadline {
                     break;
                 }
-                Instant::now()
+                (k, Instant::now())
             }
-            Mode::Open { rate } => {
-                let due = start + Duration::from_secs_f64(k as f64 / rate);
-                if due >= deadline {
-                    break;
-                }
-                let now = Instant::now();
-                let lag = if due > now {
-                    tokio::time::sleep_until(due.into()).await;
-                    Instant::now() - due
-                } else {
-                    let lag = now - due;
-                    tally.late_no_connection += u64::from(lag > LATE);
-                    lag
+            Slots::Schedule(due_units, rate) => {
+                // A unit already waiting when this worker came for it fell
+                // due while no worker (no connection) was free.
+                let (k, waited) = {
+                    let mut rx = due_units.lock().await;
+                    match rx.try_recv() {
+                        Ok(k) => (k, true),
+                        Err(_) => match rx.recv().await {
+                            Some(k) => (k, false),
+                            None => break,
+                        },
+                    }
                 };
-                tally.late += u64::from(lag > LATE);
+                let due = start + Duration::from_secs_f64(k as f64 / rate);
+                let lag = Instant::now().saturating_duration_since(due);
+                if lag > LATE {
+                    tally.late += 1;
+                    tally.late_no_connection += u64::from(waited);
+                }
                 tally.max_lag = tally.max_lag.max(lag);
-                due
+                (k, due)
             }
         };
         tally.started += 1;

@@ -81,6 +81,10 @@ pub struct Row {
     pub errors: u64,
     /// Server CPU seconds per 1,000 expected answers (all instances).
     pub cpu_s_per_1k: f64,
+    /// The load generator's own CPU seconds per 1,000 expected answers (it
+    /// shares the machine's cores with the server; 0 on rows of the same run
+    /// after the first).
+    pub generator_cpu_s_per_1k: f64,
     pub peak_rss_mb: f64,
     /// Context for the row (e.g. the argon2 limit for the password step).
     pub note: String,
@@ -175,10 +179,10 @@ pub async fn bench(args: BenchArgs, binary: PathBuf, sqlite_normal: bool) -> Res
     }
     let rows = run::run(&args, &scenarios, &pacing, &binary, sqlite_normal).await?;
     print_table(&rows);
-    if let Pacing::Rates(rates) = &pacing {
-        if rates.len() > 1 {
-            print_sustainable(&rows);
-        }
+    if let Pacing::Rates(rates) = &pacing
+        && rates.len() > 1
+    {
+        print_sustainable(&rows);
     }
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&rows)?)?;
@@ -189,9 +193,9 @@ pub async fn bench(args: BenchArgs, binary: PathBuf, sqlite_normal: bool) -> Res
 
 fn print_table(rows: &[Row]) {
     println!(
-        "{:<24} {:<28} {:<8} {:>7} {:>5} {:>8} {:>8} {:>7} {:>7} {:>8} {:>8} {:>11} {:>9} {:>8} {:>6} {:>6}  note",
+        "{:<24} {:<28} {:<8} {:>7} {:>5} {:>8} {:>8} {:>7} {:>7} {:>8} {:>8} {:>11} {:>9} {:>8} {:>8} {:>6} {:>6}  note",
         "scenario", "variant", "backend", "offered", "conn", "answers", "ans/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms",
-        "errors t/u", "late/max", "cpu s/1k", "rss", "idle"
+        "errors t/u", "late/max", "cpu s/1k", "gen s/1k", "rss", "idle"
     );
     for r in rows {
         let offered = r.offered_rps.map_or("closed".to_owned(), |o| format!("{o:.0}"));
@@ -200,7 +204,7 @@ fn print_table(rows: &[Row]) {
             _ => "-".to_owned(),
         };
         println!(
-            "{:<24} {:<28} {:<8} {:>7} {:>5} {:>8} {:>8.0} {:>7.2} {:>7.2} {:>8.2} {:>8.1} {:>11} {:>9} {:>8.3} {:>6.1} {:>6.1}  {}",
+            "{:<24} {:<28} {:<8} {:>7} {:>5} {:>8} {:>8.0} {:>7.2} {:>7.2} {:>8.2} {:>8.1} {:>11} {:>9} {:>8.3} {:>8.3} {:>6.1} {:>6.1}  {}",
             r.scenario,
             r.variant,
             r.backend,
@@ -215,6 +219,7 @@ fn print_table(rows: &[Row]) {
             format!("{}/{}", r.transport_errors, r.unexpected_answers),
             late,
             r.cpu_s_per_1k,
+            r.generator_cpu_s_per_1k,
             r.peak_rss_mb,
             r.idle_rss_mb,
             r.note

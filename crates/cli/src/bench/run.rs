@@ -1,7 +1,7 @@
 //! Orchestration of a benchmark: the database, the plan of runs and what
 //! each seeds, the servers each needs, and one report row per run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -116,7 +116,7 @@ async fn run_in(
     scenarios: &[&str],
     pacing: &Pacing,
     binary: &Path,
-    dir: &PathBuf,
+    dir: &Path,
     url: &str,
     sqlite_normal: bool,
 ) -> Result<Vec<Row>> {
@@ -241,6 +241,7 @@ async fn run_one(args: &BenchArgs, p: &Planned, servers: &Servers, argon2: &Argo
     }
     let scenario = Arc::new(Scenario { kind: p.kind, pool: p.pool, captchas });
     let cpu_before = servers.cpu_seconds();
+    let generator_before = super::server::cpu_seconds(std::process::id());
     // While the password step saturates the hashers, the calls every page
     // makes must still answer quickly: probe them every 10 ms.
     let probes: Vec<_> = [(Kind::Healthz, "healthz-during-password"), (Kind::Me, "me-during-password")]
@@ -261,6 +262,7 @@ async fn run_one(args: &BenchArgs, p: &Planned, servers: &Servers, argon2: &Argo
     };
     let outcome = drive(&addrs, scenario, p.connections, args.seconds, mode).await?;
     let cpu = servers.cpu_seconds() - cpu_before;
+    let generator_cpu = super::server::cpu_seconds(std::process::id()) - generator_before;
     let Outcome { tally, inner } = outcome;
     let rps = tally.expected() as f64 / tally.elapsed.as_secs_f64().max(1e-9);
     let mut note = String::new();
@@ -284,6 +286,7 @@ async fn run_one(args: &BenchArgs, p: &Planned, servers: &Servers, argon2: &Argo
         other => other.name(),
     };
     let mut rows = vec![row(name, args, p, &tally, cpu, servers, note)];
+    rows[0].generator_cpu_s_per_1k = per_1k(generator_cpu, tally.expected());
     if p.kind == Kind::SmsCodes {
         let note = "same run: code read from the outbox, then verified; CPU counted on the issue row".to_owned();
         let mut r = row("sms-codes-verify", args, p, &inner, 0.0, servers, note);
@@ -379,6 +382,10 @@ async fn hashes_per_second(threads: usize) -> Result<f64> {
     Ok((threads * per_thread) as f64 / t.elapsed().as_secs_f64())
 }
 
+fn per_1k(seconds: f64, n: u64) -> f64 {
+    if n > 0 { seconds / (n as f64 / 1000.0) } else { 0.0 }
+}
+
 fn row(scenario: &str, args: &BenchArgs, p: &Planned, t: &Tally, cpu: f64, servers: &Servers, note: String) -> Row {
     let n = t.expected();
     let unexpected = t.unexpected_total();
@@ -396,7 +403,8 @@ fn row(scenario: &str, args: &BenchArgs, p: &Planned, t: &Tally, cpu: f64, serve
         p99_ms,
         p999_ms: t.ms(0.999),
         errors: t.transport_errors + unexpected,
-        cpu_s_per_1k: if n > 0 { cpu / (n as f64 / 1000.0) } else { 0.0 },
+        cpu_s_per_1k: per_1k(cpu, n),
+        generator_cpu_s_per_1k: 0.0,
         peak_rss_mb: servers.peak_rss_mb(),
         note,
         counts: p.kind.counts().to_owned(),
@@ -409,7 +417,7 @@ fn row(scenario: &str, args: &BenchArgs, p: &Planned, t: &Tally, cpu: f64, serve
         unexpected_statuses: t.unexpected.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
         late_starts: open.then_some(t.late),
         late_no_connection: open.then_some(t.late_no_connection),
-        max_lag_ms: open.then(|| t.max_lag.as_secs_f64() * 1000.0),
+        max_lag_ms: open.then_some(t.max_lag.as_secs_f64() * 1000.0),
         generator_kept_up: kept_up,
         holds_p99_10ms: open
             .then(|| n > 0 && p99_ms < SUSTAINABLE_P99_MS && t.transport_errors + unexpected == 0 && kept_up == Some(true)),

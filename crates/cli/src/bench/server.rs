@@ -127,7 +127,7 @@ async fn start_one(binary: &Path, dir: &Path, url: &str, spec: &ServerSpec) -> R
 }
 
 /// utime + stime of a process, in seconds (Linux clock ticks of 1/100 s).
-fn cpu_seconds(pid: u32) -> f64 {
+pub fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
     let fields: Vec<&str> = after.split_whitespace().collect();
