@@ -31,7 +31,9 @@ async fn log_durability(store: &SqlStore) -> Result<()> {
     values.dedup();
     let summary = settings.iter().map(|(c, v)| format!("{c}={v}")).collect::<Vec<_>>().join(" ");
     match store.backend() {
-        Backend::Sqlite if values == ["FULL"] => tracing::info!("durability: SQLite synchronous=FULL on every connection ({summary})"),
+        Backend::Sqlite if values == ["FULL"] => {
+            tracing::info!("durability: SQLite synchronous=FULL on every connection ({summary})")
+        }
         Backend::Sqlite => tracing::warn!(
             "durability: SQLite synchronous is not FULL ({summary}): a crash of the machine can lose sign-ins \
              that were already answered (see --sqlite-synchronous)"

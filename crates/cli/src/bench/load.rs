@@ -204,7 +204,14 @@ fn pace(tx: &mpsc::UnboundedSender<u64>, scenario: &Scenario, start: Instant, de
     }
 }
 
-async fn worker(mut conn: Conn, scenario: Arc<Scenario>, slots: Slots, start: Instant, deadline: Instant, mode: Mode) -> (Tally, Tally) {
+async fn worker(
+    mut conn: Conn,
+    scenario: Arc<Scenario>,
+    slots: Slots,
+    start: Instant,
+    deadline: Instant,
+    mode: Mode,
+) -> (Tally, Tally) {
     let (mut tally, mut inner) = (Tally::new(), Tally::new());
     loop {
         let (k, begin) = match &slots {

@@ -137,7 +137,8 @@ pub enum Pacing {
 }
 
 fn parse_sweep(s: &str) -> Result<Vec<f64>> {
-    let parts: Vec<f64> = s.split(':').map(|p| p.trim().parse::<f64>()).collect::<Result<_, _>>().context("--rate-sweep FROM:TO:STEP")?;
+    let parts: Vec<f64> =
+        s.split(':').map(|p| p.trim().parse::<f64>()).collect::<Result<_, _>>().context("--rate-sweep FROM:TO:STEP")?;
     let [from, to, step] = parts[..] else { bail!("--rate-sweep takes FROM:TO:STEP") };
     if !(from > 0.0 && to >= from && step > 0.0) || (to - from) / step > 100.0 {
         bail!("--rate-sweep: 0 < FROM <= TO, STEP > 0, at most 100 rates");
