@@ -47,7 +47,7 @@ impl App {
         // The message caps of every code, counted whatever the address's
         // state (the notice to a confirmed address is a message too).
         let st = &self.settings;
-        self.rate_limit(&format!("codes-sent:ip:{}", meta.ip), 3600, st.codes_sent_per_ip_per_hour).await?;
+        self.rate_limit(&format!("codes-sent:ip:{}", meta.limit_key()), 3600, st.codes_sent_per_ip_per_hour).await?;
         self.rate_limit(&format!("codes:to:{email}"), 3600, st.codes_per_destination_per_hour).await?;
         self.rate_limit(&format!("codes:to:{email}:day"), 86_400, st.codes_per_destination_per_day).await?;
         let hash = self.hasher.hash(password).await?;

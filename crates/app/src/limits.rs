@@ -77,14 +77,14 @@ impl App {
     /// Counts one costly call against its caps: per IP first (so a refused
     /// account still costs its sender), then per account.
     pub(crate) async fn limit_cost(&self, what: &str, cap: HourlyCap, account_id: &str, meta: &RequestMeta) -> AppResult<()> {
-        self.rate_limit(&format!("{what}:ip:{}", meta.ip), HOUR_S, cap.per_ip).await?;
+        self.rate_limit(&format!("{what}:ip:{}", meta.limit_key()), HOUR_S, cap.per_ip).await?;
         self.rate_limit(&format!("{what}:account:{account_id}"), HOUR_S, cap.per_account).await
     }
 
     /// The upload caps, in two halves: by IP before the case token is even
     /// looked up, by account once it is known.
     pub(crate) async fn upload_limit_by_ip(&self, meta: &RequestMeta) -> AppResult<()> {
-        self.rate_limit(&format!("uploads:ip:{}", meta.ip), HOUR_S, self.settings.costs.uploads.per_ip).await
+        self.rate_limit(&format!("uploads:ip:{}", meta.limit_key()), HOUR_S, self.settings.costs.uploads.per_ip).await
     }
 
     pub(crate) async fn upload_limit_by_account(&self, account_id: &str) -> AppResult<()> {

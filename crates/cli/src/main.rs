@@ -158,7 +158,10 @@ async fn run(cli: Cli, file: FileConfig) -> Result<()> {
         Command::Backup { out } => server::backup(&storage, &out).await,
         Command::Export { out } => transfer::export(&server::open_store(&storage).await?, &out).await,
         Command::Import { input } => transfer::import(&server::open_store(&storage).await?, &input).await,
-        Command::Bench(args) => bench::bench(args, std::env::current_exe()?).await,
+        Command::Bench(args) => {
+            let sqlite_normal = storage.pool.sqlite_synchronous == twostep_store::SqliteSynchronous::Normal;
+            bench::bench(args, std::env::current_exe()?, sqlite_normal).await
+        }
         Command::Cases { command } => {
             let app = server::build_app(&storage, command.settings(), &file).await?.0;
             cases::run(&app, command).await

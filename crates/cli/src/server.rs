@@ -17,12 +17,49 @@ pub async fn open_store(storage: &StorageConfig) -> Result<SqlStore> {
     if Backend::from_url(&storage.database_url)? == Backend::Sqlite {
         keys::ensure_data_dir(&storage.data_dir)?;
     }
-    SqlStore::connect(&storage.database_url, &storage.pool).await.context("opening the database")
+    let store = SqlStore::connect(&storage.database_url, &storage.pool).await.context("opening the database")?;
+    log_durability(&store).await?;
+    Ok(store)
+}
+
+/// Says at start how durable a commit is, as the connections themselves
+/// report it, and warns when an answered write could be lost to a crash of
+/// the machine.
+async fn log_durability(store: &SqlStore) -> Result<()> {
+    let settings = store.durability().await.context("reading the database's durability settings")?;
+    let mut values: Vec<&str> = settings.iter().map(|(_, v)| v.as_str()).collect();
+    values.dedup();
+    let summary = settings.iter().map(|(c, v)| format!("{c}={v}")).collect::<Vec<_>>().join(" ");
+    match store.backend() {
+        Backend::Sqlite if values == ["FULL"] => {
+            tracing::info!("durability: SQLite synchronous=FULL on every connection ({summary})")
+        }
+        Backend::Sqlite => tracing::warn!(
+            "durability: SQLite synchronous is not FULL ({summary}): a crash of the machine can lose sign-ins \
+             that were already answered (see --sqlite-synchronous)"
+        ),
+        Backend::Postgres if values == ["off"] => tracing::warn!(
+            "durability: PostgreSQL synchronous_commit=off: a crash of the database server can lose answered writes"
+        ),
+        Backend::Postgres => tracing::info!("durability: PostgreSQL synchronous_commit={}", values.join(",")),
+    }
+    Ok(())
 }
 
 pub async fn build_app(storage: &StorageConfig, args: &ServeArgs, file: &FileConfig) -> Result<(App, ServeConfig, SqlStore)> {
     let config = ServeConfig::resolve(args, file)?;
-    let sql = open_store(storage).await?;
+    let mut storage = storage.clone();
+    storage.pool.bench_only = twostep_store::BenchOnly {
+        without_group_commit: args.bench_only_without_group_commit,
+        without_audit_chain: args.bench_only_without_audit_chain,
+    };
+    if storage.pool.bench_only != twostep_store::BenchOnly::default() {
+        tracing::warn!(
+            "benchmark-only settings in force ({:?}): never run a production server like this",
+            storage.pool.bench_only
+        );
+    }
+    let sql = open_store(&storage).await?;
     sql.migrate().await.context("migrating the database")?;
     let keyring = keys::load_checked(&storage.data_dir, storage.master_key_file.as_deref(), &sql, false).await?;
     let store: Arc<dyn Store> = Arc::new(sql.clone());

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use twostep_app::ports::{StoreError, StoreResult};
 
 use crate::signin::{apply, Write, Written};
+use crate::BenchOnly;
 
 /// The most sign-ins in one transaction; SQLite allows 32,766 parameters and
 /// the widest statement binds 8 per sign-in.
@@ -35,6 +36,9 @@ struct Job {
 pub(crate) struct SignInWriter {
     jobs: mpsc::Sender<Job>,
     stats: Arc<Stats>,
+    /// For the benchmark-only path without group commit.
+    pool: AnyPool,
+    bench_only: BenchOnly,
 }
 
 /// Transactions committed and sign-ins they carried, since start.
@@ -47,11 +51,12 @@ struct Stats {
 impl SignInWriter {
     /// Starts the writer task on the current runtime; it ends when the last
     /// handle is dropped.
-    pub(crate) fn start(pool: AnyPool) -> Self {
+    pub(crate) fn start(pool: AnyPool, bench_only: BenchOnly) -> Self {
         let (jobs, rx) = mpsc::channel(QUEUE);
         let stats = Arc::new(Stats::default());
-        tokio::spawn(run(pool, rx, stats.clone()));
-        Self { jobs, stats }
+        let chain = !bench_only.without_audit_chain;
+        tokio::spawn(run(pool.clone(), rx, stats.clone(), chain));
+        Self { jobs, stats, pool, bench_only }
     }
 
     /// (groups committed, sign-ins in them) since start.
@@ -60,6 +65,10 @@ impl SignInWriter {
     }
 
     pub(crate) async fn write(&self, write: Write) -> StoreResult<Written> {
+        if self.bench_only.without_group_commit {
+            let chain = !self.bench_only.without_audit_chain;
+            return apply(&self.pool, &[&write], chain).await.map(|mut w| w.remove(0));
+        }
         let stopped = || StoreError::Unavailable("the sign-in writer has stopped".into());
         let (reply, answer) = oneshot::channel();
         self.jobs.send(Job { write, reply }).await.map_err(|_| stopped())?;
@@ -67,7 +76,7 @@ impl SignInWriter {
     }
 }
 
-async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>, stats: Arc<Stats>) {
+async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>, stats: Arc<Stats>, chain: bool) {
     let mut waiting = VecDeque::new();
     loop {
         if waiting.is_empty() {
@@ -86,7 +95,7 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>, stats: Arc<Stats>) {
         let size = group.len() as u64;
         // A panic must not stop every later sign-in: its group's callers see
         // their answer dropped (an unavailable store) and the task goes on.
-        match AssertUnwindSafe(commit(&pool, group)).catch_unwind().await {
+        match AssertUnwindSafe(commit(&pool, group, chain)).catch_unwind().await {
             Ok(true) => {
                 stats.groups.fetch_add(1, Ordering::Relaxed);
                 stats.sign_ins.fetch_add(size, Ordering::Relaxed);
@@ -121,9 +130,9 @@ fn take_group(waiting: &mut VecDeque<Job>) -> Vec<Job> {
 /// retried alone, so one bad write cannot fail its neighbours; if the
 /// database is unavailable, every caller is told so at once. True when the
 /// group committed as one.
-async fn commit(pool: &AnyPool, group: Vec<Job>) -> bool {
+async fn commit(pool: &AnyPool, group: Vec<Job>, chain: bool) -> bool {
     let writes: Vec<&Write> = group.iter().map(|j| &j.write).collect();
-    match apply(pool, &writes).await {
+    match apply(pool, &writes, chain).await {
         Ok(results) => {
             for (job, result) in group.into_iter().zip(results) {
                 let _ = job.reply.send(Ok(result));
@@ -142,7 +151,7 @@ async fn commit(pool: &AnyPool, group: Vec<Job>) -> bool {
         Err(e) => {
             tracing::warn!(sign_ins = group.len(), error = %e, "group commit failed; applying each sign-in alone");
             for job in group {
-                let result = apply(pool, &[&job.write]).await.map(|mut r| r.remove(0));
+                let result = apply(pool, &[&job.write], chain).await.map(|mut r| r.remove(0));
                 let _ = job.reply.send(result);
             }
         }

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Executor, Row};
 use twostep_app::ports::StoreError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,12 +59,59 @@ pub struct PoolSettings {
     pub acquire_timeout: Duration,
     /// PostgreSQL only: a statement running longer is cancelled.
     pub statement_timeout: Duration,
+    /// SQLite only: when a commit reaches the disk.
+    pub sqlite_synchronous: SqliteSynchronous,
+    /// Switches for measuring what a mechanism costs; never for production.
+    pub bench_only: BenchOnly,
 }
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5), statement_timeout: Duration::from_secs(10) }
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+            sqlite_synchronous: SqliteSynchronous::default(),
+            bench_only: BenchOnly::default(),
+        }
     }
+}
+
+/// SQLite's `PRAGMA synchronous`, set on every connection (writer, readers,
+/// checkpoints). In WAL mode `Full` fsyncs the log at every commit, so a
+/// sign-in that was answered survives a power cut or a kernel crash: its used
+/// TOTP step (no replay), its session and its audit entry. `Normal` fsyncs
+/// only at checkpoints: it survives a crash of the process, but a crash of the
+/// machine can roll back the last commits that were already answered. It
+/// costs about 9% of the second steps per second (docs/benchmarks.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteSynchronous {
+    #[default]
+    Full,
+    Normal,
+}
+
+impl SqliteSynchronous {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SqliteSynchronous::Full => "FULL",
+            SqliteSynchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Benchmark-only switches, so that `twostep bench` can show what group
+/// commit and the audit chain cost in one run. Both default to off (the
+/// production behaviour); `twostep serve` takes them only as hidden flags and
+/// warns at start. Without the audit chain the second step's audit entries
+/// are written unchained, which `twostep audit verify` then reports as a
+/// break: such a database is for measuring only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BenchOnly {
+    /// Each second step commits its own transaction, from its own caller.
+    pub without_group_commit: bool,
+    /// Second steps write their audit entries without the hash chain.
+    pub without_audit_chain: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -115,6 +162,7 @@ impl SqlStore {
         };
         let options = AnyConnectOptions::from_str(&url).map_err(db_err)?;
         let statement_timeout_ms = settings.statement_timeout.as_millis();
+        let synchronous = settings.sqlite_synchronous;
         let open = |max_connections: u32, read_only: bool| {
             AnyPoolOptions::new()
                 .max_connections(max_connections)
@@ -128,12 +176,13 @@ impl SqlStore {
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
                         let setup = match backend {
-                            // WAL lets readers run beside the writer; NORMAL is
-                            // durable across process crashes in WAL mode.
+                            // WAL lets readers run beside the writer; see
+                            // `SqliteSynchronous` for what each setting keeps.
                             Backend::Sqlite => format!(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
                                  PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA query_only = {}; \
                                  PRAGMA wal_autocheckpoint = {};",
+                                synchronous.as_str(),
                                 i32::from(read_only),
                                 checkpoint::BACKSTOP_PAGES
                             ),
@@ -165,7 +214,7 @@ impl SqlStore {
                 (pool.clone(), pool, None)
             }
         };
-        let signins = group_commit::SignInWriter::start(pool.clone());
+        let signins = group_commit::SignInWriter::start(pool.clone(), settings.bench_only);
         Ok(Self { pool, reader, backend, signins, checkpoints, _alive: alive })
     }
 
@@ -181,6 +230,40 @@ impl SqlStore {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// How durable a commit is, as each connection reports it: on SQLite
+    /// `PRAGMA synchronous` of the writer, of every reader (all held at once,
+    /// so each is a connection of its own) and of the checkpoint connection;
+    /// on PostgreSQL `synchronous_commit` of one connection (every connection
+    /// gets the same set-up). Pairs of (connection, setting).
+    pub async fn durability(&self) -> Result<Vec<(&'static str, String)>, StoreError> {
+        if self.backend == Backend::Postgres {
+            let row = sqlx::query("SHOW synchronous_commit").fetch_one(&self.pool).await.map_err(db_err)?;
+            return Ok(vec![("connection", row.try_get::<String, _>(0).map_err(db_err)?)]);
+        }
+        async fn synchronous(conn: &mut sqlx::AnyConnection) -> Result<String, StoreError> {
+            let row = sqlx::query("PRAGMA synchronous").fetch_one(conn).await.map_err(db_err)?;
+            let level: i64 = row.try_get(0).map_err(db_err)?;
+            Ok(["OFF", "NORMAL", "FULL", "EXTRA"].get(level as usize).copied().unwrap_or("unknown").to_owned())
+        }
+        let mut settings = Vec::new();
+        let mut writer = self.pool.acquire().await.map_err(db_err)?;
+        settings.push(("writer", synchronous(&mut writer).await?));
+        drop(writer);
+        let mut readers = Vec::new();
+        for _ in 0..self.reader.options().get_max_connections() {
+            readers.push(self.reader.acquire().await.map_err(db_err)?);
+        }
+        for reader in &mut readers {
+            settings.push(("reader", synchronous(reader).await?));
+        }
+        drop(readers);
+        if let Some(checkpoints) = &self.checkpoints {
+            let mut conn = checkpoints.acquire().await.map_err(db_err)?;
+            settings.push(("checkpoint", synchronous(&mut conn).await?));
+        }
+        Ok(settings)
     }
 
     /// Applies pending migrations; safe when several instances start at once.

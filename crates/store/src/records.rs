@@ -69,6 +69,24 @@ pub(crate) async fn insert_audits(conn: &mut sqlx::AnyConnection, events: &[&Aud
     Ok(())
 }
 
+/// Benchmark only (`BenchOnly::without_audit_chain`): the entries with no
+/// hashes and the chain head untouched, to measure what the chain costs.
+pub(crate) async fn insert_audits_unchained(conn: &mut sqlx::AnyConnection, events: &[&AuditEvent]) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO audit_log (at, account_id, kind, ip, user_agent, detail) VALUES {}",
+        crate::sql::values(events.len(), 6)
+    );
+    let mut insert = crate::sql::statement(sql, events.len());
+    for e in events {
+        insert = insert.bind(e.at).bind(e.account_id.as_deref()).bind(&e.kind).bind(&e.ip).bind(&e.user_agent).bind(&e.detail);
+    }
+    insert.execute(&mut *conn).await.map_err(db_err)?;
+    Ok(())
+}
+
 fn fields(e: &AuditEvent) -> AuditFields<'_> {
     AuditFields {
         at: e.at,

@@ -67,7 +67,7 @@ impl App {
         // Counted per account AND opener first, so that a thief who knows
         // the password cannot use up the owner's own tries; the per-account
         // cap only bounds what one account can cost.
-        let opener = format!("recovery-open:account:{}:ip:{}", account.id, meta.ip);
+        let opener = format!("recovery-open:account:{}:ip:{}", account.id, meta.limit_key());
         self.rate_limit(&opener, 86_400, r.opens_per_opener_per_day).await?;
         self.rate_limit(&format!("recovery-open:account:{}", account.id), 86_400, r.opens_per_account_per_day)
             .await?;

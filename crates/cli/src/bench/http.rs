@@ -19,6 +19,10 @@ impl Conn {
         Ok(Self { addr: addr.to_owned(), stream: BufReader::new(stream) })
     }
 
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
     /// Sends one request; returns the status and the body.
     pub async fn request(&mut self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Result<(u16, String)> {
         let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {}\r\nuser-agent: twostep-bench\r\n", self.addr);
@@ -46,10 +50,10 @@ impl Conn {
             if l.is_empty() {
                 break;
             }
-            if let Some((k, v)) = l.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
+            if let Some((k, v)) = l.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap_or(0);
             }
         }
         let mut buf = vec![0u8; length];

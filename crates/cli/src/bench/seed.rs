@@ -1,7 +1,10 @@
 //! Seeding a benchmark database directly through the store: accounts with a
 //! shared real argon2id hash, sealed TOTP secrets derived from the account
 //! number (so the load generator can compute codes without keeping them),
-//! pending login attempts and sessions.
+//! pending login attempts and sessions. Ids and tokens are a keyed hash of
+//! their number: scattered over the key space like the random ones the
+//! server makes (`new_id`), so that indexes see inserts and lookups in random
+//! order, as in production, yet the generator can still name them.
 
 use anyhow::{Context, Result};
 use hmac::{Hmac, KeyInit, Mac};
@@ -14,8 +17,16 @@ use twostep_store::SqlStore;
 pub const PASSWORD: &str = "bench password 1";
 const BATCH: usize = 5000;
 
+/// 32 hex digits, like `new_id`, derived from (`kind`, `i`).
+fn random_like(kind: &[u8], i: u64) -> String {
+    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(b"twostep bench ids").expect("any key length");
+    mac.update(kind);
+    mac.update(&i.to_be_bytes());
+    mac.finalize().into_bytes()[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn account_id(i: u64) -> String {
-    format!("{i:032x}")
+    random_like(b"account", i)
 }
 
 pub fn email(i: u64) -> String {
@@ -90,7 +101,7 @@ pub async fn accounts(store: &SqlStore, keyring: &Keyring, range: std::ops::Rang
 }
 
 pub fn login_id(n: u64) -> String {
-    format!("b{n:031x}")
+    random_like(b"login", n)
 }
 
 /// Pending login attempts: attempt `first + k` belongs to `account_of(k)`.
@@ -116,7 +127,7 @@ pub async fn logins(store: &SqlStore, first: u64, count: u64, account_of: impl F
 }
 
 pub fn session_token(i: u64) -> String {
-    format!("bench-session-{i:016x}")
+    format!("{}{}", random_like(b"session", i), random_like(b"session 2", i))
 }
 
 pub async fn sessions(store: &SqlStore, range: std::ops::Range<u64>, now: i64) -> Result<()> {
