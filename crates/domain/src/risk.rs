@@ -37,6 +37,8 @@ pub struct RiskInputs {
     pub resets_phone: bool,
     pub resets_email: bool,
     pub identity_provided: bool,
+    /// The account holds a staff role (reviewer or admin).
+    pub staff_account: bool,
 }
 
 /// One reason for the score.
@@ -60,6 +62,27 @@ impl RiskAssessment {
     pub fn is_high(&self, threshold: i64) -> bool {
         self.score >= threshold
     }
+}
+
+/// Name of the signal of a case on a staff account.
+pub const STAFF_ACCOUNT_SIGNAL: &str = "staff_account";
+
+/// A case on an account that holds a staff role: whoever wins it may get the
+/// console, other people's documents and a vote on their cases. Such a case
+/// is high risk whatever its score (two reviewers), and the account holds
+/// no staff power after a reset until an admin confirms it.
+pub fn staff_account_signal() -> RiskSignal {
+    RiskSignal {
+        name: STAFF_ACCOUNT_SIGNAL,
+        points: DEFAULT_HIGH_RISK_SCORE,
+        detail: "staff account: the account holds a staff role (reviewer or admin).".into(),
+    }
+}
+
+/// Whether a case needs two reviewers: its score reaches the threshold, or
+/// it is a staff account's case.
+pub fn is_high_risk(score: Option<i64>, staff_account: bool, threshold: i64) -> bool {
+    staff_account || score.unwrap_or(100) >= threshold
 }
 
 /// Scores a case from its signals.
@@ -188,6 +211,9 @@ pub fn assess(r: &RiskInputs) -> RiskAssessment {
             "No identity documents were provided.".into(),
         );
     }
+    if r.staff_account {
+        signals.insert(0, staff_account_signal());
+    }
     let score = signals.iter().map(|s| s.points).sum::<i64>().clamp(0, 100);
     RiskAssessment { score, signals }
 }
@@ -216,6 +242,7 @@ mod tests {
             resets_phone: false,
             resets_email: false,
             identity_provided: true,
+            staff_account: false,
         }
     }
 
@@ -260,6 +287,7 @@ mod tests {
             (|r| r.resets_email = true, "resets_email", 20),
             (|r| r.resets_phone = true, "resets_phone", 10),
             (|r| r.identity_provided = false, "no_identity", 15),
+            (|r| r.staff_account = true, "staff_account", 50),
         ];
         for (change, name, points) in cases {
             let mut r = owner();
@@ -315,5 +343,17 @@ mod tests {
         };
         assert_eq!(assess(&r).score, 5 + 20 + 15 + 10);
         assert!(assess(&r).is_high(DEFAULT_HIGH_RISK_SCORE));
+    }
+
+    #[test]
+    fn a_staff_accounts_case_is_flagged_first_and_always_high_risk() {
+        let a = assess(&RiskInputs { staff_account: true, ..owner() });
+        assert_eq!(a.signals[0].name, STAFF_ACCOUNT_SIGNAL);
+        assert!(a.signals[0].detail.starts_with("staff account"));
+        // Even under a threshold no score reaches, and before submission.
+        assert!(is_high_risk(Some(a.score), true, 101));
+        assert!(is_high_risk(None, true, 101));
+        assert!(!is_high_risk(Some(5), false, DEFAULT_HIGH_RISK_SCORE));
+        assert!(is_high_risk(None, false, DEFAULT_HIGH_RISK_SCORE));
     }
 }
