@@ -22,6 +22,7 @@ pub mod recovery;
 pub mod rotation;
 pub mod security;
 pub mod settings;
+pub mod staff;
 pub mod totp;
 
 use std::sync::Arc;

@@ -444,6 +444,7 @@ pub trait HealthStore: Send + Sync {
 }
 
 pub use crate::recovery::port::RecoveryStore;
+pub use crate::staff::port::StaffStore;
 
 /// What a change writes besides itself, in the same transaction: its audit
 /// entries and the notices (sealed beforehand) that tell the owner. A crash
@@ -543,6 +544,7 @@ pub trait Store:
     + HealthStore
     + RecoveryStore
     + AccountChangeStore
+    + StaffStore
 {
 }
 
@@ -562,6 +564,7 @@ impl<T> Store for T where
         + HealthStore
         + RecoveryStore
         + AccountChangeStore
+        + StaffStore
     {
 }
 

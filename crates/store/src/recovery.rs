@@ -98,7 +98,7 @@ fn case_from_row(row: &AnyRow) -> StoreResult<CaseRecord> {
 /// changes the account runs this before touching the account's row: the
 /// second sign-in step locks the attempt first and the account after it
 /// (`signin::apply`), and the opposite order would let the two deadlock.
-async fn close_pending_sign_ins(conn: &mut AnyConnection, account_id: &str) -> StoreResult<()> {
+pub(crate) async fn close_pending_sign_ins(conn: &mut AnyConnection, account_id: &str) -> StoreResult<()> {
     sqlx::query("UPDATE login_attempts SET state = 'dead' WHERE account_id = $1 AND state = 'pending'")
         .bind(account_id)
         .execute(&mut *conn)
@@ -109,7 +109,7 @@ async fn close_pending_sign_ins(conn: &mut AnyConnection, account_id: &str) -> S
 
 /// Revokes every session of an account, including one a sign-in completed
 /// just before `close_pending_sign_ins` (which waited for it to commit).
-async fn revoke_sessions(conn: &mut AnyConnection, account_id: &str, now: i64) -> StoreResult<()> {
+pub(crate) async fn revoke_sessions(conn: &mut AnyConnection, account_id: &str, now: i64) -> StoreResult<()> {
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(account_id)
@@ -526,6 +526,14 @@ impl RecoveryStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        // Reset factors leave a staff role without power until an admin
+        // confirms the account (`twostep staff confirm`).
+        sqlx::query("UPDATE accounts SET unconfirmed_reset_at = $1 WHERE id = $2")
+            .bind(p.now)
+            .bind(&p.account_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         revoke_sessions(&mut tx, &p.account_id, p.now).await?;
         write_effects(&mut tx, &p.audit, &p.notices).await?;
         tx.commit().await.map_err(db_err)?;

@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] =
         (3, "recovery", RECOVERY),
         (4, "audit_chain", AUDIT_CHAIN),
         (5, "authenticator_history", AUTHENTICATOR_HISTORY),
+        (6, "staff_resets", STAFF_RESETS),
     ];
 
 const CORE: &str = r#"
@@ -263,6 +264,21 @@ UPDATE accounts SET totp_first_bound_at = (
 UPDATE accounts SET totp_first_bound_at = (
     SELECT totp_factors.created_at FROM totp_factors WHERE totp_factors.account_id = accounts.id
 ) WHERE totp_first_bound_at IS NULL;
+"#;
+
+/// Staff accounts after a reset. `unconfirmed_reset_at` is set by every
+/// reset of an account's factors (an approved recovery case, `twostep staff
+/// reset`) and cleared by an admin's `twostep staff confirm`: while it is
+/// set, a staff role holds no power. `staff_resets` holds the reset one
+/// admin asked for until a second agrees (one per account).
+const STAFF_RESETS: &str = r#"
+ALTER TABLE accounts ADD COLUMN unconfirmed_reset_at BIGINT;
+CREATE TABLE staff_resets (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    items TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    requested_at BIGINT NOT NULL
+);
 "#;
 
 /// The migration's SQL spelled for `backend`.
