@@ -210,11 +210,51 @@ impl TestServer {
         })
     }
 
-    /// A staff account made with the app's `add_staff`, signed in: (account id, token).
+    /// A staff account made with the app's `add_staff` that has not bound
+    /// an authenticator yet, signed in with its password: (account id,
+    /// token). It has no staff access (see [`TestServer::staff_with_authenticator`]).
     pub async fn staff(&self, email: &str, role: Role) -> (String, String) {
         let id = self.app.add_staff(email, PW, role).await.expect("add_staff");
         (id, self.session(email, PW).await)
     }
+
+    /// A staff account as staff work: made with `add_staff`, an
+    /// authenticator bound, then signed in again with password and
+    /// authenticator. Moves the clock on one TOTP step.
+    pub async fn staff_with_authenticator(&self, email: &str, role: Role) -> StaffMember {
+        let (id, first) = self.staff(email, role).await;
+        let backup_key = self.enrol_totp(&first).await;
+        self.post("/api/v1/logout", json!({}), Some(&first)).await;
+        let mut staff = StaffMember { id, email: email.to_owned(), token: String::new(), backup_key };
+        staff.token = self.staff_sign_in(&staff).await;
+        staff
+    }
+
+    /// Signs a staff member in with password and authenticator: the
+    /// password alone only leads to the second step. Moves the clock on one
+    /// TOTP step so that the code is a fresh one.
+    pub async fn staff_sign_in(&self, staff: &StaffMember) -> String {
+        self.clock.advance(crate::TOTP_STEP_S);
+        let (status, login) = self.login(&staff.email, PW).await;
+        assert_eq!(status, StatusCode::OK, "{login}");
+        assert_eq!(login["status"], "second_factor_required", "{login}");
+        assert!(login["session_token"].is_null(), "{login}");
+        let path = format!("/api/v1/login/{}/totp", login["login_id"].as_str().expect("login_id"));
+        let code = crate::oathtool(&staff.backup_key, self.now());
+        let (status, body) = self.post(&path, json!({"code": code}), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["session_token"].as_str().expect("session_token").to_owned()
+    }
+}
+
+/// A staff account with an authenticator, signed in with it.
+#[derive(Clone, Debug)]
+pub struct StaffMember {
+    pub id: String,
+    pub email: String,
+    /// A session made with password and authenticator.
+    pub token: String,
+    pub backup_key: String,
 }
 
 // ------------------------------------------------------------ the owner
