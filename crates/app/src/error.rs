@@ -26,6 +26,9 @@ pub enum AppError {
     EmailUnverified,
     #[error("not allowed")]
     Forbidden,
+    /// Staff power withheld, with what the person can do about it.
+    #[error("{0}")]
+    Staff(twostep_domain::staff::StaffRefusal),
     #[error("blocked by a security hold")]
     SecurityHold { until: i64 },
     #[error("not found")]

@@ -24,6 +24,7 @@ pub mod rotation;
 pub mod security;
 pub mod settings;
 pub mod sudo;
+pub mod staff;
 pub mod totp;
 
 use std::sync::Arc;

@@ -459,6 +459,7 @@ pub trait HealthStore: Send + Sync {
 
 pub use crate::owner_port::OwnerStore;
 pub use crate::recovery::port::RecoveryStore;
+pub use crate::staff::port::StaffStore;
 
 /// What a change writes besides itself, in the same transaction: its audit
 /// entries and the notices (sealed beforehand) that tell the owner. A crash
@@ -559,6 +560,7 @@ pub trait Store:
     + RecoveryStore
     + AccountChangeStore
     + OwnerStore
+    + StaffStore
 {
 }
 
@@ -579,6 +581,7 @@ impl<T> Store for T where
         + RecoveryStore
         + AccountChangeStore
         + OwnerStore
+        + StaffStore
     {
 }
 

@@ -128,9 +128,11 @@ impl App {
         Ok(withdrawal.id)
     }
 
-    /// The account's own security events, newest first.
-    pub async fn activity(&self, account_id: &str) -> AppResult<Vec<AuditEvent>> {
-        Ok(self.store.audit_events(Some(account_id), 100).await?)
+    /// The account's own security events, newest first; what staff did is
+    /// named as the service's staff, without who or from where.
+    pub async fn activity(&self, account_id: &str) -> AppResult<Vec<crate::staff::ActivityEntry>> {
+        let events = self.store.audit_events(Some(account_id), 100).await?;
+        Ok(events.into_iter().map(|e| self.as_seen_by_owner(e)).collect())
     }
 }
 

@@ -79,6 +79,7 @@ async fn reviewer_id(app: &App, email: &str) -> Result<String> {
         Ok(a) => Ok(a.id),
         Err(twostep_app::AppError::NotFound) => bail!("--reviewer {email}: no such account"),
         Err(twostep_app::AppError::Forbidden) => bail!("--reviewer {email}: not a reviewer or admin"),
+        Err(twostep_app::AppError::Staff(r)) => bail!("--reviewer {email}: {r}"),
         Err(e) => Err(app_err(e)),
     }
 }
@@ -96,7 +97,8 @@ pub async fn run(app: &App, command: CasesCommand) -> Result<()> {
             for c in cases {
                 let items: Vec<&str> = c.reset_items.iter().map(|i| i.as_str()).collect();
                 let risk = c.risk_score.map(|r| r.to_string()).unwrap_or_else(|| "-".into());
-                println!("{:<32}  {:<32}  {:>4}  {:<20}  {}", c.case_id, c.account_id, risk, time(c.submitted_at), items.join(","));
+                let staff = if c.staff_account { "  STAFF ACCOUNT" } else { "" };
+                println!("{:<32}  {:<32}  {:>4}  {:<20}  {}{staff}", c.case_id, c.account_id, risk, time(c.submitted_at), items.join(","));
             }
             Ok(())
         }
@@ -110,6 +112,9 @@ pub async fn run(app: &App, command: CasesCommand) -> Result<()> {
             let items: Vec<&str> = c.reset_items.iter().map(|i| i.as_str()).collect();
             println!("case        {}", c.id);
             println!("account     {} ({})", c.account_id, e.account_email);
+            if e.staff_account {
+                println!("STAFF ACCOUNT: high risk; after a reset no staff access until `twostep staff confirm`");
+            }
             println!("status      {}", c.status_at(app.now()).as_str());
             println!("submitted   {}", time(c.submitted_at));
             println!("reset       {}", items.join(","));

@@ -10,6 +10,7 @@ mod keys;
 mod messaging;
 mod recovery_config;
 mod server;
+mod staff;
 mod transfer;
 
 use std::io::Read;
@@ -92,6 +93,27 @@ enum StaffCommand {
         #[command(flatten)]
         settings: Box<ServeArgs>,
     },
+    /// Reset a staff account's lost second factor. Two different admins must run it with the same
+    /// items: the first call records the request, the second applies it.
+    Reset {
+        /// The staff account to reset.
+        #[arg(long)]
+        email: String,
+        /// What to reset: authenticator and/or phone, comma-separated.
+        #[arg(long)]
+        items: String,
+        /// E-mail of the admin asking (an admin with an authenticator).
+        #[arg(long)]
+        by: String,
+    },
+    /// Give a reset staff account its staff access back, once it has bound a new authenticator.
+    Confirm {
+        #[arg(long)]
+        email: String,
+        /// E-mail of the admin confirming (another admin than the account).
+        #[arg(long)]
+        by: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -153,7 +175,11 @@ async fn run(cli: Cli, file: FileConfig) -> Result<()> {
             let app = server::build_app(&storage, &settings, &file).await?.0;
             let id = app.add_staff(&email, password, role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("staff account {id} ({}) ready", role.as_str());
-            Ok(())
+            staff::print_standing(&app, &id).await
+        }
+        Command::Staff { command } => {
+            let app = server::build_app(&storage, &ServeArgs::default(), &file).await?.0;
+            staff::run(&app, command).await
         }
         Command::Backup { out } => server::backup(&storage, &out).await,
         Command::Export { out } => transfer::export(&server::open_store(&storage).await?, &out).await,

@@ -1,6 +1,7 @@
 //! `twostep cases list|show|approve|reject` as an operator runs them, on the
 //! database a test server fills with real recovery cases: decisions need a
-//! named staff account and land exactly as an approval over the API would.
+//! named staff account that may review (with an authenticator bound) and
+//! land exactly as an approval over the API would.
 
 mod common;
 
@@ -44,6 +45,12 @@ async fn the_review_queue_from_the_command_line() {
     assert!(!ok && text.contains("not a reviewer"), "{text}");
     let (ok, text) = cases(&["approve", &a.id, "--reviewer", "nobody@example.com", "--note", "fine"]);
     assert!(!ok && text.contains("no such account"), "{text}");
+    // A reviewer without an authenticator has no staff access here either.
+    let (ok, text) = cases(&["approve", &a.id, "--reviewer", "rev@example.com", "--note", "passport matches"]);
+    assert!(!ok && text.contains("bind an authenticator first"), "{text}");
+    let (ok, text) = cases(&["show", &a.id, "--reviewer", "rev@example.com"]);
+    assert!(!ok && text.contains("bind an authenticator first"), "{text}");
+    s.staff_with_authenticator("rev@example.com", Role::Reviewer).await;
     let (ok, text) = cases(&["approve", &a.id, "--reviewer", "rev@example.com", "--note", "passport matches"]);
     assert!(ok && text.contains("approved"), "{text}");
     let (ok, text) = cases(&["reject", &a.id, "--reviewer", "rev@example.com", "--reason", "too late"]);

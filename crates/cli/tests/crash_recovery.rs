@@ -17,7 +17,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{answer, expect, outbox_code, outbox_codes, request, try_call as call, CrashSite};
+use common::{answer, expect, outbox_code, outbox_codes, request, staff_with_authenticator, try_call as call, CrashSite};
 use serde_json::{json, Value};
 use sqlx::Row;
 use twostep_app::crypto::token_hash;
@@ -221,13 +221,11 @@ async fn owner(url: String, round: usize, n: usize, load: Shared) -> Option<()> 
     Some(())
 }
 
-/// A reviewer working the queue until the server dies: each case is
+/// A reviewer working the queue until the server dies, with the session
+/// it bound its authenticator in (sessions outlive a restart): each case is
 /// approved or rejected as its owner's entry says; a case another reviewer
 /// decided first answers 409.
-async fn reviewer(url: String, email: &'static str, load: Shared) -> Option<()> {
-    let login = json!({"email": email, "password": PW});
-    let login = expect(call(&url, "POST", "/api/v1/login", Some(login), None).await?, 200)?;
-    let token = login["session_token"].as_str()?.to_owned();
+async fn reviewer(url: String, email: &'static str, token: String, load: Shared) -> Option<()> {
     let queue = "/api/v1/admin/recovery-cases?status=pending_review";
     loop {
         let queue = expect(call(&url, "GET", queue, None, Some(&token)).await?, 200)?;
@@ -462,10 +460,21 @@ async fn crash_during_recovery(backend: Backend) {
     }
     let load: Shared = Arc::default();
     let mut statuses = Vec::new();
+    let mut tokens = Vec::new();
     for crash in 0..CRASHES {
         let server = site.serve();
+        if tokens.is_empty() {
+            // Staff have no staff access before they bind an authenticator.
+            for r in REVIEWERS {
+                tokens.push(staff_with_authenticator(&server.url, r, PW).await);
+            }
+        }
         let checked = check_api(&server.url, &load, &statuses).await;
-        let staff: Vec<_> = REVIEWERS.iter().map(|r| tokio::spawn(reviewer(server.url.clone(), r, load.clone()))).collect();
+        let staff: Vec<_> = REVIEWERS
+            .iter()
+            .zip(&tokens)
+            .map(|(r, token)| tokio::spawn(reviewer(server.url.clone(), r, token.clone(), load.clone())))
+            .collect();
         // Owners arrive one after another; the plug is pulled once this
         // round has seen a few decisions, so other owners are mid-way and
         // other cases wait in the queue or are being decided at that moment.

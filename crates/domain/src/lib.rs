@@ -2,7 +2,7 @@
 //! work, validation (e-mail, phone numbers), masking, throttling, holds, the
 //! login state machine, the outbound message queue's retry rules, and
 //! lost-2FA recovery: the case state machine, its risk score, security
-//! questions and identity document images.
+//! questions and identity document images; and what staff accounts may do.
 //!
 //! Nothing here does I/O, reads the clock or owns a randomness source: time
 //! arrives as unix seconds and randomness as a caller-supplied RNG, so every
@@ -27,6 +27,7 @@ pub mod questions;
 pub mod recovery;
 pub mod risk;
 pub mod sudo;
+pub mod staff;
 pub mod throttle;
 pub mod totp;
 

@@ -40,6 +40,8 @@ pub struct RiskInputs {
     /// The owner used a cancel code ("this wasn't me") before this case:
     /// any later case is high risk, whatever else it proves.
     pub owner_objected: bool,
+    /// The account holds a staff role (reviewer or admin).
+    pub staff_account: bool,
 }
 
 /// One reason for the score.
@@ -63,6 +65,27 @@ impl RiskAssessment {
     pub fn is_high(&self, threshold: i64) -> bool {
         self.score >= threshold
     }
+}
+
+/// Name of the signal of a case on a staff account.
+pub const STAFF_ACCOUNT_SIGNAL: &str = "staff_account";
+
+/// A case on an account that holds a staff role: whoever wins it may get the
+/// console, other people's documents and a vote on their cases. Such a case
+/// is high risk whatever its score (two reviewers), and the account holds
+/// no staff power after a reset until an admin confirms it.
+pub fn staff_account_signal() -> RiskSignal {
+    RiskSignal {
+        name: STAFF_ACCOUNT_SIGNAL,
+        points: DEFAULT_HIGH_RISK_SCORE,
+        detail: "staff account: the account holds a staff role (reviewer or admin).".into(),
+    }
+}
+
+/// Whether a case needs two reviewers: its score reaches the threshold, or
+/// it is a staff account's case.
+pub fn is_high_risk(score: Option<i64>, staff_account: bool, threshold: i64) -> bool {
+    staff_account || score.unwrap_or(100) >= threshold
 }
 
 /// Scores a case from its signals.
@@ -198,6 +221,9 @@ pub fn assess(r: &RiskInputs) -> RiskAssessment {
             "The owner objected to an earlier recovery of this account with a cancel code.".into(),
         );
     }
+    if r.staff_account {
+        signals.insert(0, staff_account_signal());
+    }
     let score = signals.iter().map(|s| s.points).sum::<i64>().clamp(0, 100);
     RiskAssessment { score, signals }
 }
@@ -246,6 +272,7 @@ mod tests {
             resets_email: false,
             identity_provided: true,
             owner_objected: false,
+            staff_account: false,
         }
     }
 
@@ -290,6 +317,7 @@ mod tests {
             (|r| r.resets_email = true, "resets_email", 20),
             (|r| r.resets_phone = true, "resets_phone", 10),
             (|r| r.identity_provided = false, "no_identity", 15),
+            (|r| r.staff_account = true, "staff_account", 50),
         ];
         for (change, name, points) in cases {
             let mut r = owner();
@@ -345,5 +373,17 @@ mod tests {
         };
         assert_eq!(assess(&r).score, 5 + 20 + 15 + 10);
         assert!(assess(&r).is_high(DEFAULT_HIGH_RISK_SCORE));
+    }
+
+    #[test]
+    fn a_staff_accounts_case_is_flagged_first_and_always_high_risk() {
+        let a = assess(&RiskInputs { staff_account: true, ..owner() });
+        assert_eq!(a.signals[0].name, STAFF_ACCOUNT_SIGNAL);
+        assert!(a.signals[0].detail.starts_with("staff account"));
+        // Even under a threshold no score reaches, and before submission.
+        assert!(is_high_risk(Some(a.score), true, 101));
+        assert!(is_high_risk(None, true, 101));
+        assert!(!is_high_risk(Some(5), false, DEFAULT_HIGH_RISK_SCORE));
+        assert!(is_high_risk(None, false, DEFAULT_HIGH_RISK_SCORE));
     }
 }

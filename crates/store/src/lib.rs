@@ -21,6 +21,7 @@ mod recovery;
 mod rotation;
 mod signin;
 mod sql;
+mod staff;
 pub mod schema;
 pub(crate) mod throttle;
 pub mod transfer;

@@ -543,6 +543,14 @@ impl RecoveryStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        // Reset factors leave a staff role without power until an admin
+        // confirms the account (`twostep staff confirm`).
+        sqlx::query("UPDATE accounts SET unconfirmed_reset_at = $1 WHERE id = $2")
+            .bind(p.now)
+            .bind(&p.account_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         revoke_sessions(&mut tx, &p.account_id, p.now).await?;
         write_effects(&mut tx, &p.audit, &p.notices).await?;
         tx.commit().await.map_err(db_err)?;

@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] =
         (6, "owner_wins", OWNER_WINS),
         (7, "totp_setup_expiry", TOTP_SETUP_EXPIRY),
         (8, "master_key_check", MASTER_KEY_CHECK),
+        (9, "staff_resets", STAFF_RESETS),
     ];
 
 const CORE: &str = r#"
@@ -369,6 +370,22 @@ pub fn check_applied(version: i64, name: &str, recorded: Option<&str>) -> Result
         ))),
     }
 }
+
+
+/// Staff accounts after a reset. `unconfirmed_reset_at` is set by every
+/// reset of an account's factors (an approved recovery case, `twostep staff
+/// reset`) and cleared by an admin's `twostep staff confirm`: while it is
+/// set, a staff role holds no power. `staff_resets` holds the reset one
+/// admin asked for until a second agrees (one per account).
+const STAFF_RESETS: &str = r#"
+ALTER TABLE accounts ADD COLUMN unconfirmed_reset_at BIGINT;
+CREATE TABLE staff_resets (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    items TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    requested_at BIGINT NOT NULL
+);
+"#;
 
 /// The migration's SQL spelled for `backend`.
 pub fn render(sql: &str, backend: Backend) -> String {

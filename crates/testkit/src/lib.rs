@@ -28,6 +28,9 @@ use twostep_web::AppState;
 
 pub use db::{Backend, TestDatabase};
 
+/// One TOTP step: how far a test moves the clock for a fresh code.
+pub const TOTP_STEP_S: i64 = 30;
+
 /// Settings for tests: generous per-IP limits (every test client is
 /// 127.0.0.1) unless a test is about those limits, and a cheap captcha.
 pub fn test_settings() -> Settings {

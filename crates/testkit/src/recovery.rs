@@ -210,11 +210,58 @@ impl TestServer {
         })
     }
 
-    /// A staff account made with the app's `add_staff`, signed in: (account id, token).
+    /// A staff account made with the app's `add_staff` that has not bound
+    /// an authenticator yet, signed in with its password: (account id,
+    /// token). It has no staff access (see [`TestServer::staff_with_authenticator`]).
     pub async fn staff(&self, email: &str, role: Role) -> (String, String) {
         let id = self.app.add_staff(email, PW, role).await.expect("add_staff");
         (id, self.session(email, PW).await)
     }
+
+    /// A staff account as staff work: made with `add_staff`, an
+    /// authenticator bound, then signed in again with password and
+    /// authenticator. The clock stays where it was: the sign-in uses the
+    /// code of the next step, which the server accepts as clock drift.
+    pub async fn staff_with_authenticator(&self, email: &str, role: Role) -> StaffMember {
+        let (id, first) = self.staff(email, role).await;
+        let backup_key = self.enrol_totp(&first).await;
+        self.post("/api/v1/logout", json!({}), Some(&first)).await;
+        let mut staff = StaffMember { id, email: email.to_owned(), token: String::new(), backup_key };
+        staff.token = self.staff_second_step(&staff).await;
+        staff
+    }
+
+    /// Signs a staff member in again with password and authenticator.
+    /// Moves the clock on one TOTP step, so that the code is a fresh one
+    /// whatever signed in before.
+    pub async fn staff_sign_in(&self, staff: &StaffMember) -> String {
+        self.clock.advance(crate::TOTP_STEP_S);
+        self.staff_second_step(staff).await
+    }
+
+    /// The password step, which only leads to the second step, then the
+    /// code of the step after now.
+    async fn staff_second_step(&self, staff: &StaffMember) -> String {
+        let (status, login) = self.login(&staff.email, PW).await;
+        assert_eq!(status, StatusCode::OK, "{login}");
+        assert_eq!(login["status"], "second_factor_required", "{login}");
+        assert!(login["session_token"].is_null(), "{login}");
+        let path = format!("/api/v1/login/{}/totp", login["login_id"].as_str().expect("login_id"));
+        let code = crate::oathtool(&staff.backup_key, self.now() + crate::TOTP_STEP_S);
+        let (status, body) = self.post(&path, json!({"code": code}), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["session_token"].as_str().expect("session_token").to_owned()
+    }
+}
+
+/// A staff account with an authenticator, signed in with it.
+#[derive(Clone, Debug)]
+pub struct StaffMember {
+    pub id: String,
+    pub email: String,
+    /// A session made with password and authenticator.
+    pub token: String,
+    pub backup_key: String,
 }
 
 // ------------------------------------------------------------ the owner

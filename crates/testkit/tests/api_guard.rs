@@ -252,7 +252,7 @@ async fn openapi_documents_every_route_and_metrics_count_requests() {
         ("get", "/api/v1/admin/recovery-cases/{case_id}/documents/{slot}"),
         ("post", "/api/v1/admin/recovery-cases/{case_id}/approve"),
         ("post", "/api/v1/admin/recovery-cases/{case_id}/reject"), ("get", "/api/v1/admin/audit"),
-        ("post", "/api/v1/admin/accounts/{account_id}/unfreeze"),
+        ("post", "/api/v1/admin/accounts/{account_id}/unfreeze"), ("get", "/api/v1/admin/staff"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {

@@ -90,8 +90,9 @@ async fn the_seed_story_lost_authenticator_and_phone_back_in_with_a_new_phone() 
     assert!(notice[0]["body"].as_str().unwrap().contains("submitted for review"), "{notice:?}");
     assert!(notice[0]["body"].as_str().unwrap().contains("cancel code: "));
 
-    // Staff: a reviewer created with add_staff signs in through the same login.
-    let (_, rev) = s.staff("reviewer@example.com", Role::Reviewer).await;
+    // Staff: a reviewer created with add_staff binds an authenticator and
+    // signs in with it through the same login.
+    let rev = s.staff_with_authenticator("reviewer@example.com", Role::Reviewer).await.token;
     let queue = ok(&s.get("/api/v1/admin/recovery-cases?status=pending_review", Some(&rev)).await, 200);
     let entry = queue["cases"].as_array().unwrap().iter().find(|c| c["case_id"] == json!(case.id)).expect("in the queue").clone();
     assert_eq!(entry["account_id"], json!(owner.account_id));
@@ -159,8 +160,9 @@ async fn the_seed_story_lost_authenticator_and_phone_back_in_with_a_new_phone() 
     s.clock.advance(30);
     let w = json!({"asset": "BTC", "amount": "0.5", "address": "bc1qexampleaddress", "code": oathtool(&key, s.now())});
     ok(&s.post("/api/v1/withdrawals", w, Some(&token)).await, 201);
-    let rev = s.session("reviewer@example.com", PW).await;
-    let audit = ok(&s.get(&format!("/api/v1/admin/audit?account_id={}", owner.account_id), Some(&rev)).await, 200);
+    // The audit log is for admins.
+    let admin = s.staff_with_authenticator("admin@example.com", Role::Admin).await.token;
+    let audit = ok(&s.get(&format!("/api/v1/admin/audit?account_id={}", owner.account_id), Some(&admin)).await, 200);
     let k = kinds(&audit);
     for kind in ["recovery_opened", "recovery_codes_proven", "recovery_submitted", "recovery_approved", "withdrawal_refused_hold"] {
         assert!(k.contains(&kind.to_owned()), "{kind} missing from {k:?}");
@@ -198,7 +200,7 @@ async fn the_cancel_code_stops_a_case_before_approval() {
     let case = submitted_case(&s, &owner, json!({"reset": ["authenticator"]})).await;
     let cancel = s.cancel_code_to(&owner.email).await.unwrap();
     ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
-    let (_, rev) = s.staff("rev@example.com", Role::Reviewer).await;
+    let rev = s.staff_with_authenticator("rev@example.com", Role::Reviewer).await.token;
     assert_error(&s.post(&format!("/api/v1/admin/recovery-cases/{}/approve", case.id), json!({"note": "ok"}), Some(&rev)).await, 409, "conflict");
     // Nothing changed: the authenticator still signs in.
     s.clock.advance(60);
@@ -214,8 +216,8 @@ async fn the_cancel_code_after_approval_freezes_the_account_until_staff_look() {
     let owner = totp_owner(&s, "carol@example.com").await;
     let case = submitted_case(&s, &owner, json!({"reset": ["authenticator"]})).await;
     let cancel = s.cancel_code_to(&owner.email).await.unwrap();
-    let (_, rev) = s.staff("rev@example.com", Role::Reviewer).await;
-    ok(&s.post(&format!("/api/v1/admin/recovery-cases/{}/approve", case.id), json!({"note": "looks right"}), Some(&rev)).await, 200);
+    let reviewer = s.staff_with_authenticator("rev@example.com", Role::Reviewer).await;
+    ok(&s.post(&format!("/api/v1/admin/recovery-cases/{}/approve", case.id), json!({"note": "looks right"}), Some(&reviewer.token)).await, 200);
     // Whoever got in after the approval is signed in...
     s.clock.advance(H48 - 3600);
     let thief = s.session(&owner.email, PW).await;
@@ -226,16 +228,18 @@ async fn the_cancel_code_after_approval_freezes_the_account_until_staff_look() {
     assert_eq!(r, json!({"status": "cancelled", "cases_stopped": 0, "account_frozen": true}));
     assert_error(&s.get("/api/v1/me", Some(&thief)).await, 401, "unauthorized");
     assert_error(&s.login(&owner.email, PW).await, 403, "forbidden");
-    let rev = s.session("rev@example.com", PW).await;
+    let rev = s.staff_sign_in(&reviewer).await;
     let evidence = ok(&s.get(&format!("/api/v1/admin/recovery-cases/{}", case.id), Some(&rev)).await, 200);
     assert_eq!((evidence["status"].as_str(), evidence["account_frozen"].as_bool()), (Some("cancelled"), Some(true)));
-    let audit = ok(&s.get(&format!("/api/v1/admin/audit?account_id={}", owner.account_id), Some(&rev)).await, 200);
+    let admin = s.staff_with_authenticator("admin@example.com", Role::Admin).await.token;
+    let audit = ok(&s.get(&format!("/api/v1/admin/audit?account_id={}", owner.account_id), Some(&admin)).await, 200);
     assert_eq!(kinds(&audit)[0], "account_frozen");
-    // Staff look, and lift the freeze.
+    // Staff look, and an admin lifts the freeze (a reviewer may not).
     let path = format!("/api/v1/admin/accounts/{}/unfreeze", owner.account_id);
     assert_error(&s.post(&path, json!({"note": "spoke to the owner"}), Some(&thief)).await, 401, "unauthorized");
-    ok(&s.post(&path, json!({"note": "spoke to the owner on the phone"}), Some(&rev)).await, 200);
-    assert_error(&s.post(&path, json!({"note": "again"}), Some(&rev)).await, 409, "conflict");
+    assert_error(&s.post(&path, json!({"note": "spoke to the owner"}), Some(&rev)).await, 403, "forbidden");
+    ok(&s.post(&path, json!({"note": "spoke to the owner on the phone"}), Some(&admin)).await, 200);
+    assert_error(&s.post(&path, json!({"note": "again"}), Some(&admin)).await, 409, "conflict");
     s.session(&owner.email, PW).await;
     s.stop().await;
 }
@@ -246,7 +250,7 @@ async fn the_cancel_code_is_dead_once_the_hold_is_over() {
     let owner = totp_owner(&s, "dave@example.com").await;
     let case = submitted_case(&s, &owner, json!({"reset": ["authenticator"]})).await;
     let cancel = s.cancel_code_to(&owner.email).await.unwrap();
-    let (_, rev) = s.staff("rev@example.com", Role::Reviewer).await;
+    let rev = s.staff_with_authenticator("rev@example.com", Role::Reviewer).await.token;
     ok(&s.post(&format!("/api/v1/admin/recovery-cases/{}/approve", case.id), json!({"note": "fine"}), Some(&rev)).await, 200);
     s.clock.advance(H48);
     let late = ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
@@ -307,7 +311,7 @@ async fn an_attacker_with_only_the_password_cannot_pass_the_codes_and_the_owner_
     ok(&s.post(&case.path("submit"), json!({}), Some(&case.token)).await, 200);
     let notice = s.messages_to(&owner.email).await;
     assert!(notice[0]["body"].as_str().unwrap().contains("submitted for review"));
-    let (_, rev) = s.staff("rev@example.com", Role::Reviewer).await;
+    let rev = s.staff_with_authenticator("rev@example.com", Role::Reviewer).await.token;
     let evidence = ok(&s.get(&format!("/api/v1/admin/recovery-cases/{}", case.id), Some(&rev)).await, 200);
     assert_eq!((evidence["high_risk"].as_bool(), evidence["approvals_remaining"].as_i64()), (Some(true), Some(2)), "{evidence}");
     assert_eq!(evidence["answers"]["right"], 0);

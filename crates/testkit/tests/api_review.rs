@@ -9,7 +9,7 @@ use common::{assert_error, ok};
 use serde_json::{json, Value};
 use twostep_domain::Role;
 use twostep_testkit::db::BOTH;
-use twostep_testkit::recovery::{open_case, submitted_case, totp_owner, PW};
+use twostep_testkit::recovery::{open_case, submitted_case, totp_owner, StaffMember, PW};
 use twostep_testkit::{oathtool, test_settings, Backend, TestServer};
 
 fn case_path(id: &str, tail: &str) -> String {
@@ -20,8 +20,8 @@ fn case_path(id: &str, tail: &str) -> String {
 async fn approve_racing_reject_has_exactly_one_winner_on_both_backends() {
     for backend in BOTH {
         let s = TestServer::start(backend).await;
-        let (_, r1) = s.staff("r1@example.com", Role::Reviewer).await;
-        let (_, r2) = s.staff("r2@example.com", Role::Admin).await;
+        let r1 = s.staff_with_authenticator("r1@example.com", Role::Reviewer).await.token;
+        let r2 = s.staff_with_authenticator("r2@example.com", Role::Admin).await.token;
         for round in 0..4 {
             let owner = totp_owner(&s, &format!("race{round}@example.com")).await;
             let case = submitted_case(&s, &owner, json!({"reset": ["authenticator"]})).await;
@@ -53,8 +53,8 @@ async fn a_high_risk_case_needs_two_different_reviewers() {
     // A new account replacing its e-mail scores high.
     let items = json!({"reset": ["authenticator", "email"], "new_email": "kate.new@example.com"});
     let case = submitted_case(&s, &owner, items).await;
-    let (r1_id, r1) = s.staff("r1@example.com", Role::Reviewer).await;
-    let (_, r2) = s.staff("r2@example.com", Role::Reviewer).await;
+    let StaffMember { id: r1_id, token: r1, .. } = s.staff_with_authenticator("r1@example.com", Role::Reviewer).await;
+    let r2 = s.staff_with_authenticator("r2@example.com", Role::Reviewer).await.token;
     let evidence = ok(&s.get(&case_path(&case.id, ""), Some(&r1)).await, 200);
     assert_eq!((evidence["high_risk"].as_bool(), evidence["approvals_remaining"].as_i64()), (Some(true), Some(2)), "{evidence}");
     let queue = ok(&s.get("/api/v1/admin/recovery-cases", Some(&r1)).await, 200);
@@ -86,8 +86,10 @@ async fn a_high_risk_case_needs_two_different_reviewers() {
 #[tokio::test]
 async fn nobody_reviews_their_own_account_and_only_staff_review() {
     let s = TestServer::start(Backend::Sqlite).await;
-    // A reviewer who lost their own authenticator.
-    let (rev_id, rev) = s.staff("self@example.com", Role::Reviewer).await;
+    // Someone who lost their authenticator opened a case, and was made a
+    // reviewer before it was decided (staff cannot open one themselves).
+    let rev_id = s.verified_account("self@example.com", PW).await;
+    let rev = s.session("self@example.com", PW).await;
     s.sudo_password(&rev).await;
     let answers = json!({"answers": [{"question_id": "first_pet", "answer": "Rex"}, {"question_id": "birth_city", "answer": "Paris"}]});
     ok(&s.call("PUT", "/api/v1/me/security-questions", Some(answers), Some(&rev)).await, 200);
@@ -95,8 +97,10 @@ async fn nobody_reviews_their_own_account_and_only_staff_review() {
     let owner = twostep_testkit::recovery::Owner { email: "self@example.com".into(), account_id: rev_id.clone(), backup_key: key.clone() };
     s.clock.advance(30);
     let case = submitted_case(&s, &owner, json!({"reset": ["authenticator"]})).await;
+    s.app.add_staff("self@example.com", PW, Role::Reviewer).await.unwrap();
     // Still signed in on another device: staff, but not for this case.
     let mine = rev;
+    ok(&s.get("/api/v1/admin/recovery-cases", Some(&mine)).await, 200);
     assert_error(&s.post(&case_path(&case.id, "/approve"), json!({"note": "it's me"}), Some(&mine)).await, 403, "forbidden");
     assert_error(&s.post(&case_path(&case.id, "/reject"), json!({"reason": "hm"}), Some(&mine)).await, 403, "forbidden");
     assert_error(&s.get(&case_path(&case.id, ""), Some(&mine)).await, 403, "forbidden");
@@ -125,7 +129,7 @@ async fn nobody_reviews_their_own_account_and_only_staff_review() {
         assert_error(&s.call(method, &path, body, None).await, 401, "unauthorized");
     }
     // Another reviewer may decide, with a note.
-    let (_, other) = s.staff("other@example.com", Role::Reviewer).await;
+    let other = s.staff_with_authenticator("other@example.com", Role::Reviewer).await.token;
     assert_error(&s.post(&case_path(&case.id, "/approve"), json!({"note": " "}), Some(&other)).await, 400, "invalid_request");
     assert_error(&s.get(&case_path(&case.id, "/documents/passport"), Some(&other)).await, 404, "not_found");
     assert_error(&s.get(&case_path("nope", ""), Some(&other)).await, 404, "not_found");
@@ -139,7 +143,7 @@ async fn the_audit_log_and_the_queue_for_staff() {
     let owner = totp_owner(&s, "leo@example.com").await;
     let case = submitted_case(&s, &owner, json!({"reset": ["authenticator"]})).await;
     let open = open_case(&s, &totp_owner(&s, "mia@example.com").await.email).await;
-    let (rev_id, rev) = s.staff("rev@example.com", Role::Admin).await;
+    let StaffMember { id: rev_id, token: rev, .. } = s.staff_with_authenticator("rev@example.com", Role::Admin).await;
     let queue = ok(&s.get("/api/v1/admin/recovery-cases?status=pending_review", Some(&rev)).await, 200);
     let ids: Vec<&str> = queue["cases"].as_array().unwrap().iter().map(|c| c["case_id"].as_str().unwrap()).collect();
     assert_eq!(ids, [case.id.as_str()]);
@@ -179,11 +183,12 @@ async fn documents_are_purged_a_set_time_after_the_decision() {
     // Under review, nothing is purged however long it waits.
     s.clock.advance(20 * 86_400);
     assert_eq!(s.app.recovery_housekeeping().await.unwrap(), (0, 0));
-    let (_, rev) = s.staff("rev@example.com", Role::Reviewer).await;
-    ok(&s.post(&case_path(&case.id, "/approve"), json!({"note": "ok"}), Some(&rev)).await, 200);
-    s.clock.advance(10 * 86_400 - 1);
+    let reviewer = s.staff_with_authenticator("rev@example.com", Role::Reviewer).await;
+    ok(&s.post(&case_path(&case.id, "/approve"), json!({"note": "ok"}), Some(&reviewer.token)).await, 200);
+    // Signing in again moves the clock one step on, to the last second of the retention.
+    s.clock.advance(10 * 86_400 - 1 - twostep_testkit::TOTP_STEP_S);
+    let rev = s.staff_sign_in(&reviewer).await;
     assert_eq!(s.app.recovery_housekeeping().await.unwrap(), (0, 0));
-    let rev = s.session("rev@example.com", PW).await;
     assert_eq!(s.get(&case_path(&case.id, "/documents/selfie"), Some(&rev)).await.0, 200);
     s.clock.advance(1);
     // Two instances' jobs at once: the documents go once, neither fails.

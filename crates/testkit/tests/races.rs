@@ -216,7 +216,7 @@ async fn one_cancel_code_used_many_times_cancels_once() {
         let owner = totp_owner(&s, "freeze-race@example.com").await;
         let case = submitted_case(&s, &owner, json!({"reset": ["authenticator"]})).await;
         let cancel = s.cancel_code_to(&owner.email).await.expect("cancel code");
-        let (_, rev) = s.staff("rev-cancel@example.com", Role::Reviewer).await;
+        let rev = s.staff_with_authenticator("rev-cancel@example.com", Role::Reviewer).await.token;
         let approve = format!("/api/v1/admin/recovery-cases/{}/approve", case.id);
         let (status, body) = s.post(&approve, json!({"note": "ok"}), Some(&rev)).await;
         assert_eq!(status, StatusCode::OK, "{l}: {body}");
@@ -236,8 +236,8 @@ async fn approve_racing_reject_decides_once() {
     for backend in BOTH {
         let l = format!("{backend:?}");
         let s = Arc::new(TestServer::start(backend).await);
-        let (_, alice) = s.staff("alice-staff@example.com", Role::Reviewer).await;
-        let (_, bob) = s.staff("bob-staff@example.com", Role::Admin).await;
+        let alice = s.staff_with_authenticator("alice-staff@example.com", Role::Reviewer).await.token;
+        let bob = s.staff_with_authenticator("bob-staff@example.com", Role::Admin).await.token;
         for round in 0..3 {
             let owner = totp_owner(&s, &format!("decide-{round}@example.com")).await;
             let case = submitted_case(&s, &owner, json!({"reset": ["authenticator"]})).await;

@@ -117,6 +117,7 @@ impl From<AppError> for ApiError {
                 ApiError::new(S::FORBIDDEN, "email_unverified", "Confirm your e-mail address with the code we sent.")
             }
             AppError::Forbidden => ApiError::new(S::FORBIDDEN, "forbidden", "You are not allowed to do this."),
+            AppError::Staff(refusal) => ApiError::new(S::FORBIDDEN, "forbidden", refusal.message()),
             AppError::SecurityHold { until } => ApiError {
                 until: Some(until),
                 ..ApiError::new(S::FORBIDDEN, "security_hold", "Withdrawals are paused by a security hold.")

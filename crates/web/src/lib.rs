@@ -138,7 +138,8 @@ pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::approve))
         .routes(routes!(admin::reject))
         .routes(routes!(admin::audit))
-        .routes(routes!(admin::unfreeze));
+        .routes(routes!(admin::unfreeze))
+        .routes(routes!(admin::staff));
     if outbox_enabled {
         router.routes(routes!(service::outbox))
     } else {

@@ -59,7 +59,8 @@ pub struct CodesSentTo {
 impl App {
     /// `POST /login/{login_id}/recovery`: uses up the sign-in attempt and
     /// opens a case. A case still open for the account is superseded; one
-    /// under review must be decided or cancelled first.
+    /// under review must be decided or cancelled first. A staff account is
+    /// refused (`twostep staff reset` is its way back).
     pub async fn open_recovery(&self, login_id: &str, meta: &RequestMeta) -> AppResult<OpenedCase> {
         let r = &self.settings.recovery;
         self.rate_limit(&format!("recovery-open:ip:{}", meta.limit_key()), 3600, r.opens_per_ip_per_hour).await?;
@@ -71,6 +72,10 @@ impl App {
         self.rate_limit(&opener, 86_400, r.opens_per_opener_per_day).await?;
         self.rate_limit(&format!("recovery-open:account:{}", account.id), 86_400, r.opens_per_account_per_day)
             .await?;
+        // Staff never recover here: their factors are reset by two admins.
+        if account.role.is_staff() {
+            return Err(self.refuse_staff_recovery(&account, meta).await);
+        }
         let now = self.now();
         if !self.store.complete_login(&attempt.id, now, MAX_SECOND_FACTOR_FAILURES).await? {
             return Err(AppError::Conflict("this sign-in is already complete".into()));

@@ -1,6 +1,7 @@
 //! Staff review: the queue (riskiest first), a case's evidence, its
-//! documents, approval and rejection, the audit log and lifting a freeze.
-//! Only reviewers and admins get here, never for their own account. Every
+//! documents, approval and rejection, and lifting a freeze (admins only).
+//! Only staff who pass the staff gate (`crate::staff`) get here, never for
+//! their own account; a staff account's case is flagged and high risk. Every
 //! decision (an approval, the first of two, a rejection, lifting a freeze)
 //! writes everything it changes, its audit entries and notices included, in
 //! one transaction over the case version it checked, so an approval racing a
@@ -10,11 +11,14 @@
 
 use twostep_domain::hold::extend_hold;
 use twostep_domain::recovery::{Approval, CaseStatus, ResetItem, ReviewRefusal};
+use twostep_domain::risk::is_high_risk;
+use twostep_domain::staff::StaffDuty;
 
 use super::document_context;
 use super::port::{AnswerOutcome, ApprovalOutcome, ApprovalPlan, CaseChange, CaseRecord, DocumentInfo, Effects};
 use crate::error::{AppError, AppResult};
 use crate::ports::{AccountRecord, AuditEvent, Channel};
+use crate::staff::flag_staff_case;
 use crate::{App, RequestMeta};
 
 /// One line of the review queue.
@@ -25,7 +29,10 @@ pub struct QueueEntry {
     pub status: CaseStatus,
     pub submitted_at: Option<i64>,
     pub reset_items: Vec<ResetItem>,
+    /// With the `staff_account` signal's points when the account is staff.
     pub risk_score: Option<i64>,
+    /// The account holds a staff role: flagged, and always high risk.
+    pub staff_account: bool,
 }
 
 /// Everything a reviewer sees about a case.
@@ -40,6 +47,8 @@ pub struct CaseEvidence {
     pub answers: Vec<AnswerOutcome>,
     pub documents: Vec<DocumentInfo>,
     pub high_risk: bool,
+    /// The account holds a staff role (the `staff_account` signal is first).
+    pub staff_account: bool,
     /// Approvals still needed before the reset happens (0 once decided).
     pub approvals_remaining: i64,
     /// The new e-mail belongs to another account: approval would fail.
@@ -61,23 +70,12 @@ fn refusal(e: ReviewRefusal) -> AppError {
 }
 
 impl App {
-    /// The account, if it is staff; `forbidden` otherwise.
-    pub async fn require_staff(&self, account_id: &str) -> AppResult<AccountRecord> {
-        let account = self.account(account_id).await?;
-        if !account.role.is_staff() {
-            return Err(AppError::Forbidden);
-        }
-        Ok(account)
-    }
-
-    /// A staff account named by e-mail (the command line's `--reviewer`).
+    /// A staff account named by e-mail (the command line's `--reviewer`),
+    /// if it may review now.
     pub async fn staff_by_email(&self, email: &str) -> AppResult<AccountRecord> {
         let email = twostep_domain::normalize_email(email)?;
         let account = self.store.account_by_email(&email).await?.ok_or(AppError::NotFound)?;
-        if !account.role.is_staff() {
-            return Err(AppError::Forbidden);
-        }
-        Ok(account)
+        self.require_staff(&account.id).await
     }
 
     async fn staff_case(&self, staff_id: &str, case_id: &str) -> AppResult<CaseRecord> {
@@ -89,8 +87,14 @@ impl App {
         Ok(record)
     }
 
-    fn is_high_risk(&self, record: &CaseRecord) -> bool {
-        record.risk_score.unwrap_or(100) >= self.settings.recovery.high_risk_score
+    /// Two reviewers: a score at the threshold, or a staff account's case.
+    fn is_high_risk(&self, record: &CaseRecord, staff_account: bool) -> bool {
+        is_high_risk(record.risk_score, staff_account, self.settings.recovery.high_risk_score)
+    }
+
+    /// Whether the case's account holds a staff role now.
+    async fn is_staff_case(&self, record: &CaseRecord) -> AppResult<bool> {
+        Ok(self.account(&record.case.account_id).await?.role.is_staff())
     }
 
     /// The queue for `status` (pending_review by default), riskiest first,
@@ -104,10 +108,15 @@ impl App {
     pub async fn operator_queue(&self, status: CaseStatus) -> AppResult<Vec<QueueEntry>> {
         self.store.expire_idle_cases(self.now()).await?;
         let mut cases = self.store.cases_with_status(status.as_str(), 500).await?;
+        let staff = self.staff_account_ids().await?;
+        for c in cases.iter_mut().filter(|c| staff.contains(&c.case.account_id)) {
+            flag_staff_case(c);
+        }
         cases.sort_by_key(|c| (std::cmp::Reverse(c.risk_score.unwrap_or(0)), c.case.submitted_at.unwrap_or(i64::MAX)));
         Ok(cases
             .into_iter()
             .map(|c| QueueEntry {
+                staff_account: staff.contains(&c.case.account_id),
                 case_id: c.case.id.clone(),
                 account_id: c.case.account_id.clone(),
                 status: c.case.status_at(self.now()),
@@ -130,11 +139,15 @@ impl App {
         self.evidence_of(record).await
     }
 
-    async fn evidence_of(&self, record: CaseRecord) -> AppResult<CaseEvidence> {
+    async fn evidence_of(&self, mut record: CaseRecord) -> AppResult<CaseEvidence> {
         let case_id = record.case.id.clone();
         let case_id = case_id.as_str();
         let account = self.account(&record.case.account_id).await?;
-        let high_risk = self.is_high_risk(&record);
+        let staff_account = account.role.is_staff();
+        if staff_account {
+            flag_staff_case(&mut record);
+        }
+        let high_risk = self.is_high_risk(&record, staff_account);
         let approvals_remaining = match (record.case.status, high_risk, &record.case.first_approved_by) {
             (CaseStatus::PendingReview, true, Some(_)) => 1,
             (CaseStatus::PendingReview, true, None) => 2,
@@ -153,6 +166,7 @@ impl App {
             account_created_at: account.created_at,
             account_frozen_at: account.frozen_at,
             high_risk,
+            staff_account,
             approvals_remaining,
             new_email_taken,
             record,
@@ -194,7 +208,7 @@ impl App {
                 "the account is frozen: the owner objected; nothing of it can be approved until it is unfrozen".into(),
             ));
         }
-        let high_risk = self.is_high_risk(&record);
+        let high_risk = self.is_high_risk(&record, self.is_staff_case(&record).await?);
         match record.case.check_approve(staff_id, high_risk).map_err(refusal)? {
             Approval::FirstOfTwo => {
                 let now = self.now();
@@ -326,16 +340,10 @@ impl App {
         Ok(())
     }
 
-    /// `GET /admin/audit`: the audit log, newest first, of one account or all.
-    pub async fn audit_log(&self, staff_id: &str, account_id: Option<&str>) -> AppResult<Vec<AuditEvent>> {
-        self.require_staff(staff_id).await?;
-        Ok(self.store.audit_events(account_id, 500).await?)
-    }
-
     /// Lifts a freeze set by a cancel code after approval (staff looked).
     pub async fn unfreeze_account(&self, staff_id: &str, account_id: &str, note: &str, meta: &RequestMeta) -> AppResult<()> {
         let note = decision_text("note", note)?;
-        let staff = self.require_staff(staff_id).await?;
+        let staff = self.require_duty(staff_id, StaffDuty::Unfreeze).await?;
         if staff.id == account_id {
             return Err(AppError::Forbidden);
         }

@@ -1,6 +1,7 @@
 //! Gathers what the risk score looks at: which codes were proven, the
 //! answers' score, the IP address and browser against the account's earlier
-//! sign-ins, the account's age, earlier cases and what is being reset. The
+//! sign-ins, the account's age, earlier cases, what is being reset and
+//! whether the account is staff. The
 //! score itself is the domain's; this only collects the facts.
 
 use serde_json::json;
@@ -59,6 +60,7 @@ impl App {
             resets_email: resets(ResetItem::Email),
             identity_provided: case.step_done(RecoveryStep::Identity),
             owner_objected: account.owner_objected_at.is_some(),
+            staff_account: account.role.is_staff(),
         };
         Ok(assess(&inputs))
     }

@@ -20,6 +20,16 @@ pub fn temp_dir() -> PathBuf {
     dir
 }
 
+/// A data directory (0700) holding `key` as its master key file (0600), as
+/// `twostep serve` writes it: commands run on it seal and open what a test
+/// server with that key does.
+pub fn data_dir_with_key(dir: &Path, key: &twostep_app::crypto::MasterKey) {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).unwrap();
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(dir.join("master.key")).unwrap();
+    std::io::Write::write_all(&mut f, data_encoding::HEXLOWER.encode(key.as_bytes()).as_bytes()).unwrap();
+}
+
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
@@ -119,15 +129,6 @@ pub fn start(cwd: &Path, argv: &[&str], envs: &[(&str, &str)], log: &Path) -> Re
             Err(format!("{line}{}", std::fs::read_to_string(log).unwrap_or_default()))
         }
     }
-}
-
-/// A data directory (0700) holding `key` as its master key file (0600), as
-/// `twostep serve` writes it.
-pub fn data_dir_with_key(dir: &Path, key: &twostep_app::crypto::MasterKey) {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).unwrap();
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(dir.join("master.key")).unwrap();
-    f.write_all(data_encoding::HEXLOWER.encode(key.as_bytes()).as_bytes()).unwrap();
 }
 
 pub async fn call(url: &str, method: &str, path: &str, body: Option<Value>, token: Option<&str>) -> (u16, Value) {
@@ -292,4 +293,21 @@ pub async fn outbox_code(url: &str, to: &str, seen: usize) -> Option<String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     None
+}
+
+/// Signs a staff account without a second factor in with its password,
+/// binds an authenticator (codes from the reference `oathtool`) and returns
+/// that session, which has staff access from then on.
+pub async fn staff_with_authenticator(url: &str, email: &str, password: &str) -> String {
+    let (status, login) = post(url, "/api/v1/login", serde_json::json!({"email": email, "password": password}), None).await;
+    assert_eq!((status, login["status"].as_str()), (200, Some("authenticated")), "{email}: {login}");
+    let token = login["session_token"].as_str().unwrap().to_owned();
+    let (status, setup) = post(url, "/api/v1/me/totp", serde_json::json!({}), Some(&token)).await;
+    assert_eq!(status, 201, "{setup}");
+    let key = setup["backup_key"].as_str().unwrap();
+    let code = twostep_testkit::oathtool(key, now());
+    let body = serde_json::json!({"setup_id": setup["setup_id"], "backup_key": key, "code": code});
+    let (status, bound) = post(url, "/api/v1/me/totp/confirm", body, Some(&token)).await;
+    assert_eq!(status, 200, "{bound}");
+    token
 }

@@ -1,7 +1,9 @@
 //! Staff review over HTTP: the recovery queue, a case's evidence and
-//! documents, approval and rejection, the audit log, and lifting a freeze.
-//! Every route needs a session of a reviewer or admin (`forbidden` for
-//! anyone else); nobody reviews their own account.
+//! documents, approval and rejection, and for admins the audit log, lifting
+//! a freeze and the list of staff. Every route needs a session of a staff
+//! account that passes the staff gate (`twostep_app::staff`: an
+//! authenticator bound, no unconfirmed reset; `forbidden` for anyone else,
+//! saying what to do); nobody reviews their own account.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -34,6 +36,8 @@ pub struct QueueItem {
     pub reset_items: Vec<String>,
     /// 0 to 100, higher is riskier; null before submission.
     pub risk_score: Option<i64>,
+    /// The account holds a staff role: flagged "staff account", always high risk.
+    pub staff_account: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -50,6 +54,7 @@ fn queue_item(e: QueueEntry) -> QueueItem {
         submitted_at: e.submitted_at.map(rfc3339),
         reset_items: e.reset_items.iter().map(|i| i.as_str().to_owned()).collect(),
         risk_score: e.risk_score,
+        staff_account: e.staff_account,
     }
 }
 
@@ -139,6 +144,8 @@ pub struct EvidenceResponse {
     pub documents_purged: bool,
     pub risk_score: Option<i64>,
     pub high_risk: bool,
+    /// The account holds a staff role (its `staff_account` signal is first).
+    pub staff_account: bool,
     pub signals: Vec<RiskSignalItem>,
     /// Approvals still needed (two different reviewers for a high-risk case).
     pub approvals_remaining: i64,
@@ -218,6 +225,7 @@ fn evidence(e: CaseEvidence, now: i64) -> EvidenceResponse {
         documents_purged: r.documents_purged_at.is_some(),
         risk_score: r.risk_score,
         high_risk: e.high_risk,
+        staff_account: e.staff_account,
         signals,
         approvals_remaining: e.approvals_remaining,
         first_approved_by: c.first_approved_by.clone(),
@@ -341,6 +349,8 @@ pub struct AuditEntry {
     pub ip: String,
     pub user_agent: String,
     pub detail: String,
+    /// The account holds a staff role: its sign-ins and cases are flagged.
+    pub staff_account: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -351,7 +361,7 @@ pub struct AuditResponse {
 
 #[utoipa::path(get, path = "/api/v1/admin/audit", tag = "staff", security(("bearer" = [])), params(AuditQuery),
     responses((status = 200, body = AuditResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody)))]
+              (status = 403, description = "not an admin", body = ErrorBody)))]
 pub async fn audit(
     State(s): State<AppState>,
     auth: Authed,
@@ -363,13 +373,14 @@ pub async fn audit(
     Ok(Json(AuditResponse {
         events: events
             .into_iter()
-            .map(|e| AuditEntry {
-                at: rfc3339(e.at),
-                account_id: e.account_id,
-                kind: e.kind,
-                ip: e.ip,
-                user_agent: e.user_agent,
-                detail: e.detail,
+            .map(|line| AuditEntry {
+                at: rfc3339(line.event.at),
+                account_id: line.event.account_id,
+                kind: line.event.kind,
+                ip: line.event.ip,
+                user_agent: line.event.user_agent,
+                detail: line.event.detail,
+                staff_account: line.staff_account,
             })
             .collect(),
     }))
@@ -384,7 +395,8 @@ pub struct UnfreezeBody {
 #[utoipa::path(post, path = "/api/v1/admin/accounts/{account_id}/unfreeze", tag = "staff", security(("bearer" = [])),
     params(("account_id" = String, Path)), request_body = UnfreezeBody,
     responses((status = 200, description = "The freeze set by a cancel code is lifted", body = OkResponse),
-              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, description = "not an admin", body = ErrorBody),
               (status = 409, description = "the account is not frozen", body = ErrorBody)))]
 pub async fn unfreeze(
     State(s): State<AppState>,
@@ -395,4 +407,56 @@ pub async fn unfreeze(
 ) -> ApiResult<Json<OkResponse>> {
     s.app.unfreeze_account(&auth.account_id, &account_id, &b.note, &meta).await?;
     Ok(Json(OkResponse { ok: true }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffMemberItem {
+    pub account_id: String,
+    pub email: String,
+    /// `reviewer` or `admin`.
+    pub role: String,
+    /// An authenticator is bound (without one, the account has no staff access).
+    pub authenticator: bool,
+    /// The account's factors were reset and no admin confirmed it since: no
+    /// staff access until `twostep staff confirm`.
+    pub awaiting_confirmation: bool,
+    /// A reset one admin asked for, waiting for a second (`twostep staff reset`).
+    pub reset_requested: Option<StaffResetRequest>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffResetRequest {
+    pub items: Vec<String>,
+    pub requested_by: String,
+    pub requested_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffResponse {
+    /// By e-mail.
+    pub staff: Vec<StaffMemberItem>,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/staff", tag = "staff", security(("bearer" = [])),
+    responses((status = 200, description = "Every staff account and whether it has staff access", body = StaffResponse),
+              (status = 401, body = ErrorBody), (status = 403, description = "not an admin", body = ErrorBody)))]
+pub async fn staff(State(s): State<AppState>, auth: Authed) -> ApiResult<Json<StaffResponse>> {
+    let members = s.app.staff_list(&auth.account_id).await?;
+    Ok(Json(StaffResponse {
+        staff: members
+            .into_iter()
+            .map(|m| StaffMemberItem {
+                account_id: m.account_id,
+                email: m.email,
+                role: m.role.as_str().into(),
+                authenticator: m.facts.authenticator,
+                awaiting_confirmation: m.facts.unconfirmed_reset_at.is_some(),
+                reset_requested: m.pending_reset.map(|p| StaffResetRequest {
+                    items: p.items.iter().map(|i| i.as_str().to_owned()).collect(),
+                    requested_by: p.requested_by,
+                    requested_at: rfc3339(p.requested_at),
+                }),
+            })
+            .collect(),
+    }))
 }

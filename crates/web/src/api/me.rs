@@ -167,8 +167,13 @@ pub async fn change_password(
 pub struct ActivityEvent {
     pub at: String,
     pub kind: String,
+    /// Empty for what staff did.
     pub ip: String,
+    /// Empty for what staff did.
     pub user_agent: String,
+    /// `twostep staff` for what the service's staff did (a recovery decided,
+    /// a freeze lifted); null for what the account did itself.
+    pub by: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -184,7 +189,7 @@ pub async fn activity(State(s): State<AppState>, auth: Authed) -> ApiResult<Json
     Ok(Json(ActivityResponse {
         events: events
             .into_iter()
-            .map(|e| ActivityEvent { at: rfc3339(e.at), kind: e.kind, ip: e.ip, user_agent: e.user_agent })
+            .map(|e| ActivityEvent { at: rfc3339(e.at), kind: e.kind, ip: e.ip, user_agent: e.user_agent, by: e.by })
             .collect(),
     }))
 }

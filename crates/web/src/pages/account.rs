@@ -242,6 +242,7 @@ pub async fn activity(s: SignedIn) -> Response {
                 what => describe(&e.kind),
                 ip => e.ip,
                 user_agent => e.user_agent,
+                by => e.by,
             }
         })
         .collect();
@@ -268,6 +269,14 @@ fn describe(kind: &str) -> String {
         "recovery_objection" => "You stopped an account recovery (\"this wasn't me\")",
         "withdrawal_requested" => "Withdrawal requested",
         "login_code_sent" => "Sign-in code sent",
+        "recovery_first_approval" => "Account recovery: first of two approvals",
+        "recovery_approved" => "Account recovery approved",
+        "recovery_rejected" => "Account recovery rejected",
+        "account_unfrozen" => "Account unfrozen",
+        "recovery_refused_staff" => "Account recovery refused: staff accounts are reset by an admin",
+        "staff_reset_requested" => "Staff account reset requested",
+        "staff_reset" => "Staff account reset",
+        "staff_confirmed" => "Staff account confirmed",
         _ => "",
     };
     if known.is_empty() {

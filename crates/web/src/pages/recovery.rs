@@ -49,6 +49,7 @@ pub async fn start(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> 
             with_cookies(see_other("/recovery"), &cookies)
         }
         Err(AppError::Unauthorized | AppError::NotFound) => super::auth::expired(&page),
+        Err(AppError::Staff(r)) => message(&page, StatusCode::FORBIDDEN, "Ask an admin", r.message()),
         Err(e) => failure(&page, e),
     }
 }

@@ -152,6 +152,12 @@ pub fn message(page: &Page, status: StatusCode, title: &str, text: &str) -> Resp
     render_status(page, status, "message.html", context! { title => title, text => text })
 }
 
+/// A page with a title, one paragraph and a link to what to do next.
+pub fn message_with_link(page: &Page, status: StatusCode, title: &str, text: &str, link: (&str, &str)) -> Response {
+    let ctx = context! { title => title, text => text, link => link.0, link_text => link.1 };
+    render_status(page, status, "message.html", ctx)
+}
+
 /// A refusal outside any form (e.g. the database is down).
 pub fn failure(page: &Page, e: AppError) -> Response {
     let api = ApiError::from(e);

@@ -1,7 +1,9 @@
 //! The staff console: the review queue sorted by risk, a case with its
 //! evidence and document images, approve and reject with a reason, and the
-//! audit log. Who may see what is decided by the app's review use cases
-//! (staff only, never one's own account); this module only shows it.
+//! audit log (admins). Who may see what is decided by the app's staff gate
+//! and review use cases (staff with an authenticator and no unconfirmed
+//! reset, never one's own account); this module only shows it, and says
+//! what to do when it is refused.
 
 use axum::extract::{Path, Query};
 use axum::http::{header, StatusCode};
@@ -10,15 +12,30 @@ use minijinja::{context, Value};
 use serde::Deserialize;
 use twostep_app::AppError;
 use twostep_domain::recovery::CaseStatus;
+use twostep_domain::staff::StaffRefusal;
+use twostep_domain::Role;
 
-use super::render::{failure, human_time, message, render_status, Errors};
+use super::render::{failure, human_time, message, message_with_link, render_status, Errors};
 use super::{see_other, PageForm, SignedIn};
 
 fn refusal(s: &SignedIn, e: AppError) -> Response {
+    let forbidden = StatusCode::FORBIDDEN;
     match e {
-        AppError::Forbidden => message(&s.page, StatusCode::FORBIDDEN, "Staff only", "This console is for reviewers and admins."),
+        AppError::Forbidden => message(&s.page, forbidden, "Staff only", "This console is for reviewers and admins."),
+        AppError::Staff(r @ StaffRefusal::NoAuthenticator) => {
+            message_with_link(&s.page, forbidden, "Bind an authenticator first", r.message(), ("/account", "Go to your security settings"))
+        }
+        AppError::Staff(r @ StaffRefusal::ResetUnconfirmed) => {
+            message_with_link(&s.page, forbidden, "Waiting for an admin", r.message(), ("/account", "Go to your security settings"))
+        }
+        AppError::Staff(r) => message_with_link(&s.page, forbidden, "Admins only", r.message(), ("/staff", "Back to the review queue")),
         other => failure(&s.page, other),
     }
+}
+
+/// Whether the signed-in staff member is an admin (for the links admins have).
+async fn is_admin(s: &SignedIn) -> bool {
+    s.page.app().account(&s.account_id).await.is_ok_and(|a| a.role == Role::Admin)
 }
 
 pub async fn queue(s: SignedIn) -> Response {
@@ -36,10 +53,12 @@ pub async fn queue(s: SignedIn) -> Response {
                 submitted => e.submitted_at.map(human_time),
                 items => e.reset_items.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
                 risk => e.risk_score,
+                staff_account => e.staff_account,
             }
         })
         .collect();
-    render_status(&s.page, StatusCode::OK, "staff_queue.html", context! { cases => rows })
+    let admin = is_admin(&s).await;
+    render_status(&s.page, StatusCode::OK, "staff_queue.html", context! { cases => rows, admin => admin })
 }
 
 #[derive(Deserialize)]
@@ -97,6 +116,7 @@ async fn show_case(s: &SignedIn, case_id: &str, status: StatusCode, errors: Erro
         documents => documents,
         risk => r.risk_score,
         high_risk => e.high_risk,
+        staff_account => e.staff_account,
         signals => signals,
         approvals_remaining => e.approvals_remaining,
         first_approval_note => r.first_approval_note,
@@ -106,7 +126,7 @@ async fn show_case(s: &SignedIn, case_id: &str, status: StatusCode, errors: Erro
         hold_until => c.hold_until.map(human_time),
     };
     let pending = c.status_at(now) == CaseStatus::PendingReview;
-    let ctx = context! { case => case, pending => pending, errors => errors, done => done };
+    let ctx = context! { case => case, pending => pending, errors => errors, done => done, admin => is_admin(s).await };
     render_status(&s.page, status, "staff_case.html", ctx)
 }
 
@@ -126,7 +146,7 @@ pub struct NoteForm {
 pub async fn approve(s: SignedIn, Path(case_id): Path<String>, PageForm(f): PageForm<NoteForm>) -> Response {
     match s.page.app().approve_recovery(&s.account_id, &case_id, &f.note, &s.page.meta).await {
         Ok(_) => see_other(&format!("/staff/cases/{case_id}?done=approved")),
-        Err(AppError::Forbidden) => refusal(&s, AppError::Forbidden),
+        Err(e @ (AppError::Forbidden | AppError::Staff(_))) => refusal(&s, e),
         Err(e) => show_case(&s, &case_id, StatusCode::BAD_REQUEST, with_field(e, "note"), None).await,
     }
 }
@@ -140,7 +160,7 @@ pub struct ReasonForm {
 pub async fn reject(s: SignedIn, Path(case_id): Path<String>, PageForm(f): PageForm<ReasonForm>) -> Response {
     match s.page.app().reject_recovery(&s.account_id, &case_id, &f.reason, &s.page.meta).await {
         Ok(()) => see_other(&format!("/staff/cases/{case_id}?done=rejected")),
-        Err(AppError::Forbidden) => refusal(&s, AppError::Forbidden),
+        Err(e @ (AppError::Forbidden | AppError::Staff(_))) => refusal(&s, e),
         Err(e) => show_case(&s, &case_id, StatusCode::BAD_REQUEST, with_field(e, "reason"), None).await,
     }
 }
@@ -167,7 +187,11 @@ pub async fn audit(s: SignedIn, Query(q): Query<AuditQuery>) -> Response {
     };
     let rows: Vec<Value> = events
         .iter()
-        .map(|e| context! { at => human_time(e.at), kind => e.kind, account_id => e.account_id, ip => e.ip, detail => e.detail })
+        .map(|l| {
+            let e = &l.event;
+            context! { at => human_time(e.at), kind => e.kind, account_id => e.account_id, ip => e.ip, detail => e.detail,
+                       staff_account => l.staff_account }
+        })
         .collect();
     render_status(&s.page, StatusCode::OK, "staff_audit.html", context! { events => rows, account_id => account })
 }
