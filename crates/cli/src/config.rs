@@ -97,6 +97,9 @@ pub struct ServeArgs {
     /// Lifetime of a sent one-time code in seconds, at most 600 [default: 300]
     #[arg(long, env = "TWOSTEP_CODE_TTL_S")]
     pub code_ttl_s: Option<i64>,
+    /// How long a proof of a factor keeps a session in sudo mode for sensitive changes, 60 to 3600 seconds [default: 600]
+    #[arg(long, env = "TWOSTEP_SUDO_TTL_S")]
+    pub sudo_ttl_s: Option<i64>,
     /// Withdrawal hold after a password change, in seconds [default: 86400]
     #[arg(long, env = "TWOSTEP_HOLD_AFTER_PASSWORD_CHANGE_S")]
     pub hold_after_password_change_s: Option<i64>,
@@ -172,6 +175,7 @@ pub struct FileConfig {
     pub session_ttl_s: Option<i64>,
     pub login_ttl_s: Option<i64>,
     pub code_ttl_s: Option<i64>,
+    pub sudo_ttl_s: Option<i64>,
     pub hold_after_password_change_s: Option<i64>,
     pub hold_after_authenticator_change_s: Option<i64>,
     pub login_per_ip_per_minute: Option<i64>,
@@ -320,6 +324,8 @@ impl ServeConfig {
             BackupKeyLength::from_chars(chars).context("backup_key_chars must be 16 or 32")?;
         let code_ttl_s = a.code_ttl_s.or(f.code_ttl_s).unwrap_or(d.code_ttl_s);
         anyhow::ensure!((60..=600).contains(&code_ttl_s), "code_ttl_s must be between 60 and 600 seconds");
+        let sudo_ttl_s = a.sudo_ttl_s.or(f.sudo_ttl_s).unwrap_or(d.sudo_ttl_s);
+        anyhow::ensure!((60..=3600).contains(&sudo_ttl_s), "sudo_ttl_s must be between 60 and 3600 seconds");
         let captcha_bits = a.captcha_bits.or(f.captcha_bits).unwrap_or(d.captcha_bits);
         anyhow::ensure!(captcha_bits <= 32, "captcha_bits must be at most 32");
         let mut settings = Settings {
@@ -330,6 +336,7 @@ impl ServeConfig {
             session_ttl_s: a.session_ttl_s.or(f.session_ttl_s).unwrap_or(d.session_ttl_s),
             login_ttl_s: a.login_ttl_s.or(f.login_ttl_s).unwrap_or(d.login_ttl_s),
             code_ttl_s,
+            sudo_ttl_s,
             hold_after_password_change_s: a
                 .hold_after_password_change_s
                 .or(f.hold_after_password_change_s)

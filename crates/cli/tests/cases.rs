@@ -108,7 +108,7 @@ async fn approve_with_settings(backend: Backend) {
     let bob = totp_owner(&s, "bob@example.com").await;
     let a = submitted_case(&s, &alice, json!({"reset": ["authenticator"]})).await;
     let b = submitted_case(&s, &bob, json!({"reset": ["authenticator"]})).await;
-    s.app.add_staff("rev@example.com", PW, Role::Reviewer).await.unwrap();
+    s.staff_with_authenticator("rev@example.com", Role::Reviewer).await;
     let cwd = temp_dir();
     data_dir_with_key(&cwd.join("d"), s.db.master_key());
     let approve = |case: &str, extra: &[&str]| {

@@ -40,7 +40,7 @@ async fn send(url: &str, method: &str, path: &str, body: Option<Value>, headers:
 
 async fn verified_account(s: &Server, email: &str, headers: &[(&str, &str)]) {
     let r = send(&s.url, "POST", "/api/v1/accounts", Some(json!({"email": email, "password": PW})), headers).await;
-    assert_eq!(r.0, 201, "{}", r.2);
+    assert_eq!(r.0, 202, "{}", r.2);
     let code = common::outbox_code(&s.url, email, 0).await.expect("the sign-up code");
     let r = send(&s.url, "POST", "/api/v1/accounts/verify-email", Some(json!({"email": email, "code": code})), headers).await;
     assert_eq!(r.0, 200, "{}", r.2);
@@ -81,7 +81,7 @@ async fn the_client_address_is_the_first_untrusted_hop_from_the_right() {
     let s = serve(&cwd3, &["--accounts-per-ip-per-hour", "2"]);
     for (n, xff) in ["192.0.2.1", "192.0.2.2", "192.0.2.3"].iter().enumerate() {
         let r = send(&s.url, "POST", "/api/v1/accounts", Some(json!({"email": format!("d{n}@example.com"), "password": PW})), &[("x-forwarded-for", xff)]).await;
-        assert_eq!(r.0, if n < 2 { 201 } else { 429 }, "{}", r.2);
+        assert_eq!(r.0, if n < 2 { 202 } else { 429 }, "{}", r.2);
     }
     drop(s);
     let refused = start(&cwd3, &["serve", "--listen", "127.0.0.1:0", "--trusted-proxies", "10.0.0.0/33", "--data-dir", "data"], &[], &cwd3.join("bad.log"));
@@ -116,14 +116,14 @@ async fn behind_trusted_proxies(backend: Backend) {
     for n in 1..=3 {
         let xff = format!("2001:db8:5:6::{n}");
         let r = send(&s.url, "POST", "/api/v1/accounts", Some(json!({"email": format!("v6-{n}@example.com"), "password": PW})), &[("x-forwarded-for", &xff)]).await;
-        assert_eq!(r.0, 201, "{}", r.2);
+        assert_eq!(r.0, 202, "{}", r.2);
     }
     let other_address = [("x-forwarded-for", "2001:db8:5:6:ffff:1:2:3")];
     let r = send(&s.url, "POST", "/api/v1/accounts", Some(json!({"email": "v6-4@example.com", "password": PW})), &other_address).await;
     assert_eq!((r.0, r.2["error"]["code"].as_str()), (429, Some("too_many_attempts")), "{}", r.2);
     let next_network = [("x-forwarded-for", "2001:db8:5:7::1")];
     let r = send(&s.url, "POST", "/api/v1/accounts", Some(json!({"email": "v6-5@example.com", "password": PW})), &next_network).await;
-    assert_eq!(r.0, 201, "another /64 has its own limit: {}", r.2);
+    assert_eq!(r.0, 202, "another /64 has its own limit: {}", r.2);
     drop(s);
     db.drop_database().await;
     let _ = std::fs::remove_dir_all(cwd);
@@ -148,7 +148,7 @@ async fn a_full_hashing_queue_answers_503_with_retry_after() {
     for c in calls {
         let (status, headers, body) = c.await.unwrap();
         match status {
-            201 => created += 1,
+            202 => created += 1,
             503 => {
                 assert_eq!(body["error"]["code"], "unavailable", "{body}");
                 assert_eq!(headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
@@ -160,7 +160,7 @@ async fn a_full_hashing_queue_answers_503_with_retry_after() {
     assert!(created >= 1 && shed >= 1, "{created} created, {shed} shed");
     // Once the queue drained, sign-ups work again.
     let r = send(&url, "POST", "/api/v1/accounts", Some(json!({"email": "later@example.com", "password": PW})), &[]).await;
-    assert_eq!(r.0, 201, "{}", r.2);
+    assert_eq!(r.0, 202, "{}", r.2);
     drop(s);
     let _ = std::fs::remove_dir_all(cwd);
 }
@@ -275,7 +275,7 @@ async fn a_backup_of_the_live_database_restores() {
             let mut n = 0;
             while busy.load(std::sync::atomic::Ordering::SeqCst) {
                 let body = json!({"email": format!("w{n}@example.com"), "password": PW});
-                assert_eq!(send(&url, "POST", "/api/v1/accounts", Some(body), &[]).await.0, 201);
+                assert_eq!(send(&url, "POST", "/api/v1/accounts", Some(body), &[]).await.0, 202);
                 n += 1;
             }
             n

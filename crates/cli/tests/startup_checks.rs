@@ -37,7 +37,7 @@ async fn post(s: &Server, path: &str, body: Value, token: Option<&str>) -> (u16,
 
 /// Signs `email` up, confirms it and binds an authenticator; returns the backup key.
 async fn account_with_authenticator(s: &Server, email: &str) -> String {
-    assert_eq!(post(s, "/api/v1/accounts", json!({"email": email, "password": PW}), None).await.0, 201);
+    assert_eq!(post(s, "/api/v1/accounts", json!({"email": email, "password": PW}), None).await.0, 202);
     let code = common::outbox_code(&s.url, email, 0).await.expect("the sign-up code");
     assert_eq!(post(s, "/api/v1/accounts/verify-email", json!({"email": email, "code": code}), None).await.0, 200);
     let login = post(s, "/api/v1/login", json!({"email": email, "password": PW}), None).await;

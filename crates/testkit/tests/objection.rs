@@ -38,7 +38,10 @@ async fn approve(s: &TestServer, case: &Case, reviewers: &[String]) -> (reqwest:
 }
 
 async fn reviewers(s: &TestServer) -> Vec<String> {
-    vec![s.staff("r1@example.com", Role::Reviewer).await.1, s.staff("r2@example.com", Role::Admin).await.1]
+    vec![
+        s.staff_with_authenticator("r1@example.com", Role::Reviewer).await.token,
+        s.staff_with_authenticator("r2@example.com", Role::Admin).await.token,
+    ]
 }
 
 async fn cancel(s: &TestServer, code: &str) -> Value {

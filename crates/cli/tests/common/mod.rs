@@ -302,6 +302,9 @@ pub async fn staff_with_authenticator(url: &str, email: &str, password: &str) ->
     let (status, login) = post(url, "/api/v1/login", serde_json::json!({"email": email, "password": password}), None).await;
     assert_eq!((status, login["status"].as_str()), (200, Some("authenticated")), "{email}: {login}");
     let token = login["session_token"].as_str().unwrap().to_owned();
+    let sudo = serde_json::json!({"method": "password", "password": password});
+    let (status, proof) = post(url, "/api/v1/me/sudo", sudo, Some(&token)).await;
+    assert_eq!(status, 200, "{proof}");
     let (status, setup) = post(url, "/api/v1/me/totp", serde_json::json!({}), Some(&token)).await;
     assert_eq!(status, 201, "{setup}");
     let key = setup["backup_key"].as_str().unwrap();
