@@ -75,10 +75,21 @@ impl App {
     }
 
     /// Counts one costly call against its caps: per IP first (so a refused
-    /// account still costs its sender), then per account.
+    /// account still costs its sender), then per account. A client looping
+    /// past a cap it has already used up is refused on a read, with nothing
+    /// written: the loop costs the database no write lock.
     pub(crate) async fn limit_cost(&self, what: &str, cap: HourlyCap, account_id: &str, meta: &RequestMeta) -> AppResult<()> {
-        self.rate_limit(&format!("{what}:ip:{}", meta.limit_key()), HOUR_S, cap.per_ip).await?;
-        self.rate_limit(&format!("{what}:account:{account_id}"), HOUR_S, cap.per_account).await
+        let (by_ip, by_account) = (format!("{what}:ip:{}", meta.limit_key()), format!("{what}:account:{account_id}"));
+        let now = self.now();
+        let window_start = now - now.rem_euclid(HOUR_S);
+        for (bucket, limit) in [(&by_account, cap.per_account), (&by_ip, cap.per_ip)] {
+            if self.store.hits(bucket, window_start).await? >= limit {
+                AuthCounters::bump(&self.counters.rate_limited);
+                return Err(AppError::TooManyAttempts { retry_after_s: (window_start + HOUR_S - now).max(1) });
+            }
+        }
+        self.rate_limit(&by_ip, HOUR_S, cap.per_ip).await?;
+        self.rate_limit(&by_account, HOUR_S, cap.per_account).await
     }
 
     /// The upload caps, in two halves: by IP before the case token is even

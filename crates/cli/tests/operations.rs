@@ -262,6 +262,8 @@ async fn a_backup_of_the_live_database_restores() {
     verified_account(&s, "kept@example.com", &[]).await;
     let login = send(&s.url, "POST", "/api/v1/login", Some(json!({"email": "kept@example.com", "password": PW})), &[]).await;
     let token = login.2["session_token"].as_str().unwrap().to_owned();
+    let sudo = json!({"method": "password", "password": PW});
+    assert_eq!(common::post(&s.url, "/api/v1/me/sudo", sudo, Some(&token)).await.0, 200);
     let setup = common::post(&s.url, "/api/v1/me/totp", json!({}), Some(&token)).await.1;
     let key = setup["backup_key"].as_str().unwrap().to_owned();
     let body = json!({"setup_id": setup["setup_id"], "backup_key": key, "code": oathtool(&key, common::now())});

@@ -42,6 +42,7 @@ async fn account_with_authenticator(s: &Server, email: &str) -> String {
     assert_eq!(post(s, "/api/v1/accounts/verify-email", json!({"email": email, "code": code}), None).await.0, 200);
     let login = post(s, "/api/v1/login", json!({"email": email, "password": PW}), None).await;
     let token = login.1["session_token"].as_str().unwrap().to_owned();
+    assert_eq!(post(s, "/api/v1/me/sudo", json!({"method": "password", "password": PW}), Some(&token)).await.0, 200);
     let setup = post(s, "/api/v1/me/totp", json!({}), Some(&token)).await.1;
     let key = setup["backup_key"].as_str().unwrap().to_owned();
     let body = json!({"setup_id": setup["setup_id"], "backup_key": key, "code": oathtool(&key, common::now())});

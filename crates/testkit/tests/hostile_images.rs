@@ -127,7 +127,7 @@ async fn run(backend: Backend, bomb: &[u8], heavy: &[u8]) {
     let front = stored["documents"].as_array().unwrap().iter().find(|d| d["slot"] == "front").unwrap().clone();
     assert_eq!((front["width"].as_i64(), front["height"].as_i64(), front["content_type"].as_str()), (Some(300), Some(300), Some("image/png")));
     ok(&s.post(&case.path("submit"), json!({}), Some(&case.token)).await, 200);
-    let (_, reviewer) = s.staff("rev@example.com", Role::Reviewer).await;
+    let reviewer = s.staff_with_authenticator("rev@example.com", Role::Reviewer).await.token;
     let url = format!("{}/api/v1/admin/recovery-cases/{}/documents/front", s.url, case.id);
     let served = s.client().get(url).bearer_auth(&reviewer).send().await.unwrap();
     assert_eq!(served.status(), 200);
