@@ -19,11 +19,35 @@ const BODY_ERRORS: &[(&str, &str)] = &[
 const UNAVAILABLE: &str = "unavailable: the database is away, the service is busy, or the request took too long; \
                            retry after Retry-After seconds";
 
+/// The routes that change what protects an account (or move funds): each
+/// needs a recent proof of a factor the account has (sudo mode), and a
+/// frozen account may do none of them.
+const SUDO_ROUTES: &[&str] = &[
+    "/api/v1/me/code",
+    "/api/v1/me/sudo",
+    "/api/v1/me/totp",
+    "/api/v1/me/totp/confirm",
+    "/api/v1/me/totp/disable",
+    "/api/v1/me/phone",
+    "/api/v1/me/phone/confirm",
+    "/api/v1/me/password",
+    "/api/v1/me/security-questions",
+    "/api/v1/me/recovery/stop",
+    "/api/v1/withdrawals",
+];
+
+const STEP_UP: &str = "step_up_required: confirm it is you first (POST /api/v1/me/sudo, `methods` lists the \
+                       factors that count); forbidden: the account is frozen; security_hold on a withdrawal";
+
 pub fn document_common_errors(doc: &mut OpenApi) {
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let sudo = SUDO_ROUTES.contains(&path.as_str());
         for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
             add_body_errors(op);
             op.responses.responses.entry("503".to_owned()).or_insert_with(|| error_response(UNAVAILABLE));
+            if sudo {
+                op.responses.responses.entry("403".to_owned()).or_insert_with(|| error_response(STEP_UP));
+            }
         }
     }
 }
