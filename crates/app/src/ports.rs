@@ -63,9 +63,6 @@ pub trait AccountStore: Send + Sync {
     async fn create_account(&self, account: &NewAccount) -> StoreResult<CreateOutcome>;
     async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountRecord>>;
     async fn account_by_id(&self, id: &str) -> StoreResult<Option<AccountRecord>>;
-    /// Replaces the password of an account whose e-mail is not yet confirmed
-    /// (a repeated sign-up); returns false when it is confirmed meanwhile.
-    async fn replace_unverified_password(&self, id: &str, hash: &str) -> StoreResult<bool>;
     async fn mark_email_verified(&self, id: &str, now: i64) -> StoreResult<()>;
     async fn set_password(&self, id: &str, hash: &str) -> StoreResult<()>;
     /// Raises the withdrawal hold to `until` unless a later one is already set.

@@ -37,16 +37,23 @@ impl App {
         })
     }
 
-    /// Refuses unless the session gave a proof that still counts; returns
-    /// the account as it is now.
-    pub async fn require_sudo(&self, account_id: &str, session_token: &str) -> AppResult<AccountRecord> {
+    /// The account and its factors, refused while it is frozen: no proof
+    /// and no change is taken from a frozen account.
+    async fn unfrozen_with_factors(&self, account_id: &str) -> AppResult<(AccountRecord, AccountFactors)> {
         let account = self.account(account_id).await?;
         if account.frozen_at.is_some() {
             return Err(AppError::Forbidden);
         }
+        let factors = self.account_factors(&account).await?;
+        Ok((account, factors))
+    }
+
+    /// Refuses unless the session gave a proof that still counts; returns
+    /// the account as it is now.
+    pub async fn require_sudo(&self, account_id: &str, session_token: &str) -> AppResult<AccountRecord> {
+        let (account, factors) = self.unfrozen_with_factors(account_id).await?;
         let session =
             self.store.session(&token_hash(session_token), self.now()).await?.ok_or(AppError::Unauthorized)?;
-        let factors = self.account_factors(&account).await?;
         sudo::check(session.proof, factors, self.now(), self.settings.sudo_ttl_s).map_err(refusal)?;
         Ok(account)
     }
@@ -61,11 +68,7 @@ impl App {
         secret: &str,
         meta: &RequestMeta,
     ) -> AppResult<SudoGranted> {
-        let account = self.account(account_id).await?;
-        if account.frozen_at.is_some() {
-            return Err(AppError::Forbidden);
-        }
-        let factors = self.account_factors(&account).await?;
+        let (account, factors) = self.unfrozen_with_factors(account_id).await?;
         if !factors.accepts(factor) {
             return Err(AppError::StepUpRequired { methods: factors.accepted() });
         }
@@ -163,11 +166,7 @@ impl App {
         let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
             return self.require_sudo(account_id, session_token).await;
         };
-        let account = self.account(account_id).await?;
-        if account.frozen_at.is_some() {
-            return Err(AppError::Forbidden);
-        }
-        let factors = self.account_factors(&account).await?;
+        let (account, factors) = self.unfrozen_with_factors(account_id).await?;
         let candidates = self.code_factors(&account, factors).await?;
         let factor = self.check_proofs(&account, &candidates, code, meta).await.map_err(|e| match e {
             AppError::InvalidCredentials => AppError::InvalidCode,

@@ -73,16 +73,6 @@ impl AccountStore for SqlStore {
         row.as_ref().map(account_from_row).transpose()
     }
 
-    async fn replace_unverified_password(&self, id: &str, hash: &str) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2 AND email_verified_at IS NULL")
-            .bind(hash)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
-    }
-
     async fn mark_email_verified(&self, id: &str, now: i64) -> StoreResult<()> {
         sqlx::query("UPDATE accounts SET email_verified_at = $1 WHERE id = $2 AND email_verified_at IS NULL")
             .bind(now)

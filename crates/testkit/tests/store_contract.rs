@@ -171,17 +171,14 @@ async fn accounts_round_trip_every_field() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn unverified_password_is_replaceable_only_until_verification() {
+async fn mark_email_verified_confirms_once() {
     each_backend(|s, l| async move {
         let a = new_account(Role::User, false);
         s.create_account(&a).await.unwrap();
-        assert!(s.replace_unverified_password(&a.id, "hash-2").await.unwrap(), "{l}: replace while unverified");
-        assert_eq!(record(&s, l, &a.id).await.password_hash, "hash-2", "{l}");
-
         s.mark_email_verified(&a.id, T0 + 5).await.unwrap();
         assert_eq!(record(&s, l, &a.id).await.email_verified_at, Some(T0 + 5), "{l}: mark_email_verified");
-        assert!(!s.replace_unverified_password(&a.id, "hash-3").await.unwrap(), "{l}: refused once verified");
-        assert_eq!(record(&s, l, &a.id).await.password_hash, "hash-2", "{l}: verified password untouched");
+        s.mark_email_verified(&a.id, T0 + 9).await.unwrap();
+        assert_eq!(record(&s, l, &a.id).await.email_verified_at, Some(T0 + 5), "{l}: the first confirmation stays");
     })
     .await;
 }

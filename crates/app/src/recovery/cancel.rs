@@ -8,7 +8,7 @@
 //! The answer says truthfully what it did. Also the background job that
 //! expires idle cases and purges the documents of closed ones.
 
-use twostep_domain::recovery::CaseStatus;
+use twostep_domain::recovery::{CancelEffect, CaseStatus};
 
 use crate::crypto::token_hash;
 use crate::error::{AppError, AppResult};
@@ -54,7 +54,7 @@ impl App {
         // lost the account to whoever asked.
         let approved_in_hold = cases
             .iter()
-            .find(|c| c.case.status_at(now) == CaseStatus::Approved && c.case.hold_until.is_some_and(|u| now < u))
+            .find(|c| c.case.check_cancel(now) == Ok(CancelEffect::FreezeAccount))
             .map(|c| c.case.id.clone());
         let freeze = approved_in_hold.is_some() && account.frozen_at.is_none();
         let detail = format!(
