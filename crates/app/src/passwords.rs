@@ -5,10 +5,16 @@
 //! hash, so the allocator never accumulates freed 19 MiB blocks. The queue in
 //! front of the threads is bounded: when it is full a request is refused at
 //! once (`AppError::Overloaded`, 503 with Retry-After) rather than waiting
-//! behind thousands of others. Hashes are standard PHC strings
+//! behind thousands of others. Checks of a password someone is typing (a
+//! sign-in, a step-up) go before new hashes (a sign-up, a password change,
+//! security answers): one account setting its security questions in a loop
+//! cannot make everyone else's sign-in wait behind its hashes. Every fourth
+//! job still goes to a waiting new hash, so neither kind starves. Hashes are
+//! standard PHC strings
 //! (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
 
-use std::sync::{mpsc, Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use data_encoding::BASE64_NOPAD;
@@ -27,9 +33,58 @@ enum Job {
 /// hash, a full queue is served in under two seconds.
 pub const QUEUE_PER_THREAD: usize = 32;
 
+/// Checks taken in a row while a new hash waits.
+const CHECKS_PER_HASH: u32 = 3;
+
+/// The jobs waiting for a thread, in two lanes.
+#[derive(Default)]
+struct Lanes {
+    checks: VecDeque<Job>,
+    hashes: VecDeque<Job>,
+    /// Checks taken in a row while a hash was waiting.
+    streak: u32,
+    closed: bool,
+}
+
+impl Lanes {
+    fn next(&mut self) -> Option<Job> {
+        let hash_turn = self.streak >= CHECKS_PER_HASH || self.checks.is_empty();
+        match (hash_turn, self.hashes.is_empty()) {
+            (true, false) => {
+                self.streak = 0;
+                self.hashes.pop_front()
+            }
+            _ => {
+                let job = self.checks.pop_front()?;
+                self.streak = if self.hashes.is_empty() { 0 } else { self.streak + 1 };
+                Some(job)
+            }
+        }
+    }
+}
+
+struct Queue {
+    lanes: Mutex<Lanes>,
+    ready: Condvar,
+    capacity: usize,
+}
+
+/// Held by every clone of a hasher: when the last goes, the threads stop.
+struct Closer(Arc<Queue>);
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        if let Ok(mut lanes) = self.0.lanes.lock() {
+            lanes.closed = true;
+        }
+        self.0.ready.notify_all();
+    }
+}
+
 #[derive(Clone)]
 pub struct PasswordHasher {
-    jobs: mpsc::SyncSender<Job>,
+    queue: Arc<Queue>,
+    _closer: Arc<Closer>,
     threads: usize,
     params: Params,
     /// Verified against when the e-mail is unknown, so that both answers take
@@ -64,8 +119,7 @@ impl PasswordHasher {
     pub fn with_queue(concurrency: usize, queue: usize, params: Params) -> Self {
         let mut area = WorkArea::default();
         let dummy = area.hash(&params, b"twostep: no such account").expect("hashing a constant works");
-        let (jobs, queue) = mpsc::sync_channel::<Job>(queue.max(1));
-        let queue = Arc::new(Mutex::new(queue));
+        let queue = Arc::new(Queue { lanes: Mutex::default(), ready: Condvar::new(), capacity: queue.max(1) });
         let threads = concurrency.max(1);
         for i in 0..threads {
             let queue = queue.clone();
@@ -75,15 +129,23 @@ impl PasswordHasher {
                 .spawn(move || worker(&queue, &params))
                 .expect("spawning a hashing thread");
         }
-        Self { jobs, threads, params, dummy_hash: Arc::new(dummy) }
+        let closer = Arc::new(Closer(queue.clone()));
+        Self { queue, _closer: closer, threads, params, dummy_hash: Arc::new(dummy) }
     }
 
     /// Queues a job, or refuses at once when the queue is full.
     fn submit(&self, job: Job) -> AppResult<()> {
-        self.jobs.try_send(job).map_err(|e| match e {
-            mpsc::TrySendError::Full(_) => AppError::Overloaded { retry_after_s: 1 },
-            mpsc::TrySendError::Disconnected(_) => AppError::Internal("hashing threads stopped".into()),
-        })
+        let mut lanes = self.queue.lanes.lock().map_err(|_| AppError::Internal("hashing threads stopped".into()))?;
+        if lanes.checks.len() + lanes.hashes.len() >= self.queue.capacity {
+            return Err(AppError::Overloaded { retry_after_s: 1 });
+        }
+        match job {
+            Job::Verify { .. } => lanes.checks.push_back(job),
+            Job::Hash { .. } => lanes.hashes.push_back(job),
+        }
+        drop(lanes);
+        self.queue.ready.notify_one();
+        Ok(())
     }
 
     pub async fn hash(&self, password: &str) -> AppResult<String> {
@@ -176,25 +238,35 @@ fn parse_phc(phc: &str) -> Option<(Params, Vec<u8>, Vec<u8>)> {
     Some((params, salt, hash))
 }
 
-fn worker(queue: &Mutex<mpsc::Receiver<Job>>, params: &Params) {
+fn worker(queue: &Queue, params: &Params) {
     let mut area = WorkArea::default();
     loop {
-        // The lock is held only while waiting for the next job.
-        let job = match queue.lock() {
-            Ok(q) => q.recv(),
-            Err(_) => return,
+        // The lock is held only while taking the next job.
+        let job = {
+            let Ok(mut lanes) = queue.lanes.lock() else { return };
+            loop {
+                if let Some(job) = lanes.next() {
+                    break job;
+                }
+                if lanes.closed {
+                    return;
+                }
+                lanes = match queue.ready.wait(lanes) {
+                    Ok(lanes) => lanes,
+                    Err(_) => return,
+                };
+            }
         };
         match job {
-            Ok(Job::Hash { password, reply }) => {
+            Job::Hash { password, reply } => {
                 let result = area
                     .hash(params, password.as_bytes())
                     .map_err(|e| AppError::Internal(format!("password hash: {e}")));
                 let _ = reply.send(result);
             }
-            Ok(Job::Verify { password, hash, reply }) => {
+            Job::Verify { password, hash, reply } => {
                 let _ = reply.send(area.verify(password.as_bytes(), &hash));
             }
-            Err(_) => return,
         }
     }
 }
@@ -245,6 +317,58 @@ mod tests {
         assert!(refused >= 1 && hashed >= 1 && refused + hashed == 8, "{refused} refused, {hashed} hashed");
         // Once the queue drains, hashing works again.
         assert!(h.hash("correct horse").await.is_ok());
+    }
+
+    #[test]
+    fn checks_go_first_yet_every_fourth_job_is_a_waiting_hash() {
+        let mut lanes = Lanes::default();
+        for n in 0..6 {
+            lanes.checks.push_back(Job::Verify { password: format!("c{n}"), hash: String::new(), reply: oneshot::channel().0 });
+        }
+        for n in 0..2 {
+            lanes.hashes.push_back(Job::Hash { password: format!("h{n}"), reply: oneshot::channel().0 });
+        }
+        let order: Vec<String> = std::iter::from_fn(|| lanes.next())
+            .map(|job| match job {
+                Job::Verify { password, .. } | Job::Hash { password, .. } => password,
+            })
+            .collect();
+        assert_eq!(order, ["c0", "c1", "c2", "h0", "c3", "c4", "c5", "h1"]);
+    }
+
+    #[tokio::test]
+    async fn a_check_waits_for_the_running_hash_not_for_the_queue() {
+        // One thread; six new hashes queued; a check submitted behind them
+        // is taken as soon as the running hash ends.
+        let h = PasswordHasher::with_queue(1, 16, Params::new(32 * 1024, 2, 1, None).unwrap());
+        let typed = h.hash("typed").await.unwrap();
+        let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let hashes: Vec<_> = (0..6)
+            .map(|_| {
+                let (h, done) = (h.clone(), done.clone());
+                tokio::spawn(async move {
+                    h.hash("new password").await.unwrap();
+                    done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                })
+            })
+            .collect();
+        // Once all six are in (queued or done; one runs), the check comes.
+        let (queued, done_before) = loop {
+            let queued = h.queue.lanes.lock().unwrap().hashes.len();
+            let done_before = done.load(std::sync::atomic::Ordering::SeqCst);
+            if queued + done_before >= 5 {
+                break (queued, done_before);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        };
+        assert!(h.verify("typed", Some(&typed)).await.unwrap());
+        let overtaken = done.load(std::sync::atomic::Ordering::SeqCst) - done_before;
+        // The running hash, and at most one taken between our two reads.
+        assert!(overtaken <= 2, "{overtaken} of {queued} queued hashes went before the check");
+        for task in hashes {
+            task.await.unwrap();
+        }
+        assert_eq!(done.load(std::sync::atomic::Ordering::SeqCst), 6);
     }
 
     #[test]
