@@ -32,3 +32,5 @@ run sweep-postgres --backend postgres --scenario scale-out --rate-sweep 1000:900
 # 6. What durability, group commit and the audit chain cost, each on and off.
 run costs-sqlite --backend sqlite --scenario costs --concurrency 32
 run costs-postgres --backend postgres --scenario costs --concurrency 32
+# 7. Another user's password step while one account floods the server.
+run neighbour-sqlite --backend sqlite --scenario neighbour

@@ -8,6 +8,7 @@
 
 mod http;
 mod load;
+mod neighbour;
 mod run;
 mod scenario;
 mod seed;
@@ -24,8 +25,9 @@ use serde::Serialize;
 pub struct BenchArgs {
     /// One or more (comma-separated) of totp-valid, totp-wrong, password, me,
     /// sms-codes, whole-sign-in, scale-out (PostgreSQL: 1 then 2 instances), costs
-    /// (group commit, audit chain and on SQLite synchronous, each on and off), or all
-    /// (the first six)
+    /// (group commit, audit chain and on SQLite synchronous, each on and off), neighbour
+    /// (another user's password step while one account floods the server), or all (the
+    /// first six)
     #[arg(long, default_value = "all")]
     pub scenario: String,
     /// sqlite or postgres
@@ -122,8 +124,8 @@ pub struct Row {
     pub idle_rss_mb: f64,
 }
 
-pub const SCENARIOS: [&str; 8] =
-    ["totp-valid", "totp-wrong", "password", "me", "sms-codes", "whole-sign-in", "scale-out", "costs"];
+pub const SCENARIOS: [&str; 9] =
+    ["totp-valid", "totp-wrong", "password", "me", "sms-codes", "whole-sign-in", "scale-out", "costs", "neighbour"];
 /// Those `all` runs.
 const ALL: usize = 6;
 /// What an open-loop run must hold to count towards the sustainable rate.
@@ -177,6 +179,9 @@ pub async fn bench(args: BenchArgs, binary: PathBuf, sqlite_normal: bool) -> Res
     };
     if matches!(pacing, Pacing::Rates(_)) && scenarios.contains(&"sms-codes") {
         bail!("sms-codes runs closed-loop only (its unit waits for the delivery queue)");
+    }
+    if matches!(pacing, Pacing::Rates(_)) && scenarios.contains(&"neighbour") {
+        bail!("neighbour runs closed-loop only (a probe every 10 ms beside a flood)");
     }
     let rows = run::run(&args, &scenarios, &pacing, &binary, sqlite_normal).await?;
     print_table(&rows);

@@ -29,14 +29,17 @@ fn expected_rps(backend: &str) -> u64 {
 const OPEN_CONNECTIONS: usize = 256;
 
 /// One run: a scenario on a set of servers at one pace.
-struct Planned {
-    kind: Kind,
-    connections: usize,
-    pool: Pool,
-    rate: Option<f64>,
-    spec: ServerSpec,
+#[derive(Clone)]
+pub struct Planned {
+    pub kind: Kind,
+    pub connections: usize,
+    pub pool: Pool,
+    pub rate: Option<f64>,
+    pub spec: ServerSpec,
     /// Runs of one sweep share a series; a sweep stops after two misses.
-    series: usize,
+    pub series: usize,
+    /// `neighbour`: the one account that floods the server.
+    pub flood: Option<Pool>,
 }
 
 /// The argon2id figures a password-bound row is reported against.
@@ -149,7 +152,7 @@ async fn run_in(
         let kind = match scenario {
             "totp-valid" | "scale-out" | "costs" => Kind::TotpValid,
             "totp-wrong" => Kind::TotpWrong,
-            "password" => Kind::Password,
+            "password" | "neighbour" => Kind::Password,
             "me" => Kind::Me,
             "whole-sign-in" => Kind::WholeSignIn,
             _ => Kind::SmsCodes,
@@ -176,7 +179,7 @@ async fn run_in(
                 let (uses_per_account, factor) = match kind {
                     Kind::TotpValid => (2, seed::Factor::Totp),
                     Kind::TotpWrong => (9, seed::Factor::Totp),
-                    Kind::Password | Kind::Me | Kind::Healthz => (u64::MAX, seed::Factor::None),
+                    Kind::Password | Kind::Me | Kind::Healthz | Kind::Questions => (u64::MAX, seed::Factor::None),
                     Kind::WholeSignIn => (1, seed::Factor::Totp),
                     // One code per number: the resend cool-down is per account.
                     Kind::SmsCodes => (1, seed::Factor::Phone),
@@ -195,7 +198,15 @@ async fn run_in(
                     _ => {}
                 }
                 next_account += accounts_len;
-                plan.push(Planned { kind, connections, pool, rate, spec: spec.clone(), series });
+                let mut flood = None;
+                if scenario == "neighbour" {
+                    let noisy = next_account..next_account + 1;
+                    seed::accounts(&store, &keyring, noisy.clone(), &hash, seed::Factor::None, now).await?;
+                    seed::sessions(&store, noisy, now).await?;
+                    flood = Some(Pool { accounts_start: next_account, accounts_len: 1, logins_start: 0, logins_len: 0 });
+                    next_account += 1;
+                }
+                plan.push(Planned { kind, connections, pool, rate, spec: spec.clone(), series, flood });
             }
         }
     }
@@ -231,6 +242,9 @@ async fn run_in(
 }
 
 async fn run_one(args: &BenchArgs, p: &Planned, servers: &Servers, argon2: &Argon2) -> Result<Vec<Row>> {
+    if let Some(flood) = p.flood {
+        return super::neighbour::run(args, p, servers, flood).await;
+    }
     let addrs = servers.addrs();
     let mut captchas = Vec::new();
     let mut solve_note = String::new();
@@ -295,8 +309,7 @@ async fn run_one(args: &BenchArgs, p: &Planned, servers: &Servers, argon2: &Argo
     }
     for (name, probe) in probes {
         let probe = probe.await??;
-        let probe_plan =
-            Planned { kind: Kind::Healthz, connections: 1, pool: p.pool, rate: None, spec: p.spec.clone(), series: p.series };
+        let probe_plan = Planned { kind: Kind::Healthz, connections: 1, rate: None, ..p.clone() };
         let mut r = row(name, args, &probe_plan, &probe.tally, 0.0, servers, "probe every 10 ms".into());
         r.counts = if name.starts_with("me") { Kind::Me.counts() } else { Kind::Healthz.counts() }.into();
         rows.push(r);
@@ -386,7 +399,7 @@ fn per_1k(seconds: f64, n: u64) -> f64 {
     if n > 0 { seconds / (n as f64 / 1000.0) } else { 0.0 }
 }
 
-fn row(scenario: &str, args: &BenchArgs, p: &Planned, t: &Tally, cpu: f64, servers: &Servers, note: String) -> Row {
+pub fn row(scenario: &str, args: &BenchArgs, p: &Planned, t: &Tally, cpu: f64, servers: &Servers, note: String) -> Row {
     let n = t.expected();
     let unexpected = t.unexpected_total();
     let open = p.rate.is_some();

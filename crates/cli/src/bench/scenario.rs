@@ -26,6 +26,9 @@ pub enum Kind {
     /// A whole sign-in: the password step with a solved captcha, then the
     /// second step with the right TOTP code.
     WholeSignIn,
+    /// One signed-in account (in sudo mode) setting five security questions:
+    /// five argon2id hashes per request until its caps answer 429.
+    Questions,
 }
 
 impl Kind {
@@ -38,6 +41,7 @@ impl Kind {
             Kind::Healthz => "healthz",
             Kind::SmsCodes => "sms-codes",
             Kind::WholeSignIn => "whole-sign-in",
+            Kind::Questions => "security-questions",
         }
     }
 
@@ -51,6 +55,7 @@ impl Kind {
             Kind::Healthz => "GET /healthz (200)",
             Kind::SmsCodes => "SMS codes issued (202)",
             Kind::WholeSignIn => "whole sign-ins: password step with solved captcha, then TOTP (200, 200)",
+            Kind::Questions => "PUT /api/v1/me/security-questions of one account (200; 429 is its caps)",
         }
     }
 }
@@ -83,6 +88,9 @@ pub enum Answer {
     Unexpected(u16, String),
 }
 
+/// Five own questions: the most an account may set, the most hashes a call costs.
+const QUESTIONS: &str = r#"{"answers":[{"question_id":"first_pet","answer":"rex"},{"question_id":"birth_city","answer":"leeds"},{"question_id":"first_school","answer":"st mary"},{"question_id":"first_car","answer":"fiesta"},{"question_id":"first_job","answer":"paper round"}]}"#;
+
 fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
@@ -93,7 +101,7 @@ impl Scenario {
         match self.kind {
             Kind::TotpValid | Kind::TotpWrong | Kind::SmsCodes => k < self.pool.logins_len,
             Kind::WholeSignIn => k < self.captchas.len() as u64,
-            Kind::Password | Kind::Me | Kind::Healthz => true,
+            Kind::Password | Kind::Me | Kind::Healthz | Kind::Questions => true,
         }
     }
 
@@ -134,6 +142,11 @@ impl Scenario {
             }
             Kind::Healthz => {
                 let (status, body) = conn.request("GET", "/healthz", None, None).await?;
+                (status, body, 200)
+            }
+            Kind::Questions => {
+                let (status, body) =
+                    conn.request("PUT", "/api/v1/me/security-questions", Some(&seed::session_token(account)), Some(QUESTIONS)).await?;
                 (status, body, 200)
             }
             Kind::SmsCodes => {
