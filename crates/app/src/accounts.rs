@@ -54,7 +54,7 @@ impl App {
         let now = self.now();
         match self.store.account_by_email(&email).await? {
             Some(existing) if existing.email_verified_at.is_some() => {
-                self.audit("signup_attempt_on_existing", Some(&existing.id), meta, "").await;
+                self.audit("signup_attempt_on_existing", Some(&existing.id), meta, "").await?;
                 let body = format!(
                     "Someone tried to create a {app} account with your e-mail address. You already have an \
                      account, and nothing was changed; if this was you, sign in instead.",
@@ -148,7 +148,7 @@ impl App {
         let meta = RequestMeta { ip: "cli".into(), user_agent: "twostep staff add".into() };
         match self.store.create_account(&account).await? {
             CreateOutcome::Created => {
-                self.audit("staff_added", Some(&account.id), &meta, role.as_str()).await;
+                self.audit("staff_added", Some(&account.id), &meta, role.as_str()).await?;
                 Ok(account.id)
             }
             CreateOutcome::EmailTaken(existing) => {
@@ -157,7 +157,7 @@ impl App {
                 if existing.email_verified_at.is_none() {
                     self.store.mark_email_verified(&existing.id, self.now()).await?;
                 }
-                self.audit("staff_role_set", Some(&existing.id), &meta, role.as_str()).await;
+                self.audit("staff_role_set", Some(&existing.id), &meta, role.as_str()).await?;
                 Ok(existing.id)
             }
         }

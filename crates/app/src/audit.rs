@@ -1,8 +1,11 @@
-//! Appending to the audit log. A failure to audit is logged, never shown to
-//! the user as a failure of the action already done.
+//! Appending to the audit log. An event with a change of its own is written
+//! in that change's transaction (`audit_event` handed to the store); an event
+//! that is only a refusal or a notice is appended on its own with `audit`,
+//! and when that fails the request fails: no security event goes unrecorded
+//! while its request looks successful.
 
 use crate::ports::AuditEvent;
-use crate::{App, RequestMeta};
+use crate::{App, AppError, AppResult, RequestMeta};
 
 impl App {
     /// The audit entry for an event, for writes that record it in their own
@@ -18,10 +21,11 @@ impl App {
         }
     }
 
-    pub async fn audit(&self, kind: &str, account_id: Option<&str>, meta: &RequestMeta, detail: &str) {
+    pub async fn audit(&self, kind: &str, account_id: Option<&str>, meta: &RequestMeta, detail: &str) -> AppResult<()> {
         let event = self.audit_event(kind, account_id, meta, detail);
-        if let Err(e) = self.store.append_audit(&event).await {
+        self.store.append_audit(&event).await.map_err(|e| {
             tracing::error!(kind, error = %e, "audit append failed");
-        }
+            AppError::from(e)
+        })
     }
 }

@@ -200,7 +200,7 @@ impl App {
         };
         let sent =
             self.issue_code(account_id, PURPOSE_STEP_UP, channel, &destination, self.settings.code_ttl_s, meta).await?;
-        self.audit("step_up_code_sent", Some(account_id), meta, channel.as_str()).await;
+        self.audit("step_up_code_sent", Some(account_id), meta, channel.as_str()).await?;
         Ok(sent)
     }
 }

@@ -169,7 +169,7 @@ impl App {
             }
             other => {
                 AuthCounters::bump(&self.counters.logins_failed);
-                self.audit("login_password_failed", other.as_ref().map(|a| a.id.as_str()), meta, "").await;
+                self.audit("login_password_failed", other.as_ref().map(|a| a.id.as_str()), meta, "").await?;
                 let mut floor = std::time::Duration::from_millis(self.settings.refusal_floor_ms);
                 if reserved_by_address > self.settings.failures.threshold {
                     floor = floor.max(std::time::Duration::from_millis(self.settings.password_slowdown_ms));
@@ -189,6 +189,8 @@ impl App {
         let methods = self.methods(&account).await?;
         let now = self.now();
         if methods.is_empty() {
+            // No second factor: the password alone signs in, and is recorded
+            // as a sign-in with the session.
             let session = self.open_session(&account.id, &subject, meta).await?;
             return Ok(LoginOutcome::Authenticated(session));
         }
@@ -204,9 +206,9 @@ impl App {
             created_at: now,
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
+            audit: Some(self.audit_event("login_password_ok", Some(&account.id), meta, "")),
         };
         self.store.create_login(&record).await?;
-        self.audit("login_password_ok", Some(&account.id), meta, "").await;
         Ok(LoginOutcome::SecondFactorRequired { login_id: attempt.id, methods, expires_at: attempt.expires_at })
     }
 
@@ -275,12 +277,13 @@ impl App {
         match totp::verify(&secret, code, now, Some(factor.last_step)) {
             Some(step) => self.complete_second_step(&ctx, Some(step), None, meta).await,
             None => {
-                if totp::verify(&secret, code, now, None).is_some() {
-                    self.note_totp_replay(&ctx.account.id, meta).await;
+                let replayed = totp::verify(&secret, code, now, None).is_some();
+                if replayed {
+                    self.count_totp_replay(&ctx.account.id);
                 } else {
                     AuthCounters::bump(&self.counters.totp_rejected);
                 }
-                Err(self.fail_second_step(&ctx, meta).await?)
+                Err(self.fail_second_step(&ctx, replayed, meta).await?)
             }
         }
     }
@@ -291,7 +294,7 @@ impl App {
         let (channel, destination) = self.code_destination(&account, method).await?;
         let sent =
             self.issue_code(&account.id, PURPOSE_LOGIN, channel, &destination, self.settings.code_ttl_s, meta).await?;
-        self.audit("login_code_sent", Some(&account.id), meta, channel.as_str()).await;
+        self.audit("login_code_sent", Some(&account.id), meta, channel.as_str()).await?;
         Ok(sent)
     }
 
@@ -306,7 +309,7 @@ impl App {
         let (channel, destination) = self.code_destination(&ctx.account, method).await?;
         match self.check_sent_code(&ctx.account.id, PURPOSE_LOGIN, Some(&destination), Some(channel), code).await {
             Ok(live) => self.complete_second_step(&ctx, None, Some(live.id), meta).await,
-            Err(AppError::InvalidCode) => Err(self.fail_second_step(&ctx, meta).await?),
+            Err(AppError::InvalidCode) => Err(self.fail_second_step(&ctx, false, meta).await?),
             Err(e) => Err(e),
         }
     }
@@ -357,18 +360,19 @@ impl App {
             }
             SignInOutcome::CodeAlreadyUsed => {
                 if totp_step.is_some() {
-                    self.note_totp_replay(&account_id, meta).await;
+                    self.count_totp_replay(&account_id);
                 }
-                Err(self.fail_second_step(ctx, meta).await?)
+                Err(self.fail_second_step(ctx, totp_step.is_some(), meta).await?)
             }
             SignInOutcome::AttemptClosed => Err(AppError::Conflict("this sign-in is already complete".into())),
         }
     }
 
     /// Counts a refused second-step code against the attempt, the sign-in
-    /// throttle and the account's lock, in one transaction; returns the error
-    /// to answer.
-    async fn fail_second_step(&self, ctx: &SignInContext, meta: &RequestMeta) -> AppResult<AppError> {
+    /// throttle and the account's lock, with its audit entries (the refusal,
+    /// the replay when it was one, the lock-out when it caused one), in one
+    /// transaction; returns the error to answer.
+    async fn fail_second_step(&self, ctx: &SignInContext, replayed: bool, meta: &RequestMeta) -> AppResult<AppError> {
         let account_id = ctx.account.id.as_str();
         let failure = SignInFailure {
             login_id: ctx.attempt.id.clone(),
@@ -378,13 +382,16 @@ impl App {
             now: self.now(),
             window_s: self.settings.failures.window_s,
             audit: self.audit_event("second_factor_failed", Some(account_id), meta, ""),
+            replayed: replayed.then(|| self.audit_event("totp_code_replayed", Some(account_id), meta, "")),
+            lock_after: self.settings.failures.lock_after_consecutive,
+            locked: self.audit_event("second_factor_locked", Some(account_id), meta, ""),
         };
         let Some(consecutive) = self.store.fail_sign_in(&failure).await? else {
             return Ok(AppError::Conflict("this sign-in is already complete".into()));
         };
         AuthCounters::bump(&self.counters.logins_failed);
         if consecutive == self.settings.failures.lock_after_consecutive {
-            self.audit("second_factor_locked", Some(account_id), meta, "").await;
+            tracing::warn!(account_id, "second factor locked after consecutive failures");
         }
         Ok(AppError::InvalidCode)
     }
@@ -393,13 +400,13 @@ impl App {
         let token = new_token();
         let now = self.now();
         let expires_at = now + self.settings.session_ttl_s;
-        if !self.store.create_session(&token_hash(&token), account_id, now, expires_at).await? {
+        let audit = self.audit_event("login_ok", Some(account_id), meta, "");
+        if !self.store.create_session(&token_hash(&token), account_id, now, expires_at, Some(&audit)).await? {
             // Frozen after the password step read the account.
             return Err(AppError::Forbidden);
         }
         self.store.clear_failures(subject).await?;
         AuthCounters::bump(&self.counters.logins_ok);
-        self.audit("login_ok", Some(account_id), meta, "").await;
         Ok(Session { token, account_id: account_id.to_owned(), expires_at })
     }
 
@@ -414,8 +421,8 @@ impl App {
 
     pub async fn logout(&self, token: &str, meta: &RequestMeta) -> AppResult<()> {
         let account_id = self.authenticate(token).await?;
-        self.store.revoke_session(&token_hash(token), self.now()).await?;
-        self.audit("logout", Some(&account_id), meta, "").await;
+        let audit = self.audit_event("logout", Some(&account_id), meta, "");
+        self.store.revoke_session(&token_hash(token), self.now(), Some(&audit)).await?;
         Ok(())
     }
 }

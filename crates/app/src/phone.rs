@@ -36,7 +36,7 @@ impl App {
         }
         let sent =
             self.issue_code(account_id, PURPOSE_BIND_PHONE, Channel::Sms, &phone, self.settings.code_ttl_s, meta).await?;
-        self.audit("phone_binding_started", Some(account_id), meta, &mask_phone(&phone)).await;
+        self.audit("phone_binding_started", Some(account_id), meta, &mask_phone(&phone)).await?;
         Ok(sent)
     }
 
@@ -60,7 +60,7 @@ impl App {
             Ok(c) => c,
             Err(AppError::InvalidCode) => {
                 self.record_failure(&subject).await?;
-                self.audit("phone_binding_failed", Some(account_id), meta, "").await;
+                self.audit("phone_binding_failed", Some(account_id), meta, "").await?;
                 return Err(AppError::InvalidCode);
             }
             Err(e) => return Err(e),

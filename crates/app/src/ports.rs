@@ -81,6 +81,8 @@ pub struct NewLoginAttempt {
     pub created_at: i64,
     pub ip: String,
     pub user_agent: String,
+    /// The password step's audit entry, written in the attempt's transaction.
+    pub audit: Option<AuditEvent>,
 }
 
 /// Everything the second step needs, read in one round trip: the attempt,
@@ -134,6 +136,13 @@ pub struct SignInFailure {
     pub now: i64,
     pub window_s: i64,
     pub audit: AuditEvent,
+    /// Written beside `audit` when the refused code was a used authenticator
+    /// code presented again.
+    pub replayed: Option<AuditEvent>,
+    /// Written beside `audit` when this refusal brings the account's
+    /// consecutive second-factor failures to `lock_after` (the lock-out).
+    pub lock_after: i64,
+    pub locked: AuditEvent,
 }
 
 #[async_trait]
@@ -302,13 +311,23 @@ pub struct SessionInfo {
 
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Opens a session, stamped with the account's security epoch; false
-    /// (nothing written) when the account is frozen.
-    async fn create_session(&self, token_hash: &str, account_id: &str, now: i64, expires_at: i64) -> StoreResult<bool>;
+    /// Opens a session, stamped with the account's security epoch, with its
+    /// audit entry in the same transaction; false (nothing written) when the
+    /// account is frozen.
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        account_id: &str,
+        now: i64,
+        expires_at: i64,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<bool>;
     /// A live session: not revoked or expired, of an account that is not
     /// frozen, opened in the account's current security epoch.
     async fn session(&self, token_hash: &str, now: i64) -> StoreResult<Option<SessionInfo>>;
-    async fn revoke_session(&self, token_hash: &str, now: i64) -> StoreResult<()>;
+    /// Ends one session, with its audit entry in the same transaction (none
+    /// when it had already ended).
+    async fn revoke_session(&self, token_hash: &str, now: i64, audit: Option<&AuditEvent>) -> StoreResult<()>;
     /// Revokes every session of the account except `keep` (when given).
     async fn revoke_sessions(&self, account_id: &str, keep: Option<&str>, now: i64) -> StoreResult<u64>;
 }

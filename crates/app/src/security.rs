@@ -111,7 +111,7 @@ impl App {
         }
         // Refuse before the code is checked, so a hold never burns a code.
         if let Some(until) = active_hold(account.withdrawals_blocked_until, self.now()) {
-            self.audit("withdrawal_refused_hold", Some(account_id), meta, "").await;
+            self.audit("withdrawal_refused_hold", Some(account_id), meta, "").await?;
             return Err(AppError::SecurityHold { until });
         }
         self.sudo_or_code(account_id, session_token, request.code.as_deref(), meta).await?;
@@ -124,7 +124,7 @@ impl App {
             created_at: self.now(),
         };
         self.store.create_withdrawal(&withdrawal).await?;
-        self.audit("withdrawal_requested", Some(account_id), meta, &withdrawal.id).await;
+        self.audit("withdrawal_requested", Some(account_id), meta, &withdrawal.id).await?;
         Ok(withdrawal.id)
     }
 

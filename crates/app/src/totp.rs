@@ -69,7 +69,7 @@ impl App {
         self.store.create_totp_setup(&setup).await?;
         let backup_key = encode_backup_key(&secret);
         let uri = otpauth_uri(&self.settings.issuer, &account.email, &backup_key);
-        self.audit("totp_enrolment_started", Some(account_id), meta, "").await;
+        self.audit("totp_enrolment_started", Some(account_id), meta, "").await?;
         Ok(TotpEnrolment { setup_id, qr_svg: qr_svg(&uri), otpauth_uri: uri, backup_key })
     }
 
@@ -217,16 +217,19 @@ impl App {
         }
     }
 
+    /// Refuses a code presented again: the refusal is its audit entry, so
+    /// when that cannot be written the request fails.
     async fn refuse_replay(&self, account_id: &str, meta: &RequestMeta) -> AppResult<()> {
-        self.note_totp_replay(account_id, meta).await;
+        self.count_totp_replay(account_id);
+        self.audit("totp_code_replayed", Some(account_id), meta, "").await?;
         Err(AppError::InvalidCode)
     }
 
-    /// Counts, logs and audits a code presented again (ASVS 2.8.4/2.8.5).
-    pub(crate) async fn note_totp_replay(&self, account_id: &str, meta: &RequestMeta) {
+    /// Counts and logs a code presented again (ASVS 2.8.4/2.8.5); the caller
+    /// audits it with the refusal.
+    pub(crate) fn count_totp_replay(&self, account_id: &str) {
         AuthCounters::bump(&self.counters.totp_replayed);
         AuthCounters::bump(&self.counters.totp_rejected);
         tracing::warn!(account_id, "authenticator code replayed");
-        self.audit("totp_code_replayed", Some(account_id), meta, "").await;
     }
 }

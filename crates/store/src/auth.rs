@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use twostep_app::ports::{
-    CaptchaChallenge, CaptchaStore, CodeStore, LoginStore, NewLoginAttempt, SentCode, SessionInfo, SessionStore,
+    AuditEvent, CaptchaChallenge, CaptchaStore, CodeStore, LoginStore, NewLoginAttempt, SentCode, SessionInfo, SessionStore,
     SignInContext, SignInFailure, SignInOutcome, SignInSuccess, StoreError, StoreResult, TotpFactor, TotpSetup,
     TotpStore,
 };
@@ -14,9 +14,19 @@ use twostep_domain::{LoginAttempt, LoginState};
 
 use crate::{db_err, SqlStore};
 
+/// Appends `audit` (when given) to the transaction that made the change it
+/// records, and commits both.
+async fn audited(mut tx: sqlx::Transaction<'_, sqlx::Any>, audit: Option<&AuditEvent>) -> StoreResult<()> {
+    if let Some(event) = audit {
+        crate::records::insert_audit(&mut tx, event).await?;
+    }
+    tx.commit().await.map_err(db_err)
+}
+
 #[async_trait]
 impl LoginStore for SqlStore {
     async fn create_login(&self, l: &NewLoginAttempt) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
         sqlx::query(
             "INSERT INTO login_attempts (id, account_id, state, failures, created_at, expires_at, ip, user_agent) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -29,10 +39,10 @@ impl LoginStore for SqlStore {
         .bind(l.attempt.expires_at)
         .bind(&l.ip)
         .bind(&l.user_agent)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(())
+        audited(tx, l.audit.as_ref()).await
     }
 
     async fn login_by_id(&self, id: &str) -> StoreResult<Option<LoginAttempt>> {
@@ -314,7 +324,15 @@ impl CodeStore for SqlStore {
 
 #[async_trait]
 impl SessionStore for SqlStore {
-    async fn create_session(&self, token_hash: &str, account_id: &str, now: i64, expires_at: i64) -> StoreResult<bool> {
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        account_id: &str,
+        now: i64,
+        expires_at: i64,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
         let done = sqlx::query(
             "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, epoch) \
              SELECT $1, id, $3, $4, security_epoch FROM accounts WHERE id = $2 AND frozen_at IS NULL",
@@ -323,10 +341,14 @@ impl SessionStore for SqlStore {
         .bind(account_id)
         .bind(now)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        audited(tx, audit).await?;
+        Ok(true)
     }
 
     async fn session(&self, token_hash: &str, now: i64) -> StoreResult<Option<SessionInfo>> {
@@ -355,14 +377,17 @@ impl SessionStore for SqlStore {
         }))
     }
 
-    async fn revoke_session(&self, token_hash: &str, now: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+    async fn revoke_session(&self, token_hash: &str, now: i64, audit: Option<&AuditEvent>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(token_hash)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        Ok(())
+        // A session revoked meanwhile was already ended, and recorded, by
+        // whoever won.
+        audited(tx, audit.filter(|_| done.rows_affected() == 1)).await
     }
 
     async fn revoke_sessions(&self, account_id: &str, keep: Option<&str>, now: i64) -> StoreResult<u64> {

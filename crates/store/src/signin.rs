@@ -262,13 +262,18 @@ pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write], audit_chain: bool) 
     crate::throttle::count_failures(conn, &counted_failures).await?;
 
     // The audit entries, chained in the order of `writes`.
+    // A counted refusal records itself, the replay it was (if so) and the
+    // lock-out it caused (if so).
     let audit: Vec<&AuditEvent> = writes
         .iter()
-        .filter_map(|w| match w {
-            Write::Success(s) if outcome(s) == SignInOutcome::Completed => Some(&s.audit),
-            Write::Success(_) => None,
-            Write::Failure(f) if counted.contains(f.login_id.as_str()) => Some(&f.audit),
-            Write::Failure(_) => None,
+        .flat_map(|w| match w {
+            Write::Success(s) if outcome(s) == SignInOutcome::Completed => vec![&s.audit],
+            Write::Success(_) => vec![],
+            Write::Failure(f) if counted.contains(f.login_id.as_str()) => {
+                let locked = consecutive.get(&f.account_id) == Some(&f.lock_after);
+                std::iter::once(&f.audit).chain(&f.replayed).chain(locked.then_some(&f.locked)).collect()
+            }
+            Write::Failure(_) => vec![],
         })
         .collect();
     if audit_chain {

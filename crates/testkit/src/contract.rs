@@ -24,6 +24,27 @@ pub async fn connect(url: &str, l: &str) -> SqlStore {
     SqlStore::connect(url, &Default::default()).await.unwrap_or_else(|e| panic!("{l}: connect: {e}"))
 }
 
+/// While `on`, every write to the audit log fails (a trigger aborts the
+/// insert), to show that what an entry records fails with it. `l` is the
+/// backend's label.
+pub async fn refuse_audit_writes(s: &SqlStore, l: &str, on: bool) {
+    use sqlx::Executor;
+    let sqlite = l == label(Backend::Sqlite);
+    let sql = match (on, sqlite) {
+        (true, true) => {
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log refused'); END"
+        }
+        (true, false) => {
+            "CREATE OR REPLACE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'audit log refused'; END $$; \
+             CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit()"
+        }
+        (false, true) => "DROP TRIGGER refuse_audit",
+        (false, false) => "DROP TRIGGER refuse_audit ON audit_log",
+    };
+    s.pool().execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))).await.unwrap_or_else(|e| panic!("{l}: {e}"));
+}
+
 /// When the fixtures below are created.
 pub const FIXTURES_AT: i64 = 1_700_000_000;
 

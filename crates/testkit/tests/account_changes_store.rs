@@ -64,7 +64,7 @@ async fn chain_intact(s: &SqlStore, l: &str) {
 
 async fn session(s: &SqlStore, account_id: &str) -> String {
     let token = new_id();
-    s.create_session(&token, account_id, T0, T0 + 30 * DAY).await.unwrap();
+    s.create_session(&token, account_id, T0, T0 + 30 * DAY, None).await.unwrap();
     token
 }
 
@@ -77,7 +77,7 @@ async fn pending_login(s: &SqlStore, account_id: &str) -> String {
         expires_at: T0 + DAY,
     };
     let login =
-        NewLoginAttempt { attempt: attempt.clone(), created_at: T0, ip: "192.0.2.1".into(), user_agent: "ua".into() };
+        NewLoginAttempt { attempt: attempt.clone(), created_at: T0, ip: "192.0.2.1".into(), user_agent: "ua".into(), audit: None };
     s.create_login(&login).await.unwrap();
     attempt.id
 }

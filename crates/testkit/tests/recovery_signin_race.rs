@@ -57,6 +57,7 @@ async fn attempt(s: &SqlStore, account_id: &str) -> String {
         created_at: T0,
         ip: "192.0.2.1".into(),
         user_agent: "ua".into(),
+        audit: None,
     })
     .await
     .unwrap();
@@ -268,6 +269,9 @@ async fn approval_and_freeze_racing_sign_ins_of_the_account_never_deadlock() {
                 now,
                 window_s: 900,
                 audit: audit("second_factor_failed", &a, now),
+                replayed: None,
+                lock_after: 100,
+                locked: audit("second_factor_locked", &a, now),
             };
             // Two completions (one with an authenticator step), two refusals.
             let mut ops = vec![Op::Approve(ApprovalPlan {

@@ -495,9 +495,9 @@ async fn approval_resets_signs_out_holds_and_audits_in_one_transaction() {
         let setup = TotpSetup { id: new_id(), account_id: a.clone(), sealed_secret: vec![7], created_at: T0, expires_at: T0 + 900 };
         s.create_totp_setup(&setup).await.unwrap();
         assert!(s.bind_totp(&setup, 1, T0).await.unwrap(), "{l}");
-        s.create_session("tok-1", &a, T0, T0 + 86_400).await.unwrap();
+        s.create_session("tok-1", &a, T0, T0 + 86_400, None).await.unwrap();
         let attempt = LoginAttempt { id: new_id(), account_id: a.clone(), state: LoginState::Pending, failures: 0, expires_at: T0 + 600 };
-        s.create_login(&NewLoginAttempt { attempt: attempt.clone(), created_at: T0, ip: "x".into(), user_agent: "y".into() }).await.unwrap();
+        s.create_login(&NewLoginAttempt { attempt: attempt.clone(), created_at: T0, ip: "x".into(), user_agent: "y".into(), audit: None }).await.unwrap();
         s.extend_withdrawal_hold(&a, T0 + 1_000_000).await.unwrap();
         let r = pending(&s, l, &a).await;
         let mut p = plan(&r, "rev1", T0 + 50);
@@ -555,7 +555,7 @@ async fn cancel_codes_freezing_and_two_approvals() {
         assert_eq!(s.approve_case(&plan(&r, "rev2", T0 + 10)).await.unwrap(), ApprovalOutcome::Approved, "{l}");
         // Cancel after approval: the case is cancelled and the account frozen, sessions gone.
         let r = reload(&s, &r.case.id).await;
-        s.create_session("tok-2", &a, T0 + 11, T0 + 86_400).await.unwrap();
+        s.create_session("tok-2", &a, T0 + 11, T0 + 86_400, None).await.unwrap();
         let racers: Vec<Effects> = (0..4).map(|_| told("account_frozen", &a, T0 + 20)).collect();
         let (id, version) = (r.case.id.clone(), r.case.version);
         let results = race(racers.len(), |i| {

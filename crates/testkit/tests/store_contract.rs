@@ -28,7 +28,7 @@ async fn record(s: &SqlStore, l: &str, id: &str) -> AccountRecord {
 async fn pending_login(s: &SqlStore, l: &str, expires_at: i64) -> String {
     let (id, account_id) = (new_id(), account(s, l).await);
     let attempt = LoginAttempt { id, account_id, state: LoginState::Pending, failures: 0, expires_at };
-    let login = NewLoginAttempt { attempt: attempt.clone(), created_at: T0, ip: "192.0.2.1".into(), user_agent: "ua".into() };
+    let login = NewLoginAttempt { attempt: attempt.clone(), created_at: T0, ip: "192.0.2.1".into(), user_agent: "ua".into(), audit: None };
     s.create_login(&login).await.unwrap();
     attempt.id
 }
@@ -594,12 +594,12 @@ async fn retire_codes_kills_every_live_code_of_the_purpose() {
 async fn sessions_live_until_expiry_or_revocation() {
     each_backend(|s, l| async move {
         let acc = account(&s, l).await;
-        s.create_session("h1", &acc, T0, T0 + 100).await.unwrap();
+        s.create_session("h1", &acc, T0, T0 + 100, None).await.unwrap();
         let got = s.session("h1", T0 + 99).await.unwrap().unwrap_or_else(|| panic!("{l}: live session missing"));
         assert_eq!((got.account_id.as_str(), got.expires_at), (acc.as_str(), T0 + 100), "{l}");
         assert!(s.session("h1", T0 + 100).await.unwrap().is_none(), "{l}: expired at expires_at");
         assert!(s.session("nope", T0).await.unwrap().is_none(), "{l}: unknown token");
-        s.revoke_session("h1", T0 + 1).await.unwrap();
+        s.revoke_session("h1", T0 + 1, None).await.unwrap();
         assert!(s.session("h1", T0 + 2).await.unwrap().is_none(), "{l}: revoked");
     })
     .await;
@@ -610,9 +610,9 @@ async fn revoke_sessions_revokes_all_but_the_kept_one() {
     each_backend(|s, l| async move {
         let (a, b) = (account(&s, l).await, account(&s, l).await);
         for (h, acc) in [("a1", &a), ("a2", &a), ("a3", &a), ("b1", &b)] {
-            s.create_session(h, acc, T0, T0 + 1000).await.unwrap();
+            s.create_session(h, acc, T0, T0 + 1000, None).await.unwrap();
         }
-        s.revoke_session("a3", T0).await.unwrap();
+        s.revoke_session("a3", T0, None).await.unwrap();
         let live = async |h| s.session(h, T0 + 1).await.unwrap().is_some();
         assert_eq!(s.revoke_sessions(&a, Some("a2"), T0).await.unwrap(), 1, "{l}: only live others counted");
         assert_eq!((live("a1").await, live("a2").await, live("b1").await), (false, true, true), "{l}");

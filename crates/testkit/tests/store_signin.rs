@@ -6,7 +6,7 @@ use twostep_app::crypto::new_id;
 use twostep_app::ports::*;
 use twostep_domain::{LoginAttempt, LoginState, Role};
 use twostep_store::SqlStore;
-use twostep_testkit::contract::{each_backend, race};
+use twostep_testkit::contract::{each_backend, race, refuse_audit_writes};
 use twostep_testkit::race;
 
 const T0: i64 = 1_700_000_000;
@@ -33,7 +33,7 @@ async fn fixture(s: &SqlStore, l: &str) -> Fixture {
 
 async fn attempt(s: &SqlStore, account_id: &str) -> String {
     let attempt = LoginAttempt { id: new_id(), account_id: account_id.into(), state: LoginState::Pending, failures: 0, expires_at: T0 + 600 };
-    s.create_login(&NewLoginAttempt { attempt: attempt.clone(), created_at: T0, ip: "192.0.2.1".into(), user_agent: "ua".into() })
+    s.create_login(&NewLoginAttempt { attempt: attempt.clone(), created_at: T0, ip: "192.0.2.1".into(), user_agent: "ua".into(), audit: None })
         .await
         .unwrap();
     attempt.id
@@ -68,6 +68,9 @@ fn failure(f: &Fixture, login_id: &str, now: i64) -> SignInFailure {
         now,
         window_s: 900,
         audit: audit("second_factor_failed", &f.account_id),
+        replayed: None,
+        lock_after: 3,
+        locked: audit("second_factor_locked", &f.account_id),
     }
 }
 
@@ -175,12 +178,35 @@ async fn a_refusal_counts_everywhere_and_kills_the_attempt_at_the_limit() {
         assert_eq!(s.login_by_id(&f.login_id).await.unwrap().unwrap().state, LoginState::Dead, "{l}");
         let state = s.failure_state(&format!("{PREFIX}{}", f.email), T0 + 10, 900).await.unwrap();
         assert_eq!(state, FailureState { recent: 5, consecutive: 5, last_failure_at: Some(T0 + 5) }, "{l}");
-        assert_eq!(s.audit_events(Some(&f.account_id), 10).await.unwrap().len(), 5, "{l}");
+        // Each refusal is recorded with it, and the one that reached the
+        // lock-out (the third here) records the lock-out too.
+        let mut kinds: Vec<String> =
+            s.audit_events(Some(&f.account_id), 10).await.unwrap().into_iter().map(|e| e.kind).collect();
+        kinds.reverse();
+        let failed = "second_factor_failed";
+        assert_eq!(kinds, [failed, failed, failed, "second_factor_locked", failed, failed], "{l}");
         // Concurrent refusals lose no count.
         let other = attempt(&s, &f.account_id).await;
         let f = std::sync::Arc::new(f);
         race!(8, [s, f, other] => s.fail_sign_in(&failure(&f, &other, T0 + 20)).await.unwrap());
         assert_eq!(s.account_by_id(&f.account_id).await.unwrap().unwrap().second_factor_failures, 13, "{l}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replayed_code_is_recorded_with_its_refusal_or_not_at_all() {
+    each_backend(|s, l| async move {
+        let f = fixture(&s, l).await;
+        let replay = SignInFailure { replayed: Some(audit("totp_code_replayed", &f.account_id)), ..failure(&f, &f.login_id, T0) };
+        assert_eq!(s.fail_sign_in(&replay).await.unwrap(), Some(1), "{l}");
+        let kinds: Vec<String> = s.audit_events(Some(&f.account_id), 10).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, ["totp_code_replayed", "second_factor_failed"], "{l}");
+        // When the audit log refuses the write, nothing of the refusal lands.
+        refuse_audit_writes(&s, l, true).await;
+        assert!(s.fail_sign_in(&failure(&f, &f.login_id, T0 + 1)).await.is_err(), "{l}");
+        assert_eq!(s.account_by_id(&f.account_id).await.unwrap().unwrap().second_factor_failures, 1, "{l}");
+        assert_eq!(s.login_by_id(&f.login_id).await.unwrap().unwrap().failures, 1, "{l}");
     })
     .await;
 }
@@ -252,7 +278,7 @@ async fn a_write_that_fails_does_not_fail_the_sign_ins_committed_with_it() {
         }
         // The first sign-in's session token collides with a live session's.
         let taken = new_id();
-        s.create_session(&taken, &fixtures[0].account_id, T0, T0 + 3600).await.unwrap();
+        s.create_session(&taken, &fixtures[0].account_id, T0, T0 + 3600, None).await.unwrap();
         let fixtures = std::sync::Arc::new(fixtures);
         let results = race(24, |i| {
             let (s, fixtures, taken) = (s.clone(), fixtures.clone(), taken.clone());

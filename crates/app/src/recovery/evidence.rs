@@ -98,7 +98,7 @@ impl App {
         }
         let slots: Vec<&str> = identity.documents.iter().map(|d| d.slot.as_str()).collect();
         let detail = format!("{} {}: {}", identity.country, identity.id_type, slots.join(","));
-        self.recovery_audit("recovery_identity_uploaded", &record, meta, &detail).await;
+        self.recovery_audit("recovery_identity_uploaded", &record, meta, &detail).await?;
         Ok(self.store.case_documents(case_id).await?)
     }
 

@@ -150,8 +150,8 @@ impl App {
 
     /// Audits an owner's step on its own: a step tells nobody and decides
     /// nothing (a decision goes through [`App::decide`]).
-    pub(crate) async fn recovery_audit(&self, kind: &str, record: &CaseRecord, meta: &RequestMeta, detail: &str) {
-        self.audit(kind, Some(&record.case.account_id), meta, &case_detail(record, detail)).await;
+    pub(crate) async fn recovery_audit(&self, kind: &str, record: &CaseRecord, meta: &RequestMeta, detail: &str) -> AppResult<()> {
+        self.audit(kind, Some(&record.case.account_id), meta, &case_detail(record, detail)).await
     }
 
     /// Writes a decision over the version the rules checked, together with

@@ -189,7 +189,7 @@ impl App {
         };
         self.apply(&record, now, &change).await?;
         let names: Vec<&str> = items.iter().map(|i| i.as_str()).collect();
-        self.recovery_audit("recovery_items_chosen", &record, meta, &names.join(",")).await;
+        self.recovery_audit("recovery_items_chosen", &record, meta, &names.join(",")).await?;
         self.recovery_case(case_id, case_token).await
     }
 
@@ -224,7 +224,7 @@ impl App {
         let change = CaseChange::CodesSent { phone_target: phone_target.clone(), email_target: email_target.clone() };
         self.apply(&record, self.now(), &change).await?;
         let channels: Vec<&str> = sent.iter().map(|(c, _)| c.as_str()).collect();
-        self.recovery_audit("recovery_codes_sent", &record, meta, &channels.join(",")).await;
+        self.recovery_audit("recovery_codes_sent", &record, meta, &channels.join(",")).await?;
         Ok(CodesSentTo { sent, expires_at })
     }
 
@@ -274,10 +274,10 @@ impl App {
         }
         let proven: Vec<&str> = [(phone_ok, "sms"), (email_ok, "email")].iter().filter(|p| p.0).map(|p| p.1).collect();
         if !proven.is_empty() {
-            self.recovery_audit("recovery_codes_proven", &record, meta, &proven.join(",")).await;
+            self.recovery_audit("recovery_codes_proven", &record, meta, &proven.join(",")).await?;
         }
         if failed {
-            self.recovery_audit("recovery_code_failed", &record, meta, "").await;
+            self.recovery_audit("recovery_code_failed", &record, meta, "").await?;
             return Err(AppError::InvalidCode);
         }
         self.recovery_case(case_id, case_token).await

@@ -187,7 +187,7 @@ impl App {
             .keyring
             .open(&document_context(case_id, slot), &sealed)
             .map_err(|e| AppError::Internal(format!("document {case_id}/{slot}: {e}")))?;
-        self.audit("recovery_document_viewed", Some(staff_id), meta, &format!("case {}: {slot}", record.case.id)).await;
+        self.audit("recovery_document_viewed", Some(staff_id), meta, &format!("case {}: {slot}", record.case.id)).await?;
         Ok((content_type, bytes))
     }
 

@@ -144,7 +144,9 @@ impl App {
     /// is audited and the account's channels are told (whoever asked knows
     /// its password), and nothing else happens.
     pub(crate) async fn refuse_staff_recovery(&self, account: &AccountRecord, meta: &RequestMeta) -> AppError {
-        self.audit("recovery_refused_staff", Some(&account.id), meta, account.role.as_str()).await;
+        if let Err(e) = self.audit("recovery_refused_staff", Some(&account.id), meta, account.role.as_str()).await {
+            return e;
+        }
         let body = format!(
             "Someone who knows the password of your {app} staff account tried to start account recovery (from IP \
              {ip}). Staff accounts cannot recover that way and nothing was changed. If this wasn't you, change your \
