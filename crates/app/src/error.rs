@@ -56,11 +56,26 @@ impl AppError {
     }
 }
 
+/// An error and each of its sources, for the log line that reports it.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(m) => AppError::Unavailable(m),
-            StoreError::Other(m) => AppError::Internal(m),
+            StoreError::Unavailable { .. } => AppError::Unavailable(error_chain(&e)),
+            StoreError::Other { .. } => AppError::Internal(error_chain(&e)),
         }
     }
 }

@@ -7,12 +7,36 @@ use twostep_domain::{LoginAttempt, MessageStatus, Role};
 
 /// A storage failure. Storage never speaks HTTP: the use cases decide what a
 /// missing row or a lost race means for the caller.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error("database error: {0}")]
-    Other(String),
+    #[error("database unavailable: {message}")]
+    Unavailable { message: String, source: Option<Cause> },
+    #[error("database error: {message}")]
+    Other { message: String, source: Option<Cause> },
+}
+
+/// The error a store error came from (the driver's), kept for the logs.
+pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+
+impl StoreError {
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::Unavailable { message: message.into(), source: None }
+    }
+
+    pub fn other(message: impl Into<String>) -> Self {
+        Self::Other { message: message.into(), source: None }
+    }
+
+    /// The failure of `cause`, which stays reachable as the error's source.
+    pub fn caused_by(cause: impl std::error::Error + Send + Sync + 'static, unavailable: bool) -> Self {
+        let message = cause.to_string();
+        let source = Some(std::sync::Arc::new(cause) as Cause);
+        if unavailable { Self::Unavailable { message, source } } else { Self::Other { message, source } }
+    }
+
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

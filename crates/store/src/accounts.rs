@@ -19,7 +19,7 @@ pub(crate) fn account_from_row(row: &AnyRow) -> StoreResult<AccountRecord> {
         password_hash: row.try_get("password_hash").map_err(db_err)?,
         email_verified_at: row.try_get("email_verified_at").map_err(db_err)?,
         phone: row.try_get("phone").map_err(db_err)?,
-        role: Role::try_from(role.as_str()).map_err(|e| StoreError::Other(e.to_string()))?,
+        role: Role::try_from(role.as_str()).map_err(|e| StoreError::other(e.to_string()))?,
         created_at: row.try_get("created_at").map_err(db_err)?,
         frozen_at: row.try_get("frozen_at").map_err(db_err)?,
         withdrawals_blocked_until: row.try_get("withdrawals_blocked_until").map_err(db_err)?,
@@ -57,7 +57,7 @@ impl AccountStore for SqlStore {
         }
         match self.account_by_email(&a.email).await? {
             Some(existing) => Ok(CreateOutcome::EmailTaken(existing)),
-            None => Err(StoreError::Other("account insert conflicted on another key".into())),
+            None => Err(StoreError::other("account insert conflicted on another key")),
         }
     }
 

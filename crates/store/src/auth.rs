@@ -56,7 +56,7 @@ impl LoginStore for SqlStore {
         Ok(Some(LoginAttempt {
             id: row.try_get("id").map_err(db_err)?,
             account_id: row.try_get("account_id").map_err(db_err)?,
-            state: LoginState::try_from(state.as_str()).map_err(|e| StoreError::Other(e.to_string()))?,
+            state: LoginState::try_from(state.as_str()).map_err(|e| StoreError::other(e.to_string()))?,
             failures: row.try_get("failures").map_err(db_err)?,
             expires_at: row.try_get("expires_at").map_err(db_err)?,
         }))
@@ -97,14 +97,14 @@ impl LoginStore for SqlStore {
     async fn complete_sign_in(&self, success: &SignInSuccess) -> StoreResult<SignInOutcome> {
         match self.signins.write(crate::signin::Write::Success(success.clone())).await? {
             crate::signin::Written::Success(outcome) => Ok(outcome),
-            crate::signin::Written::Failure(_) => Err(StoreError::Other("a success was applied as a refusal".into())),
+            crate::signin::Written::Failure(_) => Err(StoreError::other("a success was applied as a refusal")),
         }
     }
 
     async fn fail_sign_in(&self, failure: &SignInFailure) -> StoreResult<Option<i64>> {
         match self.signins.write(crate::signin::Write::Failure(failure.clone())).await? {
             crate::signin::Written::Failure(consecutive) => Ok(consecutive),
-            crate::signin::Written::Success(_) => Err(StoreError::Other("a refusal was applied as a success".into())),
+            crate::signin::Written::Success(_) => Err(StoreError::other("a refusal was applied as a success")),
         }
     }
 }

@@ -69,7 +69,7 @@ impl SignInWriter {
             let chain = !self.bench_only.without_audit_chain;
             return apply(&self.pool, &[&write], chain).await.map(|mut w| w.remove(0));
         }
-        let stopped = || StoreError::Unavailable("the sign-in writer has stopped".into());
+        let stopped = || StoreError::unavailable("the sign-in writer has stopped");
         let (reply, answer) = oneshot::channel();
         self.jobs.send(Job { write, reply }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -143,9 +143,9 @@ async fn commit(pool: &AnyPool, group: Vec<Job>, chain: bool) -> bool {
             let _ = group.into_iter().next().map(|job| job.reply.send(Err(e)));
         }
         // The database is away: one at a time would only wait longer.
-        Err(StoreError::Unavailable(why)) => {
+        Err(e) if e.is_unavailable() => {
             for job in group {
-                let _ = job.reply.send(Err(StoreError::Unavailable(why.clone())));
+                let _ = job.reply.send(Err(e.clone()));
             }
         }
         Err(e) => {

@@ -47,7 +47,7 @@ impl Backend {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Ok(Backend::Postgres)
         } else {
-            Err(StoreError::Other("database URL must start with sqlite: or postgres:".into()))
+            Err(StoreError::other("database URL must start with sqlite: or postgres:"))
         }
     }
 }
@@ -135,20 +135,17 @@ pub struct SqlStore {
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
-    match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
-            StoreError::Unavailable(e.to_string())
-        }
+    let unavailable = match &e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
         // Connection exceptions (08…) and operator intervention such as a
         // server restart (57…) mean the database is away, not that the
         // request was wrong.
-        sqlx::Error::Database(ref d)
-            if d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57") || c.starts_with("53") || c == "55000") =>
-        {
-            StoreError::Unavailable(e.to_string())
+        sqlx::Error::Database(d) => {
+            d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57") || c.starts_with("53") || c == "55000")
         }
-        other => StoreError::Other(other.to_string()),
-    }
+        _ => false,
+    };
+    StoreError::caused_by(e, unavailable)
 }
 
 impl SqlStore {

@@ -30,7 +30,7 @@ impl SqlStore {
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
-        self.master_key_check().await?.ok_or_else(|| StoreError::Other("the master key check was not recorded".into()))
+        self.master_key_check().await?.ok_or_else(|| StoreError::other("the master key check was not recorded"))
     }
 
     /// A finished key rotation: the new key becomes the one instances must

@@ -27,7 +27,7 @@ fn message_from_row(row: &AnyRow) -> StoreResult<QueuedMessage> {
         recipient: row.try_get("recipient").map_err(db_err)?,
         sealed: row.try_get("sealed_text").map_err(db_err)?,
         code_id: row.try_get("code_id").map_err(db_err)?,
-        status: MessageStatus::try_from(status.as_str()).map_err(|e| StoreError::Other(e.to_string()))?,
+        status: MessageStatus::try_from(status.as_str()).map_err(|e| StoreError::other(e.to_string()))?,
         attempts: row.try_get("attempts").map_err(db_err)?,
         created_at: row.try_get("created_at").map_err(db_err)?,
         next_attempt_at: row.try_get("next_attempt_at").map_err(db_err)?,
@@ -125,7 +125,7 @@ impl MessageQueueStore for SqlStore {
         error: &str,
     ) -> StoreResult<bool> {
         if status == MessageStatus::Queued {
-            return Err(StoreError::Other("a message is finished as sent or failed".into()));
+            return Err(StoreError::other("a message is finished as sent or failed"));
         }
         let done = sqlx::query(
             "UPDATE message_queue SET status = $1, finished_at = $2, claimed_until = NULL, last_error = $3, \

@@ -37,7 +37,7 @@ fn case_columns(alias: &str) -> String {
 }
 
 fn other(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Other(e.to_string())
+    StoreError::other(e.to_string())
 }
 
 fn case_from_row(row: &AnyRow) -> StoreResult<CaseRecord> {

@@ -353,7 +353,7 @@ pub enum Applied {
 pub fn check_applied(version: i64, name: &str, recorded: Option<&str>) -> Result<Applied, StoreError> {
     let newest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
     let Some((_, ours_name, sql)) = MIGRATIONS.iter().find(|m| m.0 == version) else {
-        return Err(StoreError::Other(format!(
+        return Err(StoreError::other(format!(
             "the database schema is newer than this binary: it has migration {version} ({name}) and this binary \
              knows migrations up to {newest}. Run the twostep release that migrated it (or a newer one), or restore \
              a backup taken before the upgrade"
@@ -363,7 +363,7 @@ pub fn check_applied(version: i64, name: &str, recorded: Option<&str>) -> Result
     match recorded {
         None => Ok(Applied::Unrecorded(ours)),
         Some(c) if c == ours && name == *ours_name => Ok(Applied::Matches),
-        Some(c) => Err(StoreError::Other(format!(
+        Some(c) => Err(StoreError::other(format!(
             "migration {version} ({name}) applied to this database differs from this binary's {version} ({ours_name}): \
              checksum {c}, expected {ours}. The binary and the database come from different builds of the schema; run \
              the twostep release that migrated this database"

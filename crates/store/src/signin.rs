@@ -65,7 +65,7 @@ impl SqlStore {
             attempt: LoginAttempt {
                 id: row.try_get("l_id").map_err(db_err)?,
                 account_id: row.try_get("l_account_id").map_err(db_err)?,
-                state: LoginState::try_from(state.as_str()).map_err(|e| StoreError::Other(e.to_string()))?,
+                state: LoginState::try_from(state.as_str()).map_err(|e| StoreError::other(e.to_string()))?,
                 failures: row.try_get("l_failures").map_err(db_err)?,
                 expires_at: row.try_get("l_expires_at").map_err(db_err)?,
             },

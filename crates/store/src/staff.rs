@@ -27,7 +27,7 @@ fn pending_from_row(row: &AnyRow) -> StoreResult<Option<PendingStaffReset>> {
     let items: Option<String> = row.try_get("items").map_err(db_err)?;
     let Some(items) = items else { return Ok(None) };
     Ok(Some(PendingStaffReset {
-        items: StaffResetItem::parse_list(&items).map_err(|e| StoreError::Other(e.to_string()))?,
+        items: StaffResetItem::parse_list(&items).map_err(|e| StoreError::other(e.to_string()))?,
         requested_by: row.try_get("requested_by").map_err(db_err)?,
         requested_at: row.try_get("requested_at").map_err(db_err)?,
     }))
@@ -53,7 +53,7 @@ impl StaffStore for SqlStore {
                 Ok(StaffMember {
                     account_id: row.try_get("id").map_err(db_err)?,
                     email: row.try_get("email").map_err(db_err)?,
-                    role: Role::try_from(role.as_str()).map_err(|e| StoreError::Other(e.to_string()))?,
+                    role: Role::try_from(role.as_str()).map_err(|e| StoreError::other(e.to_string()))?,
                     facts: facts_from_row(row)?,
                     pending_reset: pending_from_row(row)?,
                 })

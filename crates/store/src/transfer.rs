@@ -43,7 +43,7 @@ fn kind_of(declared: &str) -> StoreResult<ColumnKind> {
     } else if t.contains("blob") || t.contains("bytea") {
         Ok(ColumnKind::Bytes)
     } else {
-        Err(StoreError::Other(format!("column type {declared} cannot be transferred")))
+        Err(StoreError::other(format!("column type {declared} cannot be transferred")))
     }
 }
 
@@ -51,7 +51,7 @@ fn ident(name: &str) -> StoreResult<&str> {
     if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         Ok(name)
     } else {
-        Err(StoreError::Other(format!("unexpected identifier {name:?}")))
+        Err(StoreError::other(format!("unexpected identifier {name:?}")))
     }
 }
 
@@ -188,7 +188,7 @@ async fn insert_rows(conn: &mut sqlx::AnyConnection, backend: Backend, table: &T
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for row in batch {
                 if row.len() != cols.len() {
-                    return Err(StoreError::Other(format!("{name}: row has {} values for {} columns", row.len(), cols.len())));
+                    return Err(StoreError::other(format!("{name}: row has {} values for {} columns", row.len(), cols.len())));
                 }
                 for (value, (_, kind)) in row.iter().zip(&table.columns) {
                     query = match (value, kind) {
