@@ -3,6 +3,7 @@
 //! cannot be used to learn who has an account, and it never changes an
 //! account: a sign-up waits as a registration until its own code confirms it.
 
+use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::{
     code_matches, generate_code, hash_code, mask_email, mask_phone, normalize_email, validate_password, Role,
 };
@@ -54,7 +55,7 @@ impl App {
         let now = self.now();
         match self.store.account_by_email(&email).await? {
             Some(existing) if existing.email_verified_at.is_some() => {
-                self.audit("signup_attempt_on_existing", Some(&existing.id), meta, "").await?;
+                self.audit(AuditKind::SignupAttemptOnExisting, Some(&existing.id), meta, "").await?;
                 let body = format!(
                     "Someone tried to create a {app} account with your e-mail address. You already have an \
                      account, and nothing was changed; if this was you, sign in instead.",
@@ -117,8 +118,8 @@ impl App {
             created_at: now,
         };
         let audit = [
-            AuditEvent { at: now, ..self.audit_event("account_created", Some(&account.id), meta, "") },
-            AuditEvent { at: now, ..self.audit_event("email_verified", Some(&account.id), meta, "") },
+            AuditEvent { at: now, ..self.audit_event(AuditKind::AccountCreated, Some(&account.id), meta, "") },
+            AuditEvent { at: now, ..self.audit_event(AuditKind::EmailVerified, Some(&account.id), meta, "") },
         ];
         match self.store.confirm_registration(&registration.id, &account, now, &audit).await? {
             ConfirmOutcome::Created => {
@@ -148,7 +149,7 @@ impl App {
         let meta = RequestMeta { ip: "cli".into(), user_agent: "twostep staff add".into() };
         match self.store.create_account(&account).await? {
             CreateOutcome::Created => {
-                self.audit("staff_added", Some(&account.id), &meta, role.as_str()).await?;
+                self.audit(AuditKind::StaffAdded, Some(&account.id), &meta, role.as_str()).await?;
                 Ok(account.id)
             }
             CreateOutcome::EmailTaken(existing) => {
@@ -157,7 +158,7 @@ impl App {
                 if existing.email_verified_at.is_none() {
                     self.store.mark_email_verified(&existing.id, self.now()).await?;
                 }
-                self.audit("staff_role_set", Some(&existing.id), &meta, role.as_str()).await?;
+                self.audit(AuditKind::StaffRoleSet, Some(&existing.id), &meta, role.as_str()).await?;
                 Ok(existing.id)
             }
         }

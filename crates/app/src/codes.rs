@@ -5,6 +5,7 @@
 //! so the server cannot be used to pump messages to someone's numbers. The
 //! message itself is queued for the delivery workers, never sent inline.
 
+use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::{code_matches, generate_code, hash_code, mask_email, mask_phone, MAX_CODE_TRIES};
 
 use crate::crypto::new_id;
@@ -200,7 +201,7 @@ impl App {
         };
         let sent =
             self.issue_code(account_id, PURPOSE_STEP_UP, channel, &destination, self.settings.code_ttl_s, meta).await?;
-        self.audit("step_up_code_sent", Some(account_id), meta, channel.as_str()).await?;
+        self.audit(AuditKind::StepUpCodeSent, Some(account_id), meta, channel.as_str()).await?;
         Ok(sent)
     }
 }

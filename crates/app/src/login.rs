@@ -2,6 +2,7 @@
 //! (authenticator or a sent code) and sessions. The password step answers the
 //! same for an unknown e-mail and a wrong password, in about the same time.
 
+use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::{captcha, normalize_email, totp, LoginAttempt, LoginRefusal, LoginState, SecondFactorMethod, MAX_SECOND_FACTOR_FAILURES};
 
 use crate::crypto::{hex, new_id, new_token, token_hash};
@@ -169,7 +170,7 @@ impl App {
             }
             other => {
                 AuthCounters::bump(&self.counters.logins_failed);
-                self.audit("login_password_failed", other.as_ref().map(|a| a.id.as_str()), meta, "").await?;
+                self.audit(AuditKind::LoginPasswordFailed, other.as_ref().map(|a| a.id.as_str()), meta, "").await?;
                 let mut floor = std::time::Duration::from_millis(self.settings.refusal_floor_ms);
                 if reserved_by_address > self.settings.failures.threshold {
                     floor = floor.max(std::time::Duration::from_millis(self.settings.password_slowdown_ms));
@@ -206,7 +207,7 @@ impl App {
             created_at: now,
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
-            audit: Some(self.audit_event("login_password_ok", Some(&account.id), meta, "")),
+            audit: Some(self.audit_event(AuditKind::LoginPasswordOk, Some(&account.id), meta, "")),
         };
         self.store.create_login(&record).await?;
         Ok(LoginOutcome::SecondFactorRequired { login_id: attempt.id, methods, expires_at: attempt.expires_at })
@@ -294,7 +295,7 @@ impl App {
         let (channel, destination) = self.code_destination(&account, method).await?;
         let sent =
             self.issue_code(&account.id, PURPOSE_LOGIN, channel, &destination, self.settings.code_ttl_s, meta).await?;
-        self.audit("login_code_sent", Some(&account.id), meta, channel.as_str()).await?;
+        self.audit(AuditKind::LoginCodeSent, Some(&account.id), meta, channel.as_str()).await?;
         Ok(sent)
     }
 
@@ -351,7 +352,7 @@ impl App {
             max_failures: MAX_SECOND_FACTOR_FAILURES,
             clear_subject: (failures.recent > 0 || failures.consecutive > 0).then(|| login_subject(&ctx.account.email)),
             clear_second_factor_failures: ctx.account.second_factor_failures > 0,
-            audit: self.audit_event("login_ok", Some(&account_id), meta, ""),
+            audit: self.audit_event(AuditKind::LoginOk, Some(&account_id), meta, ""),
         };
         match self.store.complete_sign_in(&success).await? {
             SignInOutcome::Completed => {
@@ -381,10 +382,10 @@ impl App {
             subject: login_subject(&ctx.account.email),
             now: self.now(),
             window_s: self.settings.failures.window_s,
-            audit: self.audit_event("second_factor_failed", Some(account_id), meta, ""),
-            replayed: replayed.then(|| self.audit_event("totp_code_replayed", Some(account_id), meta, "")),
+            audit: self.audit_event(AuditKind::SecondFactorFailed, Some(account_id), meta, ""),
+            replayed: replayed.then(|| self.audit_event(AuditKind::TotpCodeReplayed, Some(account_id), meta, "")),
             lock_after: self.settings.failures.lock_after_consecutive,
-            locked: self.audit_event("second_factor_locked", Some(account_id), meta, ""),
+            locked: self.audit_event(AuditKind::SecondFactorLocked, Some(account_id), meta, ""),
         };
         let Some(consecutive) = self.store.fail_sign_in(&failure).await? else {
             return Ok(AppError::Conflict("this sign-in is already complete".into()));
@@ -400,7 +401,7 @@ impl App {
         let token = new_token();
         let now = self.now();
         let expires_at = now + self.settings.session_ttl_s;
-        let audit = self.audit_event("login_ok", Some(account_id), meta, "");
+        let audit = self.audit_event(AuditKind::LoginOk, Some(account_id), meta, "");
         if !self.store.create_session(&token_hash(&token), account_id, now, expires_at, Some(&audit)).await? {
             // Frozen after the password step read the account.
             return Err(AppError::Forbidden);
@@ -421,7 +422,7 @@ impl App {
 
     pub async fn logout(&self, token: &str, meta: &RequestMeta) -> AppResult<()> {
         let account_id = self.authenticate(token).await?;
-        let audit = self.audit_event("logout", Some(&account_id), meta, "");
+        let audit = self.audit_event(AuditKind::Logout, Some(&account_id), meta, "");
         self.store.revoke_session(&token_hash(token), self.now(), Some(&audit)).await?;
         Ok(())
     }

@@ -7,6 +7,7 @@
 //! either way. The number, the code used up, the hold, the audit entry and
 //! the notices are written in one transaction.
 
+use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::{mask_phone, normalize_phone};
 
 use crate::account_changes::hold_sentence;
@@ -36,7 +37,7 @@ impl App {
         }
         let sent =
             self.issue_code(account_id, PURPOSE_BIND_PHONE, Channel::Sms, &phone, self.settings.code_ttl_s, meta).await?;
-        self.audit("phone_binding_started", Some(account_id), meta, &mask_phone(&phone)).await?;
+        self.audit(AuditKind::PhoneBindingStarted, Some(account_id), meta, &mask_phone(&phone)).await?;
         Ok(sent)
     }
 
@@ -60,7 +61,7 @@ impl App {
             Ok(c) => c,
             Err(AppError::InvalidCode) => {
                 self.record_failure(&subject).await?;
-                self.audit("phone_binding_failed", Some(account_id), meta, "").await?;
+                self.audit(AuditKind::PhoneBindingFailed, Some(account_id), meta, "").await?;
                 return Err(AppError::InvalidCode);
             }
             Err(e) => return Err(e),
@@ -77,7 +78,7 @@ impl App {
                  start account recovery at once.",
                 hold = hold_sentence(hold_s),
             );
-            ("phone_replaced", (hold_s > 0).then_some(now + hold_s), body)
+            (AuditKind::PhoneReplaced, (hold_s > 0).then_some(now + hold_s), body)
         } else if factors.adding_needs_hold() {
             // A first phone beside the authenticator may be a thief's, added
             // to pass the withdrawal step-up later: withdrawals wait.
@@ -87,13 +88,13 @@ impl App {
                  account recovery at once.",
                 hold = hold_sentence(hold_s),
             );
-            ("phone_bound", (hold_s > 0).then_some(now + hold_s), body)
+            (AuditKind::PhoneBound, (hold_s > 0).then_some(now + hold_s), body)
         } else {
             let body = format!(
                 "The phone number {masked} was added to your {app} account. If this was not you, change your \
                  password and contact support."
             );
-            ("phone_bound", None, body)
+            (AuditKind::PhoneBound, None, body)
         };
         // The e-mail address is told either way; the number replaced is told
         // too, as its owner may have lost only the e-mail to an attacker.

@@ -3,6 +3,7 @@
 //! in one transaction), asking for a withdrawal (refused during a security
 //! hold) and reading the account's own security activity.
 
+use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::{active_hold, validate_password};
 
 use crate::account_changes::hold_sentence;
@@ -69,10 +70,10 @@ impl App {
             app = self.settings.issuer,
             hold = hold_sentence(hold_s),
         );
-        let mut audit = vec![AuditEvent { at: now, ..self.audit_event("password_changed", Some(account_id), meta, "") }];
+        let mut audit = vec![AuditEvent { at: now, ..self.audit_event(AuditKind::PasswordChanged, Some(account_id), meta, "") }];
         for id in &live {
             let detail = format!("case {id}: stopped by the password change");
-            audit.push(AuditEvent { at: now, ..self.audit_event("recovery_cancelled", Some(account_id), meta, &detail) });
+            audit.push(AuditEvent { at: now, ..self.audit_event(AuditKind::RecoveryCancelled, Some(account_id), meta, &detail) });
         }
         // The new password, the sign-out of every other session and pending
         // sign-in, the hold, the audit entry and the notice: all or nothing,
@@ -111,7 +112,7 @@ impl App {
         }
         // Refuse before the code is checked, so a hold never burns a code.
         if let Some(until) = active_hold(account.withdrawals_blocked_until, self.now()) {
-            self.audit("withdrawal_refused_hold", Some(account_id), meta, "").await?;
+            self.audit(AuditKind::WithdrawalRefusedHold, Some(account_id), meta, "").await?;
             return Err(AppError::SecurityHold { until });
         }
         self.sudo_or_code(account_id, session_token, request.code.as_deref(), meta).await?;
@@ -124,7 +125,7 @@ impl App {
             created_at: self.now(),
         };
         self.store.create_withdrawal(&withdrawal).await?;
-        self.audit("withdrawal_requested", Some(account_id), meta, &withdrawal.id).await?;
+        self.audit(AuditKind::WithdrawalRequested, Some(account_id), meta, &withdrawal.id).await?;
         Ok(withdrawal.id)
     }
 

@@ -5,6 +5,7 @@
 //! enrolment). A session alone — stolen, say — never changes a factor, the
 //! password, the questions, or asks for a withdrawal.
 
+use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::sudo::{self, AccountFactors, ProofFactor, SessionProof, SudoRefusal};
 
 use crate::codes::PURPOSE_STEP_UP;
@@ -78,7 +79,7 @@ impl App {
         if !self.store.record_session_proof(&token_hash(session_token), proof).await? {
             return Err(AppError::Unauthorized);
         }
-        self.audit("sudo_granted", Some(account_id), meta, factor.as_str()).await?;
+        self.audit(AuditKind::SudoGranted, Some(account_id), meta, factor.as_str()).await?;
         Ok(SudoGranted { factor, until: now + self.settings.sudo_ttl_s })
     }
 
@@ -119,7 +120,7 @@ impl App {
         }
         self.record_failure(&subject).await?;
         let tried: Vec<&str> = factors.iter().map(|f| f.as_str()).collect();
-        self.audit("step_up_failed", Some(&account.id), meta, &tried.join(",")).await?;
+        self.audit(AuditKind::StepUpFailed, Some(&account.id), meta, &tried.join(",")).await?;
         Err(refused)
     }
 

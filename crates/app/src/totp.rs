@@ -5,6 +5,7 @@
 //! with their hold, audit entry and notice to the account's e-mail (a
 //! binding that replaces an earlier authenticator says so, with its hold).
 
+use twostep_domain::audit_kind::AuditKind;
 use qrcode::render::svg;
 use qrcode::QrCode;
 use subtle::ConstantTimeEq;
@@ -69,7 +70,7 @@ impl App {
         self.store.create_totp_setup(&setup).await?;
         let backup_key = encode_backup_key(&secret);
         let uri = otpauth_uri(&self.settings.issuer, &account.email, &backup_key);
-        self.audit("totp_enrolment_started", Some(account_id), meta, "").await?;
+        self.audit(AuditKind::TotpEnrolmentStarted, Some(account_id), meta, "").await?;
         Ok(TotpEnrolment { setup_id, qr_svg: qr_svg(&uri), otpauth_uri: uri, backup_key })
     }
 
@@ -142,7 +143,7 @@ impl App {
             sign_out: SignOut::Nobody,
             clear_failures: Some(subject),
             effects: Effects {
-                audit: vec![AuditEvent { at: now, ..self.audit_event("totp_enrolled", Some(account_id), meta, "") }],
+                audit: vec![AuditEvent { at: now, ..self.audit_event(AuditKind::TotpEnrolled, Some(account_id), meta, "") }],
                 notices: self.current_channel_notices(&account, "Authenticator added", &added)?,
             },
         };
@@ -183,7 +184,7 @@ impl App {
             sign_out: SignOut::Nobody,
             clear_failures: None,
             effects: Effects {
-                audit: vec![AuditEvent { at: now, ..self.audit_event("totp_disabled", Some(account_id), meta, "") }],
+                audit: vec![AuditEvent { at: now, ..self.audit_event(AuditKind::TotpDisabled, Some(account_id), meta, "") }],
                 notices: self.current_channel_notices(&account, "Authenticator removed", &body)?,
             },
         };
@@ -221,7 +222,7 @@ impl App {
     /// when that cannot be written the request fails.
     async fn refuse_replay(&self, account_id: &str, meta: &RequestMeta) -> AppResult<()> {
         self.count_totp_replay(account_id);
-        self.audit("totp_code_replayed", Some(account_id), meta, "").await?;
+        self.audit(AuditKind::TotpCodeReplayed, Some(account_id), meta, "").await?;
         Err(AppError::InvalidCode)
     }
 

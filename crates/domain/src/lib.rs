@@ -9,6 +9,7 @@
 //! rule is deterministic and testable in isolation.
 
 pub mod audit_chain;
+pub mod audit_kind;
 pub mod backup_key;
 pub mod captcha;
 pub mod codes;

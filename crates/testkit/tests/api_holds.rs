@@ -9,6 +9,7 @@
 
 mod common;
 
+use twostep_domain::audit_kind::AuditKind;
 use common::{assert_error, ok};
 use serde_json::{json, Value};
 use twostep_app::{RequestMeta, Settings};
@@ -91,7 +92,7 @@ async fn a_replacement_is_recognised_however_long_the_account_history() {
     // than any page of history holds.
     let meta = RequestMeta { ip: "192.0.2.1".into(), user_agent: "test".into() };
     for _ in 0..1_050 {
-        s.app.audit("step_up_code_sent", Some(&account_id), &meta, "email").await;
+        s.app.audit(AuditKind::StepUpCodeSent, Some(&account_id), &meta, "email").await.unwrap();
     }
     let token = s.session("long@example.com", PW).await;
     let key = s.enrol_totp(&token).await;

@@ -8,6 +8,7 @@
 //! The answer says truthfully what it did. Also the background job that
 //! expires idle cases and purges the documents of closed ones.
 
+use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::recovery::{CancelEffect, CaseStatus};
 
 use crate::crypto::token_hash;
@@ -63,7 +64,7 @@ impl App {
             live.len(),
             if freeze { "; freezes the account" } else { "" }
         );
-        let event = |kind: &str, detail: &str| AuditEvent { at: now, ..self.audit_event(kind, Some(&account.id), meta, detail) };
+        let event = |kind: AuditKind, detail: &str| AuditEvent { at: now, ..self.audit_event(kind, Some(&account.id), meta, detail) };
         let notices = if freeze {
             let body = "You used your cancel code after a recovery of your account was approved. The account is \
                         frozen: nobody can sign in or withdraw until our staff have looked at it, and every \
@@ -82,9 +83,9 @@ impl App {
             reason: STOPPED_BY_OWNER.into(),
             freeze,
             approved_case: approved_in_hold.filter(|_| freeze),
-            audit: vec![event("recovery_objection", &detail)],
-            stopped_event: event("recovery_cancelled", ""),
-            frozen_event: event("account_frozen", "cancel code used during the recovery hold"),
+            audit: vec![event(AuditKind::RecoveryObjection, &detail)],
+            stopped_event: event(AuditKind::RecoveryCancelled, ""),
+            frozen_event: event(AuditKind::AccountFrozen, "cancel code used during the recovery hold"),
             notices,
         };
         let outcome = self.store.object(&objection).await?;
@@ -152,7 +153,7 @@ impl App {
             return Ok(0);
         }
         let detail = format!("signed in with a second factor; stops {live} live case(s)");
-        let event = |kind: &str, detail: &str| AuditEvent { at: now, ..self.audit_event(kind, Some(account_id), meta, detail) };
+        let event = |kind: AuditKind, detail: &str| AuditEvent { at: now, ..self.audit_event(kind, Some(account_id), meta, detail) };
         let body = "Every recovery of your account under way was stopped from your signed-in account. Someone \
                     may know your password: change it now.";
         let objection = Objection {
@@ -161,9 +162,9 @@ impl App {
             reason: STOPPED_BY_OWNER.into(),
             freeze: false,
             approved_case: None,
-            audit: vec![event("recovery_objection", &detail)],
-            stopped_event: event("recovery_cancelled", ""),
-            frozen_event: event("account_frozen", ""),
+            audit: vec![event(AuditKind::RecoveryObjection, &detail)],
+            stopped_event: event(AuditKind::RecoveryCancelled, ""),
+            frozen_event: event(AuditKind::AccountFrozen, ""),
             notices: self.every_channel_notices(&account, now, "Account recovery stopped", body).await?,
         };
         let outcome = self.store.object(&objection).await?;

@@ -6,6 +6,7 @@
 //! submission is a decision: its audit entry and the notice with the cancel
 //! code are written in its transaction.
 
+use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::document_image::{clean_image, CleanImage, DocumentSlot, IdType, ImageRefusal, MAX_IMAGE_BYTES};
 use twostep_domain::recovery::CaseStatus;
 use twostep_domain::document_image::normalize_country;
@@ -98,7 +99,7 @@ impl App {
         }
         let slots: Vec<&str> = identity.documents.iter().map(|d| d.slot.as_str()).collect();
         let detail = format!("{} {}: {}", identity.country, identity.id_type, slots.join(","));
-        self.recovery_audit("recovery_identity_uploaded", &record, meta, &detail).await?;
+        self.recovery_audit(AuditKind::RecoveryIdentityUploaded, &record, meta, &detail).await?;
         Ok(self.store.case_documents(case_id).await?)
     }
 
@@ -131,7 +132,7 @@ impl App {
         // carries its cancel code, or not at all.
         let account = self.account(&record.case.account_id).await?;
         let effects = Effects {
-            audit: vec![self.recovery_event("recovery_submitted", &record, meta, &format!("risk {}", assessment.score), now)],
+            audit: vec![self.recovery_event(AuditKind::RecoverySubmitted, &record, meta, &format!("risk {}", assessment.score), now)],
             notices: self.current_channel_notices(&account, "Account recovery submitted", &body)?,
         };
         if !self.decide(&record, now, &change, &effects).await? {

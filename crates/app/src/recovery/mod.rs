@@ -38,6 +38,8 @@ use twostep_domain::risk::DEFAULT_HIGH_RISK_SCORE;
 use twostep_domain::DomainError;
 
 use crate::crypto::token_hash;
+use twostep_domain::audit_kind::AuditKind;
+
 use crate::error::{AppError, AppResult};
 use crate::ports::{AccountRecord, AuditEvent, Channel, QueuedMessage};
 use crate::{App, RequestMeta};
@@ -138,7 +140,7 @@ impl App {
     /// The audit entry of a decision on a case, at `now`, for its transaction.
     pub(crate) fn recovery_event(
         &self,
-        kind: &str,
+        kind: AuditKind,
         record: &CaseRecord,
         meta: &RequestMeta,
         detail: &str,
@@ -150,7 +152,7 @@ impl App {
 
     /// Audits an owner's step on its own: a step tells nobody and decides
     /// nothing (a decision goes through [`App::decide`]).
-    pub(crate) async fn recovery_audit(&self, kind: &str, record: &CaseRecord, meta: &RequestMeta, detail: &str) -> AppResult<()> {
+    pub(crate) async fn recovery_audit(&self, kind: AuditKind, record: &CaseRecord, meta: &RequestMeta, detail: &str) -> AppResult<()> {
         self.audit(kind, Some(&record.case.account_id), meta, &case_detail(record, detail)).await
     }
 

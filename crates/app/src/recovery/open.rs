@@ -2,6 +2,7 @@
 //! view of it, "confirm restore" (what to reset) and the codes sent to the
 //! phone and the e-mail address the account will have after the reset.
 
+use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::phone::normalize_phone;
 use twostep_domain::recovery::{CaseStatus, RecoveryCase, RecoveryStep, ResetItem};
 use twostep_domain::{normalize_email, DomainError, MAX_SECOND_FACTOR_FAILURES};
@@ -101,14 +102,14 @@ impl App {
             meta.ip,
             cancel_instructions(&self.settings.public_url, &cancel)
         );
-        let event = |kind: &str, detail: &str| AuditEvent { at: now, ..self.audit_event(kind, Some(&account.id), meta, detail) };
+        let event = |kind: AuditKind, detail: &str| AuditEvent { at: now, ..self.audit_event(kind, Some(&account.id), meta, detail) };
         let opening = Opening {
             cancel_token_hash: token_hash(&cancel),
             effects: Effects {
-                audit: vec![event("recovery_opened", &format!("case {}", case.id))],
+                audit: vec![event(AuditKind::RecoveryOpened, &format!("case {}", case.id))],
                 notices: self.current_channel_notices(&account, "Account recovery started", &body)?,
             },
-            superseded: event("recovery_superseded", ""),
+            superseded: event(AuditKind::RecoverySuperseded, ""),
         };
         match self.store.open_case(&case, &opening, now).await? {
             OpenOutcome::Opened { .. } => self.outbound_wake.notify_one(),
@@ -189,7 +190,7 @@ impl App {
         };
         self.apply(&record, now, &change).await?;
         let names: Vec<&str> = items.iter().map(|i| i.as_str()).collect();
-        self.recovery_audit("recovery_items_chosen", &record, meta, &names.join(",")).await?;
+        self.recovery_audit(AuditKind::RecoveryItemsChosen, &record, meta, &names.join(",")).await?;
         self.recovery_case(case_id, case_token).await
     }
 
@@ -224,7 +225,7 @@ impl App {
         let change = CaseChange::CodesSent { phone_target: phone_target.clone(), email_target: email_target.clone() };
         self.apply(&record, self.now(), &change).await?;
         let channels: Vec<&str> = sent.iter().map(|(c, _)| c.as_str()).collect();
-        self.recovery_audit("recovery_codes_sent", &record, meta, &channels.join(",")).await?;
+        self.recovery_audit(AuditKind::RecoveryCodesSent, &record, meta, &channels.join(",")).await?;
         Ok(CodesSentTo { sent, expires_at })
     }
 
@@ -274,10 +275,10 @@ impl App {
         }
         let proven: Vec<&str> = [(phone_ok, "sms"), (email_ok, "email")].iter().filter(|p| p.0).map(|p| p.1).collect();
         if !proven.is_empty() {
-            self.recovery_audit("recovery_codes_proven", &record, meta, &proven.join(",")).await?;
+            self.recovery_audit(AuditKind::RecoveryCodesProven, &record, meta, &proven.join(",")).await?;
         }
         if failed {
-            self.recovery_audit("recovery_code_failed", &record, meta, "").await?;
+            self.recovery_audit(AuditKind::RecoveryCodeFailed, &record, meta, "").await?;
             return Err(AppError::InvalidCode);
         }
         self.recovery_case(case_id, case_token).await

@@ -7,6 +7,7 @@
 //! pepper changes with the master key, and these hashes must outlive a key
 //! rotation.
 
+use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::questions::{
     catalogue_text, normalize_answer, validate_own_answers, year_month_matches, FactQuestion, CATALOGUE,
     MAX_ANSWER_CHARS,
@@ -56,7 +57,7 @@ impl App {
         }
         self.store.set_security_answers(account_id, &hashed, self.now()).await?;
         let ids: Vec<&str> = hashed.iter().map(|(id, _)| id.as_str()).collect();
-        self.audit("security_questions_set", Some(account_id), meta, &ids.join(",")).await?;
+        self.audit(AuditKind::SecurityQuestionsSet, Some(account_id), meta, &ids.join(",")).await?;
         let body = "The security questions of your account were changed. If this was not you, start account \
                     recovery at once.";
         self.notify(crate::ports::Channel::Email, &account.email, "Security questions changed", body).await;
@@ -140,7 +141,7 @@ impl App {
         if !recorded {
             return Err(AppError::Conflict("the case changed meanwhile; load it again".into()));
         }
-        self.recovery_audit("recovery_questions_answered", &record, meta, &format!("{} asked", outcomes.len())).await?;
+        self.recovery_audit(AuditKind::RecoveryQuestionsAnswered, &record, meta, &format!("{} asked", outcomes.len())).await?;
         Ok(())
     }
 }

@@ -9,6 +9,7 @@
 //! and a crash leaves a decision whole or absent; a high-risk case needs two
 //! different reviewers.
 
+use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::hold::extend_hold;
 use twostep_domain::recovery::{Approval, CaseStatus, ResetItem, ReviewRefusal};
 use twostep_domain::risk::is_high_risk;
@@ -187,7 +188,7 @@ impl App {
             .keyring
             .open(&document_context(case_id, slot), &sealed)
             .map_err(|e| AppError::Internal(format!("document {case_id}/{slot}: {e}")))?;
-        self.audit("recovery_document_viewed", Some(staff_id), meta, &format!("case {}: {slot}", record.case.id)).await?;
+        self.audit(AuditKind::RecoveryDocumentViewed, Some(staff_id), meta, &format!("case {}: {slot}", record.case.id)).await?;
         Ok((content_type, bytes))
     }
 
@@ -215,7 +216,7 @@ impl App {
                 let change = CaseChange::FirstApproval { reviewer_id: staff_id.into(), note: note.clone() };
                 let detail = format!("by {staff_id}: {note}");
                 let effects = Effects {
-                    audit: vec![self.recovery_event("recovery_first_approval", &record, meta, &detail, now)],
+                    audit: vec![self.recovery_event(AuditKind::RecoveryFirstApproval, &record, meta, &detail, now)],
                     notices: Vec::new(),
                 };
                 if !self.decide(&record, now, &change, &effects).await? {
@@ -241,10 +242,10 @@ impl App {
         let hold_until = extend_hold(None, now, self.settings.recovery.hold_s);
         let resets = |i| case.reset_items.contains(&i);
         let items: Vec<&str> = case.reset_items.iter().map(|i| i.as_str()).collect();
-        let event = |kind: &str, account_id: &str, detail: String| AuditEvent {
+        let event = |kind: AuditKind, account_id: &str, detail: String| AuditEvent {
             at: now,
             account_id: Some(account_id.to_owned()),
-            kind: kind.to_owned(),
+            kind: kind.as_str().to_owned(),
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.chars().take(256).collect(),
             detail,
@@ -291,11 +292,11 @@ impl App {
             new_email,
             audit: vec![
                 event(
-                    "recovery_approved",
+                    AuditKind::RecoveryApproved,
                     &case.account_id,
                     format!("case {} by {staff_id}: reset {}; hold until {hold_until}; {note}", case.id, items.join(",")),
                 ),
-                event("staff_approved_recovery", staff_id, format!("case {} of account {}", case.id, case.account_id)),
+                event(AuditKind::StaffApprovedRecovery, staff_id, format!("case {} of account {}", case.id, case.account_id)),
             ],
             notices,
         };
@@ -321,10 +322,10 @@ impl App {
         let now = self.now();
         let account = self.account(&record.case.account_id).await?;
         let change = CaseChange::Rejected { reviewer_id: staff_id.into(), reason: reason.clone() };
-        let staff_event = self.audit_event("staff_rejected_recovery", Some(staff_id), meta, &format!("case {case_id}"));
+        let staff_event = self.audit_event(AuditKind::StaffRejectedRecovery, Some(staff_id), meta, &format!("case {case_id}"));
         let effects = Effects {
             audit: vec![
-                self.recovery_event("recovery_rejected", &record, meta, &format!("by {staff_id}: {reason}"), now),
+                self.recovery_event(AuditKind::RecoveryRejected, &record, meta, &format!("by {staff_id}: {reason}"), now),
                 AuditEvent { at: now, ..staff_event },
             ],
             notices: self.current_channel_notices(
@@ -347,7 +348,7 @@ impl App {
         if staff.id == account_id {
             return Err(AppError::Forbidden);
         }
-        let audit = self.audit_event("account_unfrozen", Some(account_id), meta, &format!("by {staff_id}: {note}"));
+        let audit = self.audit_event(AuditKind::AccountUnfrozen, Some(account_id), meta, &format!("by {staff_id}: {note}"));
         if !self.store.unfreeze_account(account_id, &audit).await? {
             return Err(AppError::Conflict("the account is not frozen".into()));
         }

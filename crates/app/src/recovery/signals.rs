@@ -4,6 +4,7 @@
 //! whether the account is staff. The
 //! score itself is the domain's; this only collects the facts.
 
+use twostep_domain::audit_kind::AuditKind;
 use serde_json::json;
 use twostep_domain::recovery::{CaseStatus, RecoveryStep, ResetItem};
 use twostep_domain::risk::{assess, RiskAssessment, RiskInputs};
@@ -24,7 +25,7 @@ impl App {
         let own = self.store.security_answers(&case.account_id).await?;
         let history = self.store.audit_events(Some(&case.account_id), 1000).await?;
         let sign_ins: Vec<_> =
-            history.iter().filter(|e| e.kind == "login_ok" && e.at <= case.created_at).collect();
+            history.iter().filter(|e| e.kind == AuditKind::LoginOk.as_str() && e.at <= case.created_at).collect();
         let seen_ip = |ip: &str| sign_ins.iter().any(|e| e.ip == ip);
         let seen_agent = |ua: &str| sign_ins.iter().any(|e| e.user_agent == ua);
         let earlier: Vec<CaseRecord> = self

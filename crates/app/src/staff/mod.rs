@@ -11,6 +11,7 @@
 pub mod port;
 mod reset;
 
+use twostep_domain::audit_kind::AuditKind;
 use std::collections::HashSet;
 
 use serde_json::json;
@@ -30,16 +31,16 @@ use crate::{App, RequestMeta};
 /// leaves out who, from where and with what browser; the audit log keeps
 /// all of it for admins. A new staff action on a customer's account must be
 /// named here.
-pub const STAFF_ACTIONS: &[&str] = &[
-    "recovery_first_approval",
-    "recovery_approved",
-    "recovery_rejected",
-    "account_unfrozen",
-    "staff_added",
-    "staff_role_set",
-    "staff_reset_requested",
-    "staff_reset",
-    "staff_confirmed",
+pub const STAFF_ACTIONS: &[AuditKind] = &[
+    AuditKind::RecoveryFirstApproval,
+    AuditKind::RecoveryApproved,
+    AuditKind::RecoveryRejected,
+    AuditKind::AccountUnfrozen,
+    AuditKind::StaffAdded,
+    AuditKind::StaffRoleSet,
+    AuditKind::StaffResetRequested,
+    AuditKind::StaffReset,
+    AuditKind::StaffConfirmed,
 ];
 
 /// One line of an account's own activity.
@@ -132,7 +133,7 @@ impl App {
 
     /// An audit entry as the account it is about sees it in its activity.
     pub(crate) fn as_seen_by_owner(&self, e: AuditEvent) -> ActivityEntry {
-        if STAFF_ACTIONS.contains(&e.kind.as_str()) {
+        if AuditKind::parse(&e.kind).is_some_and(|k| STAFF_ACTIONS.contains(&k)) {
             let by = format!("{} staff", self.settings.issuer);
             ActivityEntry { at: e.at, kind: e.kind, ip: String::new(), user_agent: String::new(), by: Some(by) }
         } else {
@@ -144,7 +145,7 @@ impl App {
     /// is audited and the account's channels are told (whoever asked knows
     /// its password), and nothing else happens.
     pub(crate) async fn refuse_staff_recovery(&self, account: &AccountRecord, meta: &RequestMeta) -> AppError {
-        if let Err(e) = self.audit("recovery_refused_staff", Some(&account.id), meta, account.role.as_str()).await {
+        if let Err(e) = self.audit(AuditKind::RecoveryRefusedStaff, Some(&account.id), meta, account.role.as_str()).await {
             return e;
         }
         let body = format!(

@@ -5,6 +5,7 @@
 //! new authenticator. Every step is audited and told to the staff account's
 //! current channels in the transaction that makes it.
 
+use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::hold::extend_hold;
 use twostep_domain::normalize_email;
 use twostep_domain::staff::{
@@ -66,7 +67,7 @@ impl App {
         })?;
         let names = StaffResetItem::join(items);
         let app = &self.settings.issuer;
-        let event = |kind: &str, detail: String| AuditEvent {
+        let event = |kind: AuditKind, detail: String| AuditEvent {
             at: now,
             ..self.audit_event(kind, Some(&target.id), &cli_meta("reset"), &detail)
         };
@@ -79,7 +80,7 @@ impl App {
                     PENDING_STAFF_RESET_TTL_S / 3600
                 );
                 let effects = Effects {
-                    audit: vec![event("staff_reset_requested", format!("{names}: asked by {} ({})", admin.id, admin.email))],
+                    audit: vec![event(AuditKind::StaffResetRequested, format!("{names}: asked by {} ({})", admin.id, admin.email))],
                     notices: self.current_channel_notices(&target, "Staff account reset requested", &body)?,
                 };
                 if !self.store.request_staff_reset(&target.id, &request, now - PENDING_STAFF_RESET_TTL_S, &effects).await? {
@@ -104,7 +105,7 @@ impl App {
                     now,
                     hold_until: extend_hold(None, now, self.settings.recovery.hold_s),
                     effects: Effects {
-                        audit: vec![event("staff_reset", detail)],
+                        audit: vec![event(AuditKind::StaffReset, detail)],
                         notices: self.current_channel_notices(&target, "Your staff account was reset", &body)?,
                     },
                 };
@@ -132,7 +133,7 @@ impl App {
             ));
         }
         let now = self.now();
-        let event = self.audit_event("staff_confirmed", Some(&target.id), &cli_meta("confirm"), &format!("by {} ({})", admin.id, admin.email));
+        let event = self.audit_event(AuditKind::StaffConfirmed, Some(&target.id), &cli_meta("confirm"), &format!("by {} ({})", admin.id, admin.email));
         let body = format!(
             "An admin confirmed your {} staff account after its reset: its staff access is back. If you did not \
              ask for this, tell your admins at once.",

@@ -189,7 +189,7 @@ pub async fn audit(s: SignedIn, Query(q): Query<AuditQuery>) -> Response {
         .iter()
         .map(|l| {
             let e = &l.event;
-            context! { at => human_time(e.at), kind => e.kind, account_id => e.account_id, ip => e.ip, detail => e.detail,
+            context! { at => human_time(e.at), what => super::account::describe(&e.kind), kind => e.kind, account_id => e.account_id, ip => e.ip, detail => e.detail,
                        staff_account => l.staff_account }
         })
         .collect();
