@@ -59,7 +59,15 @@ pub fn code_matches(
         return false;
     }
     let actual = hash_code(pepper, purpose, destination, code);
-    actual.as_slice().ct_eq(expected).into()
+    same_secret(&actual, expected)
+}
+
+/// Whether two secrets (codes, their hashes, tokens) are equal, in a time
+/// that depends on their lengths only, never on where they first differ.
+/// Every check of something typed against something kept goes through here;
+/// `crates/testkit/tests/timing.rs` times it.
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
 }
 
 #[cfg(test)]
