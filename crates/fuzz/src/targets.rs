@@ -8,6 +8,8 @@ use twostep_domain::{
     encode_backup_key, normalize_email, normalize_phone, otpauth_uri, parse_backup_key, parse_otpauth_uri, pow_ok,
 };
 
+use sha2::{Digest, Sha256};
+
 use crate::text;
 
 pub fn backup_key(b: &[u8]) {
@@ -43,12 +45,19 @@ pub fn email(b: &[u8]) {
     }
 }
 
-/// `salt|nonce`, the difficulty from the first byte.
+/// Two bytes of difficulty (0 to 319 bits, so beyond SHA-256's 256 too),
+/// then `salt|nonce`. A solution is accepted exactly when the nonce is 1 to
+/// 20 ASCII digits and SHA-256(salt ‖ nonce) starts with that many zero
+/// bits, counted here independently of the code under test.
 pub fn captcha(b: &[u8]) {
-    let t = text(b);
+    let bits = u32::from(u16::from_be_bytes([b.first().copied().unwrap_or(0), b.get(1).copied().unwrap_or(0)])) % 320;
+    let t = text(b.get(2..).unwrap_or_default());
     let (salt, nonce) = t.split_once('|').unwrap_or((&t, ""));
-    let bits = b.first().map_or(0, |x| u32::from(*x));
     let ok = pow_ok(salt, nonce, bits);
+    let digest = Sha256::new().chain_update(salt.as_bytes()).chain_update(nonce.as_bytes()).finalize();
+    let zeros = digest.iter().position(|&x| x != 0).map_or(256, |i| i as u32 * 8 + digest[i].leading_zeros());
+    let well_formed = (1..=20).contains(&nonce.len()) && nonce.bytes().all(|c| c.is_ascii_digit());
+    assert_eq!(ok, well_formed && zeros >= bits, "salt {salt:?}, nonce {nonce:?}, {bits} bits, {zeros} zero bits");
     if bits > 256 {
         assert!(!ok, "{bits} bits cannot be met by a SHA-256 hash");
     }

@@ -2,8 +2,10 @@
 //! (`oneshot`, no sockets) of a real app on a temporary SQLite database:
 //! valid seed bodies mutated by value (wrong types, huge strings, deep
 //! nesting, odd Unicode, missing and extra fields) and by byte, sent with
-//! the right, a wrong or no content type. Every answer must be below 500,
-//! and every error must have the contract's shape.
+//! the right, a wrong or no content type. The second-step routes name live
+//! login attempts of accounts with an authenticator (and now and then an
+//! unknown one), so the bodies reach the code checks. Every answer must be
+//! below 500, and every error must have the contract's shape.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -22,8 +24,21 @@ async fn auth_route_bodies() {
     let s = TestServer::start_with(Backend::Sqlite, settings).await;
     s.verified_account("fuzz@example.com", PW).await;
     let token = s.session("fuzz@example.com", PW).await;
+    // Live second steps: 8 accounts with an authenticator, 8 attempts each.
+    let mut logins = Vec::new();
+    for i in 0..8 {
+        let email = format!("fuzz{i}@example.com");
+        s.verified_account(&email, PW).await;
+        let owner = s.session(&email, PW).await;
+        s.enrol_totp(&owner).await;
+        for _ in 0..8 {
+            let (status, v) = s.login(&email, PW).await;
+            assert_eq!(status, 200, "{v}");
+            logins.push(v["login_id"].as_str().unwrap().to_owned());
+        }
+    }
     let router = twostep_web::app(AppState::new(s.app.clone(), true));
-    let login = "00000000000000000000000000000000";
+    let login = "LOGIN";
     let routes: Vec<(&str, String, bool, Value)> = vec![
         ("POST", "/api/v1/accounts".into(), false, json!({"email": "new@example.com", "password": PW})),
         ("POST", "/api/v1/accounts/verify-email".into(), false, json!({"email": "fuzz@example.com", "code": "123456"})),
@@ -48,11 +63,15 @@ async fn auth_route_bodies() {
     let seed_refs: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
     let handle = tokio::runtime::Handle::current();
     let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    let mut codes_checked = 0usize;
     let ran = tokio::task::block_in_place(|| {
         fuzz("api_bodies", &seed_refs, N, |input| {
             let (method, path, auth, seed) = &routes[usize::from(input.first().copied().unwrap_or(0)) % routes.len()];
             let mut rng = Rng::new(input.iter().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(*b))));
             let h = rng.next();
+            let pick = rng.next() as usize % (logins.len() + 1);
+            let unknown = "00000000000000000000000000000000".to_owned();
+            let path = path.replace("LOGIN", logins.get(pick).unwrap_or(&unknown));
             let body: Vec<u8> = match h % 4 {
                 0 => seed.to_string().into_bytes(),
                 1 | 2 => mutate_json(&mut rng, seed).to_string().into_bytes(),
@@ -78,6 +97,9 @@ async fn auth_route_bodies() {
                 (status, axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap())
             });
             *statuses.entry(status.as_u16()).or_default() += 1;
+            if path.starts_with("/api/v1/login/") && serde_json::from_slice::<Value>(&bytes).is_ok_and(|v| v["error"]["code"] == "invalid_code") {
+                codes_checked += 1;
+            }
             let shown = String::from_utf8_lossy(&body).chars().take(300).collect::<String>();
             assert!(status.as_u16() < 500, "{method} {path} answered {status} to {shown:?}: {}", String::from_utf8_lossy(&bytes));
             if !status.is_success() {
@@ -94,5 +116,8 @@ async fn auth_route_bodies() {
     // The loop must get past the extractors into the use cases, not only
     // collect 400s: successes and the use cases' own refusals must show.
     assert!(statuses.keys().any(|s| *s < 300) && statuses.contains_key(&401), "{statuses:?}");
+    // And the second step's bodies must reach the code check itself.
+    println!("second-step codes checked and refused: {codes_checked}");
+    assert!(codes_checked > 0, "no second-step body reached a code check");
     s.stop().await;
 }

@@ -34,7 +34,9 @@ fn email_addresses() {
 
 #[test]
 fn captcha_solutions() {
-    let seeds: [&[u8]; 3] = [b"0123456789abcdef|12345", b"|", b"salt|99999999999999999999999"];
+    // Two bytes of difficulty first: 0, 1, 8 and 300 bits.
+    let seeds: [&[u8]; 4] =
+        [b"\x00\x000123456789abcdef|12345", b"\x00\x01|7", b"\x00\x08salt|99999999999999999999999", b"\x01\x2csalt|0"];
     fuzz("captcha", &seeds, N, targets::captcha);
 }
 
