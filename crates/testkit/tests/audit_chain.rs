@@ -44,7 +44,7 @@ async fn broken_at(s: &SqlStore, l: &str) -> Option<i64> {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_appends_form_one_chain() {
     each_backend(|s, l| async move {
         assert_eq!(s.verify_audit_chain().await.unwrap().unwrap().0, 0, "{l}: empty log");
@@ -63,7 +63,7 @@ async fn concurrent_appends_form_one_chain() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_edited_entry_is_named() {
     each_backend(|s, l| async move {
         append(&s, 6).await;
@@ -74,7 +74,7 @@ async fn an_edited_entry_is_named() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_edited_time_account_or_address_is_named() {
     each_backend(|s, l| async move {
         append(&s, 6).await;
@@ -87,7 +87,7 @@ async fn an_edited_time_account_or_address_is_named() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_removed_entry_is_found() {
     each_backend(|s, l| async move {
         append(&s, 6).await;
@@ -109,7 +109,7 @@ async fn a_removed_entry_is_found() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reordered_entries_are_found() {
     each_backend(|s, l| async move {
         append(&s, 6).await;
@@ -128,7 +128,7 @@ async fn reordered_entries_are_found() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn entries_from_before_the_chain_are_chained_by_the_migration() {
     each_backend(|s, l| async move {
         append(&s, 4).await;

@@ -2,7 +2,8 @@
 //! (a TOTP code, a sent code, a captcha solution, a login attempt id, a
 //! cancel code, a review decision) start together behind a barrier, and
 //! exactly one may win, every time. Afterwards the audit chain, appended to
-//! by all those racing transactions, must still verify.
+//! by all those racing transactions, must still verify. The runtime has
+//! several threads, so the racers run in parallel, not only interleaved.
 
 mod common;
 
@@ -55,7 +56,7 @@ async fn totp_login(s: &TestServer, email: &str) -> String {
     body["login_id"].as_str().expect("second_factor_required").to_owned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_totp_code_on_many_login_attempts_signs_in_once() {
     for backend in BOTH {
         let l = format!("{backend:?}");
@@ -80,7 +81,7 @@ async fn one_totp_code_on_many_login_attempts_signs_in_once() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_codes_completing_one_login_attempt_make_one_session() {
     for backend in BOTH {
         let l = format!("{backend:?}");
@@ -103,7 +104,7 @@ async fn two_codes_completing_one_login_attempt_make_one_session() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_sent_code_is_accepted_once() {
     for backend in BOTH {
         let l = format!("{backend:?}");
@@ -173,7 +174,7 @@ async fn one_sent_code_is_accepted_once() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_captcha_solution_is_accepted_once() {
     for backend in BOTH {
         let l = format!("{backend:?}");
@@ -195,7 +196,7 @@ async fn audit_kinds(s: &TestServer, account_id: &str, kind: &str) -> usize {
     s.store.audit_events(Some(account_id), 1000).await.unwrap().iter().filter(|e| e.kind == kind).count()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_cancel_code_used_many_times_cancels_once() {
     for backend in BOTH {
         let l = format!("{backend:?}");
@@ -231,7 +232,7 @@ async fn one_cancel_code_used_many_times_cancels_once() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn approve_racing_reject_decides_once() {
     for backend in BOTH {
         let l = format!("{backend:?}");
