@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of twostep. Installs what the tests need and is missing
-# (oathtool, the reference TOTP implementation; postfix and openssl for the
-# e-mail-over-TLS tests) and makes sure PostgreSQL
+# Runs every test of twostep, after the formatting, lint and dependency
+# checks. Installs what the tests need and is missing (oathtool, the
+# reference TOTP implementation; postfix and openssl for the e-mail-over-TLS
+# tests; cargo-deny) and makes sure PostgreSQL
 # answers on 127.0.0.1:5432, since the PostgreSQL backend is tested for real.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,16 @@ if have pg_isready && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
 fi
 
 status=0
+# The code's own checks: formatting (rustfmt.toml), clippy with warnings as
+# errors, and cargo-deny's licence, ban and source rules (deny.toml; its
+# advisory check needs the internet, so it is not run here).
+cargo fmt --all --check || status=$?
+cargo clippy --workspace --all-targets --quiet -- -D warnings || status=$?
+if ! cargo deny --version >/dev/null 2>&1; then
+  cargo install --locked --quiet cargo-deny
+fi
+cargo deny --log-level error check licenses bans sources || status=$?
+
 # Property tests of the API from its OpenAPI document (schemathesis, bounded).
 # They run first so that the test runner's summary is the last thing printed.
 ./scripts/api-properties.sh || status=$?

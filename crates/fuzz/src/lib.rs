@@ -26,7 +26,7 @@ impl Rng {
         Self(seed.max(1))
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -36,7 +36,7 @@ impl Rng {
     }
 
     pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 { 0 } else { (self.next_u64() % n as u64) as usize }
     }
 
     pub fn chance(&mut self, one_in: usize) -> bool {
@@ -72,7 +72,7 @@ pub fn mutate(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
             }
             1 if !out.is_empty() => {
                 let i = rng.below(out.len());
-                out[i] = rng.next() as u8;
+                out[i] = rng.next_u64() as u8;
             }
             2 if !out.is_empty() => {
                 let end = (at + 1 + rng.below(16)).min(out.len());
@@ -105,7 +105,7 @@ pub fn mutate(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
             7 => out.truncate(at),
             _ => {
                 let n = rng.below(8);
-                let bytes: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+                let bytes: Vec<u8> = (0..n).map(|_| rng.next_u64() as u8).collect();
                 out.splice(at..at, bytes);
             }
         }
@@ -191,8 +191,8 @@ pub fn mutate_json(rng: &mut Rng, seed: &serde_json::Value) -> serde_json::Value
         match rng.below(9) {
             0 => Value::Null,
             1 => json!(rng.chance(2)),
-            2 => json!(rng.next() as i64),
-            3 => json!(f64::from_bits(rng.next()).to_string()),
+            2 => json!(rng.next_u64() as i64),
+            3 => json!(f64::from_bits(rng.next_u64()).to_string()),
             4 => json!([DICTIONARY[rng.below(DICTIONARY.len())]]),
             5 => json!({"x": DICTIONARY[rng.below(DICTIONARY.len())]}),
             6 => json!("x".repeat(rng.below(70_000))),

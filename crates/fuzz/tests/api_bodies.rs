@@ -68,8 +68,8 @@ async fn auth_route_bodies() {
         fuzz("api_bodies", &seed_refs, N, |input| {
             let (method, path, auth, seed) = &routes[usize::from(input.first().copied().unwrap_or(0)) % routes.len()];
             let mut rng = Rng::new(input.iter().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(*b))));
-            let h = rng.next();
-            let pick = rng.next() as usize % (logins.len() + 1);
+            let h = rng.next_u64();
+            let pick = rng.next_u64() as usize % (logins.len() + 1);
             let unknown = "00000000000000000000000000000000".to_owned();
             let path = path.replace("LOGIN", logins.get(pick).unwrap_or(&unknown));
             let body: Vec<u8> = match h % 4 {

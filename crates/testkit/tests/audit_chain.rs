@@ -11,7 +11,7 @@ use twostep_testkit::contract::{each_backend, race};
 fn event(i: usize) -> AuditEvent {
     AuditEvent {
         at: 1_700_000_000 + i as i64,
-        account_id: (i % 3 != 0).then(|| format!("acc-{}", i % 5)),
+        account_id: (!i.is_multiple_of(3)).then(|| format!("acc-{}", i % 5)),
         kind: "login_failed".into(),
         ip: format!("192.0.2.{}", i % 250),
         user_agent: "ua".into(),

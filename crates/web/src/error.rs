@@ -164,10 +164,10 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status, Json(body)).into_response();
-        if let Some(wait) = self.retry_after_s {
-            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-                response.headers_mut().insert("retry-after", v);
-            }
+        if let Some(wait) = self.retry_after_s
+            && let Ok(v) = HeaderValue::from_str(&wait.to_string())
+        {
+            response.headers_mut().insert("retry-after", v);
         }
         response
     }
