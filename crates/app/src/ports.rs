@@ -65,6 +65,10 @@ pub trait AccountStore: Send + Sync {
     async fn account_by_id(&self, id: &str) -> StoreResult<Option<AccountRecord>>;
     async fn mark_email_verified(&self, id: &str, now: i64) -> StoreResult<()>;
     async fn set_password(&self, id: &str, hash: &str) -> StoreResult<()>;
+    /// Replaces the password hash only while it is still `current`, so that
+    /// re-hashing a checked password never undoes a change made meanwhile.
+    /// Returns whether it was replaced.
+    async fn replace_password_hash(&self, id: &str, current: &str, new: &str) -> StoreResult<bool>;
     /// Raises the withdrawal hold to `until` unless a later one is already set.
     async fn extend_withdrawal_hold(&self, id: &str, until: i64) -> StoreResult<()>;
     /// Counts one more consecutive second-factor failure; returns the new count.
