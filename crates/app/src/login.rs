@@ -21,11 +21,21 @@ pub struct CaptchaSolution {
     pub nonce: String,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Session {
+    /// The bearer token, shown once; `Debug` leaves it out.
     pub token: String,
     pub account_id: String,
     pub expires_at: i64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("account_id", &self.account_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -23,12 +23,15 @@ use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash, Ver
 use rand::Rng;
 use subtle::ConstantTimeEq;
 use tokio::sync::oneshot;
+use zeroize::Zeroizing;
 
 use crate::error::{AppError, AppResult};
 
+/// A password travels to its thread in a buffer that is wiped when the job
+/// is done.
 enum Job {
-    Hash { password: String, reply: oneshot::Sender<AppResult<String>> },
-    Verify { password: String, hash: String, reply: oneshot::Sender<bool> },
+    Hash { password: Zeroizing<String>, reply: oneshot::Sender<AppResult<String>> },
+    Verify { password: Zeroizing<String>, hash: String, reply: oneshot::Sender<bool> },
 }
 
 /// Hashes that may wait per hashing thread by default: at about 50 ms a
@@ -152,7 +155,7 @@ impl PasswordHasher {
 
     pub async fn hash(&self, password: &str) -> AppResult<String> {
         let (reply, answer) = oneshot::channel();
-        self.submit(Job::Hash { password: password.to_owned(), reply })?;
+        self.submit(Job::Hash { password: Zeroizing::new(password.to_owned()), reply })?;
         answer.await.map_err(|_| AppError::Internal("hashing thread failed".into()))?
     }
 
@@ -168,7 +171,7 @@ impl PasswordHasher {
         let known = hash.is_some();
         let hash = hash.map(str::to_owned).unwrap_or_else(|| self.dummy_hash.to_string());
         let (reply, answer) = oneshot::channel();
-        self.submit(Job::Verify { password: password.to_owned(), hash, reply })?;
+        self.submit(Job::Verify { password: Zeroizing::new(password.to_owned()), hash, reply })?;
         let ok = answer.await.map_err(|_| AppError::Internal("hashing thread failed".into()))?;
         Ok(ok && known)
     }
@@ -371,14 +374,14 @@ mod tests {
     fn checks_go_first_yet_every_fourth_job_is_a_waiting_hash() {
         let mut lanes = Lanes::default();
         for n in 0..6 {
-            lanes.checks.push_back(Job::Verify { password: format!("c{n}"), hash: String::new(), reply: oneshot::channel().0 });
+            lanes.checks.push_back(Job::Verify { password: Zeroizing::new(format!("c{n}")), hash: String::new(), reply: oneshot::channel().0 });
         }
         for n in 0..2 {
-            lanes.hashes.push_back(Job::Hash { password: format!("h{n}"), reply: oneshot::channel().0 });
+            lanes.hashes.push_back(Job::Hash { password: Zeroizing::new(format!("h{n}")), reply: oneshot::channel().0 });
         }
         let order: Vec<String> = std::iter::from_fn(|| lanes.next())
             .map(|job| match job {
-                Job::Verify { password, .. } | Job::Hash { password, .. } => password,
+                Job::Verify { password, .. } | Job::Hash { password, .. } => password.to_string(),
             })
             .collect();
         assert_eq!(order, ["c0", "c1", "c2", "h0", "c3", "c4", "c5", "h1"]);

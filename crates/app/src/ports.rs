@@ -375,13 +375,27 @@ pub trait AuditStore: Send + Sync {
     async fn audit_events(&self, account_id: Option<&str>, limit: i64) -> StoreResult<Vec<AuditEvent>>;
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A message in the development outbox; `Debug` leaves out its text (it
+/// may carry a code).
+#[derive(Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
     pub id: String,
     pub channel: String,
     pub to: String,
     pub body: String,
     pub sent_at: i64,
+}
+
+impl std::fmt::Debug for OutboxMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxMessage")
+            .field("id", &self.id)
+            .field("channel", &self.channel)
+            .field("to", &self.to)
+            .field("body_len", &self.body.len())
+            .field("sent_at", &self.sent_at)
+            .finish()
+    }
 }
 
 #[async_trait]
@@ -631,12 +645,25 @@ impl Channel {
     }
 }
 
-#[derive(Clone, Debug)]
+/// A message to send. Its text may carry a live code or a cancel code:
+/// `Debug` shows only its lengths.
+#[derive(Clone)]
 pub struct Message {
     pub channel: Channel,
     pub to: String,
     pub subject: String,
     pub body: String,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("channel", &self.channel)
+            .field("to", &self.to)
+            .field("subject_len", &self.subject.len())
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 /// Why a provider did not take a message. `reason` names the provider's
