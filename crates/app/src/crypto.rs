@@ -1,7 +1,8 @@
 //! Secrets at rest and random tokens. The keyring seals TOTP keys, recovery
 //! identity documents and queued messages with AES-256-GCM under a master key
 //! that never enters the database; each sealed value names the key that
-//! sealed it so keys can rotate.
+//! sealed it so keys can rotate. Key bytes, the pepper derived from them and
+//! every opened value are wiped from memory when dropped.
 
 use std::collections::HashMap;
 
@@ -9,6 +10,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::Rng;
 use sha2::{Digest, Sha256};
+use zeroize::{Zeroize, Zeroizing};
 
 const FORMAT_V1: u8 = 1;
 const KEY_ID_LEN: usize = 8;
@@ -24,10 +26,17 @@ pub enum SealError {
     Tampered,
 }
 
-/// A master key. Its bytes never appear in `Debug` output or logs.
+/// A master key. Its bytes never appear in `Debug` output or logs, and each
+/// copy of them is wiped when it is dropped.
 #[derive(Clone)]
 pub struct MasterKey {
     bytes: [u8; 32],
+}
+
+impl Drop for MasterKey {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+    }
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -43,8 +52,11 @@ impl MasterKey {
         Self { bytes }
     }
 
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self { bytes }
+    /// Takes the bytes and wipes the caller's copy.
+    pub fn from_bytes(mut bytes: [u8; 32]) -> Self {
+        let key = Self { bytes };
+        bytes.zeroize();
+        key
     }
 
     pub fn as_bytes(&self) -> &[u8; 32] {
@@ -53,7 +65,7 @@ impl MasterKey {
 
     /// A public fingerprint of the key, stored beside each sealed value.
     pub fn id(&self) -> [u8; KEY_ID_LEN] {
-        let digest = Sha256::digest([b"twostep key id\0".as_slice(), &self.bytes].concat());
+        let digest = Sha256::new().chain_update(b"twostep key id\0").chain_update(self.bytes).finalize();
         let mut id = [0u8; KEY_ID_LEN];
         id.copy_from_slice(&digest[..KEY_ID_LEN]);
         id
@@ -71,6 +83,12 @@ pub struct Keyring {
     code_pepper: [u8; 32],
 }
 
+impl Drop for Keyring {
+    fn drop(&mut self) {
+        self.code_pepper.zeroize();
+    }
+}
+
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Keyring(current={}, keys={})", hex(&self.current), self.ciphers.len())
@@ -85,7 +103,7 @@ impl Keyring {
             let cipher = Aes256Gcm::new_from_slice(key.as_bytes()).expect("32-byte key");
             ciphers.insert(key.id(), cipher);
         }
-        let code_pepper = Sha256::digest([b"twostep code pepper\0".as_slice(), current.as_bytes()].concat()).into();
+        let code_pepper = Sha256::new().chain_update(b"twostep code pepper\0").chain_update(current.as_bytes()).finalize().into();
         Self { current: current.id(), ciphers, code_pepper }
     }
 
@@ -116,7 +134,8 @@ impl Keyring {
         out
     }
 
-    pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+    /// The plaintext is wiped from memory when the caller drops it.
+    pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
         if sealed.len() < 1 + KEY_ID_LEN + NONCE_LEN + 16 || sealed[0] != FORMAT_V1 {
             return Err(SealError::Malformed);
         }
@@ -128,6 +147,7 @@ impl Keyring {
         let ct = &sealed[1 + KEY_ID_LEN + NONCE_LEN..];
         cipher
             .decrypt(&Nonce::from(nonce), Payload { msg: ct, aad: context.as_bytes() })
+            .map(Zeroizing::new)
             .map_err(|_| SealError::Tampered)
     }
 
@@ -184,7 +204,7 @@ mod tests {
     fn seal_round_trip_and_context_binding() {
         let ring = Keyring::new(&MasterKey::generate(), &[]);
         let sealed = ring.seal("totp:a", b"secret");
-        assert_eq!(ring.open("totp:a", &sealed).unwrap(), b"secret");
+        assert_eq!(*ring.open("totp:a", &sealed).unwrap(), b"secret");
         assert_eq!(ring.open("totp:b", &sealed), Err(SealError::Tampered));
         assert!(!sealed.windows(6).any(|w| w == b"secret"));
     }
@@ -195,7 +215,7 @@ mod tests {
         let sealed = Keyring::new(&old, &[]).seal("c", b"x");
         let new = MasterKey::generate();
         let rotated = Keyring::new(&new, std::slice::from_ref(&old));
-        assert_eq!(rotated.open("c", &sealed).unwrap(), b"x");
+        assert_eq!(*rotated.open("c", &sealed).unwrap(), b"x");
         assert!(!rotated.is_current(&sealed));
         assert!(!sealed.starts_with(&rotated.current_prefix()));
         assert!(rotated.seal("c", b"x").starts_with(&rotated.current_prefix()));

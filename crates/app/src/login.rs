@@ -22,11 +22,21 @@ pub struct CaptchaSolution {
     pub nonce: String,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Session {
+    /// The bearer token, shown once; `Debug` leaves it out.
     pub token: String,
     pub account_id: String,
     pub expires_at: i64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("account_id", &self.account_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -187,6 +197,7 @@ impl App {
         if account.frozen_at.is_some() {
             return Err(AppError::Forbidden);
         }
+        self.upgrade_password_hash(&account, password).await;
         let methods = self.methods(&account).await?;
         let now = self.now();
         if methods.is_empty() {
@@ -211,6 +222,26 @@ impl App {
         };
         self.store.create_login(&record).await?;
         Ok(LoginOutcome::SecondFactorRequired { login_id: attempt.id, methods, expires_at: attempt.expires_at })
+    }
+
+    /// After a password checked against a hash made with other parameters
+    /// than the configured ones (older or cheaper settings), stores a new
+    /// hash of it, unless the password changed meanwhile. A failure here
+    /// never refuses the sign-in: the old hash still works, and the next
+    /// sign-in tries again.
+    async fn upgrade_password_hash(&self, account: &AccountRecord, password: &str) {
+        if !self.hasher.needs_rehash(&account.password_hash) {
+            return;
+        }
+        let replaced = match self.hasher.hash(password).await {
+            Ok(new) => self.store.replace_password_hash(&account.id, &account.password_hash, &new).await.map_err(AppError::from),
+            Err(e) => Err(e),
+        };
+        match replaced {
+            Ok(true) => tracing::info!(account = %account.id, "password hash re-made with the configured parameters"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(account = %account.id, error = %e, "password hash not re-made"),
+        }
     }
 
     /// What the account can use at the second step. An account with neither an

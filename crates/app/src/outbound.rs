@@ -55,7 +55,9 @@ impl App {
     /// change's transaction and then wakes a worker.
     pub(crate) fn sealed_message(&self, message: &Message, code_id: Option<&str>, expires_at: i64) -> AppResult<QueuedMessage> {
         let id = new_id();
-        let payload = serde_json::to_vec(&(&message.subject, &message.body)).map_err(|e| AppError::Internal(e.to_string()))?;
+        let payload = zeroize::Zeroizing::new(
+            serde_json::to_vec(&(&message.subject, &message.body)).map_err(|e| AppError::Internal(e.to_string()))?,
+        );
         let now = self.now();
         Ok(QueuedMessage {
             sealed: self.keyring.seal(&message_context(&id), &payload),
@@ -206,6 +208,7 @@ impl App {
             .keyring
             .open(&message_context(&queued.id), &queued.sealed)
             .map_err(|e| DeliveryError::permanent(format!("cannot open the queued text: {e}")))?;
+        // `plain` is wiped when dropped; the strings go on to the provider.
         let (subject, body): (String, String) =
             serde_json::from_slice(&plain).map_err(|_| DeliveryError::permanent("queued text is malformed"))?;
         Ok(Message { channel, to: queued.recipient.clone(), subject, body })

@@ -10,23 +10,28 @@
 //! security answers): one account setting its security questions in a loop
 //! cannot make everyone else's sign-in wait behind its hashes. Every fourth
 //! job still goes to a waiting new hash, so neither kind starves. Hashes are
-//! standard PHC strings
-//! (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
+//! standard PHC strings (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), read and
+//! written with argon2's `PasswordHash`. A hash made with other parameters
+//! than the configured ones is remade after its password next signs in
+//! ([`PasswordHasher::needs_rehash`]).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 
-use argon2::{Algorithm, Argon2, Block, Params, Version};
-use data_encoding::BASE64_NOPAD;
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use rand::Rng;
 use subtle::ConstantTimeEq;
 use tokio::sync::oneshot;
+use zeroize::Zeroizing;
 
 use crate::error::{AppError, AppResult};
 
+/// A password travels to its thread in a buffer that is wiped when the job
+/// is done.
 enum Job {
-    Hash { password: String, reply: oneshot::Sender<AppResult<String>> },
-    Verify { password: String, hash: String, reply: oneshot::Sender<bool> },
+    Hash { password: Zeroizing<String>, reply: oneshot::Sender<AppResult<String>> },
+    Verify { password: Zeroizing<String>, hash: String, reply: oneshot::Sender<bool> },
 }
 
 /// Hashes that may wait per hashing thread by default: at about 50 ms a
@@ -150,8 +155,14 @@ impl PasswordHasher {
 
     pub async fn hash(&self, password: &str) -> AppResult<String> {
         let (reply, answer) = oneshot::channel();
-        self.submit(Job::Hash { password: password.to_owned(), reply })?;
+        self.submit(Job::Hash { password: Zeroizing::new(password.to_owned()), reply })?;
         answer.await.map_err(|_| AppError::Internal("hashing thread failed".into()))?
+    }
+
+    /// Whether `hash` was made with other parameters than this hasher's, and
+    /// should be replaced once the password has been checked against it.
+    pub fn needs_rehash(&self, hash: &str) -> bool {
+        needs_rehash(hash, &self.params)
     }
 
     /// Checks `password` against `hash`, or against a dummy hash when there is
@@ -160,21 +171,25 @@ impl PasswordHasher {
         let known = hash.is_some();
         let hash = hash.map(str::to_owned).unwrap_or_else(|| self.dummy_hash.to_string());
         let (reply, answer) = oneshot::channel();
-        self.submit(Job::Verify { password: password.to_owned(), hash, reply })?;
+        self.submit(Job::Verify { password: Zeroizing::new(password.to_owned()), hash, reply })?;
         let ok = answer.await.map_err(|_| AppError::Internal("hashing thread failed".into()))?;
         Ok(ok && known)
     }
 }
 
 /// One thread's argon2 memory, grown to the largest parameters seen and
-/// reused for every hash.
+/// reused for every hash. Reusing it needs argon2's low-level entry point
+/// (`hash_password_into_with_memory`); the PHC strings around it are the
+/// crate's own `PasswordHash` type.
 #[derive(Default)]
 struct WorkArea {
     blocks: Vec<Block>,
 }
 
-const SALT_LEN: usize = 16;
-const OUTPUT_LEN: usize = 32;
+const SALT_LEN: usize = Salt::RECOMMENDED_LENGTH;
+const OUTPUT_LEN: usize = Params::DEFAULT_OUTPUT_LEN;
+/// Argon2 version 1.3, the only one written or accepted.
+const VERSION_19: u32 = 0x13;
 
 impl WorkArea {
     fn run(&mut self, params: &Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), argon2::Error> {
@@ -190,52 +205,50 @@ impl WorkArea {
         )
     }
 
-    fn hash(&mut self, params: &Params, password: &[u8]) -> Result<String, argon2::Error> {
+    fn hash(&mut self, params: &Params, password: &[u8]) -> Result<String, String> {
         let mut salt = [0u8; SALT_LEN];
         rand::rng().fill_bytes(&mut salt);
         let mut out = [0u8; OUTPUT_LEN];
-        let params = Params::new(params.m_cost(), params.t_cost(), params.p_cost(), Some(OUTPUT_LEN))?;
-        self.run(&params, password, &salt, &mut out)?;
-        Ok(format!(
-            "$argon2id$v=19$m={},t={},p={}${}${}",
-            params.m_cost(),
-            params.t_cost(),
-            params.p_cost(),
-            BASE64_NOPAD.encode(&salt),
-            BASE64_NOPAD.encode(&out)
-        ))
+        let params = Params::new(params.m_cost(), params.t_cost(), params.p_cost(), Some(OUTPUT_LEN)).map_err(|e| e.to_string())?;
+        self.run(&params, password, &salt, &mut out).map_err(|e| e.to_string())?;
+        let phc = PasswordHash {
+            algorithm: ARGON2ID_IDENT,
+            version: Some(VERSION_19),
+            params: ParamsString::try_from(&params).map_err(|e| e.to_string())?,
+            salt: Some(Salt::new(&salt).map_err(|e| e.to_string())?),
+            hash: Some(Output::new(&out).map_err(|e| e.to_string())?),
+        };
+        Ok(phc.to_string())
     }
 
     /// Checks a PHC argon2id string; anything unparsable is simply a mismatch.
     fn verify(&mut self, password: &[u8], phc: &str) -> bool {
         let Some((params, salt, expected)) = parse_phc(phc) else { return false };
         let mut out = vec![0u8; expected.len()];
-        self.run(&params, password, &salt, &mut out).is_ok() && bool::from(out.ct_eq(&expected))
+        self.run(&params, password, &salt, &mut out).is_ok() && bool::from(out.ct_eq(expected.as_bytes()))
     }
 }
 
-fn parse_phc(phc: &str) -> Option<(Params, Vec<u8>, Vec<u8>)> {
-    let mut parts = phc.split('$');
-    let (empty, alg, version, params, salt, hash) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    if !empty.is_empty() || alg != "argon2id" || version != "v=19" || parts.next().is_some() {
+/// An argon2id (version 19) PHC string's parameters, salt and hash.
+fn parse_phc(phc: &str) -> Option<(Params, Salt, Output)> {
+    let phc = PasswordHash::new(phc).ok()?;
+    if phc.algorithm != ARGON2ID_IDENT || phc.version != Some(VERSION_19) {
         return None;
     }
-    let (mut m, mut t, mut p) = (None, None, None);
-    for kv in params.split(',') {
-        let (k, v) = kv.split_once('=')?;
-        let v: u32 = v.parse().ok()?;
-        match k {
-            "m" => m = Some(v),
-            "t" => t = Some(v),
-            "p" => p = Some(v),
-            _ => return None,
-        }
-    }
-    let salt = BASE64_NOPAD.decode(salt.as_bytes()).ok()?;
-    let hash = BASE64_NOPAD.decode(hash.as_bytes()).ok()?;
-    let params = Params::new(m?, t?, p?, Some(hash.len())).ok()?;
-    Some((params, salt, hash))
+    let params = Params::try_from(&phc).ok()?;
+    Some((params, phc.salt?, phc.hash?))
+}
+
+/// Whether a stored hash was made with other parameters than `params` (or
+/// cannot be read at all), so that it should be replaced after the next
+/// successful check.
+pub fn needs_rehash(phc: &str, params: &Params) -> bool {
+    let Some((stored, salt, hash)) = parse_phc(phc) else { return true };
+    (stored.m_cost(), stored.t_cost(), stored.p_cost()) != (params.m_cost(), params.t_cost(), params.p_cost())
+        || !stored.keyid().is_empty()
+        || !stored.data().is_empty()
+        || salt.len() != SALT_LEN
+        || hash.len() != OUTPUT_LEN
 }
 
 fn worker(queue: &Queue, params: &Params) {
@@ -300,6 +313,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_stored_form_is_unchanged() {
+        let h = PasswordHasher::with_params(1, Params::new(1024, 1, 1, None).unwrap());
+        let ours = h.hash("same form").await.unwrap();
+        let fields: Vec<&str> = ours.split('$').collect();
+        assert_eq!(fields[..4], ["", "argon2id", "v=19", "m=1024,t=1,p=1"], "{ours}");
+        // 16 bytes of salt and 32 of hash, base64 without padding.
+        assert_eq!((fields.len(), fields[4].len(), fields[5].len()), (6, 22, 43), "{ours}");
+        // A hash in the form stored so far: salt "saltsaltsaltsalt", the
+        // raw argon2id output of "stored" under m=1024, t=1, p=1.
+        let stored = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$KkIbYbAXVNYvmQHf95nvLlLK4XIgp7rfOwAXMnFEzl4";
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(1024, 1, 1, Some(32)).unwrap());
+        let mut expected = [0u8; 32];
+        argon.hash_password_into(b"stored", b"saltsaltsaltsalt", &mut expected).unwrap();
+        assert!(stored.ends_with(&format!("${}", data_encoding::BASE64_NOPAD.encode(&expected))));
+        assert!(h.verify("stored", Some(stored)).await.unwrap(), "{stored}");
+        assert!(!h.needs_rehash(stored));
+        assert!(!h.verify("other", Some(stored)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn hashes_made_with_other_parameters_need_remaking() {
+        let h = PasswordHasher::with_params(1, Params::new(1024, 1, 1, None).unwrap());
+        let ours = h.hash("pw").await.unwrap();
+        assert!(!h.needs_rehash(&ours), "{ours}");
+        for other in [Params::new(2048, 1, 1, None).unwrap(), Params::new(1024, 2, 1, None).unwrap(), Params::new(1024, 1, 2, None).unwrap()] {
+            let theirs = PasswordHasher::with_params(1, other).hash("pw").await.unwrap();
+            assert!(h.verify("pw", Some(&theirs)).await.unwrap(), "{theirs}");
+            assert!(h.needs_rehash(&theirs), "{theirs}");
+        }
+        let short = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(1024, 1, 1, Some(16)).unwrap());
+        use argon2::password_hash::PasswordHasher as _;
+        let short = short.hash_password(b"pw").unwrap().to_string();
+        assert!(h.verify("pw", Some(&short)).await.unwrap(), "{short}");
+        assert!(h.needs_rehash(&short), "{short}");
+        assert!(h.needs_rehash("garbage"));
+    }
+
+    #[tokio::test]
     async fn a_full_queue_refuses_at_once_instead_of_waiting() {
         // One thread, one waiting place, a hash slow enough to keep them busy.
         let h = PasswordHasher::with_queue(1, 1, Params::new(64 * 1024, 4, 1, None).unwrap());
@@ -323,14 +374,14 @@ mod tests {
     fn checks_go_first_yet_every_fourth_job_is_a_waiting_hash() {
         let mut lanes = Lanes::default();
         for n in 0..6 {
-            lanes.checks.push_back(Job::Verify { password: format!("c{n}"), hash: String::new(), reply: oneshot::channel().0 });
+            lanes.checks.push_back(Job::Verify { password: Zeroizing::new(format!("c{n}")), hash: String::new(), reply: oneshot::channel().0 });
         }
         for n in 0..2 {
-            lanes.hashes.push_back(Job::Hash { password: format!("h{n}"), reply: oneshot::channel().0 });
+            lanes.hashes.push_back(Job::Hash { password: Zeroizing::new(format!("h{n}")), reply: oneshot::channel().0 });
         }
         let order: Vec<String> = std::iter::from_fn(|| lanes.next())
             .map(|job| match job {
-                Job::Verify { password, .. } | Job::Hash { password, .. } => password,
+                Job::Verify { password, .. } | Job::Hash { password, .. } => password.to_string(),
             })
             .collect();
         assert_eq!(order, ["c0", "c1", "c2", "h0", "c3", "c4", "c5", "h1"]);

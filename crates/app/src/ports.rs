@@ -89,6 +89,10 @@ pub trait AccountStore: Send + Sync {
     async fn account_by_id(&self, id: &str) -> StoreResult<Option<AccountRecord>>;
     async fn mark_email_verified(&self, id: &str, now: i64) -> StoreResult<()>;
     async fn set_password(&self, id: &str, hash: &str) -> StoreResult<()>;
+    /// Replaces the password hash only while it is still `current`, so that
+    /// re-hashing a checked password never undoes a change made meanwhile.
+    /// Returns whether it was replaced.
+    async fn replace_password_hash(&self, id: &str, current: &str, new: &str) -> StoreResult<bool>;
     /// Raises the withdrawal hold to `until` unless a later one is already set.
     async fn extend_withdrawal_hold(&self, id: &str, until: i64) -> StoreResult<()>;
     /// Counts one more consecutive second-factor failure; returns the new count.
@@ -395,13 +399,27 @@ pub trait AuditStore: Send + Sync {
     async fn audit_events(&self, account_id: Option<&str>, limit: i64) -> StoreResult<Vec<AuditEvent>>;
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A message in the development outbox; `Debug` leaves out its text (it
+/// may carry a code).
+#[derive(Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
     pub id: String,
     pub channel: String,
     pub to: String,
     pub body: String,
     pub sent_at: i64,
+}
+
+impl std::fmt::Debug for OutboxMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxMessage")
+            .field("id", &self.id)
+            .field("channel", &self.channel)
+            .field("to", &self.to)
+            .field("body_len", &self.body.len())
+            .field("sent_at", &self.sent_at)
+            .finish()
+    }
 }
 
 #[async_trait]
@@ -651,12 +669,25 @@ impl Channel {
     }
 }
 
-#[derive(Clone, Debug)]
+/// A message to send. Its text may carry a live code or a cancel code:
+/// `Debug` shows only its lengths.
+#[derive(Clone)]
 pub struct Message {
     pub channel: Channel,
     pub to: String,
     pub subject: String,
     pub body: String,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("channel", &self.channel)
+            .field("to", &self.to)
+            .field("subject_len", &self.subject.len())
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 /// Why a provider did not take a message. `reason` names the provider's

@@ -258,7 +258,7 @@ mod tests {
         for v in store.values.lock().unwrap().iter().filter(|v| !v.sealed.is_empty()) {
             let plain = new_only.open(&secret_context(v), &v.sealed).unwrap();
             if v.kind == SecretKind::RecoveryDocument {
-                assert_eq!(plain, format!("{} {}", v.id, v.slot).into_bytes());
+                assert_eq!(*plain, format!("{} {}", v.id, v.slot).into_bytes());
             }
         }
     }
@@ -277,7 +277,7 @@ mod tests {
         let values = store.values.lock().unwrap().clone();
         let rewritten: Vec<_> = values.iter().filter(|v| v.id == "case-b").collect();
         assert_eq!(rewritten.len(), 3);
-        assert!(rewritten.iter().all(|v| new_only.open(&secret_context(v), &v.sealed).unwrap() == b"rewritten"));
+        assert!(rewritten.iter().all(|v| *new_only.open(&secret_context(v), &v.sealed).unwrap() == b"rewritten"));
 
         // Rewritten on every sweep: left under the old key, and said so.
         let store = memory(&old_key, ("acct", usize::MAX));

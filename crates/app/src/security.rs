@@ -14,13 +14,25 @@ use crate::ports::{
 };
 use crate::{App, RequestMeta};
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct WithdrawalRequest {
     pub asset: String,
     pub amount: String,
     pub address: String,
-    /// A fresh proof; without one the session must be in sudo mode.
+    /// A fresh proof; without one the session must be in sudo mode. `Debug`
+    /// says only whether there is one.
     pub code: Option<String>,
+}
+
+impl std::fmt::Debug for WithdrawalRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WithdrawalRequest")
+            .field("asset", &self.asset)
+            .field("amount", &self.amount)
+            .field("address", &self.address)
+            .field("code", &self.code.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl App {

@@ -13,6 +13,8 @@ use twostep_domain::{encode_backup_key, generate_secret, otpauth_uri, parse_back
 
 use crate::account_changes::hold_sentence;
 use crate::crypto::new_id;
+use zeroize::Zeroizing;
+
 use crate::error::{AppError, AppResult};
 use crate::metrics::AuthCounters;
 use crate::ports::{
@@ -20,12 +22,20 @@ use crate::ports::{
 };
 use crate::{App, RequestMeta};
 
-#[derive(Clone, Debug)]
+/// What the owner is shown once to set up an authenticator. The key, the
+/// URI and the QR code all carry the secret: `Debug` shows none of them.
+#[derive(Clone)]
 pub struct TotpEnrolment {
     pub setup_id: String,
     pub backup_key: String,
     pub otpauth_uri: String,
     pub qr_svg: String,
+}
+
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpEnrolment").field("setup_id", &self.setup_id).finish_non_exhaustive()
+    }
 }
 
 pub fn factor_context(account_id: &str) -> String {
@@ -57,7 +67,7 @@ impl App {
         if self.store.totp_factor(account_id).await?.is_some() {
             return Err(AppError::Conflict("an authenticator is already bound; disable it first".into()));
         }
-        let secret = generate_secret(self.settings.backup_key_length, &mut rand::rng());
+        let secret = Zeroizing::new(generate_secret(self.settings.backup_key_length, &mut rand::rng()));
         let now = self.now();
         let setup_id = new_id();
         let setup = TotpSetup {
@@ -99,7 +109,7 @@ impl App {
             .keyring
             .open(&setup_context(&setup.id), &setup.sealed_secret)
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        let typed = parse_backup_key(backup_key)?;
+        let typed = Zeroizing::new(parse_backup_key(backup_key)?);
         if !bool::from(typed.ct_eq(&secret)) {
             return Err(AppError::invalid("backup_key", "does not match the key shown; check what you wrote down"));
         }

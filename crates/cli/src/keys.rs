@@ -233,8 +233,8 @@ mod tests {
         again.finish().unwrap();
         let loaded = load_keyring(&dir).unwrap();
         assert!(loaded.is_current(&new_value));
-        assert_eq!(loaded.open("c", &old_value).unwrap(), b"old");
-        assert_eq!(loaded.open("c", &new_value).unwrap(), b"new");
+        assert_eq!(*loaded.open("c", &old_value).unwrap(), b"old");
+        assert_eq!(*loaded.open("c", &new_value).unwrap(), b"new");
         let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -225,7 +225,7 @@ async fn rotation_covers_documents_and_messages(backend: Backend) {
         let (stored_type, sealed) = store.case_document(case_id, slot).await.unwrap().unwrap();
         assert!(new_only.is_current(&sealed), "{l}: {slot} of {case_id} names the new key");
         let plain = new_only.open(&document_context(case_id, slot), &sealed).unwrap_or_else(|e| panic!("{l}: {slot} of {case_id}: {e}"));
-        assert_eq!((&stored_type, &plain), (content_type, bytes), "{l}: {slot} of {case_id} unchanged");
+        assert_eq!((&stored_type, &*plain), (content_type, bytes), "{l}: {slot} of {case_id} unchanged");
     }
     let waiting = store.due_messages(i64::MAX, 100).await.unwrap();
     assert_eq!(waiting.len() as i64, queued, "{l}: the queue is as it was");

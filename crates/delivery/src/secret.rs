@@ -1,9 +1,12 @@
 //! A configuration value that must never be printed: SMTP passwords, API
 //! tokens, authorization headers. `Debug` shows `***`, there is no
-//! `Display`, and the value is reached only through `expose`.
+//! `Display`, the value is reached only through `expose`, and it is wiped
+//! from memory when dropped.
 
 use std::fmt;
 use std::str::FromStr;
+
+use zeroize::Zeroize;
 
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
@@ -16,6 +19,12 @@ impl Secret {
     /// The value, for the one place that sends it to the provider.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.0.zeroize();
     }
 }
 

@@ -93,6 +93,17 @@ impl AccountStore for SqlStore {
         Ok(())
     }
 
+    async fn replace_password_hash(&self, id: &str, current: &str, new: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+            .bind(new)
+            .bind(id)
+            .bind(current)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn extend_withdrawal_hold(&self, id: &str, until: i64) -> StoreResult<()> {
         sqlx::query(
             "UPDATE accounts SET withdrawals_blocked_until = $1 WHERE id = $2 \

@@ -257,3 +257,42 @@ async fn sessions_and_login_attempts_expire() {
     assert_error(&r, 401, "unauthorized");
     s.stop().await;
 }
+
+/// m, t and p of a stored PHC string.
+fn hash_params(phc: &str) -> (u32, u32, u32) {
+    let phc = argon2::PasswordHash::new(phc).unwrap();
+    let get = |name: &str| phc.params.get_decimal(name).unwrap();
+    (get("m"), get("t"), get("p"))
+}
+
+#[tokio::test]
+async fn a_hash_made_with_other_parameters_is_remade_at_the_next_sign_in() {
+    use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, Version};
+    use twostep_app::ports::AccountStore;
+    for backend in BOTH {
+        let s = TestServer::start(backend).await;
+        let id = s.verified_account("old@example.com", PW).await;
+        // As an older configuration made it: more memory, another t.
+        let older = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(2048, 2, 1, None).unwrap());
+        let old_hash = older.hash_password(PW.as_bytes()).unwrap().to_string();
+        s.store.set_password(&id, &old_hash).await.unwrap();
+        let stored = || async { s.store.account_by_id(&id).await.unwrap().unwrap().password_hash };
+
+        // A wrong password re-hashes nothing.
+        assert_error(&s.login("old@example.com", "not the password").await, 401, "invalid_credentials");
+        assert_eq!(stored().await, old_hash, "{backend:?}");
+
+        // The right one signs in and leaves a hash with the configured
+        // parameters (the test server's m=1024, t=1, p=1), of the same password.
+        s.session("old@example.com", PW).await;
+        let new_hash = stored().await;
+        assert_ne!(new_hash, old_hash, "{backend:?}");
+        assert!(new_hash.starts_with("$argon2id$v=19$"), "{new_hash}");
+        assert_eq!(hash_params(&new_hash), (1024, 1, 1), "{backend:?}: {new_hash}");
+        assert!(s.app.hasher.verify(PW, Some(&new_hash)).await.unwrap());
+
+        // Already current: the next sign-in leaves it as it is.
+        s.session("old@example.com", PW).await;
+        assert_eq!(stored().await, new_hash, "{backend:?}");
+    }
+}

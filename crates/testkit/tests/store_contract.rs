@@ -164,6 +164,10 @@ async fn accounts_round_trip_every_field() {
         s.set_password(&a.id, "hash-2").await.unwrap();
         let got = record(&s, l, &a.id).await;
         assert_eq!((got.role, got.password_hash.as_str()), (Role::Admin, "hash-2"), "{l}: set_role/set_password");
+        assert!(!s.replace_password_hash(&a.id, "hash-1", "hash-3").await.unwrap(), "{l}: replace over a stale hash");
+        assert_eq!(record(&s, l, &a.id).await.password_hash, "hash-2", "{l}: a stale replace changes nothing");
+        assert!(s.replace_password_hash(&a.id, "hash-2", "hash-3").await.unwrap(), "{l}: replace over the current hash");
+        assert_eq!(record(&s, l, &a.id).await.password_hash, "hash-3", "{l}: replace_password_hash");
         assert!(s.account_by_email("nobody@example.test").await.unwrap().is_none(), "{l}: unknown e-mail");
         assert!(s.account_by_id(&new_id()).await.unwrap().is_none(), "{l}: unknown id");
     })

@@ -192,13 +192,10 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     // Labels from closed sets only: a method HTTP defines and a route this
     // server has, anything else `other` (a client's own tokens add nothing).
     let method = metrics::method_label(request.method());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| metrics::OTHER.to_owned());
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    state.http_metrics.observe(method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    let route = route.as_ref().map_or(metrics::OTHER, MatchedPath::as_str);
+    state.http_metrics.observe(method, route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }
 

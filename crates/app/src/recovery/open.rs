@@ -14,13 +14,24 @@ use crate::error::{AppError, AppResult};
 use crate::ports::{AuditEvent, Channel};
 use crate::{App, RequestMeta};
 
-/// The answer to opening a case. The token is shown once; only its hash is kept.
-#[derive(Clone, Debug)]
+/// The answer to opening a case. The token is shown once; only its hash is
+/// kept, and `Debug` leaves it out.
+#[derive(Clone)]
 pub struct OpenedCase {
     pub case_id: String,
     pub case_token: String,
     pub withdrawals_disabled_hours: i64,
     pub items: Vec<ResetItem>,
+}
+
+impl std::fmt::Debug for OpenedCase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedCase")
+            .field("case_id", &self.case_id)
+            .field("withdrawals_disabled_hours", &self.withdrawals_disabled_hours)
+            .field("items", &self.items)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the case's owner sees.

@@ -184,10 +184,12 @@ impl App {
     ) -> AppResult<(String, Vec<u8>)> {
         let record = self.staff_case(staff_id, case_id).await?;
         let (content_type, sealed) = self.store.case_document(case_id, slot).await?.ok_or(AppError::NotFound)?;
-        let bytes = self
+        let mut opened = self
             .keyring
             .open(&document_context(case_id, slot), &sealed)
             .map_err(|e| AppError::Internal(format!("document {case_id}/{slot}: {e}")))?;
+        // The reviewer is shown the document itself: handed on, not wiped.
+        let bytes = std::mem::take(&mut *opened);
         self.audit(AuditKind::RecoveryDocumentViewed, Some(staff_id), meta, &format!("case {}: {slot}", record.case.id)).await?;
         Ok((content_type, bytes))
     }
