@@ -219,6 +219,7 @@ fn readme_lists_every_setting_as_declared() {
     assert_eq!(readme[start..end], table, "README.md's settings table is out of date");
     // And the table and `serve --help` name the same flags.
     let mut cli = Cli::command();
+    cli.build();
     let help = cli.find_subcommand_mut("serve").unwrap().render_long_help().to_string();
     let flags = |text: &str, line_start: &str| -> BTreeSet<String> {
         text.lines()
