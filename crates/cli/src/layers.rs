@@ -211,13 +211,13 @@ fn clap_message(e: &clap::Error) -> String {
 /// (the flag and what it allows) and the setting's other names. Anything
 /// else (help, version, an unknown flag) clap answers itself.
 fn naming_the_setting(e: clap::Error, cmd: &Command, settings: &BTreeSet<String>) -> anyhow::Error {
-    if matches!(e.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation) {
-        if let Some(ContextValue::String(name)) = e.get(ContextKind::InvalidArg) {
-            let long = name.trim_start_matches("--").split([' ', '=']).next().unwrap_or_default();
-            let arg = setting_args(cmd, settings).into_iter().find(|a| a.get_long() == Some(long));
-            if let Some(arg) = arg {
-                return anyhow!("{}\n  the setting {}", clap_message(&e), describe(arg.get_id().as_str()));
-            }
+    if matches!(e.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation)
+        && let Some(ContextValue::String(name)) = e.get(ContextKind::InvalidArg)
+    {
+        let long = name.trim_start_matches("--").split([' ', '=']).next().unwrap_or_default();
+        let arg = setting_args(cmd, settings).into_iter().find(|a| a.get_long() == Some(long));
+        if let Some(arg) = arg {
+            return anyhow!("{}\n  the setting {}", clap_message(&e), describe(arg.get_id().as_str()));
         }
     }
     e.exit()

@@ -76,7 +76,7 @@ enum Command {
         command: audit::AuditCommand,
     },
     /// Test the configured e-mail, SMS and voice transports (connection, TLS, login) without sending anything.
-    CheckDelivery(ServeArgs),
+    CheckDelivery(Box<ServeArgs>),
     /// Print the settings `serve` would run with and where each came from (default, file, environment or
     /// flag), then check them as `serve` does. Secrets are not shown.
     Settings(Box<ServeArgs>),

@@ -69,7 +69,7 @@ fn every_setting_through_environment_file_and_flag() {
         assert_eq!(line(&out, id), expect(b, "file"), "{id} from the file");
         let out = settings(&with(&config), std::slice::from_ref(&env));
         assert_eq!(line(&out, id), expect(a, "environment"), "{id}: the environment wins over the file");
-        let out = settings(&with(&[flag_b.clone()]), std::slice::from_ref(&env));
+        let out = settings(&with(std::slice::from_ref(&flag_b)), std::slice::from_ref(&env));
         assert_eq!(line(&out, id), expect(b, "flag"), "{id}: the flag wins over the environment");
     }
     let _ = std::fs::remove_dir_all(dir);
