@@ -32,12 +32,12 @@ pub struct GlobalArgs {
     /// Largest number of database connections per instance
     #[arg(long, global = true, env = "TWOSTEP_DB_MAX_CONNECTIONS",
           default_value_t = twostep_store::PoolSettings::default().max_connections,
-          value_parser = clap::value_parser!(u32).range(1..))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub db_max_connections: u32,
     /// Seconds to wait for a free database connection
     #[arg(long, global = true, env = "TWOSTEP_DB_ACQUIRE_TIMEOUT_S",
           default_value_t = twostep_store::PoolSettings::default().acquire_timeout.as_secs(),
-          value_parser = clap::value_parser!(u64).range(1..))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub db_acquire_timeout_s: u64,
     /// PostgreSQL statement timeout in seconds
     #[arg(long, global = true, env = "TWOSTEP_DB_STATEMENT_TIMEOUT_S",
@@ -86,7 +86,7 @@ pub struct ServeArgs {
     pub listen: String,
     /// Proof-of-work difficulty in bits; 0 turns the captcha off (tests only)
     #[arg(long, env = "TWOSTEP_CAPTCHA_BITS", default_value_t = Settings::default().captcha_bits,
-          value_parser = clap::value_parser!(u32).range(..=32))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(..=32))]
     pub captcha_bits: u32,
     /// Base URL used in links sent to users [default: http://<listen>]
     #[arg(long, env = "TWOSTEP_PUBLIC_URL")]
@@ -100,47 +100,47 @@ pub struct ServeArgs {
     pub backup_key_chars: u32,
     /// Session lifetime in seconds
     #[arg(long, env = "TWOSTEP_SESSION_TTL_S", default_value_t = Settings::default().session_ttl_s,
-          value_parser = clap::value_parser!(i64).range(1..))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
     pub session_ttl_s: i64,
     /// Lifetime of a login that passed the password step, in seconds
     #[arg(long, env = "TWOSTEP_LOGIN_TTL_S", default_value_t = Settings::default().login_ttl_s,
-          value_parser = clap::value_parser!(i64).range(1..))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
     pub login_ttl_s: i64,
     /// Lifetime of a sent one-time code in seconds, 60 to 600
     #[arg(long, env = "TWOSTEP_CODE_TTL_S", default_value_t = Settings::default().code_ttl_s,
-          value_parser = clap::value_parser!(i64).range(60..=600))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(60..=600))]
     pub code_ttl_s: i64,
     /// How long a proof of a factor keeps a session in sudo mode for sensitive changes, 60 to 3600 seconds
     #[arg(long, env = "TWOSTEP_SUDO_TTL_S", default_value_t = Settings::default().sudo_ttl_s,
-          value_parser = clap::value_parser!(i64).range(60..=3600))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(60..=3600))]
     pub sudo_ttl_s: i64,
     /// Withdrawal hold after a password change, in seconds
     #[arg(long, env = "TWOSTEP_HOLD_AFTER_PASSWORD_CHANGE_S", default_value_t = Settings::default().hold_after_password_change_s,
-          value_parser = clap::value_parser!(i64).range(0..))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
     pub hold_after_password_change_s: i64,
     /// Withdrawal hold after the authenticator is removed or replaced, in seconds
     #[arg(long, env = "TWOSTEP_HOLD_AFTER_AUTHENTICATOR_CHANGE_S",
           default_value_t = Settings::default().hold_after_authenticator_change_s,
-          value_parser = clap::value_parser!(i64).range(0..))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
     pub hold_after_authenticator_change_s: i64,
     /// Password-step requests per IP per minute
     #[arg(long, env = "TWOSTEP_LOGIN_PER_IP_PER_MINUTE", default_value_t = Settings::default().login_per_ip_per_minute,
-          value_parser = clap::value_parser!(i64).range(1..))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
     pub login_per_ip_per_minute: i64,
     /// Sign-ups per IP per hour
     #[arg(long, env = "TWOSTEP_ACCOUNTS_PER_IP_PER_HOUR", default_value_t = Settings::default().accounts_per_ip_per_hour,
-          value_parser = clap::value_parser!(i64).range(1..))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
     pub accounts_per_ip_per_hour: i64,
     /// Captcha challenges per IP per minute
     #[arg(long, env = "TWOSTEP_CAPTCHA_PER_IP_PER_MINUTE", default_value_t = Settings::default().captcha_per_ip_per_minute,
-          value_parser = clap::value_parser!(i64).range(1..))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
     pub captcha_per_ip_per_minute: i64,
     /// Code requests and checks per IP per minute
     #[arg(long, env = "TWOSTEP_CODES_PER_IP_PER_MINUTE", default_value_t = Settings::default().codes_per_ip_per_minute,
-          value_parser = clap::value_parser!(i64).range(1..))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
     pub codes_per_ip_per_minute: i64,
     /// Password hashes computed at once [default: number of cores]
-    #[arg(long, env = "TWOSTEP_HASH_CONCURRENCY", value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    #[arg(long, env = "TWOSTEP_HASH_CONCURRENCY", allow_negative_numbers = true, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub hash_concurrency: Option<usize>,
     /// Older form of --trusted-proxies: the connecting peer, whatever its address, is one trusted proxy hop
     #[arg(long, env = "TWOSTEP_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set)]
@@ -155,11 +155,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TWOSTEP_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<String>,
     /// Password hashes that may wait for a hashing thread; past that, 503 with Retry-After [default: 32 per thread]
-    #[arg(long, env = "TWOSTEP_HASH_QUEUE", value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    #[arg(long, env = "TWOSTEP_HASH_QUEUE", allow_negative_numbers = true, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub hash_queue: Option<usize>,
     /// A request still running after this many seconds is answered 503
     #[arg(long, env = "TWOSTEP_REQUEST_TIMEOUT_S", default_value_t = twostep_web::DEFAULT_REQUEST_TIMEOUT.as_secs(),
-          value_parser = clap::value_parser!(u64).range(1..))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_s: u64,
     /// Benchmark only, never in production: each second step commits alone
     /// (`twostep bench --scenario costs` measures what group commit buys).

@@ -90,7 +90,7 @@ pub struct MessagingArgs {
     #[arg(long, env = "TWOSTEP_SMTP_HOST")]
     pub smtp_host: Option<String>,
     /// SMTP port [default: 25, 587 or 465 by TLS mode]
-    #[arg(long, env = "TWOSTEP_SMTP_PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, env = "TWOSTEP_SMTP_PORT", allow_negative_numbers = true, value_parser = clap::value_parser!(u16).range(1..))]
     pub smtp_port: Option<u16>,
     /// SMTP transport security
     #[arg(long, env = "TWOSTEP_SMTP_TLS", value_enum, ignore_case = true, default_value_t = SmtpTlsMode::Starttls)]
@@ -167,7 +167,7 @@ pub struct MessagingArgs {
     #[arg(long, env = "TWOSTEP_VOICE_FROM")]
     pub voice_from: Option<String>,
     /// Seconds an HTTP provider or the SMTP server may take, 1 to 60
-    #[arg(long, env = "TWOSTEP_PROVIDER_TIMEOUT_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60))]
+    #[arg(long, env = "TWOSTEP_PROVIDER_TIMEOUT_S", default_value_t = 10, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=60))]
     pub provider_timeout_s: u64,
 
     /// SMS text; {code}, {minutes}, {app} are filled in
@@ -185,44 +185,44 @@ pub struct MessagingArgs {
 
     /// Codes sent to one phone number or address per hour
     #[arg(long, env = "TWOSTEP_CODES_PER_DESTINATION_PER_HOUR",
-          default_value_t = Settings::default().codes_per_destination_per_hour, value_parser = clap::value_parser!(i64).range(0..))]
+          default_value_t = Settings::default().codes_per_destination_per_hour, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
     pub codes_per_destination_per_hour: i64,
     /// Codes sent to one phone number or address per day
     #[arg(long, env = "TWOSTEP_CODES_PER_DESTINATION_PER_DAY",
-          default_value_t = Settings::default().codes_per_destination_per_day, value_parser = clap::value_parser!(i64).range(0..))]
+          default_value_t = Settings::default().codes_per_destination_per_day, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
     pub codes_per_destination_per_day: i64,
     /// Codes sent for one account per hour
     #[arg(long, env = "TWOSTEP_CODES_PER_ACCOUNT_PER_HOUR",
-          default_value_t = Settings::default().codes_per_account_per_hour, value_parser = clap::value_parser!(i64).range(0..))]
+          default_value_t = Settings::default().codes_per_account_per_hour, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
     pub codes_per_account_per_hour: i64,
     /// Codes sent for one account per day
     #[arg(long, env = "TWOSTEP_CODES_PER_ACCOUNT_PER_DAY",
-          default_value_t = Settings::default().codes_per_account_per_day, value_parser = clap::value_parser!(i64).range(0..))]
+          default_value_t = Settings::default().codes_per_account_per_day, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
     pub codes_per_account_per_day: i64,
     /// Codes sent at the request of one IP per hour
     #[arg(long, env = "TWOSTEP_CODES_SENT_PER_IP_PER_HOUR",
-          default_value_t = Settings::default().codes_sent_per_ip_per_hour, value_parser = clap::value_parser!(i64).range(0..))]
+          default_value_t = Settings::default().codes_sent_per_ip_per_hour, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
     pub codes_sent_per_ip_per_hour: i64,
     /// Seconds between asking for a code and asking again
     #[arg(long, env = "TWOSTEP_RESEND_AFTER_S",
-          default_value_t = Settings::default().resend_after_s, value_parser = clap::value_parser!(i64).range(0..))]
+          default_value_t = Settings::default().resend_after_s, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
     pub resend_after_s: i64,
     /// Withdrawal hold after the phone number is replaced, in seconds
     #[arg(long, env = "TWOSTEP_HOLD_AFTER_CONTACT_CHANGE_S",
-          default_value_t = Settings::default().hold_after_contact_change_s, value_parser = clap::value_parser!(i64).range(0..))]
+          default_value_t = Settings::default().hold_after_contact_change_s, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
     pub hold_after_contact_change_s: i64,
 
     /// Delivery attempts per message before it is marked failed
     #[arg(long, env = "TWOSTEP_DELIVERY_MAX_ATTEMPTS",
-          default_value_t = Settings::default().outbound.retry.max_attempts, value_parser = clap::value_parser!(i64).range(1..))]
+          default_value_t = Settings::default().outbound.retry.max_attempts, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
     pub delivery_max_attempts: i64,
     /// Seconds to wait after the first failed attempt, doubling after each
     #[arg(long, env = "TWOSTEP_DELIVERY_RETRY_BASE_S",
-          default_value_t = Settings::default().outbound.retry.base_delay_s, value_parser = clap::value_parser!(i64).range(0..))]
+          default_value_t = Settings::default().outbound.retry.base_delay_s, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
     pub delivery_retry_base_s: i64,
     /// Delivery workers per instance, 1 to 64
     #[arg(long, env = "TWOSTEP_DELIVERY_WORKERS", default_value_t = Settings::default().outbound.workers,
-          value_parser = RangedU64ValueParser::<usize>::new().range(1..=64))]
+          allow_negative_numbers = true, value_parser = RangedU64ValueParser::<usize>::new().range(1..=64))]
     pub delivery_workers: usize,
 
     /// PEM file of CAs trusted for outbound TLS (SMTP, SMS, voice) besides the system store and public roots

@@ -15,11 +15,11 @@ use twostep_domain::recovery::{
 pub struct RecoveryArgs {
     /// Lifetime of recovery codes in seconds
     #[arg(long, env = "TWOSTEP_RECOVERY_CODE_TTL_S", default_value_t = Settings::default().recovery.code_ttl_s,
-          value_parser = clap::value_parser!(i64).range(MIN_RECOVERY_CODE_TTL_S..=MAX_RECOVERY_CODE_TTL_S))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(MIN_RECOVERY_CODE_TTL_S..=MAX_RECOVERY_CODE_TTL_S))]
     pub recovery_code_ttl_s: i64,
     /// Withdrawal hold after an approved recovery, in seconds
     #[arg(long, env = "TWOSTEP_RECOVERY_HOLD_S", default_value_t = Settings::default().recovery.hold_s,
-          value_parser = clap::value_parser!(i64).range(0..))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
     pub recovery_hold_s: i64,
     /// Steps every recovery case needs, comma-separated from codes, questions, identity
     #[arg(long, env = "TWOSTEP_RECOVERY_STEPS",
@@ -31,12 +31,12 @@ pub struct RecoveryArgs {
     pub recovery_identity_when_email_reset: bool,
     /// Risk score from which two different reviewers must approve, 0 to 100
     #[arg(long, env = "TWOSTEP_RECOVERY_HIGH_RISK_SCORE", default_value_t = Settings::default().recovery.high_risk_score,
-          value_parser = clap::value_parser!(i64).range(0..=100))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..=100))]
     pub recovery_high_risk_score: i64,
     /// Days after a case is closed before its identity documents are deleted
     #[arg(long, env = "TWOSTEP_RECOVERY_DOCUMENT_RETENTION_DAYS",
           default_value_t = Settings::default().recovery.document_retention_s / 86_400,
-          value_parser = clap::value_parser!(i64).range(1..))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
     pub recovery_document_retention_days: i64,
 }
 

@@ -137,6 +137,8 @@ fn bad_values_are_refused_naming_the_setting_and_what_it_allows() {
     for (args, file, wanted) in [
         (&["--smtp-tls=ssl"][..], None, &["smtp_tls", "--smtp-tls", "TWOSTEP_SMTP_TLS", "none, starttls, implicit"][..]),
         (&["--session-ttl-s=-5"], None, &["session_ttl_s", "--session-ttl-s", "1.."]),
+        (&["--session-ttl-s", "-5"], None, &["session_ttl_s", "--session-ttl-s", "1.."]),
+        (&["--hash-queue", "-1"], None, &["hash_queue", "--hash-queue"]),
         (&["--code-ttl-s=601"], None, &["code_ttl_s", "60..=600"]),
         (&["--backup-key-chars=24"], None, &["backup_key_chars", "32, 16"]),
         (&[], Some("sms_method = \"GET\"\n"), &["sms_method", "--sms-method", "POST, PUT, PATCH"]),
