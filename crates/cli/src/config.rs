@@ -1,61 +1,69 @@
-//! Layered configuration: built-in defaults, then the config file
-//! (`--config twostep.toml`), then `TWOSTEP_*` variables, then flags. Every
-//! setting is all three; clap resolves flag-over-environment and the file
-//! fills what neither gave.
+//! The settings of storage and of the running server, each declared once:
+//! a field here is the flag, its `TWOSTEP_*` variable, its config-file key
+//! (the field's name) and its default. layers.rs stacks the sources; this
+//! module turns the result into the store's, app's and web's settings.
+//! Sent codes and their delivery are in messaging.rs, lost-2FA recovery in
+//! recovery_config.rs; both are flattened into `ServeArgs` and neither
+//! knows this module.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::Args;
-use serde::Deserialize;
+use clap::builder::{PossibleValuesParser, RangedU64ValueParser, TypedValueParser};
+use clap::{ArgAction, Args, Command};
 use twostep_app::Settings;
 use twostep_domain::BackupKeyLength;
 
+use crate::layers::describe;
+
 /// Flags every command takes.
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 pub struct GlobalArgs {
     /// TOML file with settings (keys as the long flag names, with underscores).
     #[arg(long, global = true, env = "TWOSTEP_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Where the SQLite database and the master key live [default: ./twostep-data]
-    #[arg(long, global = true, env = "TWOSTEP_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
+    /// Where the SQLite database and the master key live
+    #[arg(long, global = true, env = "TWOSTEP_DATA_DIR", default_value = "./twostep-data")]
+    pub data_dir: PathBuf,
     /// sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://<data-dir>/twostep.db]
     #[arg(long, global = true, env = "TWOSTEP_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Largest number of database connections per instance [default: 16]
-    #[arg(long, global = true, env = "TWOSTEP_DB_MAX_CONNECTIONS")]
-    pub db_max_connections: Option<u32>,
-    /// Seconds to wait for a free database connection [default: 5]
-    #[arg(long, global = true, env = "TWOSTEP_DB_ACQUIRE_TIMEOUT_S")]
-    pub db_acquire_timeout_s: Option<u64>,
-    /// PostgreSQL statement timeout in seconds [default: 10]
-    #[arg(long, global = true, env = "TWOSTEP_DB_STATEMENT_TIMEOUT_S")]
-    pub db_statement_timeout_s: Option<u64>,
+    /// Largest number of database connections per instance
+    #[arg(long, global = true, env = "TWOSTEP_DB_MAX_CONNECTIONS",
+          default_value_t = twostep_store::PoolSettings::default().max_connections,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..))]
+    pub db_max_connections: u32,
+    /// Seconds to wait for a free database connection
+    #[arg(long, global = true, env = "TWOSTEP_DB_ACQUIRE_TIMEOUT_S",
+          default_value_t = twostep_store::PoolSettings::default().acquire_timeout.as_secs(),
+          allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub db_acquire_timeout_s: u64,
+    /// PostgreSQL statement timeout in seconds
+    #[arg(long, global = true, env = "TWOSTEP_DB_STATEMENT_TIMEOUT_S",
+          default_value_t = twostep_store::PoolSettings::default().statement_timeout.as_secs())]
+    pub db_statement_timeout_s: u64,
     /// The master key file, e.g. a mounted secret; never created [default: <data-dir>/master.key]
     #[arg(long, global = true, env = "TWOSTEP_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
-    /// Log lines as text or as JSON objects, one a line [default: text]
-    #[arg(long, global = true, env = "TWOSTEP_LOG_FORMAT", value_enum)]
-    pub log_format: Option<LogFormat>,
+    /// Log lines as text or as JSON objects, one a line
+    #[arg(long, global = true, env = "TWOSTEP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// SQLite commit durability: full (the log is fsync'd at every commit, so an
     /// answered write survives a power cut) or normal (fsync'd at checkpoints only:
-    /// a machine crash can lose the last answered writes; about 9% faster) [default: full]
-    #[arg(long, global = true, env = "TWOSTEP_SQLITE_SYNCHRONOUS", value_enum)]
-    pub sqlite_synchronous: Option<SqliteSynchronous>,
+    /// a machine crash can lose the last answered writes; about 9% faster)
+    #[arg(long, global = true, env = "TWOSTEP_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSynchronous::Full)]
+    pub sqlite_synchronous: SqliteSynchronous,
 }
 
-#[derive(clap::ValueEnum, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
-    #[default]
     Text,
     Json,
 }
 
 /// `--sqlite-synchronous`, `sqlite_synchronous` in the config file.
-#[derive(clap::ValueEnum, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqliteSynchronous {
     Full,
     Normal,
@@ -71,61 +79,74 @@ impl From<SqliteSynchronous> for twostep_store::SqliteSynchronous {
 }
 
 /// Settings of the running server.
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
-    /// Address to listen on [default: 127.0.0.1:8080]
-    #[arg(long, env = "TWOSTEP_LISTEN")]
-    pub listen: Option<String>,
-    /// Proof-of-work difficulty in bits; 0 turns the captcha off (tests only) [default: 18]
-    #[arg(long, env = "TWOSTEP_CAPTCHA_BITS")]
-    pub captcha_bits: Option<u32>,
+    /// Address to listen on
+    #[arg(long, env = "TWOSTEP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Proof-of-work difficulty in bits; 0 turns the captcha off (tests only)
+    #[arg(long, env = "TWOSTEP_CAPTCHA_BITS", default_value_t = Settings::default().captcha_bits,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(..=32))]
+    pub captcha_bits: u32,
     /// Base URL used in links sent to users [default: http://<listen>]
     #[arg(long, env = "TWOSTEP_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Name shown in authenticator apps [default: twostep]
-    #[arg(long, env = "TWOSTEP_ISSUER")]
-    pub issuer: Option<String>,
-    /// Backup key length in base32 characters: 32 (160 bits) or 16 (80 bits) [default: 32]
-    #[arg(long, env = "TWOSTEP_BACKUP_KEY_CHARS")]
-    pub backup_key_chars: Option<u32>,
-    /// Session lifetime in seconds [default: 43200]
-    #[arg(long, env = "TWOSTEP_SESSION_TTL_S")]
-    pub session_ttl_s: Option<i64>,
-    /// Lifetime of a login that passed the password step, in seconds [default: 600]
-    #[arg(long, env = "TWOSTEP_LOGIN_TTL_S")]
-    pub login_ttl_s: Option<i64>,
-    /// Lifetime of a sent one-time code in seconds, at most 600 [default: 300]
-    #[arg(long, env = "TWOSTEP_CODE_TTL_S")]
-    pub code_ttl_s: Option<i64>,
-    /// How long a proof of a factor keeps a session in sudo mode for sensitive changes, 60 to 3600 seconds [default: 600]
-    #[arg(long, env = "TWOSTEP_SUDO_TTL_S")]
-    pub sudo_ttl_s: Option<i64>,
-    /// Withdrawal hold after a password change, in seconds [default: 86400]
-    #[arg(long, env = "TWOSTEP_HOLD_AFTER_PASSWORD_CHANGE_S")]
-    pub hold_after_password_change_s: Option<i64>,
-    /// Withdrawal hold after the authenticator is removed or replaced, in seconds [default: 86400]
-    #[arg(long, env = "TWOSTEP_HOLD_AFTER_AUTHENTICATOR_CHANGE_S")]
-    pub hold_after_authenticator_change_s: Option<i64>,
-    /// Password-step requests per IP per minute [default: 30]
-    #[arg(long, env = "TWOSTEP_LOGIN_PER_IP_PER_MINUTE")]
-    pub login_per_ip_per_minute: Option<i64>,
-    /// Sign-ups per IP per hour [default: 20]
-    #[arg(long, env = "TWOSTEP_ACCOUNTS_PER_IP_PER_HOUR")]
-    pub accounts_per_ip_per_hour: Option<i64>,
-    /// Captcha challenges per IP per minute [default: 60]
-    #[arg(long, env = "TWOSTEP_CAPTCHA_PER_IP_PER_MINUTE")]
-    pub captcha_per_ip_per_minute: Option<i64>,
-    /// Code requests and checks per IP per minute [default: 30]
-    #[arg(long, env = "TWOSTEP_CODES_PER_IP_PER_MINUTE")]
-    pub codes_per_ip_per_minute: Option<i64>,
+    /// Name shown in authenticator apps
+    #[arg(long, env = "TWOSTEP_ISSUER", default_value_t = Settings::default().issuer)]
+    pub issuer: String,
+    /// Backup key length in base32 characters: 32 (160 bits) or 16 (80 bits)
+    #[arg(long, env = "TWOSTEP_BACKUP_KEY_CHARS", default_value_t = 32,
+          value_parser = PossibleValuesParser::new(["32", "16"]).map(|s| if s == "16" { 16u32 } else { 32 }))]
+    pub backup_key_chars: u32,
+    /// Session lifetime in seconds
+    #[arg(long, env = "TWOSTEP_SESSION_TTL_S", default_value_t = Settings::default().session_ttl_s,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
+    pub session_ttl_s: i64,
+    /// Lifetime of a login that passed the password step, in seconds
+    #[arg(long, env = "TWOSTEP_LOGIN_TTL_S", default_value_t = Settings::default().login_ttl_s,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
+    pub login_ttl_s: i64,
+    /// Lifetime of a sent one-time code in seconds, 60 to 600
+    #[arg(long, env = "TWOSTEP_CODE_TTL_S", default_value_t = Settings::default().code_ttl_s,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(60..=600))]
+    pub code_ttl_s: i64,
+    /// How long a proof of a factor keeps a session in sudo mode for sensitive changes, 60 to 3600 seconds
+    #[arg(long, env = "TWOSTEP_SUDO_TTL_S", default_value_t = Settings::default().sudo_ttl_s,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(60..=3600))]
+    pub sudo_ttl_s: i64,
+    /// Withdrawal hold after a password change, in seconds
+    #[arg(long, env = "TWOSTEP_HOLD_AFTER_PASSWORD_CHANGE_S", default_value_t = Settings::default().hold_after_password_change_s,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
+    pub hold_after_password_change_s: i64,
+    /// Withdrawal hold after the authenticator is removed or replaced, in seconds
+    #[arg(long, env = "TWOSTEP_HOLD_AFTER_AUTHENTICATOR_CHANGE_S",
+          default_value_t = Settings::default().hold_after_authenticator_change_s,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
+    pub hold_after_authenticator_change_s: i64,
+    /// Password-step requests per IP per minute
+    #[arg(long, env = "TWOSTEP_LOGIN_PER_IP_PER_MINUTE", default_value_t = Settings::default().login_per_ip_per_minute,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
+    pub login_per_ip_per_minute: i64,
+    /// Sign-ups per IP per hour
+    #[arg(long, env = "TWOSTEP_ACCOUNTS_PER_IP_PER_HOUR", default_value_t = Settings::default().accounts_per_ip_per_hour,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
+    pub accounts_per_ip_per_hour: i64,
+    /// Captcha challenges per IP per minute
+    #[arg(long, env = "TWOSTEP_CAPTCHA_PER_IP_PER_MINUTE", default_value_t = Settings::default().captcha_per_ip_per_minute,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
+    pub captcha_per_ip_per_minute: i64,
+    /// Code requests and checks per IP per minute
+    #[arg(long, env = "TWOSTEP_CODES_PER_IP_PER_MINUTE", default_value_t = Settings::default().codes_per_ip_per_minute,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
+    pub codes_per_ip_per_minute: i64,
     /// Password hashes computed at once [default: number of cores]
-    #[arg(long, env = "TWOSTEP_HASH_CONCURRENCY")]
+    #[arg(long, env = "TWOSTEP_HASH_CONCURRENCY", allow_negative_numbers = true, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub hash_concurrency: Option<usize>,
-    /// Older form of --trusted-proxies: the connecting peer, whatever its address, is one trusted proxy hop [default: false]
-    #[arg(long, env = "TWOSTEP_TRUST_FORWARDED_FOR")]
-    pub trust_forwarded_for: Option<bool>,
+    /// Older form of --trusted-proxies: the connecting peer, whatever its address, is one trusted proxy hop
+    #[arg(long, env = "TWOSTEP_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set)]
+    pub trust_forwarded_for: bool,
     /// Bearer token that /metrics asks for; without it /metrics is open to anyone who reaches the listener
-    #[arg(long, env = "TWOSTEP_METRICS_TOKEN")]
+    #[arg(long, env = "TWOSTEP_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<twostep_delivery::Secret>,
     /// Serve /metrics only on this address (e.g. 127.0.0.1:9100), not on --listen
     #[arg(long, env = "TWOSTEP_METRICS_LISTEN")]
@@ -134,11 +155,12 @@ pub struct ServeArgs {
     #[arg(long, env = "TWOSTEP_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<String>,
     /// Password hashes that may wait for a hashing thread; past that, 503 with Retry-After [default: 32 per thread]
-    #[arg(long, env = "TWOSTEP_HASH_QUEUE")]
+    #[arg(long, env = "TWOSTEP_HASH_QUEUE", allow_negative_numbers = true, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub hash_queue: Option<usize>,
-    /// A request still running after this many seconds is answered 503 [default: 60]
-    #[arg(long, env = "TWOSTEP_REQUEST_TIMEOUT_S")]
-    pub request_timeout_s: Option<u64>,
+    /// A request still running after this many seconds is answered 503
+    #[arg(long, env = "TWOSTEP_REQUEST_TIMEOUT_S", default_value_t = twostep_web::DEFAULT_REQUEST_TIMEOUT.as_secs(),
+          allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_s: u64,
     /// Benchmark only, never in production: each second step commits alone
     /// (`twostep bench --scenario costs` measures what group commit buys).
     #[arg(long, hide = true)]
@@ -156,110 +178,20 @@ pub struct ServeArgs {
     pub recovery: crate::recovery_config::RecoveryArgs,
 }
 
-/// The config file: the same keys as the flags, all optional.
-#[derive(Deserialize, Debug, Default)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub data_dir: Option<PathBuf>,
-    pub database_url: Option<String>,
-    pub db_max_connections: Option<u32>,
-    pub db_acquire_timeout_s: Option<u64>,
-    pub db_statement_timeout_s: Option<u64>,
-    pub master_key_file: Option<PathBuf>,
-    pub sqlite_synchronous: Option<SqliteSynchronous>,
-    pub listen: Option<String>,
-    pub captcha_bits: Option<u32>,
-    pub public_url: Option<String>,
-    pub issuer: Option<String>,
-    pub backup_key_chars: Option<u32>,
-    pub session_ttl_s: Option<i64>,
-    pub login_ttl_s: Option<i64>,
-    pub code_ttl_s: Option<i64>,
-    pub sudo_ttl_s: Option<i64>,
-    pub hold_after_password_change_s: Option<i64>,
-    pub hold_after_authenticator_change_s: Option<i64>,
-    pub login_per_ip_per_minute: Option<i64>,
-    pub accounts_per_ip_per_hour: Option<i64>,
-    pub captcha_per_ip_per_minute: Option<i64>,
-    pub codes_per_ip_per_minute: Option<i64>,
-    pub hash_concurrency: Option<usize>,
-    pub trust_forwarded_for: Option<bool>,
-    pub metrics_token: Option<twostep_delivery::Secret>,
-    pub metrics_listen: Option<String>,
-    pub trusted_proxies: Option<String>,
-    pub hash_queue: Option<usize>,
-    pub request_timeout_s: Option<u64>,
-    pub log_format: Option<LogFormat>,
-    // Sent codes and their delivery (see messaging.rs for what each means).
-    pub smtp_host: Option<String>,
-    pub smtp_port: Option<u16>,
-    pub smtp_tls: Option<String>,
-    pub smtp_user: Option<String>,
-    pub smtp_password: Option<twostep_delivery::Secret>,
-    pub smtp_from: Option<String>,
-    pub sms_provider: Option<String>,
-    pub sms_url: Option<String>,
-    pub sms_method: Option<String>,
-    pub sms_auth_header: Option<twostep_delivery::Secret>,
-    pub sms_body_template: Option<String>,
-    pub sms_body_format: Option<String>,
-    pub sms_twilio_account_sid: Option<String>,
-    pub sms_twilio_auth_token: Option<twostep_delivery::Secret>,
-    pub sms_twilio_api_base: Option<String>,
-    pub sms_from: Option<String>,
-    pub voice_provider: Option<String>,
-    pub voice_url: Option<String>,
-    pub voice_method: Option<String>,
-    pub voice_auth_header: Option<twostep_delivery::Secret>,
-    pub voice_body_template: Option<String>,
-    pub voice_body_format: Option<String>,
-    pub voice_twilio_account_sid: Option<String>,
-    pub voice_twilio_auth_token: Option<twostep_delivery::Secret>,
-    pub voice_twilio_api_base: Option<String>,
-    pub voice_from: Option<String>,
-    pub provider_timeout_s: Option<u64>,
-    pub sms_template: Option<String>,
-    pub voice_template: Option<String>,
-    pub email_code_subject: Option<String>,
-    pub email_code_template: Option<String>,
-    pub codes_per_destination_per_hour: Option<i64>,
-    pub codes_per_destination_per_day: Option<i64>,
-    pub codes_per_account_per_hour: Option<i64>,
-    pub codes_per_account_per_day: Option<i64>,
-    pub codes_sent_per_ip_per_hour: Option<i64>,
-    pub resend_after_s: Option<i64>,
-    pub hold_after_contact_change_s: Option<i64>,
-    pub delivery_max_attempts: Option<i64>,
-    pub delivery_retry_base_s: Option<i64>,
-    pub delivery_workers: Option<usize>,
-    // Outbound TLS (see messaging.rs).
-    pub outbound_ca_file: Option<PathBuf>,
-    pub outbound_client_cert: Option<PathBuf>,
-    pub outbound_client_key: Option<PathBuf>,
-    pub smtp_ca_file: Option<PathBuf>,
-    pub smtp_client_cert: Option<PathBuf>,
-    pub smtp_client_key: Option<PathBuf>,
-    pub sms_ca_file: Option<PathBuf>,
-    pub sms_client_cert: Option<PathBuf>,
-    pub sms_client_key: Option<PathBuf>,
-    pub voice_ca_file: Option<PathBuf>,
-    pub voice_client_cert: Option<PathBuf>,
-    pub voice_client_key: Option<PathBuf>,
-    // Lost-2FA recovery (see recovery_config.rs).
-    pub recovery_code_ttl_s: Option<i64>,
-    pub recovery_hold_s: Option<i64>,
-    pub recovery_steps: Option<String>,
-    pub recovery_identity_when_email_reset: Option<bool>,
-    pub recovery_high_risk_score: Option<i64>,
-    pub recovery_document_retention_days: Option<i64>,
+/// The ids of every setting, which are the config file's keys: the
+/// arguments of the settings structs that have a `TWOSTEP_*` variable
+/// (not `--config` itself, nor the hidden benchmark switches).
+pub fn setting_ids() -> BTreeSet<String> {
+    settings_command()
+        .get_arguments()
+        .filter(|a| a.get_env().is_some() && a.get_id() != crate::layers::CONFIG)
+        .map(|a| a.get_id().to_string())
+        .collect()
 }
 
-impl FileConfig {
-    pub fn load(path: Option<&Path>) -> Result<Self> {
-        let Some(path) = path else { return Ok(Self::default()) };
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
-    }
+/// Every setting as one command, in declaration order.
+pub fn settings_command() -> Command {
+    ServeArgs::augment_args(GlobalArgs::augment_args(Command::new("settings")))
 }
 
 /// Where the data lives and how to reach the database.
@@ -273,35 +205,22 @@ pub struct StorageConfig {
 }
 
 impl StorageConfig {
-    pub fn resolve(g: &GlobalArgs, file: &FileConfig) -> Self {
-        let data_dir = g.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("./twostep-data"));
-        let database_url = g
-            .database_url
-            .clone()
-            .or(file.database_url.clone())
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("twostep.db").display()));
-        let defaults = twostep_store::PoolSettings::default();
-        let secs = std::time::Duration::from_secs;
+    pub fn resolve(g: &GlobalArgs) -> Self {
+        let database_url =
+            g.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", g.data_dir.join("twostep.db").display()));
         let pool = twostep_store::PoolSettings {
-            max_connections: g.db_max_connections.or(file.db_max_connections).unwrap_or(defaults.max_connections),
-            acquire_timeout: g.db_acquire_timeout_s.or(file.db_acquire_timeout_s).map(secs).unwrap_or(defaults.acquire_timeout),
-            statement_timeout: g
-                .db_statement_timeout_s
-                .or(file.db_statement_timeout_s)
-                .map(secs)
-                .unwrap_or(defaults.statement_timeout),
-            sqlite_synchronous: g
-                .sqlite_synchronous
-                .or(file.sqlite_synchronous)
-                .map_or(defaults.sqlite_synchronous, Into::into),
-            bench_only: defaults.bench_only,
+            max_connections: g.db_max_connections,
+            acquire_timeout: std::time::Duration::from_secs(g.db_acquire_timeout_s),
+            statement_timeout: std::time::Duration::from_secs(g.db_statement_timeout_s),
+            sqlite_synchronous: g.sqlite_synchronous.into(),
+            ..Default::default()
         };
-        let master_key_file = g.master_key_file.clone().or(file.master_key_file.clone());
-        Self { data_dir, database_url, pool, master_key_file }
+        Self { data_dir: g.data_dir.clone(), database_url, pool, master_key_file: g.master_key_file.clone() }
     }
 }
 
 /// The server's settings after layering.
+#[derive(Debug)]
 pub struct ServeConfig {
     pub listen: String,
     pub settings: Settings,
@@ -316,66 +235,47 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    pub fn resolve(a: &ServeArgs, f: &FileConfig) -> Result<Self> {
-        let d = Settings::default();
-        let listen = a.listen.clone().or(f.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
-        let chars = a.backup_key_chars.or(f.backup_key_chars).unwrap_or(32);
-        let backup_key_length =
-            BackupKeyLength::from_chars(chars).context("backup_key_chars must be 16 or 32")?;
-        let code_ttl_s = a.code_ttl_s.or(f.code_ttl_s).unwrap_or(d.code_ttl_s);
-        anyhow::ensure!((60..=600).contains(&code_ttl_s), "code_ttl_s must be between 60 and 600 seconds");
-        let sudo_ttl_s = a.sudo_ttl_s.or(f.sudo_ttl_s).unwrap_or(d.sudo_ttl_s);
-        anyhow::ensure!((60..=3600).contains(&sudo_ttl_s), "sudo_ttl_s must be between 60 and 3600 seconds");
-        let captcha_bits = a.captcha_bits.or(f.captcha_bits).unwrap_or(d.captcha_bits);
-        anyhow::ensure!(captcha_bits <= 32, "captcha_bits must be at most 32");
+    /// Each value was checked against its own rule when it was parsed;
+    /// what is left are the rules between settings.
+    pub fn resolve(a: &ServeArgs) -> Result<Self> {
+        let backup_key_length = BackupKeyLength::from_chars(a.backup_key_chars)
+            .with_context(|| format!("{} must be 16 or 32", describe("backup_key_chars")))?;
         let mut settings = Settings {
-            issuer: a.issuer.clone().or(f.issuer.clone()).unwrap_or(d.issuer),
-            public_url: a.public_url.clone().or(f.public_url.clone()).unwrap_or_else(|| format!("http://{listen}")),
-            captcha_bits,
+            issuer: a.issuer.clone(),
+            public_url: a.public_url.clone().unwrap_or_else(|| format!("http://{}", a.listen)),
+            captcha_bits: a.captcha_bits,
             backup_key_length,
-            session_ttl_s: a.session_ttl_s.or(f.session_ttl_s).unwrap_or(d.session_ttl_s),
-            login_ttl_s: a.login_ttl_s.or(f.login_ttl_s).unwrap_or(d.login_ttl_s),
-            code_ttl_s,
-            sudo_ttl_s,
-            hold_after_password_change_s: a
-                .hold_after_password_change_s
-                .or(f.hold_after_password_change_s)
-                .unwrap_or(d.hold_after_password_change_s),
-            hold_after_authenticator_change_s: a
-                .hold_after_authenticator_change_s
-                .or(f.hold_after_authenticator_change_s)
-                .unwrap_or(d.hold_after_authenticator_change_s),
-            login_per_ip_per_minute: a.login_per_ip_per_minute.or(f.login_per_ip_per_minute).unwrap_or(d.login_per_ip_per_minute),
-            accounts_per_ip_per_hour: a.accounts_per_ip_per_hour.or(f.accounts_per_ip_per_hour).unwrap_or(d.accounts_per_ip_per_hour),
-            captcha_per_ip_per_minute: a
-                .captcha_per_ip_per_minute
-                .or(f.captcha_per_ip_per_minute)
-                .unwrap_or(d.captcha_per_ip_per_minute),
-            codes_per_ip_per_minute: a.codes_per_ip_per_minute.or(f.codes_per_ip_per_minute).unwrap_or(d.codes_per_ip_per_minute),
-            ..d
+            session_ttl_s: a.session_ttl_s,
+            login_ttl_s: a.login_ttl_s,
+            code_ttl_s: a.code_ttl_s,
+            sudo_ttl_s: a.sudo_ttl_s,
+            hold_after_password_change_s: a.hold_after_password_change_s,
+            hold_after_authenticator_change_s: a.hold_after_authenticator_change_s,
+            login_per_ip_per_minute: a.login_per_ip_per_minute,
+            accounts_per_ip_per_hour: a.accounts_per_ip_per_hour,
+            captcha_per_ip_per_minute: a.captcha_per_ip_per_minute,
+            codes_per_ip_per_minute: a.codes_per_ip_per_minute,
+            ..Settings::default()
         };
-        let providers = crate::messaging::resolve(&a.messaging, f, &mut settings)?;
-        crate::recovery_config::resolve(&a.recovery, f, &mut settings)?;
+        let providers = crate::messaging::resolve(&a.messaging, &mut settings)?;
+        crate::recovery_config::resolve(&a.recovery, &mut settings)?;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        let hash_concurrency = a.hash_concurrency.or(f.hash_concurrency).unwrap_or(cores).max(1);
-        let hash_queue = a.hash_queue.or(f.hash_queue).unwrap_or(hash_concurrency * twostep_app::passwords::QUEUE_PER_THREAD);
-        anyhow::ensure!(hash_queue >= 1, "hash_queue must be at least 1");
+        let hash_concurrency = a.hash_concurrency.unwrap_or(cores);
+        let hash_queue = a.hash_queue.unwrap_or(hash_concurrency * twostep_app::passwords::QUEUE_PER_THREAD);
         let trusted_proxies = twostep_web::client_address::TrustedProxies::parse(
-            a.trusted_proxies.as_deref().or(f.trusted_proxies.as_deref()).unwrap_or(""),
-            a.trust_forwarded_for.or(f.trust_forwarded_for).unwrap_or(false),
+            a.trusted_proxies.as_deref().unwrap_or(""),
+            a.trust_forwarded_for,
         )
-        .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
-        let timeout_s = a.request_timeout_s.or(f.request_timeout_s).unwrap_or(twostep_web::DEFAULT_REQUEST_TIMEOUT.as_secs());
-        anyhow::ensure!(timeout_s >= 1, "request_timeout_s must be at least 1");
+        .map_err(|e| anyhow::anyhow!("{}: {e}", describe("trusted_proxies")))?;
         Ok(Self {
-            listen,
+            listen: a.listen.clone(),
             settings,
             hash_concurrency,
             hash_queue,
             trusted_proxies,
-            request_timeout: std::time::Duration::from_secs(timeout_s),
-            metrics_token: a.metrics_token.clone().or(f.metrics_token.clone()).filter(|t| !t.expose().is_empty()),
-            metrics_listen: a.metrics_listen.clone().or(f.metrics_listen.clone()),
+            request_timeout: std::time::Duration::from_secs(a.request_timeout_s),
+            metrics_token: a.metrics_token.clone().filter(|t| !t.expose().is_empty()),
+            metrics_listen: a.metrics_listen.clone(),
             providers,
         })
     }

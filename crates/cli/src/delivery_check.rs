@@ -9,11 +9,11 @@
 use anyhow::{bail, Result};
 use twostep_delivery::Providers;
 
-use crate::config::{FileConfig, ServeArgs, ServeConfig};
+use crate::config::{ServeArgs, ServeConfig};
 
 /// Prints one line per channel; fails if any configured transport failed.
-pub async fn run(args: &ServeArgs, file: &FileConfig) -> Result<()> {
-    let config = ServeConfig::resolve(args, file)?;
+pub async fn run(args: &ServeArgs) -> Result<()> {
+    let config = ServeConfig::resolve(args)?;
     let checks = config.providers.check().await.map_err(anyhow::Error::msg)?;
     for check in &checks {
         println!("{check}");

@@ -7,9 +7,12 @@ mod cases;
 mod config;
 mod delivery_check;
 mod keys;
+mod layers;
 mod messaging;
 mod recovery_config;
 mod server;
+#[cfg(test)]
+mod settings_tests;
 mod staff;
 mod transfer;
 
@@ -19,7 +22,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use twostep_domain::Role;
 
-use config::{FileConfig, GlobalArgs, LogFormat, ServeArgs, StorageConfig};
+use config::{GlobalArgs, LogFormat, ServeArgs, StorageConfig};
+use layers::Layered;
 
 #[derive(Parser, Debug)]
 #[command(name = "twostep", version, about = "Account security: sign-in with a second factor, and a safe way back in.")]
@@ -72,7 +76,10 @@ enum Command {
         command: audit::AuditCommand,
     },
     /// Test the configured e-mail, SMS and voice transports (connection, TLS, login) without sending anything.
-    CheckDelivery(ServeArgs),
+    CheckDelivery(Box<ServeArgs>),
+    /// Print the settings `serve` would run with and where each came from (default, file, environment or
+    /// flag), then check them as `serve` does. Secrets are not shown.
+    Settings(Box<ServeArgs>),
     /// Manage the master key that seals secrets at rest.
     Keys {
         #[command(subcommand)]
@@ -105,6 +112,9 @@ enum StaffCommand {
         /// E-mail of the admin asking (an admin with an authenticator).
         #[arg(long)]
         by: String,
+        /// Server settings, read as `serve` reads them.
+        #[command(flatten)]
+        settings: Box<ServeArgs>,
     },
     /// Give a reset staff account its staff access back, once it has bound a new authenticator.
     Confirm {
@@ -113,6 +123,9 @@ enum StaffCommand {
         /// E-mail of the admin confirming (another admin than the account).
         #[arg(long)]
         by: String,
+        /// Server settings, read as `serve` reads them.
+        #[command(flatten)]
+        settings: Box<ServeArgs>,
     },
 }
 
@@ -122,14 +135,35 @@ enum KeysCommand {
     Rotate,
 }
 
+impl StaffCommand {
+    fn settings(&self) -> &ServeArgs {
+        match self {
+            StaffCommand::Add { settings, .. } | StaffCommand::Reset { settings, .. } | StaffCommand::Confirm { settings, .. } => {
+                settings
+            }
+        }
+    }
+}
+
 fn main() -> Result<()> {
-    let cli = Cli::parse();
-    let file = FileConfig::load(cli.global.config.as_deref())?;
-    init_logs(cli.global.log_format.or(file.log_format).unwrap_or_default());
+    let layered: Layered<Cli> = layers::parse(std::env::args_os().collect(), &config::setting_ids())?;
+    init_logs(layered.cli.global.log_format);
     // One TLS crypto provider for the process (ring): reqwest and lettre use it.
     twostep_delivery::install_tls_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(run(cli, file))
+    runtime.block_on(run(layered))
+}
+
+/// `twostep settings`: one line per setting, `key = value  # source`.
+fn print_settings(layered: &Layered<Cli>, args: &ServeArgs) -> Result<()> {
+    for (key, value, source) in layers::report(layered, &config::setting_ids()) {
+        match value {
+            Some(v) => println!("{key} = {v:?}  # {}", source.as_str()),
+            None => println!("# {key} unset"),
+        }
+    }
+    config::ServeConfig::resolve(args)?;
+    Ok(())
 }
 
 /// Log lines go to standard error, as text or JSON (`--log-format`),
@@ -156,10 +190,13 @@ fn init_logs(format: LogFormat) {
     }));
 }
 
-async fn run(cli: Cli, file: FileConfig) -> Result<()> {
-    let storage = StorageConfig::resolve(&cli.global, &file);
-    match cli.command {
-        Command::Serve(args) => server::serve(&storage, &args, &file).await,
+async fn run(layered: Layered<Cli>) -> Result<()> {
+    let storage = StorageConfig::resolve(&layered.cli.global);
+    if let Command::Settings(args) = &layered.cli.command {
+        return print_settings(&layered, args);
+    }
+    match layered.cli.command {
+        Command::Serve(args) => server::serve(&storage, &args).await,
         Command::Migrate => {
             let store = server::open_store(&storage).await?;
             let applied = store.migrate().await?;
@@ -172,13 +209,13 @@ async fn run(cli: Cli, file: FileConfig) -> Result<()> {
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password).context("reading the password from standard input")?;
             let password = password.trim_end_matches(['\r', '\n']);
-            let app = server::build_app(&storage, &settings, &file).await?.0;
+            let app = server::build_app(&storage, &settings).await?.0;
             let id = app.add_staff(&email, password, role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("staff account {id} ({}) ready", role.as_str());
             staff::print_standing(&app, &id).await
         }
         Command::Staff { command } => {
-            let app = server::build_app(&storage, &ServeArgs::default(), &file).await?.0;
+            let app = server::build_app(&storage, command.settings()).await?.0;
             staff::run(&app, command).await
         }
         Command::Backup { out } => server::backup(&storage, &out).await,
@@ -189,11 +226,12 @@ async fn run(cli: Cli, file: FileConfig) -> Result<()> {
             bench::bench(args, std::env::current_exe()?, sqlite_normal).await
         }
         Command::Cases { command } => {
-            let app = server::build_app(&storage, command.settings(), &file).await?.0;
+            let app = server::build_app(&storage, command.settings()).await?.0;
             cases::run(&app, command).await
         }
         Command::Audit { command } => audit::run(&storage, command).await,
         Command::Keys { command: KeysCommand::Rotate } => server::rotate_keys(&storage).await,
-        Command::CheckDelivery(args) => delivery_check::run(&args, &file).await,
+        Command::CheckDelivery(args) => delivery_check::run(&args).await,
+        Command::Settings(_) => unreachable!("answered above"),
     }
 }

@@ -1,142 +1,229 @@
 //! Settings of sent codes and their delivery: SMTP for e-mail, HTTP
 //! providers for SMS and voice (generic or the Twilio preset), the message
-//! templates, the sending caps and the queue's retry policy. Each is a flag,
-//! a `TWOSTEP_*` variable and a config-file key (the same keys, listed in
-//! `FileConfig`). Passwords, tokens and auth headers are `Secret`s, so they
-//! never reach `Debug` output or a log line. Outbound TLS: an extra CA
-//! bundle and a client certificate for every transport (`outbound_*`), each
-//! replaceable per transport (`smtp_*`, `sms_*`, `voice_*`).
+//! templates, the sending caps and the queue's retry policy, each declared
+//! once below (flag, `TWOSTEP_*` variable, config-file key, default).
+//! Passwords, tokens and auth headers are `Secret`s, so they never reach
+//! `Debug` output or a log line. Outbound TLS: an extra CA bundle and a
+//! client certificate for every transport (`outbound_*`), each replaceable
+//! per transport (`smtp_*`, `sms_*`, `voice_*`).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+use clap::builder::RangedU64ValueParser;
 use clap::Args;
 use twostep_app::Settings;
 use twostep_delivery::{
-    BodyFormat, ClientTls, GenericHttpConfig, HttpProviderConfig, Providers, Secret, SmtpConfig, TransportTls,
+    BodyFormat, ClientTls, GenericHttpConfig, HttpProviderConfig, Providers, Secret, SmtpConfig, SmtpTls, TransportTls,
     TwilioConfig,
 };
 
-use crate::config::FileConfig;
+use crate::layers::describe;
 
-#[derive(Args, Debug, Clone, Default)]
+/// `--smtp-tls`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTlsMode {
+    None,
+    Starttls,
+    #[value(alias = "tls")]
+    Implicit,
+}
+
+impl From<SmtpTlsMode> for SmtpTls {
+    fn from(m: SmtpTlsMode) -> Self {
+        match m {
+            SmtpTlsMode::None => SmtpTls::None,
+            SmtpTlsMode::Starttls => SmtpTls::StartTls,
+            SmtpTlsMode::Implicit => SmtpTls::Implicit,
+        }
+    }
+}
+
+/// `--sms-provider`, `--voice-provider`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderKind {
+    Generic,
+    Twilio,
+}
+
+/// `--sms-method`, `--voice-method`: the generic provider's request method.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[value(rename_all = "UPPER")]
+pub enum HttpMethod {
+    Post,
+    Put,
+    Patch,
+}
+
+impl HttpMethod {
+    fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+        }
+    }
+}
+
+/// `--sms-body-format`, `--voice-body-format`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyFormatArg {
+    Json,
+    Form,
+}
+
+impl From<BodyFormatArg> for BodyFormat {
+    fn from(f: BodyFormatArg) -> Self {
+        match f {
+            BodyFormatArg::Json => BodyFormat::Json,
+            BodyFormatArg::Form => BodyFormat::Form,
+        }
+    }
+}
+
+const TWILIO_API_BASE: &str = "https://api.twilio.com";
+
+#[derive(Args, Debug, Clone)]
 pub struct MessagingArgs {
     /// SMTP server for e-mail; without it e-mail goes to the dev outbox
     #[arg(long, env = "TWOSTEP_SMTP_HOST")]
     pub smtp_host: Option<String>,
     /// SMTP port [default: 25, 587 or 465 by TLS mode]
-    #[arg(long, env = "TWOSTEP_SMTP_PORT")]
+    #[arg(long, env = "TWOSTEP_SMTP_PORT", allow_negative_numbers = true, value_parser = clap::value_parser!(u16).range(1..))]
     pub smtp_port: Option<u16>,
-    /// none, starttls or implicit [default: starttls]
-    #[arg(long, env = "TWOSTEP_SMTP_TLS")]
-    pub smtp_tls: Option<String>,
+    /// SMTP transport security
+    #[arg(long, env = "TWOSTEP_SMTP_TLS", value_enum, ignore_case = true, default_value_t = SmtpTlsMode::Starttls)]
+    pub smtp_tls: SmtpTlsMode,
+    /// SMTP login name
     #[arg(long, env = "TWOSTEP_SMTP_USER")]
     pub smtp_user: Option<String>,
+    /// SMTP password
     #[arg(long, env = "TWOSTEP_SMTP_PASSWORD", hide_env_values = true)]
     pub smtp_password: Option<Secret>,
     /// Sender, e.g. "twostep <no-reply@example.com>" (required with --smtp-host)
     #[arg(long, env = "TWOSTEP_SMTP_FROM")]
     pub smtp_from: Option<String>,
 
-    /// generic or twilio [default: twilio when --sms-twilio-account-sid is set, generic when --sms-url is]
-    #[arg(long, env = "TWOSTEP_SMS_PROVIDER")]
-    pub sms_provider: Option<String>,
+    /// SMS provider [default: twilio when --sms-twilio-account-sid is set, generic when --sms-url is]
+    #[arg(long, env = "TWOSTEP_SMS_PROVIDER", value_enum, ignore_case = true)]
+    pub sms_provider: Option<ProviderKind>,
     /// Generic provider: the URL messages are sent to
     #[arg(long, env = "TWOSTEP_SMS_URL")]
     pub sms_url: Option<String>,
-    /// Generic provider: POST, PUT or PATCH [default: POST]
-    #[arg(long, env = "TWOSTEP_SMS_METHOD")]
-    pub sms_method: Option<String>,
+    /// Generic provider: the request method
+    #[arg(long, env = "TWOSTEP_SMS_METHOD", value_enum, ignore_case = true, default_value_t = HttpMethod::Post)]
+    pub sms_method: HttpMethod,
     /// Generic provider: one header, "Name: value" (e.g. "Authorization: Bearer …")
     #[arg(long, env = "TWOSTEP_SMS_AUTH_HEADER", hide_env_values = true)]
     pub sms_auth_header: Option<Secret>,
     /// Generic provider: request body with {to} and {message} [default: by format]
     #[arg(long, env = "TWOSTEP_SMS_BODY_TEMPLATE")]
     pub sms_body_template: Option<String>,
-    /// Generic provider: json or form [default: json]
-    #[arg(long, env = "TWOSTEP_SMS_BODY_FORMAT")]
-    pub sms_body_format: Option<String>,
+    /// Generic provider: the request body's format
+    #[arg(long, env = "TWOSTEP_SMS_BODY_FORMAT", value_enum, ignore_case = true, default_value_t = BodyFormatArg::Json)]
+    pub sms_body_format: BodyFormatArg,
     /// Twilio preset: account SID
     #[arg(long, env = "TWOSTEP_SMS_TWILIO_ACCOUNT_SID")]
     pub sms_twilio_account_sid: Option<String>,
     /// Twilio preset: auth token
     #[arg(long, env = "TWOSTEP_SMS_TWILIO_AUTH_TOKEN", hide_env_values = true)]
     pub sms_twilio_auth_token: Option<Secret>,
-    /// Twilio preset: API base URL [default: https://api.twilio.com]
-    #[arg(long, env = "TWOSTEP_SMS_TWILIO_API_BASE")]
-    pub sms_twilio_api_base: Option<String>,
+    /// Twilio preset: API base URL
+    #[arg(long, env = "TWOSTEP_SMS_TWILIO_API_BASE", default_value = TWILIO_API_BASE)]
+    pub sms_twilio_api_base: String,
     /// Twilio preset: the sending number
     #[arg(long, env = "TWOSTEP_SMS_FROM")]
     pub sms_from: Option<String>,
 
-    /// generic or twilio, as for SMS
-    #[arg(long, env = "TWOSTEP_VOICE_PROVIDER")]
-    pub voice_provider: Option<String>,
+    /// Voice provider, as for SMS [default: twilio when --voice-twilio-account-sid is set, generic when --voice-url is]
+    #[arg(long, env = "TWOSTEP_VOICE_PROVIDER", value_enum, ignore_case = true)]
+    pub voice_provider: Option<ProviderKind>,
+    /// Generic provider: the URL calls are placed through
     #[arg(long, env = "TWOSTEP_VOICE_URL")]
     pub voice_url: Option<String>,
-    #[arg(long, env = "TWOSTEP_VOICE_METHOD")]
-    pub voice_method: Option<String>,
+    /// Generic provider: the request method
+    #[arg(long, env = "TWOSTEP_VOICE_METHOD", value_enum, ignore_case = true, default_value_t = HttpMethod::Post)]
+    pub voice_method: HttpMethod,
+    /// Generic provider: one header, "Name: value"
     #[arg(long, env = "TWOSTEP_VOICE_AUTH_HEADER", hide_env_values = true)]
     pub voice_auth_header: Option<Secret>,
+    /// Generic provider: request body with {to} and {message} [default: by format]
     #[arg(long, env = "TWOSTEP_VOICE_BODY_TEMPLATE")]
     pub voice_body_template: Option<String>,
-    #[arg(long, env = "TWOSTEP_VOICE_BODY_FORMAT")]
-    pub voice_body_format: Option<String>,
+    /// Generic provider: the request body's format
+    #[arg(long, env = "TWOSTEP_VOICE_BODY_FORMAT", value_enum, ignore_case = true, default_value_t = BodyFormatArg::Json)]
+    pub voice_body_format: BodyFormatArg,
+    /// Twilio preset: account SID
     #[arg(long, env = "TWOSTEP_VOICE_TWILIO_ACCOUNT_SID")]
     pub voice_twilio_account_sid: Option<String>,
+    /// Twilio preset: auth token
     #[arg(long, env = "TWOSTEP_VOICE_TWILIO_AUTH_TOKEN", hide_env_values = true)]
     pub voice_twilio_auth_token: Option<Secret>,
-    #[arg(long, env = "TWOSTEP_VOICE_TWILIO_API_BASE")]
-    pub voice_twilio_api_base: Option<String>,
+    /// Twilio preset: API base URL
+    #[arg(long, env = "TWOSTEP_VOICE_TWILIO_API_BASE", default_value = TWILIO_API_BASE)]
+    pub voice_twilio_api_base: String,
+    /// Twilio preset: the calling number
     #[arg(long, env = "TWOSTEP_VOICE_FROM")]
     pub voice_from: Option<String>,
-    /// Seconds an HTTP provider or the SMTP server may take [default: 10]
-    #[arg(long, env = "TWOSTEP_PROVIDER_TIMEOUT_S")]
-    pub provider_timeout_s: Option<u64>,
+    /// Seconds an HTTP provider or the SMTP server may take, 1 to 60
+    #[arg(long, env = "TWOSTEP_PROVIDER_TIMEOUT_S", default_value_t = 10, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub provider_timeout_s: u64,
 
     /// SMS text; {code}, {minutes}, {app} are filled in
-    #[arg(long, env = "TWOSTEP_SMS_TEMPLATE")]
-    pub sms_template: Option<String>,
+    #[arg(long, env = "TWOSTEP_SMS_TEMPLATE", default_value_t = Settings::default().templates.sms)]
+    pub sms_template: String,
     /// Text spoken on a voice call; {code} is read digit by digit
-    #[arg(long, env = "TWOSTEP_VOICE_TEMPLATE")]
-    pub voice_template: Option<String>,
-    #[arg(long, env = "TWOSTEP_EMAIL_CODE_SUBJECT")]
-    pub email_code_subject: Option<String>,
-    #[arg(long, env = "TWOSTEP_EMAIL_CODE_TEMPLATE")]
-    pub email_code_template: Option<String>,
+    #[arg(long, env = "TWOSTEP_VOICE_TEMPLATE", default_value_t = Settings::default().templates.voice)]
+    pub voice_template: String,
+    /// Subject of the e-mail carrying a code
+    #[arg(long, env = "TWOSTEP_EMAIL_CODE_SUBJECT", default_value_t = Settings::default().templates.email_subject)]
+    pub email_code_subject: String,
+    /// Body of the e-mail carrying a code; {code}, {minutes}, {app} are filled in
+    #[arg(long, env = "TWOSTEP_EMAIL_CODE_TEMPLATE", default_value_t = Settings::default().templates.email_body)]
+    pub email_code_template: String,
 
-    /// Codes sent to one phone number or address per hour [default: 5]
-    #[arg(long, env = "TWOSTEP_CODES_PER_DESTINATION_PER_HOUR")]
-    pub codes_per_destination_per_hour: Option<i64>,
-    /// ... per day [default: 10]
-    #[arg(long, env = "TWOSTEP_CODES_PER_DESTINATION_PER_DAY")]
-    pub codes_per_destination_per_day: Option<i64>,
-    /// Codes sent for one account per hour [default: 10]
-    #[arg(long, env = "TWOSTEP_CODES_PER_ACCOUNT_PER_HOUR")]
-    pub codes_per_account_per_hour: Option<i64>,
-    /// ... per day [default: 20]
-    #[arg(long, env = "TWOSTEP_CODES_PER_ACCOUNT_PER_DAY")]
-    pub codes_per_account_per_day: Option<i64>,
-    /// Codes sent at the request of one IP per hour [default: 60]
-    #[arg(long, env = "TWOSTEP_CODES_SENT_PER_IP_PER_HOUR")]
-    pub codes_sent_per_ip_per_hour: Option<i64>,
-    /// Seconds between asking for a code and asking again [default: 60]
-    #[arg(long, env = "TWOSTEP_RESEND_AFTER_S")]
-    pub resend_after_s: Option<i64>,
-    /// Withdrawal hold after the phone number is replaced, in seconds [default: 86400]
-    #[arg(long, env = "TWOSTEP_HOLD_AFTER_CONTACT_CHANGE_S")]
-    pub hold_after_contact_change_s: Option<i64>,
+    /// Codes sent to one phone number or address per hour
+    #[arg(long, env = "TWOSTEP_CODES_PER_DESTINATION_PER_HOUR",
+          default_value_t = Settings::default().codes_per_destination_per_hour, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
+    pub codes_per_destination_per_hour: i64,
+    /// Codes sent to one phone number or address per day
+    #[arg(long, env = "TWOSTEP_CODES_PER_DESTINATION_PER_DAY",
+          default_value_t = Settings::default().codes_per_destination_per_day, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
+    pub codes_per_destination_per_day: i64,
+    /// Codes sent for one account per hour
+    #[arg(long, env = "TWOSTEP_CODES_PER_ACCOUNT_PER_HOUR",
+          default_value_t = Settings::default().codes_per_account_per_hour, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
+    pub codes_per_account_per_hour: i64,
+    /// Codes sent for one account per day
+    #[arg(long, env = "TWOSTEP_CODES_PER_ACCOUNT_PER_DAY",
+          default_value_t = Settings::default().codes_per_account_per_day, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
+    pub codes_per_account_per_day: i64,
+    /// Codes sent at the request of one IP per hour
+    #[arg(long, env = "TWOSTEP_CODES_SENT_PER_IP_PER_HOUR",
+          default_value_t = Settings::default().codes_sent_per_ip_per_hour, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
+    pub codes_sent_per_ip_per_hour: i64,
+    /// Seconds between asking for a code and asking again
+    #[arg(long, env = "TWOSTEP_RESEND_AFTER_S",
+          default_value_t = Settings::default().resend_after_s, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
+    pub resend_after_s: i64,
+    /// Withdrawal hold after the phone number is replaced, in seconds
+    #[arg(long, env = "TWOSTEP_HOLD_AFTER_CONTACT_CHANGE_S",
+          default_value_t = Settings::default().hold_after_contact_change_s, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
+    pub hold_after_contact_change_s: i64,
 
-    /// Delivery attempts per message before it is marked failed [default: 5]
-    #[arg(long, env = "TWOSTEP_DELIVERY_MAX_ATTEMPTS")]
-    pub delivery_max_attempts: Option<i64>,
-    /// Wait after the first failed attempt, doubling after each [default: 2]
-    #[arg(long, env = "TWOSTEP_DELIVERY_RETRY_BASE_S")]
-    pub delivery_retry_base_s: Option<i64>,
-    /// Delivery workers per instance [default: 4]
-    #[arg(long, env = "TWOSTEP_DELIVERY_WORKERS")]
-    pub delivery_workers: Option<usize>,
+    /// Delivery attempts per message before it is marked failed
+    #[arg(long, env = "TWOSTEP_DELIVERY_MAX_ATTEMPTS",
+          default_value_t = Settings::default().outbound.retry.max_attempts, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
+    pub delivery_max_attempts: i64,
+    /// Seconds to wait after the first failed attempt, doubling after each
+    #[arg(long, env = "TWOSTEP_DELIVERY_RETRY_BASE_S",
+          default_value_t = Settings::default().outbound.retry.base_delay_s, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
+    pub delivery_retry_base_s: i64,
+    /// Delivery workers per instance, 1 to 64
+    #[arg(long, env = "TWOSTEP_DELIVERY_WORKERS", default_value_t = Settings::default().outbound.workers,
+          allow_negative_numbers = true, value_parser = RangedU64ValueParser::<usize>::new().range(1..=64))]
+    pub delivery_workers: usize,
 
     /// PEM file of CAs trusted for outbound TLS (SMTP, SMS, voice) besides the system store and public roots
     #[arg(long, env = "TWOSTEP_OUTBOUND_CA_FILE")]
@@ -153,6 +240,7 @@ pub struct MessagingArgs {
     /// Client certificate for the SMTP server only, in place of --outbound-client-cert
     #[arg(long, env = "TWOSTEP_SMTP_CLIENT_CERT")]
     pub smtp_client_cert: Option<PathBuf>,
+    /// PEM private key of --smtp-client-cert [default: in the certificate file]
     #[arg(long, env = "TWOSTEP_SMTP_CLIENT_KEY")]
     pub smtp_client_key: Option<PathBuf>,
     /// CA bundle for the SMS provider only, in place of --outbound-ca-file
@@ -161,6 +249,7 @@ pub struct MessagingArgs {
     /// Client certificate for the SMS provider only, in place of --outbound-client-cert
     #[arg(long, env = "TWOSTEP_SMS_CLIENT_CERT")]
     pub sms_client_cert: Option<PathBuf>,
+    /// PEM private key of --sms-client-cert [default: in the certificate file]
     #[arg(long, env = "TWOSTEP_SMS_CLIENT_KEY")]
     pub sms_client_key: Option<PathBuf>,
     /// CA bundle for the voice provider only, in place of --outbound-ca-file
@@ -169,187 +258,167 @@ pub struct MessagingArgs {
     /// Client certificate for the voice provider only, in place of --outbound-client-cert
     #[arg(long, env = "TWOSTEP_VOICE_CLIENT_CERT")]
     pub voice_client_cert: Option<PathBuf>,
+    /// PEM private key of --voice-client-cert [default: in the certificate file]
     #[arg(long, env = "TWOSTEP_VOICE_CLIENT_KEY")]
     pub voice_client_key: Option<PathBuf>,
 }
 
-macro_rules! pick {
-    ($a:expr, $f:expr, $field:ident) => {
-        $a.$field.clone().or($f.$field.clone())
-    };
-}
 
 /// Fills the messaging part of `settings` and returns the providers.
-pub fn resolve(a: &MessagingArgs, f: &FileConfig, settings: &mut Settings) -> Result<Providers> {
-    let timeout = Duration::from_secs(pick!(a, f, provider_timeout_s).unwrap_or(10).clamp(1, 60));
-    let smtp = match pick!(a, f, smtp_host) {
+pub fn resolve(a: &MessagingArgs, settings: &mut Settings) -> Result<Providers> {
+    let timeout = Duration::from_secs(a.provider_timeout_s);
+    let smtp = match &a.smtp_host {
         None => None,
         Some(host) => Some(SmtpConfig {
-            host,
-            port: pick!(a, f, smtp_port),
-            tls: pick!(a, f, smtp_tls).as_deref().unwrap_or("starttls").parse().map_err(anyhow::Error::msg)?,
-            username: pick!(a, f, smtp_user),
-            password: pick!(a, f, smtp_password),
-            from: pick!(a, f, smtp_from).context("smtp_from is required with smtp_host")?,
+            host: host.clone(),
+            port: a.smtp_port,
+            tls: a.smtp_tls.into(),
+            username: a.smtp_user.clone(),
+            password: a.smtp_password.clone(),
+            from: a.smtp_from.clone().with_context(|| format!("{} is required with --smtp-host", describe("smtp_from")))?,
             timeout,
         }),
     };
     let sms = http_provider(
         "sms",
         HttpFields {
-            provider: pick!(a, f, sms_provider),
-            url: pick!(a, f, sms_url),
-            method: pick!(a, f, sms_method),
-            auth_header: pick!(a, f, sms_auth_header),
-            body_template: pick!(a, f, sms_body_template),
-            body_format: pick!(a, f, sms_body_format),
-            account_sid: pick!(a, f, sms_twilio_account_sid),
-            auth_token: pick!(a, f, sms_twilio_auth_token),
-            api_base: pick!(a, f, sms_twilio_api_base),
-            from: pick!(a, f, sms_from),
+            provider: a.sms_provider,
+            url: &a.sms_url,
+            method: a.sms_method,
+            auth_header: &a.sms_auth_header,
+            body_template: &a.sms_body_template,
+            body_format: a.sms_body_format,
+            account_sid: &a.sms_twilio_account_sid,
+            auth_token: &a.sms_twilio_auth_token,
+            api_base: &a.sms_twilio_api_base,
+            from: &a.sms_from,
         },
     )?;
     let voice = http_provider(
         "voice",
         HttpFields {
-            provider: pick!(a, f, voice_provider),
-            url: pick!(a, f, voice_url),
-            method: pick!(a, f, voice_method),
-            auth_header: pick!(a, f, voice_auth_header),
-            body_template: pick!(a, f, voice_body_template),
-            body_format: pick!(a, f, voice_body_format),
-            account_sid: pick!(a, f, voice_twilio_account_sid),
-            auth_token: pick!(a, f, voice_twilio_auth_token),
-            api_base: pick!(a, f, voice_twilio_api_base),
-            from: pick!(a, f, voice_from),
+            provider: a.voice_provider,
+            url: &a.voice_url,
+            method: a.voice_method,
+            auth_header: &a.voice_auth_header,
+            body_template: &a.voice_body_template,
+            body_format: a.voice_body_format,
+            account_sid: &a.voice_twilio_account_sid,
+            auth_token: &a.voice_twilio_auth_token,
+            api_base: &a.voice_twilio_api_base,
+            from: &a.voice_from,
         },
     )?;
 
     let t = &mut settings.templates;
-    for (target, value) in [
-        (&mut t.sms, pick!(a, f, sms_template)),
-        (&mut t.voice, pick!(a, f, voice_template)),
-        (&mut t.email_subject, pick!(a, f, email_code_subject)),
-        (&mut t.email_body, pick!(a, f, email_code_template)),
-    ] {
-        if let Some(v) = value {
-            *target = v;
-        }
-    }
+    t.sms = a.sms_template.clone();
+    t.voice = a.voice_template.clone();
+    t.email_subject = a.email_code_subject.clone();
+    t.email_body = a.email_code_template.clone();
     settings.templates.validate().map_err(anyhow::Error::msg)?;
-    let caps = [
-        (&mut settings.codes_per_destination_per_hour, pick!(a, f, codes_per_destination_per_hour)),
-        (&mut settings.codes_per_destination_per_day, pick!(a, f, codes_per_destination_per_day)),
-        (&mut settings.codes_per_account_per_hour, pick!(a, f, codes_per_account_per_hour)),
-        (&mut settings.codes_per_account_per_day, pick!(a, f, codes_per_account_per_day)),
-        (&mut settings.codes_sent_per_ip_per_hour, pick!(a, f, codes_sent_per_ip_per_hour)),
-        (&mut settings.resend_after_s, pick!(a, f, resend_after_s)),
-        (&mut settings.hold_after_contact_change_s, pick!(a, f, hold_after_contact_change_s)),
-        (&mut settings.outbound.retry.max_attempts, pick!(a, f, delivery_max_attempts)),
-        (&mut settings.outbound.retry.base_delay_s, pick!(a, f, delivery_retry_base_s)),
-    ];
-    for (target, value) in caps {
-        if let Some(v) = value {
-            if v < 0 {
-                bail!("code caps, delays and attempts cannot be negative");
-            }
-            *target = v;
-        }
-    }
-    if settings.outbound.retry.max_attempts < 1 {
-        bail!("delivery_max_attempts must be at least 1");
-    }
-    if let Some(w) = pick!(a, f, delivery_workers) {
-        settings.outbound.workers = w.clamp(1, 64);
-    }
+    settings.codes_per_destination_per_hour = a.codes_per_destination_per_hour;
+    settings.codes_per_destination_per_day = a.codes_per_destination_per_day;
+    settings.codes_per_account_per_hour = a.codes_per_account_per_hour;
+    settings.codes_per_account_per_day = a.codes_per_account_per_day;
+    settings.codes_sent_per_ip_per_hour = a.codes_sent_per_ip_per_hour;
+    settings.resend_after_s = a.resend_after_s;
+    settings.hold_after_contact_change_s = a.hold_after_contact_change_s;
+    settings.outbound.retry.max_attempts = a.delivery_max_attempts;
+    settings.outbound.retry.base_delay_s = a.delivery_retry_base_s;
+    settings.outbound.workers = a.delivery_workers;
     // A worker's lease must outlive its slowest send.
     settings.outbound.send_timeout_ms = (timeout.as_millis() as u64) + 5_000;
     settings.outbound.lease_s = settings.outbound.lease_s.max(timeout.as_secs() as i64 * 4);
-    let tls = outbound_tls(a, f);
+    let tls = outbound_tls(a);
     Ok(Providers { smtp, sms, voice, http_timeout: timeout, tls })
 }
 
 /// Each transport's CA bundle and client certificate: its own if set, else
 /// the `outbound_*` ones. A certificate and its key are taken as a pair.
-fn outbound_tls(a: &MessagingArgs, f: &FileConfig) -> TransportTls {
+fn outbound_tls(a: &MessagingArgs) -> TransportTls {
     let shared = ClientTls {
-        ca_file: pick!(a, f, outbound_ca_file),
-        client_cert: pick!(a, f, outbound_client_cert),
-        client_key: pick!(a, f, outbound_client_key),
+        ca_file: a.outbound_ca_file.clone(),
+        client_cert: a.outbound_client_cert.clone(),
+        client_key: a.outbound_client_key.clone(),
     };
-    let own = |ca_file: Option<PathBuf>, client_cert: Option<PathBuf>, client_key: Option<PathBuf>| {
+    let own = |ca_file: &Option<PathBuf>, client_cert: &Option<PathBuf>, client_key: &Option<PathBuf>| {
         let (client_cert, client_key) = match client_cert {
-            Some(cert) => (Some(cert), client_key),
+            Some(cert) => (Some(cert.clone()), client_key.clone()),
             None => (shared.client_cert.clone(), shared.client_key.clone()),
         };
-        ClientTls { ca_file: ca_file.or(shared.ca_file.clone()), client_cert, client_key }
+        ClientTls { ca_file: ca_file.clone().or(shared.ca_file.clone()), client_cert, client_key }
     };
     TransportTls {
-        smtp: own(pick!(a, f, smtp_ca_file), pick!(a, f, smtp_client_cert), pick!(a, f, smtp_client_key)),
-        sms: own(pick!(a, f, sms_ca_file), pick!(a, f, sms_client_cert), pick!(a, f, sms_client_key)),
-        voice: own(pick!(a, f, voice_ca_file), pick!(a, f, voice_client_cert), pick!(a, f, voice_client_key)),
+        smtp: own(&a.smtp_ca_file, &a.smtp_client_cert, &a.smtp_client_key),
+        sms: own(&a.sms_ca_file, &a.sms_client_cert, &a.sms_client_key),
+        voice: own(&a.voice_ca_file, &a.voice_client_cert, &a.voice_client_key),
     }
 }
 
-struct HttpFields {
-    provider: Option<String>,
-    url: Option<String>,
-    method: Option<String>,
-    auth_header: Option<Secret>,
-    body_template: Option<String>,
-    body_format: Option<String>,
-    account_sid: Option<String>,
-    auth_token: Option<Secret>,
-    api_base: Option<String>,
-    from: Option<String>,
+/// One channel's provider settings (`sms_*` or `voice_*`).
+struct HttpFields<'a> {
+    provider: Option<ProviderKind>,
+    url: &'a Option<String>,
+    method: HttpMethod,
+    auth_header: &'a Option<Secret>,
+    body_template: &'a Option<String>,
+    body_format: BodyFormatArg,
+    account_sid: &'a Option<String>,
+    auth_token: &'a Option<Secret>,
+    api_base: &'a str,
+    from: &'a Option<String>,
 }
 
 fn http_provider(channel: &str, h: HttpFields) -> Result<Option<HttpProviderConfig>> {
-    let kind = match (h.provider.as_deref(), &h.account_sid, &h.url) {
-        (Some(k), _, _) => k.to_ascii_lowercase(),
-        (None, Some(_), _) => "twilio".into(),
-        (None, None, Some(_)) => "generic".into(),
+    let kind = match (h.provider, h.account_sid, h.url) {
+        (Some(k), _, _) => k,
+        (None, Some(_), _) => ProviderKind::Twilio,
+        (None, None, Some(_)) => ProviderKind::Generic,
         (None, None, None) => return Ok(None),
     };
-    match kind.as_str() {
-        "generic" => Ok(Some(HttpProviderConfig::Generic(GenericHttpConfig {
-            url: h.url.with_context(|| format!("{channel}_url is required for the generic {channel} provider"))?,
-            method: h.method.unwrap_or_else(|| "POST".into()),
-            auth_header: h.auth_header,
-            body_template: h.body_template,
-            format: h.body_format.as_deref().unwrap_or("json").parse::<BodyFormat>().map_err(anyhow::Error::msg)?,
+    let required = |key: &str, why: &str| format!("{} is required {why}", describe(&format!("{channel}_{key}")));
+    match kind {
+        ProviderKind::Generic => Ok(Some(HttpProviderConfig::Generic(GenericHttpConfig {
+            url: h.url.clone().with_context(|| required("url", &format!("for the generic {channel} provider")))?,
+            method: h.method.as_str().into(),
+            auth_header: h.auth_header.clone(),
+            body_template: h.body_template.clone(),
+            format: h.body_format.into(),
         }))),
-        "twilio" => Ok(Some(HttpProviderConfig::Twilio(TwilioConfig {
-            account_sid: h.account_sid.with_context(|| format!("{channel}_twilio_account_sid is required"))?,
-            auth_token: h.auth_token.with_context(|| format!("{channel}_twilio_auth_token is required"))?,
-            from: h.from.with_context(|| format!("{channel}_from is required for the Twilio preset"))?,
-            api_base: h.api_base.unwrap_or_else(|| "https://api.twilio.com".into()),
+        ProviderKind::Twilio => Ok(Some(HttpProviderConfig::Twilio(TwilioConfig {
+            account_sid: h.account_sid.clone().with_context(|| required("twilio_account_sid", "for the Twilio preset"))?,
+            auth_token: h.auth_token.clone().with_context(|| required("twilio_auth_token", "for the Twilio preset"))?,
+            from: h.from.clone().with_context(|| required("from", "for the Twilio preset"))?,
+            api_base: h.api_base.to_string(),
         }))),
-        other => bail!("{channel}_provider must be generic or twilio, not {other:?}"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use twostep_delivery::SmtpTls;
+    use crate::settings_tests::serve_args;
+
+    fn resolve_flags(args: &[&str], settings: &mut Settings) -> Result<Providers> {
+        resolve(&serve_args(args).messaging, settings)
+    }
 
     #[test]
     fn secrets_never_reach_debug_output() {
-        let a = MessagingArgs {
-            smtp_host: Some("smtp.example.com".into()),
-            smtp_from: Some("no-reply@example.com".into()),
-            smtp_user: Some("mailer".into()),
-            smtp_password: Some(Secret::new("smtp-pa55word")),
-            sms_url: Some("https://sms.example.com/send".into()),
-            sms_auth_header: Some(Secret::new("Authorization: Bearer sms-t0ken")),
-            voice_twilio_account_sid: Some("AC123".into()),
-            voice_twilio_auth_token: Some(Secret::new("twilio-t0ken")),
-            voice_from: Some("+15005550006".into()),
-            ..Default::default()
-        };
+        let a = serve_args(&[
+            "--smtp-host=smtp.example.com",
+            "--smtp-from=no-reply@example.com",
+            "--smtp-user=mailer",
+            "--smtp-password=smtp-pa55word",
+            "--sms-url=https://sms.example.com/send",
+            "--sms-auth-header=Authorization: Bearer sms-t0ken",
+            "--voice-twilio-account-sid=AC123",
+            "--voice-twilio-auth-token=twilio-t0ken",
+            "--voice-from=+15005550006",
+        ])
+        .messaging;
         let mut settings = Settings::default();
-        let providers = resolve(&a, &FileConfig::default(), &mut settings).unwrap();
+        let providers = resolve(&a, &mut settings).unwrap();
         let printed = format!("{a:?} {providers:?} {settings:?}");
         for secret in ["smtp-pa55word", "sms-t0ken", "twilio-t0ken"] {
             assert!(!printed.contains(secret), "{secret} leaked: {printed}");
@@ -362,21 +431,21 @@ mod tests {
 
     #[test]
     fn each_transport_takes_its_own_tls_files_or_the_shared_ones() {
-        let file: FileConfig = toml::from_str(
-            "outbound_ca_file = \"/etc/twostep/company-ca.pem\"\n\
-             outbound_client_cert = \"/etc/twostep/client.pem\"\n\
-             voice_client_cert = \"/etc/twostep/voice.pem\"\n",
+        let tls = resolve_flags(
+            &[
+                "--outbound-ca-file=/etc/twostep/company-ca.pem",
+                "--outbound-client-cert=/etc/twostep/client.pem",
+                "--voice-client-cert=/etc/twostep/voice.pem",
+                "--sms-ca-file=/etc/twostep/sms-ca.pem",
+                "--outbound-client-key=/etc/twostep/client.key",
+            ],
+            &mut Settings::default(),
         )
-        .unwrap();
-        let a = MessagingArgs {
-            sms_ca_file: Some("/etc/twostep/sms-ca.pem".into()),
-            outbound_client_key: Some("/etc/twostep/client.key".into()),
-            ..Default::default()
-        };
-        let tls = resolve(&a, &file, &mut Settings::default()).unwrap().tls;
+        .unwrap()
+        .tls;
         let path = |p: &str| Some(PathBuf::from(p));
         assert_eq!(tls.smtp.ca_file, path("/etc/twostep/company-ca.pem"));
-        assert_eq!(tls.sms.ca_file, path("/etc/twostep/sms-ca.pem"), "the flag replaces the shared bundle");
+        assert_eq!(tls.sms.ca_file, path("/etc/twostep/sms-ca.pem"), "the transport's own bundle replaces the shared one");
         assert_eq!(tls.voice.ca_file, path("/etc/twostep/company-ca.pem"));
         assert_eq!((tls.smtp.client_cert, tls.smtp.client_key.clone()), (path("/etc/twostep/client.pem"), path("/etc/twostep/client.key")));
         assert_eq!(tls.sms.client_key, tls.smtp.client_key);
@@ -387,13 +456,27 @@ mod tests {
     #[test]
     fn incomplete_providers_are_refused() {
         let mut s = Settings::default();
-        let no_from = MessagingArgs { smtp_host: Some("h".into()), ..Default::default() };
-        assert!(resolve(&no_from, &FileConfig::default(), &mut s).unwrap_err().to_string().contains("smtp_from"));
-        let twilio = MessagingArgs { sms_provider: Some("twilio".into()), ..Default::default() };
-        assert!(resolve(&twilio, &FileConfig::default(), &mut s).is_err());
-        let no_code = MessagingArgs { sms_template: Some("hello".into()), ..Default::default() };
-        assert!(resolve(&no_code, &FileConfig::default(), &mut s).unwrap_err().to_string().contains("{code}"));
-        let none = resolve(&MessagingArgs::default(), &FileConfig::default(), &mut Settings::default()).unwrap();
+        let err = resolve_flags(&["--smtp-host=h"], &mut s).unwrap_err().to_string();
+        assert!(err.contains("smtp_from") && err.contains("--smtp-from") && err.contains("TWOSTEP_SMTP_FROM"), "{err}");
+        let err = resolve_flags(&["--sms-provider=twilio"], &mut s).unwrap_err().to_string();
+        assert!(err.contains("sms_twilio_account_sid"), "{err}");
+        let err = resolve_flags(&["--voice-provider=generic"], &mut s).unwrap_err().to_string();
+        assert!(err.contains("voice_url"), "{err}");
+        let err = resolve_flags(&["--sms-template=hello"], &mut s).unwrap_err().to_string();
+        assert!(err.contains("{code}"), "{err}");
+        let none = resolve_flags(&[], &mut Settings::default()).unwrap();
         assert!(!none.any());
+    }
+
+    #[test]
+    fn closed_sets_take_any_case_and_the_old_alias() {
+        let p = resolve_flags(
+            &["--smtp-host=h", "--smtp-from=f", "--smtp-tls=TLS", "--sms-url=https://x", "--sms-method=put", "--sms-body-format=FORM"],
+            &mut Settings::default(),
+        )
+        .unwrap();
+        assert_eq!(p.smtp.unwrap().tls, SmtpTls::Implicit);
+        let Some(HttpProviderConfig::Generic(g)) = p.sms else { panic!("a generic provider") };
+        assert_eq!((g.method.as_str(), g.format), ("PUT", BodyFormat::Form));
     }
 }

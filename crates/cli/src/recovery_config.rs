@@ -1,56 +1,81 @@
-//! Settings of lost-2FA recovery: each a flag, a `TWOSTEP_*` variable and a
-//! config-file key (flags over environment over file), checked at start-up.
+//! Settings of lost-2FA recovery, each declared once: flag, `TWOSTEP_*`
+//! variable, config-file key and default.
 
-use anyhow::{anyhow, ensure, Result};
-use clap::Args;
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::{anyhow, Result};
+use clap::{ArgAction, Args};
 use twostep_app::Settings;
-use twostep_domain::recovery::{parse_names, recovery_code_ttl, RecoveryStep};
+use twostep_domain::recovery::{
+    parse_names, recovery_code_ttl, RecoveryStep, MAX_RECOVERY_CODE_TTL_S, MIN_RECOVERY_CODE_TTL_S,
+};
 
-use crate::config::FileConfig;
-
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 pub struct RecoveryArgs {
-    /// Lifetime of recovery codes in seconds, 60 to 1800 [default: 600]
-    #[arg(long, env = "TWOSTEP_RECOVERY_CODE_TTL_S")]
-    pub recovery_code_ttl_s: Option<i64>,
-    /// Withdrawal hold after an approved recovery, in seconds [default: 172800]
-    #[arg(long, env = "TWOSTEP_RECOVERY_HOLD_S")]
-    pub recovery_hold_s: Option<i64>,
-    /// Steps every recovery case needs, comma-separated from codes, questions, identity [default: codes,questions,identity]
-    #[arg(long, env = "TWOSTEP_RECOVERY_STEPS")]
-    pub recovery_steps: Option<String>,
-    /// Always require identity documents when the e-mail address is replaced [default: true]
-    #[arg(long, env = "TWOSTEP_RECOVERY_IDENTITY_WHEN_EMAIL_RESET")]
-    pub recovery_identity_when_email_reset: Option<bool>,
-    /// Risk score (0-100) from which two different reviewers must approve [default: 50]
-    #[arg(long, env = "TWOSTEP_RECOVERY_HIGH_RISK_SCORE")]
-    pub recovery_high_risk_score: Option<i64>,
-    /// Days after a case is closed before its identity documents are deleted [default: 30]
-    #[arg(long, env = "TWOSTEP_RECOVERY_DOCUMENT_RETENTION_DAYS")]
-    pub recovery_document_retention_days: Option<i64>,
+    /// Lifetime of recovery codes in seconds
+    #[arg(long, env = "TWOSTEP_RECOVERY_CODE_TTL_S", default_value_t = Settings::default().recovery.code_ttl_s,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(MIN_RECOVERY_CODE_TTL_S..=MAX_RECOVERY_CODE_TTL_S))]
+    pub recovery_code_ttl_s: i64,
+    /// Withdrawal hold after an approved recovery, in seconds
+    #[arg(long, env = "TWOSTEP_RECOVERY_HOLD_S", default_value_t = Settings::default().recovery.hold_s,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
+    pub recovery_hold_s: i64,
+    /// Steps every recovery case needs, comma-separated from codes, questions, identity
+    #[arg(long, env = "TWOSTEP_RECOVERY_STEPS",
+          default_value_t = RecoverySteps(Settings::default().recovery.policy.base_steps))]
+    pub recovery_steps: RecoverySteps,
+    /// Always require identity documents when the e-mail address is replaced
+    #[arg(long, env = "TWOSTEP_RECOVERY_IDENTITY_WHEN_EMAIL_RESET", action = ArgAction::Set,
+          default_value_t = Settings::default().recovery.policy.identity_when_email_reset)]
+    pub recovery_identity_when_email_reset: bool,
+    /// Risk score from which two different reviewers must approve, 0 to 100
+    #[arg(long, env = "TWOSTEP_RECOVERY_HIGH_RISK_SCORE", default_value_t = Settings::default().recovery.high_risk_score,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..=100))]
+    pub recovery_high_risk_score: i64,
+    /// Days after a case is closed before its identity documents are deleted
+    #[arg(long, env = "TWOSTEP_RECOVERY_DOCUMENT_RETENTION_DAYS",
+          default_value_t = Settings::default().recovery.document_retention_s / 86_400,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
+    pub recovery_document_retention_days: i64,
 }
 
-/// Fills `settings.recovery` from flags, environment and file.
-pub fn resolve(a: &RecoveryArgs, f: &FileConfig, settings: &mut Settings) -> Result<()> {
+/// `--recovery-steps codes,questions,identity`: known names, at least one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecoverySteps(pub Vec<RecoveryStep>);
+
+impl FromStr for RecoverySteps {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        const ALLOWED: &str = "name one or more of codes, questions, identity, comma-separated";
+        let s = s.replace(' ', "");
+        if let Some(bad) = s.split(',').find(|name| !name.is_empty() && RecoveryStep::try_from(*name).is_err()) {
+            return Err(format!("{bad:?} is not a step: {ALLOWED}"));
+        }
+        let steps = parse_names::<RecoveryStep>(&s).map_err(|e| e.to_string())?;
+        if steps.is_empty() {
+            return Err(ALLOWED.into());
+        }
+        Ok(Self(steps))
+    }
+}
+
+impl fmt::Display for RecoverySteps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.0.iter().map(|s| s.as_str()).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+/// Fills `settings.recovery`.
+pub fn resolve(a: &RecoveryArgs, settings: &mut Settings) -> Result<()> {
     let r = &mut settings.recovery;
-    let ttl = a.recovery_code_ttl_s.or(f.recovery_code_ttl_s).unwrap_or(r.code_ttl_s);
-    r.code_ttl_s = recovery_code_ttl(ttl).map_err(|e| anyhow!("{e}"))?;
-    r.hold_s = a.recovery_hold_s.or(f.recovery_hold_s).unwrap_or(r.hold_s);
-    ensure!(r.hold_s >= 0, "recovery_hold_s must not be negative");
-    if let Some(steps) = a.recovery_steps.clone().or(f.recovery_steps.clone()) {
-        let steps = parse_names::<RecoveryStep>(&steps.replace(' ', "")).map_err(|e| anyhow!("recovery_steps: {e}"))?;
-        ensure!(!steps.is_empty(), "recovery_steps must name at least one of codes, questions, identity");
-        r.policy.base_steps = steps;
-    }
-    r.policy.identity_when_email_reset = a
-        .recovery_identity_when_email_reset
-        .or(f.recovery_identity_when_email_reset)
-        .unwrap_or(r.policy.identity_when_email_reset);
-    r.high_risk_score = a.recovery_high_risk_score.or(f.recovery_high_risk_score).unwrap_or(r.high_risk_score);
-    ensure!((0..=100).contains(&r.high_risk_score), "recovery_high_risk_score must be between 0 and 100");
-    if let Some(days) = a.recovery_document_retention_days.or(f.recovery_document_retention_days) {
-        ensure!(days >= 1, "recovery_document_retention_days must be at least 1");
-        r.document_retention_s = days * 86_400;
-    }
+    r.code_ttl_s = recovery_code_ttl(a.recovery_code_ttl_s).map_err(|e| anyhow!("recovery_code_ttl_s: {e}"))?;
+    r.hold_s = a.recovery_hold_s;
+    r.policy.base_steps = a.recovery_steps.0.clone();
+    r.policy.identity_when_email_reset = a.recovery_identity_when_email_reset;
+    r.high_risk_score = a.recovery_high_risk_score;
+    r.document_retention_s = a.recovery_document_retention_days * 86_400;
     Ok(())
 }

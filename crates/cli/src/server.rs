@@ -10,7 +10,7 @@ use twostep_app::{App, SystemClock};
 use twostep_store::{Backend, SqlStore};
 use twostep_web::AppState;
 
-use crate::config::{FileConfig, ServeArgs, ServeConfig, StorageConfig};
+use crate::config::{ServeArgs, ServeConfig, StorageConfig};
 use crate::keys;
 
 pub async fn open_store(storage: &StorageConfig) -> Result<SqlStore> {
@@ -46,8 +46,8 @@ async fn log_durability(store: &SqlStore) -> Result<()> {
     Ok(())
 }
 
-pub async fn build_app(storage: &StorageConfig, args: &ServeArgs, file: &FileConfig) -> Result<(App, ServeConfig, SqlStore)> {
-    let config = ServeConfig::resolve(args, file)?;
+pub async fn build_app(storage: &StorageConfig, args: &ServeArgs) -> Result<(App, ServeConfig, SqlStore)> {
+    let config = ServeConfig::resolve(args)?;
     let mut storage = storage.clone();
     storage.pool.bench_only = twostep_store::BenchOnly {
         without_group_commit: args.bench_only_without_group_commit,
@@ -78,8 +78,8 @@ pub async fn build_app(storage: &StorageConfig, args: &ServeArgs, file: &FileCon
     Ok((app, config, sql))
 }
 
-pub async fn serve(storage: &StorageConfig, args: &ServeArgs, file: &FileConfig) -> Result<()> {
-    let (app, config, sql) = build_app(storage, args, file).await?;
+pub async fn serve(storage: &StorageConfig, args: &ServeArgs) -> Result<()> {
+    let (app, config, sql) = build_app(storage, args).await?;
     // The dev outbox route exists only while no provider at all is configured.
     let mut state = AppState::new(app.clone(), !config.providers.any());
     state.trusted_proxies = Arc::new(config.trusted_proxies.clone());

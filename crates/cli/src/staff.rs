@@ -22,7 +22,7 @@ fn refusal(flag_email: (&str, &str), e: AppError) -> anyhow::Error {
 pub async fn run(app: &App, command: StaffCommand) -> Result<()> {
     match command {
         StaffCommand::Add { .. } => unreachable!("handled with its password in main"),
-        StaffCommand::Reset { email, items, by } => {
+        StaffCommand::Reset { email, items, by, .. } => {
             let items = StaffResetItem::parse_list(&items).map_err(|e| anyhow!("--{e}"))?;
             admin(app, &by).await?;
             match app.reset_staff(&email, &items, &by).await.map_err(|e| refusal(("--email", &email), e))? {
@@ -38,7 +38,7 @@ pub async fn run(app: &App, command: StaffCommand) -> Result<()> {
             }
             Ok(())
         }
-        StaffCommand::Confirm { email, by } => {
+        StaffCommand::Confirm { email, by, .. } => {
             admin(app, &by).await?;
             app.confirm_staff(&email, &by).await.map_err(|e| refusal(("--email", &email), e))?;
             println!("{email}: confirmed; its staff access is back");
