@@ -5,9 +5,9 @@
 //! never leaves, say, a new password with the attacker's sessions alive, or
 //! a replaced phone with no hold and no word to the owner.
 
+use crate::App;
 use crate::error::AppResult;
 use crate::ports::{AccountChange, AccountChangeOutcome, AccountChangePlan};
-use crate::App;
 
 impl App {
     /// Writes the plan; wakes a sender once its notices are queued.

@@ -5,7 +5,7 @@
 
 use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::{
-    code_matches, generate_code, hash_code, mask_email, mask_phone, normalize_email, validate_password, Role,
+    Role, code_matches, generate_code, hash_code, mask_email, mask_phone, normalize_email, validate_password,
 };
 
 use crate::crypto::new_id;
@@ -43,7 +43,8 @@ impl App {
     pub async fn register(&self, email: &str, password: &str, meta: &RequestMeta) -> AppResult<()> {
         let email = normalize_email(email)?;
         validate_password("password", password)?;
-        self.rate_limit(&format!("accounts:ip:{}", meta.limit_key()), 3600, self.settings.accounts_per_ip_per_hour).await?;
+        self.rate_limit(&format!("accounts:ip:{}", meta.limit_key()), 3600, self.settings.accounts_per_ip_per_hour)
+            .await?;
         self.rate_limit(&format!("mail:{email}"), 3600, self.settings.emails_per_address_per_hour).await?;
         // The message caps of every code, counted whatever the address's
         // state (the notice to a confirmed address is a message too).

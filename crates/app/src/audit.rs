@@ -12,7 +12,13 @@ use crate::{App, AppError, AppResult, RequestMeta};
 impl App {
     /// The audit entry for an event, for writes that record it in their own
     /// transaction.
-    pub fn audit_event(&self, kind: AuditKind, account_id: Option<&str>, meta: &RequestMeta, detail: &str) -> AuditEvent {
+    pub fn audit_event(
+        &self,
+        kind: AuditKind,
+        account_id: Option<&str>,
+        meta: &RequestMeta,
+        detail: &str,
+    ) -> AuditEvent {
         AuditEvent {
             at: self.now(),
             account_id: account_id.map(str::to_owned),
@@ -23,7 +29,13 @@ impl App {
         }
     }
 
-    pub async fn audit(&self, kind: AuditKind, account_id: Option<&str>, meta: &RequestMeta, detail: &str) -> AppResult<()> {
+    pub async fn audit(
+        &self,
+        kind: AuditKind,
+        account_id: Option<&str>,
+        meta: &RequestMeta,
+        detail: &str,
+    ) -> AppResult<()> {
         let event = self.audit_event(kind, account_id, meta, detail);
         self.store.append_audit(&event).await.map_err(|e| {
             tracing::error!(kind = kind.as_str(), error = %e, "audit append failed");

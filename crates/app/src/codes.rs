@@ -6,7 +6,7 @@
 //! message itself is queued for the delivery workers, never sent inline.
 
 use twostep_domain::audit_kind::AuditKind;
-use twostep_domain::{code_matches, generate_code, hash_code, mask_email, mask_phone, MAX_CODE_TRIES};
+use twostep_domain::{MAX_CODE_TRIES, code_matches, generate_code, hash_code, mask_email, mask_phone};
 
 use crate::crypto::new_id;
 use crate::error::{AppError, AppResult};
@@ -179,7 +179,12 @@ impl App {
     }
 
     /// `POST /me/code`: a code for a sensitive action, on the chosen channel.
-    pub async fn send_step_up_code(&self, account_id: &str, channel: Channel, meta: &RequestMeta) -> AppResult<CodeSent> {
+    pub async fn send_step_up_code(
+        &self,
+        account_id: &str,
+        channel: Channel,
+        meta: &RequestMeta,
+    ) -> AppResult<CodeSent> {
         self.rate_limit(&format!("codes:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute).await?;
         let account = self.account(account_id).await?;
         let factors = self.account_factors(&account).await?;

@@ -103,7 +103,8 @@ impl Keyring {
             let cipher = Aes256Gcm::new_from_slice(key.as_bytes()).expect("32-byte key");
             ciphers.insert(key.id(), cipher);
         }
-        let code_pepper = Sha256::new().chain_update(b"twostep code pepper\0").chain_update(current.as_bytes()).finalize().into();
+        let code_pepper =
+            Sha256::new().chain_update(b"twostep code pepper\0").chain_update(current.as_bytes()).finalize().into();
         Self { current: current.id(), ciphers, code_pepper }
     }
 
@@ -154,7 +155,8 @@ impl Keyring {
     /// True when the value names a key this keyring holds (whether it opens
     /// is `open`'s business).
     pub fn has_key_of(&self, sealed: &[u8]) -> bool {
-        sealed.len() > KEY_ID_LEN && sealed[1..1 + KEY_ID_LEN].try_into().is_ok_and(|id: [u8; KEY_ID_LEN]| self.ciphers.contains_key(&id))
+        sealed.len() > KEY_ID_LEN
+            && sealed[1..1 + KEY_ID_LEN].try_into().is_ok_and(|id: [u8; KEY_ID_LEN]| self.ciphers.contains_key(&id))
     }
 
     /// True when the value was sealed under the current key.

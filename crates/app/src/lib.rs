@@ -23,8 +23,8 @@ pub mod recovery;
 pub mod rotation;
 pub mod security;
 pub mod settings;
-pub mod sudo;
 pub mod staff;
+pub mod sudo;
 pub mod totp;
 
 use std::sync::Arc;
@@ -124,10 +124,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
     }
 }
 

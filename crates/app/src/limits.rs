@@ -78,7 +78,13 @@ impl App {
     /// account still costs its sender), then per account. A client looping
     /// past a cap it has already used up is refused on a read, with nothing
     /// written: the loop costs the database no write lock.
-    pub(crate) async fn limit_cost(&self, what: &str, cap: HourlyCap, account_id: &str, meta: &RequestMeta) -> AppResult<()> {
+    pub(crate) async fn limit_cost(
+        &self,
+        what: &str,
+        cap: HourlyCap,
+        account_id: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
         let (by_ip, by_account) = (format!("{what}:ip:{}", meta.limit_key()), format!("{what}:account:{account_id}"));
         let now = self.now();
         let window_start = now - now.rem_euclid(HOUR_S);

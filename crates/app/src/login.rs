@@ -3,15 +3,21 @@
 //! same for an unknown e-mail and a wrong password, in about the same time.
 
 use twostep_domain::audit_kind::AuditKind;
-use twostep_domain::{captcha, normalize_email, totp, LoginAttempt, LoginRefusal, LoginState, SecondFactorMethod, MAX_SECOND_FACTOR_FAILURES};
+use twostep_domain::{
+    LoginAttempt, LoginRefusal, LoginState, MAX_SECOND_FACTOR_FAILURES, SecondFactorMethod, captcha, normalize_email,
+    totp,
+};
 
+use crate::codes::CodeSent;
 use crate::crypto::{hex, new_id, new_token, token_hash};
 use crate::error::{AppError, AppResult};
-use crate::limits::{login_subject, LOGIN_SUBJECT_PREFIX};
+use crate::limits::{LOGIN_SUBJECT_PREFIX, login_subject};
 use crate::metrics::AuthCounters;
-use crate::ports::{AccountRecord, CaptchaChallenge, Channel, NewLoginAttempt, SignInContext, SignInFailure, SignInOutcome, SignInSuccess};
+use crate::ports::{
+    AccountRecord, CaptchaChallenge, Channel, NewLoginAttempt, SignInContext, SignInFailure, SignInOutcome,
+    SignInSuccess,
+};
 use crate::totp::factor_context;
-use crate::codes::CodeSent;
 use crate::{App, RequestMeta};
 
 pub const PURPOSE_LOGIN: &str = "login";
@@ -50,9 +56,11 @@ impl App {
     /// hard as that address's recent password failures demand (see
     /// [`App::login`]); a client that keeps failing gets harder ones too.
     pub async fn issue_captcha(&self, for_email: Option<&str>, meta: &RequestMeta) -> AppResult<CaptchaChallenge> {
-        self.rate_limit(&format!("captcha:ip:{}", meta.limit_key()), 60, self.settings.captcha_per_ip_per_minute).await?;
+        self.rate_limit(&format!("captcha:ip:{}", meta.limit_key()), 60, self.settings.captcha_per_ip_per_minute)
+            .await?;
         let now = self.now();
-        let failures = self.store.hits(&format!("captcha-fail:ip:{}", meta.limit_key()), now - now.rem_euclid(900)).await?;
+        let failures =
+            self.store.hits(&format!("captcha-fail:ip:{}", meta.limit_key()), now - now.rem_euclid(900)).await?;
         let ip_extra = ((failures / 5) as u32).min(self.settings.captcha_max_extra_bits);
         let address_extra = match for_email.and_then(|e| normalize_email(e).ok()) {
             Some(email) => {
@@ -92,7 +100,12 @@ impl App {
     }
 
     /// Checks the captcha, which must be at least `min_bits` hard.
-    async fn check_captcha(&self, solution: Option<&CaptchaSolution>, min_bits: u32, meta: &RequestMeta) -> AppResult<()> {
+    async fn check_captcha(
+        &self,
+        solution: Option<&CaptchaSolution>,
+        min_bits: u32,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
         if self.settings.captcha_bits == 0 {
             return Ok(());
         }
@@ -101,7 +114,8 @@ impl App {
             None => None,
         };
         let ok = challenge.as_ref().is_some_and(|(s, c)| {
-            c.difficulty_bits >= i64::from(min_bits) && captcha::pow_ok(&c.salt, &s.nonce, c.difficulty_bits.max(0) as u32)
+            c.difficulty_bits >= i64::from(min_bits)
+                && captcha::pow_ok(&c.salt, &s.nonce, c.difficulty_bits.max(0) as u32)
         });
         if !ok {
             AuthCounters::bump(&self.counters.captcha_failed);
@@ -234,7 +248,11 @@ impl App {
             return;
         }
         let replaced = match self.hasher.hash(password).await {
-            Ok(new) => self.store.replace_password_hash(&account.id, &account.password_hash, &new).await.map_err(AppError::from),
+            Ok(new) => self
+                .store
+                .replace_password_hash(&account.id, &account.password_hash, &new)
+                .await
+                .map_err(AppError::from),
             Err(e) => Err(e),
         };
         match replaced {
@@ -320,7 +338,12 @@ impl App {
         }
     }
 
-    pub async fn login_send_code(&self, login_id: &str, method: SecondFactorMethod, meta: &RequestMeta) -> AppResult<CodeSent> {
+    pub async fn login_send_code(
+        &self,
+        login_id: &str,
+        method: SecondFactorMethod,
+        meta: &RequestMeta,
+    ) -> AppResult<CodeSent> {
         self.rate_limit(&format!("codes:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute).await?;
         let (_attempt, account) = self.pending_login(login_id).await?;
         let (channel, destination) = self.code_destination(&account, method).await?;
@@ -346,7 +369,11 @@ impl App {
         }
     }
 
-    async fn code_destination(&self, account: &AccountRecord, method: SecondFactorMethod) -> AppResult<(Channel, String)> {
+    async fn code_destination(
+        &self,
+        account: &AccountRecord,
+        method: SecondFactorMethod,
+    ) -> AppResult<(Channel, String)> {
         if !self.methods(account).await?.contains(&method) {
             return Err(AppError::Conflict("this method is not available for this account".into()));
         }

@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use twostep_domain::{AfterFailure, MessageStatus};
 
+use crate::App;
 use crate::crypto::new_id;
 use crate::error::{AppError, AppResult};
 use crate::metrics::AuthCounters;
 use crate::ports::{Channel, DeliveryError, Message, QueuedMessage};
-use crate::App;
 
 /// How long a notice (no code) stays worth delivering.
 const NOTICE_TTL_S: i64 = 24 * 3600;
@@ -53,7 +53,12 @@ impl App {
     /// on its own; a use case that must send it exactly when its change
     /// commits (every decision on a recovery case) writes it in that
     /// change's transaction and then wakes a worker.
-    pub(crate) fn sealed_message(&self, message: &Message, code_id: Option<&str>, expires_at: i64) -> AppResult<QueuedMessage> {
+    pub(crate) fn sealed_message(
+        &self,
+        message: &Message,
+        code_id: Option<&str>,
+        expires_at: i64,
+    ) -> AppResult<QueuedMessage> {
         let id = new_id();
         let payload = zeroize::Zeroizing::new(
             serde_json::to_vec(&(&message.subject, &message.body)).map_err(|e| AppError::Internal(e.to_string()))?,
@@ -76,7 +81,13 @@ impl App {
     }
 
     /// A notice (no code) ready for the queue; see [`App::sealed_message`].
-    pub(crate) fn sealed_notice(&self, channel: Channel, to: &str, subject: &str, body: &str) -> AppResult<QueuedMessage> {
+    pub(crate) fn sealed_notice(
+        &self,
+        channel: Channel,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> AppResult<QueuedMessage> {
         let message = Message { channel, to: to.to_owned(), subject: subject.to_owned(), body: body.to_owned() };
         self.sealed_message(&message, None, self.now() + NOTICE_TTL_S)
     }
@@ -144,7 +155,8 @@ impl App {
         let mut claimed = 0;
         for message in due {
             let now = self.now();
-            let Some(attempt) = self.store.claim_message(&message.id, now, now + self.settings.outbound.lease_s).await?
+            let Some(attempt) =
+                self.store.claim_message(&message.id, now, now + self.settings.outbound.lease_s).await?
             else {
                 continue; // another worker (perhaps another instance) won it
             };

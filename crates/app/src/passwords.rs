@@ -100,7 +100,14 @@ pub struct PasswordHasher {
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let p = &self.params;
-        write!(f, "PasswordHasher(argon2id m={} t={} p={}, threads={})", p.m_cost(), p.t_cost(), p.p_cost(), self.threads)
+        write!(
+            f,
+            "PasswordHasher(argon2id m={} t={} p={}, threads={})",
+            p.m_cost(),
+            p.t_cost(),
+            p.p_cost(),
+            self.threads
+        )
     }
 }
 
@@ -209,7 +216,8 @@ impl WorkArea {
         let mut salt = [0u8; SALT_LEN];
         rand::rng().fill_bytes(&mut salt);
         let mut out = [0u8; OUTPUT_LEN];
-        let params = Params::new(params.m_cost(), params.t_cost(), params.p_cost(), Some(OUTPUT_LEN)).map_err(|e| e.to_string())?;
+        let params = Params::new(params.m_cost(), params.t_cost(), params.p_cost(), Some(OUTPUT_LEN))
+            .map_err(|e| e.to_string())?;
         self.run(&params, password, &salt, &mut out).map_err(|e| e.to_string())?;
         let phc = PasswordHash {
             algorithm: ARGON2ID_IDENT,
@@ -308,7 +316,9 @@ mod tests {
         assert!(argon.verify_password(b"interoperable", ours.as_str()).is_ok(), "{ours}");
         let theirs = argon.hash_password(b"interoperable").unwrap().to_string();
         assert!(h.verify("interoperable", Some(&theirs)).await.unwrap(), "{theirs}");
-        assert!(!h.verify("interoperable", Some("$argon2i$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g")).await.unwrap());
+        assert!(
+            !h.verify("interoperable", Some("$argon2i$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g")).await.unwrap()
+        );
         assert!(!h.verify("interoperable", Some("garbage")).await.unwrap());
     }
 
@@ -337,7 +347,11 @@ mod tests {
         let h = PasswordHasher::with_params(1, Params::new(1024, 1, 1, None).unwrap());
         let ours = h.hash("pw").await.unwrap();
         assert!(!h.needs_rehash(&ours), "{ours}");
-        for other in [Params::new(2048, 1, 1, None).unwrap(), Params::new(1024, 2, 1, None).unwrap(), Params::new(1024, 1, 2, None).unwrap()] {
+        for other in [
+            Params::new(2048, 1, 1, None).unwrap(),
+            Params::new(1024, 2, 1, None).unwrap(),
+            Params::new(1024, 1, 2, None).unwrap(),
+        ] {
             let theirs = PasswordHasher::with_params(1, other).hash("pw").await.unwrap();
             assert!(h.verify("pw", Some(&theirs)).await.unwrap(), "{theirs}");
             assert!(h.needs_rehash(&theirs), "{theirs}");
@@ -355,10 +369,12 @@ mod tests {
         // One thread, one waiting place, a hash slow enough to keep them busy.
         let h = PasswordHasher::with_queue(1, 1, Params::new(64 * 1024, 4, 1, None).unwrap());
         // Eight requests at once: each submits when first polled.
-        let calls: Vec<_> = (0..8).map(|_| {
-            let h = h.clone();
-            tokio::spawn(async move { h.hash("correct horse").await })
-        }).collect();
+        let calls: Vec<_> = (0..8)
+            .map(|_| {
+                let h = h.clone();
+                tokio::spawn(async move { h.hash("correct horse").await })
+            })
+            .collect();
         let mut results = Vec::new();
         for c in calls {
             results.push(c.await.unwrap());
@@ -374,10 +390,16 @@ mod tests {
     fn checks_go_first_yet_every_fourth_job_is_a_waiting_hash() {
         let mut lanes = Lanes::default();
         for n in 0..6 {
-            lanes.checks.push_back(Job::Verify { password: Zeroizing::new(format!("c{n}")), hash: String::new(), reply: oneshot::channel().0 });
+            lanes.checks.push_back(Job::Verify {
+                password: Zeroizing::new(format!("c{n}")),
+                hash: String::new(),
+                reply: oneshot::channel().0,
+            });
         }
         for n in 0..2 {
-            lanes.hashes.push_back(Job::Hash { password: Zeroizing::new(format!("h{n}")), reply: oneshot::channel().0 });
+            lanes
+                .hashes
+                .push_back(Job::Hash { password: Zeroizing::new(format!("h{n}")), reply: oneshot::channel().0 });
         }
         let order: Vec<String> = std::iter::from_fn(|| lanes.next())
             .map(|job| match job {

@@ -35,8 +35,9 @@ impl App {
         if account.phone.as_deref() == Some(phone.as_str()) {
             return Err(AppError::Conflict("this number is already bound to the account".into()));
         }
-        let sent =
-            self.issue_code(account_id, PURPOSE_BIND_PHONE, Channel::Sms, &phone, self.settings.code_ttl_s, meta).await?;
+        let sent = self
+            .issue_code(account_id, PURPOSE_BIND_PHONE, Channel::Sms, &phone, self.settings.code_ttl_s, meta)
+            .await?;
         self.audit(AuditKind::PhoneBindingStarted, Some(account_id), meta, &mask_phone(&phone)).await?;
         Ok(sent)
     }
@@ -98,7 +99,8 @@ impl App {
         };
         // The e-mail address is told either way; the number replaced is told
         // too, as its owner may have lost only the e-mail to an attacker.
-        let mut notices = vec![self.sealed_notice(Channel::Email, &account.email, "Your phone number changed", &body)?];
+        let mut notices =
+            vec![self.sealed_notice(Channel::Email, &account.email, "Your phone number changed", &body)?];
         if let Some(old) = account.phone.as_deref().filter(|_| replaced) {
             notices.push(self.sealed_notice(Channel::Sms, old, "", &body)?);
         }

@@ -184,7 +184,12 @@ pub trait LoginStore: Send + Sync {
     async fn complete_login(&self, id: &str, now: i64, max_failures: i64) -> StoreResult<bool>;
     /// The attempt with its account, authenticator and the failures of the
     /// throttle subject `subject_prefix + email` since `since`.
-    async fn sign_in_context(&self, login_id: &str, subject_prefix: &str, since: i64) -> StoreResult<Option<SignInContext>>;
+    async fn sign_in_context(
+        &self,
+        login_id: &str,
+        subject_prefix: &str,
+        since: i64,
+    ) -> StoreResult<Option<SignInContext>>;
     /// Records the used step, completes the attempt, opens the session and
     /// audits, all or nothing. Exactly one of several concurrent callers wins.
     async fn complete_sign_in(&self, success: &SignInSuccess) -> StoreResult<SignInOutcome>;
@@ -560,7 +565,9 @@ pub enum SignOut {
     Nobody,
     /// Every session but `keep` (a token hash: the one making the change)
     /// is revoked, and every pending sign-in dies.
-    AllBut { keep: String },
+    AllBut {
+        keep: String,
+    },
 }
 
 /// A sensitive account change with everything that belongs to it, written
@@ -640,7 +647,7 @@ impl<T> Store for T where
         + AccountChangeStore
         + OwnerStore
         + StaffStore
-    {
+{
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

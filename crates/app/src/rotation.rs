@@ -10,8 +10,8 @@
 //! that was interrupted resumes where it stopped.
 
 use crate::crypto::{Keyring, SealError};
-use crate::ports::{SealedSecret, SecretKind, SecretStore, StoreError};
 use crate::outbound::message_context;
+use crate::ports::{SealedSecret, SecretKind, SecretStore, StoreError};
 use crate::recovery::document_context;
 use crate::totp::{factor_context, setup_context};
 

@@ -9,9 +9,7 @@ use twostep_domain::{active_hold, validate_password};
 use crate::account_changes::hold_sentence;
 use crate::crypto::{new_id, token_hash};
 use crate::error::{AppError, AppResult};
-use crate::ports::{
-    AccountChange, AccountChangeOutcome, AccountChangePlan, AuditEvent, Effects, SignOut, Withdrawal,
-};
+use crate::ports::{AccountChange, AccountChangeOutcome, AccountChangePlan, AuditEvent, Effects, SignOut, Withdrawal};
 use crate::{App, RequestMeta};
 
 #[derive(Clone)]
@@ -82,10 +80,14 @@ impl App {
             app = self.settings.issuer,
             hold = hold_sentence(hold_s),
         );
-        let mut audit = vec![AuditEvent { at: now, ..self.audit_event(AuditKind::PasswordChanged, Some(account_id), meta, "") }];
+        let mut audit =
+            vec![AuditEvent { at: now, ..self.audit_event(AuditKind::PasswordChanged, Some(account_id), meta, "") }];
         for id in &live {
             let detail = format!("case {id}: stopped by the password change");
-            audit.push(AuditEvent { at: now, ..self.audit_event(AuditKind::RecoveryCancelled, Some(account_id), meta, &detail) });
+            audit.push(AuditEvent {
+                at: now,
+                ..self.audit_event(AuditKind::RecoveryCancelled, Some(account_id), meta, &detail)
+            });
         }
         // The new password, the sign-out of every other session and pending
         // sign-in, the hold, the audit entry and the notice: all or nothing,

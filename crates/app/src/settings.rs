@@ -83,7 +83,13 @@ pub struct OutboundPolicy {
 
 impl Default for OutboundPolicy {
     fn default() -> Self {
-        Self { retry: RetryPolicy::default(), lease_s: 60, send_timeout_ms: 15_000, poll_interval_ms: 1_000, workers: 4 }
+        Self {
+            retry: RetryPolicy::default(),
+            lease_s: 60,
+            send_timeout_ms: 15_000,
+            poll_interval_ms: 1_000,
+            workers: 4,
+        }
     }
 }
 

@@ -5,10 +5,10 @@
 //! with their hold, audit entry and notice to the account's e-mail (a
 //! binding that replaces an earlier authenticator says so, with its hold).
 
-use twostep_domain::audit_kind::AuditKind;
-use qrcode::render::svg;
 use qrcode::QrCode;
+use qrcode::render::svg;
 use subtle::ConstantTimeEq;
+use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::{encode_backup_key, generate_secret, otpauth_uri, parse_backup_key, totp};
 
 use crate::account_changes::hold_sentence;
@@ -17,9 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{AppError, AppResult};
 use crate::metrics::AuthCounters;
-use crate::ports::{
-    AccountChange, AccountChangeOutcome, AccountChangePlan, AuditEvent, Effects, SignOut, TotpSetup,
-};
+use crate::ports::{AccountChange, AccountChangeOutcome, AccountChangePlan, AuditEvent, Effects, SignOut, TotpSetup};
 use crate::{App, RequestMeta};
 
 /// What the owner is shown once to set up an authenticator. The key, the
@@ -153,7 +151,10 @@ impl App {
             sign_out: SignOut::Nobody,
             clear_failures: Some(subject),
             effects: Effects {
-                audit: vec![AuditEvent { at: now, ..self.audit_event(AuditKind::TotpEnrolled, Some(account_id), meta, "") }],
+                audit: vec![AuditEvent {
+                    at: now,
+                    ..self.audit_event(AuditKind::TotpEnrolled, Some(account_id), meta, "")
+                }],
                 notices: self.current_channel_notices(&account, "Authenticator added", &added)?,
             },
         };
@@ -194,7 +195,10 @@ impl App {
             sign_out: SignOut::Nobody,
             clear_failures: None,
             effects: Effects {
-                audit: vec![AuditEvent { at: now, ..self.audit_event(AuditKind::TotpDisabled, Some(account_id), meta, "") }],
+                audit: vec![AuditEvent {
+                    at: now,
+                    ..self.audit_event(AuditKind::TotpDisabled, Some(account_id), meta, "")
+                }],
                 notices: self.current_channel_notices(&account, "Authenticator removed", &body)?,
             },
         };

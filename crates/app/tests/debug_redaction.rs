@@ -3,7 +3,7 @@
 //! it out of its `Debug` output, so that a `{:?}` in a log line or a panic
 //! message cannot leak it.
 
-use twostep_app::crypto::{hex, Keyring, MasterKey};
+use twostep_app::crypto::{Keyring, MasterKey, hex};
 use twostep_app::login::{LoginOutcome, Session};
 use twostep_app::ports::{Channel, Message, OutboxMessage};
 use twostep_app::recovery::OpenedCase;
@@ -55,7 +55,8 @@ fn no_debug_output_holds_a_secret() {
     let text = format!("Your code is {SECRET}. Cancel code: {SECRET}");
     let message = Message { channel: Channel::Sms, to: "+15550100".into(), subject: text.clone(), body: text.clone() };
     assert_hidden("Message", format!("{message:?}"), SECRET);
-    let outbox = OutboxMessage { id: "m1".into(), channel: "sms".into(), to: "+15550100".into(), body: text, sent_at: 1 };
+    let outbox =
+        OutboxMessage { id: "m1".into(), channel: "sms".into(), to: "+15550100".into(), body: text, sent_at: 1 };
     assert_hidden("OutboxMessage", format!("{outbox:?}"), SECRET);
 
     let bytes = [0x5a; 32];

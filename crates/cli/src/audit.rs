@@ -1,7 +1,7 @@
 //! `twostep audit verify`: walks the audit log's hash chain and fails, naming
 //! the first broken entry, if any entry was edited, removed or reordered.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 
 use crate::config::StorageConfig;
@@ -22,7 +22,10 @@ pub async fn run(storage: &StorageConfig, command: AuditCommand) -> Result<()> {
             store.close().await;
             match outcome {
                 Ok((entries, head)) => {
-                    println!("audit log intact: {entries} entries, head {}", if head.is_empty() { "(empty)" } else { &head });
+                    println!(
+                        "audit log intact: {entries} entries, head {}",
+                        if head.is_empty() { "(empty)" } else { &head }
+                    );
                     Ok(())
                 }
                 Err(broken) => bail!("audit log tampered with: {broken}"),

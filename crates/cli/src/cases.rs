@@ -3,7 +3,7 @@
 //! under a named staff account (`--reviewer EMAIL`), so the same rules hold:
 //! staff only, never one's own account, two reviewers for a high-risk case.
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
 use twostep_app::{App, RequestMeta};
 use twostep_domain::recovery::CaseStatus;
@@ -98,7 +98,14 @@ pub async fn run(app: &App, command: CasesCommand) -> Result<()> {
                 let items: Vec<&str> = c.reset_items.iter().map(|i| i.as_str()).collect();
                 let risk = c.risk_score.map(|r| r.to_string()).unwrap_or_else(|| "-".into());
                 let staff = if c.staff_account { "  STAFF ACCOUNT" } else { "" };
-                println!("{:<32}  {:<32}  {:>4}  {:<20}  {}{staff}", c.case_id, c.account_id, risk, time(c.submitted_at), items.join(","));
+                println!(
+                    "{:<32}  {:<32}  {:>4}  {:<20}  {}{staff}",
+                    c.case_id,
+                    c.account_id,
+                    risk,
+                    time(c.submitted_at),
+                    items.join(",")
+                );
             }
             Ok(())
         }
@@ -119,7 +126,11 @@ pub async fn run(app: &App, command: CasesCommand) -> Result<()> {
             println!("submitted   {}", time(c.submitted_at));
             println!("reset       {}", items.join(","));
             println!("new phone   {}", c.new_phone.as_deref().unwrap_or("-"));
-            println!("new e-mail  {}{}", c.new_email.as_deref().unwrap_or("-"), if e.new_email_taken { " (TAKEN)" } else { "" });
+            println!(
+                "new e-mail  {}{}",
+                c.new_email.as_deref().unwrap_or("-"),
+                if e.new_email_taken { " (TAKEN)" } else { "" }
+            );
             println!(
                 "codes       e-mail {}, phone {}",
                 if c.email_verified_at.is_some() { "proven" } else { "not proven" },
@@ -154,7 +165,9 @@ pub async fn run(app: &App, command: CasesCommand) -> Result<()> {
             let staff = reviewer_id(app, &reviewer).await?;
             let r = app.approve_recovery(&staff, &case_id, &note, &meta()).await.map_err(app_err)?;
             match r.status {
-                CaseStatus::Approved => println!("case {case_id} approved; withdrawals blocked until {}", time(r.hold_until)),
+                CaseStatus::Approved => {
+                    println!("case {case_id} approved; withdrawals blocked until {}", time(r.hold_until))
+                }
                 _ => println!("case {case_id}: first approval recorded; a second, different reviewer must approve"),
             }
             Ok(())

@@ -6,7 +6,7 @@
 //! before the first user waits for a code. `/readyz` stays about the
 //! database: a provider's outage must not take instances out of rotation.
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use twostep_delivery::Providers;
 
 use crate::config::{ServeArgs, ServeConfig};

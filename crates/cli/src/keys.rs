@@ -10,7 +10,7 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use twostep_app::crypto::{Keyring, MasterKey};
 use twostep_app::ports::{SecretKind, SecretStore};
 use twostep_store::SqlStore;
@@ -21,9 +21,14 @@ const RETIRED: &str = "retired-keys";
 
 pub fn ensure_data_dir(dir: &Path) -> Result<()> {
     if !dir.exists() {
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| format!("creating {}", dir.display()))?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
     }
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).with_context(|| format!("securing {}", dir.display()))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("securing {}", dir.display()))?;
     Ok(())
 }
 
@@ -91,8 +96,11 @@ pub async fn load_checked(dir: &Path, key_file: Option<&Path>, store: &SqlStore,
     let recorded = store.master_key_check().await.context("reading the master key check")?;
     if !path.exists() {
         if key_file.is_some() {
-            bail!("--master-key-file {}: no such file (the key is never created there; point it at the key \
-                   every instance uses)", path.display());
+            bail!(
+                "--master-key-file {}: no such file (the key is never created there; point it at the key \
+                   every instance uses)",
+                path.display()
+            );
         }
         if recorded.is_some() || !store.is_empty().await? {
             bail!(

@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, Command};
@@ -81,9 +81,7 @@ pub fn parse<P: clap::Parser>(argv: Vec<OsString>, settings: &BTreeSet<String>) 
             argv.splice(at..at, flags);
             // Every value was checked above, so this parse fails only on
             // what the first one already accepted.
-            cmd.clone()
-                .try_get_matches_from(&argv)
-                .map_err(|e| anyhow!("{}: {}", path.display(), clap_message(&e)))?
+            cmd.clone().try_get_matches_from(&argv).map_err(|e| anyhow!("{}: {}", path.display(), clap_message(&e)))?
         }
     };
     let cli = P::from_arg_matches(&matches).map_err(|e| anyhow!("{}", clap_message(&e)))?;

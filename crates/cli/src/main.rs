@@ -18,7 +18,7 @@ mod transfer;
 
 use std::io::Read;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use twostep_domain::Role;
 
@@ -138,9 +138,9 @@ enum KeysCommand {
 impl StaffCommand {
     fn settings(&self) -> &ServeArgs {
         match self {
-            StaffCommand::Add { settings, .. } | StaffCommand::Reset { settings, .. } | StaffCommand::Confirm { settings, .. } => {
-                settings
-            }
+            StaffCommand::Add { settings, .. }
+            | StaffCommand::Reset { settings, .. }
+            | StaffCommand::Confirm { settings, .. } => settings,
         }
     }
 }

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::builder::RangedU64ValueParser;
 use clap::Args;
+use clap::builder::RangedU64ValueParser;
 use twostep_app::Settings;
 use twostep_delivery::{
     BodyFormat, ClientTls, GenericHttpConfig, HttpProviderConfig, Providers, Secret, SmtpConfig, SmtpTls, TransportTls,
@@ -263,7 +263,6 @@ pub struct MessagingArgs {
     pub voice_client_key: Option<PathBuf>,
 }
 
-
 /// Fills the messaging part of `settings` and returns the providers.
 pub fn resolve(a: &MessagingArgs, settings: &mut Settings) -> Result<Providers> {
     let timeout = Duration::from_secs(a.provider_timeout_s);
@@ -275,7 +274,10 @@ pub fn resolve(a: &MessagingArgs, settings: &mut Settings) -> Result<Providers> 
             tls: a.smtp_tls.into(),
             username: a.smtp_user.clone(),
             password: a.smtp_password.clone(),
-            from: a.smtp_from.clone().with_context(|| format!("{} is required with --smtp-host", describe("smtp_from")))?,
+            from: a
+                .smtp_from
+                .clone()
+                .with_context(|| format!("{} is required with --smtp-host", describe("smtp_from")))?,
             timeout,
         }),
     };
@@ -386,7 +388,10 @@ fn http_provider(channel: &str, h: HttpFields) -> Result<Option<HttpProviderConf
             format: h.body_format.into(),
         }))),
         ProviderKind::Twilio => Ok(Some(HttpProviderConfig::Twilio(TwilioConfig {
-            account_sid: h.account_sid.clone().with_context(|| required("twilio_account_sid", "for the Twilio preset"))?,
+            account_sid: h
+                .account_sid
+                .clone()
+                .with_context(|| required("twilio_account_sid", "for the Twilio preset"))?,
             auth_token: h.auth_token.clone().with_context(|| required("twilio_auth_token", "for the Twilio preset"))?,
             from: h.from.clone().with_context(|| required("from", "for the Twilio preset"))?,
             api_base: h.api_base.to_string(),
@@ -445,9 +450,16 @@ mod tests {
         .tls;
         let path = |p: &str| Some(PathBuf::from(p));
         assert_eq!(tls.smtp.ca_file, path("/etc/twostep/company-ca.pem"));
-        assert_eq!(tls.sms.ca_file, path("/etc/twostep/sms-ca.pem"), "the transport's own bundle replaces the shared one");
+        assert_eq!(
+            tls.sms.ca_file,
+            path("/etc/twostep/sms-ca.pem"),
+            "the transport's own bundle replaces the shared one"
+        );
         assert_eq!(tls.voice.ca_file, path("/etc/twostep/company-ca.pem"));
-        assert_eq!((tls.smtp.client_cert, tls.smtp.client_key.clone()), (path("/etc/twostep/client.pem"), path("/etc/twostep/client.key")));
+        assert_eq!(
+            (tls.smtp.client_cert, tls.smtp.client_key.clone()),
+            (path("/etc/twostep/client.pem"), path("/etc/twostep/client.key"))
+        );
         assert_eq!(tls.sms.client_key, tls.smtp.client_key);
         // A transport's own certificate comes with its own key (or the key inside it), never the shared key.
         assert_eq!((tls.voice.client_cert, tls.voice.client_key), (path("/etc/twostep/voice.pem"), None));
@@ -471,7 +483,14 @@ mod tests {
     #[test]
     fn closed_sets_take_any_case_and_the_old_alias() {
         let p = resolve_flags(
-            &["--smtp-host=h", "--smtp-from=f", "--smtp-tls=TLS", "--sms-url=https://x", "--sms-method=put", "--sms-body-format=FORM"],
+            &[
+                "--smtp-host=h",
+                "--smtp-from=f",
+                "--smtp-tls=TLS",
+                "--sms-url=https://x",
+                "--sms-method=put",
+                "--sms-body-format=FORM",
+            ],
             &mut Settings::default(),
         )
         .unwrap();

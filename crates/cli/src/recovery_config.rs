@@ -4,11 +4,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use anyhow::{anyhow, Result};
+use anyhow::{Result, anyhow};
 use clap::{ArgAction, Args};
 use twostep_app::Settings;
 use twostep_domain::recovery::{
-    parse_names, recovery_code_ttl, RecoveryStep, MAX_RECOVERY_CODE_TTL_S, MIN_RECOVERY_CODE_TTL_S,
+    MAX_RECOVERY_CODE_TTL_S, MIN_RECOVERY_CODE_TTL_S, RecoveryStep, parse_names, recovery_code_ttl,
 };
 
 #[derive(Args, Debug, Clone)]

@@ -170,7 +170,9 @@ async fn shutdown_signal() {
 pub async fn backup(storage: &StorageConfig, out: &std::path::Path) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     if Backend::from_url(&storage.database_url)? != Backend::Sqlite {
-        anyhow::bail!("twostep backup copies SQLite databases; back up PostgreSQL with pg_dump (see docs/deployment.md)");
+        anyhow::bail!(
+            "twostep backup copies SQLite databases; back up PostgreSQL with pg_dump (see docs/deployment.md)"
+        );
     }
     let sql = open_store(storage).await?;
     // The copy holds password hashes and sealed secrets: readable by the owner only.
@@ -220,7 +222,9 @@ pub async fn rotate_keys(storage: &StorageConfig) -> Result<()> {
     // between the two leaves instances refusing to start until the rotation
     // is run again, never running on two keys.
     let id = rotation.new_key.id_hex();
-    if !sql.replace_master_key_check(&rotation.old_id, &id).await? && sql.master_key_check().await?.as_deref() != Some(&id) {
+    if !sql.replace_master_key_check(&rotation.old_id, &id).await?
+        && sql.master_key_check().await?.as_deref() != Some(&id)
+    {
         anyhow::bail!("the database's master key check changed during the rotation; is another rotation running?");
     }
     sql.close().await;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::CommandFactory;
 
-use crate::config::{setting_ids, settings_command, ServeArgs, ServeConfig, StorageConfig};
+use crate::config::{ServeArgs, ServeConfig, StorageConfig, setting_ids, settings_command};
 use crate::layers::{self, Layered, Source};
 use crate::{Cli, Command};
 
@@ -37,11 +37,12 @@ fn temp_file(text: &str) -> PathBuf {
 
 /// A config file setting `key` to `value`, typed as an operator would write it.
 fn file_with(key: &str, value: &str) -> PathBuf {
-    let value = if value == "true" || value == "false" || (!value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())) {
-        value.to_string()
-    } else {
-        format!("{value:?}")
-    };
+    let value =
+        if value == "true" || value == "false" || (!value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())) {
+            value.to_string()
+        } else {
+            format!("{value:?}")
+        };
     temp_file(&format!("{key} = {value}\n"))
 }
 
@@ -126,7 +127,10 @@ fn refusal(args: &[&str], file: Option<&str>) -> String {
     match parse(args, path.as_ref()) {
         Ok(l) => {
             let Command::Serve(a) = &l.cli.command else { unreachable!() };
-            ServeConfig::resolve(a).err().map(|e| format!("{e:#}")).unwrap_or_else(|| panic!("{args:?} {file:?} accepted"))
+            ServeConfig::resolve(a)
+                .err()
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_else(|| panic!("{args:?} {file:?} accepted"))
         }
         Err(e) => format!("{e:#}"),
     }
@@ -135,7 +139,11 @@ fn refusal(args: &[&str], file: Option<&str>) -> String {
 #[test]
 fn bad_values_are_refused_naming_the_setting_and_what_it_allows() {
     for (args, file, wanted) in [
-        (&["--smtp-tls=ssl"][..], None, &["smtp_tls", "--smtp-tls", "TWOSTEP_SMTP_TLS", "none, starttls, implicit"][..]),
+        (
+            &["--smtp-tls=ssl"][..],
+            None,
+            &["smtp_tls", "--smtp-tls", "TWOSTEP_SMTP_TLS", "none, starttls, implicit"][..],
+        ),
         (&["--session-ttl-s=-5"], None, &["session_ttl_s", "--session-ttl-s", "1.."]),
         (&["--session-ttl-s", "-5"], None, &["session_ttl_s", "--session-ttl-s", "1.."]),
         (&["--hash-queue", "-1"], None, &["hash_queue", "--hash-queue"]),
@@ -164,7 +172,8 @@ fn bad_values_are_refused_naming_the_setting_and_what_it_allows() {
 #[test]
 fn keys_of_other_commands_are_left_to_them() {
     let file = temp_file("listen = \"127.0.0.1:9\"\ndata_dir = \"/tmp/twostep-migrate\"\n");
-    let argv: Vec<OsString> = ["twostep", "migrate", "--config"].iter().map(OsString::from).chain([file.into()]).collect();
+    let argv: Vec<OsString> =
+        ["twostep", "migrate", "--config"].iter().map(OsString::from).chain([file.into()]).collect();
     let l: Layered<Cli> = layers::parse(argv, &setting_ids()).unwrap();
     assert_eq!(l.cli.global.data_dir, PathBuf::from("/tmp/twostep-migrate"));
 }
@@ -174,9 +183,7 @@ fn readme_table() -> String {
     let cmd = settings_command();
     let ids = setting_ids();
     let cell = |s: &str| s.replace('|', "\\|").replace('\n', "\\n");
-    let mut out = String::from(
-        "| Flag | Variable | File key | Default | What it sets |\n|---|---|---|---|---|\n",
-    );
+    let mut out = String::from("| Flag | Variable | File key | Default | What it sets |\n|---|---|---|---|---|\n");
     for arg in cmd.get_arguments().filter(|a| ids.contains(a.get_id().as_str())) {
         let id = arg.get_id().as_str();
         let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default().replace('\n', " ");

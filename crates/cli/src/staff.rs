@@ -4,7 +4,7 @@
 //! admins named with `--by` must be admins with an authenticator, never the
 //! account itself; every step is audited and told to the staff account.
 
-use anyhow::{anyhow, Result};
+use anyhow::{Result, anyhow};
 use twostep_app::{App, AppError};
 use twostep_domain::staff::StaffResetItem;
 

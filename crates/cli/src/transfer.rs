@@ -17,11 +17,11 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufWriter, Write};
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
-use serde_json::{json, Value as Json};
+use anyhow::{Context, Result, bail};
+use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
-use twostep_store::transfer::{ColumnKind, TableShape, Value};
 use twostep_store::SqlStore;
+use twostep_store::transfer::{ColumnKind, TableShape, Value};
 
 const FORMAT: &str = "twostep-export";
 /// 2: the file ends with a trailer (row counts and a digest).
@@ -168,9 +168,17 @@ impl<'a> Reader<'a> {
         self.digest.update(text.as_bytes());
         self.digest.update(b"\n");
         if let Some(name) = item["table"].as_str() {
-            let target = self.targets.iter().find(|t| t.name == name).with_context(|| format!("line {n}: unknown table {name}"))?;
-            let columns: Vec<&str> =
-                item["columns"].as_array().context("columns")?.iter().map(|c| c[0].as_str().unwrap_or_default()).collect();
+            let target = self
+                .targets
+                .iter()
+                .find(|t| t.name == name)
+                .with_context(|| format!("line {n}: unknown table {name}"))?;
+            let columns: Vec<&str> = item["columns"]
+                .as_array()
+                .context("columns")?
+                .iter()
+                .map(|c| c[0].as_str().unwrap_or_default())
+                .collect();
             let names: Vec<&str> = target.columns.iter().map(|(c, _)| c.as_str()).collect();
             if columns != names {
                 bail!("line {n}: table {name}: columns differ between export and this database");
@@ -184,7 +192,12 @@ impl<'a> Reader<'a> {
         let table = self.current.as_ref().with_context(|| format!("line {n}: a row before any table"))?;
         let values = item["r"].as_array().with_context(|| format!("line {n}: a row without values"))?;
         if values.len() != table.columns.len() {
-            bail!("line {n}: table {}: a row has {} values for {} columns", table.name, values.len(), table.columns.len());
+            bail!(
+                "line {n}: table {}: a row has {} values for {} columns",
+                table.name,
+                values.len(),
+                table.columns.len()
+            );
         }
         let row = values
             .iter()
@@ -204,8 +217,10 @@ impl<'a> Reader<'a> {
             bail!("the export is damaged: its digest does not match its contents");
         }
         let rows = trailer["rows"].as_object().context("the trailer has no row counts")?;
-        let claimed: BTreeMap<String, u64> =
-            rows.iter().map(|(k, v)| Ok((k.clone(), v.as_u64().context("a row count is not a number")?))).collect::<Result<_>>()?;
+        let claimed: BTreeMap<String, u64> = rows
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), v.as_u64().context("a row count is not a number")?)))
+            .collect::<Result<_>>()?;
         if claimed != self.counts {
             bail!("the export is damaged: its tables or row counts differ from its trailer");
         }

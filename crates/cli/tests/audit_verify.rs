@@ -70,11 +70,14 @@ async fn edited_removed_and_reordered_entries_fail_verification() {
 
     let (dir3, store) = logged_dir().await;
     // Entries 4 and 2 change places (SQLite lets the sequence numbers move).
-    tamper(&store, &[
-        "UPDATE audit_log SET seq = 100 WHERE seq = 2",
-        "UPDATE audit_log SET seq = 2 WHERE seq = 4",
-        "UPDATE audit_log SET seq = 4 WHERE seq = 100",
-    ])
+    tamper(
+        &store,
+        &[
+            "UPDATE audit_log SET seq = 100 WHERE seq = 2",
+            "UPDATE audit_log SET seq = 2 WHERE seq = 4",
+            "UPDATE audit_log SET seq = 4 WHERE seq = 100",
+        ],
+    )
     .await;
     assert_broken_at(&dir3, 2);
     store.close().await;

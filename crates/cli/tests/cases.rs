@@ -8,7 +8,7 @@ mod common;
 use common::{data_dir_with_key, run, run_env, temp_dir};
 use serde_json::json;
 use twostep_domain::Role;
-use twostep_testkit::recovery::{submitted_case, totp_owner, PW};
+use twostep_testkit::recovery::{PW, submitted_case, totp_owner};
 use twostep_testkit::{Backend, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{temp_dir, BIN};
+use common::{BIN, temp_dir};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use twostep_testkit::postfix::Postfix;
 use twostep_testkit::provider_stub::ProviderStub;
@@ -40,7 +40,16 @@ async fn check_delivery_names_each_transport_and_the_certificate_problem() {
     let stub = ProviderStub::start_tls(&ca.server_cert("sms", &["localhost"]), None).await;
     let dir = temp_dir();
     let (smtp_port, sms_url) = (postfix.starttls_port.to_string(), format!("{}/v1/sms", stub.url));
-    let base = ["--smtp-host", "localhost", "--smtp-port", &smtp_port, "--smtp-from", "no-reply@twostep.test", "--sms-url", &sms_url];
+    let base = [
+        "--smtp-host",
+        "localhost",
+        "--smtp-port",
+        &smtp_port,
+        "--smtp-from",
+        "no-reply@twostep.test",
+        "--sms-url",
+        &sms_url,
+    ];
     let ca_path = ca.cert.to_str().unwrap();
 
     // Neither trusts the private CA: both fail, naming the problem.
@@ -48,7 +57,10 @@ async fn check_delivery_names_each_transport_and_the_certificate_problem() {
     assert!(!success, "{out}");
     let email = line(&out, "e-mail");
     assert!(email.starts_with(&format!("e-mail: smtp starttls localhost:{smtp_port}: FAILED: ")), "{email}");
-    assert!(email.contains("invalid peer certificate: UnknownIssuer") && email.contains("--outbound-ca-file"), "{email}");
+    assert!(
+        email.contains("invalid peer certificate: UnknownIssuer") && email.contains("--outbound-ca-file"),
+        "{email}"
+    );
     let sms = line(&out, "sms");
     assert!(sms.starts_with(&format!("sms: {}: FAILED: ", stub.url)), "{sms}");
     assert!(sms.contains("invalid peer certificate: UnknownIssuer"), "{sms}");
@@ -62,7 +74,10 @@ async fn check_delivery_names_each_transport_and_the_certificate_problem() {
         line(&out, "e-mail"),
         format!("e-mail: smtp starttls localhost:{smtp_port}: ok: EHLO, STARTTLS with a trusted certificate accepted")
     );
-    assert_eq!(line(&out, "sms"), format!("sms: {}: ok: TLS handshake with a trusted certificate, HEAD / answered 200 OK", stub.url));
+    assert_eq!(
+        line(&out, "sms"),
+        format!("sms: {}: ok: TLS handshake with a trusted certificate, HEAD / answered 200 OK", stub.url)
+    );
 
     // From the config file; and implicit TLS.
     let config = dir.join("twostep.toml");
@@ -84,7 +99,8 @@ async fn check_delivery_names_each_transport_and_the_certificate_problem() {
     assert!(line(&out, "sms").contains("FAILED: ") && out.contains("1 delivery transport(s) failed"), "{out}");
 
     // A missing bundle stops the command with the path named.
-    let (success, out) = check_delivery(&dir, &base, &[("TWOSTEP_OUTBOUND_CA_FILE", "/nonexistent/company-ca.pem")]).await;
+    let (success, out) =
+        check_delivery(&dir, &base, &[("TWOSTEP_OUTBOUND_CA_FILE", "/nonexistent/company-ca.pem")]).await;
     assert!(!success && out.contains("/nonexistent/company-ca.pem"), "{out}");
 
     // Nothing was sent: no mail, and the provider saw only `HEAD /`.
@@ -133,7 +149,11 @@ async fn serve_logs_the_check_at_start_without_colour_codes() {
     let port = postfix.starttls_port.to_string();
     let args = ["--smtp-host", "localhost", "--smtp-port", &port, "--smtp-from", "no-reply@twostep.test"];
     let (line, log) = startup_check_line(&temp_dir(), &args).await;
-    assert!(line.contains(" WARN ") && line.contains(": FAILED: Connection error: invalid peer certificate: UnknownIssuer ("), "{line}");
+    assert!(
+        line.contains(" WARN ")
+            && line.contains(": FAILED: Connection error: invalid peer certificate: UnknownIssuer ("),
+        "{line}"
+    );
     assert!(!log.contains('\x1b'), "colour codes in a log that is not a terminal:\n{log:?}");
 
     let mut trusted = args.to_vec();

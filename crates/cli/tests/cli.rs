@@ -8,12 +8,12 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{data_dir_with_key, get, now, post, run, serve, temp_dir, Server};
+use common::{Server, data_dir_with_key, get, now, post, run, serve, temp_dir};
 use serde_json::json;
 use twostep_app::crypto::{Keyring, MasterKey};
+use twostep_app::outbound::message_context;
 use twostep_app::ports::{MessageQueueStore, RecoveryStore, SecretKind, SecretStore};
 use twostep_app::recovery::document_context;
-use twostep_app::outbound::message_context;
 use twostep_domain::Role;
 use twostep_store::SqlStore;
 use twostep_testkit::recovery::{submitted_case, totp_owner};
@@ -34,9 +34,11 @@ async fn first_start_creates_a_private_data_dir_and_key() {
     assert_eq!(get(&server.url, "/healthz", None).await.0, 200);
     assert_eq!(get(&server.url, "/readyz", None).await.0, 200);
     // With the captcha at 0 bits the password step needs no captcha.
-    let (status, _) = post(&server.url, "/api/v1/accounts", json!({"email": "a@example.com", "password": "password123"}), None).await;
+    let (status, _) =
+        post(&server.url, "/api/v1/accounts", json!({"email": "a@example.com", "password": "password123"}), None).await;
     assert_eq!(status, 202);
-    let (status, body) = post(&server.url, "/api/v1/login", json!({"email": "a@example.com", "password": "password123"}), None).await;
+    let (status, body) =
+        post(&server.url, "/api/v1/login", json!({"email": "a@example.com", "password": "password123"}), None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("email_unverified")));
     drop(server);
     let _ = std::fs::remove_dir_all(cwd);
@@ -77,14 +79,25 @@ async fn help_migrate_and_staff_add_work_on_the_same_database() {
     assert!(ok && text.contains("TWOSTEP_CAPTCHA_BITS") && text.contains("--data-dir"), "{text}");
     let (ok, text) = run(&cwd, &["migrate", "--data-dir", "d"], "");
     assert!(ok, "{text}");
-    let (ok, text) = run(&cwd, &["staff", "add", "--email", "Rev@Example.com", "--role", "reviewer", "--data-dir", "d"], "staff password 1\n");
+    let (ok, text) = run(
+        &cwd,
+        &["staff", "add", "--email", "Rev@Example.com", "--role", "reviewer", "--data-dir", "d"],
+        "staff password 1\n",
+    );
     assert!(ok, "{text}");
-    let (ok, text) = run(&cwd, &["staff", "add", "--email", "x@example.com", "--role", "king", "--data-dir", "d"], "staff password 1\n");
+    let (ok, text) = run(
+        &cwd,
+        &["staff", "add", "--email", "x@example.com", "--role", "king", "--data-dir", "d"],
+        "staff password 1\n",
+    );
     assert!(!ok, "{text}");
-    let (ok, text) = run(&cwd, &["staff", "add", "--email", "y@example.com", "--role", "admin", "--data-dir", "d"], "short\n");
+    let (ok, text) =
+        run(&cwd, &["staff", "add", "--email", "y@example.com", "--role", "admin", "--data-dir", "d"], "short\n");
     assert!(!ok && text.contains("password"), "{text}");
     let server = serve(&cwd, &["--data-dir", "d", "--captcha-bits", "0"], &[]);
-    let (status, body) = post(&server.url, "/api/v1/login", json!({"email": "rev@example.com", "password": "staff password 1"}), None).await;
+    let (status, body) =
+        post(&server.url, "/api/v1/login", json!({"email": "rev@example.com", "password": "staff password 1"}), None)
+            .await;
     assert_eq!(status, 200, "{body}");
     let token = body["session_token"].as_str().unwrap().to_owned();
     let me = get(&server.url, "/api/v1/me", Some(&token)).await.1;
@@ -130,7 +143,13 @@ async fn key_rotation_re_encrypts_secrets_and_codes_keep_working() {
     let step_start = (now() / 30 + 1) * 30;
     tokio::time::sleep(std::time::Duration::from_secs((step_start - now()).max(0) as u64)).await;
     let code = twostep_testkit::oathtool(&key, now());
-    let r = post(&server.url, &format!("/api/v1/login/{}/totp", pending["login_id"].as_str().unwrap()), json!({"code": code}), None).await;
+    let r = post(
+        &server.url,
+        &format!("/api/v1/login/{}/totp", pending["login_id"].as_str().unwrap()),
+        json!({"code": code}),
+        None,
+    )
+    .await;
     assert_eq!(r.0, 200, "{r:?}");
     drop(server);
     let _ = std::fs::remove_dir_all(cwd);
@@ -179,7 +198,8 @@ async fn rotation_covers_documents_and_messages(backend: Backend) {
     let mut images = Vec::new();
     for case in &cases {
         for doc in s.store.case_documents(&case.id).await.unwrap() {
-            let (status, content_type, bytes) = fetch(&s.url, &document(&case.id, &doc.slot), &[("authorization", &bearer)]).await;
+            let (status, content_type, bytes) =
+                fetch(&s.url, &document(&case.id, &doc.slot), &[("authorization", &bearer)]).await;
             assert_eq!((status, &content_type), (200, &doc.content_type), "{l}");
             images.push((case.id.clone(), doc.slot, content_type, bytes));
         }
@@ -190,7 +210,13 @@ async fn rotation_covers_documents_and_messages(backend: Backend) {
     // rejection of Bob's case, decided while nobody delivers.
     let told_before = s.messages_to(&bob.email).await.len();
     s.stop_delivery();
-    let (status, body) = s.post(&format!("/api/v1/admin/recovery-cases/{}/reject", cases[1].id), json!({"reason": "photo unreadable"}), Some(&staff)).await;
+    let (status, body) = s
+        .post(
+            &format!("/api/v1/admin/recovery-cases/{}/reject", cases[1].id),
+            json!({"reason": "photo unreadable"}),
+            Some(&staff),
+        )
+        .await;
     assert_eq!(status, 200, "{l}: {body}");
     let queued = s.store.queue_counts().await.unwrap().queued;
     assert!(queued >= 1, "{l}: the rejection notice waits in the queue");
@@ -219,19 +245,26 @@ async fn rotation_covers_documents_and_messages(backend: Backend) {
     let store = SqlStore::connect(&url, &Default::default()).await.unwrap();
     for kind in SecretKind::ALL {
         let left = store.stale_secrets(kind, &new_only.current_prefix(), None, 10).await.unwrap();
-        assert!(left.is_empty(), "{l}: {kind:?} still under an older key: {:?}", left.iter().map(|x| (&x.id, &x.slot)).collect::<Vec<_>>());
+        assert!(
+            left.is_empty(),
+            "{l}: {kind:?} still under an older key: {:?}",
+            left.iter().map(|x| (&x.id, &x.slot)).collect::<Vec<_>>()
+        );
     }
     for (case_id, slot, content_type, bytes) in &images {
         let (stored_type, sealed) = store.case_document(case_id, slot).await.unwrap().unwrap();
         assert!(new_only.is_current(&sealed), "{l}: {slot} of {case_id} names the new key");
-        let plain = new_only.open(&document_context(case_id, slot), &sealed).unwrap_or_else(|e| panic!("{l}: {slot} of {case_id}: {e}"));
+        let plain = new_only
+            .open(&document_context(case_id, slot), &sealed)
+            .unwrap_or_else(|e| panic!("{l}: {slot} of {case_id}: {e}"));
         assert_eq!((&stored_type, &*plain), (content_type, bytes), "{l}: {slot} of {case_id} unchanged");
     }
     let waiting = store.due_messages(i64::MAX, 100).await.unwrap();
     assert_eq!(waiting.len() as i64, queued, "{l}: the queue is as it was");
     for m in &waiting {
         assert!(new_only.is_current(&m.sealed), "{l}: message {} names the new key", m.id);
-        let plain = new_only.open(&message_context(&m.id), &m.sealed).unwrap_or_else(|e| panic!("{l}: message {}: {e}", m.id));
+        let plain =
+            new_only.open(&message_context(&m.id), &m.sealed).unwrap_or_else(|e| panic!("{l}: message {}: {e}", m.id));
         let (subject, _body): (String, String) = serde_json::from_slice(&plain).unwrap();
         assert_eq!(subject, "Account recovery rejected", "{l}");
     }
@@ -244,13 +277,21 @@ async fn rotation_covers_documents_and_messages(backend: Backend) {
     for (case_id, slot, content_type, bytes) in &images {
         let api = fetch(&server.url, &document(case_id, slot), &[("authorization", &bearer)]).await;
         assert_eq!((api.0, &api.1, &api.2), (200, content_type, bytes), "{l}: {slot} of {case_id} over the API");
-        let page = fetch(&server.url, &format!("/staff/cases/{case_id}/documents/{slot}"), &[("cookie", &cookie)]).await;
-        assert_eq!((page.0, &page.1, &page.2), (200, content_type, bytes), "{l}: {slot} of {case_id} in the staff console");
+        let page =
+            fetch(&server.url, &format!("/staff/cases/{case_id}/documents/{slot}"), &[("cookie", &cookie)]).await;
+        assert_eq!(
+            (page.0, &page.1, &page.2),
+            (200, content_type, bytes),
+            "{l}: {slot} of {case_id} in the staff console"
+        );
     }
     // The notice queued under the old key reaches Bob.
     let mut told = Vec::new();
     for _ in 0..200 {
-        told = get(&server.url, "/api/v1/dev/outbox?to=bob@example.com", None).await.1["messages"].as_array().cloned().unwrap_or_default();
+        told = get(&server.url, "/api/v1/dev/outbox?to=bob@example.com", None).await.1["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         if told.len() > told_before {
             break;
         }

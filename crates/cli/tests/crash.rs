@@ -11,9 +11,9 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{expect, outbox_code, try_call as call, CrashSite};
+use common::{CrashSite, expect, outbox_code, try_call as call};
 use serde_json::json;
-use twostep_testkit::{oathtool, Backend};
+use twostep_testkit::{Backend, oathtool};
 
 const PW: &str = "correct horse battery";
 const CRASHES: usize = 3;
@@ -38,7 +38,8 @@ async fn user(url: String, email: String, ack: Arc<Mutex<Acknowledged>>) -> Opti
     let verify = json!({"email": email, "code": code});
     expect(call(&url, "POST", "/api/v1/accounts/verify-email", Some(verify), None).await?, 200)?;
     ack.lock().unwrap().accounts.push((email.clone(), true));
-    let login = expect(call(&url, "POST", "/api/v1/login", Some(json!({"email": email, "password": PW})), None).await?, 200)?;
+    let login =
+        expect(call(&url, "POST", "/api/v1/login", Some(json!({"email": email, "password": PW})), None).await?, 200)?;
     let token = login["session_token"].as_str()?.to_owned();
     let sudo = json!({"method": "password", "password": PW});
     expect(call(&url, "POST", "/api/v1/me/sudo", Some(sudo), Some(&token)).await?, 200)?;
@@ -47,7 +48,8 @@ async fn user(url: String, email: String, ack: Arc<Mutex<Acknowledged>>) -> Opti
     let confirm = json!({"setup_id": setup["setup_id"], "backup_key": key, "code": oathtool(&key, common::now())});
     expect(call(&url, "POST", "/api/v1/me/totp/confirm", Some(confirm), Some(&token)).await?, 200)?;
     ack.lock().unwrap().enrolled.push((email.clone(), key.clone()));
-    let login = expect(call(&url, "POST", "/api/v1/login", Some(json!({"email": email, "password": PW})), None).await?, 200)?;
+    let login =
+        expect(call(&url, "POST", "/api/v1/login", Some(json!({"email": email, "password": PW})), None).await?, 200)?;
     let path = format!("/api/v1/login/{}/totp", login["login_id"].as_str()?);
     // The next step's code (one step of drift is allowed): the current one
     // went into the enrolment.
@@ -61,21 +63,31 @@ async fn user(url: String, email: String, ack: Arc<Mutex<Acknowledged>>) -> Opti
 async fn check_after_restart(l: &str, url: &str, ack: &Acknowledged) -> usize {
     let mut checked = 0;
     for (email, verified) in &ack.accounts {
-        let (status, body) = call(url, "POST", "/api/v1/login", Some(json!({"email": email, "password": PW})), None).await.unwrap();
+        let (status, body) =
+            call(url, "POST", "/api/v1/login", Some(json!({"email": email, "password": PW})), None).await.unwrap();
         if *verified {
             assert_eq!(status, 200, "{l}: {email}: an acknowledged, confirmed account: {body}");
         } else {
-            assert!(status == 200 || body["error"]["code"] == "email_unverified", "{l}: {email}: an acknowledged sign-up is gone: {status} {body}");
+            assert!(
+                status == 200 || body["error"]["code"] == "email_unverified",
+                "{l}: {email}: an acknowledged sign-up is gone: {status} {body}"
+            );
         }
         checked += 1;
     }
     for (email, _key) in &ack.enrolled {
-        let (status, body) = call(url, "POST", "/api/v1/login", Some(json!({"email": email, "password": PW})), None).await.unwrap();
-        assert_eq!((status, body["status"].as_str()), (200, Some("second_factor_required")), "{l}: {email}: a confirmed authenticator is gone: {body}");
+        let (status, body) =
+            call(url, "POST", "/api/v1/login", Some(json!({"email": email, "password": PW})), None).await.unwrap();
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (200, Some("second_factor_required")),
+            "{l}: {email}: a confirmed authenticator is gone: {body}"
+        );
         checked += 1;
     }
     for (email, code) in &ack.used_codes {
-        let (_, login) = call(url, "POST", "/api/v1/login", Some(json!({"email": email, "password": PW})), None).await.unwrap();
+        let (_, login) =
+            call(url, "POST", "/api/v1/login", Some(json!({"email": email, "password": PW})), None).await.unwrap();
         let path = format!("/api/v1/login/{}/totp", login["login_id"].as_str().unwrap());
         let (status, body) = call(url, "POST", &path, Some(json!({"code": code})), None).await.unwrap();
         // Replays within the code's lifetime are what matter; an older code
@@ -100,9 +112,15 @@ async fn crash_and_recover(backend: Backend) {
         let mut users = Vec::new();
         let started = std::time::Instant::now();
         let mut n = 0;
-        while ack.lock().unwrap().used_codes.len() < codes_before + 3 + crash && started.elapsed() < Duration::from_secs(60) {
+        while ack.lock().unwrap().used_codes.len() < codes_before + 3 + crash
+            && started.elapsed() < Duration::from_secs(60)
+        {
             if users.len() < 12 {
-                users.push(tokio::spawn(user(server.url.clone(), format!("crash-{crash}-{n}@example.com"), ack.clone())));
+                users.push(tokio::spawn(user(
+                    server.url.clone(),
+                    format!("crash-{crash}-{n}@example.com"),
+                    ack.clone(),
+                )));
                 n += 1;
             }
             tokio::time::sleep(Duration::from_millis(40)).await;
@@ -127,7 +145,10 @@ async fn crash_and_recover(backend: Backend) {
     drop(server);
     {
         let a = ack.lock().unwrap();
-        assert!(!a.enrolled.is_empty() && !a.used_codes.is_empty(), "{l}: the load never reached enrolments and sign-ins");
+        assert!(
+            !a.enrolled.is_empty() && !a.used_codes.is_empty(),
+            "{l}: the load never reached enrolments and sign-ins"
+        );
     }
     println!("{l}: {survived} crashes survived, {checked} acknowledged writes checked after the last");
     site.remove().await;

@@ -17,16 +17,18 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{answer, expect, outbox_code, outbox_codes, request, staff_with_authenticator, try_call as call, CrashSite};
-use serde_json::{json, Value};
+use common::{
+    CrashSite, answer, expect, outbox_code, outbox_codes, request, staff_with_authenticator, try_call as call,
+};
+use serde_json::{Value, json};
 use sqlx::Row;
 use twostep_app::crypto::token_hash;
 use twostep_app::ports::{AccountStore, AuditStore, TotpStore};
 use twostep_app::recovery::port::RecoveryStore;
 use twostep_domain::recovery::{CaseStatus, RecoveryCase, RecoveryStep};
 use twostep_store::SqlStore;
-use twostep_testkit::recovery::{multipart, passport_form, PW};
-use twostep_testkit::{oathtool, Backend};
+use twostep_testkit::recovery::{PW, multipart, passport_form};
+use twostep_testkit::{Backend, oathtool};
 use twostep_web::time::rfc3339;
 
 const CRASHES: usize = 3;
@@ -127,7 +129,8 @@ async fn owner(url: String, round: usize, n: usize, load: Shared) -> Option<()> 
     expect(c.post("/api/v1/accounts/verify-email", json!({"email": email, "code": code}), None).await?, 200)?;
     let login = expect(c.post("/api/v1/login", json!({"email": email, "password": PW}), None).await?, 200)?;
     let session = login["session_token"].as_str()?.to_owned();
-    let account_id = expect(c.call("GET", "/api/v1/me", None, Some(&session)).await?, 200)?["account_id"].as_str()?.to_owned();
+    let account_id =
+        expect(c.call("GET", "/api/v1/me", None, Some(&session)).await?, 200)?["account_id"].as_str()?.to_owned();
     expect(c.post("/api/v1/me/sudo", json!({"method": "password", "password": PW}), Some(&session)).await?, 200)?;
     let setup = expect(c.post("/api/v1/me/totp", json!({}), Some(&session)).await?, 201)?;
     let key = setup["backup_key"].as_str()?;
@@ -250,7 +253,8 @@ async fn reviewer(url: String, email: &'static str, token: String, load: Shared)
             let i = l.owners.iter().position(|o| o.case_id() == Some(id)).expect("a case of a known owner");
             match body["status"].as_str() {
                 Some("approved") => {
-                    l.owners[i].approved_until = Some(body["withdrawals_blocked_until"].as_str().expect("the hold").to_owned());
+                    l.owners[i].approved_until =
+                        Some(body["withdrawals_blocked_until"].as_str().expect("the hold").to_owned());
                     l.approved += 1;
                 }
                 Some("pending_review") => {
@@ -300,7 +304,10 @@ async fn check_database(site: &CrashSite, owners: &[Owner], crash: usize) -> Vec
             assert!(kept, "{who}: an acknowledged submission is lost: {status:?}");
         }
         if o.first_approval {
-            assert!(case.is_some_and(|c| c.first_approved_by.is_some()), "{who}: an acknowledged first approval is lost: {case:?}");
+            assert!(
+                case.is_some_and(|c| c.first_approved_by.is_some()),
+                "{who}: an acknowledged first approval is lost: {case:?}"
+            );
         }
         if o.approved_until.is_some() {
             assert_eq!(status, Some(CaseStatus::Approved), "{who}: an acknowledged approval is lost");
@@ -344,10 +351,19 @@ async fn check_database(site: &CrashSite, owners: &[Owner], crash: usize) -> Vec
             ("recovery_rejected", rejected),
         ];
         for (kind, happened) in decisions {
-            assert_eq!(entries(kind), usize::from(happened), "{who}: {kind} {happened}, status {status:?}: its audit entries");
+            assert_eq!(
+                entries(kind),
+                usize::from(happened),
+                "{who}: {kind} {happened}, status {status:?}: its audit entries"
+            );
         }
         if let Some(c) = case {
-            let staff = count(&store, "SELECT COUNT(*) FROM audit_log WHERE kind = 'staff_rejected_recovery' AND detail = $1", &format!("case {}", c.id)).await;
+            let staff = count(
+                &store,
+                "SELECT COUNT(*) FROM audit_log WHERE kind = 'staff_rejected_recovery' AND detail = $1",
+                &format!("case {}", c.id),
+            )
+            .await;
             assert_eq!(staff, i64::from(rejected), "{who}: rejected {rejected}: the reviewer's audit entry");
         }
         // The address the case was opened under hears of each decision
@@ -355,10 +371,21 @@ async fn check_database(site: &CrashSite, owners: &[Owner], crash: usize) -> Vec
         // a cancel code), then rejection or approval. Codes are not notices.
         // Binding the authenticator told the owner too, in its own
         // transaction with its audit entry.
-        let enrolled = count(&store, "SELECT COUNT(*) FROM audit_log WHERE account_id = $1 AND kind = 'totp_enrolled'", &o.account_id).await;
+        let enrolled = count(
+            &store,
+            "SELECT COUNT(*) FROM audit_log WHERE account_id = $1 AND kind = 'totp_enrolled'",
+            &o.account_id,
+        )
+        .await;
         let told = [case.is_some(), submitted, rejected, approved].into_iter().filter(|t| *t).count() as i64 + enrolled;
-        let notices = count(&store, "SELECT COUNT(*) FROM message_queue WHERE recipient = $1 AND code_id IS NULL", &o.email).await;
-        assert_eq!(notices, told, "{who}: status {status:?}: the notices to {} (authenticator bound: {enrolled})", o.email);
+        let notices =
+            count(&store, "SELECT COUNT(*) FROM message_queue WHERE recipient = $1 AND code_id IS NULL", &o.email)
+                .await;
+        assert_eq!(
+            notices, told,
+            "{who}: status {status:?}: the notices to {} (authenticator bound: {enrolled})",
+            o.email
+        );
         if let Some(c) = case.filter(|_| approved) {
             // The owner is told on the old address, and on the new contact.
             let decided = c.decided_at.expect("decided_at");
@@ -400,7 +427,11 @@ async fn check_api(url: &str, load: &Shared, statuses: &[(usize, CaseStatus)]) -
         let (status, me) = call(url, "GET", "/api/v1/me", None, Some(&session)).await.unwrap();
         if !approved {
             assert_eq!(status, 200, "nothing approved, yet the session from before the case is gone: {me}");
-            assert_eq!((me["factors"]["totp"].as_bool(), &me["withdrawals_blocked_until"]), (Some(true), &Value::Null), "{me}");
+            assert_eq!(
+                (me["factors"]["totp"].as_bool(), &me["withdrawals_blocked_until"]),
+                (Some(true), &Value::Null),
+                "{me}"
+            );
             checked += 1;
             continue;
         }
@@ -422,7 +453,11 @@ async fn check_api(url: &str, load: &Shared, statuses: &[(usize, CaseStatus)]) -
         // The hold is refused before the code is even looked at.
         let w = json!({"asset": "BTC", "amount": "0.5", "address": "bc1qexampleaddress", "code": "000000"});
         let (status, refused) = call(url, "POST", "/api/v1/withdrawals", Some(w), Some(&token)).await.unwrap();
-        assert_eq!((status, &refused["error"]["code"], &refused["error"]["until"]), (403, &json!("security_hold"), &until), "{refused}");
+        assert_eq!(
+            (status, &refused["error"]["code"], &refused["error"]["until"]),
+            (403, &json!("security_hold"), &until),
+            "{refused}"
+        );
         lock(load).owners[i].session_after = Some(token);
         checked += 1;
     }
@@ -432,7 +467,8 @@ async fn check_api(url: &str, load: &Shared, statuses: &[(usize, CaseStatus)]) -
 /// Signs in with the password (and an e-mail code if the new phone made
 /// a second step): the authenticator is no longer offered.
 async fn sign_in_after_approval(url: &str, email: &str, phone: Option<&str>) -> String {
-    let (status, login) = call(url, "POST", "/api/v1/login", Some(json!({"email": email, "password": PW})), None).await.unwrap();
+    let (status, login) =
+        call(url, "POST", "/api/v1/login", Some(json!({"email": email, "password": PW})), None).await.unwrap();
     assert_eq!(status, 200, "{email} after approval: {login}");
     let Some(phone) = phone else {
         assert_eq!(login["status"], "authenticated", "{email}: no authenticator, no phone: {login}");
@@ -441,11 +477,15 @@ async fn sign_in_after_approval(url: &str, email: &str, phone: Option<&str>) -> 
     assert_eq!(login["methods"], json!(["sms", "voice"]), "{email}: the new phone, no authenticator");
     let login_id = login["login_id"].as_str().unwrap();
     let seen = outbox_codes(url, phone).await.unwrap().len();
-    let (status, sent) = call(url, "POST", &format!("/api/v1/login/{login_id}/code"), Some(json!({"channel": "sms"})), None).await.unwrap();
+    let (status, sent) =
+        call(url, "POST", &format!("/api/v1/login/{login_id}/code"), Some(json!({"channel": "sms"})), None)
+            .await
+            .unwrap();
     assert_eq!(status, 202, "{sent}");
     let code = outbox_code(url, phone, seen).await.expect("the sign-in code");
     let body = json!({"channel": "sms", "code": code});
-    let (status, session) = call(url, "POST", &format!("/api/v1/login/{login_id}/code/verify"), Some(body), None).await.unwrap();
+    let (status, session) =
+        call(url, "POST", &format!("/api/v1/login/{login_id}/code/verify"), Some(body), None).await.unwrap();
     assert_eq!(status, 200, "{session}");
     session["session_token"].as_str().unwrap().to_owned()
 }
@@ -524,7 +564,10 @@ async fn crash_during_recovery(backend: Backend) {
             a.approved,
             a.rejected
         );
-        assert!(a.submitted > 0 && a.approved > 0 && a.rejected > 0, "{l}: the load never reached submissions and decisions");
+        assert!(
+            a.submitted > 0 && a.approved > 0 && a.rejected > 0,
+            "{l}: the load never reached submissions and decisions"
+        );
     }
     site.remove().await;
 }

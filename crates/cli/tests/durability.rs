@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{temp_dir, BIN};
+use common::{BIN, temp_dir};
 
 /// Runs `twostep migrate ARGS` in `cwd` with `envs`; success and all output.
 fn migrate(cwd: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> (bool, String) {

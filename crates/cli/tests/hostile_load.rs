@@ -71,7 +71,8 @@ async fn bogus_page_uploads_are_refused_before_they_are_read() {
 
     for round in 0..2 {
         let uploads = (0..32).map(|i| {
-            let (http, url, body, content_type) = (http.clone(), server.url.clone(), body.clone(), content_type.clone());
+            let (http, url, body, content_type) =
+                (http.clone(), server.url.clone(), body.clone(), content_type.clone());
             let cookie = format!("{pre}; twostep_case=case{round}x{i}.made-up-token-{i}");
             tokio::spawn(async move {
                 let sent = http
@@ -109,7 +110,11 @@ async fn metrics_can_be_kept_behind_a_token_or_on_their_own_listener() {
     let data = dir.join("data");
     let http = twostep_testkit::http_client();
 
-    let server = serve(&dir, &["--captcha-bits", "0", "--data-dir", data.to_str().unwrap(), "--metrics-token", "scrape-secret"], &[]);
+    let server = serve(
+        &dir,
+        &["--captcha-bits", "0", "--data-dir", data.to_str().unwrap(), "--metrics-token", "scrape-secret"],
+        &[],
+    );
     let metrics = format!("{}/metrics", server.url);
     let r = http.get(&metrics).send().await.unwrap();
     assert_eq!(r.status(), 401);
@@ -120,7 +125,11 @@ async fn metrics_can_be_kept_behind_a_token_or_on_their_own_listener() {
     assert!(r.text().await.unwrap().contains("twostep_http_requests_total"));
     drop(server);
 
-    let server = serve(&dir, &["--captcha-bits", "0", "--data-dir", data.to_str().unwrap(), "--metrics-listen", "127.0.0.1:0"], &[]);
+    let server = serve(
+        &dir,
+        &["--captcha-bits", "0", "--data-dir", data.to_str().unwrap(), "--metrics-listen", "127.0.0.1:0"],
+        &[],
+    );
     let own = server
         .banner
         .split_whitespace()

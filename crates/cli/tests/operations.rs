@@ -9,10 +9,10 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use common::{start, temp_dir, Server};
-use serde_json::{json, Value};
+use common::{Server, start, temp_dir};
+use serde_json::{Value, json};
 use twostep_testkit::db::BOTH;
-use twostep_testkit::{oathtool, Backend, TestDatabase};
+use twostep_testkit::{Backend, TestDatabase, oathtool};
 
 const PW: &str = "correct horse battery";
 
@@ -25,8 +25,16 @@ fn serve(cwd: &Path, extra: &[&str]) -> Server {
 }
 
 /// A JSON request with extra headers: status, headers and JSON body.
-async fn send(url: &str, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, Value) {
-    let mut req = twostep_testkit::http_client().request(method.parse().unwrap(), format!("{url}{path}")).timeout(Duration::from_secs(30));
+async fn send(
+    url: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut req = twostep_testkit::http_client()
+        .request(method.parse().unwrap(), format!("{url}{path}"))
+        .timeout(Duration::from_secs(30));
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -42,7 +50,8 @@ async fn verified_account(s: &Server, email: &str, headers: &[(&str, &str)]) {
     let r = send(&s.url, "POST", "/api/v1/accounts", Some(json!({"email": email, "password": PW})), headers).await;
     assert_eq!(r.0, 202, "{}", r.2);
     let code = common::outbox_code(&s.url, email, 0).await.expect("the sign-up code");
-    let r = send(&s.url, "POST", "/api/v1/accounts/verify-email", Some(json!({"email": email, "code": code})), headers).await;
+    let r = send(&s.url, "POST", "/api/v1/accounts/verify-email", Some(json!({"email": email, "code": code})), headers)
+        .await;
     assert_eq!(r.0, 200, "{}", r.2);
 }
 
@@ -80,11 +89,23 @@ async fn the_client_address_is_the_first_untrusted_hop_from_the_right() {
     let cwd3 = temp_dir();
     let s = serve(&cwd3, &["--accounts-per-ip-per-hour", "2"]);
     for (n, xff) in ["192.0.2.1", "192.0.2.2", "192.0.2.3"].iter().enumerate() {
-        let r = send(&s.url, "POST", "/api/v1/accounts", Some(json!({"email": format!("d{n}@example.com"), "password": PW})), &[("x-forwarded-for", xff)]).await;
+        let r = send(
+            &s.url,
+            "POST",
+            "/api/v1/accounts",
+            Some(json!({"email": format!("d{n}@example.com"), "password": PW})),
+            &[("x-forwarded-for", xff)],
+        )
+        .await;
         assert_eq!(r.0, if n < 2 { 202 } else { 429 }, "{}", r.2);
     }
     drop(s);
-    let refused = start(&cwd3, &["serve", "--listen", "127.0.0.1:0", "--trusted-proxies", "10.0.0.0/33", "--data-dir", "data"], &[], &cwd3.join("bad.log"));
+    let refused = start(
+        &cwd3,
+        &["serve", "--listen", "127.0.0.1:0", "--trusted-proxies", "10.0.0.0/33", "--data-dir", "data"],
+        &[],
+        &cwd3.join("bad.log"),
+    );
     assert!(refused.err().is_some_and(|e| e.contains("trusted_proxies")), "a bad proxy list is refused at start");
     for dir in [cwd2, cwd3] {
         let _ = std::fs::remove_dir_all(dir);
@@ -95,7 +116,14 @@ async fn behind_trusted_proxies(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let cwd = temp_dir();
     // The test client is the proxy: 127.0.0.1 is trusted.
-    let mut args = vec!["--trusted-proxies", "127.0.0.1, 10.99.0.0/16", "--login-per-ip-per-minute", "5", "--accounts-per-ip-per-hour", "3"];
+    let mut args = vec![
+        "--trusted-proxies",
+        "127.0.0.1, 10.99.0.0/16",
+        "--login-per-ip-per-minute",
+        "5",
+        "--accounts-per-ip-per-hour",
+        "3",
+    ];
     if backend == Backend::Postgres {
         args.extend_from_slice(&["--database-url", &db.url]);
     }
@@ -106,7 +134,8 @@ async fn behind_trusted_proxies(backend: Backend) {
     // The owner's activity shows the address the proxies saw, not the forged one.
     let hops = [("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.99.0.1")];
     verified_account(&s, "ada@example.com", &hops).await;
-    let login = send(&s.url, "POST", "/api/v1/login", Some(json!({"email": "ada@example.com", "password": PW})), &hops).await;
+    let login =
+        send(&s.url, "POST", "/api/v1/login", Some(json!({"email": "ada@example.com", "password": PW})), &hops).await;
     let token = login.2["session_token"].as_str().unwrap_or_else(|| panic!("{}", login.2)).to_owned();
     let activity = common::get(&s.url, "/api/v1/me/activity", Some(&token)).await.1;
     let ips: Vec<&str> = activity["events"].as_array().unwrap().iter().filter_map(|e| e["ip"].as_str()).collect();
@@ -115,14 +144,35 @@ async fn behind_trusted_proxies(backend: Backend) {
     // IPv6: a /64 is one client however many addresses it uses.
     for n in 1..=3 {
         let xff = format!("2001:db8:5:6::{n}");
-        let r = send(&s.url, "POST", "/api/v1/accounts", Some(json!({"email": format!("v6-{n}@example.com"), "password": PW})), &[("x-forwarded-for", &xff)]).await;
+        let r = send(
+            &s.url,
+            "POST",
+            "/api/v1/accounts",
+            Some(json!({"email": format!("v6-{n}@example.com"), "password": PW})),
+            &[("x-forwarded-for", &xff)],
+        )
+        .await;
         assert_eq!(r.0, 202, "{}", r.2);
     }
     let other_address = [("x-forwarded-for", "2001:db8:5:6:ffff:1:2:3")];
-    let r = send(&s.url, "POST", "/api/v1/accounts", Some(json!({"email": "v6-4@example.com", "password": PW})), &other_address).await;
+    let r = send(
+        &s.url,
+        "POST",
+        "/api/v1/accounts",
+        Some(json!({"email": "v6-4@example.com", "password": PW})),
+        &other_address,
+    )
+    .await;
     assert_eq!((r.0, r.2["error"]["code"].as_str()), (429, Some("too_many_attempts")), "{}", r.2);
     let next_network = [("x-forwarded-for", "2001:db8:5:7::1")];
-    let r = send(&s.url, "POST", "/api/v1/accounts", Some(json!({"email": "v6-5@example.com", "password": PW})), &next_network).await;
+    let r = send(
+        &s.url,
+        "POST",
+        "/api/v1/accounts",
+        Some(json!({"email": "v6-5@example.com", "password": PW})),
+        &next_network,
+    )
+    .await;
     assert_eq!(r.0, 202, "another /64 has its own limit: {}", r.2);
     drop(s);
     db.drop_database().await;
@@ -140,7 +190,14 @@ async fn a_full_hashing_queue_answers_503_with_retry_after() {
         .map(|i| {
             let url = url.clone();
             tokio::spawn(async move {
-                send(&url, "POST", "/api/v1/accounts", Some(json!({"email": format!("q{i}@example.com"), "password": PW})), &[]).await
+                send(
+                    &url,
+                    "POST",
+                    "/api/v1/accounts",
+                    Some(json!({"email": format!("q{i}@example.com"), "password": PW})),
+                    &[],
+                )
+                .await
             })
         })
         .collect();
@@ -159,7 +216,8 @@ async fn a_full_hashing_queue_answers_503_with_retry_after() {
     }
     assert!(created >= 1 && shed >= 1, "{created} created, {shed} shed");
     // Once the queue drained, sign-ups work again.
-    let r = send(&url, "POST", "/api/v1/accounts", Some(json!({"email": "later@example.com", "password": PW})), &[]).await;
+    let r =
+        send(&url, "POST", "/api/v1/accounts", Some(json!({"email": "later@example.com", "password": PW})), &[]).await;
     assert_eq!(r.0, 202, "{}", r.2);
     drop(s);
     let _ = std::fs::remove_dir_all(cwd);
@@ -221,20 +279,28 @@ async fn json_logs_carry_the_request_id_and_one_access_line_per_request() {
     let health = of("lb-7f3a-01");
     assert_eq!(health.len(), 1, "one access line per request: {access:?}");
     let f = &health[0]["fields"];
-    assert_eq!((f["method"].as_str(), f["route"].as_str(), f["status"].as_u64()), (Some("GET"), Some("/healthz"), Some(200)), "{f}");
+    assert_eq!(
+        (f["method"].as_str(), f["route"].as_str(), f["status"].as_u64()),
+        (Some("GET"), Some("/healthz"), Some(200)),
+        "{f}"
+    );
     assert!(f["duration_ms"].as_f64().is_some() && f["client"] == "127.0.0.1", "{f}");
     let outbox = of(&generated);
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0]["fields"]["route"], "/api/v1/dev/outbox");
     // Every line of the slow request carries its id; its access line says 503.
     let slow: Vec<&Value> = lines.iter().filter(|l| l["span"]["request_id"] == "slow-body-1").collect();
-    assert!(slow.iter().any(|l| l["fields"]["message"].as_str().is_some_and(|m| m.contains("ran out of time"))), "{slow:?}");
+    assert!(
+        slow.iter().any(|l| l["fields"]["message"].as_str().is_some_and(|m| m.contains("ran out of time"))),
+        "{slow:?}"
+    );
     assert!(slow.iter().any(|l| l["target"] == "twostep::access" && l["fields"]["status"] == 503), "{slow:?}");
     // Query strings (here an e-mail address) never reach the log.
     let text = std::fs::read_to_string(cwd.join("serve.log")).unwrap();
     assert!(!text.contains("secret.person"), "{text}");
     // Listening on every interface with the dev outbox and no captcha: warned.
-    let warnings: Vec<&str> = lines.iter().filter(|l| l["level"] == "WARN").filter_map(|l| l["fields"]["message"].as_str()).collect();
+    let warnings: Vec<&str> =
+        lines.iter().filter(|l| l["level"] == "WARN").filter_map(|l| l["fields"]["message"].as_str()).collect();
     assert!(warnings.iter().any(|w| w.contains("development outbox is reachable")), "{warnings:?}");
     assert!(warnings.iter().any(|w| w.contains("captcha is off")), "{warnings:?}");
 
@@ -246,7 +312,10 @@ async fn json_logs_carry_the_request_id_and_one_access_line_per_request() {
     drop(s);
     let text = std::fs::read_to_string(cwd2.join("serve.log")).unwrap();
     let line = text.lines().find(|l| l.contains("twostep::access")).unwrap_or_else(|| panic!("{text}"));
-    assert!(line.contains("request_id=text-1") && line.contains("route=\"/healthz\"") && line.contains("status=200"), "{line}");
+    assert!(
+        line.contains("request_id=text-1") && line.contains("route=\"/healthz\"") && line.contains("status=200"),
+        "{line}"
+    );
     assert!(!text.contains("development outbox is reachable") && !text.contains("captcha is off"), "{text}");
     let _ = std::fs::remove_dir_all(cwd);
     let _ = std::fs::remove_dir_all(cwd2);
@@ -257,10 +326,21 @@ async fn json_logs_carry_the_request_id_and_one_access_line_per_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_backup_of_the_live_database_restores() {
     let cwd = temp_dir();
-    let s = serve(&cwd, &["--accounts-per-ip-per-hour", "100000", "--login-per-ip-per-minute", "100000", "--codes-per-ip-per-minute", "100000"]);
+    let s = serve(
+        &cwd,
+        &[
+            "--accounts-per-ip-per-hour",
+            "100000",
+            "--login-per-ip-per-minute",
+            "100000",
+            "--codes-per-ip-per-minute",
+            "100000",
+        ],
+    );
     // An account with an authenticator: its secret is sealed in the copy.
     verified_account(&s, "kept@example.com", &[]).await;
-    let login = send(&s.url, "POST", "/api/v1/login", Some(json!({"email": "kept@example.com", "password": PW})), &[]).await;
+    let login =
+        send(&s.url, "POST", "/api/v1/login", Some(json!({"email": "kept@example.com", "password": PW})), &[]).await;
     let token = login.2["session_token"].as_str().unwrap().to_owned();
     let sudo = json!({"method": "password", "password": PW});
     assert_eq!(common::post(&s.url, "/api/v1/me/sudo", sudo, Some(&token)).await.0, 200);
@@ -305,7 +385,8 @@ async fn a_backup_of_the_live_database_restores() {
     let mut argv = vec!["serve", "--listen", "127.0.0.1:0", "--captcha-bits", "0", "--data-dir", "restored"];
     argv.extend_from_slice(&["--login-per-ip-per-minute", "1000"]);
     let s = start(&cwd, &argv, &[], &cwd.join("restored.log")).unwrap_or_else(|e| panic!("{e}"));
-    let login = send(&s.url, "POST", "/api/v1/login", Some(json!({"email": "kept@example.com", "password": PW})), &[]).await;
+    let login =
+        send(&s.url, "POST", "/api/v1/login", Some(json!({"email": "kept@example.com", "password": PW})), &[]).await;
     let login_id = login.2["login_id"].as_str().unwrap_or_else(|| panic!("{}", login.2)).to_owned();
     let code = oathtool(&key, common::now() + 30);
     let r = common::post(&s.url, &format!("/api/v1/login/{login_id}/totp"), json!({"code": code}), None).await;
@@ -313,7 +394,11 @@ async fn a_backup_of_the_live_database_restores() {
     drop(s);
 
     // PostgreSQL has its own tool; the command says so.
-    let (ok, text) = common::run(&cwd, &["backup", "--out", "pg.db", "--database-url", "postgres://postgres@127.0.0.1:5432/none"], "");
+    let (ok, text) = common::run(
+        &cwd,
+        &["backup", "--out", "pg.db", "--database-url", "postgres://postgres@127.0.0.1:5432/none"],
+        "",
+    );
     assert!(!ok && text.contains("pg_dump"), "{text}");
     let _ = std::fs::remove_dir_all(cwd);
 }

@@ -12,8 +12,14 @@ mod setting_samples;
 use setting_samples::SETTING_SAMPLES;
 
 const BIN: &str = env!("CARGO_BIN_EXE_twostep");
-const SECRETS: [&str; 6] =
-    ["metrics_token", "smtp_password", "sms_auth_header", "sms_twilio_auth_token", "voice_auth_header", "voice_twilio_auth_token"];
+const SECRETS: [&str; 6] = [
+    "metrics_token",
+    "smtp_password",
+    "sms_auth_header",
+    "sms_twilio_auth_token",
+    "voice_auth_header",
+    "voice_twilio_auth_token",
+];
 
 fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("twostep-settings-it-{}", std::process::id()));
@@ -77,12 +83,7 @@ fn every_setting_through_environment_file_and_flag() {
 
 #[test]
 fn a_bad_variable_is_refused_naming_the_setting() {
-    let out = Command::new(BIN)
-        .args(["settings"])
-        .env_clear()
-        .env("TWOSTEP_SESSION_TTL_S", "-60")
-        .output()
-        .unwrap();
+    let out = Command::new(BIN).args(["settings"]).env_clear().env("TWOSTEP_SESSION_TTL_S", "-60").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     for name in ["session_ttl_s", "--session-ttl-s", "TWOSTEP_SESSION_TTL_S", "1.."] {

@@ -12,7 +12,7 @@ use serde_json::json;
 use twostep_app::ports::{AccountStore, AuditStore, TotpStore};
 use twostep_domain::Role;
 use twostep_testkit::db::BOTH;
-use twostep_testkit::recovery::{StaffMember, PW};
+use twostep_testkit::recovery::{PW, StaffMember};
 use twostep_testkit::{Backend, TestServer};
 
 const QUEUE: &str = "/api/v1/admin/recovery-cases";
@@ -62,7 +62,9 @@ async fn staff_reset(backend: Backend) {
 
     let (ok, text) = run(&cwd, &["staff", "reset", "--help"], "");
     assert!(ok && text.contains("--items") && text.contains("--by") && text.contains("admins"), "{l}: {text}");
-    let reset = |by: &'static str, items: &'static str| staff(&["reset", "--email", "sam@example.com", "--items", items, "--by", by]);
+    let reset = |by: &'static str, items: &'static str| {
+        staff(&["reset", "--email", "sam@example.com", "--items", items, "--by", by])
+    };
     // Only an admin with an authenticator may ask, never for their own account, never for a customer.
     let (ok, text) = reset("rev@example.com", "authenticator,phone");
     assert!(!ok && text.contains("Only admins"), "{l}: {text}");
@@ -72,9 +74,11 @@ async fn staff_reset(backend: Backend) {
     assert!(!ok && text.contains("no such account"), "{l}: {text}");
     let (ok, text) = reset("ada@example.com", "authenticator,password");
     assert!(!ok && text.contains("items"), "{l}: {text}");
-    let (ok, text) = staff(&["reset", "--email", "ada@example.com", "--items", "authenticator", "--by", "ada@example.com"]);
+    let (ok, text) =
+        staff(&["reset", "--email", "ada@example.com", "--items", "authenticator", "--by", "ada@example.com"]);
     assert!(!ok && text.contains("own account"), "{l}: {text}");
-    let (ok, text) = staff(&["reset", "--email", "customer@example.com", "--items", "authenticator", "--by", "ada@example.com"]);
+    let (ok, text) =
+        staff(&["reset", "--email", "customer@example.com", "--items", "authenticator", "--by", "ada@example.com"]);
     assert!(!ok && text.contains("not a staff account"), "{l}: {text}");
 
     // One admin alone changes nothing: the request waits, Sam is told.
@@ -88,7 +92,8 @@ async fn staff_reset(backend: Backend) {
     assert_eq!(told.len(), before + 1, "{l}: {told:?}");
     assert!(told[0]["body"].as_str().unwrap().contains("asked to reset the authenticator,phone"), "{l}: {told:?}");
     let listed = s.get("/api/v1/admin/staff", Some(&bo.token)).await.1;
-    let sam_listed = listed["staff"].as_array().unwrap().iter().find(|m| m["email"] == "sam@example.com").unwrap().clone();
+    let sam_listed =
+        listed["staff"].as_array().unwrap().iter().find(|m| m["email"] == "sam@example.com").unwrap().clone();
     assert_eq!(sam_listed["reset_requested"]["requested_by"], json!(ada.id), "{l}: {listed}");
     // The same admin cannot agree with themselves; the second admin must agree to the same items.
     let (ok, text) = reset("ada@example.com", "authenticator,phone");
@@ -110,7 +115,10 @@ async fn staff_reset(backend: Backend) {
     assert!(applied.detail.contains(&ada.id) && applied.detail.contains(&bo.id), "{l}: both admins named: {applied:?}");
     assert_eq!(audit.iter().filter(|e| e.kind == "staff_reset_requested").count(), 1, "{l}");
     assert!(s.messages_to(&sam.email).await[0]["body"].as_str().unwrap().contains("Two admins reset"), "{l}");
-    assert!(s.messages_to(PHONE).await[0]["body"].as_str().unwrap().contains("Two admins reset"), "{l}: the old phone too");
+    assert!(
+        s.messages_to(PHONE).await[0]["body"].as_str().unwrap().contains("Two admins reset"),
+        "{l}: the old phone too"
+    );
 
     // Sam signs in with the password alone: no staff power, nor after binding a new authenticator.
     let first = s.session(&sam.email, PW).await;
@@ -138,7 +146,12 @@ async fn staff_reset(backend: Backend) {
     // Sam's own activity names all of it as staff's doing.
     let activity = s.get("/api/v1/me/activity", Some(&token)).await.1;
     for kind in ["staff_reset_requested", "staff_reset", "staff_confirmed"] {
-        let e = activity["events"].as_array().unwrap().iter().find(|e| e["kind"] == kind).unwrap_or_else(|| panic!("{kind}"));
+        let e = activity["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("{kind}"));
         assert_eq!((e["by"].as_str(), e["ip"].as_str()), (Some("twostep staff"), Some("")), "{l}: {e}");
     }
     assert!(!activity.to_string().contains(&ada.id) && !activity.to_string().contains(&bo.id), "{l}: {activity}");

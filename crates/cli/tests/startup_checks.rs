@@ -7,19 +7,32 @@ mod common;
 
 use std::path::Path;
 
-use common::{data_dir_with_key, start, temp_dir, Server};
-use serde_json::{json, Value};
+use common::{Server, data_dir_with_key, start, temp_dir};
+use serde_json::{Value, json};
 use sqlx::Executor;
 use twostep_app::crypto::MasterKey;
 use twostep_testkit::db::BOTH;
-use twostep_testkit::{oathtool, Backend, TestDatabase};
+use twostep_testkit::{Backend, TestDatabase, oathtool};
 
 const PW: &str = "correct horse battery";
 
 fn serve_args<'a>(data: &'a str, url: &'a str) -> Vec<&'a str> {
     vec![
-        "serve", "--listen", "127.0.0.1:0", "--captcha-bits", "0", "--data-dir", data, "--database-url", url,
-        "--login-per-ip-per-minute", "1000", "--accounts-per-ip-per-hour", "1000", "--codes-per-ip-per-minute", "1000",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--captcha-bits",
+        "0",
+        "--data-dir",
+        data,
+        "--database-url",
+        url,
+        "--login-per-ip-per-minute",
+        "1000",
+        "--accounts-per-ip-per-hour",
+        "1000",
+        "--codes-per-ip-per-minute",
+        "1000",
     ]
 }
 
@@ -77,14 +90,21 @@ async fn an_instance_with_another_master_key_refuses_to_start() {
     // One with a key of its own refuses, naming the fix.
     data_dir_with_key(&c_dir, &MasterKey::generate());
     let refused = try_serve(&cwd, &c_dir, &db.url, &[], &[]).err().expect("an instance with another key refuses");
-    assert!(refused.contains("is not the key this database is sealed with") && refused.contains("master.key"), "{refused}");
+    assert!(
+        refused.contains("is not the key this database is sealed with") && refused.contains("master.key"),
+        "{refused}"
+    );
 
     // The same key from a mounted file (flag or environment) works, and
     // opens the authenticator secret sealed by the first instance.
     let mounted = a_dir.join("master.key");
-    let b = try_serve(&cwd, &d_dir, &db.url, &["--master-key-file", mounted.to_str().unwrap()], &[]).expect("same key starts");
+    let b = try_serve(&cwd, &d_dir, &db.url, &["--master-key-file", mounted.to_str().unwrap()], &[])
+        .expect("same key starts");
     // The enrolment used the current step; the next one is within the window.
-    assert!(signs_in(&b, "kay@example.com", &key, common::now() + 30).await, "a sign-in on the instance with the mounted key");
+    assert!(
+        signs_in(&b, "kay@example.com", &key, common::now() + 30).await,
+        "a sign-in on the instance with the mounted key"
+    );
     drop(b);
     let b = try_serve(&cwd, &d_dir, &db.url, &[], &[("TWOSTEP_MASTER_KEY_FILE", mounted.to_str().unwrap())])
         .expect("same key from the environment starts");
@@ -92,7 +112,8 @@ async fn an_instance_with_another_master_key_refuses_to_start() {
     assert_eq!(common::get(&b.url, "/readyz", None).await.0, 200);
     drop(b);
     let missing = cwd.join("nowhere.key");
-    let refused = try_serve(&cwd, &d_dir, &db.url, &["--master-key-file", missing.to_str().unwrap()], &[]).err().unwrap();
+    let refused =
+        try_serve(&cwd, &d_dir, &db.url, &["--master-key-file", missing.to_str().unwrap()], &[]).err().unwrap();
     assert!(refused.contains("no such file"), "{refused}");
     assert!(!missing.exists(), "a missing mounted key is never created");
 
@@ -144,9 +165,14 @@ async fn a_database_from_another_schema_refuses_to_start() {
         // Every applied migration is recorded with this binary's checksum.
         let store = twostep_store::SqlStore::connect(&url, &Default::default()).await.unwrap();
         let rows: Vec<(i64, Option<String>)> =
-            sqlx::query_as("SELECT version, checksum FROM twostep_migrations ORDER BY version").fetch_all(store.pool()).await.unwrap();
-        let expected: Vec<(i64, Option<String>)> =
-            twostep_store::schema::MIGRATIONS.iter().map(|(v, _, sql)| (*v, Some(twostep_store::schema::checksum(sql)))).collect();
+            sqlx::query_as("SELECT version, checksum FROM twostep_migrations ORDER BY version")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        let expected: Vec<(i64, Option<String>)> = twostep_store::schema::MIGRATIONS
+            .iter()
+            .map(|(v, _, sql)| (*v, Some(twostep_store::schema::checksum(sql))))
+            .collect();
         assert_eq!(rows, expected, "{backend:?}");
         store.close().await;
 
@@ -170,7 +196,10 @@ async fn a_database_from_another_schema_refuses_to_start() {
         drop(server);
         let store = twostep_store::SqlStore::connect(&url, &Default::default()).await.unwrap();
         let recorded: Vec<(i64, Option<String>)> =
-            sqlx::query_as("SELECT version, checksum FROM twostep_migrations ORDER BY version").fetch_all(store.pool()).await.unwrap();
+            sqlx::query_as("SELECT version, checksum FROM twostep_migrations ORDER BY version")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
         assert_eq!(recorded, expected, "{backend:?}");
         store.close().await;
         db.drop_database().await;

@@ -7,9 +7,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{call, now, run, Server, BIN};
+use common::{BIN, Server, call, now, run};
 use serde_json::json;
-use twostep_testkit::{oathtool, Backend, TestDatabase};
+use twostep_testkit::{Backend, TestDatabase, oathtool};
 
 fn serve(data: &Path, extra: &[&str]) -> Server {
     let mut args = vec!["--captcha-bits", "0", "--data-dir", data.to_str().unwrap()];
@@ -33,7 +33,10 @@ async fn sqlite_to_postgres_keeps_accounts_secrets_sessions_and_audit() {
     let login = json!({"email": "move@example.com", "password": "moving password"});
 
     let old = serve(&data, &[]);
-    let token = call(&old.url, "POST", "/api/v1/login", Some(login.clone()), None).await.1["session_token"].as_str().unwrap().to_owned();
+    let token = call(&old.url, "POST", "/api/v1/login", Some(login.clone()), None).await.1["session_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let sudo = json!({"method": "password", "password": "moving password"});
     assert_eq!(call(&old.url, "POST", "/api/v1/me/sudo", Some(sudo), Some(&token)).await.0, 200);
     let setup = call(&old.url, "POST", "/api/v1/me/totp", Some(json!({})), Some(&token)).await.1;
@@ -122,7 +125,10 @@ async fn a_cut_or_damaged_export_is_refused_and_leaves_the_target_empty() {
         twostep(&data, &["staff", "add", "--email", "cut@example.com", "--role", "admin"], "cutting password\n");
         let old = serve(&data, &[]);
         let login = json!({"email": "cut@example.com", "password": "cutting password"});
-        let token = call(&old.url, "POST", "/api/v1/login", Some(login), None).await.1["session_token"].as_str().unwrap().to_owned();
+        let token = call(&old.url, "POST", "/api/v1/login", Some(login), None).await.1["session_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let sudo = json!({"method": "password", "password": "cutting password"});
         assert_eq!(call(&old.url, "POST", "/api/v1/me/sudo", Some(sudo), Some(&token)).await.0, 200);
         let setup = call(&old.url, "POST", "/api/v1/me/totp", Some(json!({})), Some(&token)).await.1;
@@ -143,7 +149,19 @@ async fn a_cut_or_damaged_export_is_refused_and_leaves_the_target_empty() {
         let import = |content: Vec<u8>, name: &str| {
             let path = target.dir.join(name);
             std::fs::write(&path, content).unwrap();
-            run(data.parent().unwrap(), &["import", "--in", path.to_str().unwrap(), "--database-url", &target.url, "--data-dir", data.to_str().unwrap()], "")
+            run(
+                data.parent().unwrap(),
+                &[
+                    "import",
+                    "--in",
+                    path.to_str().unwrap(),
+                    "--database-url",
+                    &target.url,
+                    "--data-dir",
+                    data.to_str().unwrap(),
+                ],
+                "",
+            )
         };
         // Cut before the authenticators: every account would sign in with
         // its password alone.

@@ -5,9 +5,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{call, now, Server};
-use serde_json::{json, Value};
-use twostep_testkit::{oathtool, solve_pow, Backend, TestDatabase};
+use common::{Server, call, now};
+use serde_json::{Value, json};
+use twostep_testkit::{Backend, TestDatabase, oathtool, solve_pow};
 
 const PW: &str = "correct horse battery";
 
@@ -15,8 +15,18 @@ type Instance = Server;
 
 fn start(data_dir: &Path, database_url: &str) -> Instance {
     let args = [
-        "--captcha-bits", "4", "--login-per-ip-per-minute", "1000", "--accounts-per-ip-per-hour", "1000",
-        "--codes-per-ip-per-minute", "1000", "--data-dir", data_dir.to_str().unwrap(), "--database-url", database_url,
+        "--captcha-bits",
+        "4",
+        "--login-per-ip-per-minute",
+        "1000",
+        "--accounts-per-ip-per-hour",
+        "1000",
+        "--codes-per-ip-per-minute",
+        "1000",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--database-url",
+        database_url,
     ];
     common::serve(data_dir, &args, &[])
 }
@@ -45,7 +55,6 @@ impl Client for Instance {
     }
 }
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_share_every_guarantee() {
     let db = TestDatabase::create(Backend::Postgres).await;
@@ -64,7 +73,10 @@ async fn two_instances_share_every_guarantee() {
         outbox = b.get("/api/v1/dev/outbox?to=duo@example.com", None).await.1;
     }
     let code = twostep_testkit::extract_code(outbox["messages"][0]["body"].as_str().unwrap()).unwrap();
-    assert_eq!(b.post("/api/v1/accounts/verify-email", json!({"email": "duo@example.com", "code": code}), None).await.0, 200);
+    assert_eq!(
+        b.post("/api/v1/accounts/verify-email", json!({"email": "duo@example.com", "code": code}), None).await.0,
+        200
+    );
 
     // A session made on A works on B; logout on B ends it on A.
     let token = a.login("duo@example.com", PW).await.1["session_token"].as_str().unwrap().to_owned();

@@ -16,7 +16,7 @@ use twostep_app::messages::render;
 use twostep_app::ports::{Delivery, DeliveryError, Message};
 
 use crate::secret::Secret;
-use crate::tls::{describe, TlsTrust};
+use crate::tls::{TlsTrust, describe};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BodyFormat {
@@ -112,7 +112,13 @@ pub enum HttpChannel {
 }
 
 enum Request {
-    Generic { method: Method, header: Option<(HeaderName, HeaderValue)>, template: String, format: BodyFormat, url: String },
+    Generic {
+        method: Method,
+        header: Option<(HeaderName, HeaderValue)>,
+        template: String,
+        format: BodyFormat,
+        url: String,
+    },
     Twilio(TwilioConfig),
 }
 
@@ -129,7 +135,12 @@ impl HttpDelivery {
         Self::with_trust(config, channel, timeout, &TlsTrust::default())
     }
 
-    pub fn with_trust(config: &HttpProviderConfig, channel: HttpChannel, timeout: Duration, trust: &TlsTrust) -> Result<Self, String> {
+    pub fn with_trust(
+        config: &HttpProviderConfig,
+        channel: HttpChannel,
+        timeout: Duration,
+        trust: &TlsTrust,
+    ) -> Result<Self, String> {
         crate::install_tls_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
@@ -181,15 +192,23 @@ impl HttpDelivery {
     pub async fn check(&self) -> Result<String, String> {
         let origin = self.target();
         let response = self.client.head(format!("{origin}/")).send().await.map_err(|e| describe(&e.without_url()))?;
-        let tls = if origin.starts_with("https:") { "TLS handshake with a trusted certificate, " } else { "plain HTTP (no TLS), " };
+        let tls = if origin.starts_with("https:") {
+            "TLS handshake with a trusted certificate, "
+        } else {
+            "plain HTTP (no TLS), "
+        };
         Ok(format!("{tls}HEAD / answered {}", response.status()))
     }
 
     fn build(&self, message: &Message) -> reqwest::RequestBuilder {
         match &self.request {
             Request::Generic { method, header, template, format, url } => {
-                let body = render(template, &[("to", &format.escape(&message.to)), ("message", &format.escape(&message.body))]);
-                let mut req = self.client.request(method.clone(), url).header("content-type", format.content_type()).body(body);
+                let body = render(
+                    template,
+                    &[("to", &format.escape(&message.to)), ("message", &format.escape(&message.body))],
+                );
+                let mut req =
+                    self.client.request(method.clone(), url).header("content-type", format.content_type()).body(body);
                 if let Some((name, value)) = header {
                     req = req.header(name.clone(), value.clone());
                 }
@@ -307,15 +326,25 @@ mod tests {
                 format: BodyFormat::Json,
             })
         };
-        let ok = HttpDelivery::new(&generic("post", "Authorization: Bearer t0ken", None), HttpChannel::Sms, Duration::from_secs(1));
+        let ok = HttpDelivery::new(
+            &generic("post", "Authorization: Bearer t0ken", None),
+            HttpChannel::Sms,
+            Duration::from_secs(1),
+        );
         assert!(ok.is_ok());
-        let bad = HttpDelivery::new(&generic("GET", "Authorization: x", None), HttpChannel::Sms, Duration::from_secs(1));
+        let bad =
+            HttpDelivery::new(&generic("GET", "Authorization: x", None), HttpChannel::Sms, Duration::from_secs(1));
         assert!(bad.err().unwrap().contains("POST"));
-        let err = HttpDelivery::new(&generic("POST", "no colon s3cret", None), HttpChannel::Sms, Duration::from_secs(1))
-            .err()
-            .unwrap();
+        let err =
+            HttpDelivery::new(&generic("POST", "no colon s3cret", None), HttpChannel::Sms, Duration::from_secs(1))
+                .err()
+                .unwrap();
         assert!(!err.contains("s3cret"), "{err}");
-        let err = HttpDelivery::new(&generic("POST", "A: b", Some("{\"m\": \"{message}\"}")), HttpChannel::Sms, Duration::from_secs(1));
+        let err = HttpDelivery::new(
+            &generic("POST", "A: b", Some("{\"m\": \"{message}\"}")),
+            HttpChannel::Sms,
+            Duration::from_secs(1),
+        );
         assert!(err.err().unwrap().contains("{to}"));
     }
 }

@@ -18,11 +18,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use twostep_app::ports::{Channel, Clock, Delivery, DeliveryError, Message, Store};
 
-pub use http::{twiml, BodyFormat, GenericHttpConfig, HttpChannel, HttpDelivery, HttpProviderConfig, TwilioConfig};
+pub use http::{BodyFormat, GenericHttpConfig, HttpChannel, HttpDelivery, HttpProviderConfig, TwilioConfig, twiml};
 pub use outbox::OutboxDelivery;
 pub use secret::Secret;
 pub use smtp::{SmtpConfig, SmtpDelivery, SmtpTls};
-pub use tls::{describe, system_roots, ClientTls, TlsTrust, TransportTls};
+pub use tls::{ClientTls, TlsTrust, TransportTls, describe, system_roots};
 
 /// Makes ring the process's TLS provider (reqwest is built without one, to
 /// keep aws-lc out). Safe to call many times; the first call wins.

@@ -7,15 +7,15 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use twostep_app::ports::{Delivery, DeliveryError, Message};
 
 use crate::secret::Secret;
-use crate::tls::{describe, TlsTrust};
+use crate::tls::{TlsTrust, describe};
 
 /// How the connection to the SMTP server is protected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,7 +100,13 @@ impl SmtpDelivery {
             _ => return Err("SMTP user and password go together".into()),
         }
         let address = format!("{}:{port}", config.host);
-        Ok(Self { transport: builder.build(), from, tls: config.tls, address, authenticates: config.username.is_some() })
+        Ok(Self {
+            transport: builder.build(),
+            from,
+            tls: config.tls,
+            address,
+            authenticates: config.username.is_some(),
+        })
     }
 
     /// What this transport talks to, e.g. `smtp starttls relay.example.com:587`.

@@ -84,7 +84,9 @@ impl ClientTls {
                 rustls_builder()
                     .with_root_certificates(RootCertStore::empty())
                     .with_client_auth_cert(identity.chain.clone(), key)
-                    .map_err(|e| format!("client certificate {} with key {}: {e}", cert.display(), key_path.display()))?;
+                    .map_err(|e| {
+                        format!("client certificate {} with key {}: {e}", cert.display(), key_path.display())
+                    })?;
                 trust.identity = Some(identity);
             }
         }
@@ -94,7 +96,8 @@ impl ClientTls {
 
 impl ClientIdentity {
     fn key(&self, path: &Path) -> Result<PrivateKeyDer<'static>, String> {
-        PrivateKeyDer::from_pem_slice(&self.key_pem).map_err(|e| format!("client key {}: no usable private key ({e})", path.display()))
+        PrivateKeyDer::from_pem_slice(&self.key_pem)
+            .map_err(|e| format!("client key {}: no usable private key ({e})", path.display()))
     }
 }
 
@@ -177,7 +180,8 @@ impl TlsTrust {
             // lettre 0.11 reads the "PEM" certificate of an identity as one
             // DER certificate, so it gets the leaf's DER: a relay must trust
             // the leaf's issuer directly (no intermediates are sent).
-            builder = builder.identify_with(Identity::from_pem(id.chain[0].as_ref(), id.key_pem.as_slice()).map_err(err)?);
+            builder =
+                builder.identify_with(Identity::from_pem(id.chain[0].as_ref(), id.key_pem.as_slice()).map_err(err)?);
         }
         builder.build_rustls().map_err(err)
     }
@@ -235,7 +239,9 @@ fn hint(e: &rustls::Error) -> Option<&'static str> {
             C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. } => {
                 "the server's certificate is outside its validity period: renew it, or check this machine's clock"
             }
-            C::InvalidPurpose | C::InvalidPurposeContext { .. } => "the server's certificate is not one for a TLS server",
+            C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+                "the server's certificate is not one for a TLS server"
+            }
             C::Revoked => "the server's certificate has been revoked",
             C::BadSignature | C::UnsupportedSignatureAlgorithmContext { .. } => {
                 "the server's certificate chain has a signature that does not verify"
@@ -288,7 +294,10 @@ mod tests {
                 Some(&*self.0)
             }
         }
-        let tokio_rustls = std::io::Error::new(std::io::ErrorKind::InvalidData, rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer));
+        let tokio_rustls = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
+        );
         let hyper_like = Wrapper(Box::new(std::io::Error::other(tokio_rustls)));
         let text = describe(&hyper_like);
         assert!(text.starts_with("client error (Connect): invalid peer certificate: UnknownIssuer ("), "{text}");

@@ -158,7 +158,14 @@ mod tests {
     use super::*;
 
     fn entry(seq: i64, prev: &str, detail: &str) -> StoredEntry {
-        let fields = AuditFields { at: 100 + seq, account_id: Some("acc"), kind: "login", ip: "1.2.3.4", user_agent: "ua", detail };
+        let fields = AuditFields {
+            at: 100 + seq,
+            account_id: Some("acc"),
+            kind: "login",
+            ip: "1.2.3.4",
+            user_agent: "ua",
+            detail,
+        };
         StoredEntry {
             seq,
             at: 100 + seq,

@@ -59,40 +59,24 @@ pub fn encode_backup_key(secret: &[u8]) -> String {
 
 /// Parses a backup key as a person might type or paste it back.
 pub fn parse_backup_key(input: &str) -> Result<Vec<u8>, DomainError> {
-    let cleaned: String = input
-        .chars()
-        .filter(|c| *c != ' ' && *c != '-')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let cleaned: String = input.chars().filter(|c| *c != ' ' && *c != '-').map(|c| c.to_ascii_uppercase()).collect();
     let cleaned = cleaned.trim_end_matches('=');
-    if let Some(bad) = cleaned
-        .chars()
-        .find(|c| !matches!(c, 'A'..='Z' | '2'..='7'))
-    {
+    if let Some(bad) = cleaned.chars().find(|c| !matches!(c, 'A'..='Z' | '2'..='7')) {
         return Err(DomainError::invalid(
             FIELD,
             format!("unexpected character {bad:?}; only letters A-Z and digits 2-7 are allowed"),
         ));
     }
     if cleaned.len() != 16 && cleaned.len() != 32 {
-        return Err(DomainError::invalid(
-            FIELD,
-            format!("must be 16 or 32 characters, got {}", cleaned.len()),
-        ));
+        return Err(DomainError::invalid(FIELD, format!("must be 16 or 32 characters, got {}", cleaned.len())));
     }
-    BASE32_NOPAD
-        .decode(cleaned.as_bytes())
-        .map_err(|e| DomainError::invalid(FIELD, e.to_string()))
+    BASE32_NOPAD.decode(cleaned.as_bytes()).map_err(|e| DomainError::invalid(FIELD, e.to_string()))
 }
 
 /// Splits a key into groups of four so it can be read aloud or copied by hand.
 pub fn group_backup_key(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
-    chars
-        .chunks(4)
-        .map(|g| g.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join(" ")
+    chars.chunks(4).map(|g| g.iter().collect::<String>()).collect::<Vec<_>>().join(" ")
 }
 
 /// The Key URI that authenticator apps import.
@@ -132,20 +116,14 @@ pub fn parse_otpauth_uri(uri: &str) -> Result<(String, String, Vec<u8>), DomainE
             "digits" if value == "6" => {}
             "period" if value == "30" => {}
             "algorithm" | "digits" | "period" => {
-                return Err(DomainError::invalid(
-                    URI_FIELD,
-                    format!("unsupported {key}"),
-                ));
+                return Err(DomainError::invalid(URI_FIELD, format!("unsupported {key}")));
             }
             _ => {}
         }
     }
     let issuer = match (label_issuer, param_issuer) {
         (Some(l), Some(p)) if l != p => {
-            return Err(DomainError::invalid(
-                URI_FIELD,
-                "issuer in label and parameter differ",
-            ));
+            return Err(DomainError::invalid(URI_FIELD, "issuer in label and parameter differ"));
         }
         (Some(i), _) | (None, Some(i)) => i,
         (None, None) => return Err(DomainError::invalid(URI_FIELD, "missing issuer")),
@@ -174,14 +152,8 @@ mod tests {
 
     #[test]
     fn lengths() {
-        assert_eq!(
-            BackupKeyLength::from_chars(16),
-            Some(BackupKeyLength::Chars16)
-        );
-        assert_eq!(
-            BackupKeyLength::from_chars(32),
-            Some(BackupKeyLength::Chars32)
-        );
+        assert_eq!(BackupKeyLength::from_chars(16), Some(BackupKeyLength::Chars16));
+        assert_eq!(BackupKeyLength::from_chars(32), Some(BackupKeyLength::Chars32));
         assert_eq!(BackupKeyLength::from_chars(24), None);
         assert_eq!(BackupKeyLength::Chars16.secret_bytes(), 10);
         assert_eq!(BackupKeyLength::Chars32.secret_bytes(), 20);
@@ -196,10 +168,7 @@ mod tests {
         assert_eq!(encode_backup_key(b"foob"), "MZXW6YQ");
         assert_eq!(encode_backup_key(b"fooba"), "MZXW6YTB");
         assert_eq!(encode_backup_key(b"foobar"), "MZXW6YTBOI");
-        assert_eq!(
-            encode_backup_key(b"12345678901234567890"),
-            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
-        );
+        assert_eq!(encode_backup_key(b"12345678901234567890"), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
     }
 
     #[test]
@@ -275,16 +244,11 @@ mod tests {
     fn uri_round_trip() {
         let secret = b"12345678901234567890";
         let key = encode_backup_key(secret);
-        for (issuer, email) in [
-            ("twostep", "a@example.com"),
-            ("Acme & Co: Ünïcode?", "x_y~z-1.2+tag@sub.example.org"),
-        ] {
+        for (issuer, email) in [("twostep", "a@example.com"), ("Acme & Co: Ünïcode?", "x_y~z-1.2+tag@sub.example.org")]
+        {
             let uri = otpauth_uri(issuer, email, &key);
             let (i, a, s) = parse_otpauth_uri(&uri).unwrap();
-            assert_eq!(
-                (i.as_str(), a.as_str(), s.as_slice()),
-                (issuer, email, &secret[..])
-            );
+            assert_eq!((i.as_str(), a.as_str(), s.as_slice()), (issuer, email, &secret[..]));
         }
     }
 
@@ -308,8 +272,7 @@ mod tests {
             let err = parse_otpauth_uri(&uri).unwrap_err();
             assert!(matches!(err, DomainError::InvalidField { .. }), "{uri}");
         }
-        let (i, a, _) =
-            parse_otpauth_uri(&format!("otpauth://totp/a?secret={key}&issuer=x")).unwrap();
+        let (i, a, _) = parse_otpauth_uri(&format!("otpauth://totp/a?secret={key}&issuer=x")).unwrap();
         assert_eq!((i.as_str(), a.as_str()), ("x", "a"));
     }
 }

@@ -48,13 +48,7 @@ pub fn hash_code(pepper: &[u8], purpose: &str, destination: &str, code: &str) ->
 
 /// Whether `code` is the one whose hash is `expected`. Malformed input is
 /// refused before hashing so "123456 " or full-width digits never match.
-pub fn code_matches(
-    expected: &[u8],
-    pepper: &[u8],
-    purpose: &str,
-    destination: &str,
-    code: &str,
-) -> bool {
+pub fn code_matches(expected: &[u8], pepper: &[u8], purpose: &str, destination: &str, code: &str) -> bool {
     if code.len() != CODE_LEN || !code.bytes().all(|b| b.is_ascii_digit()) {
         return false;
     }
@@ -119,71 +113,24 @@ mod tests {
     fn matches_only_same_purpose_destination_and_code() {
         let h = hash_code(PEPPER, "login", "+447911123789", "123456");
         assert!(code_matches(&h, PEPPER, "login", "+447911123789", "123456"));
-        assert!(!code_matches(
-            &h,
-            PEPPER,
-            "login",
-            "+447911123789",
-            "123457"
-        ));
-        assert!(!code_matches(
-            &h,
-            PEPPER,
-            "reset",
-            "+447911123789",
-            "123456"
-        ));
-        assert!(!code_matches(
-            &h,
-            PEPPER,
-            "login",
-            "+447911123780",
-            "123456"
-        ));
-        assert!(!code_matches(
-            &h,
-            b"other pepper",
-            "login",
-            "+447911123789",
-            "123456"
-        ));
-        assert!(!code_matches(
-            &h[..31],
-            PEPPER,
-            "login",
-            "+447911123789",
-            "123456"
-        ));
+        assert!(!code_matches(&h, PEPPER, "login", "+447911123789", "123457"));
+        assert!(!code_matches(&h, PEPPER, "reset", "+447911123789", "123456"));
+        assert!(!code_matches(&h, PEPPER, "login", "+447911123780", "123456"));
+        assert!(!code_matches(&h, b"other pepper", "login", "+447911123789", "123456"));
+        assert!(!code_matches(&h[..31], PEPPER, "login", "+447911123789", "123456"));
     }
 
     #[test]
     fn encoding_is_injective() {
-        assert_ne!(
-            hash_code(PEPPER, "ab", "c", "123456"),
-            hash_code(PEPPER, "a", "bc", "123456")
-        );
-        assert_ne!(
-            hash_code(PEPPER, "", "x123456", ""),
-            hash_code(PEPPER, "", "x", "123456")
-        );
+        assert_ne!(hash_code(PEPPER, "ab", "c", "123456"), hash_code(PEPPER, "a", "bc", "123456"));
+        assert_ne!(hash_code(PEPPER, "", "x123456", ""), hash_code(PEPPER, "", "x", "123456"));
     }
 
     #[test]
     fn malformed_codes_never_match() {
-        for code in [
-            "12345",
-            "1234567",
-            "12a456",
-            " 123456",
-            "123456 ",
-            "１２３４５６",
-            "",
-        ] {
+        for code in ["12345", "1234567", "12a456", " 123456", "123456 ", "１２３４５６", ""] {
             let h = hash_code(PEPPER, "login", "a@example.com", code);
-            assert!(
-                !code_matches(&h, PEPPER, "login", "a@example.com", code),
-                "{code:?}"
-            );
+            assert!(!code_matches(&h, PEPPER, "login", "a@example.com", code), "{code:?}");
         }
     }
 }

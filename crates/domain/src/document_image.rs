@@ -113,8 +113,8 @@ pub fn clean_image(bytes: &[u8]) -> Result<CleanImage, ImageRefusal> {
 /// Decodes under `MAX_SIDE` and `MAX_DECODE_BYTES`, turning a JPEG as its
 /// EXIF orientation says (the copy keeps no EXIF to say it).
 fn decode(kind: ImageKind, bytes: &[u8]) -> image::ImageResult<image::DynamicImage> {
-    use image::codecs::{jpeg::JpegDecoder, png::PngDecoder};
     use image::DynamicImage;
+    use image::codecs::{jpeg::JpegDecoder, png::PngDecoder};
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
@@ -147,14 +147,16 @@ fn within_budget<D: image::ImageDecoder>(mut decoder: D, limits: image::Limits) 
 }
 
 fn encode(kind: ImageKind, picture: &image::DynamicImage) -> image::ImageResult<Vec<u8>> {
+    use image::DynamicImage;
     use image::codecs::jpeg::JpegEncoder;
     use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-    use image::DynamicImage;
     let mut out = Vec::new();
     match kind {
-        ImageKind::Png => {
-            picture.write_with_encoder(PngEncoder::new_with_quality(&mut out, CompressionType::Default, FilterType::Adaptive))?
-        }
+        ImageKind::Png => picture.write_with_encoder(PngEncoder::new_with_quality(
+            &mut out,
+            CompressionType::Default,
+            FilterType::Adaptive,
+        ))?,
         ImageKind::Jpeg => {
             let encoder = JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);
             match picture {
@@ -169,9 +171,8 @@ fn encode(kind: ImageKind, picture: &image::DynamicImage) -> image::ImageResult<
 /// PNG chunks kept: the critical ones and ancillary ones that only affect
 /// how pixels render. Everything else (tEXt, zTXt, iTXt, eXIf, tIME, iCCP
 /// profile names, private chunks) is dropped.
-const PNG_KEEP: [&[u8; 4]; 10] = [
-    b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT", b"bKGD",
-];
+const PNG_KEEP: [&[u8; 4]; 10] =
+    [b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT", b"bKGD"];
 
 fn clean_png(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), ImageRefusal> {
     let mut out = Vec::with_capacity(bytes.len());
@@ -183,18 +184,10 @@ fn clean_png(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), ImageRefusal> {
         let header = bytes.get(pos..pos + 8).ok_or(ImageRefusal::Damaged)?;
         let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
         let kind: [u8; 4] = [header[4], header[5], header[6], header[7]];
-        let end = pos
-            .checked_add(12)
-            .and_then(|p| p.checked_add(len))
-            .ok_or(ImageRefusal::Damaged)?;
+        let end = pos.checked_add(12).and_then(|p| p.checked_add(len)).ok_or(ImageRefusal::Damaged)?;
         let chunk = bytes.get(pos..end).ok_or(ImageRefusal::Damaged)?;
         let data = &chunk[8..8 + len];
-        let crc = u32::from_be_bytes([
-            chunk[8 + len],
-            chunk[9 + len],
-            chunk[10 + len],
-            chunk[11 + len],
-        ]);
+        let crc = u32::from_be_bytes([chunk[8 + len], chunk[9 + len], chunk[10 + len], chunk[11 + len]]);
         if crc32(&chunk[4..8 + len]) != crc {
             return Err(ImageRefusal::Damaged);
         }
@@ -234,11 +227,7 @@ pub fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
         }
     }
     !crc
@@ -324,9 +313,7 @@ fn copy_scans(bytes: &[u8], from: usize, out: &mut Vec<u8>) -> Result<(), ImageR
     let mut kept_from = from;
     let mut pos = from;
     loop {
-        let rel = bytes
-            .get(pos..)
-            .and_then(|rest| rest.iter().position(|&b| b == 0xFF));
+        let rel = bytes.get(pos..).and_then(|rest| rest.iter().position(|&b| b == 0xFF));
         let ff = pos + rel.ok_or(ImageRefusal::Damaged)?;
         let next = *bytes.get(ff + 1).ok_or(ImageRefusal::Damaged)?;
         match next {
@@ -345,9 +332,7 @@ fn copy_scans(bytes: &[u8], from: usize, out: &mut Vec<u8>) -> Result<(), ImageR
                 if len < 2 {
                     return Err(ImageRefusal::Damaged);
                 }
-                let segment = bytes
-                    .get(ff + 2..ff + 2 + len)
-                    .ok_or(ImageRefusal::Damaged)?;
+                let segment = bytes.get(ff + 2..ff + 2 + len).ok_or(ImageRefusal::Damaged)?;
                 if !is_jpeg_metadata(marker) {
                     out.extend_from_slice(&[0xFF, marker]);
                     out.extend_from_slice(segment);
@@ -374,10 +359,7 @@ pub fn normalize_country(input: &str) -> Result<String, DomainError> {
     if code.len() == 2 && COUNTRIES.split(' ').any(|c| c == code) {
         Ok(code)
     } else {
-        Err(DomainError::invalid(
-            "country",
-            "must be an ISO 3166-1 alpha-2 code, e.g. GB",
-        ))
+        Err(DomainError::invalid("country", "must be an ISO 3166-1 alpha-2 code, e.g. GB"))
     }
 }
 
@@ -412,10 +394,7 @@ impl TryFrom<&str> for IdType {
             "passport" => Ok(IdType::Passport),
             "national_id" => Ok(IdType::NationalId),
             "drivers_license" => Ok(IdType::DriversLicense),
-            _ => Err(DomainError::invalid(
-                "id_type",
-                "must be passport, national_id or drivers_license",
-            )),
+            _ => Err(DomainError::invalid("id_type", "must be passport, national_id or drivers_license")),
         }
     }
 }
@@ -429,11 +408,7 @@ pub enum DocumentSlot {
 }
 
 impl DocumentSlot {
-    pub const ALL: [DocumentSlot; 3] = [
-        DocumentSlot::Front,
-        DocumentSlot::Back,
-        DocumentSlot::Selfie,
-    ];
+    pub const ALL: [DocumentSlot; 3] = [DocumentSlot::Front, DocumentSlot::Back, DocumentSlot::Selfie];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -544,10 +519,7 @@ mod tests {
         assert_eq!((w, h, walked), (640, 480, png(640, 480, std::slice::from_ref(&gamma))));
         let img = real_png(640, 480, &[text, exif, gamma]);
         let clean = clean_image(&img).unwrap();
-        assert_eq!(
-            (clean.kind, clean.width, clean.height),
-            (ImageKind::Png, 640, 480)
-        );
+        assert_eq!((clean.kind, clean.width, clean.height), (ImageKind::Png, 640, 480));
         assert!(!clean.bytes.windows(6).any(|w| w == b"secret" || w == b"eXIf\0\0" || w == b"tEXtCo"));
         // The re-encoded image is itself acceptable, with the same pixels.
         let again = clean_image(&clean.bytes).unwrap();
@@ -558,32 +530,16 @@ mod tests {
 
     #[test]
     fn png_refusals() {
-        assert_eq!(
-            clean_image(&png(299, 800, &[])),
-            Err(ImageRefusal::TooSmall {
-                width: 299,
-                height: 800
-            })
-        );
+        assert_eq!(clean_image(&png(299, 800, &[])), Err(ImageRefusal::TooSmall { width: 299, height: 800 }));
         assert_eq!(clean_image(&real_png(300, 300, &[])).unwrap().width, 300);
-        assert!(matches!(
-            clean_image(&png(30_000, 300, &[])),
-            Err(ImageRefusal::TooLarge { .. })
-        ));
+        assert!(matches!(clean_image(&png(30_000, 300, &[])), Err(ImageRefusal::TooLarge { .. })));
         // Within the sides, over the pixels: refused from the header.
-        assert!(matches!(
-            clean_image(&png(9_000, 9_000, &[])),
-            Err(ImageRefusal::TooLarge { .. })
-        ));
+        assert!(matches!(clean_image(&png(9_000, 9_000, &[])), Err(ImageRefusal::TooLarge { .. })));
         // Whole as a container, but its pixel data does not decode.
         assert_eq!(clean_image(&png(400, 400, &[])), Err(ImageRefusal::Damaged));
         let whole = real_png(400, 400, &[]);
         for cut in [8, 20, whole.len() - 1, whole.len() - 12] {
-            assert_eq!(
-                clean_image(&whole[..cut]),
-                Err(ImageRefusal::Damaged),
-                "cut at {cut}"
-            );
+            assert_eq!(clean_image(&whole[..cut]), Err(ImageRefusal::Damaged), "cut at {cut}");
         }
         let mut bad_crc = whole.clone();
         bad_crc[20] ^= 1;
@@ -602,10 +558,7 @@ mod tests {
         assert_eq!((w, h, walked), (1024, 768, jpeg(1024, 768, false)));
         let img = real_jpeg(1024, 768, true);
         let clean = clean_image(&img).unwrap();
-        assert_eq!(
-            (clean.kind, clean.width, clean.height),
-            (ImageKind::Jpeg, 1024, 768)
-        );
+        assert_eq!((clean.kind, clean.width, clean.height), (ImageKind::Jpeg, 1024, 768));
         assert!(!clean.bytes.windows(4).any(|w| w == b"Exif" || w == b"GPS " || w == b"home"));
         // Anything after the end of the image is dropped.
         let mut trailing = img.clone();
@@ -618,19 +571,9 @@ mod tests {
     fn jpeg_refusals() {
         let whole = jpeg(400, 400, true);
         for cut in [3, 10, 40, whole.len() - 1] {
-            assert_eq!(
-                clean_image(&whole[..cut]),
-                Err(ImageRefusal::Damaged),
-                "cut at {cut}"
-            );
+            assert_eq!(clean_image(&whole[..cut]), Err(ImageRefusal::Damaged), "cut at {cut}");
         }
-        assert_eq!(
-            clean_image(&jpeg(200, 400, false)),
-            Err(ImageRefusal::TooSmall {
-                width: 200,
-                height: 400
-            })
-        );
+        assert_eq!(clean_image(&jpeg(200, 400, false)), Err(ImageRefusal::TooSmall { width: 200, height: 400 }));
         // No frame header at all.
         let mut no_sof = vec![0xFF, 0xD8];
         no_sof.extend(segment(0xDA, &[1, 1, 0, 0, 63, 0]));
@@ -663,10 +606,7 @@ mod tests {
         assert!(!IdType::Passport.needs_back());
         assert!(IdType::NationalId.needs_back() && IdType::DriversLicense.needs_back());
         assert!(IdType::try_from("library_card").is_err());
-        assert_eq!(
-            DocumentSlot::from_name("selfie"),
-            Some(DocumentSlot::Selfie)
-        );
+        assert_eq!(DocumentSlot::from_name("selfie"), Some(DocumentSlot::Selfie));
         assert_eq!(DocumentSlot::from_name("x"), None);
     }
 }

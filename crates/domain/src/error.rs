@@ -8,10 +8,7 @@
 pub enum DomainError {
     /// A user-supplied value is malformed; `field` names it for the client.
     #[error("{field}: {message}")]
-    InvalidField {
-        field: &'static str,
-        message: String,
-    },
+    InvalidField { field: &'static str, message: String },
     /// A one-time code did not verify. Deliberately says nothing more.
     #[error("the code is wrong, expired or already used")]
     InvalidCode,
@@ -23,9 +20,6 @@ pub enum DomainError {
 impl DomainError {
     /// Shorthand used by the validators in this crate.
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        DomainError::InvalidField {
-            field,
-            message: message.into(),
-        }
+        DomainError::InvalidField { field, message: message.into() }
     }
 }

@@ -35,10 +35,7 @@ impl TryFrom<&str> for SecondFactorMethod {
             "sms" => Ok(SecondFactorMethod::Sms),
             "voice" => Ok(SecondFactorMethod::Voice),
             "email" => Ok(SecondFactorMethod::Email),
-            _ => Err(DomainError::invalid(
-                "channel",
-                "must be one of totp, sms, voice, email",
-            )),
+            _ => Err(DomainError::invalid("channel", "must be one of totp, sms, voice, email")),
         }
     }
 }
@@ -81,10 +78,7 @@ impl TryFrom<&str> for Role {
             "user" => Ok(Role::User),
             "reviewer" => Ok(Role::Reviewer),
             "admin" => Ok(Role::Admin),
-            _ => Err(DomainError::invalid(
-                "role",
-                "must be one of user, reviewer, admin",
-            )),
+            _ => Err(DomainError::invalid("role", "must be one of user, reviewer, admin")),
         }
     }
 }
@@ -133,9 +127,6 @@ mod tests {
         assert!(!Role::User.is_staff());
         assert!(Role::Reviewer.is_staff());
         assert!(Role::Admin.is_staff());
-        assert!(matches!(
-            Role::try_from("root"),
-            Err(DomainError::InvalidField { field: "role", .. })
-        ));
+        assert!(matches!(Role::try_from("root"), Err(DomainError::InvalidField { field: "role", .. })));
     }
 }

@@ -22,19 +22,19 @@ pub mod login;
 pub mod mask;
 pub mod outbound;
 pub mod password;
-pub mod phone;
 mod percent;
+pub mod phone;
 pub mod questions;
 pub mod recovery;
 pub mod risk;
-pub mod sudo;
 pub mod staff;
+pub mod sudo;
 pub mod throttle;
 pub mod totp;
 
 pub use backup_key::{
-    BackupKeyLength, encode_backup_key, generate_secret, group_backup_key, otpauth_uri,
-    parse_backup_key, parse_otpauth_uri,
+    BackupKeyLength, encode_backup_key, generate_secret, group_backup_key, otpauth_uri, parse_backup_key,
+    parse_otpauth_uri,
 };
 pub use captcha::{leading_zero_bits, pow_ok, solve};
 pub use codes::{MAX_CODE_TRIES, code_matches, generate_code, hash_code};
@@ -42,9 +42,7 @@ pub use email::normalize_email;
 pub use error::DomainError;
 pub use factor::{Role, SecondFactorMethod};
 pub use hold::{active_hold, extend_hold};
-pub use login::{
-    LoginAttempt, LoginRefusal, LoginState, MAX_SECOND_FACTOR_FAILURES, after_failure,
-};
+pub use login::{LoginAttempt, LoginRefusal, LoginState, MAX_SECOND_FACTOR_FAILURES, after_failure};
 pub use mask::{mask_email, mask_phone};
 pub use outbound::{AfterFailure, MessageStatus, RetryPolicy};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, validate_password};

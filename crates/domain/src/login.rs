@@ -42,10 +42,7 @@ impl TryFrom<&str> for LoginState {
             "pending" => Ok(LoginState::Pending),
             "completed" => Ok(LoginState::Completed),
             "dead" => Ok(LoginState::Dead),
-            _ => Err(DomainError::invalid(
-                "state",
-                "must be one of pending, completed, dead",
-            )),
+            _ => Err(DomainError::invalid("state", "must be one of pending, completed, dead")),
         }
     }
 }
@@ -94,11 +91,7 @@ impl LoginAttempt {
 
 /// The state to store after one more wrong code.
 pub fn after_failure(failures_before: i64) -> LoginState {
-    if failures_before.saturating_add(1) >= MAX_SECOND_FACTOR_FAILURES {
-        LoginState::Dead
-    } else {
-        LoginState::Pending
-    }
+    if failures_before.saturating_add(1) >= MAX_SECOND_FACTOR_FAILURES { LoginState::Dead } else { LoginState::Pending }
 }
 
 #[cfg(test)]
@@ -106,13 +99,7 @@ mod tests {
     use super::*;
 
     fn attempt(state: LoginState, failures: i64) -> LoginAttempt {
-        LoginAttempt {
-            id: "la_1".into(),
-            account_id: "acc_1".into(),
-            state,
-            failures,
-            expires_at: 1_000,
-        }
+        LoginAttempt { id: "la_1".into(), account_id: "acc_1".into(), state, failures, expires_at: 1_000 }
     }
 
     #[test]
@@ -123,10 +110,7 @@ mod tests {
         assert_eq!(LoginState::Pending.as_str(), "pending");
         assert_eq!(LoginState::Completed.as_str(), "completed");
         assert_eq!(LoginState::Dead.as_str(), "dead");
-        assert!(matches!(
-            LoginState::try_from("Pending"),
-            Err(DomainError::InvalidField { field: "state", .. })
-        ));
+        assert!(matches!(LoginState::try_from("Pending"), Err(DomainError::InvalidField { field: "state", .. })));
     }
 
     #[test]
@@ -140,32 +124,17 @@ mod tests {
 
     #[test]
     fn refusals() {
-        assert_eq!(
-            attempt(LoginState::Completed, 0).check_usable(0),
-            Err(LoginRefusal::Finished)
-        );
-        assert_eq!(
-            attempt(LoginState::Dead, 0).check_usable(0),
-            Err(LoginRefusal::TooManyFailures)
-        );
+        assert_eq!(attempt(LoginState::Completed, 0).check_usable(0), Err(LoginRefusal::Finished));
+        assert_eq!(attempt(LoginState::Dead, 0).check_usable(0), Err(LoginRefusal::TooManyFailures));
         assert_eq!(
             attempt(LoginState::Pending, MAX_SECOND_FACTOR_FAILURES).check_usable(0),
             Err(LoginRefusal::TooManyFailures)
         );
         assert_eq!(attempt(LoginState::Pending, 4).check_usable(0), Ok(()));
         // Too many failures wins over expiry and completion.
-        assert_eq!(
-            attempt(LoginState::Dead, 0).check_usable(9_999),
-            Err(LoginRefusal::TooManyFailures)
-        );
-        assert_eq!(
-            attempt(LoginState::Completed, 7).check_usable(0),
-            Err(LoginRefusal::TooManyFailures)
-        );
-        assert_eq!(
-            attempt(LoginState::Completed, 0).check_usable(9_999),
-            Err(LoginRefusal::Finished)
-        );
+        assert_eq!(attempt(LoginState::Dead, 0).check_usable(9_999), Err(LoginRefusal::TooManyFailures));
+        assert_eq!(attempt(LoginState::Completed, 7).check_usable(0), Err(LoginRefusal::TooManyFailures));
+        assert_eq!(attempt(LoginState::Completed, 0).check_usable(9_999), Err(LoginRefusal::Finished));
     }
 
     #[test]

@@ -17,16 +17,10 @@ pub const MAX_PASSWORD_CHARS: usize = 128;
 pub fn validate_password(field: &'static str, pw: &str) -> Result<(), DomainError> {
     let n = pw.chars().count();
     if n < MIN_PASSWORD_CHARS {
-        return Err(DomainError::invalid(
-            field,
-            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
-        ));
+        return Err(DomainError::invalid(field, format!("must be at least {MIN_PASSWORD_CHARS} characters")));
     }
     if n > MAX_PASSWORD_CHARS {
-        return Err(DomainError::invalid(
-            field,
-            format!("must be at most {MAX_PASSWORD_CHARS} characters"),
-        ));
+        return Err(DomainError::invalid(field, format!("must be at most {MAX_PASSWORD_CHARS} characters")));
     }
     Ok(())
 }

@@ -26,9 +26,7 @@ pub(crate) fn percent_decode(s: &str) -> Result<String, &'static str> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .ok_or("malformed percent-encoding")?;
+            let hex = bytes.get(i + 1..i + 3).ok_or("malformed percent-encoding")?;
             let (Some(hi), Some(lo)) = (hex_value(hex[0]), hex_value(hex[1])) else {
                 return Err("malformed percent-encoding");
             };
@@ -43,9 +41,7 @@ pub(crate) fn percent_decode(s: &str) -> Result<String, &'static str> {
 }
 
 fn hex_value(b: u8) -> Option<u8> {
-    char::from(b)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
+    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 #[cfg(test)]
@@ -55,10 +51,7 @@ mod tests {
     #[test]
     fn encodes_reserved_and_non_ascii() {
         assert_eq!(percent_encode("AZaz09-._~"), "AZaz09-._~");
-        assert_eq!(
-            percent_encode("a b@c:d/e?f&g=h+i%"),
-            "a%20b%40c%3Ad%2Fe%3Ff%26g%3Dh%2Bi%25"
-        );
+        assert_eq!(percent_encode("a b@c:d/e?f&g=h+i%"), "a%20b%40c%3Ad%2Fe%3Ff%26g%3Dh%2Bi%25");
         assert_eq!(percent_encode("é"), "%C3%A9");
     }
 

@@ -10,23 +10,11 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("first_pet", "What was the name of your first pet?"),
     ("birth_city", "In which city were you born?"),
     ("first_school", "What was the name of your first school?"),
-    (
-        "childhood_friend",
-        "What was the first name of your childhood best friend?",
-    ),
-    (
-        "first_car",
-        "What was the make and model of your first car?",
-    ),
-    (
-        "parents_meeting_city",
-        "In which city did your parents meet?",
-    ),
+    ("childhood_friend", "What was the first name of your childhood best friend?"),
+    ("first_car", "What was the make and model of your first car?"),
+    ("parents_meeting_city", "In which city did your parents meet?"),
     ("first_job", "What was your first job?"),
-    (
-        "favourite_teacher",
-        "What was the surname of your favourite teacher?",
-    ),
+    ("favourite_teacher", "What was the surname of your favourite teacher?"),
 ];
 
 /// At least this many questions must be set, at most `MAX_OWN_QUESTIONS`.
@@ -37,10 +25,7 @@ pub const MAX_ANSWER_CHARS: usize = 100;
 
 /// The text of a catalogue question.
 pub fn catalogue_text(question_id: &str) -> Option<&'static str> {
-    CATALOGUE
-        .iter()
-        .find(|(id, _)| *id == question_id)
-        .map(|(_, t)| *t)
+    CATALOGUE.iter().find(|(id, _)| *id == question_id).map(|(_, t)| *t)
 }
 
 /// The comparison form of an answer: lowercase, every run of spaces or
@@ -48,51 +33,30 @@ pub fn catalogue_text(question_id: &str) -> Option<&'static str> {
 /// "st louis" are the same answer.
 pub fn normalize_answer(answer: &str) -> String {
     let lower = answer.to_lowercase();
-    lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// Checks a set of own answers: known questions, no repeats, 2 to 5 of
 /// them, each answer non-empty after normalising and at most 100 characters.
 /// Returns (question_id, normalised answer) pairs.
-pub fn validate_own_answers(
-    answers: &[(String, String)],
-) -> Result<Vec<(String, String)>, DomainError> {
+pub fn validate_own_answers(answers: &[(String, String)]) -> Result<Vec<(String, String)>, DomainError> {
     if !(MIN_OWN_QUESTIONS..=MAX_OWN_QUESTIONS).contains(&answers.len()) {
-        return Err(DomainError::invalid(
-            "answers",
-            "choose 2 to 5 questions from the catalogue",
-        ));
+        return Err(DomainError::invalid("answers", "choose 2 to 5 questions from the catalogue"));
     }
     let mut out: Vec<(String, String)> = Vec::with_capacity(answers.len());
     for (id, answer) in answers {
         if catalogue_text(id).is_none() {
-            return Err(DomainError::invalid(
-                "question_id",
-                format!("{id:?} is not in the catalogue"),
-            ));
+            return Err(DomainError::invalid("question_id", format!("{id:?} is not in the catalogue")));
         }
         if out.iter().any(|(seen, _)| seen == id) {
-            return Err(DomainError::invalid(
-                "question_id",
-                format!("{id:?} is given twice"),
-            ));
+            return Err(DomainError::invalid("question_id", format!("{id:?} is given twice")));
         }
         if answer.chars().count() > MAX_ANSWER_CHARS {
-            return Err(DomainError::invalid(
-                "answer",
-                "must be at most 100 characters",
-            ));
+            return Err(DomainError::invalid("answer", "must be at most 100 characters"));
         }
         let normal = normalize_answer(answer);
         if normal.is_empty() {
-            return Err(DomainError::invalid(
-                "answer",
-                "must contain letters or digits",
-            ));
+            return Err(DomainError::invalid("answer", "must contain letters or digits"));
         }
         out.push((id.clone(), normal));
     }
@@ -121,9 +85,7 @@ impl FactQuestion {
 
     pub fn text(self) -> &'static str {
         match self {
-            FactQuestion::AccountOpened => {
-                "In which month and year did you open your account? (e.g. 2024-03)"
-            }
+            FactQuestion::AccountOpened => "In which month and year did you open your account? (e.g. 2024-03)",
             FactQuestion::AuthenticatorAdded => {
                 "In which month and year did you add your authenticator app? (e.g. 2024-03)"
             }
@@ -132,13 +94,9 @@ impl FactQuestion {
     }
 
     pub fn from_id(id: &str) -> Option<Self> {
-        [
-            FactQuestion::AccountOpened,
-            FactQuestion::AuthenticatorAdded,
-            FactQuestion::LastWithdrawalAsset,
-        ]
-        .into_iter()
-        .find(|q| q.id() == id)
+        [FactQuestion::AccountOpened, FactQuestion::AuthenticatorAdded, FactQuestion::LastWithdrawalAsset]
+            .into_iter()
+            .find(|q| q.id() == id)
     }
 }
 
@@ -174,10 +132,7 @@ pub fn year_month(unix_s: i64) -> (i64, u32) {
 
 /// Reads "2024-03", "03/2024", "3 2024", "March 2024" or "mar 2024" as (year, month).
 pub fn parse_year_month(answer: &str) -> Option<(i64, u32)> {
-    let words: Vec<String> = normalize_answer(answer)
-        .split(' ')
-        .map(str::to_owned)
-        .collect();
+    let words: Vec<String> = normalize_answer(answer).split(' ').map(str::to_owned).collect();
     if words.len() != 2 {
         return None;
     }
@@ -188,11 +143,7 @@ pub fn parse_year_month(answer: &str) -> Option<(i64, u32)> {
         let by_name = MONTHS.iter().position(|m| w.len() >= 3 && m.starts_with(w));
         by_name.map(|i| i as u32 + 1)
     };
-    let year_of = |w: &str| {
-        w.parse::<i64>()
-            .ok()
-            .filter(|y| (1970..=9999).contains(y) && w.len() == 4)
-    };
+    let year_of = |w: &str| w.parse::<i64>().ok().filter(|y| (1970..=9999).contains(y) && w.len() == 4);
     let (a, b) = (&words[0], &words[1]);
     match (year_of(a), year_of(b)) {
         (Some(y), None) => month_of(b).map(|m| (y, m)),
@@ -221,38 +172,18 @@ mod tests {
     #[test]
     fn own_answers_are_checked() {
         let a = |pairs: &[(&str, &str)]| {
-            validate_own_answers(
-                &pairs
-                    .iter()
-                    .map(|(q, a)| (q.to_string(), a.to_string()))
-                    .collect::<Vec<_>>(),
-            )
+            validate_own_answers(&pairs.iter().map(|(q, a)| (q.to_string(), a.to_string())).collect::<Vec<_>>())
         };
         assert_eq!(
             a(&[("first_pet", " Rex "), ("birth_city", "Paris")]).unwrap(),
-            vec![
-                ("first_pet".into(), "rex".into()),
-                ("birth_city".into(), "paris".into())
-            ]
+            vec![("first_pet".into(), "rex".into()), ("birth_city".into(), "paris".into())]
         );
         assert!(a(&[("first_pet", "Rex")]).is_err(), "too few");
-        assert!(
-            a(&[("first_pet", "Rex"), ("first_pet", "Max")]).is_err(),
-            "repeated"
-        );
-        assert!(
-            a(&[("first_pet", "Rex"), ("shoe_size", "9")]).is_err(),
-            "unknown"
-        );
-        assert!(
-            a(&[("first_pet", "Rex"), ("birth_city", "!!")]).is_err(),
-            "empty"
-        );
+        assert!(a(&[("first_pet", "Rex"), ("first_pet", "Max")]).is_err(), "repeated");
+        assert!(a(&[("first_pet", "Rex"), ("shoe_size", "9")]).is_err(), "unknown");
+        assert!(a(&[("first_pet", "Rex"), ("birth_city", "!!")]).is_err(), "empty");
         let long = "x".repeat(101);
-        assert!(
-            a(&[("first_pet", "Rex"), ("birth_city", &long)]).is_err(),
-            "long"
-        );
+        assert!(a(&[("first_pet", "Rex"), ("birth_city", &long)]).is_err(), "long");
         let six: Vec<(&str, &str)> = CATALOGUE.iter().take(6).map(|(id, _)| (*id, "a")).collect();
         assert!(a(&six).is_err(), "too many");
     }
@@ -270,35 +201,19 @@ mod tests {
     #[test]
     fn year_month_answers() {
         let t = 1_700_000_000; // November 2023
-        for ok in [
-            "2023-11",
-            "11/2023",
-            "November 2023",
-            "nov 2023",
-            "2023 11",
-            " 2023.11 ",
-        ] {
+        for ok in ["2023-11", "11/2023", "November 2023", "nov 2023", "2023 11", " 2023.11 "] {
             assert!(year_month_matches(ok, t), "{ok}");
         }
-        for bad in [
-            "2023-10", "2022-11", "November", "2023", "13/2023", "no 2023", "23-11", "",
-        ] {
+        for bad in ["2023-10", "2022-11", "November", "2023", "13/2023", "no 2023", "23-11", ""] {
             assert!(!year_month_matches(bad, t), "{bad}");
         }
     }
 
     #[test]
     fn fact_ids_round_trip() {
-        for q in [
-            FactQuestion::AccountOpened,
-            FactQuestion::AuthenticatorAdded,
-            FactQuestion::LastWithdrawalAsset,
-        ] {
+        for q in [FactQuestion::AccountOpened, FactQuestion::AuthenticatorAdded, FactQuestion::LastWithdrawalAsset] {
             assert_eq!(FactQuestion::from_id(q.id()), Some(q));
-            assert!(
-                catalogue_text(q.id()).is_none(),
-                "fact ids never clash with the catalogue"
-            );
+            assert!(catalogue_text(q.id()).is_none(), "fact ids never clash with the catalogue");
         }
         assert_eq!(FactQuestion::from_id("first_pet"), None);
     }

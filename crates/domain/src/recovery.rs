@@ -36,10 +36,7 @@ pub fn recovery_code_ttl(configured_s: i64) -> Result<i64, DomainError> {
     if (MIN_RECOVERY_CODE_TTL_S..=MAX_RECOVERY_CODE_TTL_S).contains(&configured_s) {
         Ok(configured_s)
     } else {
-        Err(DomainError::invalid(
-            "recovery_code_ttl_s",
-            "must be between 60 and 1800 seconds (30 minutes)",
-        ))
+        Err(DomainError::invalid("recovery_code_ttl_s", "must be between 60 and 1800 seconds (30 minutes)"))
     }
 }
 
@@ -124,10 +121,7 @@ impl TryFrom<&str> for ResetItem {
             "authenticator" => Ok(ResetItem::Authenticator),
             "phone" => Ok(ResetItem::Phone),
             "email" => Ok(ResetItem::Email),
-            _ => Err(DomainError::invalid(
-                "reset",
-                "items must be authenticator, phone or email",
-            )),
+            _ => Err(DomainError::invalid("reset", "items must be authenticator, phone or email")),
         }
     }
 }
@@ -141,11 +135,7 @@ pub enum RecoveryStep {
 }
 
 impl RecoveryStep {
-    pub const ORDER: [RecoveryStep; 3] = [
-        RecoveryStep::Codes,
-        RecoveryStep::Questions,
-        RecoveryStep::Identity,
-    ];
+    pub const ORDER: [RecoveryStep; 3] = [RecoveryStep::Codes, RecoveryStep::Questions, RecoveryStep::Identity];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -164,10 +154,7 @@ impl TryFrom<&str> for RecoveryStep {
             "codes" => Ok(RecoveryStep::Codes),
             "questions" => Ok(RecoveryStep::Questions),
             "identity" => Ok(RecoveryStep::Identity),
-            _ => Err(DomainError::invalid(
-                "steps",
-                "must be codes, questions or identity",
-            )),
+            _ => Err(DomainError::invalid("steps", "must be codes, questions or identity")),
         }
     }
 }
@@ -182,11 +169,7 @@ pub fn parse_names<T>(text: &str) -> Result<Vec<T>, DomainError>
 where
     T: for<'a> TryFrom<&'a str, Error = DomainError> + Ord,
 {
-    let mut out = text
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(T::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = text.split(',').filter(|s| !s.is_empty()).map(T::try_from).collect::<Result<Vec<_>, _>>()?;
     out.sort();
     out.dedup();
     Ok(out)
@@ -203,10 +186,7 @@ pub struct RecoveryPolicy {
 
 impl Default for RecoveryPolicy {
     fn default() -> Self {
-        Self {
-            base_steps: RecoveryStep::ORDER.to_vec(),
-            identity_when_email_reset: true,
-        }
+        Self { base_steps: RecoveryStep::ORDER.to_vec(), identity_when_email_reset: true }
     }
 }
 
@@ -293,11 +273,7 @@ fn conflict(message: &str) -> DomainError {
 impl RecoveryCase {
     /// The status at `now`: an open case past its expiry is expired.
     pub fn status_at(&self, now: i64) -> CaseStatus {
-        if self.status == CaseStatus::Open && now >= self.expires_at {
-            CaseStatus::Expired
-        } else {
-            self.status
-        }
+        if self.status == CaseStatus::Open && now >= self.expires_at { CaseStatus::Expired } else { self.status }
     }
 
     /// Whether `step` is done.
@@ -343,10 +319,7 @@ impl RecoveryCase {
         }
         let earlier = self.required_steps.iter().filter(|&&s| s < step);
         if let Some(missing) = earlier.into_iter().find(|&&s| !self.step_done(s)) {
-            return Err(DomainError::Conflict(format!(
-                "finish the {} step first",
-                missing.as_str()
-            )));
+            return Err(DomainError::Conflict(format!("finish the {} step first", missing.as_str())));
         }
         Ok(())
     }
@@ -355,18 +328,11 @@ impl RecoveryCase {
     /// has been proven, so a typo in a new number can still be corrected.
     pub fn check_choose_items(&self, now: i64) -> Result<(), DomainError> {
         self.require_open(now)?;
-        if self.phone_verified_at.is_some()
-            || self.email_verified_at.is_some()
-            || self.codes_at.is_some()
-        {
-            return Err(conflict(
-                "codes were already proven; the items can no longer change",
-            ));
+        if self.phone_verified_at.is_some() || self.email_verified_at.is_some() || self.codes_at.is_some() {
+            return Err(conflict("codes were already proven; the items can no longer change"));
         }
         if self.step_done(RecoveryStep::Questions) || self.step_done(RecoveryStep::Identity) {
-            return Err(conflict(
-                "later steps are done; the items can no longer change",
-            ));
+            return Err(conflict("later steps are done; the items can no longer change"));
         }
         Ok(())
     }
@@ -385,8 +351,7 @@ impl RecoveryCase {
 
     /// Whether both needed codes are proven (the step is then done).
     pub fn codes_complete(&self) -> bool {
-        self.email_verified_at.is_some()
-            && (!self.phone_code_needed() || self.phone_verified_at.is_some())
+        self.email_verified_at.is_some() && (!self.phone_code_needed() || self.phone_verified_at.is_some())
     }
 
     pub fn check_answer_questions(&self, now: i64) -> Result<(), DomainError> {
@@ -403,10 +368,7 @@ impl RecoveryCase {
             return Err(conflict("choose what to restore first"));
         }
         if let Some(missing) = self.required_steps.iter().find(|&&s| !self.step_done(s)) {
-            return Err(DomainError::Conflict(format!(
-                "finish the {} step first",
-                missing.as_str()
-            )));
+            return Err(DomainError::Conflict(format!("finish the {} step first", missing.as_str())));
         }
         Ok(())
     }
@@ -418,9 +380,7 @@ impl RecoveryCase {
             CaseStatus::Cancelled => Ok(CancelEffect::AlreadyCancelled),
             CaseStatus::Approved => match self.hold_until {
                 Some(until) if now < until => Ok(CancelEffect::FreezeAccount),
-                _ => Err(conflict(
-                    "the recovery was approved and its hold has ended; contact support",
-                )),
+                _ => Err(conflict("the recovery was approved and its hold has ended; contact support")),
             },
             CaseStatus::Rejected => Err(conflict("this recovery was already rejected")),
             CaseStatus::Expired => Err(conflict("this recovery case has expired")),
@@ -440,11 +400,7 @@ impl RecoveryCase {
 
     /// What an approval by `reviewer_id` does, given whether the case is
     /// high-risk (two different reviewers needed).
-    pub fn check_approve(
-        &self,
-        reviewer_id: &str,
-        high_risk: bool,
-    ) -> Result<Approval, ReviewRefusal> {
+    pub fn check_approve(&self, reviewer_id: &str, high_risk: bool) -> Result<Approval, ReviewRefusal> {
         self.check_reject(reviewer_id)?;
         if !high_risk {
             return Ok(Approval::Final);
@@ -512,10 +468,7 @@ mod tests {
             assert_eq!(ResetItem::try_from(i.as_str()), Ok(i));
         }
         assert!(ResetItem::try_from("password").is_err());
-        let text = join_names(
-            &[RecoveryStep::Codes, RecoveryStep::Identity],
-            RecoveryStep::as_str,
-        );
+        let text = join_names(&[RecoveryStep::Codes, RecoveryStep::Identity], RecoveryStep::as_str);
         assert_eq!(text, "codes,identity");
         assert_eq!(
             parse_names::<RecoveryStep>("identity,codes,codes"),
@@ -532,24 +485,12 @@ mod tests {
         assert_eq!(c.status_at(T0 + CASE_IDLE_EXPIRY_S - 1), CaseStatus::Open);
         assert_eq!(c.status_at(T0 + CASE_IDLE_EXPIRY_S), CaseStatus::Expired);
         assert!(is_conflict(c.check_choose_items(T0 + CASE_IDLE_EXPIRY_S)));
-        assert_eq!(
-            c.check_cancel(T0 + CASE_IDLE_EXPIRY_S).unwrap_err(),
-            conflict("this recovery case has expired")
-        );
+        assert_eq!(c.check_cancel(T0 + CASE_IDLE_EXPIRY_S).unwrap_err(), conflict("this recovery case has expired"));
         // Progress renews the expiry.
-        assert_eq!(
-            RecoveryCase::renewed_expiry(T0 + 100),
-            T0 + 100 + 7 * 86_400
-        );
+        assert_eq!(RecoveryCase::renewed_expiry(T0 + 100), T0 + 100 + 7 * 86_400);
         // A case under review does not expire while staff take their time.
-        let pending = RecoveryCase {
-            status: CaseStatus::PendingReview,
-            ..case()
-        };
-        assert_eq!(
-            pending.status_at(T0 + 30 * 86_400),
-            CaseStatus::PendingReview
-        );
+        let pending = RecoveryCase { status: CaseStatus::PendingReview, ..case() };
+        assert_eq!(pending.status_at(T0 + 30 * 86_400), CaseStatus::PendingReview);
     }
 
     #[test]
@@ -565,10 +506,7 @@ mod tests {
         // Codes must be asked for before they are verified, and come first.
         assert!(is_conflict(c.check_verify_codes(T0)));
         assert_eq!(c.check_send_codes(T0), Ok(()));
-        assert_eq!(
-            c.check_answer_questions(T0),
-            Err(DomainError::Conflict("finish the codes step first".into()))
-        );
+        assert_eq!(c.check_answer_questions(T0), Err(DomainError::Conflict("finish the codes step first".into())));
         assert!(is_conflict(c.check_identity(T0)));
         c.codes_sent_at = Some(T0);
         assert_eq!(c.check_verify_codes(T0), Ok(()));
@@ -611,23 +549,11 @@ mod tests {
     fn policy_decides_the_steps() {
         let p = RecoveryPolicy::default();
         assert_eq!(p.required_steps(&[]), RecoveryStep::ORDER.to_vec());
-        let light = RecoveryPolicy {
-            base_steps: vec![RecoveryStep::Codes],
-            identity_when_email_reset: true,
-        };
-        assert_eq!(
-            light.required_steps(&[ResetItem::Authenticator]),
-            vec![RecoveryStep::Codes]
-        );
-        assert_eq!(
-            light.required_steps(&[ResetItem::Email]),
-            vec![RecoveryStep::Codes, RecoveryStep::Identity]
-        );
+        let light = RecoveryPolicy { base_steps: vec![RecoveryStep::Codes], identity_when_email_reset: true };
+        assert_eq!(light.required_steps(&[ResetItem::Authenticator]), vec![RecoveryStep::Codes]);
+        assert_eq!(light.required_steps(&[ResetItem::Email]), vec![RecoveryStep::Codes, RecoveryStep::Identity]);
         // A step the policy does not ask for is refused, and later ones skip it.
-        let mut c = RecoveryCase {
-            required_steps: vec![RecoveryStep::Codes, RecoveryStep::Identity],
-            ..case()
-        };
+        let mut c = RecoveryCase { required_steps: vec![RecoveryStep::Codes, RecoveryStep::Identity], ..case() };
         c.items_at = Some(T0);
         c.codes_at = Some(T0);
         assert!(is_conflict(c.check_answer_questions(T0)));
@@ -658,22 +584,13 @@ mod tests {
 
     #[test]
     fn review_rules() {
-        let mut c = RecoveryCase {
-            status: CaseStatus::PendingReview,
-            ..case()
-        };
-        assert_eq!(
-            c.check_approve("acc", false),
-            Err(ReviewRefusal::OwnAccount)
-        );
+        let mut c = RecoveryCase { status: CaseStatus::PendingReview, ..case() };
+        assert_eq!(c.check_approve("acc", false), Err(ReviewRefusal::OwnAccount));
         assert_eq!(c.check_reject("acc"), Err(ReviewRefusal::OwnAccount));
         assert_eq!(c.check_approve("r1", false), Ok(Approval::Final));
         assert_eq!(c.check_approve("r1", true), Ok(Approval::FirstOfTwo));
         c.first_approved_by = Some("r1".into());
-        assert_eq!(
-            c.check_approve("r1", true),
-            Err(ReviewRefusal::SameReviewerTwice)
-        );
+        assert_eq!(c.check_approve("r1", true), Err(ReviewRefusal::SameReviewerTwice));
         assert_eq!(c.check_approve("r2", true), Ok(Approval::Final));
         assert_eq!(c.check_reject("r1"), Ok(()));
         c.status = CaseStatus::Cancelled;

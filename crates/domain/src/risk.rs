@@ -93,48 +93,25 @@ pub fn assess(r: &RiskInputs) -> RiskAssessment {
     let mut signals = Vec::new();
     let mut add = |name: &'static str, points: i64, detail: String| {
         if points != 0 {
-            signals.push(RiskSignal {
-                name,
-                points,
-                detail,
-            });
+            signals.push(RiskSignal { name, points, detail });
         }
     };
     if !r.email_code_proven {
-        add(
-            "email_code_not_proven",
-            30,
-            "The e-mail code was not proven.".into(),
-        );
+        add("email_code_not_proven", 30, "The e-mail code was not proven.".into());
     }
     if r.phone_code_needed && !r.phone_code_proven {
-        add(
-            "phone_code_not_proven",
-            20,
-            "The phone code was not proven.".into(),
-        );
+        add("phone_code_not_proven", 20, "The phone code was not proven.".into());
     }
     if r.questions_asked > 0 {
         let wrong = (r.questions_asked - r.questions_right).clamp(0, r.questions_asked);
         // Round half up without floating point.
         let points = (25 * wrong * 2 + r.questions_asked) / (2 * r.questions_asked);
-        add(
-            "answers_wrong",
-            points,
-            format!(
-                "{wrong} of {} answers were wrong or blank.",
-                r.questions_asked
-            ),
-        );
+        add("answers_wrong", points, format!("{wrong} of {} answers were wrong or blank.", r.questions_asked));
     } else {
         add("no_answers", 15, "No questions were answered.".into());
     }
     if !r.has_own_questions {
-        add(
-            "no_security_questions",
-            10,
-            "The account had no security questions on file.".into(),
-        );
+        add("no_security_questions", 10, "The account had no security questions on file.".into());
     } else if r.questions_changed_recently {
         add(
             "questions_changed_recently",
@@ -143,31 +120,15 @@ pub fn assess(r: &RiskInputs) -> RiskAssessment {
         );
     }
     if !r.ip_seen_before {
-        add(
-            "ip_not_seen",
-            15,
-            "The IP address never signed in to this account.".into(),
-        );
+        add("ip_not_seen", 15, "The IP address never signed in to this account.".into());
     }
     if !r.user_agent_seen_before {
-        add(
-            "user_agent_not_seen",
-            5,
-            "The browser never signed in to this account.".into(),
-        );
+        add("user_agent_not_seen", 5, "The browser never signed in to this account.".into());
     }
     if r.account_age_days < 7 {
-        add(
-            "account_new",
-            15,
-            format!("The account is {} days old.", r.account_age_days.max(0)),
-        );
+        add("account_new", 15, format!("The account is {} days old.", r.account_age_days.max(0)));
     } else if r.account_age_days < 30 {
-        add(
-            "account_young",
-            8,
-            format!("The account is {} days old.", r.account_age_days),
-        );
+        add("account_young", 8, format!("The account is {} days old.", r.account_age_days));
     }
     if r.earlier_cases > 0 {
         add(
@@ -180,39 +141,20 @@ pub fn assess(r: &RiskInputs) -> RiskAssessment {
         add(
             "earlier_refused",
             15,
-            format!(
-                "{} earlier cases were rejected or cancelled by the owner.",
-                r.earlier_refused
-            ),
+            format!("{} earlier cases were rejected or cancelled by the owner.", r.earlier_refused),
         );
     }
     if r.resets_email {
-        add(
-            "resets_email",
-            20,
-            "The e-mail address is being replaced.".into(),
-        );
+        add("resets_email", 20, "The e-mail address is being replaced.".into());
     }
     if r.resets_phone {
-        add(
-            "resets_phone",
-            10,
-            "The phone number is being replaced.".into(),
-        );
+        add("resets_phone", 10, "The phone number is being replaced.".into());
     }
     if r.resets_authenticator {
-        add(
-            "resets_authenticator",
-            5,
-            "The authenticator is being removed.".into(),
-        );
+        add("resets_authenticator", 5, "The authenticator is being removed.".into());
     }
     if !r.identity_provided {
-        add(
-            "no_identity",
-            15,
-            "No identity documents were provided.".into(),
-        );
+        add("no_identity", 15, "No identity documents were provided.".into());
     }
     if r.owner_objected {
         add(
@@ -298,17 +240,9 @@ mod tests {
             (|r| r.questions_right = 0, "answers_wrong", 25),
             (|r| r.questions_asked = 0, "no_answers", 15),
             (|r| r.has_own_questions = false, "no_security_questions", 10),
-            (
-                |r| r.questions_changed_recently = true,
-                "questions_changed_recently",
-                10,
-            ),
+            (|r| r.questions_changed_recently = true, "questions_changed_recently", 10),
             (|r| r.ip_seen_before = false, "ip_not_seen", 15),
-            (
-                |r| r.user_agent_seen_before = false,
-                "user_agent_not_seen",
-                5,
-            ),
+            (|r| r.user_agent_seen_before = false, "user_agent_not_seen", 5),
             (|r| r.account_age_days = 2, "account_new", 15),
             (|r| r.account_age_days = 20, "account_young", 8),
             (|r| r.earlier_cases = 1, "earlier_cases", 10),
@@ -323,21 +257,13 @@ mod tests {
             let mut r = owner();
             change(&mut r);
             let a = assess(&r);
-            let s = a
-                .signals
-                .iter()
-                .find(|s| s.name == name)
-                .unwrap_or_else(|| panic!("{name} missing"));
+            let s = a.signals.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(s.points, points, "{name}");
             assert_eq!(a.score, 5 + points, "{name}");
             assert!(!s.detail.is_empty());
         }
         // No phone on the account: no phone code needed, no points for it.
-        let r = RiskInputs {
-            phone_code_needed: false,
-            phone_code_proven: false,
-            ..owner()
-        };
+        let r = RiskInputs { phone_code_needed: false, phone_code_proven: false, ..owner() };
         assert_eq!(assess(&r).score, 5);
     }
 
@@ -365,12 +291,7 @@ mod tests {
         assert_eq!(a.score, 100);
         assert!(a.is_high(DEFAULT_HIGH_RISK_SCORE));
         // Replacing the e-mail on a new account crosses the line on its own.
-        let r = RiskInputs {
-            resets_email: true,
-            account_age_days: 1,
-            questions_changed_recently: true,
-            ..owner()
-        };
+        let r = RiskInputs { resets_email: true, account_age_days: 1, questions_changed_recently: true, ..owner() };
         assert_eq!(assess(&r).score, 5 + 20 + 15 + 10);
         assert!(assess(&r).is_high(DEFAULT_HIGH_RISK_SCORE));
     }

@@ -24,13 +24,7 @@ pub struct FailurePolicy {
 
 impl Default for FailurePolicy {
     fn default() -> Self {
-        FailurePolicy {
-            window_s: 900,
-            threshold: 10,
-            base_delay_s: 60,
-            max_delay_s: 3600,
-            lock_after_consecutive: 100,
-        }
+        FailurePolicy { window_s: 900, threshold: 10, base_delay_s: 60, max_delay_s: 3600, lock_after_consecutive: 100 }
     }
 }
 
@@ -54,15 +48,8 @@ impl FailurePolicy {
         let doublings = consecutive_failures.saturating_sub(self.threshold).max(0);
         // 2^62 is the largest power of two an i64 holds; any more would
         // saturate anyway.
-        let factor = if doublings >= 62 {
-            i64::MAX
-        } else {
-            1i64 << doublings
-        };
-        let delay = self
-            .base_delay_s
-            .saturating_mul(factor)
-            .min(self.max_delay_s);
+        let factor = if doublings >= 62 { i64::MAX } else { 1i64 << doublings };
+        let delay = self.base_delay_s.saturating_mul(factor).min(self.max_delay_s);
         let wait_until = last_failure_at.unwrap_or(now).saturating_add(delay);
         let left = wait_until.saturating_sub(now);
         (left > 0).then_some(left)
@@ -85,13 +72,7 @@ mod tests {
     fn defaults() {
         let p = FailurePolicy::default();
         assert_eq!(
-            (
-                p.window_s,
-                p.threshold,
-                p.base_delay_s,
-                p.max_delay_s,
-                p.lock_after_consecutive
-            ),
+            (p.window_s, p.threshold, p.base_delay_s, p.max_delay_s, p.lock_after_consecutive),
             (900, 10, 60, 3600, 100)
         );
     }
@@ -118,9 +99,7 @@ mod tests {
     #[test]
     fn delays_double_up_to_cap() {
         let p = FailurePolicy::default();
-        let got: Vec<_> = (10..=18)
-            .map(|c| p.retry_after(NOW, c, c, Some(NOW)).unwrap())
-            .collect();
+        let got: Vec<_> = (10..=18).map(|c| p.retry_after(NOW, c, c, Some(NOW)).unwrap()).collect();
         assert_eq!(got, [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
         assert_eq!(p.retry_after(NOW + 3599, 12, 40, Some(NOW)), Some(1));
         assert_eq!(p.retry_after(NOW + 3600, 12, 40, Some(NOW)), None);
@@ -145,23 +124,10 @@ mod tests {
             let r = p.retry_after(NOW, i64::MAX, c, Some(NOW));
             assert!(matches!(r, Some(60 | 3600)), "{c}: {r:?}");
         }
-        assert_eq!(
-            p.retry_after(i64::MAX, i64::MAX, i64::MAX, Some(i64::MIN)),
-            None
-        );
-        assert_eq!(
-            p.retry_after(i64::MIN, i64::MAX, i64::MAX, Some(i64::MAX)),
-            Some(i64::MAX)
-        );
-        let wild = FailurePolicy {
-            base_delay_s: i64::MAX,
-            max_delay_s: i64::MAX,
-            ..FailurePolicy::default()
-        };
-        assert_eq!(
-            wild.retry_after(NOW, 10, i64::MAX, Some(NOW)),
-            Some(i64::MAX - NOW)
-        );
+        assert_eq!(p.retry_after(i64::MAX, i64::MAX, i64::MAX, Some(i64::MIN)), None);
+        assert_eq!(p.retry_after(i64::MIN, i64::MAX, i64::MAX, Some(i64::MAX)), Some(i64::MAX));
+        let wild = FailurePolicy { base_delay_s: i64::MAX, max_delay_s: i64::MAX, ..FailurePolicy::default() };
+        assert_eq!(wild.retry_after(NOW, 10, i64::MAX, Some(NOW)), Some(i64::MAX - NOW));
     }
 
     #[test]

@@ -53,12 +53,7 @@ pub fn hotp(secret: &[u8], counter: u64, digits: u32, alg: HmacAlg) -> u32 {
     let digits = digits.clamp(6, 8);
     let mac = mac_bytes(secret, &counter.to_be_bytes(), alg);
     let offset = usize::from(mac[mac.len() - 1] & 0x0f);
-    let bin = u32::from_be_bytes([
-        mac[offset],
-        mac[offset + 1],
-        mac[offset + 2],
-        mac[offset + 3],
-    ]) & 0x7fff_ffff;
+    let bin = u32::from_be_bytes([mac[offset], mac[offset + 1], mac[offset + 2], mac[offset + 3]]) & 0x7fff_ffff;
     bin % 10u32.pow(digits)
 }
 
@@ -133,9 +128,7 @@ mod tests {
 
     #[test]
     fn rfc4226_appendix_d() {
-        let expected = [
-            755224, 287082, 359152, 969429, 338314, 254676, 287922, 162583, 399871, 520489,
-        ];
+        let expected = [755224, 287082, 359152, 969429, 338314, 254676, 287922, 162583, 399871, 520489];
         for (counter, want) in expected.into_iter().enumerate() {
             assert_eq!(hotp(SEED1, counter as u64, 6, HmacAlg::Sha1), want);
         }

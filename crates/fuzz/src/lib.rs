@@ -15,7 +15,7 @@
 
 pub mod targets;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
 /// xorshift64*: small, fast, and the same sequence everywhere.
@@ -46,13 +46,79 @@ impl Rng {
 
 /// Values that have broken parsers before, in text form.
 pub const DICTIONARY: &[&str] = &[
-    "", " ", "\0", "\n", "\r\n", "\t", "\"", "\\", "'", "%", "%00", "%zz", "%%", "+", "-", "=", "&", "?", "#", "/", ":",
-    "@", "@@", "..", "\u{202e}", "\u{feff}", "\u{10ffff}", "\u{200b}", "é", "𝟘", "٣", "ﬀ", "İ", "ß", "０", "⁰", "-0",
-    "0", "00", "+0", "1e309", "-1", "9223372036854775807", "9223372036854775808", "-9223372036854775809",
-    "18446744073709551616", "4294967296", "NaN", "Infinity", "null", "true", "[]", "{}", "[[[[[[[[", "{\"a\":",
-    "otpauth://totp/", "?secret=", "&issuer=", "+44", "+1", "+999", "+4479111234567890123", "00447911123456",
-    "JBSWY3DPEHPK3PXP", "====", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "a@b", "@example.com", "a@-x.com", "a@[127.0.0.1]",
-    "\u{0}\u{0}\u{0}\u{0}", "\u{89}PNG\r\n\u{1a}\n", "\u{ff}\u{d8}\u{ff}",
+    "",
+    " ",
+    "\0",
+    "\n",
+    "\r\n",
+    "\t",
+    "\"",
+    "\\",
+    "'",
+    "%",
+    "%00",
+    "%zz",
+    "%%",
+    "+",
+    "-",
+    "=",
+    "&",
+    "?",
+    "#",
+    "/",
+    ":",
+    "@",
+    "@@",
+    "..",
+    "\u{202e}",
+    "\u{feff}",
+    "\u{10ffff}",
+    "\u{200b}",
+    "é",
+    "𝟘",
+    "٣",
+    "ﬀ",
+    "İ",
+    "ß",
+    "０",
+    "⁰",
+    "-0",
+    "0",
+    "00",
+    "+0",
+    "1e309",
+    "-1",
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775809",
+    "18446744073709551616",
+    "4294967296",
+    "NaN",
+    "Infinity",
+    "null",
+    "true",
+    "[]",
+    "{}",
+    "[[[[[[[[",
+    "{\"a\":",
+    "otpauth://totp/",
+    "?secret=",
+    "&issuer=",
+    "+44",
+    "+1",
+    "+999",
+    "+4479111234567890123",
+    "00447911123456",
+    "JBSWY3DPEHPK3PXP",
+    "====",
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    "a@b",
+    "@example.com",
+    "a@-x.com",
+    "a@[127.0.0.1]",
+    "\u{0}\u{0}\u{0}\u{0}",
+    "\u{89}PNG\r\n\u{1a}\n",
+    "\u{ff}\u{d8}\u{ff}",
 ];
 
 fn dictionary_bytes(rng: &mut Rng) -> Vec<u8> {
@@ -156,7 +222,9 @@ pub fn fuzz(target: &str, seeds: &[&[u8]], iterations: usize, mut check: impl Fn
         check(s);
         ran += 1;
     }
-    let mut rng = Rng::new(seed() ^ hex(target.as_bytes()).len() as u64 ^ u64::from_str_radix(&hex(target.as_bytes()), 16).unwrap());
+    let mut rng = Rng::new(
+        seed() ^ hex(target.as_bytes()).len() as u64 ^ u64::from_str_radix(&hex(target.as_bytes()), 16).unwrap(),
+    );
     for _ in 0..iterations * scale() {
         let base = &corpus[rng.below(corpus.len())];
         let other = &corpus[rng.below(corpus.len())];
@@ -185,7 +253,7 @@ pub fn text(bytes: &[u8]) -> String {
 /// JSON-aware mutation: parse `seed`, replace one value somewhere with a
 /// value of another type or a dictionary string, serialise.
 pub fn mutate_json(rng: &mut Rng, seed: &serde_json::Value) -> serde_json::Value {
-    use serde_json::{json, Value};
+    use serde_json::{Value, json};
     let mut v = seed.clone();
     fn pick(rng: &mut Rng) -> Value {
         match rng.below(9) {

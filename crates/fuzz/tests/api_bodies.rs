@@ -9,10 +9,10 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower::ServiceExt;
-use twostep_fuzz::{fuzz, mutate_json, Rng};
-use twostep_testkit::{test_settings, Backend, TestServer};
+use twostep_fuzz::{Rng, fuzz, mutate_json};
+use twostep_testkit::{Backend, TestServer, test_settings};
 use twostep_web::AppState;
 
 const PW: &str = "correct horse battery";
@@ -42,20 +42,45 @@ async fn auth_route_bodies() {
     let routes: Vec<(&str, String, bool, Value)> = vec![
         ("POST", "/api/v1/accounts".into(), false, json!({"email": "new@example.com", "password": PW})),
         ("POST", "/api/v1/accounts/verify-email".into(), false, json!({"email": "fuzz@example.com", "code": "123456"})),
-        ("POST", "/api/v1/login".into(), false, json!({"email": "fuzz@example.com", "password": "wrong", "captcha": {"challenge_id": "x", "nonce": "1"}})),
+        (
+            "POST",
+            "/api/v1/login".into(),
+            false,
+            json!({"email": "fuzz@example.com", "password": "wrong", "captcha": {"challenge_id": "x", "nonce": "1"}}),
+        ),
         ("POST", format!("/api/v1/login/{login}/totp"), false, json!({"code": "123456"})),
         ("POST", format!("/api/v1/login/{login}/code"), false, json!({"channel": "email"})),
         ("POST", format!("/api/v1/login/{login}/code/verify"), false, json!({"channel": "sms", "code": "123456"})),
         ("POST", format!("/api/v1/login/{login}/recovery"), false, json!({})),
         ("POST", "/api/v1/recovery/cancel".into(), false, json!({"cancel_token": "abc"})),
-        ("POST", "/api/v1/me/totp/confirm".into(), true, json!({"setup_id": "x", "backup_key": "JBSWY3DPEHPK3PXP", "code": "123456"})),
+        (
+            "POST",
+            "/api/v1/me/totp/confirm".into(),
+            true,
+            json!({"setup_id": "x", "backup_key": "JBSWY3DPEHPK3PXP", "code": "123456"}),
+        ),
         ("POST", "/api/v1/me/totp/disable".into(), true, json!({"code": "123456"})),
         ("POST", "/api/v1/me/phone".into(), true, json!({"phone": "+447911123456"})),
         ("POST", "/api/v1/me/phone/confirm".into(), true, json!({"code": "123456"})),
         ("POST", "/api/v1/me/code".into(), true, json!({"channel": "email"})),
-        ("POST", "/api/v1/me/password".into(), true, json!({"current_password": "wrong one", "new_password": "another password", "code": "1"})),
-        ("PUT", "/api/v1/me/security-questions".into(), true, json!({"answers": [{"question_id": "first_pet", "answer": "Rex"}]})),
-        ("POST", "/api/v1/withdrawals".into(), true, json!({"asset": "BTC", "amount": "1", "address": "bc1q", "code": "123456"})),
+        (
+            "POST",
+            "/api/v1/me/password".into(),
+            true,
+            json!({"current_password": "wrong one", "new_password": "another password", "code": "1"}),
+        ),
+        (
+            "PUT",
+            "/api/v1/me/security-questions".into(),
+            true,
+            json!({"answers": [{"question_id": "first_pet", "answer": "Rex"}]}),
+        ),
+        (
+            "POST",
+            "/api/v1/withdrawals".into(),
+            true,
+            json!({"asset": "BTC", "amount": "1", "address": "bc1q", "code": "123456"}),
+        ),
         ("POST", "/api/v1/admin/recovery-cases/x/approve".into(), true, json!({"note": "ok"})),
     ];
     // The fuzz input picks the route, the kind of mutation and its seed.
@@ -97,13 +122,20 @@ async fn auth_route_bodies() {
                 (status, axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap())
             });
             *statuses.entry(status.as_u16()).or_default() += 1;
-            if path.starts_with("/api/v1/login/") && serde_json::from_slice::<Value>(&bytes).is_ok_and(|v| v["error"]["code"] == "invalid_code") {
+            if path.starts_with("/api/v1/login/")
+                && serde_json::from_slice::<Value>(&bytes).is_ok_and(|v| v["error"]["code"] == "invalid_code")
+            {
                 codes_checked += 1;
             }
             let shown = String::from_utf8_lossy(&body).chars().take(300).collect::<String>();
-            assert!(status.as_u16() < 500, "{method} {path} answered {status} to {shown:?}: {}", String::from_utf8_lossy(&bytes));
+            assert!(
+                status.as_u16() < 500,
+                "{method} {path} answered {status} to {shown:?}: {}",
+                String::from_utf8_lossy(&bytes)
+            );
             if !status.is_success() {
-                let v: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("{method} {path}: {status} without a JSON error body"));
+                let v: Value = serde_json::from_slice(&bytes)
+                    .unwrap_or_else(|_| panic!("{method} {path}: {status} without a JSON error body"));
                 assert!(v["error"]["code"].is_string() && v["error"]["message"].is_string(), "{method} {path}: {v}");
                 if status == StatusCode::TOO_MANY_REQUESTS {
                     assert!(v["error"]["retry_after_s"].is_i64(), "{v}");

@@ -10,13 +10,19 @@ const N: usize = 100_000;
 
 #[test]
 fn backup_keys() {
-    fuzz("backup_key", &[b"JBSWY3DPEHPK3PXP", b"jbsw y3dp-ehpk 3pxp", b"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", b"===="], N, targets::backup_key);
+    fuzz(
+        "backup_key",
+        &[b"JBSWY3DPEHPK3PXP", b"jbsw y3dp-ehpk 3pxp", b"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", b"===="],
+        N,
+        targets::backup_key,
+    );
 }
 
 #[test]
 fn otpauth_uris() {
     let seed = otpauth_uri("twostep", "a@example.com", "JBSWY3DPEHPK3PXP");
-    let seeds: [&[u8]; 3] = [seed.as_bytes(), b"otpauth://totp/x?secret=JBSWY3DPEHPK3PXP", b"otpauth://totp/%41:b?issuer=%zz"];
+    let seeds: [&[u8]; 3] =
+        [seed.as_bytes(), b"otpauth://totp/x?secret=JBSWY3DPEHPK3PXP", b"otpauth://totp/%41:b?issuer=%zz"];
     fuzz("otpauth_uri", &seeds, N, targets::otpauth);
 }
 

@@ -5,11 +5,13 @@
 
 use axum::body::Body;
 use axum::http::Request;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower::ServiceExt;
 use twostep_fuzz::fuzz;
-use twostep_testkit::recovery::{Case, file_part, multipart, open_case, passport_form, png_image, right_answers, text_part, totp_owner};
-use twostep_testkit::{test_settings, Backend, TestServer};
+use twostep_testkit::recovery::{
+    Case, file_part, multipart, open_case, passport_form, png_image, right_answers, text_part, totp_owner,
+};
+use twostep_testkit::{Backend, TestServer, test_settings};
 use twostep_web::AppState;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

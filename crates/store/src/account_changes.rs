@@ -20,7 +20,7 @@ use twostep_app::ports::{
 
 use crate::recovery::write_effects;
 use crate::throttle::forget_failures;
-use crate::{db_err, SqlStore};
+use crate::{SqlStore, db_err};
 
 /// Consumes an enrolment and binds its secret, with `last_step` used, if no
 /// authenticator is bound; records the first binding of the account. None

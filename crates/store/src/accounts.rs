@@ -1,12 +1,12 @@
 //! Accounts.
 
 use async_trait::async_trait;
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 use twostep_app::ports::{AccountRecord, AccountStore, CreateOutcome, NewAccount, StoreError, StoreResult};
 use twostep_domain::Role;
 
-use crate::{db_err, SqlStore};
+use crate::{SqlStore, db_err};
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, email, password_hash, email_verified_at, phone, role, created_at, frozen_at, \
      withdrawals_blocked_until, second_factor_failures, owner_objected_at";
@@ -63,7 +63,8 @@ impl AccountStore for SqlStore {
 
     async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountRecord>> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(email).fetch_optional(&self.reader).await.map_err(db_err)?;
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(email).fetch_optional(&self.reader).await.map_err(db_err)?;
         row.as_ref().map(account_from_row).transpose()
     }
 
@@ -130,8 +131,11 @@ impl AccountStore for SqlStore {
     }
 
     async fn clear_second_factor_failures(&self, id: &str) -> StoreResult<()> {
-        self.execute_one("UPDATE accounts SET second_factor_failures = 0 WHERE id = $1 AND second_factor_failures <> 0", id)
-            .await?;
+        self.execute_one(
+            "UPDATE accounts SET second_factor_failures = 0 WHERE id = $1 AND second_factor_failures <> 0",
+            id,
+        )
+        .await?;
         Ok(())
     }
 

@@ -5,14 +5,14 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use twostep_app::ports::{
-    AuditEvent, CaptchaChallenge, CaptchaStore, CodeStore, LoginStore, NewLoginAttempt, SentCode, SessionInfo, SessionStore,
-    SignInContext, SignInFailure, SignInOutcome, SignInSuccess, StoreError, StoreResult, TotpFactor, TotpSetup,
-    TotpStore,
+    AuditEvent, CaptchaChallenge, CaptchaStore, CodeStore, LoginStore, NewLoginAttempt, SentCode, SessionInfo,
+    SessionStore, SignInContext, SignInFailure, SignInOutcome, SignInSuccess, StoreError, StoreResult, TotpFactor,
+    TotpSetup, TotpStore,
 };
 use twostep_domain::sudo::{ProofFactor, SessionProof};
 use twostep_domain::{LoginAttempt, LoginState};
 
-use crate::{db_err, SqlStore};
+use crate::{SqlStore, db_err};
 
 /// Appends `audit` (when given) to the transaction that made the change it
 /// records, and commits both.
@@ -90,7 +90,12 @@ impl LoginStore for SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn sign_in_context(&self, login_id: &str, subject_prefix: &str, since: i64) -> StoreResult<Option<SignInContext>> {
+    async fn sign_in_context(
+        &self,
+        login_id: &str,
+        subject_prefix: &str,
+        since: i64,
+    ) -> StoreResult<Option<SignInContext>> {
         self.sign_in_context_impl(login_id, subject_prefix, since).await
     }
 
@@ -127,11 +132,12 @@ impl TotpStore for SqlStore {
     }
 
     async fn totp_setup(&self, id: &str) -> StoreResult<Option<TotpSetup>> {
-        let row = sqlx::query("SELECT id, account_id, sealed_secret, created_at, expires_at FROM totp_setups WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let row =
+            sqlx::query("SELECT id, account_id, sealed_secret, created_at, expires_at FROM totp_setups WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(TotpSetup {
             id: row.try_get("id").map_err(db_err)?,
@@ -144,7 +150,9 @@ impl TotpStore for SqlStore {
 
     async fn delete_expired_totp_setups(&self, account_id: Option<&str>, now: i64) -> StoreResult<u64> {
         let done = match account_id {
-            Some(id) => sqlx::query("DELETE FROM totp_setups WHERE account_id = $1 AND expires_at <= $2").bind(id).bind(now),
+            Some(id) => {
+                sqlx::query("DELETE FROM totp_setups WHERE account_id = $1 AND expires_at <= $2").bind(id).bind(now)
+            }
             None => sqlx::query("DELETE FROM totp_setups WHERE expires_at <= $1").bind(now),
         }
         .execute(&self.pool)
@@ -163,12 +171,13 @@ impl TotpStore for SqlStore {
     }
 
     async fn totp_factor(&self, account_id: &str) -> StoreResult<Option<TotpFactor>> {
-        let row =
-            sqlx::query("SELECT account_id, sealed_secret, last_step, created_at FROM totp_factors WHERE account_id = $1")
-                .bind(account_id)
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(db_err)?;
+        let row = sqlx::query(
+            "SELECT account_id, sealed_secret, last_step, created_at FROM totp_factors WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(TotpFactor {
             account_id: row.try_get("account_id").map_err(db_err)?,
@@ -281,22 +290,24 @@ impl CodeStore for SqlStore {
     }
 
     async fn add_code_try(&self, id: &str, max_tries: i64) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE sent_codes SET tries = tries + 1 WHERE id = $1 AND used_at IS NULL AND tries < $2")
-            .bind(id)
-            .bind(max_tries)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let done =
+            sqlx::query("UPDATE sent_codes SET tries = tries + 1 WHERE id = $1 AND used_at IS NULL AND tries < $2")
+                .bind(id)
+                .bind(max_tries)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn consume_code(&self, id: &str, now: i64) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE sent_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $1")
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let done =
+            sqlx::query("UPDATE sent_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $1")
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use twostep_app::ports::StoreError;
 
-use crate::{db_err, Backend, SqlStore};
+use crate::{Backend, SqlStore, db_err};
 
 impl SqlStore {
     /// Writes a copy of the database to `out`, which must not exist yet.

@@ -9,16 +9,16 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::FutureExt;
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 use twostep_app::ports::{StoreError, StoreResult};
 
-use crate::signin::{apply, Write, Written};
 use crate::BenchOnly;
+use crate::signin::{Write, Written, apply};
 
 /// The most sign-ins in one transaction; SQLite allows 32,766 parameters and
 /// the widest statement binds 8 per sign-in.

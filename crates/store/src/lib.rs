@@ -13,16 +13,16 @@ mod auth;
 mod backup;
 mod checkpoint;
 mod group_commit;
-mod owner;
 mod master_key;
+mod owner;
 mod queue;
 mod records;
 mod recovery;
 mod rotation;
+pub mod schema;
 mod signin;
 mod sql;
 mod staff;
-pub mod schema;
 pub(crate) mod throttle;
 pub mod transfer;
 
@@ -294,10 +294,11 @@ impl SqlStore {
         if conn.execute("SELECT checksum FROM twostep_migrations WHERE 1 = 0").await.is_err() {
             conn.execute("ALTER TABLE twostep_migrations ADD COLUMN checksum TEXT").await.map_err(db_err)?;
         }
-        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as("SELECT version, name, checksum FROM twostep_migrations")
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_err)?;
+        let rows: Vec<(i64, String, Option<String>)> =
+            sqlx::query_as("SELECT version, name, checksum FROM twostep_migrations")
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
         for (version, name, recorded) in &rows {
             match schema::check_applied(*version, name, recorded.as_deref())? {
                 schema::Applied::Matches => {}
@@ -329,14 +330,16 @@ impl SqlStore {
                 if *version == schema::AUDIT_CHAIN_VERSION {
                     records::chain_existing_audit(&mut *conn).await?;
                 }
-                sqlx::query("INSERT INTO twostep_migrations (version, name, applied_at, checksum) VALUES ($1, $2, $3, $4)")
-                    .bind(*version)
-                    .bind(*name)
-                    .bind(unix_now())
-                    .bind(schema::checksum(sql_source))
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
+                sqlx::query(
+                    "INSERT INTO twostep_migrations (version, name, applied_at, checksum) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(*version)
+                .bind(*name)
+                .bind(unix_now())
+                .bind(schema::checksum(sql_source))
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
                 Ok::<(), StoreError>(())
             }
             .await;

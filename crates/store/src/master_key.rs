@@ -8,7 +8,7 @@
 use sqlx::Row;
 use twostep_app::ports::StoreError;
 
-use crate::{db_err, unix_now, SqlStore};
+use crate::{SqlStore, db_err, unix_now};
 
 impl SqlStore {
     /// The key id recorded for this database, if any.
@@ -24,12 +24,14 @@ impl SqlStore {
     /// recorded, so of two instances racing on an empty database the one that
     /// lost sees the winner's key and refuses.
     pub async fn record_master_key_check(&self, key_id: &str) -> Result<String, StoreError> {
-        sqlx::query("INSERT INTO master_key_check (id, key_id, recorded_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING")
-            .bind(key_id.to_owned())
-            .bind(unix_now())
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO master_key_check (id, key_id, recorded_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(key_id.to_owned())
+        .bind(unix_now())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         self.master_key_check().await?.ok_or_else(|| StoreError::other("the master key check was not recorded"))
     }
 
@@ -37,13 +39,14 @@ impl SqlStore {
     /// have. Conditional on the old value, so a second rotation racing this
     /// one cannot be overwritten silently.
     pub async fn replace_master_key_check(&self, old_id: &str, new_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE master_key_check SET key_id = $1, recorded_at = $2 WHERE id = 1 AND key_id = $3")
-            .bind(new_id.to_owned())
-            .bind(unix_now())
-            .bind(old_id.to_owned())
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let done =
+            sqlx::query("UPDATE master_key_check SET key_id = $1, recorded_at = $2 WHERE id = 1 AND key_id = $3")
+                .bind(new_id.to_owned())
+                .bind(unix_now())
+                .bind(old_id.to_owned())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
         Ok(done.rows_affected() == 1)
     }
 

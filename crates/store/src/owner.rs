@@ -8,12 +8,12 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use twostep_app::owner_port::{ConfirmOutcome, Objection, ObjectionOutcome, OwnerStore, Registration};
 use twostep_app::ports::{AuditEvent, Channel, NewAccount, QueuedMessage, StoreResult};
-use twostep_domain::sudo::SessionProof;
 use twostep_domain::MAX_CODE_TRIES;
+use twostep_domain::sudo::SessionProof;
 
 use crate::records::insert_audits;
 use crate::recovery::{close_pending_sign_ins, revoke_sessions, write_effects};
-use crate::{db_err, SqlStore};
+use crate::{SqlStore, db_err};
 
 const REGISTRATION_COLUMNS: &str = "id, email, password_hash, code_hash, created_at, expires_at, ip, user_agent";
 
@@ -138,7 +138,11 @@ impl OwnerStore for SqlStore {
         .map_err(db_err)?;
         let Some(row) = taken else { return Ok(ConfirmOutcome::Gone) };
         let password_hash: String = row.try_get(0).map_err(db_err)?;
-        sqlx::query("DELETE FROM registrations WHERE email = $1").bind(&a.email).execute(&mut *tx).await.map_err(db_err)?;
+        sqlx::query("DELETE FROM registrations WHERE email = $1")
+            .bind(&a.email)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         // A never-confirmed account of the address (made before sign-ups
         // waited for their code) belongs to nobody: the confirmed one wins.
         sqlx::query("DELETE FROM accounts WHERE email = $1 AND email_verified_at IS NULL")
@@ -214,7 +218,8 @@ impl OwnerStore for SqlStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?;
-        let stopped = rows.iter().map(|r| r.try_get::<String, _>(0).map_err(db_err)).collect::<StoreResult<Vec<_>>>()?;
+        let stopped =
+            rows.iter().map(|r| r.try_get::<String, _>(0).map_err(db_err)).collect::<StoreResult<Vec<_>>>()?;
         if let Some(case_id) = &o.approved_case {
             sqlx::query(
                 "UPDATE recovery_cases SET status = 'cancelled', cancelled_at = $2, version = version + 1, \
@@ -230,14 +235,12 @@ impl OwnerStore for SqlStore {
         if o.freeze {
             close_pending_sign_ins(&mut tx, &o.account_id).await?;
         }
-        let row = sqlx::query(
-            "UPDATE accounts SET owner_objected_at = $2 WHERE id = $1 RETURNING frozen_at",
-        )
-        .bind(&o.account_id)
-        .bind(o.now)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        let row = sqlx::query("UPDATE accounts SET owner_objected_at = $2 WHERE id = $1 RETURNING frozen_at")
+            .bind(&o.account_id)
+            .bind(o.now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
         let was_frozen = match row {
             Some(r) => r.try_get::<Option<i64>, _>(0).map_err(db_err)?.is_some(),
             None => false,
@@ -258,10 +261,11 @@ impl OwnerStore for SqlStore {
             revoke_sessions(&mut tx, &o.account_id, o.now).await?;
         }
         let mut audit = o.audit.clone();
-        audit.extend(stopped.iter().map(|id| AuditEvent {
-            detail: format!("case {id}: {}", o.reason),
-            ..o.stopped_event.clone()
-        }));
+        audit.extend(
+            stopped
+                .iter()
+                .map(|id| AuditEvent { detail: format!("case {id}: {}", o.reason), ..o.stopped_event.clone() }),
+        );
         if froze {
             audit.push(o.frozen_event.clone());
         }

@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row};
 use twostep_app::ports::{MessageQueueStore, QueueCounts, QueuedMessage, StoreError, StoreResult};
 use twostep_domain::MessageStatus;
 
-use crate::{db_err, SqlStore};
+use crate::{SqlStore, db_err};
 
 const COLUMNS: &str = "id, channel, recipient, sealed_text, code_id, status, attempts, created_at, next_attempt_at, \
      expires_at, finished_at, last_error";

@@ -7,9 +7,9 @@ use twostep_app::ports::{
     AuditEvent, AuditStore, HealthStore, OutboxMessage, OutboxStore, StoreError, StoreResult, Withdrawal,
     WithdrawalStore,
 };
-use twostep_domain::audit_chain::{entry_hash, AuditFields, ChainBreak, ChainHead, ChainVerifier, StoredEntry};
+use twostep_domain::audit_chain::{AuditFields, ChainBreak, ChainHead, ChainVerifier, StoredEntry, entry_hash};
 
-use crate::{db_err, SqlStore};
+use crate::{SqlStore, db_err};
 
 /// Appends one audit event, chained to the one before (its hash covers the
 /// previous entry's hash and every field), on `conn`: a transaction whose
@@ -81,7 +81,13 @@ pub(crate) async fn insert_audits_unchained(conn: &mut sqlx::AnyConnection, even
     );
     let mut insert = crate::sql::statement(sql, events.len());
     for e in events {
-        insert = insert.bind(e.at).bind(e.account_id.as_deref()).bind(&e.kind).bind(&e.ip).bind(&e.user_agent).bind(&e.detail);
+        insert = insert
+            .bind(e.at)
+            .bind(e.account_id.as_deref())
+            .bind(&e.kind)
+            .bind(&e.ip)
+            .bind(&e.user_agent)
+            .bind(&e.detail);
     }
     insert.execute(&mut *conn).await.map_err(db_err)?;
     Ok(())
@@ -152,7 +158,12 @@ impl SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?
-            .map(|r| Ok::<_, StoreError>(ChainHead { last_hash: r.try_get(0).map_err(db_err)?, entries: r.try_get(1).map_err(db_err)? }))
+            .map(|r| {
+                Ok::<_, StoreError>(ChainHead {
+                    last_hash: r.try_get(0).map_err(db_err)?,
+                    entries: r.try_get(1).map_err(db_err)?,
+                })
+            })
             .transpose()?;
         let mut rows = sqlx::query(
             "SELECT seq, at, account_id, kind, ip, user_agent, detail, prev_hash, hash FROM audit_log ORDER BY seq",

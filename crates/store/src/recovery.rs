@@ -14,21 +14,56 @@ use sqlx::{AnyConnection, Row};
 use twostep_app::ports::{AuditEvent, Channel, QueuedMessage, StoreError, StoreResult};
 use twostep_app::recovery::port::{
     AnswerOutcome, ApprovalOutcome, ApprovalPlan, CaseChange, CaseRecord, DocumentInfo, Effects, IdentityRecord,
-    NewCase, OpenOutcome, Opening, RecoveryStore, SecurityAnswer, SUPERSEDED,
+    NewCase, OpenOutcome, Opening, RecoveryStore, SUPERSEDED, SecurityAnswer,
 };
-use twostep_domain::recovery::{join_names, parse_names, CaseStatus, RecoveryCase, RecoveryStep, ResetItem};
+use twostep_domain::recovery::{CaseStatus, RecoveryCase, RecoveryStep, ResetItem, join_names, parse_names};
 
 use crate::queue::insert_message;
 use crate::records::{insert_audit, insert_audits};
-use crate::{db_err, SqlStore};
+use crate::{SqlStore, db_err};
 
 const CASE_COLUMNS: [&str; 41] = [
-    "id", "account_id", "status", "version", "required_steps", "reset_items", "new_phone", "new_email", "items_at",
-    "codes_sent_at", "phone_target", "email_target", "phone_verified_at", "email_verified_at", "codes_at",
-    "questions_at", "answers_total", "answers_right", "identity_at", "country", "id_type", "created_at", "updated_at",
-    "expires_at", "open_ip", "open_user_agent", "submitted_at", "submit_ip", "submit_user_agent", "risk_score",
-    "risk_signals", "first_approved_by", "first_approved_at", "first_approval_note", "decided_by", "decided_at",
-    "decision_note", "hold_until", "cancelled_at", "closed_at", "documents_purged_at",
+    "id",
+    "account_id",
+    "status",
+    "version",
+    "required_steps",
+    "reset_items",
+    "new_phone",
+    "new_email",
+    "items_at",
+    "codes_sent_at",
+    "phone_target",
+    "email_target",
+    "phone_verified_at",
+    "email_verified_at",
+    "codes_at",
+    "questions_at",
+    "answers_total",
+    "answers_right",
+    "identity_at",
+    "country",
+    "id_type",
+    "created_at",
+    "updated_at",
+    "expires_at",
+    "open_ip",
+    "open_user_agent",
+    "submitted_at",
+    "submit_ip",
+    "submit_user_agent",
+    "risk_score",
+    "risk_signals",
+    "first_approved_by",
+    "first_approved_at",
+    "first_approval_note",
+    "decided_by",
+    "decided_at",
+    "decision_note",
+    "hold_until",
+    "cancelled_at",
+    "closed_at",
+    "documents_purged_at",
 ];
 
 /// `SELECT` list of the case columns, each prefixed with `alias.`.
@@ -135,7 +170,11 @@ pub(crate) async fn write_effects(
 
 impl SqlStore {
     async fn one_case(&self, sql: String, key: &str) -> StoreResult<Option<CaseRecord>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key.to_owned()).fetch_optional(&self.pool).await.map_err(db_err)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(key.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
         row.as_ref().map(case_from_row).transpose()
     }
 }
@@ -195,7 +234,8 @@ impl RecoveryStore for SqlStore {
             .map_err(db_err)?;
         let superseded_event =
             superseded.as_ref().map(|old| AuditEvent { detail: format!("case {old}"), ..opening.superseded.clone() });
-        let audit: Vec<AuditEvent> = superseded_event.into_iter().chain(opening.effects.audit.iter().cloned()).collect();
+        let audit: Vec<AuditEvent> =
+            superseded_event.into_iter().chain(opening.effects.audit.iter().cloned()).collect();
         // A retry from the same opener: the owner was told of the first case,
         // and its cancel code stops this one too.
         let notices: &[QueuedMessage] = if superseded.is_some() { &[] } else { &opening.effects.notices };
@@ -226,7 +266,8 @@ impl RecoveryStore for SqlStore {
             "SELECT {} FROM recovery_cases c WHERE c.account_id = $1 ORDER BY c.created_at DESC, c.id DESC",
             case_columns("c")
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id).fetch_all(&self.pool).await.map_err(db_err)?;
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id).fetch_all(&self.pool).await.map_err(db_err)?;
         rows.iter().map(case_from_row).collect()
     }
 
@@ -235,8 +276,12 @@ impl RecoveryStore for SqlStore {
             "SELECT {} FROM recovery_cases c WHERE c.status = $1 ORDER BY c.submitted_at, c.created_at, c.id LIMIT $2",
             case_columns("c")
         );
-        let rows =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(status).bind(limit).fetch_all(&self.pool).await.map_err(db_err)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(status)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
         rows.iter().map(case_from_row).collect()
     }
 
@@ -263,7 +308,9 @@ impl RecoveryStore for SqlStore {
         // Every change renews the expiry; it only matters while the case is open.
         const RENEW: &str = "version = version + 1, updated_at = $3, expires_at = $4";
         let renewed = RecoveryCase::renewed_expiry(now);
-        let q = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(case_id.to_owned()).bind(version).bind(now).bind(renewed);
+        let q = |sql: String| {
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(case_id.to_owned()).bind(version).bind(now).bind(renewed)
+        };
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         let done = match change {
             CaseChange::Items { reset, new_phone, new_email, required_steps } => q(format!(
@@ -386,11 +433,12 @@ impl RecoveryStore for SqlStore {
     }
 
     async fn case_answers(&self, case_id: &str) -> StoreResult<Vec<AnswerOutcome>> {
-        let rows = sqlx::query("SELECT question_id, outcome FROM recovery_answers WHERE case_id = $1 ORDER BY question_id")
-            .bind(case_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let rows =
+            sqlx::query("SELECT question_id, outcome FROM recovery_answers WHERE case_id = $1 ORDER BY question_id")
+                .bind(case_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
         rows.iter()
             .map(|r| {
                 Ok(AnswerOutcome {
@@ -401,7 +449,13 @@ impl RecoveryStore for SqlStore {
             .collect()
     }
 
-    async fn record_identity(&self, case_id: &str, version: i64, now: i64, identity: &IdentityRecord) -> StoreResult<bool> {
+    async fn record_identity(
+        &self,
+        case_id: &str,
+        version: i64,
+        now: i64,
+        identity: &IdentityRecord,
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         let done = sqlx::query(
             "UPDATE recovery_cases SET identity_at = $3, country = $5, id_type = $6, \
@@ -471,8 +525,7 @@ impl RecoveryStore for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?;
-        row.map(|r| Ok((r.try_get("content_type").map_err(db_err)?, r.try_get("sealed").map_err(db_err)?)))
-            .transpose()
+        row.map(|r| Ok((r.try_get("content_type").map_err(db_err)?, r.try_get("sealed").map_err(db_err)?))).transpose()
     }
 
     async fn approve_case(&self, p: &ApprovalPlan) -> StoreResult<ApprovalOutcome> {
@@ -500,7 +553,9 @@ impl RecoveryStore for SqlStore {
         // authenticator, account, sessions, then notices and the audit head.
         close_pending_sign_ins(&mut tx, &p.account_id).await?;
         if p.remove_authenticator {
-            for sql in ["DELETE FROM totp_factors WHERE account_id = $1", "DELETE FROM totp_setups WHERE account_id = $1"] {
+            for sql in
+                ["DELETE FROM totp_factors WHERE account_id = $1", "DELETE FROM totp_setups WHERE account_id = $1"]
+            {
                 sqlx::query(sql).bind(&p.account_id).execute(&mut *tx).await.map_err(db_err)?;
             }
         }

@@ -7,11 +7,11 @@
 //! them. Replaced by compare-and-swap on the whole sealed value.
 
 use async_trait::async_trait;
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 use twostep_app::ports::{SealedSecret, SecretKind, SecretStore, StoreResult};
 
-use crate::{db_err, SqlStore};
+use crate::{SqlStore, db_err};
 
 /// Where a kind of secret is stored.
 struct Place {

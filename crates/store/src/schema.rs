@@ -8,18 +8,17 @@ use twostep_app::ports::StoreError;
 use crate::Backend;
 
 /// Ordered migrations; never edit one that has shipped, add a new one.
-pub const MIGRATIONS: &[(i64, &str, &str)] =
-    &[
-        (1, "core", CORE),
-        (2, "delivery", DELIVERY),
-        (3, "recovery", RECOVERY),
-        (4, "audit_chain", AUDIT_CHAIN),
-        (5, "authenticator_history", AUTHENTICATOR_HISTORY),
-        (6, "owner_wins", OWNER_WINS),
-        (7, "totp_setup_expiry", TOTP_SETUP_EXPIRY),
-        (8, "master_key_check", MASTER_KEY_CHECK),
-        (9, "staff_resets", STAFF_RESETS),
-    ];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "core", CORE),
+    (2, "delivery", DELIVERY),
+    (3, "recovery", RECOVERY),
+    (4, "audit_chain", AUDIT_CHAIN),
+    (5, "authenticator_history", AUTHENTICATOR_HISTORY),
+    (6, "owner_wins", OWNER_WINS),
+    (7, "totp_setup_expiry", TOTP_SETUP_EXPIRY),
+    (8, "master_key_check", MASTER_KEY_CHECK),
+    (9, "staff_resets", STAFF_RESETS),
+];
 
 const CORE: &str = r#"
 CREATE TABLE accounts (
@@ -370,7 +369,6 @@ pub fn check_applied(version: i64, name: &str, recorded: Option<&str>) -> Result
         ))),
     }
 }
-
 
 /// Staff accounts after a reset. `unconfirmed_reset_at` is set by every
 /// reset of an account's factors (an approved recovery case, `twostep staff

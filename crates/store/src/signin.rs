@@ -16,9 +16,9 @@ use twostep_app::ports::{
 };
 use twostep_domain::{LoginAttempt, LoginState};
 
-use crate::accounts::{account_from_row, ACCOUNT_COLUMNS};
-use crate::sql::{by_ids, statement, Query};
-use crate::{db_err, SqlStore};
+use crate::accounts::{ACCOUNT_COLUMNS, account_from_row};
+use crate::sql::{Query, by_ids, statement};
+use crate::{SqlStore, db_err};
 
 static CONTEXT_SQL: LazyLock<String> = LazyLock::new(|| {
     let account_columns: Vec<String> = ACCOUNT_COLUMNS.split(',').map(|c| format!("a.{}", c.trim())).collect();
@@ -37,7 +37,12 @@ static CONTEXT_SQL: LazyLock<String> = LazyLock::new(|| {
 });
 
 impl SqlStore {
-    pub(crate) async fn sign_in_context_impl(&self, login_id: &str, prefix: &str, since: i64) -> StoreResult<Option<SignInContext>> {
+    pub(crate) async fn sign_in_context_impl(
+        &self,
+        login_id: &str,
+        prefix: &str,
+        since: i64,
+    ) -> StoreResult<Option<SignInContext>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(CONTEXT_SQL.as_str()))
             .bind(login_id)
             .bind(prefix)
@@ -144,7 +149,8 @@ pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write], audit_chain: bool) 
         }
         completed = returned(conn, q).await?;
     }
-    let stepped: Vec<_> = successes.iter().filter(|s| completed.contains(&s.login_id) && s.totp_step.is_some()).collect();
+    let stepped: Vec<_> =
+        successes.iter().filter(|s| completed.contains(&s.login_id) && s.totp_step.is_some()).collect();
     let mut advanced = HashSet::new();
     if !stepped.is_empty() {
         let sql = format!(
@@ -158,7 +164,8 @@ pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write], audit_chain: bool) 
         }
         advanced = returned(conn, q).await?;
     }
-    let coded: Vec<_> = successes.iter().filter(|s| completed.contains(&s.login_id) && s.sent_code_id.is_some()).collect();
+    let coded: Vec<_> =
+        successes.iter().filter(|s| completed.contains(&s.login_id) && s.sent_code_id.is_some()).collect();
     let mut consumed = HashSet::new();
     if !coded.is_empty() {
         let sql = format!(

@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use sqlx::any::AnyArguments;
 use sqlx::Any;
+use sqlx::any::AnyArguments;
 
 pub(crate) type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
 

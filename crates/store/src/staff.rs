@@ -20,7 +20,10 @@ const TOTP_BOUND: &str = "(SELECT COUNT(*) FROM totp_factors t WHERE t.account_i
 
 fn facts_from_row(row: &AnyRow) -> StoreResult<StaffFacts> {
     let totp: i64 = row.try_get("totp").map_err(db_err)?;
-    Ok(StaffFacts { authenticator: totp > 0, unconfirmed_reset_at: row.try_get("unconfirmed_reset_at").map_err(db_err)? })
+    Ok(StaffFacts {
+        authenticator: totp > 0,
+        unconfirmed_reset_at: row.try_get("unconfirmed_reset_at").map_err(db_err)?,
+    })
 }
 
 fn pending_from_row(row: &AnyRow) -> StoreResult<Option<PendingStaffReset>> {
@@ -37,7 +40,11 @@ fn pending_from_row(row: &AnyRow) -> StoreResult<Option<PendingStaffReset>> {
 impl StaffStore for SqlStore {
     async fn staff_facts(&self, account_id: &str) -> StoreResult<Option<StaffFacts>> {
         let sql = format!("SELECT a.unconfirmed_reset_at, {TOTP_BOUND} FROM accounts a WHERE a.id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id).fetch_optional(&self.reader).await.map_err(db_err)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?;
         row.as_ref().map(facts_from_row).transpose()
     }
 
@@ -122,7 +129,9 @@ impl StaffStore for SqlStore {
         // authenticator, account, sessions, then notices and the audit head.
         close_pending_sign_ins(&mut tx, &p.account_id).await?;
         if p.agreed.items.contains(&StaffResetItem::Authenticator) {
-            for sql in ["DELETE FROM totp_factors WHERE account_id = $1", "DELETE FROM totp_setups WHERE account_id = $1"] {
+            for sql in
+                ["DELETE FROM totp_factors WHERE account_id = $1", "DELETE FROM totp_setups WHERE account_id = $1"]
+            {
                 sqlx::query(sql).bind(&p.account_id).execute(&mut *tx).await.map_err(db_err)?;
             }
         }

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use sqlx::Row;
 use twostep_app::ports::{FailureState, StoreResult, ThrottleStore};
 
-use crate::sql::{by_ids, statement, values, Query};
-use crate::{db_err, SqlStore};
+use crate::sql::{Query, by_ids, statement, values};
+use crate::{SqlStore, db_err};
 
 #[async_trait]
 impl ThrottleStore for SqlStore {

@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Executor, Row};
 use twostep_app::ports::{StoreError, StoreResult};
 
-use crate::{db_err, Backend, SqlStore};
+use crate::{Backend, SqlStore, db_err};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColumnKind {
@@ -91,7 +91,11 @@ impl SqlStore {
     }
 
     /// Streams every row of `table` to `visit`, in primary-key order.
-    pub async fn dump_table(&self, table: &TableShape, mut visit: impl FnMut(Vec<Value>) -> StoreResult<()>) -> StoreResult<u64> {
+    pub async fn dump_table(
+        &self,
+        table: &TableShape,
+        mut visit: impl FnMut(Vec<Value>) -> StoreResult<()>,
+    ) -> StoreResult<u64> {
         let cols: Vec<&str> = table.columns.iter().map(|(c, _)| ident(c)).collect::<StoreResult<_>>()?;
         let sql = format!("SELECT {} FROM {} ORDER BY 1", cols.join(", "), ident(&table.name)?);
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&self.pool);
@@ -167,7 +171,12 @@ impl Load {
     }
 }
 
-async fn insert_rows(conn: &mut sqlx::AnyConnection, backend: Backend, table: &TableShape, rows: &[Vec<Value>]) -> StoreResult<()> {
+async fn insert_rows(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    table: &TableShape,
+    rows: &[Vec<Value>],
+) -> StoreResult<()> {
     {
         let cols: Vec<&str> = table.columns.iter().map(|(c, _)| ident(c)).collect::<StoreResult<_>>()?;
         let name = ident(&table.name)?;
@@ -177,10 +186,13 @@ async fn insert_rows(conn: &mut sqlx::AnyConnection, backend: Backend, table: &T
             let tuples: Vec<String> = batch
                 .iter()
                 .map(|_| {
-                    let params: Vec<String> = cols.iter().map(|_| {
-                        n += 1;
-                        format!("${n}")
-                    }).collect();
+                    let params: Vec<String> = cols
+                        .iter()
+                        .map(|_| {
+                            n += 1;
+                            format!("${n}")
+                        })
+                        .collect();
                     format!("({})", params.join(", "))
                 })
                 .collect();
@@ -188,7 +200,11 @@ async fn insert_rows(conn: &mut sqlx::AnyConnection, backend: Backend, table: &T
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for row in batch {
                 if row.len() != cols.len() {
-                    return Err(StoreError::other(format!("{name}: row has {} values for {} columns", row.len(), cols.len())));
+                    return Err(StoreError::other(format!(
+                        "{name}: row has {} values for {} columns",
+                        row.len(),
+                        cols.len()
+                    )));
                 }
                 for (value, (_, kind)) in row.iter().zip(&table.columns) {
                     query = match (value, kind) {
@@ -237,8 +253,12 @@ fn row_values(row: &AnyRow, table: &TableShape) -> StoreResult<Vec<Value>> {
         .map(|(i, (_, kind))| {
             Ok(match kind {
                 ColumnKind::Int => row.try_get::<Option<i64>, _>(i).map_err(db_err)?.map_or(Value::Null, Value::Int),
-                ColumnKind::Text => row.try_get::<Option<String>, _>(i).map_err(db_err)?.map_or(Value::Null, Value::Text),
-                ColumnKind::Bytes => row.try_get::<Option<Vec<u8>>, _>(i).map_err(db_err)?.map_or(Value::Null, Value::Bytes),
+                ColumnKind::Text => {
+                    row.try_get::<Option<String>, _>(i).map_err(db_err)?.map_or(Value::Null, Value::Text)
+                }
+                ColumnKind::Bytes => {
+                    row.try_get::<Option<Vec<u8>>, _>(i).map_err(db_err)?.map_or(Value::Null, Value::Bytes)
+                }
             })
         })
         .collect()

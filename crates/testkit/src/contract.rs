@@ -11,7 +11,7 @@ use twostep_app::ports::{AccountStore, CreateOutcome, NewAccount, QueuedMessage,
 use twostep_domain::{MessageStatus, Role};
 use twostep_store::SqlStore;
 
-use crate::db::{Backend, TestDatabase, BOTH};
+use crate::db::{BOTH, Backend, TestDatabase};
 
 pub fn label(backend: Backend) -> &'static str {
     match backend {
@@ -128,7 +128,12 @@ where
     T: Send + 'static,
 {
     let barrier = Arc::new(Barrier::new(n));
-    let spawn = |(barrier, op): (Arc<Barrier>, Fut)| tokio::spawn(async move { barrier.wait().await; op.await });
+    let spawn = |(barrier, op): (Arc<Barrier>, Fut)| {
+        tokio::spawn(async move {
+            barrier.wait().await;
+            op.await
+        })
+    };
     let tasks: Vec<_> = (0..n).map(|i| spawn((barrier.clone(), f(i)))).collect();
     let mut out = Vec::with_capacity(n);
     for t in tasks {
@@ -158,4 +163,3 @@ pub fn winners(l: &str, results: &[StoreResult<bool>]) -> usize {
 pub fn same<A: std::fmt::Debug, B: std::fmt::Debug>(l: &str, what: &str, got: A, want: B) {
     assert_eq!(format!("{got:?}"), format!("{want:?}"), "{l}: {what}");
 }
-

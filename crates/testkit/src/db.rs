@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use sqlx::Executor;
-use twostep_app::crypto::{new_id, Keyring, MasterKey};
+use twostep_app::crypto::{Keyring, MasterKey, new_id};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

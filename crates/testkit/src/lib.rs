@@ -8,9 +8,9 @@
 
 pub mod contract;
 pub mod db;
-pub mod recovery;
 pub mod postfix;
 pub mod provider_stub;
+pub mod recovery;
 pub mod smtp_sink;
 pub mod test_ca;
 
@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use twostep_app::passwords::PasswordHasher;
 use twostep_app::ports::{Clock, Delivery, Store};
 use twostep_app::{App, FixedClock, Settings};
@@ -110,7 +110,8 @@ impl TestServer {
         let clock = Arc::new(FixedClock::new(now));
         let store: Arc<dyn Store> = Arc::new(sql.clone());
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let delivery: Arc<dyn Delivery> = Arc::new(providers.build(store.clone(), dyn_clock.clone()).expect("providers"));
+        let delivery: Arc<dyn Delivery> =
+            Arc::new(providers.build(store.clone(), dyn_clock.clone()).expect("providers"));
         // Cheap hashing keeps tests fast; production parameters are unit-tested.
         let hasher = PasswordHasher::with_params(4, argon2::Params::new(1024, 1, 1, None).unwrap());
         let app = App::new(store, delivery, dyn_clock, Arc::new(db.keyring()), hasher, settings);
@@ -122,7 +123,17 @@ impl TestServer {
             axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
         });
         let passwords = Default::default();
-        Self { url: format!("http://{addr}"), app, clock, store: sql, db, client: http_client(), passwords, server, workers }
+        Self {
+            url: format!("http://{addr}"),
+            app,
+            clock,
+            store: sql,
+            db,
+            client: http_client(),
+            passwords,
+            server,
+            workers,
+        }
     }
 
     pub fn now(&self) -> i64 {
@@ -130,7 +141,13 @@ impl TestServer {
     }
 
     /// Sends a request and returns the status and the JSON body (Null if none).
-    pub async fn call(&self, method: &str, path: &str, body: Option<Value>, token: Option<&str>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> (StatusCode, Value) {
         self.call_with(&self.client, method, path, body, token).await
     }
 
@@ -230,7 +247,8 @@ impl TestServer {
     /// sudo mode with the password it was opened with.
     pub async fn sudo_password(&self, token: &str) {
         let password = self.passwords.lock().unwrap().get(token).cloned().expect("a session opened by session()");
-        let (status, v) = self.post("/api/v1/me/sudo", json!({"method": "password", "password": password}), Some(token)).await;
+        let (status, v) =
+            self.post("/api/v1/me/sudo", json!({"method": "password", "password": password}), Some(token)).await;
         assert_eq!(status, StatusCode::OK, "{v}");
     }
 
@@ -327,7 +345,10 @@ pub fn solve_pow(salt: &str, bits: u32) -> String {
     (0u64..)
         .find(|n| {
             let h = Sha256::digest(format!("{salt}{n}").as_bytes());
-            let zeros: u32 = h.iter().try_fold(0u32, |acc, b| if *b == 0 { Ok(acc + 8) } else { Err(acc + b.leading_zeros()) }).unwrap_or_else(|e| e);
+            let zeros: u32 = h
+                .iter()
+                .try_fold(0u32, |acc, b| if *b == 0 { Ok(acc + 8) } else { Err(acc + b.leading_zeros()) })
+                .unwrap_or_else(|e| e);
             zeros >= bits
         })
         .unwrap()

@@ -109,7 +109,8 @@ impl Postfix {
             std::fs::create_dir_all(p.dir.join(sub)).unwrap();
         }
         let (postfix_uid, nobody) = (id_of("postfix"), 65534);
-        std::os::unix::fs::chown(p.dir.join("data"), Some(postfix_uid), None).map_err(|e| format!("chown: {e} (root needed)"))?;
+        std::os::unix::fs::chown(p.dir.join("data"), Some(postfix_uid), None)
+            .map_err(|e| format!("chown: {e} (root needed)"))?;
         std::os::unix::fs::chown(p.dir.join("mail"), Some(nobody), Some(nobody)).unwrap();
         std::fs::write(p.dir.join("conf/main.cf"), p.main_cf(server, client_ca)).unwrap();
         std::fs::write(p.dir.join("conf/master.cf"), p.master_cf()).unwrap();

@@ -4,10 +4,10 @@
 //! from the outbox, and walking a case to the review queue.
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use twostep_domain::Role;
 
-use crate::{extract_code, TestServer};
+use crate::{TestServer, extract_code};
 
 pub const PW: &str = "correct horse battery";
 
@@ -298,7 +298,11 @@ pub struct Case {
 
 impl Case {
     pub fn path(&self, tail: &str) -> String {
-        if tail.is_empty() { format!("/api/v1/recovery/{}", self.id) } else { format!("/api/v1/recovery/{}/{tail}", self.id) }
+        if tail.is_empty() {
+            format!("/api/v1/recovery/{}", self.id)
+        } else {
+            format!("/api/v1/recovery/{}/{tail}", self.id)
+        }
     }
 }
 

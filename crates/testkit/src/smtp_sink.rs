@@ -109,7 +109,8 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
                 arg
             };
             let decoded = BASE64.decode(arg.as_bytes()).unwrap_or_default();
-            let parts: Vec<String> = decoded.split(|b| *b == 0).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+            let parts: Vec<String> =
+                decoded.split(|b| *b == 0).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
             auth = (parts.len() == 3).then(|| (parts[1].clone(), parts[2].clone()));
             "235 2.7.0 accepted\r\n".into()
         } else if upper.starts_with("AUTH LOGIN") {
@@ -171,5 +172,13 @@ fn decode(b64: &str) -> String {
 }
 
 fn address(command: &str) -> String {
-    command.split_once(':').map(|(_, a)| a).unwrap_or("").split_whitespace().next().unwrap_or("").trim_matches(['<', '>']).to_owned()
+    command
+        .split_once(':')
+        .map(|(_, a)| a)
+        .unwrap_or("")
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_matches(['<', '>'])
+        .to_owned()
 }

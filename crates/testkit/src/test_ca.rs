@@ -38,16 +38,23 @@ impl TestCa {
         let dir = std::env::temp_dir().join(format!("twostep-ca-{}", twostep_app::crypto::new_id()));
         std::fs::create_dir_all(&dir).unwrap();
         let subject = format!("/CN={name}");
-        let mut args = vec!["req", "-x509", "-nodes", "-days", "2", "-subj", &subject, "-keyout", "ca.key", "-out", "ca.crt"];
+        let mut args =
+            vec!["req", "-x509", "-nodes", "-days", "2", "-subj", &subject, "-keyout", "ca.key", "-out", "ca.crt"];
         args.extend(EC);
-        args.extend(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+        args.extend([
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
         openssl(&dir, &args);
         Self { cert: dir.join("ca.crt"), key: dir.join("ca.key"), dir }
     }
 
     /// A server certificate for `names` (DNS names; IP addresses as `IP:…`).
     pub fn server_cert(&self, file: &str, names: &[&str]) -> CertPair {
-        let sans: Vec<String> = names.iter().map(|n| if n.starts_with("IP:") { (*n).to_owned() } else { format!("DNS:{n}") }).collect();
+        let sans: Vec<String> =
+            names.iter().map(|n| if n.starts_with("IP:") { (*n).to_owned() } else { format!("DNS:{n}") }).collect();
         self.issue(file, names[0], &format!("extendedKeyUsage=serverAuth\nsubjectAltName={}\n", sans.join(",")))
     }
 
@@ -57,7 +64,8 @@ impl TestCa {
     }
 
     fn issue(&self, file: &str, common_name: &str, extensions: &str) -> CertPair {
-        let (cert, key, csr, ext) = (format!("{file}.crt"), format!("{file}.key"), format!("{file}.csr"), format!("{file}.ext"));
+        let (cert, key, csr, ext) =
+            (format!("{file}.crt"), format!("{file}.key"), format!("{file}.csr"), format!("{file}.ext"));
         std::fs::write(
             self.dir.join(&ext),
             format!("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n{extensions}"),
@@ -70,7 +78,23 @@ impl TestCa {
         let (ca_cert, ca_key) = (self.cert.to_str().unwrap(), self.key.to_str().unwrap());
         openssl(
             &self.dir,
-            &["x509", "-req", "-in", &csr, "-CA", ca_cert, "-CAkey", ca_key, "-CAcreateserial", "-days", "2", "-out", &cert, "-extfile", &ext],
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                ca_cert,
+                "-CAkey",
+                ca_key,
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-out",
+                &cert,
+                "-extfile",
+                &ext,
+            ],
         );
         CertPair { cert: self.dir.join(cert), key: self.dir.join(key) }
     }

@@ -13,7 +13,7 @@ use twostep_app::crypto::new_id;
 use twostep_app::ports::*;
 use twostep_domain::{LoginAttempt, LoginState};
 use twostep_store::{Backend, SqlStore};
-use twostep_testkit::contract::{each_backend, race, account, notice};
+use twostep_testkit::contract::{account, each_backend, notice, race};
 
 const T0: i64 = 1_700_000_000;
 const DAY: i64 = 86_400;
@@ -76,8 +76,13 @@ async fn pending_login(s: &SqlStore, account_id: &str) -> String {
         failures: 0,
         expires_at: T0 + DAY,
     };
-    let login =
-        NewLoginAttempt { attempt: attempt.clone(), created_at: T0, ip: "192.0.2.1".into(), user_agent: "ua".into(), audit: None };
+    let login = NewLoginAttempt {
+        attempt: attempt.clone(),
+        created_at: T0,
+        ip: "192.0.2.1".into(),
+        user_agent: "ua".into(),
+        audit: None,
+    };
     s.create_login(&login).await.unwrap();
     attempt.id
 }

@@ -5,8 +5,8 @@
 mod common;
 
 use common::{assert_error, ok};
-use serde_json::{json, Value};
-use twostep_testkit::{db::BOTH, test_settings, Backend, TestServer};
+use serde_json::{Value, json};
+use twostep_testkit::{Backend, TestServer, db::BOTH, test_settings};
 
 const PW: &str = "correct horse battery";
 const PHONE: &str = "+447911123456";
@@ -36,9 +36,17 @@ async fn binding_a_phone_texts_the_new_number_and_replacing_it_holds_withdrawals
         let s = TestServer::start(backend).await;
         let token = account(&s, "phone@example.com").await;
         for bad in ["07911123456", "+44 7911", "+999123456789", "+449098790000", "not a number", ""] {
-            assert_error(&s.post("/api/v1/me/phone", json!({"phone": bad}), Some(&token)).await, 400, "invalid_request");
+            assert_error(
+                &s.post("/api/v1/me/phone", json!({"phone": bad}), Some(&token)).await,
+                400,
+                "invalid_request",
+            );
         }
-        assert_error(&s.post("/api/v1/me/phone", json!({"phone": 447911123456u64}), Some(&token)).await, 400, "invalid_request");
+        assert_error(
+            &s.post("/api/v1/me/phone", json!({"phone": 447911123456u64}), Some(&token)).await,
+            400,
+            "invalid_request",
+        );
         assert_error(&s.post("/api/v1/me/phone", json!({"phone": PHONE}), None).await, 401, "unauthorized");
 
         // Spaces and dashes are fine; the number is stored and texted as E.164.
@@ -63,7 +71,11 @@ async fn binding_a_phone_texts_the_new_number_and_replacing_it_holds_withdrawals
         // With the phone bound, changes are confirmed with it. The code is
         // single use, and the same number again is a conflict.
         s.sudo_sms(&token, PHONE).await;
-        assert_error(&s.post("/api/v1/me/phone/confirm", json!({"code": code}), Some(&token)).await, 401, "invalid_code");
+        assert_error(
+            &s.post("/api/v1/me/phone/confirm", json!({"code": code}), Some(&token)).await,
+            401,
+            "invalid_code",
+        );
         assert_error(&s.post("/api/v1/me/phone", json!({"phone": PHONE}), Some(&token)).await, 409, "conflict");
 
         // The login now offers SMS and voice.
@@ -84,7 +96,8 @@ async fn binding_a_phone_texts_the_new_number_and_replacing_it_holds_withdrawals
         )
         .unwrap();
         assert_eq!(until.unix_timestamp(), s.now() + 86_400);
-        let kinds: Vec<String> = s.app.store.audit_events(None, 50).await.unwrap().into_iter().map(|e| e.kind).collect();
+        let kinds: Vec<String> =
+            s.app.store.audit_events(None, 50).await.unwrap().into_iter().map(|e| e.kind).collect();
         assert!(kinds.contains(&"phone_bound".into()) && kinds.contains(&"phone_replaced".into()), "{kinds:?}");
         s.stop().await;
     }
@@ -95,7 +108,11 @@ async fn a_code_expires_with_the_clock() {
     let s = TestServer::start(Backend::Sqlite).await;
     let token = account(&s, "exp@example.com").await;
     let sent = ok(&s.post("/api/v1/me/phone", json!({"phone": PHONE}), Some(&token)).await, 202);
-    let expires = time::OffsetDateTime::parse(sent["expires_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let expires = time::OffsetDateTime::parse(
+        sent["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
     assert_eq!(expires.unix_timestamp(), s.now() + 300, "5 minutes by default");
     let code = s.outbox_code(PHONE).await;
     s.clock.advance(300);
@@ -158,7 +175,10 @@ async fn asking_again_waits_for_the_cool_down_and_only_the_newest_code_works() {
 }
 
 /// Sends codes until refused; returns how many were accepted and the refusal.
-async fn until_refused(s: &TestServer, mut send: impl AsyncFnMut(usize) -> (reqwest::StatusCode, Value)) -> (usize, Value) {
+async fn until_refused(
+    s: &TestServer,
+    mut send: impl AsyncFnMut(usize) -> (reqwest::StatusCode, Value),
+) -> (usize, Value) {
     for i in 0..50 {
         let r = send(i).await;
         if r.0 == 429 {
@@ -201,8 +221,11 @@ async fn every_sending_cap_answers_429_with_retry_after() {
 
     // Per destination per hour: three accounts texting one number share it.
     let s = capped(twostep_app::Settings { codes_per_destination_per_hour: 3, ..no_caps() }).await;
-    let tokens = [account(&s, "d1@example.com").await, account(&s, "d2@example.com").await, account(&s, "d3@example.com").await];
-    let (sent, body) = until_refused(&s, async |i| s.post("/api/v1/me/phone", json!({"phone": PHONE}), Some(&tokens[i % 3])).await).await;
+    let tokens =
+        [account(&s, "d1@example.com").await, account(&s, "d2@example.com").await, account(&s, "d3@example.com").await];
+    let (sent, body) =
+        until_refused(&s, async |i| s.post("/api/v1/me/phone", json!({"phone": PHONE}), Some(&tokens[i % 3])).await)
+            .await;
     assert_eq!(sent, 3, "{body}");
     assert_eq!(body["error"]["retry_after_s"], hour_left(&s));
     // Another number is not affected.
@@ -226,7 +249,8 @@ async fn every_sending_cap_answers_429_with_retry_after() {
     // out before the account existed).
     let s = capped(twostep_app::Settings { codes_per_account_per_hour: 3, ..no_caps() }).await;
     let t = account(&s, "ah@example.com").await;
-    let (sent, body) = until_refused(&s, async |i| s.post("/api/v1/me/phone", json!({"phone": phones[i]}), Some(&t)).await).await;
+    let (sent, body) =
+        until_refused(&s, async |i| s.post("/api/v1/me/phone", json!({"phone": phones[i]}), Some(&t)).await).await;
     assert_eq!(sent, 3, "{body}");
     assert_eq!(body["error"]["retry_after_s"], hour_left(&s));
     s.stop().await;
@@ -278,12 +302,20 @@ async fn a_code_works_only_for_the_purpose_it_was_sent_for() {
         ok(&s.post(&format!("/api/v1/login/{login_id}/code"), json!({"channel": "sms"}), None).await, 202);
         let login_code = s.outbox_code(PHONE).await;
         assert_error(&s.post("/api/v1/withdrawals", w(&login_code), Some(&token)).await, 401, "invalid_code");
-        assert_error(&s.post("/api/v1/me/phone/confirm", json!({"code": login_code}), Some(&token)).await, 401, "invalid_code");
+        assert_error(
+            &s.post("/api/v1/me/phone/confirm", json!({"code": login_code}), Some(&token)).await,
+            401,
+            "invalid_code",
+        );
         // ...and on another channel than the one it went to (the e-mail is
         // no sign-in method beside a phone; the voice call is one).
         let verify = format!("/api/v1/login/{login_id}/code/verify");
         assert_error(&s.post(&verify, json!({"channel": "email", "code": login_code}), None).await, 409, "conflict");
-        assert_error(&s.post(&verify, json!({"channel": "voice", "code": login_code}), None).await, 401, "invalid_code");
+        assert_error(
+            &s.post(&verify, json!({"channel": "voice", "code": login_code}), None).await,
+            401,
+            "invalid_code",
+        );
         // It still works for the login it was sent for.
         ok(&s.post(&verify, json!({"channel": "sms", "code": login_code}), None).await, 200);
 
@@ -294,7 +326,11 @@ async fn a_code_works_only_for_the_purpose_it_was_sent_for() {
         let login_id = ok(&s.login("purpose@example.com", PW).await, 200)["login_id"].as_str().unwrap().to_owned();
         let verify = format!("/api/v1/login/{login_id}/code/verify");
         assert_error(&s.post(&verify, json!({"channel": "sms", "code": step_up}), None).await, 401, "invalid_code");
-        assert_error(&s.post("/api/v1/me/phone/confirm", json!({"code": step_up}), Some(&token)).await, 401, "invalid_code");
+        assert_error(
+            &s.post("/api/v1/me/phone/confirm", json!({"code": step_up}), Some(&token)).await,
+            401,
+            "invalid_code",
+        );
 
         // It still works for its own purpose (and confirms the session).
         ok(&s.post("/api/v1/withdrawals", w(&step_up), Some(&token)).await, 201);
@@ -333,7 +369,10 @@ async fn one_sent_code_submitted_twice_at_once_succeeds_once() {
             ok(&s.post("/api/v1/me/code", json!({"channel": "sms"}), Some(&token)).await, 202);
             let code = s.outbox_code(PHONE).await;
             let w = json!({"asset": "BTC", "amount": "1", "address": "bc1qexample", "code": code});
-            let (a, b) = tokio::join!(s.post("/api/v1/withdrawals", w.clone(), Some(&token)), s.post("/api/v1/withdrawals", w.clone(), Some(&token)));
+            let (a, b) = tokio::join!(
+                s.post("/api/v1/withdrawals", w.clone(), Some(&token)),
+                s.post("/api/v1/withdrawals", w.clone(), Some(&token))
+            );
             let wins = [&a, &b].iter().filter(|r| r.0 == 201).count();
             assert_eq!(wins, 1, "{backend:?} round {round}: {a:?} {b:?}");
         }

@@ -7,8 +7,8 @@
 mod common;
 
 use common::{assert_error, ok};
-use serde_json::{json, Value};
-use twostep_testkit::{db::BOTH, Backend, TestServer};
+use serde_json::{Value, json};
+use twostep_testkit::{Backend, TestServer, db::BOTH};
 
 const PW: &str = "correct horse battery";
 
@@ -54,7 +54,10 @@ async fn unknown_methods_add_one_other_series_to_metrics() {
     let after = scrape().await;
     assert!(!after.contains("XMETHOD") && !after.contains("no-such-page"), "a client's token became a label");
     let series = |text: &str| -> Vec<String> {
-        text.lines().filter(|l| l.starts_with("twostep_http_requests_total{")).map(|l| l.rsplit_once(' ').unwrap().0.to_owned()).collect()
+        text.lines()
+            .filter(|l| l.starts_with("twostep_http_requests_total{"))
+            .map(|l| l.rsplit_once(' ').unwrap().0.to_owned())
+            .collect()
     };
     let new: Vec<String> = series(&after).into_iter().filter(|l| !series(&before).contains(l)).collect();
     // At most: the 500 methods, the 500 paths, and the scrape itself.
@@ -63,7 +66,8 @@ async fn unknown_methods_add_one_other_series_to_metrics() {
         assert!(line.contains(r#"method="GET""#) || line.contains(r#"method="other""#), "{line}");
         assert!(["/metrics", "/healthz", "other"].iter().any(|r| line.contains(&format!(r#"route="{r}""#))), "{line}");
     }
-    let other: Vec<&str> = after.lines().filter(|l| l.starts_with(r#"twostep_http_requests_total{method="other""#)).collect();
+    let other: Vec<&str> =
+        after.lines().filter(|l| l.starts_with(r#"twostep_http_requests_total{method="other""#)).collect();
     assert_eq!(other.len(), 1, "{other:?}");
     assert!(other[0].ends_with(" 500"), "{other:?}");
     assert!(after.len() < before.len() + 8 * 1024, "{} bytes grew to {}", before.len(), after.len());
@@ -162,9 +166,13 @@ async fn phone_bindings_are_capped_per_account() {
 #[tokio::test]
 async fn an_address_with_a_display_name_or_brackets_is_refused() {
     let s = TestServer::start(Backend::Sqlite).await;
-    for email in ["x<a@example.com>", "a0<bomb@example.com>", "Bomb <bomb@example.com>", "\"x\"@example.com",
-        "=?utf-8?q?bomb?=@example.com"]
-    {
+    for email in [
+        "x<a@example.com>",
+        "a0<bomb@example.com>",
+        "Bomb <bomb@example.com>",
+        "\"x\"@example.com",
+        "=?utf-8?q?bomb?=@example.com",
+    ] {
         let r = s.post("/api/v1/accounts", json!({"email": email, "password": PW}), None).await;
         assert_error(&r, 400, "invalid_request");
         assert!(r.1["error"]["message"].as_str().unwrap().contains("email"), "{email}: {r:?}");
@@ -191,9 +199,13 @@ async fn look_alike_addresses_are_refused_or_reach_the_same_account() {
         }
         // Cannot be folded: refused, nothing stored, nothing sent.
         let sent_before = outbox(&s).await.len();
-        for other in ["al\u{200b}ice@example.com", "\u{430}lice@example.com", "alice@ex\u{430}mple.com",
-            "alice\u{202e}@example.com", "alice\u{200d}@example.com"]
-        {
+        for other in [
+            "al\u{200b}ice@example.com",
+            "\u{430}lice@example.com",
+            "alice@ex\u{430}mple.com",
+            "alice\u{202e}@example.com",
+            "alice\u{200d}@example.com",
+        ] {
             let r = s.post("/api/v1/accounts", json!({"email": other, "password": PW}), None).await;
             assert!(!r.0.is_success(), "{backend:?} {other:?}: {r:?}");
             assert_eq!(rows(&s, "accounts").await, 1, "{backend:?} {other:?}");

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{assert_error, ok};
-use serde_json::{json, Value};
-use twostep_testkit::{db::BOTH, oathtool, test_settings, Backend, TestServer};
+use serde_json::{Value, json};
+use twostep_testkit::{Backend, TestServer, db::BOTH, oathtool, test_settings};
 
 const PW: &str = "correct horse battery";
 
@@ -41,14 +41,22 @@ async fn a_login_attempt_dies_after_five_wrong_codes_and_the_account_backs_off()
     // password, and the password step must not lock its owner out).
     let id = login_id(&s, "bf@example.com").await;
     for _ in 0..5 {
-        assert_error(&s.post(&format!("/api/v1/login/{id}/totp"), json!({"code": "111111"}), None).await, 401, "invalid_code");
+        assert_error(
+            &s.post(&format!("/api/v1/login/{id}/totp"), json!({"code": "111111"}), None).await,
+            401,
+            "invalid_code",
+        );
     }
     let id = login_id(&s, "bf@example.com").await;
     let r = s.post(&format!("/api/v1/login/{id}/totp"), json!({"code": oathtool(&key, s.now())}), None).await;
     assert_error(&r, 429, "too_many_attempts");
     assert_eq!(r.1["error"]["retry_after_s"], 60);
     s.clock.advance(61);
-    assert_error(&s.post(&format!("/api/v1/login/{id}/totp"), json!({"code": "222222"}), None).await, 401, "invalid_code");
+    assert_error(
+        &s.post(&format!("/api/v1/login/{id}/totp"), json!({"code": "222222"}), None).await,
+        401,
+        "invalid_code",
+    );
     let r = s.post(&format!("/api/v1/login/{id}/totp"), json!({"code": oathtool(&key, s.now())}), None).await;
     assert_eq!(r.1["error"]["retry_after_s"], 120, "backing off: {r:?}");
     // After the wait the owner gets in, and success clears the streak.
@@ -68,7 +76,11 @@ async fn one_hundred_consecutive_failures_lock_the_second_factor() {
         s.clock.advance(3 * 3600); // past every throttle window
         let id = login_id(&s, "lock@example.com").await;
         for _ in 0..5 {
-            assert_error(&s.post(&format!("/api/v1/login/{id}/totp"), json!({"code": "999999"}), None).await, 401, "invalid_code");
+            assert_error(
+                &s.post(&format!("/api/v1/login/{id}/totp"), json!({"code": "999999"}), None).await,
+                401,
+                "invalid_code",
+            );
             failures += 1;
         }
     }
@@ -76,7 +88,8 @@ async fn one_hundred_consecutive_failures_lock_the_second_factor() {
     let id = login_id(&s, "lock@example.com").await;
     let r = s.post(&format!("/api/v1/login/{id}/totp"), json!({"code": oathtool(&key, s.now())}), None).await;
     assert_error(&r, 429, "too_many_attempts");
-    let kinds: Vec<Value> = s.app.store.audit_events(None, 500).await.unwrap().into_iter().map(|e| json!(e.kind)).collect();
+    let kinds: Vec<Value> =
+        s.app.store.audit_events(None, 500).await.unwrap().into_iter().map(|e| json!(e.kind)).collect();
     assert!(kinds.contains(&json!("second_factor_locked")));
     s.stop().await;
 }
@@ -119,7 +132,11 @@ async fn per_ip_limits_answer_429_with_retry_after() {
     for i in 0..2 {
         ok(&s.post("/api/v1/accounts", json!({"email": format!("n{i}@example.com"), "password": PW}), None).await, 202);
     }
-    assert_error(&s.post("/api/v1/accounts", json!({"email": "n9@example.com", "password": PW}), None).await, 429, "too_many_attempts");
+    assert_error(
+        &s.post("/api/v1/accounts", json!({"email": "n9@example.com", "password": PW}), None).await,
+        429,
+        "too_many_attempts",
+    );
     s.stop().await;
 }
 
@@ -127,8 +144,14 @@ async fn per_ip_limits_answer_429_with_retry_after() {
 async fn the_captcha_is_required_single_use_expiring_and_checked() {
     let s = TestServer::start(Backend::Sqlite).await;
     s.verified_account("cap@example.com", PW).await;
-    let login = |captcha: Value| s.post("/api/v1/login", json!({"email": "cap@example.com", "password": PW, "captcha": captcha}), None);
-    assert_error(&s.post("/api/v1/login", json!({"email": "cap@example.com", "password": PW}), None).await, 400, "captcha_failed");
+    let login = |captcha: Value| {
+        s.post("/api/v1/login", json!({"email": "cap@example.com", "password": PW, "captcha": captcha}), None)
+    };
+    assert_error(
+        &s.post("/api/v1/login", json!({"email": "cap@example.com", "password": PW}), None).await,
+        400,
+        "captcha_failed",
+    );
     let (_, c) = s.get("/api/v1/captcha", None).await;
     assert_eq!(c["difficulty_bits"], 8);
     // A nonce that does not meet the difficulty.
@@ -155,21 +178,40 @@ async fn e_mail_confirmation_codes_are_checked_and_sign_up_reveals_nothing() {
     let code = s.outbox_code("new@example.com").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
-        assert_error(&s.post("/api/v1/accounts/verify-email", json!({"email": "new@example.com", "code": wrong}), None).await, 401, "invalid_code");
+        assert_error(
+            &s.post("/api/v1/accounts/verify-email", json!({"email": "new@example.com", "code": wrong}), None).await,
+            401,
+            "invalid_code",
+        );
     }
     // Five tries spent the code: the right one no longer works.
-    assert_error(&s.post("/api/v1/accounts/verify-email", json!({"email": "new@example.com", "code": code}), None).await, 401, "invalid_code");
+    assert_error(
+        &s.post("/api/v1/accounts/verify-email", json!({"email": "new@example.com", "code": code}), None).await,
+        401,
+        "invalid_code",
+    );
     // Signing up again sends a fresh code.
     s.clock.advance(61);
     ok(&s.post("/api/v1/accounts", json!({"email": "new@example.com", "password": PW}), None).await, 202);
     let code = s.outbox_code("new@example.com").await;
     ok(&s.post("/api/v1/accounts/verify-email", json!({"email": "new@example.com", "code": code}), None).await, 200);
-    assert_error(&s.post("/api/v1/accounts/verify-email", json!({"email": "new@example.com", "code": code}), None).await, 401, "invalid_code");
-    assert_error(&s.post("/api/v1/accounts/verify-email", json!({"email": "ghost@example.com", "code": code}), None).await, 401, "invalid_code");
+    assert_error(
+        &s.post("/api/v1/accounts/verify-email", json!({"email": "new@example.com", "code": code}), None).await,
+        401,
+        "invalid_code",
+    );
+    assert_error(
+        &s.post("/api/v1/accounts/verify-email", json!({"email": "ghost@example.com", "code": code}), None).await,
+        401,
+        "invalid_code",
+    );
 
     // A taken address answers 202 like any other; the owner is told instead.
     let before = s.get("/api/v1/dev/outbox?to=new@example.com", None).await.1["messages"].as_array().unwrap().len();
-    let r = ok(&s.post("/api/v1/accounts", json!({"email": "NEW@example.com", "password": "another password"}), None).await, 202);
+    let r = ok(
+        &s.post("/api/v1/accounts", json!({"email": "NEW@example.com", "password": "another password"}), None).await,
+        202,
+    );
     assert_eq!(r, json!({"status": "confirmation_sent"}));
     s.settle().await;
     let messages = s.get("/api/v1/dev/outbox?to=new@example.com", None).await.1["messages"].clone();
@@ -199,7 +241,8 @@ async fn bad_input_gets_the_contract_error_never_a_500() {
     assert_error(&r, 400, "invalid_request");
     assert!(r.1["error"]["message"].as_str().unwrap().contains("password"));
     assert_error(&raw("/api/v1/accounts", "{}", "text/plain").await, 415, "unsupported_media_type");
-    let big: &'static str = Box::leak(format!("{{\"email\": \"{}\", \"password\": \"x\"}}", "a".repeat(100_000)).into_boxed_str());
+    let big: &'static str =
+        Box::leak(format!("{{\"email\": \"{}\", \"password\": \"x\"}}", "a".repeat(100_000)).into_boxed_str());
     assert_error(&raw("/api/v1/accounts", big, "application/json").await, 413, "payload_too_large");
     let r = s.post("/api/v1/accounts", json!({"email": "not-an-email", "password": PW}), None).await;
     assert_error(&r, 400, "invalid_request");
@@ -220,9 +263,12 @@ async fn bad_input_gets_the_contract_error_never_a_500() {
     s.sudo_password(&token).await;
     let w = json!({"asset": "BTC", "amount": "-1", "address": "x", "code": "123456"});
     assert_error(&s.post("/api/v1/withdrawals", w, Some(&token)).await, 400, "invalid_request");
-    let r = s.post("/api/v1/me/totp/confirm", json!({"setup_id": "nope", "backup_key": "AAAA", "code": "1"}), Some(&token)).await;
+    let r = s
+        .post("/api/v1/me/totp/confirm", json!({"setup_id": "nope", "backup_key": "AAAA", "code": "1"}), Some(&token))
+        .await;
     assert_error(&r, 404, "not_found");
-    let r = s.post("/api/v1/me/totp/confirm", json!({"setup_id": 1, "backup_key": [], "code": null}), Some(&token)).await;
+    let r =
+        s.post("/api/v1/me/totp/confirm", json!({"setup_id": 1, "backup_key": [], "code": null}), Some(&token)).await;
     assert_error(&r, 400, "invalid_request");
     s.stop().await;
 }
@@ -233,26 +279,50 @@ async fn openapi_documents_every_route_and_metrics_count_requests() {
     let doc = ok(&s.get("/api/openapi.json", None).await, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let expected = [
-        ("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"), ("get", "/api/openapi.json"),
-        ("post", "/api/v1/accounts"), ("post", "/api/v1/accounts/verify-email"), ("get", "/api/v1/captcha"),
-        ("post", "/api/v1/login"), ("post", "/api/v1/login/{login_id}/totp"), ("post", "/api/v1/login/{login_id}/code"),
-        ("post", "/api/v1/login/{login_id}/code/verify"), ("post", "/api/v1/logout"), ("get", "/api/v1/me"),
-        ("post", "/api/v1/me/totp"), ("post", "/api/v1/me/totp/confirm"), ("post", "/api/v1/me/totp/disable"),
-        ("post", "/api/v1/me/password"), ("get", "/api/v1/me/activity"), ("post", "/api/v1/me/code"),
-        ("post", "/api/v1/withdrawals"), ("get", "/api/v1/dev/outbox"), ("post", "/api/v1/me/phone"),
+        ("get", "/healthz"),
+        ("get", "/readyz"),
+        ("get", "/metrics"),
+        ("get", "/api/openapi.json"),
+        ("post", "/api/v1/accounts"),
+        ("post", "/api/v1/accounts/verify-email"),
+        ("get", "/api/v1/captcha"),
+        ("post", "/api/v1/login"),
+        ("post", "/api/v1/login/{login_id}/totp"),
+        ("post", "/api/v1/login/{login_id}/code"),
+        ("post", "/api/v1/login/{login_id}/code/verify"),
+        ("post", "/api/v1/logout"),
+        ("get", "/api/v1/me"),
+        ("post", "/api/v1/me/totp"),
+        ("post", "/api/v1/me/totp/confirm"),
+        ("post", "/api/v1/me/totp/disable"),
+        ("post", "/api/v1/me/password"),
+        ("get", "/api/v1/me/activity"),
+        ("post", "/api/v1/me/code"),
+        ("post", "/api/v1/withdrawals"),
+        ("get", "/api/v1/dev/outbox"),
+        ("post", "/api/v1/me/phone"),
         ("post", "/api/v1/me/phone/confirm"),
         // Lost-2FA recovery and staff review.
-        ("get", "/api/v1/security-questions"), ("put", "/api/v1/me/security-questions"),
-        ("post", "/api/v1/login/{login_id}/recovery"), ("get", "/api/v1/recovery/{case_id}"),
-        ("post", "/api/v1/recovery/{case_id}/items"), ("post", "/api/v1/recovery/{case_id}/codes"),
-        ("post", "/api/v1/recovery/{case_id}/codes/verify"), ("get", "/api/v1/recovery/{case_id}/questions"),
-        ("post", "/api/v1/recovery/{case_id}/answers"), ("post", "/api/v1/recovery/{case_id}/identity"),
-        ("post", "/api/v1/recovery/{case_id}/submit"), ("post", "/api/v1/recovery/cancel"),
-        ("get", "/api/v1/admin/recovery-cases"), ("get", "/api/v1/admin/recovery-cases/{case_id}"),
+        ("get", "/api/v1/security-questions"),
+        ("put", "/api/v1/me/security-questions"),
+        ("post", "/api/v1/login/{login_id}/recovery"),
+        ("get", "/api/v1/recovery/{case_id}"),
+        ("post", "/api/v1/recovery/{case_id}/items"),
+        ("post", "/api/v1/recovery/{case_id}/codes"),
+        ("post", "/api/v1/recovery/{case_id}/codes/verify"),
+        ("get", "/api/v1/recovery/{case_id}/questions"),
+        ("post", "/api/v1/recovery/{case_id}/answers"),
+        ("post", "/api/v1/recovery/{case_id}/identity"),
+        ("post", "/api/v1/recovery/{case_id}/submit"),
+        ("post", "/api/v1/recovery/cancel"),
+        ("get", "/api/v1/admin/recovery-cases"),
+        ("get", "/api/v1/admin/recovery-cases/{case_id}"),
         ("get", "/api/v1/admin/recovery-cases/{case_id}/documents/{slot}"),
         ("post", "/api/v1/admin/recovery-cases/{case_id}/approve"),
-        ("post", "/api/v1/admin/recovery-cases/{case_id}/reject"), ("get", "/api/v1/admin/audit"),
-        ("post", "/api/v1/admin/accounts/{account_id}/unfreeze"), ("get", "/api/v1/admin/staff"),
+        ("post", "/api/v1/admin/recovery-cases/{case_id}/reject"),
+        ("get", "/api/v1/admin/audit"),
+        ("post", "/api/v1/admin/accounts/{account_id}/unfreeze"),
+        ("get", "/api/v1/admin/staff"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {
@@ -270,7 +340,15 @@ async fn openapi_documents_every_route_and_metrics_count_requests() {
     }
     // Schemas are there for request and response bodies.
     let schemas = doc["components"]["schemas"].as_object().unwrap();
-    for name in ["LoginBody", "LoginResponse", "ErrorBody", "MeResponse", "TotpSetupResponse", "PhoneBody", "PhoneBoundResponse"] {
+    for name in [
+        "LoginBody",
+        "LoginResponse",
+        "ErrorBody",
+        "MeResponse",
+        "TotpSetupResponse",
+        "PhoneBody",
+        "PhoneBoundResponse",
+    ] {
         assert!(schemas.contains_key(name), "{name}");
     }
 
@@ -283,7 +361,10 @@ async fn openapi_documents_every_route_and_metrics_count_requests() {
     let text = s.client().get(format!("{}/metrics", s.url)).send().await.unwrap().text().await.unwrap();
     assert!(text.contains("twostep_logins_ok_total 1"), "{text}");
     assert!(text.contains("twostep_logins_failed_total 1"), "{text}");
-    assert!(text.contains(r#"twostep_http_requests_total{method="POST",route="/api/v1/login",status="200"}"#), "{text}");
+    assert!(
+        text.contains(r#"twostep_http_requests_total{method="POST",route="/api/v1/login",status="200"}"#),
+        "{text}"
+    );
     assert!(text.contains("twostep_http_request_duration_seconds_bucket"), "{text}");
     s.stop().await;
 }
@@ -291,7 +372,8 @@ async fn openapi_documents_every_route_and_metrics_count_requests() {
 /// The value of an unlabelled series in the `/metrics` text.
 async fn metric(s: &TestServer, name: &str) -> i64 {
     let text = s.client().get(format!("{}/metrics", s.url)).send().await.unwrap().text().await.unwrap();
-    let value = text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).unwrap_or_else(|| panic!("{name} in {text}"));
+    let value =
+        text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).unwrap_or_else(|| panic!("{name} in {text}"));
     value.parse().unwrap_or_else(|e| panic!("{name}: {value}: {e}"))
 }
 
@@ -306,7 +388,8 @@ async fn metrics_show_sign_in_groups_and_the_outbound_queue() {
         };
         let key = s.enrol_totp(&token).await;
         s.settle().await;
-        let (groups, writes) = (metric(&s, "twostep_signin_groups_total").await, metric(&s, "twostep_signin_group_writes_total").await);
+        let (groups, writes) =
+            (metric(&s, "twostep_signin_groups_total").await, metric(&s, "twostep_signin_group_writes_total").await);
         assert_eq!(metric(&s, "twostep_outbound_queue_failed").await, 0, "{backend:?}");
 
         // A second sign-in step is committed in a group of its own.
@@ -322,7 +405,8 @@ async fn metrics_show_sign_in_groups_and_the_outbound_queue() {
         // With delivery stopped, a message queued stays pending.
         s.stop_delivery();
         let pending = metric(&s, "twostep_outbound_queue_pending").await;
-        let (status, body) = s.post("/api/v1/accounts", json!({"email": "queued@example.com", "password": PW}), None).await;
+        let (status, body) =
+            s.post("/api/v1/accounts", json!({"email": "queued@example.com", "password": PW}), None).await;
         assert_eq!(status, 202, "{backend:?}: {body}");
         assert_eq!(metric(&s, "twostep_outbound_queue_pending").await, pending + 1, "{backend:?}");
         s.stop().await;

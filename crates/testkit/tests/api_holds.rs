@@ -9,11 +9,11 @@
 
 mod common;
 
-use twostep_domain::audit_kind::AuditKind;
 use common::{assert_error, ok};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use twostep_app::{RequestMeta, Settings};
-use twostep_testkit::{oathtool, test_settings, Backend, TestServer};
+use twostep_domain::audit_kind::AuditKind;
+use twostep_testkit::{Backend, TestServer, oathtool, test_settings};
 use twostep_web::time::rfc3339;
 
 const PW: &str = "correct horse battery";
@@ -159,14 +159,20 @@ impl SignIn for TestServer {
         let id = login["login_id"].as_str().unwrap();
         ok(&self.post(&format!("/api/v1/login/{id}/code"), json!({"channel": "sms"}), None).await, 202);
         let code = self.code_to("+447911123456").await;
-        let r = ok(&self.post(&format!("/api/v1/login/{id}/code/verify"), json!({"channel": "sms", "code": code}), None).await, 200);
+        let r = ok(
+            &self.post(&format!("/api/v1/login/{id}/code/verify"), json!({"channel": "sms", "code": code}), None).await,
+            200,
+        );
         r["session_token"].as_str().unwrap().to_owned()
     }
 
     async fn session_with_totp(&self, email: &str, key: &str) -> String {
         let login = ok(&self.login(email, PW).await, 200);
         let id = login["login_id"].as_str().unwrap();
-        let r = ok(&self.post(&format!("/api/v1/login/{id}/totp"), json!({"code": oathtool(key, self.now())}), None).await, 200);
+        let r = ok(
+            &self.post(&format!("/api/v1/login/{id}/totp"), json!({"code": oathtool(key, self.now())}), None).await,
+            200,
+        );
         r["session_token"].as_str().unwrap().to_owned()
     }
 }
@@ -177,7 +183,8 @@ impl SignIn for TestServer {
 /// but the new number its code.
 #[tokio::test]
 async fn binding_an_authenticator_or_replacing_the_phone_tells_the_owner() {
-    let settings = Settings { issuer: "Acme Exchange".into(), hold_after_authenticator_change_s: 90 * 60, ..test_settings() };
+    let settings =
+        Settings { issuer: "Acme Exchange".into(), hold_after_authenticator_change_s: 90 * 60, ..test_settings() };
     let s = TestServer::start_with(Backend::Sqlite, settings).await;
     let email = "bound@example.com";
     s.verified_account(email, PW).await;

@@ -6,7 +6,7 @@ mod common;
 
 use common::{assert_error, ok};
 use serde_json::json;
-use twostep_testkit::{db::BOTH, oathtool, Backend, TestServer};
+use twostep_testkit::{Backend, TestServer, db::BOTH, oathtool};
 
 const PW: &str = "correct horse battery";
 
@@ -37,30 +37,53 @@ async fn sign_up_enrol_sign_in_and_replay_on_both_backends() {
         assert_error(&s.post("/api/v1/me/totp", json!({}), Some(&token)).await, 403, "step_up_required");
         let wrong = json!({"method": "password", "password": "not it"});
         assert_error(&s.post("/api/v1/me/sudo", wrong, Some(&token)).await, 401, "invalid_credentials");
-        let sudo = ok(&s.post("/api/v1/me/sudo", json!({"method": "password", "password": PW}), Some(&token)).await, 200);
+        let sudo =
+            ok(&s.post("/api/v1/me/sudo", json!({"method": "password", "password": PW}), Some(&token)).await, 200);
         assert_eq!(sudo["method"], "password");
         let setup = ok(&s.post("/api/v1/me/totp", json!({}), Some(&token)).await, 201);
         let key = setup["backup_key"].as_str().unwrap();
         assert_eq!(key.len(), 32);
         assert_eq!(
             setup["otpauth_uri"],
-            format!("otpauth://totp/twostep:alice%40example.com?secret={key}&issuer=twostep&algorithm=SHA1&digits=6&period=30")
+            format!(
+                "otpauth://totp/twostep:alice%40example.com?secret={key}&issuer=twostep&algorithm=SHA1&digits=6&period=30"
+            )
         );
-        assert!(setup["qr_svg"].as_str().unwrap().starts_with("<?xml") || setup["qr_svg"].as_str().unwrap().contains("<svg"));
+        assert!(
+            setup["qr_svg"].as_str().unwrap().starts_with("<?xml")
+                || setup["qr_svg"].as_str().unwrap().contains("<svg")
+        );
         // The key must be typed back correctly.
         let wrong_key = format!("{}A", &key[..31]);
         let wrong_key = if wrong_key == key { format!("{}B", &key[..31]) } else { wrong_key };
         let r = s
-            .post("/api/v1/me/totp/confirm", json!({"setup_id": setup["setup_id"], "backup_key": wrong_key, "code": oathtool(key, s.now())}), Some(&token))
+            .post(
+                "/api/v1/me/totp/confirm",
+                json!({"setup_id": setup["setup_id"], "backup_key": wrong_key, "code": oathtool(key, s.now())}),
+                Some(&token),
+            )
             .await;
         assert_error(&r, 400, "invalid_request");
         let r = s
-            .post("/api/v1/me/totp/confirm", json!({"setup_id": setup["setup_id"], "backup_key": key, "code": "000000"}), Some(&token))
+            .post(
+                "/api/v1/me/totp/confirm",
+                json!({"setup_id": setup["setup_id"], "backup_key": key, "code": "000000"}),
+                Some(&token),
+            )
             .await;
         assert_error(&r, 401, "invalid_code");
-        let grouped = key.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap().to_lowercase()).collect::<Vec<_>>().join(" ");
+        let grouped = key
+            .as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).unwrap().to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ");
         let r = s
-            .post("/api/v1/me/totp/confirm", json!({"setup_id": setup["setup_id"], "backup_key": grouped, "code": oathtool(key, s.now())}), Some(&token))
+            .post(
+                "/api/v1/me/totp/confirm",
+                json!({"setup_id": setup["setup_id"], "backup_key": grouped, "code": oathtool(key, s.now())}),
+                Some(&token),
+            )
             .await;
         ok(&r, 200);
         let me = ok(&s.get("/api/v1/me", Some(&token)).await, 200);
@@ -81,9 +104,14 @@ async fn sign_up_enrol_sign_in_and_replay_on_both_backends() {
 
         // The same code again, on a fresh login attempt, is refused and logged.
         let login_id = totp_login(&s, email).await;
-        assert_error(&s.post(&format!("/api/v1/login/{login_id}/totp"), json!({"code": code}), None).await, 401, "invalid_code");
+        assert_error(
+            &s.post(&format!("/api/v1/login/{login_id}/totp"), json!({"code": code}), None).await,
+            401,
+            "invalid_code",
+        );
         let activity = ok(&s.get("/api/v1/me/activity", Some(&token)).await, 200);
-        let kinds: Vec<&str> = activity["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        let kinds: Vec<&str> =
+            activity["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
         // Newest first: the refusal, then what it was, written together.
         assert_eq!(kinds[..2], ["totp_code_replayed", "second_factor_failed"], "{kinds:?}");
         assert!(kinds.contains(&"totp_enrolled") && kinds.contains(&"login_ok"), "{kinds:?}");
@@ -91,7 +119,8 @@ async fn sign_up_enrol_sign_in_and_replay_on_both_backends() {
 
         // A completed login cannot be completed again.
         s.clock.advance(30);
-        let r = s.post(&format!("/api/v1/login/{completed_id}/totp"), json!({"code": oathtool(key, s.now())}), None).await;
+        let r =
+            s.post(&format!("/api/v1/login/{completed_id}/totp"), json!({"code": oathtool(key, s.now())}), None).await;
         assert_error(&r, 409, "conflict");
         s.stop().await;
     }
@@ -110,10 +139,8 @@ async fn one_code_sent_twice_at_once_is_accepted_exactly_once() {
             let b = totp_login(&s, "race@example.com").await;
             let code = oathtool(&key, s.now());
             let (pa, pb) = (format!("/api/v1/login/{a}/totp"), format!("/api/v1/login/{b}/totp"));
-            let (ra, rb) = tokio::join!(
-                s.post(&pa, json!({"code": code}), None),
-                s.post(&pb, json!({"code": code}), None),
-            );
+            let (ra, rb) =
+                tokio::join!(s.post(&pa, json!({"code": code}), None), s.post(&pb, json!({"code": code}), None),);
             let wins = [&ra, &rb].iter().filter(|r| r.0 == 200).count();
             assert_eq!(wins, 1, "{backend:?} round {round}: {ra:?} {rb:?}");
             let loser = if ra.0 == 200 { &rb } else { &ra };
@@ -143,8 +170,15 @@ async fn the_written_backup_key_restores_codes_in_any_app() {
     // Codes one step early or late are still accepted (clock drift), two are not.
     s.clock.advance(60);
     let login_id = totp_login(&s, "short@example.com").await;
-    assert_error(&s.post(&format!("/api/v1/login/{login_id}/totp"), json!({"code": oathtool(&key, s.now() - 60)}), None).await, 401, "invalid_code");
-    ok(&s.post(&format!("/api/v1/login/{login_id}/totp"), json!({"code": oathtool(&key, s.now() + 30)}), None).await, 200);
+    assert_error(
+        &s.post(&format!("/api/v1/login/{login_id}/totp"), json!({"code": oathtool(&key, s.now() - 60)}), None).await,
+        401,
+        "invalid_code",
+    );
+    ok(
+        &s.post(&format!("/api/v1/login/{login_id}/totp"), json!({"code": oathtool(&key, s.now() + 30)}), None).await,
+        200,
+    );
     s.stop().await;
 }
 
@@ -232,7 +266,11 @@ async fn disabling_the_authenticator_needs_a_code_and_sets_a_hold() {
     let key = s.enrol_totp(&token).await;
     s.sudo_totp(&token, &key).await;
     assert_error(&s.post("/api/v1/me/totp", json!({}), Some(&token)).await, 409, "conflict");
-    assert_error(&s.post("/api/v1/me/totp/disable", json!({"code": "000000"}), Some(&token)).await, 401, "invalid_code");
+    assert_error(
+        &s.post("/api/v1/me/totp/disable", json!({"code": "000000"}), Some(&token)).await,
+        401,
+        "invalid_code",
+    );
     s.clock.advance(30);
     ok(&s.post("/api/v1/me/totp/disable", json!({"code": oathtool(&key, s.now())}), Some(&token)).await, 200);
     let me = ok(&s.get("/api/v1/me", Some(&token)).await, 200);

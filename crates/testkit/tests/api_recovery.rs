@@ -8,12 +8,10 @@ mod common;
 use std::time::Instant;
 
 use common::{assert_error, ok};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use twostep_domain::Role;
-use twostep_testkit::recovery::{
-    open_case, passport_form, right_answers, submitted_case, totp_owner, Case, PW,
-};
-use twostep_testkit::{oathtool, Backend, TestServer};
+use twostep_testkit::recovery::{Case, PW, open_case, passport_form, right_answers, submitted_case, totp_owner};
+use twostep_testkit::{Backend, TestServer, oathtool};
 use twostep_web::time::rfc3339;
 
 const NEW_PHONE: &str = "+447911123456";
@@ -33,7 +31,11 @@ async fn the_seed_story_lost_authenticator_and_phone_back_in_with_a_new_phone() 
     s.clock.advance(30);
     let login = ok(&s.login(email, PW).await, 200);
     let code = oathtool(&owner.backup_key, s.now());
-    let laptop = ok(&s.post(&format!("/api/v1/login/{}/totp", login["login_id"].as_str().unwrap()), json!({"code": code}), None).await, 200);
+    let laptop = ok(
+        &s.post(&format!("/api/v1/login/{}/totp", login["login_id"].as_str().unwrap()), json!({"code": code}), None)
+            .await,
+        200,
+    );
     let laptop = laptop["session_token"].as_str().unwrap().to_owned();
     s.clock.advance(3600);
 
@@ -41,12 +43,20 @@ async fn the_seed_story_lost_authenticator_and_phone_back_in_with_a_new_phone() 
     // the second step does not, so: "Security check not available".
     let login = ok(&s.login(email, PW).await, 200);
     assert_eq!(login["status"], "second_factor_required");
-    let opened = ok(&s.post(&format!("/api/v1/login/{}/recovery", login["login_id"].as_str().unwrap()), json!({}), None).await, 201);
+    let opened = ok(
+        &s.post(&format!("/api/v1/login/{}/recovery", login["login_id"].as_str().unwrap()), json!({}), None).await,
+        201,
+    );
     assert_eq!(opened["withdrawals_disabled_hours"], 48);
     assert_eq!(opened["items"], json!(["authenticator", "phone", "email"]));
-    let case = Case { id: opened["case_id"].as_str().unwrap().into(), token: opened["case_token"].as_str().unwrap().into() };
+    let case =
+        Case { id: opened["case_id"].as_str().unwrap().into(), token: opened["case_token"].as_str().unwrap().into() };
     // The sign-in attempt is used up by the case.
-    assert_error(&s.post(&format!("/api/v1/login/{}/recovery", login["login_id"].as_str().unwrap()), json!({}), None).await, 409, "conflict");
+    assert_error(
+        &s.post(&format!("/api/v1/login/{}/recovery", login["login_id"].as_str().unwrap()), json!({}), None).await,
+        409,
+        "conflict",
+    );
     // The owner's current e-mail hears about it at once, with a cancel code.
     assert!(s.cancel_code_to(email).await.is_some());
 
@@ -64,7 +74,10 @@ async fn the_seed_story_lost_authenticator_and_phone_back_in_with_a_new_phone() 
     // Codes to the phone and the e-mail the account will have: the NEW phone
     // and the current e-mail, 10 minutes.
     let sent = ok(&s.post(&case.path("codes"), json!({}), Some(&case.token)).await, 202);
-    assert_eq!(sent["sent"], json!([{"channel": "email", "sent_to": "a•••@example.com"}, {"channel": "sms", "sent_to": "+44••••••456"}]));
+    assert_eq!(
+        sent["sent"],
+        json!([{"channel": "email", "sent_to": "a•••@example.com"}, {"channel": "sms", "sent_to": "+44••••••456"}])
+    );
     assert_eq!(sent["expires_at"], json!(rfc3339(s.now() + 600)));
     let body = json!({"phone_code": s.code_to(NEW_PHONE).await, "email_code": s.code_to(email).await});
     let view = ok(&s.post(&case.path("codes/verify"), body, Some(&case.token)).await, 200);
@@ -73,19 +86,32 @@ async fn the_seed_story_lost_authenticator_and_phone_back_in_with_a_new_phone() 
     // Questions: the account's own and account facts; the answers are
     // recorded without saying which were right.
     let questions = ok(&s.get(&case.path("questions"), Some(&case.token)).await, 200);
-    let ids: Vec<&str> = questions["questions"].as_array().unwrap().iter().map(|q| q["question_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        questions["questions"].as_array().unwrap().iter().map(|q| q["question_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["birth_city", "first_pet", "fact:account_opened", "fact:authenticator_added"]);
     let answers = right_answers(&s, &case).await;
-    assert_eq!(ok(&s.post(&case.path("answers"), json!({"answers": answers}), Some(&case.token)).await, 200), json!({"recorded": true}));
+    assert_eq!(
+        ok(&s.post(&case.path("answers"), json!({"answers": answers}), Some(&case.token)).await, 200),
+        json!({"recorded": true})
+    );
 
     // Identity: a real JPEG passport page and a PNG selfie, both with GPS metadata.
     let stored = ok(&s.upload(&case.path("identity"), &case.token, &passport_form()).await, 201);
     let docs = stored["documents"].as_array().unwrap();
     assert_eq!(docs.len(), 2);
-    assert_eq!((docs[0]["slot"].as_str(), docs[0]["content_type"].as_str(), docs[0]["width"].as_i64()), (Some("front"), Some("image/jpeg"), Some(640)));
-    assert_eq!((docs[1]["slot"].as_str(), docs[1]["content_type"].as_str(), docs[1]["height"].as_i64()), (Some("selfie"), Some("image/png"), Some(400)));
+    assert_eq!(
+        (docs[0]["slot"].as_str(), docs[0]["content_type"].as_str(), docs[0]["width"].as_i64()),
+        (Some("front"), Some("image/jpeg"), Some(640))
+    );
+    assert_eq!(
+        (docs[1]["slot"].as_str(), docs[1]["content_type"].as_str(), docs[1]["height"].as_i64()),
+        (Some("selfie"), Some("image/png"), Some(400))
+    );
 
-    assert_eq!(ok(&s.post(&case.path("submit"), json!({}), Some(&case.token)).await, 200), json!({"status": "pending_review"}));
+    assert_eq!(
+        ok(&s.post(&case.path("submit"), json!({}), Some(&case.token)).await, 200),
+        json!({"status": "pending_review"})
+    );
     let notice = s.messages_to(email).await;
     assert!(notice[0]["body"].as_str().unwrap().contains("submitted for review"), "{notice:?}");
     assert!(notice[0]["body"].as_str().unwrap().contains("cancel code: "));
@@ -94,32 +120,62 @@ async fn the_seed_story_lost_authenticator_and_phone_back_in_with_a_new_phone() 
     // signs in with it through the same login.
     let rev = s.staff_with_authenticator("reviewer@example.com", Role::Reviewer).await.token;
     let queue = ok(&s.get("/api/v1/admin/recovery-cases?status=pending_review", Some(&rev)).await, 200);
-    let entry = queue["cases"].as_array().unwrap().iter().find(|c| c["case_id"] == json!(case.id)).expect("in the queue").clone();
+    let entry = queue["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["case_id"] == json!(case.id))
+        .expect("in the queue")
+        .clone();
     assert_eq!(entry["account_id"], json!(owner.account_id));
     assert_eq!(entry["reset_items"], json!(["authenticator", "phone"]));
     let evidence = ok(&s.get(&format!("/api/v1/admin/recovery-cases/{}", case.id), Some(&rev)).await, 200);
-    assert_eq!(evidence["codes"], json!({"phone_needed": true, "phone_proven": true, "email_proven": true,
-        "phone_sent_to": NEW_PHONE, "email_sent_to": email}));
+    assert_eq!(
+        evidence["codes"],
+        json!({"phone_needed": true, "phone_proven": true, "email_proven": true,
+        "phone_sent_to": NEW_PHONE, "email_sent_to": email})
+    );
     assert_eq!((evidence["answers"]["asked"].as_i64(), evidence["answers"]["right"].as_i64()), (Some(4), Some(4)));
     assert_eq!(evidence["risk_score"], entry["risk_score"]);
     assert_eq!(evidence["high_risk"], false, "{evidence}");
-    let signals: Vec<&str> = evidence["signals"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let signals: Vec<&str> =
+        evidence["signals"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(signals, ["questions_changed_recently", "account_new", "resets_phone", "resets_authenticator"]);
     // The images come back whole, without their metadata.
-    let front = s.client().get(format!("{}/api/v1/admin/recovery-cases/{}/documents/front", s.url, case.id)).bearer_auth(&rev).send().await.unwrap();
+    let front = s
+        .client()
+        .get(format!("{}/api/v1/admin/recovery-cases/{}/documents/front", s.url, case.id))
+        .bearer_auth(&rev)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(front.status(), 200);
     assert_eq!(front.headers()["content-type"], "image/jpeg");
     let front = front.bytes().await.unwrap();
     assert!(front.starts_with(&[0xFF, 0xD8]) && front.ends_with(&[0xFF, 0xD9]));
     assert!(!front.windows(4).any(|w| w == b"Exif" || w == b"GPSL"));
-    let selfie = s.client().get(format!("{}/api/v1/admin/recovery-cases/{}/documents/selfie", s.url, case.id)).bearer_auth(&rev).send().await.unwrap();
+    let selfie = s
+        .client()
+        .get(format!("{}/api/v1/admin/recovery-cases/{}/documents/selfie", s.url, case.id))
+        .bearer_auth(&rev)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(selfie.headers()["content-type"], "image/png");
     let selfie = selfie.bytes().await.unwrap();
     assert!(!selfie.windows(4).any(|w| w == b"tEXt" || w == b"eXIf" || w == b"GPSL"));
 
     s.clock.advance(1800);
     let approved_at = s.now();
-    let decision = ok(&s.post(&format!("/api/v1/admin/recovery-cases/{}/approve", case.id), json!({"note": "passport matches, codes and answers right"}), Some(&rev)).await, 200);
+    let decision = ok(
+        &s.post(
+            &format!("/api/v1/admin/recovery-cases/{}/approve", case.id),
+            json!({"note": "passport matches, codes and answers right"}),
+            Some(&rev),
+        )
+        .await,
+        200,
+    );
     assert_eq!(decision["status"], "approved");
     assert_eq!(ok(&s.get(&case.path(""), Some(&case.token)).await, 200)["status"], "approved");
     // Every session was revoked; the old and the new channels were told.
@@ -133,7 +189,10 @@ async fn the_seed_story_lost_authenticator_and_phone_back_in_with_a_new_phone() 
     let login_id = login["login_id"].as_str().unwrap();
     ok(&s.post(&format!("/api/v1/login/{login_id}/code"), json!({"channel": "sms"}), None).await, 202);
     let code = s.code_to(NEW_PHONE).await;
-    let session = ok(&s.post(&format!("/api/v1/login/{login_id}/code/verify"), json!({"channel": "sms", "code": code}), None).await, 200);
+    let session = ok(
+        &s.post(&format!("/api/v1/login/{login_id}/code/verify"), json!({"channel": "sms", "code": code}), None).await,
+        200,
+    );
     let token = session["session_token"].as_str().unwrap().to_owned();
     s.sudo_sms(&token, NEW_PHONE).await;
     let key = s.enrol_totp_in_sudo(&token).await;
@@ -155,7 +214,11 @@ async fn the_seed_story_lost_authenticator_and_phone_back_in_with_a_new_phone() 
     s.clock.set(approved_at + H48);
     let login = ok(&s.login(email, PW).await, 200);
     let code = oathtool(&key, s.now());
-    let session = ok(&s.post(&format!("/api/v1/login/{}/totp", login["login_id"].as_str().unwrap()), json!({"code": code}), None).await, 200);
+    let session = ok(
+        &s.post(&format!("/api/v1/login/{}/totp", login["login_id"].as_str().unwrap()), json!({"code": code}), None)
+            .await,
+        200,
+    );
     let token = session["session_token"].as_str().unwrap().to_owned();
     s.clock.advance(30);
     let w = json!({"asset": "BTC", "amount": "0.5", "address": "bc1qexampleaddress", "code": oathtool(&key, s.now())});
@@ -164,7 +227,13 @@ async fn the_seed_story_lost_authenticator_and_phone_back_in_with_a_new_phone() 
     let admin = s.staff_with_authenticator("admin@example.com", Role::Admin).await.token;
     let audit = ok(&s.get(&format!("/api/v1/admin/audit?account_id={}", owner.account_id), Some(&admin)).await, 200);
     let k = kinds(&audit);
-    for kind in ["recovery_opened", "recovery_codes_proven", "recovery_submitted", "recovery_approved", "withdrawal_refused_hold"] {
+    for kind in [
+        "recovery_opened",
+        "recovery_codes_proven",
+        "recovery_submitted",
+        "recovery_approved",
+        "withdrawal_refused_hold",
+    ] {
         assert!(k.contains(&kind.to_owned()), "{kind} missing from {k:?}");
     }
     println!("seed story wall time through the API (sign-up to refused withdrawal): {elapsed:?}");
@@ -188,7 +257,11 @@ async fn the_cancel_code_stops_a_case_before_approval() {
     let r = ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
     assert_eq!(r, json!({"status": "cancelled", "cases_stopped": 1, "account_frozen": false}));
     assert_eq!(ok(&s.get(&case.path(""), Some(&case.token)).await, 200)["status"], "cancelled");
-    assert_error(&s.post(&case.path("items"), json!({"reset": ["authenticator"]}), Some(&case.token)).await, 409, "conflict");
+    assert_error(
+        &s.post(&case.path("items"), json!({"reset": ["authenticator"]}), Some(&case.token)).await,
+        409,
+        "conflict",
+    );
     // Using it again says there is nothing left to stop; an unknown code is not found.
     let again = ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
     assert_eq!(again["status"], "nothing_to_stop");
@@ -201,12 +274,20 @@ async fn the_cancel_code_stops_a_case_before_approval() {
     let cancel = s.cancel_code_to(&owner.email).await.unwrap();
     ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
     let rev = s.staff_with_authenticator("rev@example.com", Role::Reviewer).await.token;
-    assert_error(&s.post(&format!("/api/v1/admin/recovery-cases/{}/approve", case.id), json!({"note": "ok"}), Some(&rev)).await, 409, "conflict");
+    assert_error(
+        &s.post(&format!("/api/v1/admin/recovery-cases/{}/approve", case.id), json!({"note": "ok"}), Some(&rev)).await,
+        409,
+        "conflict",
+    );
     // Nothing changed: the authenticator still signs in.
     s.clock.advance(60);
     let login = ok(&s.login(&owner.email, PW).await, 200);
     let code = oathtool(&owner.backup_key, s.now());
-    ok(&s.post(&format!("/api/v1/login/{}/totp", login["login_id"].as_str().unwrap()), json!({"code": code}), None).await, 200);
+    ok(
+        &s.post(&format!("/api/v1/login/{}/totp", login["login_id"].as_str().unwrap()), json!({"code": code}), None)
+            .await,
+        200,
+    );
     s.stop().await;
 }
 
@@ -217,7 +298,15 @@ async fn the_cancel_code_after_approval_freezes_the_account_until_staff_look() {
     let case = submitted_case(&s, &owner, json!({"reset": ["authenticator"]})).await;
     let cancel = s.cancel_code_to(&owner.email).await.unwrap();
     let reviewer = s.staff_with_authenticator("rev@example.com", Role::Reviewer).await;
-    ok(&s.post(&format!("/api/v1/admin/recovery-cases/{}/approve", case.id), json!({"note": "looks right"}), Some(&reviewer.token)).await, 200);
+    ok(
+        &s.post(
+            &format!("/api/v1/admin/recovery-cases/{}/approve", case.id),
+            json!({"note": "looks right"}),
+            Some(&reviewer.token),
+        )
+        .await,
+        200,
+    );
     // Whoever got in after the approval is signed in...
     s.clock.advance(H48 - 3600);
     let thief = s.session(&owner.email, PW).await;
@@ -251,7 +340,11 @@ async fn the_cancel_code_is_dead_once_the_hold_is_over() {
     let case = submitted_case(&s, &owner, json!({"reset": ["authenticator"]})).await;
     let cancel = s.cancel_code_to(&owner.email).await.unwrap();
     let rev = s.staff_with_authenticator("rev@example.com", Role::Reviewer).await.token;
-    ok(&s.post(&format!("/api/v1/admin/recovery-cases/{}/approve", case.id), json!({"note": "fine"}), Some(&rev)).await, 200);
+    ok(
+        &s.post(&format!("/api/v1/admin/recovery-cases/{}/approve", case.id), json!({"note": "fine"}), Some(&rev))
+            .await,
+        200,
+    );
     s.clock.advance(H48);
     let late = ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
     assert_eq!(late, json!({"status": "nothing_to_stop", "cases_stopped": 0, "account_frozen": false}));
@@ -267,7 +360,15 @@ async fn an_attacker_with_only_the_password_cannot_pass_the_codes_and_the_owner_
     // The thief replaces the authenticator and the phone with their own...
     let case = open_case(&s, &owner.email).await;
     let thief_phone = "+447911123789";
-    ok(&s.post(&case.path("items"), json!({"reset": ["authenticator", "phone"], "new_phone": thief_phone}), Some(&case.token)).await, 200);
+    ok(
+        &s.post(
+            &case.path("items"),
+            json!({"reset": ["authenticator", "phone"], "new_phone": thief_phone}),
+            Some(&case.token),
+        )
+        .await,
+        200,
+    );
     let sent = ok(&s.post(&case.path("codes"), json!({}), Some(&case.token)).await, 202);
     assert_eq!(sent["sent"][0], json!({"channel": "email", "sent_to": "e•••@example.com"}));
     // ...but the e-mail is not being reset, so its code goes to the OWNER.
@@ -277,7 +378,16 @@ async fn an_attacker_with_only_the_password_cannot_pass_the_codes_and_the_owner_
         if guess == owner_code {
             continue;
         }
-        assert_error(&s.post(&case.path("codes/verify"), json!({"phone_code": phone_code, "email_code": guess}), Some(&case.token)).await, 401, "invalid_code");
+        assert_error(
+            &s.post(
+                &case.path("codes/verify"),
+                json!({"phone_code": phone_code, "email_code": guess}),
+                Some(&case.token),
+            )
+            .await,
+            401,
+            "invalid_code",
+        );
     }
     // The phone code proven, the e-mail code not: the next steps stay shut.
     let view = ok(&s.get(&case.path(""), Some(&case.token)).await, 200);
@@ -292,8 +402,12 @@ async fn an_attacker_with_only_the_password_cannot_pass_the_codes_and_the_owner_
     let cancel = s.cancel_code_to(&owner.email).await.unwrap();
     ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
     assert_error(&s.post(&case.path("codes"), json!({}), Some(&case.token)).await, 409, "conflict");
-    let audit: Vec<String> = s.app.store.audit_events(Some(&owner.account_id), 100).await.unwrap().into_iter().map(|e| e.kind).collect();
-    assert!(audit.contains(&"recovery_code_failed".to_owned()) && audit.contains(&"recovery_cancelled".to_owned()), "{audit:?}");
+    let audit: Vec<String> =
+        s.app.store.audit_events(Some(&owner.account_id), 100).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert!(
+        audit.contains(&"recovery_code_failed".to_owned()) && audit.contains(&"recovery_cancelled".to_owned()),
+        "{audit:?}"
+    );
 
     // Replacing the e-mail too sends both codes to the thief, but the case
     // then needs documents, scores high (two reviewers), and the submission
@@ -304,7 +418,15 @@ async fn an_attacker_with_only_the_password_cannot_pass_the_codes_and_the_owner_
     let view = ok(&s.post(&case.path("items"), items, Some(&case.token)).await, 200);
     assert_eq!(view["required_steps"], json!(["codes", "questions", "identity"]));
     ok(&s.post(&case.path("codes"), json!({}), Some(&case.token)).await, 202);
-    ok(&s.post(&case.path("codes/verify"), json!({"email_code": s.code_to("thief@evil.example").await}), Some(&case.token)).await, 200);
+    ok(
+        &s.post(
+            &case.path("codes/verify"),
+            json!({"email_code": s.code_to("thief@evil.example").await}),
+            Some(&case.token),
+        )
+        .await,
+        200,
+    );
     let wrong = json!({"answers": [{"question_id": "first_pet", "answer": "Fluffy"}, {"question_id": "fact:account_opened", "answer": "2019-01"}]});
     ok(&s.post(&case.path("answers"), wrong, Some(&case.token)).await, 200);
     ok(&s.upload(&case.path("identity"), &case.token, &passport_form()).await, 201);
@@ -313,7 +435,11 @@ async fn an_attacker_with_only_the_password_cannot_pass_the_codes_and_the_owner_
     assert!(notice[0]["body"].as_str().unwrap().contains("submitted for review"));
     let rev = s.staff_with_authenticator("rev@example.com", Role::Reviewer).await.token;
     let evidence = ok(&s.get(&format!("/api/v1/admin/recovery-cases/{}", case.id), Some(&rev)).await, 200);
-    assert_eq!((evidence["high_risk"].as_bool(), evidence["approvals_remaining"].as_i64()), (Some(true), Some(2)), "{evidence}");
+    assert_eq!(
+        (evidence["high_risk"].as_bool(), evidence["approvals_remaining"].as_i64()),
+        (Some(true), Some(2)),
+        "{evidence}"
+    );
     assert_eq!(evidence["answers"]["right"], 0);
     let cancel = s.cancel_code_to(&owner.email).await.unwrap();
     ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
@@ -337,7 +463,11 @@ async fn steps_out_of_order_are_conflicts() {
     assert_error(&s.post(&case.path("submit"), json!({}), t).await, 409, "conflict");
     // Items need their new address, and only known items.
     assert_error(&s.post(&case.path("items"), json!({"reset": ["phone"]}), t).await, 400, "invalid_request");
-    assert_error(&s.post(&case.path("items"), json!({"reset": ["phone"], "new_phone": "+999"}), t).await, 400, "invalid_request");
+    assert_error(
+        &s.post(&case.path("items"), json!({"reset": ["phone"], "new_phone": "+999"}), t).await,
+        400,
+        "invalid_request",
+    );
     assert_error(&s.post(&case.path("items"), json!({"reset": ["password"]}), t).await, 400, "invalid_request");
     assert_error(&s.post(&case.path("items"), json!({"reset": []}), t).await, 400, "invalid_request");
     ok(&s.post(&case.path("items"), json!({"reset": ["authenticator"]}), t).await, 200);
@@ -349,7 +479,12 @@ async fn steps_out_of_order_are_conflicts() {
     assert_error(&s.post(&case.path("codes/verify"), json!({}), t).await, 400, "invalid_request");
     ok(&s.post(&case.path("codes/verify"), json!({"email_code": s.code_to(&owner.email).await}), t).await, 200);
     assert_error(&s.post(&case.path("codes"), json!({}), t).await, 409, "conflict");
-    assert_error(&s.post(&case.path("items"), json!({"reset": ["authenticator", "email"], "new_email": "x@example.com"}), t).await, 409, "conflict");
+    assert_error(
+        &s.post(&case.path("items"), json!({"reset": ["authenticator", "email"], "new_email": "x@example.com"}), t)
+            .await,
+        409,
+        "conflict",
+    );
     // Questions before identity; each step once.
     assert_error(&s.upload(&case.path("identity"), &case.token, &passport_form()).await, 409, "conflict");
     assert_error(&s.post(&case.path("submit"), json!({}), t).await, 409, "conflict");
@@ -421,12 +556,24 @@ async fn security_questions_are_set_from_the_catalogue_and_never_returned() {
     let s = TestServer::start(Backend::Sqlite).await;
     let catalogue = ok(&s.get("/api/v1/security-questions", None).await, 200);
     assert_eq!(catalogue["questions"].as_array().unwrap().len(), 8);
-    assert_eq!(catalogue["questions"][0], json!({"question_id": "first_pet", "text": "What was the name of your first pet?"}));
+    assert_eq!(
+        catalogue["questions"][0],
+        json!({"question_id": "first_pet", "text": "What was the name of your first pet?"})
+    );
     s.verified_account("judy@example.com", PW).await;
     let token = s.session("judy@example.com", PW).await;
-    assert_error(&s.call("PUT", "/api/v1/me/security-questions", Some(json!({"answers": [
-        {"question_id": "first_pet", "answer": "Rex"}, {"question_id": "first_car", "answer": "Fiat Panda"}]})), Some(&token)).await,
-        403, "step_up_required");
+    assert_error(
+        &s.call(
+            "PUT",
+            "/api/v1/me/security-questions",
+            Some(json!({"answers": [
+        {"question_id": "first_pet", "answer": "Rex"}, {"question_id": "first_car", "answer": "Fiat Panda"}]})),
+            Some(&token),
+        )
+        .await,
+        403,
+        "step_up_required",
+    );
     s.sudo_password(&token).await;
     let put = |body: Value, token: Option<String>| {
         let s = &s;
@@ -434,7 +581,11 @@ async fn security_questions_are_set_from_the_catalogue_and_never_returned() {
     };
     let two = json!({"answers": [{"question_id": "first_pet", "answer": "Rex"}, {"question_id": "first_car", "answer": "Fiat Panda"}]});
     assert_error(&put(two.clone(), None).await, 401, "unauthorized");
-    assert_error(&put(json!({"answers": [{"question_id": "first_pet", "answer": "Rex"}]}), Some(token.clone())).await, 400, "invalid_request");
+    assert_error(
+        &put(json!({"answers": [{"question_id": "first_pet", "answer": "Rex"}]}), Some(token.clone())).await,
+        400,
+        "invalid_request",
+    );
     let unknown = json!({"answers": [{"question_id": "first_pet", "answer": "Rex"}, {"question_id": "shoe_size", "answer": "9"}]});
     assert_error(&put(unknown, Some(token.clone())).await, 400, "invalid_request");
     let blank = json!({"answers": [{"question_id": "first_pet", "answer": "Rex"}, {"question_id": "first_car", "answer": " ?! "}]});
@@ -442,7 +593,12 @@ async fn security_questions_are_set_from_the_catalogue_and_never_returned() {
     let saved = ok(&put(two, Some(token.clone())).await, 200);
     assert_eq!(saved, json!({"ok": true}));
     // Stored as argon2 hashes of the normalised answer, nothing readable.
-    let stored = s.app.store.security_answers(&s.app.store.account_by_email("judy@example.com").await.unwrap().unwrap().id).await.unwrap();
+    let stored = s
+        .app
+        .store
+        .security_answers(&s.app.store.account_by_email("judy@example.com").await.unwrap().unwrap().id)
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 2);
     assert!(stored.iter().all(|a| a.answer_hash.starts_with("$argon2id$") && !a.answer_hash.contains("Rex")));
     let me = ok(&s.get("/api/v1/me", Some(&token)).await, 200);

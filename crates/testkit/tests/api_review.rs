@@ -6,11 +6,11 @@
 mod common;
 
 use common::{assert_error, ok};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use twostep_domain::Role;
 use twostep_testkit::db::BOTH;
-use twostep_testkit::recovery::{open_case, submitted_case, totp_owner, StaffMember, PW};
-use twostep_testkit::{oathtool, test_settings, Backend, TestServer};
+use twostep_testkit::recovery::{PW, StaffMember, open_case, submitted_case, totp_owner};
+use twostep_testkit::{Backend, TestServer, oathtool, test_settings};
 
 fn case_path(id: &str, tail: &str) -> String {
     format!("/api/v1/admin/recovery-cases/{id}{tail}")
@@ -56,18 +56,26 @@ async fn a_high_risk_case_needs_two_different_reviewers() {
     let StaffMember { id: r1_id, token: r1, .. } = s.staff_with_authenticator("r1@example.com", Role::Reviewer).await;
     let r2 = s.staff_with_authenticator("r2@example.com", Role::Reviewer).await.token;
     let evidence = ok(&s.get(&case_path(&case.id, ""), Some(&r1)).await, 200);
-    assert_eq!((evidence["high_risk"].as_bool(), evidence["approvals_remaining"].as_i64()), (Some(true), Some(2)), "{evidence}");
+    assert_eq!(
+        (evidence["high_risk"].as_bool(), evidence["approvals_remaining"].as_i64()),
+        (Some(true), Some(2)),
+        "{evidence}"
+    );
     let queue = ok(&s.get("/api/v1/admin/recovery-cases", Some(&r1)).await, 200);
     assert!(queue["cases"][0]["risk_score"].as_i64().unwrap() >= 50);
 
-    let first = ok(&s.post(&case_path(&case.id, "/approve"), json!({"note": "documents look right"}), Some(&r1)).await, 200);
+    let first =
+        ok(&s.post(&case_path(&case.id, "/approve"), json!({"note": "documents look right"}), Some(&r1)).await, 200);
     assert_eq!(first, json!({"status": "pending_review", "approvals_remaining": 1}));
     // Nothing changed yet: the old e-mail still signs in, with its authenticator.
     assert_eq!(ok(&s.login(&owner.email, PW).await, 200)["methods"], json!(["totp"]));
     // The same reviewer cannot count twice.
     assert_error(&s.post(&case_path(&case.id, "/approve"), json!({"note": "again"}), Some(&r1)).await, 409, "conflict");
     let evidence = ok(&s.get(&case_path(&case.id, ""), Some(&r2)).await, 200);
-    assert_eq!((evidence["approvals_remaining"].as_i64(), evidence["first_approved_by"].as_str()), (Some(1), Some(r1_id.as_str())));
+    assert_eq!(
+        (evidence["approvals_remaining"].as_i64(), evidence["first_approved_by"].as_str()),
+        (Some(1), Some(r1_id.as_str()))
+    );
     let second = ok(&s.post(&case_path(&case.id, "/approve"), json!({"note": "agreed"}), Some(&r2)).await, 200);
     assert_eq!(second["status"], "approved");
     // The new address is the account's now; the old one signs in no more.
@@ -94,15 +102,27 @@ async fn nobody_reviews_their_own_account_and_only_staff_review() {
     let answers = json!({"answers": [{"question_id": "first_pet", "answer": "Rex"}, {"question_id": "birth_city", "answer": "Paris"}]});
     ok(&s.call("PUT", "/api/v1/me/security-questions", Some(answers), Some(&rev)).await, 200);
     let key = s.enrol_totp(&rev).await;
-    let owner = twostep_testkit::recovery::Owner { email: "self@example.com".into(), account_id: rev_id.clone(), backup_key: key.clone() };
+    let owner = twostep_testkit::recovery::Owner {
+        email: "self@example.com".into(),
+        account_id: rev_id.clone(),
+        backup_key: key.clone(),
+    };
     s.clock.advance(30);
     let case = submitted_case(&s, &owner, json!({"reset": ["authenticator"]})).await;
     s.app.add_staff("self@example.com", PW, Role::Reviewer).await.unwrap();
     // Still signed in on another device: staff, but not for this case.
     let mine = rev;
     ok(&s.get("/api/v1/admin/recovery-cases", Some(&mine)).await, 200);
-    assert_error(&s.post(&case_path(&case.id, "/approve"), json!({"note": "it's me"}), Some(&mine)).await, 403, "forbidden");
-    assert_error(&s.post(&case_path(&case.id, "/reject"), json!({"reason": "hm"}), Some(&mine)).await, 403, "forbidden");
+    assert_error(
+        &s.post(&case_path(&case.id, "/approve"), json!({"note": "it's me"}), Some(&mine)).await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &s.post(&case_path(&case.id, "/reject"), json!({"reason": "hm"}), Some(&mine)).await,
+        403,
+        "forbidden",
+    );
     assert_error(&s.get(&case_path(&case.id, ""), Some(&mine)).await, 403, "forbidden");
     assert_error(&s.get(&case_path(&case.id, "/documents/front"), Some(&mine)).await, 403, "forbidden");
 
@@ -112,7 +132,15 @@ async fn nobody_reviews_their_own_account_and_only_staff_review() {
         s.clock.advance(30);
         let login = ok(&s.login(&user.email, PW).await, 200);
         let code = oathtool(&user.backup_key, s.now());
-        let r = ok(&s.post(&format!("/api/v1/login/{}/totp", login["login_id"].as_str().unwrap()), json!({"code": code}), None).await, 200);
+        let r = ok(
+            &s.post(
+                &format!("/api/v1/login/{}/totp", login["login_id"].as_str().unwrap()),
+                json!({"code": code}),
+                None,
+            )
+            .await,
+            200,
+        );
         r["session_token"].as_str().unwrap().to_owned()
     };
     for (method, path) in [
@@ -130,7 +158,11 @@ async fn nobody_reviews_their_own_account_and_only_staff_review() {
     }
     // Another reviewer may decide, with a note.
     let other = s.staff_with_authenticator("other@example.com", Role::Reviewer).await.token;
-    assert_error(&s.post(&case_path(&case.id, "/approve"), json!({"note": " "}), Some(&other)).await, 400, "invalid_request");
+    assert_error(
+        &s.post(&case_path(&case.id, "/approve"), json!({"note": " "}), Some(&other)).await,
+        400,
+        "invalid_request",
+    );
     assert_error(&s.get(&case_path(&case.id, "/documents/passport"), Some(&other)).await, 404, "not_found");
     assert_error(&s.get(&case_path("nope", ""), Some(&other)).await, 404, "not_found");
     ok(&s.post(&case_path(&case.id, "/approve"), json!({"note": "called them back"}), Some(&other)).await, 200);
@@ -160,13 +192,28 @@ async fn the_audit_log_and_the_queue_for_staff() {
     assert!(events[0]["detail"].as_str().unwrap().contains("selfie does not match"));
     assert!(events.iter().all(|e| e["account_id"] == json!(owner.account_id)));
     let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    let order = ["recovery_opened", "recovery_items_chosen", "recovery_codes_sent", "recovery_codes_proven",
-        "recovery_questions_answered", "recovery_identity_uploaded", "recovery_submitted", "recovery_rejected"];
-    let positions: Vec<usize> = order.iter().map(|k| kinds.iter().position(|x| x == k).unwrap_or_else(|| panic!("{k}"))).collect();
+    let order = [
+        "recovery_opened",
+        "recovery_items_chosen",
+        "recovery_codes_sent",
+        "recovery_codes_proven",
+        "recovery_questions_answered",
+        "recovery_identity_uploaded",
+        "recovery_submitted",
+        "recovery_rejected",
+    ];
+    let positions: Vec<usize> =
+        order.iter().map(|k| kinds.iter().position(|x| x == k).unwrap_or_else(|| panic!("{k}"))).collect();
     assert!(positions.windows(2).all(|w| w[0] > w[1]), "newest first: {kinds:?}");
     // Without account_id: everyone's, including what staff did.
     let all = ok(&s.get("/api/v1/admin/audit", Some(&rev)).await, 200);
-    assert!(all["events"].as_array().unwrap().iter().any(|e| e["kind"] == "staff_rejected_recovery" && e["account_id"] == json!(rev_id)));
+    assert!(
+        all["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "staff_rejected_recovery" && e["account_id"] == json!(rev_id))
+    );
     // The owner was told, and may start again.
     assert!(s.messages_to(&owner.email).await[0]["body"].as_str().unwrap().contains("rejected"));
     open_case(&s, &owner.email).await;
@@ -196,7 +243,10 @@ async fn documents_are_purged_a_set_time_after_the_decision() {
     assert_eq!(a.unwrap().1 + b.unwrap().1, 2);
     assert_error(&s.get(&case_path(&case.id, "/documents/front"), Some(&rev)).await, 404, "not_found");
     let evidence = ok(&s.get(&case_path(&case.id, ""), Some(&rev)).await, 200);
-    assert_eq!((evidence["documents_purged"].as_bool(), evidence["documents"].as_array().map(Vec::len)), (Some(true), Some(0)));
+    assert_eq!(
+        (evidence["documents_purged"].as_bool(), evidence["documents"].as_array().map(Vec::len)),
+        (Some(true), Some(0))
+    );
     // The decision and its evidence summary stay.
     assert_eq!((evidence["status"].as_str(), evidence["id_type"].as_str()), (Some("approved"), Some("passport")));
     s.stop().await;

@@ -12,15 +12,15 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr};
 
 use common::{assert_error, ok};
+use reqwest::StatusCode;
 use reqwest::header::SET_COOKIE;
 use reqwest::redirect::Policy;
-use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use twostep_app::ports::{AuditStore, RecoveryStore};
 use twostep_domain::Role;
 use twostep_testkit::db::BOTH;
-use twostep_testkit::recovery::{submitted_case, totp_owner, Case, Owner, StaffMember, PW};
-use twostep_testkit::{oathtool, test_settings, TestServer, TOTP_STEP_S};
+use twostep_testkit::recovery::{Case, Owner, PW, StaffMember, submitted_case, totp_owner};
+use twostep_testkit::{TOTP_STEP_S, TestServer, oathtool, test_settings};
 
 const QUEUE: &str = "/api/v1/admin/recovery-cases";
 
@@ -60,7 +60,12 @@ fn browser() -> reqwest::Client {
 
 /// A page as a browser signed in with `token` gets it: (status, HTML).
 async fn page(s: &TestServer, path: &str, token: &str) -> (StatusCode, String) {
-    let r = browser().get(format!("{}{path}", s.url)).header("cookie", format!("twostep_session={token}")).send().await.unwrap();
+    let r = browser()
+        .get(format!("{}{path}", s.url))
+        .header("cookie", format!("twostep_session={token}"))
+        .send()
+        .await
+        .unwrap();
     (r.status(), r.text().await.unwrap())
 }
 
@@ -114,14 +119,21 @@ async fn staff_without_an_authenticator_see_nothing_until_they_bind_one() {
             for path in console_pages(&case.id) {
                 let (status, html) = page(&s, &path, &token).await;
                 assert_eq!(status, StatusCode::FORBIDDEN, "{l} {role}: {path}");
-                assert!(html.contains("Bind an authenticator first") && html.contains(r#"href="/account""#), "{l}: {path}: {html}");
+                assert!(
+                    html.contains("Bind an authenticator first") && html.contains(r#"href="/account""#),
+                    "{l}: {path}: {html}"
+                );
             }
             for (action, form) in [("approve", "note=fine"), ("reject", "reason=no")] {
                 let (status, html) = post_form(&s, &format!("/staff/cases/{}/{action}", case.id), &token, form).await;
                 assert_eq!(status, StatusCode::FORBIDDEN, "{l}: {action}");
                 assert!(html.contains("Bind an authenticator first"), "{l}: {html}");
             }
-            assert_eq!(ok(&s.get(&case.path(""), Some(&case.token)).await, 200)["status"], "pending_review", "{l}: nothing decided");
+            assert_eq!(
+                ok(&s.get(&case.path(""), Some(&case.token)).await, 200)["status"],
+                "pending_review",
+                "{l}: nothing decided"
+            );
 
             // Bound: the sign-in asks for the authenticator, and staff get in.
             let backup_key = s.enrol_totp(&token).await;
@@ -160,7 +172,10 @@ async fn reviewers_review_and_only_admins_unfreeze_read_the_audit_log_and_see_th
         ok(&s.get(QUEUE, Some(&rev.token)).await, 200);
         ok(&s.get(&case_path(&case.id, ""), Some(&rev.token)).await, 200);
         assert_eq!(s.get(&case_path(&case.id, "/documents/selfie"), Some(&rev.token)).await.0, 200, "{l}");
-        let decided = ok(&s.post(&case_path(&case.id, "/approve"), json!({"note": "passport matches"}), Some(&rev.token)).await, 200);
+        let decided = ok(
+            &s.post(&case_path(&case.id, "/approve"), json!({"note": "passport matches"}), Some(&rev.token)).await,
+            200,
+        );
         assert_eq!(decided["status"], "approved", "{l}");
         // The owner's cancel code freezes the account.
         let r = ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
@@ -188,9 +203,14 @@ async fn reviewers_review_and_only_admins_unfreeze_read_the_audit_log_and_see_th
         // An admin may.
         let audit = ok(&s.get("/api/v1/admin/audit", Some(&adm.token)).await, 200);
         let events = audit["events"].as_array().unwrap();
-        assert!(events.iter().any(|e| e["kind"] == "account_frozen" && e["account_id"] == json!(owner.account_id)), "{l}");
+        assert!(
+            events.iter().any(|e| e["kind"] == "account_frozen" && e["account_id"] == json!(owner.account_id)),
+            "{l}"
+        );
         // Staff sign-ins are flagged; a customer's are not.
-        let sign_in = |account: &str| events.iter().find(|e| e["kind"] == "login_ok" && e["account_id"] == json!(account)).cloned();
+        let sign_in = |account: &str| {
+            events.iter().find(|e| e["kind"] == "login_ok" && e["account_id"] == json!(account)).cloned()
+        };
         assert_eq!(sign_in(&rev.id).expect("the reviewer's sign-in")["staff_account"], true, "{l}");
         assert_eq!(sign_in(&owner.account_id).expect("the owner's sign-in")["staff_account"], false, "{l}");
         let staff = ok(&s.get("/api/v1/admin/staff", Some(&adm.token)).await, 200);
@@ -200,10 +220,19 @@ async fn reviewers_review_and_only_admins_unfreeze_read_the_audit_log_and_see_th
             .iter()
             .map(|m| {
                 let f = |k: &str| m[k].as_bool().unwrap();
-                (m["email"].as_str().unwrap(), m["role"].as_str().unwrap(), f("authenticator"), f("awaiting_confirmation"))
+                (
+                    m["email"].as_str().unwrap(),
+                    m["role"].as_str().unwrap(),
+                    f("authenticator"),
+                    f("awaiting_confirmation"),
+                )
             })
             .collect();
-        assert_eq!(listed, [("adm@example.com", "admin", true, false), ("rev@example.com", "reviewer", true, false)], "{l}");
+        assert_eq!(
+            listed,
+            [("adm@example.com", "admin", true, false), ("rev@example.com", "reviewer", true, false)],
+            "{l}"
+        );
         let (status, html) = page(&s, "/staff/audit", &adm.token).await;
         assert!(status == StatusCode::OK && html.contains("account_frozen") && html.contains("staff account"), "{l}");
         assert!(page(&s, "/staff", &adm.token).await.1.contains(r#"href="/staff/audit""#), "{l}");
@@ -240,13 +269,28 @@ async fn an_owners_activity_names_staff_as_twostep_staff_without_their_address_o
 
         // Decided at the staff desk: Ann's rejected, Bob's approved, then
         // frozen by Bob's cancel code and lifted by an admin.
-        from_desk(&desk, &s, &case_path(&ann_case.id, "/reject"), json!({"reason": "selfie does not match"}), &rev.token).await;
-        from_desk(&desk, &s, &case_path(&bob_case.id, "/approve"), json!({"note": "passport matches"}), &rev.token).await;
+        from_desk(
+            &desk,
+            &s,
+            &case_path(&ann_case.id, "/reject"),
+            json!({"reason": "selfie does not match"}),
+            &rev.token,
+        )
+        .await;
+        from_desk(&desk, &s, &case_path(&bob_case.id, "/approve"), json!({"note": "passport matches"}), &rev.token)
+            .await;
         ok(&s.post("/api/v1/recovery/cancel", json!({"cancel_token": cancel}), None).await, 200);
         let unfreeze = format!("/api/v1/admin/accounts/{}/unfreeze", bob.account_id);
         from_desk(&desk, &s, &unfreeze, json!({"note": "called Bob back"}), &adm.token).await;
 
-        let traces = [DESK_IP.to_string(), "StaffDesk".to_owned(), rev.id.clone(), adm.id.clone(), rev.email.clone(), adm.email.clone()];
+        let traces = [
+            DESK_IP.to_string(),
+            "StaffDesk".to_owned(),
+            rev.id.clone(),
+            adm.id.clone(),
+            rev.email.clone(),
+            adm.email.clone(),
+        ];
         let no_traces = |who: &str, text: &str| {
             for t in &traces {
                 assert!(!text.contains(t.as_str()), "{l}: {who}'s activity shows {t}: {text}");
@@ -256,7 +300,11 @@ async fn an_owners_activity_names_staff_as_twostep_staff_without_their_address_o
         let activity = ok(&s.get("/api/v1/me/activity", Some(&ann_token)).await, 200);
         let events = activity["events"].as_array().unwrap();
         let rejected = events.iter().find(|e| e["kind"] == "recovery_rejected").expect("the rejection");
-        assert_eq!((&rejected["by"], &rejected["ip"], &rejected["user_agent"]), (&json!("twostep staff"), &json!(""), &json!("")), "{l}");
+        assert_eq!(
+            (&rejected["by"], &rejected["ip"], &rejected["user_agent"]),
+            (&json!("twostep staff"), &json!(""), &json!("")),
+            "{l}"
+        );
         // What Ann did herself still shows where from.
         let own = events.iter().find(|e| e["kind"] == "login_ok").expect("Ann's sign-in");
         assert_eq!((&own["by"], &own["ip"]), (&Value::Null, &json!("127.0.0.1")), "{l}");
@@ -266,8 +314,17 @@ async fn an_owners_activity_names_staff_as_twostep_staff_without_their_address_o
         let bob_token = s.session(&bob.email, PW).await;
         let activity = ok(&s.get("/api/v1/me/activity", Some(&bob_token)).await, 200);
         for kind in ["recovery_approved", "account_unfrozen"] {
-            let e = activity["events"].as_array().unwrap().iter().find(|e| e["kind"] == kind).unwrap_or_else(|| panic!("{kind}"));
-            assert_eq!((&e["by"], &e["ip"], &e["user_agent"]), (&json!("twostep staff"), &json!(""), &json!("")), "{l}: {kind}");
+            let e = activity["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["kind"] == kind)
+                .unwrap_or_else(|| panic!("{kind}"));
+            assert_eq!(
+                (&e["by"], &e["ip"], &e["user_agent"]),
+                (&json!("twostep staff"), &json!(""), &json!("")),
+                "{l}: {kind}"
+            );
         }
         no_traces("Bob", &activity.to_string());
         let (status, html) = page(&s, "/account/activity", &bob_token).await;
@@ -276,8 +333,10 @@ async fn an_owners_activity_names_staff_as_twostep_staff_without_their_address_o
         no_traces("Bob's page", &html);
 
         // The audit log keeps who, from where and with what, for admins.
-        let audit = ok(&s.get(&format!("/api/v1/admin/audit?account_id={}", bob.account_id), Some(&adm.token)).await, 200);
-        let approved = audit["events"].as_array().unwrap().iter().find(|e| e["kind"] == "recovery_approved").unwrap().clone();
+        let audit =
+            ok(&s.get(&format!("/api/v1/admin/audit?account_id={}", bob.account_id), Some(&adm.token)).await, 200);
+        let approved =
+            audit["events"].as_array().unwrap().iter().find(|e| e["kind"] == "recovery_approved").unwrap().clone();
         assert_eq!(approved["ip"], json!(DESK_IP.to_string()), "{l}: {approved}");
         assert_eq!(approved["user_agent"], json!(DESK_UA), "{l}");
         assert!(approved["detail"].as_str().unwrap().contains(&rev.id), "{l}: {approved}");
@@ -314,7 +373,11 @@ async fn a_thief_with_a_reviewers_password_cannot_recover_it_into_the_console() 
 
         // The thief has Rita's password only: the second step, never a session.
         let login = ok(&s.login(&rita.email, PW).await, 200);
-        assert_eq!((login["status"].as_str(), &login["session_token"]), (Some("second_factor_required"), &Value::Null), "{l}");
+        assert_eq!(
+            (login["status"].as_str(), &login["session_token"]),
+            (Some("second_factor_required"), &Value::Null),
+            "{l}"
+        );
         // "Security check not available" is refused, over the API...
         let path = format!("/api/v1/login/{}/recovery", login["login_id"].as_str().unwrap());
         let refused = s.post(&path, json!({}), None).await;
@@ -333,7 +396,10 @@ async fn a_thief_with_a_reviewers_password_cannot_recover_it_into_the_console() 
             .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{l}");
         let html = r.text().await.unwrap();
-        assert!(html.contains("Ask an admin") && html.contains("ask an admin to reset your second factor"), "{l}: {html}");
+        assert!(
+            html.contains("Ask an admin") && html.contains("ask an admin to reset your second factor"),
+            "{l}: {html}"
+        );
         // No case exists, Rita was told (once: notices of a kind are
         // collapsed within their window), and both attempts are audited.
         assert!(s.store.cases_of_account(&rita.id).await.unwrap().is_empty(), "{l}");
@@ -347,7 +413,11 @@ async fn a_thief_with_a_reviewers_password_cannot_recover_it_into_the_console() 
         assert_eq!(queue["cases"][0]["case_id"], json!(victim_case.id), "{l}");
         assert_eq!(queue["cases"][0]["staff_account"], false, "{l}");
         let evidence = ok(&s.get(&case_path(&victim_case.id, ""), Some(&rita.token)).await, 200);
-        assert_eq!((evidence["high_risk"].as_bool(), evidence["approvals_remaining"].as_i64()), (Some(false), Some(1)), "{l}");
+        assert_eq!(
+            (evidence["high_risk"].as_bool(), evidence["approvals_remaining"].as_i64()),
+            (Some(false), Some(1)),
+            "{l}"
+        );
 
         // The same attack through a case opened before the account became
         // staff: the thief replaces the authenticator and the e-mail.
@@ -357,8 +427,15 @@ async fn a_thief_with_a_reviewers_password_cannot_recover_it_into_the_console() 
         s.app.add_staff(&leo.email, PW, Role::Reviewer).await.unwrap();
         staff_case_is_flagged(&s, &l, &case, &rita).await;
         // Two reviewers approve it.
-        let first = ok(&s.post(&case_path(&case.id, "/approve"), json!({"note": "documents match"}), Some(&rita.token)).await, 200);
-        assert_eq!((first["status"].as_str(), first["approvals_remaining"].as_i64()), (Some("pending_review"), Some(1)), "{l}");
+        let first = ok(
+            &s.post(&case_path(&case.id, "/approve"), json!({"note": "documents match"}), Some(&rita.token)).await,
+            200,
+        );
+        assert_eq!(
+            (first["status"].as_str(), first["approvals_remaining"].as_i64()),
+            (Some("pending_review"), Some(1)),
+            "{l}"
+        );
         ok(&s.post(&case_path(&case.id, "/approve"), json!({"note": "agreed"}), Some(&adm.token)).await, 200);
 
         // Signed in with the password alone, and again with their own
@@ -367,7 +444,12 @@ async fn a_thief_with_a_reviewers_password_cannot_recover_it_into_the_console() 
         let r = s.get(QUEUE, Some(&thief)).await;
         assert_error(&r, 403, "forbidden");
         let key = s.enrol_totp(&thief).await;
-        let thief = StaffMember { id: leo.account_id.clone(), email: "thief@evil.example".into(), token: String::new(), backup_key: key };
+        let thief = StaffMember {
+            id: leo.account_id.clone(),
+            email: "thief@evil.example".into(),
+            token: String::new(),
+            backup_key: key,
+        };
         let token = s.staff_sign_in(&thief).await;
         for (method, path) in admin_routes(&victim_case.id, &victim.account_id) {
             let r = s.call(method, &path, Some(json!({"note": "fine", "reason": "no"})), Some(&token)).await;
@@ -377,10 +459,24 @@ async fn a_thief_with_a_reviewers_password_cannot_recover_it_into_the_console() 
         let (status, html) = page(&s, "/staff", &token).await;
         assert!(status == StatusCode::FORBIDDEN && html.contains("Waiting for an admin"), "{l}: {html}");
         let evidence = ok(&s.get(&case_path(&victim_case.id, ""), Some(&rita.token)).await, 200);
-        assert_eq!((evidence["status"].as_str(), &evidence["first_approved_by"]), (Some("pending_review"), &Value::Null), "{l}");
+        assert_eq!(
+            (evidence["status"].as_str(), &evidence["first_approved_by"]),
+            (Some("pending_review"), &Value::Null),
+            "{l}"
+        );
         let staff = ok(&s.get("/api/v1/admin/staff", Some(&adm.token)).await, 200);
-        let held = staff["staff"].as_array().unwrap().iter().find(|m| m["account_id"] == json!(leo.account_id)).unwrap().clone();
-        assert_eq!((&held["authenticator"], &held["awaiting_confirmation"]), (&json!(true), &json!(true)), "{l}: {held}");
+        let held = staff["staff"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["account_id"] == json!(leo.account_id))
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (&held["authenticator"], &held["awaiting_confirmation"]),
+            (&json!(true), &json!(true)),
+            "{l}: {held}"
+        );
 
         // Only an admin's confirmation gives the role its power back.
         s.app.confirm_staff("thief@evil.example", &adm.email).await.unwrap();
@@ -405,7 +501,11 @@ async fn staff_case_is_flagged(s: &TestServer, l: &str, case: &Case, reviewer: &
     assert_eq!((&evidence["staff_account"], evidence["risk_score"].as_i64()), (&json!(true), Some(score)), "{l}");
     assert_eq!(evidence["signals"][0]["name"], "staff_account", "{l}: {evidence}");
     assert!(evidence["signals"][0]["detail"].as_str().unwrap().starts_with("staff account"), "{l}");
-    assert_eq!((evidence["high_risk"].as_bool(), evidence["approvals_remaining"].as_i64()), (Some(true), Some(2)), "{l}");
+    assert_eq!(
+        (evidence["high_risk"].as_bool(), evidence["approvals_remaining"].as_i64()),
+        (Some(true), Some(2)),
+        "{l}"
+    );
     let (_, html) = page(s, "/staff", &reviewer.token).await;
     assert!(html.contains("staff account"), "{l}: {html}");
     let (_, html) = page(s, &format!("/staff/cases/{}", case.id), &reviewer.token).await;

@@ -7,7 +7,7 @@ mod common;
 use common::{assert_error, ok};
 use serde_json::json;
 use twostep_testkit::recovery::{
-    file_part, jpeg_image, multipart, open_case, png_image, right_answers, text_part, totp_owner, Case, Part,
+    Case, Part, file_part, jpeg_image, multipart, open_case, png_image, right_answers, text_part, totp_owner,
 };
 use twostep_testkit::{Backend, TestServer};
 
@@ -17,12 +17,20 @@ async fn case_at_identity(s: &TestServer, email: &str) -> Case {
     let case = open_case(s, &owner.email).await;
     ok(&s.post(&case.path("items"), json!({"reset": ["authenticator"]}), Some(&case.token)).await, 200);
     ok(&s.post(&case.path("codes"), json!({}), Some(&case.token)).await, 202);
-    ok(&s.post(&case.path("codes/verify"), json!({"email_code": s.code_to(email).await}), Some(&case.token)).await, 200);
+    ok(
+        &s.post(&case.path("codes/verify"), json!({"email_code": s.code_to(email).await}), Some(&case.token)).await,
+        200,
+    );
     ok(&s.post(&case.path("answers"), json!({"answers": right_answers(s, &case).await}), Some(&case.token)).await, 200);
     case
 }
 
-fn form(id_type: &'static str, front: Part<'static>, back: Option<Part<'static>>, selfie: Part<'static>) -> Vec<Part<'static>> {
+fn form(
+    id_type: &'static str,
+    front: Part<'static>,
+    back: Option<Part<'static>>,
+    selfie: Part<'static>,
+) -> Vec<Part<'static>> {
     let mut parts = vec![text_part("country", "FR"), text_part("id_type", id_type), front];
     parts.extend(back);
     parts.push(selfie);
@@ -74,19 +82,35 @@ async fn uploads_that_lie_are_too_big_too_small_or_truncated_are_refused() {
     assert!(r.1["error"]["message"].as_str().unwrap().contains("truncated"), "{}", r.1);
     let mut cut = png_image(400, 400, false);
     cut.truncate(cut.len() / 2);
-    assert_error(&up(form("passport", jpeg("front"), None, file_part("selfie", "image/png", cut))).await, 400, "invalid_request");
+    assert_error(
+        &up(form("passport", jpeg("front"), None, file_part("selfie", "image/png", cut))).await,
+        400,
+        "invalid_request",
+    );
 
     // Missing or wrong fields.
     assert_error(&up(form("national_id", jpeg("front"), None, selfie())).await, 400, "invalid_request");
     assert_error(&up(form("library_card", jpeg("front"), None, selfie())).await, 400, "invalid_request");
-    assert_error(&up(vec![text_part("country", "XX"), text_part("id_type", "passport"), jpeg("front"), selfie()]).await, 400, "invalid_request");
+    assert_error(
+        &up(vec![text_part("country", "XX"), text_part("id_type", "passport"), jpeg("front"), selfie()]).await,
+        400,
+        "invalid_request",
+    );
     assert_error(&up(vec![text_part("id_type", "passport"), jpeg("front"), selfie()]).await, 400, "invalid_request");
     assert_error(&up(form("passport", jpeg("front"), Some(jpeg("front")), selfie())).await, 400, "invalid_request");
     assert_error(&up(form("passport", jpeg("front"), Some(jpeg("extra")), selfie())).await, 400, "invalid_request");
     // Not multipart at all.
-    assert_error(&s.post(&case.path("identity"), json!({"front": "…"}), Some(&case.token)).await, 415, "unsupported_media_type");
+    assert_error(
+        &s.post(&case.path("identity"), json!({"front": "…"}), Some(&case.token)).await,
+        415,
+        "unsupported_media_type",
+    );
     // A stranger's upload is refused before it is read.
-    assert_error(&s.upload(&case.path("identity"), "forged", &form("passport", jpeg("front"), None, selfie())).await, 401, "unauthorized");
+    assert_error(
+        &s.upload(&case.path("identity"), "forged", &form("passport", jpeg("front"), None, selfie())).await,
+        401,
+        "unauthorized",
+    );
 
     // Nothing refused was kept; the step is still open.
     assert_eq!(s.app.store.case_documents(&case.id).await.unwrap().len(), 0);
@@ -96,8 +120,12 @@ async fn uploads_that_lie_are_too_big_too_small_or_truncated_are_refused() {
     let front = file_part("front", "image/jpeg", png_image(500, 320, true));
     let back = file_part("back", "application/octet-stream", jpeg_image(500, 320, true));
     let r = ok(&up(form("national_id", front, Some(back), jpeg("selfie"))).await, 201);
-    let types: Vec<(&str, &str)> = r["documents"].as_array().unwrap().iter()
-        .map(|d| (d["slot"].as_str().unwrap(), d["content_type"].as_str().unwrap())).collect();
+    let types: Vec<(&str, &str)> = r["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["slot"].as_str().unwrap(), d["content_type"].as_str().unwrap()))
+        .collect();
     assert_eq!(types, [("back", "image/jpeg"), ("front", "image/png"), ("selfie", "image/jpeg")]);
     s.stop().await;
 }
@@ -108,10 +136,17 @@ async fn a_body_past_the_upload_limit_is_cut_off() {
     let case = case_at_identity(&s, "pia@example.com").await;
     // 33 MiB of parts the form does not have, past the route's 31 MiB limit.
     let junk = vec![b'x'; 11 * 1024 * 1024];
-    let parts: Vec<Part> = ["front", "back", "selfie"].iter().map(|n| file_part(n, "image/jpeg", junk.clone())).collect();
+    let parts: Vec<Part> =
+        ["front", "back", "selfie"].iter().map(|n| file_part(n, "image/jpeg", junk.clone())).collect();
     let (content_type, body) = multipart(&parts);
-    let resp = s.client().post(format!("{}{}", s.url, case.path("identity"))).bearer_auth(&case.token)
-        .header("content-type", content_type).body(body).send().await;
+    let resp = s
+        .client()
+        .post(format!("{}{}", s.url, case.path("identity")))
+        .bearer_auth(&case.token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await;
     // The server answers 413 or closes the connection; either way nothing is kept.
     if let Ok(resp) = resp {
         assert_eq!(resp.status(), 413);

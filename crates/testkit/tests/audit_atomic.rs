@@ -9,12 +9,15 @@ use common::ok;
 use serde_json::json;
 use twostep_app::ports::AuditStore;
 use twostep_testkit::contract::{label, refuse_audit_writes};
-use twostep_testkit::{db::BOTH, oathtool, TestServer};
+use twostep_testkit::{TestServer, db::BOTH, oathtool};
 
 const PW: &str = "correct horse battery";
 
 async fn count(s: &TestServer, table: &str) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(s.store.pool()).await.unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+        .fetch_one(s.store.pool())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -54,8 +57,7 @@ async fn sign_in_events_land_with_their_effect_or_the_request_fails() {
         let done = ok(&s.post(&format!("/api/v1/login/{login_id}/totp"), json!({"code": code}), None).await, 200);
         assert!(done["session_token"].is_string(), "{l}: {done}");
         ok(&s.post("/api/v1/logout", json!({}), Some(&token)).await, 204);
-        let kinds: Vec<String> =
-            s.store.audit_events(None, 3).await.unwrap().into_iter().map(|e| e.kind).collect();
+        let kinds: Vec<String> = s.store.audit_events(None, 3).await.unwrap().into_iter().map(|e| e.kind).collect();
         assert_eq!(kinds, ["logout", "login_ok", "login_password_ok"], "{l}");
         s.stop().await;
     }

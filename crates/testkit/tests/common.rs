@@ -21,7 +21,11 @@ pub fn ok(response: &(StatusCode, Value), status: u16) -> Value {
 /// One counter from the server's `/metrics`.
 pub async fn metric(s: &twostep_testkit::TestServer, name: &str) -> u64 {
     let text = s.client().get(format!("{}/metrics", s.url)).send().await.unwrap().text().await.unwrap();
-    text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).unwrap_or_else(|| panic!("{name} in {text}")).parse().unwrap()
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} in {text}"))
+        .parse()
+        .unwrap()
 }
 
 /// (status, attempts, last error) of each message queued for `recipient`.

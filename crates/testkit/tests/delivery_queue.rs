@@ -6,7 +6,7 @@
 use twostep_app::ports::{MessageQueueStore, QueuedMessage};
 use twostep_domain::MessageStatus;
 use twostep_store::SqlStore;
-use twostep_testkit::db::{Backend, TestDatabase, BOTH};
+use twostep_testkit::db::{BOTH, Backend, TestDatabase};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -139,7 +139,12 @@ async fn retries_wait_their_turn_and_failures_are_final() {
 async fn a_message_enqueued_without_a_code_round_trips() {
     let db = TestDatabase::create(Backend::Sqlite).await;
     let s = store(&db).await;
-    let notice = QueuedMessage { code_id: None, channel: "email".into(), recipient: "a@example.com".into(), ..message("n", NOW) };
+    let notice = QueuedMessage {
+        code_id: None,
+        channel: "email".into(),
+        recipient: "a@example.com".into(),
+        ..message("n", NOW)
+    };
     s.enqueue_message(&notice).await.unwrap();
     assert_eq!(s.message("n").await.unwrap().unwrap(), notice);
     s.close().await;

@@ -6,10 +6,10 @@
 mod common;
 
 use common::{assert_error, ok};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use twostep_testkit::db::BOTH;
-use twostep_testkit::recovery::{totp_owner, PW};
-use twostep_testkit::{client_from, solve_pow, test_settings, Backend, TestServer};
+use twostep_testkit::recovery::{PW, totp_owner};
+use twostep_testkit::{Backend, TestServer, client_from, solve_pow, test_settings};
 
 async fn puzzle(s: &TestServer, query: &str) -> (Value, u64) {
     let c = ok(&s.get(&format!("/api/v1/captcha{query}"), None).await, 200);
@@ -32,7 +32,8 @@ async fn wrong_passwords_from_anyone_do_not_lock_the_owner_out() {
         let (_, base_bits) = puzzle(&s, "").await;
         for i in 0..20 {
             let (captcha, _) = puzzle(&s, "?email=owner%40example.com").await;
-            let r = s.post("/api/v1/login", login_body("owner@example.com", &format!("guess {i}"), captcha), None).await;
+            let r =
+                s.post("/api/v1/login", login_body("owner@example.com", &format!("guess {i}"), captcha), None).await;
             assert_error(&r, 401, "invalid_credentials");
         }
         // An ordinary puzzle is now too easy for this address: the answer

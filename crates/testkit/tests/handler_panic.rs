@@ -4,15 +4,15 @@
 //! port, the way a failing dependency would surface in a use case.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use twostep_app::passwords::PasswordHasher;
 use twostep_app::ports::{Clock, Delivery, Store};
 use twostep_app::{App, SystemClock};
 use twostep_delivery::Providers;
 use twostep_store::SqlStore;
-use twostep_testkit::{test_settings, Backend, TestDatabase};
+use twostep_testkit::{Backend, TestDatabase, test_settings};
 use twostep_web::AppState;
 
 /// The system clock, which panics once when armed.
@@ -50,7 +50,12 @@ async fn a_panicking_handler_answers_500_and_the_server_carries_on() {
     let client = twostep_testkit::http_client();
 
     clock.armed.store(true, Ordering::SeqCst);
-    let r = client.get(format!("{url}/api/v1/captcha")).header("x-request-id", "boom-1").send().await.expect("an answer, not a dropped connection");
+    let r = client
+        .get(format!("{url}/api/v1/captcha"))
+        .header("x-request-id", "boom-1")
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
     assert_eq!(r.status(), 500);
     assert_eq!(r.headers()["x-request-id"], "boom-1");
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");

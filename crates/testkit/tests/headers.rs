@@ -6,18 +6,26 @@
 //! HttpOnly and SameSite.
 
 use reqwest::header::HeaderMap;
-use serde_json::{json, Value};
-use twostep_testkit::{oathtool, Backend, TestServer};
+use serde_json::{Value, json};
+use twostep_testkit::{Backend, TestServer, oathtool};
 
 const PW: &str = "correct horse battery";
 
 fn check(what: &str, status: u16, headers: &HeaderMap) {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     assert_eq!(get("x-content-type-options"), "nosniff", "{what} ({status})");
-    assert!(get("content-security-policy").contains("frame-ancestors 'none'"), "{what} ({status}): CSP {:?}", get("content-security-policy"));
+    assert!(
+        get("content-security-policy").contains("frame-ancestors 'none'"),
+        "{what} ({status}): CSP {:?}",
+        get("content-security-policy")
+    );
     assert_eq!(get("x-frame-options"), "DENY", "{what} ({status})");
     if !what.contains("/assets/") {
-        assert!(get("cache-control").contains("no-store"), "{what} ({status}): cache-control {:?}", get("cache-control"));
+        assert!(
+            get("cache-control").contains("no-store"),
+            "{what} ({status}): cache-control {:?}",
+            get("cache-control")
+        );
     }
     for cookie in headers.get_all("set-cookie") {
         let c = cookie.to_str().unwrap().to_ascii_lowercase();
@@ -27,8 +35,15 @@ fn check(what: &str, status: u16, headers: &HeaderMap) {
     }
 }
 
-async fn send(s: &TestServer, method: &str, path: &str, body: Option<Value>, token: Option<&str>) -> (u16, HeaderMap, Value) {
-    let mut req = s.client().request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", s.url));
+async fn send(
+    s: &TestServer,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    token: Option<&str>,
+) -> (u16, HeaderMap, Value) {
+    let mut req =
+        s.client().request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", s.url));
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -100,9 +115,21 @@ async fn every_api_operation_answers_with_the_security_headers() {
 async fn pages_answer_with_the_security_headers_and_safe_cookies() {
     let s = TestServer::start(Backend::Sqlite).await;
     let pages = [
-        "/", "/signup", "/confirm", "/login", "/login/second-step", "/account", "/account/authenticator",
-        "/account/phone", "/account/password", "/account/activity", "/account/withdraw", "/dev/outbox",
-        "/assets/app.css", "/assets/app.js", "/assets/pow-worker.js",
+        "/",
+        "/signup",
+        "/confirm",
+        "/login",
+        "/login/second-step",
+        "/account",
+        "/account/authenticator",
+        "/account/phone",
+        "/account/password",
+        "/account/activity",
+        "/account/withdraw",
+        "/dev/outbox",
+        "/assets/app.css",
+        "/assets/app.js",
+        "/assets/pow-worker.js",
     ];
     let mut cookies = 0;
     for page in pages {

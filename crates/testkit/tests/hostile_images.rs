@@ -10,10 +10,10 @@ use std::io::Write;
 
 use common::{assert_error, ok};
 use serde_json::json;
-use twostep_domain::document_image::crc32;
 use twostep_domain::Role;
-use twostep_testkit::recovery::{file_part, jpeg_image, open_case, right_answers, text_part, totp_owner, Case, Part};
+use twostep_domain::document_image::crc32;
 use twostep_testkit::db::BOTH;
+use twostep_testkit::recovery::{Case, Part, file_part, jpeg_image, open_case, right_answers, text_part, totp_owner};
 use twostep_testkit::{Backend, TestServer};
 
 fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
@@ -27,7 +27,14 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
 
 /// A PNG whose scanlines (each with its filter byte) are `row(y)`, zlib
 /// compressed at `level`; `colour`: 0 grey, 2 RGB, 6 RGBA; `depth` 8 or 16.
-fn png(width: u32, height: u32, colour: u8, depth: u8, level: flate2::Compression, row: impl Fn(u32) -> Vec<u8>) -> Vec<u8> {
+fn png(
+    width: u32,
+    height: u32,
+    colour: u8,
+    depth: u8,
+    level: flate2::Compression,
+    row: impl Fn(u32) -> Vec<u8>,
+) -> Vec<u8> {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), level);
     for y in 0..height {
         z.write_all(&row(y)).unwrap();
@@ -55,7 +62,10 @@ async fn case_at_identity(s: &TestServer, email: &str) -> Case {
     let case = open_case(s, &owner.email).await;
     ok(&s.post(&case.path("items"), json!({"reset": ["authenticator"]}), Some(&case.token)).await, 200);
     ok(&s.post(&case.path("codes"), json!({}), Some(&case.token)).await, 202);
-    ok(&s.post(&case.path("codes/verify"), json!({"email_code": s.code_to(email).await}), Some(&case.token)).await, 200);
+    ok(
+        &s.post(&case.path("codes/verify"), json!({"email_code": s.code_to(email).await}), Some(&case.token)).await,
+        200,
+    );
     ok(&s.post(&case.path("answers"), json!({"answers": right_answers(s, &case).await}), Some(&case.token)).await, 200);
     case
 }
@@ -125,7 +135,10 @@ async fn run(backend: Backend, bomb: &[u8], heavy: &[u8]) {
     assert!(polyglot.windows(8).any(|w| w == b"<script>"));
     let stored = ok(&up(polyglot).await, 201);
     let front = stored["documents"].as_array().unwrap().iter().find(|d| d["slot"] == "front").unwrap().clone();
-    assert_eq!((front["width"].as_i64(), front["height"].as_i64(), front["content_type"].as_str()), (Some(300), Some(300), Some("image/png")));
+    assert_eq!(
+        (front["width"].as_i64(), front["height"].as_i64(), front["content_type"].as_str()),
+        (Some(300), Some(300), Some("image/png"))
+    );
     ok(&s.post(&case.path("submit"), json!({}), Some(&case.token)).await, 200);
     let reviewer = s.staff_with_authenticator("rev@example.com", Role::Reviewer).await.token;
     let url = format!("{}/api/v1/admin/recovery-cases/{}/documents/front", s.url, case.id);

@@ -8,11 +8,11 @@
 mod common;
 
 use common::{assert_error, ok};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use twostep_domain::Role;
 use twostep_testkit::db::BOTH;
-use twostep_testkit::recovery::{submitted_case, totp_owner, Case, Owner, PW};
-use twostep_testkit::{client_from, TestServer};
+use twostep_testkit::recovery::{Case, Owner, PW, submitted_case, totp_owner};
+use twostep_testkit::{TestServer, client_from};
 
 async fn open_from(s: &TestServer, client: &reqwest::Client, email: &str) -> Case {
     let login = ok(&s.login(email, PW).await, 200);

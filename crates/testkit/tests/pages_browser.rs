@@ -14,7 +14,7 @@ mod browser;
 use std::time::Duration;
 
 use browser::Browser;
-use twostep_testkit::{oathtool, Backend, TestServer};
+use twostep_testkit::{Backend, TestServer, oathtool};
 
 const EMAIL: &str = "dana@example.com";
 const PW: &str = "correct horse battery";
@@ -196,7 +196,7 @@ async fn the_whole_story_in_headless_chromium() {
 /// 48-hour withdrawal hold counting down.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovery_wizard_and_staff_console_in_headless_chromium() {
-    use twostep_testkit::recovery::{png_image, totp_owner, PW as OWNER_PW};
+    use twostep_testkit::recovery::{PW as OWNER_PW, png_image, totp_owner};
     let s = TestServer::start(Backend::Sqlite).await;
     let owner = totp_owner(&s, "erin@example.com").await;
     let b = Browser::start(&s.url).await;
@@ -284,11 +284,8 @@ async fn recovery_wizard_and_staff_console_in_headless_chromium() {
         }
         b.click(".case-link").await;
         b.wait_for("#doc-front").await;
-        let loaded = b
-            .client
-            .execute("return document.getElementById('doc-front').naturalWidth", vec![])
-            .await
-            .unwrap();
+        let loaded =
+            b.client.execute("return document.getElementById('doc-front').naturalWidth", vec![]).await.unwrap();
         assert_eq!(loaded.as_i64(), Some(400), "the document image is shown to the reviewer");
         if n == 0 {
             b.shoot("staff-case").await;

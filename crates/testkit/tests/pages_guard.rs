@@ -4,11 +4,11 @@
 //! without its CSRF token is refused before anything happens; no page has an
 //! inline script or style. Also the weight of the sign-in page.
 
-use reqwest::header::{HeaderMap, CACHE_CONTROL, CONTENT_SECURITY_POLICY, SET_COOKIE};
-use reqwest::redirect::Policy;
 use reqwest::StatusCode;
+use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, HeaderMap, SET_COOKIE};
+use reqwest::redirect::Policy;
 use twostep_delivery::{BodyFormat, GenericHttpConfig, HttpProviderConfig};
-use twostep_testkit::{test_settings, Backend, TestServer};
+use twostep_testkit::{Backend, TestServer, test_settings};
 
 const PW: &str = "correct horse battery";
 
@@ -68,7 +68,17 @@ async fn pages_have_strict_headers_and_forms_need_their_csrf_token() {
 
     // Anonymous pages.
     let mut pre = String::new();
-    for path in ["/login", "/signup", "/confirm", "/dev/outbox", "/login/second-step", "/account", "/", "/recovery/cancel", "/staff"] {
+    for path in [
+        "/login",
+        "/signup",
+        "/confirm",
+        "/dev/outbox",
+        "/login/second-step",
+        "/account",
+        "/",
+        "/recovery/cancel",
+        "/staff",
+    ] {
         let r = http.get(format!("{}{path}", s.url)).send().await.unwrap();
         let status = r.status();
         assert!(status == StatusCode::OK || status.is_redirection(), "{path}: {status}");
@@ -124,7 +134,15 @@ async fn pages_have_strict_headers_and_forms_need_their_csrf_token() {
     let token = s.session("carol@example.com", PW).await;
     s.sudo_password(&token).await;
     let session = format!("twostep_session={token}");
-    for path in ["/account", "/account/authenticator", "/account/phone", "/account/password", "/account/activity", "/account/withdraw", "/account/questions"] {
+    for path in [
+        "/account",
+        "/account/authenticator",
+        "/account/phone",
+        "/account/password",
+        "/account/activity",
+        "/account/withdraw",
+        "/account/questions",
+    ] {
         let r = http.get(format!("{}{path}", s.url)).header("cookie", &session).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{path}");
         assert_page_headers(path, r.headers());
@@ -147,13 +165,33 @@ async fn pages_have_strict_headers_and_forms_need_their_csrf_token() {
     };
     assert_eq!(start("").send().await.unwrap().status(), StatusCode::FORBIDDEN);
     // The token of the pre-session anchor does not work for a session.
-    let r = start("").body(format!("csrf={}", csrf_of(&http.get(format!("{}/login", s.url)).header("cookie", &pre).send().await.unwrap().text().await.unwrap()))).send().await.unwrap();
+    let r = start("")
+        .body(format!(
+            "csrf={}",
+            csrf_of(
+                &http
+                    .get(format!("{}/login", s.url))
+                    .header("cookie", &pre)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            )
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = start("").body(format!("csrf={csrf}")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_page_headers("POST /account/authenticator/start", r.headers());
     let html = r.text().await.unwrap();
-    assert!(html.contains("<svg") && html.contains("Write this key on paper"), "the setup page shows the QR code and the warning");
+    assert!(
+        html.contains("<svg") && html.contains("Write this key on paper"),
+        "the setup page shows the QR code and the warning"
+    );
     assert_no_inline_code("authenticator setup", &html);
 
     // Logging out through the page revokes the API session too.

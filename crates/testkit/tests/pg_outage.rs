@@ -2,10 +2,9 @@
 //! the database refusing connections for a while. Nothing acknowledged may be
 //! lost, the server must not need a restart, and /readyz must tell the truth.
 
-
 use serde_json::json;
 use sqlx::{Connection, Executor};
-use twostep_testkit::{db::pg_base_url, Backend, TestServer};
+use twostep_testkit::{Backend, TestServer, db::pg_base_url};
 
 async fn admin(sql: String) {
     let mut conn = sqlx::PgConnection::connect(&format!("{}/postgres", pg_base_url())).await.unwrap();
@@ -30,7 +29,8 @@ async fn acknowledged_writes_survive_a_connection_cut_and_the_server_recovers() 
             cut_connections(&name).await;
         }
         let email = format!("user{i}@example.com");
-        let (status, body) = s.post("/api/v1/accounts", json!({"email": email, "password": "password 123"}), None).await;
+        let (status, body) =
+            s.post("/api/v1/accounts", json!({"email": email, "password": "password 123"}), None).await;
         match status.as_u16() {
             202 => acknowledged.push(email),
             503 => assert_eq!(body["error"]["code"], "unavailable", "{body}"),
@@ -55,7 +55,8 @@ async fn readyz_fails_while_the_database_is_away_and_recovers_by_itself() {
     cut_connections(&name).await;
     let (status, body) = s.get("/readyz", None).await;
     assert_eq!(status, 503, "{body}");
-    let (status, body) = s.post("/api/v1/accounts", json!({"email": "away@example.com", "password": "password 123"}), None).await;
+    let (status, body) =
+        s.post("/api/v1/accounts", json!({"email": "away@example.com", "password": "password 123"}), None).await;
     assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (503, Some("unavailable")), "{body}");
     assert_eq!(s.get("/healthz", None).await.0, 200, "the process itself is up");
     admin(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await;
@@ -68,7 +69,8 @@ async fn readyz_fails_while_the_database_is_away_and_recovers_by_itself() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(ready, "readiness came back without a restart");
-    let (status, _) = s.post("/api/v1/accounts", json!({"email": "back@example.com", "password": "password 123"}), None).await;
+    let (status, _) =
+        s.post("/api/v1/accounts", json!({"email": "back@example.com", "password": "password 123"}), None).await;
     assert_eq!(status, 202);
     s.stop().await;
 }

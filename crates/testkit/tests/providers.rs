@@ -10,13 +10,13 @@ mod common;
 use std::time::Duration;
 
 use common::{assert_error, ok};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use twostep_delivery::{
     BodyFormat, GenericHttpConfig, HttpProviderConfig, Providers, Secret, SmtpConfig, SmtpTls, TwilioConfig,
 };
 use twostep_testkit::provider_stub::{ProviderRequest, ProviderStub};
 use twostep_testkit::smtp_sink::SmtpSink;
-use twostep_testkit::{db::BOTH, extract_code, oathtool, test_settings, Backend, TestServer};
+use twostep_testkit::{Backend, TestServer, db::BOTH, extract_code, oathtool, test_settings};
 
 const PW: &str = "correct horse battery";
 const PHONE: &str = "+447911123456";
@@ -59,7 +59,11 @@ fn sms_code(r: &ProviderRequest) -> String {
 
 /// The digits a TwiML script says, each in its own <Say>.
 fn spoken_digits(twiml: &str) -> String {
-    twiml.split("<Say>").filter_map(|p| p.split("</Say>").next()).filter(|w| w.len() == 1 && w.chars().all(|c| c.is_ascii_digit())).collect()
+    twiml
+        .split("<Say>")
+        .filter_map(|p| p.split("</Say>").next())
+        .filter(|w| w.len() == 1 && w.chars().all(|c| c.is_ascii_digit()))
+        .collect()
 }
 
 fn basic(user: &str, password: &str) -> String {
@@ -68,7 +72,11 @@ fn basic(user: &str, password: &str) -> String {
 
 async fn metric(s: &TestServer, name: &str) -> u64 {
     let text = s.client().get(format!("{}/metrics", s.url)).send().await.unwrap().text().await.unwrap();
-    text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).unwrap_or_else(|| panic!("{name} in {text}")).parse().unwrap()
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} in {text}"))
+        .parse()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,7 +144,10 @@ async fn codes_arrive_by_smtp_sms_and_voice_and_a_login_switches_to_them() {
         let sent = ok(&s.post(&format!("/api/v1/login/{id}/code"), json!({"channel": "sms"}), None).await, 202);
         assert_eq!((sent["channel"].as_str(), sent["sent_to"].as_str()), (Some("sms"), Some("+44••••••456")));
         let code = sms_code(&sms.wait_for(4).await[3]);
-        let auth = ok(&s.post(&format!("/api/v1/login/{id}/code/verify"), json!({"channel": "sms", "code": code}), None).await, 200);
+        let auth = ok(
+            &s.post(&format!("/api/v1/login/{id}/code/verify"), json!({"channel": "sms", "code": code}), None).await,
+            200,
+        );
         assert_eq!(auth["status"], "authenticated");
         ok(&s.get("/api/v1/me", Some(auth["session_token"].as_str().unwrap())).await, 200);
 
@@ -264,7 +275,10 @@ async fn a_provider_that_fails_twice_then_recovers_delivers_exactly_once() {
         let mails = sink.mails();
         assert_eq!(mails.len(), 1, "delivered once");
         let code = extract_code(mails[0].data.split("\r\n\r\n").nth(1).unwrap()).unwrap();
-        ok(&s.post("/api/v1/accounts/verify-email", json!({"email": "eve@example.com", "code": code}), None).await, 200);
+        ok(
+            &s.post("/api/v1/accounts/verify-email", json!({"email": "eve@example.com", "code": code}), None).await,
+            200,
+        );
         let token = s.session("eve@example.com", PW).await;
         s.sudo_password(&token).await;
 

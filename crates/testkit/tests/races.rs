@@ -10,13 +10,13 @@ mod common;
 use std::sync::Arc;
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use twostep_app::ports::AuditStore;
 use twostep_domain::Role;
 use twostep_testkit::contract::race;
 use twostep_testkit::db::BOTH;
 use twostep_testkit::recovery::{submitted_case, totp_owner};
-use twostep_testkit::{oathtool, TestServer};
+use twostep_testkit::{TestServer, oathtool};
 
 const PW: &str = "correct horse battery";
 const PHONE: &str = "+447911123456";
@@ -26,7 +26,13 @@ const N: usize = 16;
 type Answer = (StatusCode, Value);
 
 /// Posts `body` to `path` from `n` tasks at once; each racer's body may differ.
-async fn race_posts(s: &Arc<TestServer>, n: usize, path: impl Fn(usize) -> String, body: impl Fn(usize) -> Value, token: Option<&str>) -> Vec<Answer> {
+async fn race_posts(
+    s: &Arc<TestServer>,
+    n: usize,
+    path: impl Fn(usize) -> String,
+    body: impl Fn(usize) -> Value,
+    token: Option<&str>,
+) -> Vec<Answer> {
     race(n, |i| {
         let (s, path, body, token) = (s.clone(), path(i), body(i), token.map(str::to_owned));
         async move { s.post(&path, body, token.as_deref()).await }
@@ -72,10 +78,15 @@ async fn one_totp_code_on_many_login_attempts_signs_in_once() {
                 logins.push(totp_login(&s, "totp-race@example.com").await);
             }
             let code = oathtool(&key, s.now());
-            let answers = race_posts(&s, N, |i| format!("/api/v1/login/{}/totp", logins[i]), |_| json!({"code": code}), None).await;
+            let answers =
+                race_posts(&s, N, |i| format!("/api/v1/login/{}/totp", logins[i]), |_| json!({"code": code}), None)
+                    .await;
             no_server_errors(&l, &answers);
             assert_eq!(wins(&answers, 200), 1, "{l} round {round}: {answers:?}");
-            assert!(answers.iter().filter(|a| a.0 != 200).all(|a| a.1["error"]["code"] == "invalid_code"), "{l}: {answers:?}");
+            assert!(
+                answers.iter().filter(|a| a.0 != 200).all(|a| a.1["error"]["code"] == "invalid_code"),
+                "{l}: {answers:?}"
+            );
         }
         finish(&l, s).await;
     }
@@ -114,7 +125,10 @@ async fn one_sent_code_is_accepted_once() {
         s.verified_account("code-race@example.com", PW).await;
         let token = s.session("code-race@example.com", PW).await;
         s.sudo_password(&token).await;
-        assert_eq!(s.post("/api/v1/me/phone", json!({"phone": "+447911123456"}), Some(&token)).await.0, StatusCode::ACCEPTED);
+        assert_eq!(
+            s.post("/api/v1/me/phone", json!({"phone": "+447911123456"}), Some(&token)).await.0,
+            StatusCode::ACCEPTED
+        );
         let code = s.outbox_code("+447911123456").await;
         assert_eq!(s.post("/api/v1/me/phone/confirm", json!({"code": code}), Some(&token)).await.0, StatusCode::OK);
         for round in 0..2 {
@@ -143,12 +157,17 @@ async fn one_sent_code_is_accepted_once() {
             assert_eq!(sent.0, StatusCode::ACCEPTED, "{l}: {sent:?}");
             let code = s.outbox_code("+447911123456").await;
             let path = format!("/api/v1/login/{login}/code/verify");
-            let answers = race_posts(&s, copies, |_| path.clone(), |_| json!({"channel": "sms", "code": code}), None).await;
+            let answers =
+                race_posts(&s, copies, |_| path.clone(), |_| json!({"channel": "sms", "code": code}), None).await;
             no_server_errors(&l, &answers);
             assert_eq!(wins(&answers, 200), 1, "{l} one-attempt round {round}: {answers:?}");
             // Copies within the code's tries lose as 409; those past them may
             // be refused (401) if they are refused before the winner commits.
-            assert_eq!(wins(&answers, 409) + wins(&answers, 401), copies - 1, "{l} one-attempt round {round}: {answers:?}");
+            assert_eq!(
+                wins(&answers, 409) + wins(&answers, 401),
+                copies - 1,
+                "{l} one-attempt round {round}: {answers:?}"
+            );
             assert!(wins(&answers, 401) <= copies.saturating_sub(5), "{l} one-attempt round {round}: {answers:?}");
         }
         // An SMS step-up code on many withdrawals: exactly one is recorded.
@@ -186,7 +205,10 @@ async fn one_captcha_solution_is_accepted_once() {
             let answers = race_posts(&s, N, |_| "/api/v1/login".into(), body, None).await;
             no_server_errors(&l, &answers);
             assert_eq!(wins(&answers, 200), 1, "{l} round {round}: {answers:?}");
-            assert!(answers.iter().filter(|a| a.0 != 200).all(|a| a.1["error"]["code"] == "captcha_failed"), "{l}: {answers:?}");
+            assert!(
+                answers.iter().filter(|a| a.0 != 200).all(|a| a.1["error"]["code"] == "captcha_failed"),
+                "{l}: {answers:?}"
+            );
         }
         finish(&l, s).await;
     }
@@ -205,7 +227,8 @@ async fn one_cancel_code_used_many_times_cancels_once() {
         let owner = totp_owner(&s, "cancel-race@example.com").await;
         submitted_case(&s, &owner, json!({"reset": ["authenticator"]})).await;
         let cancel = s.cancel_code_to(&owner.email).await.expect("cancel code");
-        let answers = race_posts(&s, N, |_| "/api/v1/recovery/cancel".into(), |_| json!({"cancel_token": cancel}), None).await;
+        let answers =
+            race_posts(&s, N, |_| "/api/v1/recovery/cancel".into(), |_| json!({"cancel_token": cancel}), None).await;
         no_server_errors(&l, &answers);
         assert!(answers.iter().all(|a| a.0 == 200), "{l}: {answers:?}");
         let stopped = answers.iter().filter(|a| a.1["status"] == "cancelled").count();
@@ -221,7 +244,8 @@ async fn one_cancel_code_used_many_times_cancels_once() {
         let approve = format!("/api/v1/admin/recovery-cases/{}/approve", case.id);
         let (status, body) = s.post(&approve, json!({"note": "ok"}), Some(&rev)).await;
         assert_eq!(status, StatusCode::OK, "{l}: {body}");
-        let answers = race_posts(&s, N, |_| "/api/v1/recovery/cancel".into(), |_| json!({"cancel_token": cancel}), None).await;
+        let answers =
+            race_posts(&s, N, |_| "/api/v1/recovery/cancel".into(), |_| json!({"cancel_token": cancel}), None).await;
         no_server_errors(&l, &answers);
         assert!(answers.iter().all(|a| a.0 == 200 || a.0 == 409), "{l}: {answers:?}");
         assert!(answers.iter().filter(|a| a.0 == 200).all(|a| a.1["account_frozen"] == true), "{l}: {answers:?}");
@@ -256,7 +280,10 @@ async fn approve_racing_reject_decides_once() {
             .await;
             no_server_errors(&l, &answers);
             assert_eq!(wins(&answers, 200), 1, "{l} round {round}: {answers:?}");
-            assert!(answers.iter().filter(|a| a.0 != 200).all(|a| a.1["error"]["code"] == "conflict"), "{l}: {answers:?}");
+            assert!(
+                answers.iter().filter(|a| a.0 != 200).all(|a| a.1["error"]["code"] == "conflict"),
+                "{l}: {answers:?}"
+            );
             let winner = answers.iter().find(|a| a.0 == 200).unwrap().1["status"].clone();
             let (_, now) = s.get(&case.path(""), Some(&case.token)).await;
             assert_eq!(now["status"], winner, "{l}: the stored decision is the winner's");

@@ -84,13 +84,7 @@ async fn pending_case(s: &SqlStore, l: &str, account_id: &str) -> CaseRecord {
         },
         superseded: audit("recovery_superseded", account_id, T0),
     };
-    assert!(
-        matches!(
-            s.open_case(&c, &opening, T0).await.unwrap(),
-            OpenOutcome::Opened { .. }
-        ),
-        "{l}"
-    );
+    assert!(matches!(s.open_case(&c, &opening, T0).await.unwrap(), OpenOutcome::Opened { .. }), "{l}");
     let steps = [
         CaseChange::Items {
             reset: vec![ResetItem::Authenticator, ResetItem::Phone],
@@ -98,22 +92,12 @@ async fn pending_case(s: &SqlStore, l: &str, account_id: &str) -> CaseRecord {
             new_email: None,
             required_steps: vec![RecoveryStep::Codes],
         },
-        CaseChange::CodesSent {
-            phone_target: Some("+447911123456".into()),
-            email_target: "a@example.test".into(),
-        },
-        CaseChange::CodesProven {
-            phone: true,
-            email: true,
-            done: true,
-        },
+        CaseChange::CodesSent { phone_target: Some("+447911123456".into()), email_target: "a@example.test".into() },
+        CaseChange::CodesProven { phone: true, email: true, done: true },
     ];
     let first = s.case_by_id(&c.id).await.unwrap().unwrap().case.version;
     for (version, change) in (first..).zip(&steps) {
-        assert!(
-            s.update_case(&c.id, version, T0 + 1, change).await.unwrap(),
-            "{l}: {change:?}"
-        );
+        assert!(s.update_case(&c.id, version, T0 + 1, change).await.unwrap(), "{l}: {change:?}");
     }
     let r = s.case_by_id(&c.id).await.unwrap().unwrap();
     let submitted = CaseChange::Submitted {
@@ -127,24 +111,13 @@ async fn pending_case(s: &SqlStore, l: &str, account_id: &str) -> CaseRecord {
         audit: vec![audit("recovery_submitted", account_id, T0 + 1)],
         notices: vec![notice("sms", "+447911123456", T0 + 1)],
     };
-    assert!(
-        s.decide_case(&c.id, r.case.version, T0 + 1, &submitted, &effects)
-            .await
-            .unwrap(),
-        "{l}: submit"
-    );
+    assert!(s.decide_case(&c.id, r.case.version, T0 + 1, &submitted, &effects).await.unwrap(), "{l}: submit");
     s.case_by_id(&c.id).await.unwrap().unwrap()
 }
 
 enum Op {
     Approve(ApprovalPlan),
-    Freeze {
-        case_id: String,
-        version: i64,
-        account_id: String,
-        now: i64,
-        effects: Effects,
-    },
+    Freeze { case_id: String, version: i64, account_id: String, now: i64, effects: Effects },
     Complete(SignInSuccess),
     Refuse(SignInFailure),
 }
@@ -166,16 +139,9 @@ async fn settle(s: &SqlStore, ops: Vec<Op>, round: usize, l: &str, now: i64) {
         async move {
             match &ops[i] {
                 Op::Approve(p) => Done::Approved(s.approve_case(p).await),
-                Op::Freeze {
-                    case_id,
-                    version,
-                    account_id,
-                    now,
-                    effects,
-                } => Done::Frozen(
-                    s.cancel_and_freeze(case_id, *version, account_id, *now, effects)
-                        .await,
-                ),
+                Op::Freeze { case_id, version, account_id, now, effects } => {
+                    Done::Frozen(s.cancel_and_freeze(case_id, *version, account_id, *now, effects).await)
+                }
                 Op::Complete(w) => Done::Completed(s.complete_sign_in(w).await),
                 Op::Refuse(w) => Done::Refused(s.fail_sign_in(w).await),
             }
@@ -187,21 +153,15 @@ async fn settle(s: &SqlStore, ops: Vec<Op>, round: usize, l: &str, now: i64) {
     for (op, done) in ops.iter().zip(&results) {
         match (op, done) {
             (Op::Approve(_), Done::Approved(got)) => {
-                let got = got
-                    .as_ref()
-                    .unwrap_or_else(|e| panic!("{}: {e}", at("the approval failed")));
+                let got = got.as_ref().unwrap_or_else(|e| panic!("{}: {e}", at("the approval failed")));
                 assert_eq!(*got, ApprovalOutcome::Approved, "{}", at("approval"));
             }
             (Op::Freeze { .. }, Done::Frozen(got)) => {
-                let got = got
-                    .as_ref()
-                    .unwrap_or_else(|e| panic!("{}: {e}", at("the freeze failed")));
+                let got = got.as_ref().unwrap_or_else(|e| panic!("{}: {e}", at("the freeze failed")));
                 assert!(*got, "{}", at("freeze"));
             }
             (Op::Complete(w), Done::Completed(got)) => {
-                let got = got
-                    .as_ref()
-                    .unwrap_or_else(|e| panic!("{}: {e}", at("a sign-in failed")));
+                let got = got.as_ref().unwrap_or_else(|e| panic!("{}: {e}", at("a sign-in failed")));
                 let state = s.login_by_id(&w.login_id).await.unwrap().unwrap().state;
                 match got {
                     // Completed before the decision, whose sign-out then revoked it.
@@ -215,24 +175,15 @@ async fn settle(s: &SqlStore, ops: Vec<Op>, round: usize, l: &str, now: i64) {
                     other => panic!("{}: {other:?}", at("unexpected sign-in outcome")),
                 }
                 assert!(
-                    s.session(&w.session_token_hash, now + 1)
-                        .await
-                        .unwrap()
-                        .is_none(),
+                    s.session(&w.session_token_hash, now + 1).await.unwrap().is_none(),
                     "{}",
                     at("no session outlives the decision")
                 );
             }
             (Op::Refuse(w), Done::Refused(got)) => {
-                got.as_ref()
-                    .unwrap_or_else(|e| panic!("{}: {e}", at("a refusal failed")));
+                got.as_ref().unwrap_or_else(|e| panic!("{}: {e}", at("a refusal failed")));
                 let state = s.login_by_id(&w.login_id).await.unwrap().unwrap().state;
-                assert_eq!(
-                    state,
-                    LoginState::Dead,
-                    "{}",
-                    at("a refused attempt is closed by the decision")
-                );
+                assert_eq!(state, LoginState::Dead, "{}", at("a refused attempt is closed by the decision"));
             }
             _ => unreachable!(),
         }
@@ -295,24 +246,10 @@ async fn approval_and_freeze_racing_sign_ins_of_the_account_never_deadlock() {
             settle(&s, ops, round, l, now).await;
             let at = |what: &str| format!("{l}: round {round}: {what}");
             let case = s.case_by_id(&r.case.id).await.unwrap().unwrap();
-            assert_eq!(
-                case.case.status,
-                CaseStatus::Approved,
-                "{}",
-                at("case status")
-            );
+            assert_eq!(case.case.status, CaseStatus::Approved, "{}", at("case status"));
             let acc = s.account_by_id(&a).await.unwrap().unwrap();
-            assert_eq!(
-                acc.withdrawals_blocked_until,
-                Some(hold_until),
-                "{}",
-                at("hold")
-            );
-            assert!(
-                s.totp_factor(&a).await.unwrap().is_none(),
-                "{}",
-                at("authenticator removed")
-            );
+            assert_eq!(acc.withdrawals_blocked_until, Some(hold_until), "{}", at("hold"));
+            assert!(s.totp_factor(&a).await.unwrap().is_none(), "{}", at("authenticator removed"));
 
             // The owner's cancel after approval, which freezes the account,
             // racing more sign-ins of it.
@@ -333,16 +270,9 @@ async fn approval_and_freeze_racing_sign_ins_of_the_account_never_deadlock() {
             let acc = s.account_by_id(&a).await.unwrap().unwrap();
             assert_eq!(acc.frozen_at, Some(later), "{l}: round {round}: frozen");
             let case = s.case_by_id(&r.case.id).await.unwrap().unwrap();
-            assert_eq!(
-                case.case.status,
-                CaseStatus::Cancelled,
-                "{l}: round {round}: cancelled"
-            );
+            assert_eq!(case.case.status, CaseStatus::Cancelled, "{l}: round {round}: cancelled");
         }
-        s.verify_audit_chain()
-            .await
-            .unwrap()
-            .unwrap_or_else(|b| panic!("{l}: the audit chain breaks: {b}"));
+        s.verify_audit_chain().await.unwrap().unwrap_or_else(|b| panic!("{l}: the audit chain breaks: {b}"));
     })
     .await;
 }

@@ -12,7 +12,7 @@ use twostep_app::recovery::port::*;
 use twostep_domain::recovery::{CaseStatus, RecoveryStep, ResetItem};
 use twostep_domain::{LoginAttempt, LoginState};
 use twostep_store::SqlStore;
-use twostep_testkit::contract::{each_backend, race, winners, account, notice};
+use twostep_testkit::contract::{account, each_backend, notice, race, winners};
 use twostep_testkit::race;
 
 const T0: i64 = 1_700_000_000;
@@ -172,7 +172,11 @@ async fn one_active_case_per_account() {
         // Under review: no new case.
         let c = account(&s, l).await;
         pending(&s, l, &c).await;
-        assert_eq!(s.open_case(&new_case(&c, T0 + 5), &opening(&c, T0 + 5), T0 + 5).await.unwrap(), OpenOutcome::Busy, "{l}");
+        assert_eq!(
+            s.open_case(&new_case(&c, T0 + 5), &opening(&c, T0 + 5), T0 + 5).await.unwrap(),
+            OpenOutcome::Busy,
+            "{l}"
+        );
     })
     .await;
 }
@@ -202,16 +206,37 @@ async fn cases_round_trip_and_change_only_over_the_version_read() {
         assert_eq!(winners(l, &results), 1, "{l}");
         let r = reload(&s, &c.id).await;
         assert_eq!(r.case.reset_items, vec![ResetItem::Authenticator, ResetItem::Email], "{l}");
-        assert_eq!((r.case.new_email.as_deref(), r.case.items_at, r.case.codes_sent_at), (Some("new@example.test"), Some(T0 + 100), Some(T0 + 200)), "{l}");
+        assert_eq!(
+            (r.case.new_email.as_deref(), r.case.items_at, r.case.codes_sent_at),
+            (Some("new@example.test"), Some(T0 + 100), Some(T0 + 200)),
+            "{l}"
+        );
         assert_eq!((r.case.version, r.case.expires_at), (2, T0 + 200 + WEEK), "{l}: progress renews the expiry");
         // Proven codes are kept once set (COALESCE), the step done when told.
-        assert!(s.update_case(&c.id, 2, T0 + 300, &CaseChange::CodesProven { phone: false, email: true, done: true }).await.unwrap());
-        assert!(s.update_case(&c.id, 3, T0 + 400, &CaseChange::CodesProven { phone: false, email: true, done: true }).await.unwrap());
+        assert!(
+            s.update_case(&c.id, 2, T0 + 300, &CaseChange::CodesProven { phone: false, email: true, done: true })
+                .await
+                .unwrap()
+        );
+        assert!(
+            s.update_case(&c.id, 3, T0 + 400, &CaseChange::CodesProven { phone: false, email: true, done: true })
+                .await
+                .unwrap()
+        );
         let r = reload(&s, &c.id).await;
-        assert_eq!((r.case.email_verified_at, r.case.codes_at, r.case.phone_verified_at), (Some(T0 + 300), Some(T0 + 300), None), "{l}");
+        assert_eq!(
+            (r.case.email_verified_at, r.case.codes_at, r.case.phone_verified_at),
+            (Some(T0 + 300), Some(T0 + 300), None),
+            "{l}"
+        );
         // Past its expiry an open case takes no change.
         let late = T0 + 400 + WEEK;
-        assert!(!s.update_case(&c.id, 4, late, &CaseChange::CodesSent { phone_target: None, email_target: "x".into() }).await.unwrap(), "{l}");
+        assert!(
+            !s.update_case(&c.id, 4, late, &CaseChange::CodesSent { phone_target: None, email_target: "x".into() })
+                .await
+                .unwrap(),
+            "{l}"
+        );
         assert_eq!(s.expire_idle_cases(late).await.unwrap(), 1, "{l}");
         assert_eq!(s.expire_idle_cases(late).await.unwrap(), 0, "{l}");
         let r = reload(&s, &c.id).await;
@@ -253,10 +278,18 @@ async fn answers_and_documents_are_written_once_with_their_step() {
         let docs = s.case_documents(&c.case.id).await.unwrap();
         assert_eq!(docs.len(), 1, "{l}");
         assert_eq!((docs[0].width, docs[0].created_at), (400, T0 + 2), "{l}");
-        assert_eq!(s.case_document(&c.case.id, "front").await.unwrap(), Some(("image/png".into(), vec![1, 2, 3])), "{l}");
+        assert_eq!(
+            s.case_document(&c.case.id, "front").await.unwrap(),
+            Some(("image/png".into(), vec![1, 2, 3])),
+            "{l}"
+        );
         assert_eq!(s.case_document(&c.case.id, "back").await.unwrap(), None, "{l}");
         let r = reload(&s, &c.case.id).await;
-        assert_eq!((r.country.as_deref(), r.id_type.as_deref(), r.case.identity_at), (Some("GB"), Some("passport"), Some(T0 + 2)), "{l}");
+        assert_eq!(
+            (r.country.as_deref(), r.id_type.as_deref(), r.case.identity_at),
+            (Some("GB"), Some("passport"), Some(T0 + 2)),
+            "{l}"
+        );
         // Purged only once closed for long enough; idempotent.
         assert_eq!(s.purge_documents(T0 + 100, T0 + 100).await.unwrap(), 0, "{l}: still open");
         assert!(s.update_case(&c.case.id, 2, T0 + 10, &CaseChange::Cancelled { reason: "test".into() }).await.unwrap());
@@ -284,14 +317,19 @@ async fn approval_racing_rejection_has_exactly_one_winner() {
             let (s1, s2, id, p, e) = (s.clone(), s.clone(), r.case.id.clone(), approval.clone(), rejected_told.clone());
             let version = r.case.version;
             let approve = tokio::spawn(async move { s1.approve_case(&p).await });
-            let reject = tokio::spawn(async move { s2.decide_case(&id, version, T0 + 50, &rejection("rev2"), &e).await });
+            let reject =
+                tokio::spawn(async move { s2.decide_case(&id, version, T0 + 50, &rejection("rev2"), &e).await });
             let approved = approve.await.unwrap().unwrap() == ApprovalOutcome::Approved;
             let rejected = reject.await.unwrap().unwrap();
             assert!(approved != rejected, "{l}: exactly one wins (approved {approved}, rejected {rejected})");
             let after = reload(&s, &r.case.id).await;
             let acc = s.account_by_id(&a).await.unwrap().unwrap();
             if approved {
-                assert_eq!((after.case.status, acc.phone.as_deref()), (CaseStatus::Approved, Some("+447911123456")), "{l}");
+                assert_eq!(
+                    (after.case.status, acc.phone.as_deref()),
+                    (CaseStatus::Approved, Some("+447911123456")),
+                    "{l}"
+                );
             } else {
                 assert_eq!((after.case.status, acc.phone), (CaseStatus::Rejected, None), "{l}");
             }
@@ -330,7 +368,11 @@ async fn opening_comes_with_its_cancel_code_audit_entries_and_notices_or_with_no
         let o2 = opening(&a, T0 + 10);
         let outcome = s.open_case(&second, &o2, T0 + 10).await.unwrap();
         assert_eq!(outcome, OpenOutcome::Opened { superseded: Some(first.id.clone()) }, "{l}");
-        assert_eq!(stored(&s, &o2.effects.audit, &o2.effects.notices).await, (o2.effects.audit.len(), 0), "{l}: a retry");
+        assert_eq!(
+            stored(&s, &o2.effects.audit, &o2.effects.notices).await,
+            (o2.effects.audit.len(), 0),
+            "{l}: a retry"
+        );
         let newest = s.audit_events(Some(&a), 2).await.unwrap();
         let supersession = AuditEvent { detail: format!("case {}", first.id), ..o2.superseded.clone() };
         assert_eq!(newest, [o2.effects.audit[0].clone(), supersession], "{l}: the supersession, then the opening");
@@ -341,7 +383,10 @@ async fn opening_comes_with_its_cancel_code_audit_entries_and_notices_or_with_no
         let o3 = opening(&b, T0 + 20);
         assert_eq!(s.open_case(&new_case(&b, T0 + 20), &o3, T0 + 20).await.unwrap(), OpenOutcome::Busy, "{l}");
         all_or_none(&s, l, "opening refused while a case is under review", &o3.effects, false).await;
-        assert!(s.case_by_cancel_token(&o3.cancel_token_hash).await.unwrap().is_none(), "{l}: no cancel code of a refused opening");
+        assert!(
+            s.case_by_cancel_token(&o3.cancel_token_hash).await.unwrap().is_none(),
+            "{l}: no cancel code of a refused opening"
+        );
         assert!(!s.audit_events(Some(&b), 10).await.unwrap().iter().any(|e| superseded(&e)), "{l}");
 
         // Racing starts: every one answered Opened is audited and told, any
@@ -376,7 +421,8 @@ async fn submission_comes_with_its_audit_entry_and_notice_or_with_neither() {
         let r = ready(&s, l, &a).await;
         // Racing submits of one case: one winner, told and audited; the
         // others write nothing, not even their cancel codes.
-        let racers: Vec<(CaseChange, Effects)> = (0..4).map(|_| (submission(), told("recovery_submitted", &a, T0 + 2))).collect();
+        let racers: Vec<(CaseChange, Effects)> =
+            (0..4).map(|_| (submission(), told("recovery_submitted", &a, T0 + 2))).collect();
         let (id, version) = (r.case.id.clone(), r.case.version);
         let results = race(racers.len(), |i| {
             let (s, id, (change, effects)) = (s.clone(), id.clone(), racers[i].clone());
@@ -441,7 +487,10 @@ async fn first_approval_rejection_and_cancel_come_with_their_audit_entries_and_n
         let approval = plan(&r, "rev9", T0 + 6);
         let (id, version) = (r.case.id.clone(), r.case.version);
         let p = approval.clone();
-        let approve = { let s = s.clone(); tokio::spawn(async move { s.approve_case(&p).await }) };
+        let approve = {
+            let s = s.clone();
+            tokio::spawn(async move { s.approve_case(&p).await })
+        };
         let results = race(racers.len(), |i| {
             let (s, id, (change, effects)) = (s.clone(), id.clone(), racers[i].clone());
             async move { s.decide_case(&id, version, T0 + 6, &change, &effects).await }
@@ -492,12 +541,32 @@ async fn first_approval_rejection_and_cancel_come_with_their_audit_entries_and_n
 async fn approval_resets_signs_out_holds_and_audits_in_one_transaction() {
     each_backend(|s, l| async move {
         let a = account(&s, l).await;
-        let setup = TotpSetup { id: new_id(), account_id: a.clone(), sealed_secret: vec![7], created_at: T0, expires_at: T0 + 900 };
+        let setup = TotpSetup {
+            id: new_id(),
+            account_id: a.clone(),
+            sealed_secret: vec![7],
+            created_at: T0,
+            expires_at: T0 + 900,
+        };
         s.create_totp_setup(&setup).await.unwrap();
         assert!(s.bind_totp(&setup, 1, T0).await.unwrap(), "{l}");
         s.create_session("tok-1", &a, T0, T0 + 86_400, None).await.unwrap();
-        let attempt = LoginAttempt { id: new_id(), account_id: a.clone(), state: LoginState::Pending, failures: 0, expires_at: T0 + 600 };
-        s.create_login(&NewLoginAttempt { attempt: attempt.clone(), created_at: T0, ip: "x".into(), user_agent: "y".into(), audit: None }).await.unwrap();
+        let attempt = LoginAttempt {
+            id: new_id(),
+            account_id: a.clone(),
+            state: LoginState::Pending,
+            failures: 0,
+            expires_at: T0 + 600,
+        };
+        s.create_login(&NewLoginAttempt {
+            attempt: attempt.clone(),
+            created_at: T0,
+            ip: "x".into(),
+            user_agent: "y".into(),
+            audit: None,
+        })
+        .await
+        .unwrap();
         s.extend_withdrawal_hold(&a, T0 + 1_000_000).await.unwrap();
         let r = pending(&s, l, &a).await;
         let mut p = plan(&r, "rev1", T0 + 50);
@@ -515,7 +584,11 @@ async fn approval_resets_signs_out_holds_and_audits_in_one_transaction() {
         let approved = Effects { audit: p.audit.clone(), notices: p.notices.clone() };
         all_or_none(&s, l, "approval: its audit entry and notice", &approved, true).await;
         let after = reload(&s, &r.case.id).await;
-        assert_eq!((after.case.hold_until, after.decided_by.as_deref(), after.closed_at), (Some(T0 + 50 + 48 * 3600), Some("rev1"), Some(T0 + 50)), "{l}");
+        assert_eq!(
+            (after.case.hold_until, after.decided_by.as_deref(), after.closed_at),
+            (Some(T0 + 50 + 48 * 3600), Some("rev1"), Some(T0 + 50)),
+            "{l}"
+        );
 
         // The new e-mail taken by another account: nothing at all changes.
         let b = account(&s, l).await;
@@ -585,14 +658,26 @@ async fn cancel_codes_freezing_and_two_approvals() {
 async fn security_answers_are_replaced_and_withdrawals_are_found() {
     each_backend(|s, l| async move {
         let a = account(&s, l).await;
-        s.set_security_answers(&a, &[("first_pet".into(), "h1".into()), ("birth_city".into(), "h2".into())], T0).await.unwrap();
-        s.set_security_answers(&a, &[("first_car".into(), "h3".into()), ("first_pet".into(), "h4".into())], T0 + 1).await.unwrap();
+        s.set_security_answers(&a, &[("first_pet".into(), "h1".into()), ("birth_city".into(), "h2".into())], T0)
+            .await
+            .unwrap();
+        s.set_security_answers(&a, &[("first_car".into(), "h3".into()), ("first_pet".into(), "h4".into())], T0 + 1)
+            .await
+            .unwrap();
         let got = s.security_answers(&a).await.unwrap();
-        let got: Vec<(&str, &str, i64)> = got.iter().map(|x| (x.question_id.as_str(), x.answer_hash.as_str(), x.created_at)).collect();
+        let got: Vec<(&str, &str, i64)> =
+            got.iter().map(|x| (x.question_id.as_str(), x.answer_hash.as_str(), x.created_at)).collect();
         assert_eq!(got, [("first_car", "h3", T0 + 1), ("first_pet", "h4", T0 + 1)], "{l}");
         assert_eq!(s.last_withdrawal(&a).await.unwrap(), None, "{l}");
         for (i, asset) in ["BTC", "ETH"].iter().enumerate() {
-            let w = Withdrawal { id: new_id(), account_id: a.clone(), asset: (*asset).into(), amount: "1".into(), address: "x".into(), created_at: T0 + i as i64 };
+            let w = Withdrawal {
+                id: new_id(),
+                account_id: a.clone(),
+                asset: (*asset).into(),
+                amount: "1".into(),
+                address: "x".into(),
+                created_at: T0 + i as i64,
+            };
             s.create_withdrawal(&w).await.unwrap();
         }
         assert_eq!(s.last_withdrawal(&a).await.unwrap(), Some(("ETH".into(), T0 + 1)), "{l}");

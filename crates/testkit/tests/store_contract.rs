@@ -4,12 +4,11 @@
 //! name the backend. Races are started together behind a barrier and must
 //! have exactly the winners the port documents.
 
-
 use twostep_app::crypto::new_id;
 use twostep_app::ports::*;
 use twostep_domain::{LoginAttempt, LoginState, Role};
-use twostep_store::{schema, SqlStore};
-use twostep_testkit::contract::{connect, each_backend, each_database, race, same, winners, account};
+use twostep_store::{SqlStore, schema};
+use twostep_testkit::contract::{account, connect, each_backend, each_database, race, same, winners};
 use twostep_testkit::race;
 
 /// Test time: plain unix seconds, far from "now" so nothing depends on the clock.
@@ -17,7 +16,14 @@ const T0: i64 = 1_700_000_000;
 
 fn new_account(role: Role, verified: bool) -> NewAccount {
     let id = new_id();
-    NewAccount { email: format!("{id}@example.test"), id, password_hash: "hash-1".into(), role, verified, created_at: T0 }
+    NewAccount {
+        email: format!("{id}@example.test"),
+        id,
+        password_hash: "hash-1".into(),
+        role,
+        verified,
+        created_at: T0,
+    }
 }
 
 async fn record(s: &SqlStore, l: &str, id: &str) -> AccountRecord {
@@ -28,7 +34,13 @@ async fn record(s: &SqlStore, l: &str, id: &str) -> AccountRecord {
 async fn pending_login(s: &SqlStore, l: &str, expires_at: i64) -> String {
     let (id, account_id) = (new_id(), account(s, l).await);
     let attempt = LoginAttempt { id, account_id, state: LoginState::Pending, failures: 0, expires_at };
-    let login = NewLoginAttempt { attempt: attempt.clone(), created_at: T0, ip: "192.0.2.1".into(), user_agent: "ua".into(), audit: None };
+    let login = NewLoginAttempt {
+        attempt: attempt.clone(),
+        created_at: T0,
+        ip: "192.0.2.1".into(),
+        user_agent: "ua".into(),
+        audit: None,
+    };
     s.create_login(&login).await.unwrap();
     attempt.id
 }
@@ -38,7 +50,13 @@ async fn login_state(s: &SqlStore, l: &str, id: &str) -> LoginAttempt {
 }
 
 fn setup_for(account_id: &str, secret: &[u8]) -> TotpSetup {
-    TotpSetup { id: new_id(), account_id: account_id.into(), sealed_secret: secret.to_vec(), created_at: T0, expires_at: T0 + 600 }
+    TotpSetup {
+        id: new_id(),
+        account_id: account_id.into(),
+        sealed_secret: secret.to_vec(),
+        created_at: T0,
+        expires_at: T0 + 600,
+    }
 }
 
 /// A fresh account with an authenticator bound at `last_step`; returns the account id.
@@ -57,7 +75,8 @@ fn challenge(expires_at: i64) -> CaptchaChallenge {
 async fn new_code(s: &SqlStore, account_id: &str, purpose: &str, created_at: i64, expires_at: i64) -> SentCode {
     let (id, account_id, purpose, hash) = (new_id(), account_id.into(), purpose.into(), new_id().into_bytes());
     let (channel, destination) = ("email".into(), "someone@example.test".into());
-    let c = SentCode { id, account_id, purpose, channel, destination, code_hash: hash, created_at, expires_at, tries: 0 };
+    let c =
+        SentCode { id, account_id, purpose, channel, destination, code_hash: hash, created_at, expires_at, tries: 0 };
     s.create_code(&c).await.unwrap();
     c
 }
@@ -149,8 +168,17 @@ async fn accounts_round_trip_every_field() {
         s.create_account(&a).await.unwrap();
         let (id, email, password_hash) = (a.id.clone(), a.email.clone(), "hash-1".into());
         let want = AccountRecord {
-            id, email, password_hash, email_verified_at: None, phone: None, role: Role::Reviewer, created_at: T0,
-            frozen_at: None, withdrawals_blocked_until: None, second_factor_failures: 0, owner_objected_at: None,
+            id,
+            email,
+            password_hash,
+            email_verified_at: None,
+            phone: None,
+            role: Role::Reviewer,
+            created_at: T0,
+            frozen_at: None,
+            withdrawals_blocked_until: None,
+            second_factor_failures: 0,
+            owner_objected_at: None,
         };
         same(l, "account_by_email", s.account_by_email(&a.email).await.unwrap(), Some(&want));
         same(l, "account_by_id", s.account_by_id(&a.id).await.unwrap(), Some(&want));
@@ -166,7 +194,10 @@ async fn accounts_round_trip_every_field() {
         assert_eq!((got.role, got.password_hash.as_str()), (Role::Admin, "hash-2"), "{l}: set_role/set_password");
         assert!(!s.replace_password_hash(&a.id, "hash-1", "hash-3").await.unwrap(), "{l}: replace over a stale hash");
         assert_eq!(record(&s, l, &a.id).await.password_hash, "hash-2", "{l}: a stale replace changes nothing");
-        assert!(s.replace_password_hash(&a.id, "hash-2", "hash-3").await.unwrap(), "{l}: replace over the current hash");
+        assert!(
+            s.replace_password_hash(&a.id, "hash-2", "hash-3").await.unwrap(),
+            "{l}: replace over the current hash"
+        );
         assert_eq!(record(&s, l, &a.id).await.password_hash, "hash-3", "{l}: replace_password_hash");
         assert!(s.account_by_email("nobody@example.test").await.unwrap().is_none(), "{l}: unknown e-mail");
         assert!(s.account_by_id(&new_id()).await.unwrap().is_none(), "{l}: unknown id");
@@ -227,7 +258,11 @@ async fn login_attempts_round_trip() {
     each_backend(|s, l| async move {
         let id = pending_login(&s, l, T0 + 300).await;
         let got = login_state(&s, l, &id).await;
-        assert_eq!((got.id.as_str(), got.state, got.failures, got.expires_at), (id.as_str(), LoginState::Pending, 0, T0 + 300), "{l}");
+        assert_eq!(
+            (got.id.as_str(), got.state, got.failures, got.expires_at),
+            (id.as_str(), LoginState::Pending, 0, T0 + 300),
+            "{l}"
+        );
         assert!(s.account_by_id(&got.account_id).await.unwrap().is_some(), "{l}: account id stored");
         assert!(s.login_by_id(&new_id()).await.unwrap().is_none(), "{l}: unknown attempt");
     })
@@ -309,7 +344,8 @@ async fn bind_totp_consumes_a_setup_once_and_never_replaces_a_factor() {
         let results = race!(8, [s, setup] => s.bind_totp(&setup, 42, T0 + 1).await);
         assert_eq!(winners(l, &results), 1, "{l}: 8 concurrent confirmations of one setup");
         assert!(s.totp_setup(&setup.id).await.unwrap().is_none(), "{l}: setup consumed");
-        let want = TotpFactor { account_id: id.clone(), sealed_secret: b"first".to_vec(), last_step: 42, created_at: T0 + 1 };
+        let want =
+            TotpFactor { account_id: id.clone(), sealed_secret: b"first".to_vec(), last_step: 42, created_at: T0 + 1 };
         same(l, "bound factor", s.totp_factor(&id).await.unwrap(), Some(&want));
         assert!(!s.bind_totp(&setup, 43, T0 + 2).await.unwrap(), "{l}: a consumed setup does not bind again");
 
@@ -376,7 +412,8 @@ async fn case_with_documents(s: &SqlStore, l: &str, documents: &[(&str, Vec<u8>)
             sealed: sealed.clone(),
         })
         .collect();
-    let identity = twostep_app::recovery::port::IdentityRecord { country: "GB".into(), id_type: "passport".into(), documents };
+    let identity =
+        twostep_app::recovery::port::IdentityRecord { country: "GB".into(), id_type: "passport".into(), documents };
     assert!(s.record_identity(&case_id, 0, T0, &identity).await.unwrap(), "{l}: documents stored");
     case_id
 }
@@ -430,8 +467,18 @@ async fn sealed_secrets_are_listed_and_resealed_by_compare_and_swap() {
         s.create_totp_setup(&setup).await.unwrap();
         s.create_totp_setup(&setup_for(&account(&s, l).await, &current("setup"))).await.unwrap();
         let big: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
-        let case_a = case_with_documents(&s, l, &[("front", big.clone()), ("back", current("back")), ("selfie", b"sealed-selfie-a".to_vec())]).await;
-        let case_b = case_with_documents(&s, l, &[("front", b"sealed-front-b".to_vec()), ("selfie", b"sealed-selfie-b".to_vec())]).await;
+        let case_a = case_with_documents(
+            &s,
+            l,
+            &[("front", big.clone()), ("back", current("back")), ("selfie", b"sealed-selfie-a".to_vec())],
+        )
+        .await;
+        let case_b = case_with_documents(
+            &s,
+            l,
+            &[("front", b"sealed-front-b".to_vec()), ("selfie", b"sealed-selfie-b".to_vec())],
+        )
+        .await;
         let message = queued(b"sealed-message");
         let current_message = queued(&current("message"));
         let sent = queued(b"sealed-sent");
@@ -457,7 +504,11 @@ async fn sealed_secrets_are_listed_and_resealed_by_compare_and_swap() {
         for (kind, want) in &want {
             // In key order, whatever the page size, documents one by one too.
             for per_page in [1, 2, 500] {
-                assert_eq!(&stale(&s, *kind, per_page).await, want, "{l}: {kind:?} still to re-seal, {per_page} a page");
+                assert_eq!(
+                    &stale(&s, *kind, per_page).await,
+                    want,
+                    "{l}: {kind:?} still to re-seal, {per_page} a page"
+                );
             }
         }
 
@@ -466,16 +517,27 @@ async fn sealed_secrets_are_listed_and_resealed_by_compare_and_swap() {
                 let secret = SealedSecret { kind: *kind, id: id.clone(), slot: slot.clone(), sealed: old.clone() };
                 let new = current(&format!("{kind:?} {id} {slot}"));
                 let stale_copy = SealedSecret { sealed: b"changed meanwhile".to_vec(), ..secret.clone() };
-                assert!(!s.reseal_secret(&stale_copy, b"lost").await.unwrap(), "{l}: {kind:?} a value changed meanwhile is left alone");
+                assert!(
+                    !s.reseal_secret(&stale_copy, b"lost").await.unwrap(),
+                    "{l}: {kind:?} a value changed meanwhile is left alone"
+                );
                 assert!(s.reseal_secret(&secret, &new).await.unwrap(), "{l}: {kind:?} {slot} resealed");
                 assert!(!s.reseal_secret(&secret, b"twice").await.unwrap(), "{l}: {kind:?} stale value refused");
             }
             assert!(stale(&s, *kind, 500).await.is_empty(), "{l}: {kind:?} nothing left to re-seal");
         }
         // The new values are where the use cases read them, and nothing else moved.
-        assert_eq!(s.totp_factor(&factor_owner).await.unwrap().unwrap().sealed_secret, current(&format!("TotpFactor {factor_owner} ")), "{l}");
+        assert_eq!(
+            s.totp_factor(&factor_owner).await.unwrap().unwrap().sealed_secret,
+            current(&format!("TotpFactor {factor_owner} ")),
+            "{l}"
+        );
         assert_eq!(s.totp_factor(&current_owner).await.unwrap().unwrap().sealed_secret, current("factor"), "{l}");
-        assert_eq!(s.totp_setup(&setup.id).await.unwrap().unwrap().sealed_secret, current(&format!("TotpSetup {} ", setup.id)), "{l}");
+        assert_eq!(
+            s.totp_setup(&setup.id).await.unwrap().unwrap().sealed_secret,
+            current(&format!("TotpSetup {} ", setup.id)),
+            "{l}"
+        );
         for (case_id, slot, _) in &documents {
             let (_, sealed) = s.case_document(case_id, slot).await.unwrap().unwrap();
             assert_eq!(sealed, current(&format!("RecoveryDocument {case_id} {slot}")), "{l}: {slot} of {case_id}");
@@ -492,7 +554,12 @@ async fn sealed_secrets_are_listed_and_resealed_by_compare_and_swap() {
         assert_eq!(listed, vec![(late.id.clone(), String::new(), b"sealed-late".to_vec())], "{l}");
         let attempt = s.claim_message(&late.id, T0, T0 + 60).await.unwrap().unwrap();
         assert!(s.finish_message(&late.id, attempt, twostep_domain::MessageStatus::Sent, T0, "").await.unwrap());
-        let secret = SealedSecret { kind: SecretKind::QueuedMessage, id: late.id.clone(), slot: String::new(), sealed: b"sealed-late".to_vec() };
+        let secret = SealedSecret {
+            kind: SecretKind::QueuedMessage,
+            id: late.id.clone(),
+            slot: String::new(),
+            sealed: b"sealed-late".to_vec(),
+        };
         assert!(!s.reseal_secret(&secret, &current("late")).await.unwrap(), "{l}: a wiped text is not brought back");
         assert!(s.message(&late.id).await.unwrap().unwrap().sealed.is_empty(), "{l}");
     })
@@ -532,7 +599,11 @@ async fn live_code_is_the_newest_usable_code_for_the_purpose() {
         same(l, "newest login code", s.live_code(&acc, "login", T0 + 11).await.unwrap(), Some(&newer));
         assert_eq!(live_id(&s, &acc, "verify_email", T0 + 21).await, Some(email.id), "{l}: per purpose");
         assert_eq!(live_id(&s, &new_id(), "login", T0 + 11).await, None, "{l}: per account");
-        assert_eq!(live_id(&s, &acc, "login", T0 + 300).await, Some(older.id.clone()), "{l}: expired newest is skipped");
+        assert_eq!(
+            live_id(&s, &acc, "login", T0 + 300).await,
+            Some(older.id.clone()),
+            "{l}: expired newest is skipped"
+        );
         assert!(s.consume_code(&older.id, T0 + 301).await.unwrap(), "{l}");
         assert_eq!(live_id(&s, &acc, "login", T0 + 11).await, Some(newer.id.clone()), "{l}");
         assert!(s.consume_code(&newer.id, T0 + 12).await.unwrap(), "{l}");
@@ -660,13 +731,25 @@ async fn failures_are_counted_in_the_window_and_cleared() {
         assert_eq!(s.record_failure("acct:a", T0, 60).await.unwrap(), fs(1, 1, Some(T0)), "{l}");
         assert_eq!(s.record_failure("acct:a", T0 + 10, 60).await.unwrap(), fs(2, 2, Some(T0 + 10)), "{l}");
         assert_eq!(s.failure_state("acct:a", T0 + 20, 60).await.unwrap(), fs(2, 2, Some(T0 + 10)), "{l}: reads");
-        assert_eq!(s.failure_state("acct:a", T0 + 65, 60).await.unwrap(), fs(1, 2, Some(T0 + 10)), "{l}: old one left the window");
+        assert_eq!(
+            s.failure_state("acct:a", T0 + 65, 60).await.unwrap(),
+            fs(1, 2, Some(T0 + 10)),
+            "{l}: old one left the window"
+        );
         assert_eq!(s.failure_state("acct:a", T0 + 1000, 60).await.unwrap().recent, 0, "{l}: all left the window");
         assert_eq!(s.record_failure("acct:b", T0, 60).await.unwrap(), fs(1, 1, Some(T0)), "{l}: per subject");
         s.clear_failures("acct:a").await.unwrap();
         assert_eq!(s.failure_state("acct:a", T0 + 20, 60).await.unwrap(), FailureState::default(), "{l}: cleared");
-        assert_eq!(s.record_failure("acct:a", T0 + 30, 60).await.unwrap(), fs(1, 1, Some(T0 + 30)), "{l}: streak restarts");
-        assert_eq!(s.failure_state("acct:b", T0 + 20, 60).await.unwrap(), fs(1, 1, Some(T0)), "{l}: other subject kept");
+        assert_eq!(
+            s.record_failure("acct:a", T0 + 30, 60).await.unwrap(),
+            fs(1, 1, Some(T0 + 30)),
+            "{l}: streak restarts"
+        );
+        assert_eq!(
+            s.failure_state("acct:b", T0 + 20, 60).await.unwrap(),
+            fs(1, 1, Some(T0)),
+            "{l}: other subject kept"
+        );
     })
     .await;
 }
@@ -681,14 +764,25 @@ async fn prune_throttle_removes_old_rows_only() {
         s.prune_throttle(T0 + 50).await.unwrap();
         assert_eq!(s.hits("ip:1", T0).await.unwrap(), 0, "{l}: old window pruned");
         assert_eq!(s.hits("ip:1", T0 + 100).await.unwrap(), 1, "{l}: current window kept");
-        assert_eq!(s.failure_state("acct:a", T0 + 100, 1000).await.unwrap().recent, 1, "{l}: only the new failure left");
+        assert_eq!(
+            s.failure_state("acct:a", T0 + 100, 1000).await.unwrap().recent,
+            1,
+            "{l}: only the new failure left"
+        );
     })
     .await;
 }
 
 fn event(at: i64, account_id: Option<&str>, kind: &str) -> AuditEvent {
     let account_id = account_id.map(str::to_owned);
-    AuditEvent { at, account_id, kind: kind.into(), ip: "192.0.2.1".into(), user_agent: "ua".into(), detail: format!("{kind} {at}") }
+    AuditEvent {
+        at,
+        account_id,
+        kind: kind.into(),
+        ip: "192.0.2.1".into(),
+        user_agent: "ua".into(),
+        detail: format!("{kind} {at}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -717,7 +811,13 @@ async fn audit_events_are_newest_first_filtered_and_limited() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn outbox_is_newest_first_and_filtered_by_recipient() {
     each_backend(|s, l| async move {
-        let msg = |to: &str, at| OutboxMessage { id: new_id(), channel: "email".into(), to: to.into(), body: format!("code {at}"), sent_at: at };
+        let msg = |to: &str, at| OutboxMessage {
+            id: new_id(),
+            channel: "email".into(),
+            to: to.into(),
+            body: format!("code {at}"),
+            sent_at: at,
+        };
         let sent = [msg("x@example.test", T0), msg("y@example.test", T0 + 1), msg("x@example.test", T0 + 2)];
         for m in &sent {
             s.push_outbox(m).await.unwrap();

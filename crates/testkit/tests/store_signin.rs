@@ -22,9 +22,22 @@ struct Fixture {
 async fn fixture(s: &SqlStore, l: &str) -> Fixture {
     let account_id = new_id();
     let email = format!("{account_id}@example.test");
-    let account = NewAccount { id: account_id.clone(), email: email.clone(), password_hash: "h".into(), role: Role::User, verified: true, created_at: T0 };
+    let account = NewAccount {
+        id: account_id.clone(),
+        email: email.clone(),
+        password_hash: "h".into(),
+        role: Role::User,
+        verified: true,
+        created_at: T0,
+    };
     assert!(matches!(s.create_account(&account).await.unwrap(), CreateOutcome::Created), "{l}");
-    let setup = TotpSetup { id: new_id(), account_id: account_id.clone(), sealed_secret: b"sealed".to_vec(), created_at: T0, expires_at: T0 + 600 };
+    let setup = TotpSetup {
+        id: new_id(),
+        account_id: account_id.clone(),
+        sealed_secret: b"sealed".to_vec(),
+        created_at: T0,
+        expires_at: T0 + 600,
+    };
     s.create_totp_setup(&setup).await.unwrap();
     assert!(s.bind_totp(&setup, 100, T0).await.unwrap(), "{l}");
     let login_id = attempt(s, &account_id).await;
@@ -32,15 +45,34 @@ async fn fixture(s: &SqlStore, l: &str) -> Fixture {
 }
 
 async fn attempt(s: &SqlStore, account_id: &str) -> String {
-    let attempt = LoginAttempt { id: new_id(), account_id: account_id.into(), state: LoginState::Pending, failures: 0, expires_at: T0 + 600 };
-    s.create_login(&NewLoginAttempt { attempt: attempt.clone(), created_at: T0, ip: "192.0.2.1".into(), user_agent: "ua".into(), audit: None })
-        .await
-        .unwrap();
+    let attempt = LoginAttempt {
+        id: new_id(),
+        account_id: account_id.into(),
+        state: LoginState::Pending,
+        failures: 0,
+        expires_at: T0 + 600,
+    };
+    s.create_login(&NewLoginAttempt {
+        attempt: attempt.clone(),
+        created_at: T0,
+        ip: "192.0.2.1".into(),
+        user_agent: "ua".into(),
+        audit: None,
+    })
+    .await
+    .unwrap();
     attempt.id
 }
 
 fn audit(kind: &str, account_id: &str) -> AuditEvent {
-    AuditEvent { at: T0, account_id: Some(account_id.into()), kind: kind.into(), ip: "192.0.2.1".into(), user_agent: "ua".into(), detail: String::new() }
+    AuditEvent {
+        at: T0,
+        account_id: Some(account_id.into()),
+        kind: kind.into(),
+        ip: "192.0.2.1".into(),
+        user_agent: "ua".into(),
+        detail: String::new(),
+    }
 }
 
 fn success(f: &Fixture, login_id: &str, step: Option<i64>) -> SignInSuccess {
@@ -110,7 +142,11 @@ async fn a_success_writes_everything_at_once() {
         assert_eq!(s.login_by_id(&f.login_id).await.unwrap().unwrap().state, LoginState::Completed, "{l}");
         let session = s.session(&ok.session_token_hash, T0 + 20).await.unwrap().expect("session opened");
         assert_eq!(session.account_id, f.account_id, "{l}");
-        assert_eq!(s.failure_state(&format!("{PREFIX}{}", f.email), T0 + 20, 900).await.unwrap(), FailureState::default(), "{l}");
+        assert_eq!(
+            s.failure_state(&format!("{PREFIX}{}", f.email), T0 + 20, 900).await.unwrap(),
+            FailureState::default(),
+            "{l}"
+        );
         assert_eq!(s.account_by_id(&f.account_id).await.unwrap().unwrap().second_factor_failures, 0, "{l}");
         assert_eq!(s.audit_events(Some(&f.account_id), 5).await.unwrap()[0].kind, "login_ok", "{l}");
     })
@@ -198,9 +234,13 @@ async fn a_refusal_counts_everywhere_and_kills_the_attempt_at_the_limit() {
 async fn a_replayed_code_is_recorded_with_its_refusal_or_not_at_all() {
     each_backend(|s, l| async move {
         let f = fixture(&s, l).await;
-        let replay = SignInFailure { replayed: Some(audit("totp_code_replayed", &f.account_id)), ..failure(&f, &f.login_id, T0) };
+        let replay = SignInFailure {
+            replayed: Some(audit("totp_code_replayed", &f.account_id)),
+            ..failure(&f, &f.login_id, T0)
+        };
         assert_eq!(s.fail_sign_in(&replay).await.unwrap(), Some(1), "{l}");
-        let kinds: Vec<String> = s.audit_events(Some(&f.account_id), 10).await.unwrap().into_iter().map(|e| e.kind).collect();
+        let kinds: Vec<String> =
+            s.audit_events(Some(&f.account_id), 10).await.unwrap().into_iter().map(|e| e.kind).collect();
         assert_eq!(kinds, ["totp_code_replayed", "second_factor_failed"], "{l}");
         // When the audit log refuses the write, nothing of the refusal lands.
         refuse_audit_writes(&s, l, true).await;
@@ -254,12 +294,22 @@ async fn sign_ins_arriving_together_commit_together_and_each_gets_its_own_answer
                 continue;
             }
             let outcomes: Vec<SignInOutcome> = pair.iter().map(|r| *r.as_ref().unwrap()).collect();
-            assert_eq!(outcomes.iter().filter(|o| **o == SignInOutcome::Completed).count(), 1, "{l}: account {n}: {outcomes:?}");
+            assert_eq!(
+                outcomes.iter().filter(|o| **o == SignInOutcome::Completed).count(),
+                1,
+                "{l}: account {n}: {outcomes:?}"
+            );
             assert!(outcomes.contains(&SignInOutcome::CodeAlreadyUsed), "{l}: account {n}: {outcomes:?}");
             completed += 1;
             assert_eq!(s.totp_factor(&f.account_id).await.unwrap().unwrap().last_step, 101, "{l}");
-            let states = [s.login_by_id(&f.login_id).await.unwrap().unwrap().state, s.login_by_id(replay).await.unwrap().unwrap().state];
-            assert!(states.contains(&LoginState::Completed) && states.contains(&LoginState::Pending), "{l}: {states:?}");
+            let states = [
+                s.login_by_id(&f.login_id).await.unwrap().unwrap().state,
+                s.login_by_id(replay).await.unwrap().unwrap().state,
+            ];
+            assert!(
+                states.contains(&LoginState::Completed) && states.contains(&LoginState::Pending),
+                "{l}: {states:?}"
+            );
             assert_eq!(account.second_factor_failures, 0, "{l}");
         }
         // One audit entry per success and per refusal, in one unbroken chain.
@@ -293,8 +343,16 @@ async fn a_write_that_fails_does_not_fail_the_sign_ins_committed_with_it() {
         })
         .await;
         assert!(results[0].is_err(), "{l}: {:?}", results[0]);
-        assert_eq!(s.login_by_id(&fixtures[0].login_id).await.unwrap().unwrap().state, LoginState::Pending, "{l}: rolled back");
-        assert_eq!(s.totp_factor(&fixtures[0].account_id).await.unwrap().unwrap().last_step, 100, "{l}: step not burnt");
+        assert_eq!(
+            s.login_by_id(&fixtures[0].login_id).await.unwrap().unwrap().state,
+            LoginState::Pending,
+            "{l}: rolled back"
+        );
+        assert_eq!(
+            s.totp_factor(&fixtures[0].account_id).await.unwrap().unwrap().last_step,
+            100,
+            "{l}: step not burnt"
+        );
         for (i, r) in results.iter().enumerate().skip(1) {
             assert_eq!(r.as_ref().ok(), Some(&SignInOutcome::Completed), "{l}: sign-in {i}");
         }
@@ -319,7 +377,8 @@ async fn a_sent_code_is_used_up_with_the_sign_in_or_not_at_all() {
             tries: 0,
         };
         s.create_code(&code).await.unwrap();
-        let with_code = |login_id: &str| SignInSuccess { sent_code_id: Some(code.id.clone()), ..success(&f, login_id, None) };
+        let with_code =
+            |login_id: &str| SignInSuccess { sent_code_id: Some(code.id.clone()), ..success(&f, login_id, None) };
         // Closed attempt: the code stays live.
         let closed = attempt(&s, &f.account_id).await;
         assert!(s.complete_login(&closed, T0, 5).await.unwrap());
@@ -342,11 +401,19 @@ async fn a_sent_code_is_used_up_with_the_sign_in_or_not_at_all() {
 async fn a_refusal_after_the_attempt_was_won_counts_nothing() {
     each_backend(|s, l| async move {
         let f = fixture(&s, l).await;
-        assert_eq!(s.complete_sign_in(&success(&f, &f.login_id, Some(101))).await.unwrap(), SignInOutcome::Completed, "{l}");
+        assert_eq!(
+            s.complete_sign_in(&success(&f, &f.login_id, Some(101))).await.unwrap(),
+            SignInOutcome::Completed,
+            "{l}"
+        );
         // The losing twin of a double submission arrives after the win.
         assert_eq!(s.fail_sign_in(&failure(&f, &f.login_id, T0 + 11)).await.unwrap(), None, "{l}");
         assert_eq!(s.account_by_id(&f.account_id).await.unwrap().unwrap().second_factor_failures, 0, "{l}");
-        assert_eq!(s.failure_state(&format!("{PREFIX}{}", f.email), T0 + 12, 900).await.unwrap(), FailureState::default(), "{l}");
+        assert_eq!(
+            s.failure_state(&format!("{PREFIX}{}", f.email), T0 + 12, 900).await.unwrap(),
+            FailureState::default(),
+            "{l}"
+        );
         assert_eq!(s.audit_events(Some(&f.account_id), 5).await.unwrap().len(), 1, "{l}: only the sign-in");
         // A dead attempt is different: refusals against it still count.
         let dead = attempt(&s, &f.account_id).await;

@@ -8,10 +8,10 @@
 mod common;
 
 use common::{assert_error, ok};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use twostep_testkit::db::BOTH;
-use twostep_testkit::recovery::{open_case, totp_owner, PW};
-use twostep_testkit::{oathtool, TestServer};
+use twostep_testkit::recovery::{PW, open_case, totp_owner};
+use twostep_testkit::{TestServer, oathtool};
 
 async fn sign_in_totp(s: &TestServer, email: &str, password: &str, key: &str) -> String {
     let login = ok(&s.login(email, password).await, 200);
@@ -74,8 +74,9 @@ async fn sign_up_does_not_tell_who_has_an_account() {
         for email in ["known@example.com", "pending@example.com", "nobody@example.com"] {
             let mut seq = Vec::new();
             for i in 0..6 {
-                let (status, body) =
-                    s.post("/api/v1/accounts", json!({"email": email, "password": format!("password {i}")}), None).await;
+                let (status, body) = s
+                    .post("/api/v1/accounts", json!({"email": email, "password": format!("password {i}")}), None)
+                    .await;
                 let code = body["error"]["code"].clone();
                 assert!(body.get("account_id").is_none(), "{body}");
                 seq.push((status.as_u16(), if code.is_null() { body.clone() } else { code }));

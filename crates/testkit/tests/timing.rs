@@ -22,7 +22,7 @@
 use std::time::Instant;
 
 use serde_json::json;
-use twostep_testkit::{test_settings, Backend, TestServer};
+use twostep_testkit::{Backend, TestServer, test_settings};
 
 const PW: &str = "correct horse battery";
 const SAMPLES: usize = 300;
@@ -78,7 +78,10 @@ fn assert_indistinguishable(what: &str, a_name: &str, a: &[f64], b_name: &str, b
         median(&ta),
         median(&tb)
     );
-    assert!(d <= critical, "{what}: the latencies of {a_name} and {b_name} are distinguishable (D {d:.3} > {critical:.3})");
+    assert!(
+        d <= critical,
+        "{what}: the latencies of {a_name} and {b_name} are distinguishable (D {d:.3} > {critical:.3})"
+    );
 }
 
 /// Times `kinds` requests in rotating order, `rounds` times; returns the
@@ -86,7 +89,9 @@ fn assert_indistinguishable(what: &str, a_name: &str, a: &[f64], b_name: &str, b
 async fn interleaved<F, Fut>(rounds: usize, kinds: usize, mut round: F) -> Vec<Vec<f64>>
 where
     F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = Vec<Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = u16>>>>>>,
+    Fut: std::future::Future<
+            Output = Vec<Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = u16>>>>>,
+        >,
 {
     let mut out = vec![Vec::new(); kinds];
     for r in 0..rounds {
@@ -123,15 +128,17 @@ async fn unknown_email_and_wrong_password_take_the_same_time(backend: Backend) {
     let times = interleaved(WARM_UP + SAMPLES, 2, |_| async move {
         // Past any lockout the failures so far would cause.
         s.clock.advance(2 * 3600);
-        let call = |email: &'static str| -> Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = u16>>>> {
-            Box::new(move || {
-                Box::pin(async move {
-                    let (status, body) = s.post("/api/v1/login", json!({"email": email, "password": "wrong password"}), None).await;
-                    assert_eq!(status, 401, "{body}");
-                    status.as_u16()
+        let call =
+            |email: &'static str| -> Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = u16>>>> {
+                Box::new(move || {
+                    Box::pin(async move {
+                        let (status, body) =
+                            s.post("/api/v1/login", json!({"email": email, "password": "wrong password"}), None).await;
+                        assert_eq!(status, 401, "{body}");
+                        status.as_u16()
+                    })
                 })
-            })
-        };
+            };
         vec![call("nobody@example.com"), call("known@example.com")]
     })
     .await;
@@ -146,7 +153,12 @@ async fn unknown_email_and_wrong_password_take_the_same_time(backend: Backend) {
 
 /// `kinds` × `samples` timings of `batch` calls of `compare`, in ABBA order;
 /// the first `WARM_UP` of each dropped.
-fn time_comparisons(compare: &dyn Fn(&[u8], &[u8]) -> bool, kept: &[u8], given: [&[u8]; 2], batch: usize) -> [Vec<f64>; 2] {
+fn time_comparisons(
+    compare: &dyn Fn(&[u8], &[u8]) -> bool,
+    kept: &[u8],
+    given: [&[u8]; 2],
+    batch: usize,
+) -> [Vec<f64>; 2] {
     let mut times = [Vec::new(), Vec::new()];
     for round in 0..WARM_UP + COMPARISON_SAMPLES {
         let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
@@ -180,7 +192,10 @@ fn secrets_compare_in_the_same_time_wherever_they_first_differ() {
     let [early, late] = time_comparisons(&|a, b| a == b, &kept, given, 64);
     let (early, late) = (trimmed(&early), trimmed(&late));
     let d = ks_statistic(&early, &late);
-    assert!(d > ks_critical(early.len(), late.len(), ALPHA), "`==` not told apart (D = {d:.3}): the method cannot see a leak");
+    assert!(
+        d > ks_critical(early.len(), late.len(), ALPHA),
+        "`==` not told apart (D = {d:.3}): the method cannot see a leak"
+    );
     // And the codes of the sign-in: the right code, 5 of 6 digits, none.
     let right = b"492039";
     let [near, far] = time_comparisons(&twostep_domain::codes::same_secret, right, [b"492030", b"501140"], 256);

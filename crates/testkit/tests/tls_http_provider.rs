@@ -9,11 +9,11 @@ mod common;
 use std::time::Duration;
 
 use common::{ok, queued_to, until_queue_done};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use twostep_delivery::{BodyFormat, ClientTls, GenericHttpConfig, HttpProviderConfig, Providers, TransportTls};
 use twostep_testkit::provider_stub::ProviderStub;
 use twostep_testkit::test_ca::TestCa;
-use twostep_testkit::{db::BOTH, extract_code, test_settings, Backend, TestServer};
+use twostep_testkit::{Backend, TestServer, db::BOTH, extract_code, test_settings};
 
 const PW: &str = "correct horse battery";
 const PHONE: &str = "+447911123456";
@@ -102,7 +102,8 @@ async fn a_provider_that_demands_a_client_certificate_gets_one() {
     let ca = TestCa::create("twostep test CA");
     let client = ca.client_cert("sms-client", "twostep-sms");
     let stub = ProviderStub::start_tls(&ca.server_cert("sms", &["localhost"]), Some(&ca.cert)).await;
-    let with_cert = ClientTls { client_cert: Some(client.cert.clone()), client_key: Some(client.key.clone()), ..trusting(&ca) };
+    let with_cert =
+        ClientTls { client_cert: Some(client.cert.clone()), client_key: Some(client.key.clone()), ..trusting(&ca) };
     let s = TestServer::start_with_providers(Backend::Sqlite, test_settings(), sms_to(&stub, with_cert)).await;
     let token = account(&s, "ivan@example.com").await;
     ok(&s.post("/api/v1/me/phone", json!({"phone": PHONE}), Some(&token)).await, 202);

@@ -16,7 +16,7 @@ use serde_json::json;
 use twostep_delivery::{ClientTls, Providers, SmtpConfig, SmtpTls, TransportTls};
 use twostep_testkit::postfix::{DeliveredMail, Postfix};
 use twostep_testkit::test_ca::{CertPair, TestCa};
-use twostep_testkit::{db::BOTH, extract_code, test_settings, Backend, TestServer};
+use twostep_testkit::{Backend, TestServer, db::BOTH, extract_code, test_settings};
 
 const PW: &str = "correct horse battery";
 
@@ -85,8 +85,17 @@ async fn a_sign_up_code_arrives_through_postfix_over_starttls_and_implicit_tls()
             (SmtpTls::StartTls, relay.postfix.starttls_port, "starttls.mx.test"),
             (SmtpTls::Implicit, relay.postfix.implicit_port, "implicit.mx.test"),
         ] {
-            let s = TestServer::start_with_providers(backend, test_settings(), through(smtp("localhost", port, tls), trusting(&relay.ca))).await;
-            let email = format!("{}-{}@example.com", format!("{backend:?}").to_lowercase(), listener.split('.').next().unwrap());
+            let s = TestServer::start_with_providers(
+                backend,
+                test_settings(),
+                through(smtp("localhost", port, tls), trusting(&relay.ca)),
+            )
+            .await;
+            let email = format!(
+                "{}-{}@example.com",
+                format!("{backend:?}").to_lowercase(),
+                listener.split('.').next().unwrap()
+            );
             sign_up(&s, &email).await;
             let mail = delivered_to(&relay.postfix, &email).await;
             let received = mail.header("Received").unwrap();
@@ -106,7 +115,9 @@ async fn a_sign_up_code_arrives_through_postfix_over_starttls_and_implicit_tls()
 async fn without_the_ca_the_certificate_is_refused_by_name_retried_then_the_message_failed() {
     let relay = relay();
     for backend in BOTH {
-        for (tls, port) in [(SmtpTls::StartTls, relay.postfix.starttls_port), (SmtpTls::Implicit, relay.postfix.implicit_port)] {
+        for (tls, port) in
+            [(SmtpTls::StartTls, relay.postfix.starttls_port), (SmtpTls::Implicit, relay.postfix.implicit_port)]
+        {
             let providers = through(smtp("localhost", port, tls), ClientTls::default());
             let s = TestServer::start_with_providers(backend, three_attempts(), providers).await;
             let email = format!("untrusted-{}-{port}@example.com", format!("{backend:?}").to_lowercase());
@@ -148,8 +159,17 @@ async fn the_host_name_is_checked_even_with_the_ca_given() {
 async fn a_relay_that_demands_a_client_certificate_verifies_twostep_s() {
     let relay = relay();
     let port = relay.postfix.mutual_port;
-    let with_cert = ClientTls { client_cert: Some(relay.client.cert.clone()), client_key: Some(relay.client.key.clone()), ..trusting(&relay.ca) };
-    let s = TestServer::start_with_providers(Backend::Sqlite, test_settings(), through(smtp("localhost", port, SmtpTls::StartTls), with_cert)).await;
+    let with_cert = ClientTls {
+        client_cert: Some(relay.client.cert.clone()),
+        client_key: Some(relay.client.key.clone()),
+        ..trusting(&relay.ca)
+    };
+    let s = TestServer::start_with_providers(
+        Backend::Sqlite,
+        test_settings(),
+        through(smtp("localhost", port, SmtpTls::StartTls), with_cert),
+    )
+    .await;
     sign_up(&s, "mutual@example.com").await;
     let received = delivered_to(&relay.postfix, "mutual@example.com").await.header("Received").unwrap();
     assert!(received.contains("by mutual.mx.test (Postfix) with ESMTPS"), "{received}");
@@ -157,7 +177,12 @@ async fn a_relay_that_demands_a_client_certificate_verifies_twostep_s() {
     s.stop().await;
 
     // Without the certificate the relay ends the handshake, and the error says so.
-    let s = TestServer::start_with_providers(Backend::Sqlite, three_attempts(), through(smtp("localhost", port, SmtpTls::StartTls), trusting(&relay.ca))).await;
+    let s = TestServer::start_with_providers(
+        Backend::Sqlite,
+        three_attempts(),
+        through(smtp("localhost", port, SmtpTls::StartTls), trusting(&relay.ca)),
+    )
+    .await;
     sign_up(&s, "no-cert@example.com").await;
     until_queue_done(&s).await;
     let (status, attempts, error) = queued_to(&s, "no-cert@example.com").await.remove(0);

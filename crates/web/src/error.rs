@@ -2,9 +2,9 @@
 //! always `{"error": {"code", "message"}}` (plus `retry_after_s` on 429 and
 //! `until` on a security hold); inner details go to the log, never the client.
 
+use axum::Json;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Serialize;
 use twostep_app::AppError;
 use utoipa::ToSchema;
@@ -136,7 +136,11 @@ impl From<AppError> for ApiError {
                 tracing::warn!(%detail, "storage unavailable");
                 ApiError {
                     retry_after_s: Some(1),
-                    ..ApiError::new(S::SERVICE_UNAVAILABLE, "unavailable", "The service is briefly unavailable; try again.")
+                    ..ApiError::new(
+                        S::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "The service is briefly unavailable; try again.",
+                    )
                 }
             }
             AppError::Overloaded { retry_after_s } => ApiError {

@@ -5,14 +5,14 @@ use std::net::SocketAddr;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use twostep_app::RequestMeta;
 
+use crate::AppState;
 use crate::client_address::TrustedProxies;
 use crate::error::ApiError;
-use crate::AppState;
 
 /// `Json<T>` whose rejections are the API's error bodies (400 naming the
 /// field, 413 for an oversized body, 415 for a wrong content type).
@@ -85,21 +85,19 @@ pub fn client_ip(parts: &Parts, proxies: &TrustedProxies) -> Option<std::net::Ip
         return Some(peer.to_canonical());
     }
     // Lossy: bytes a client put on the left must not hide the proxies' hops.
-    let forwarded: Vec<String> =
-        parts.headers.get_all("x-forwarded-for").iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect();
+    let forwarded: Vec<String> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
     Some(proxies.client(peer, forwarded.iter().map(String::as_str)))
 }
 
 pub fn request_meta(parts: &Parts, proxies: &TrustedProxies) -> RequestMeta {
     let ip = client_ip(parts, proxies).map(|ip| ip.to_string());
-    let user_agent = parts
-        .headers
-        .get("user-agent")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .chars()
-        .take(256)
-        .collect();
+    let user_agent =
+        parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(256).collect();
     RequestMeta { ip: ip.unwrap_or_else(|| "unknown".into()), user_agent }
 }
 

@@ -151,7 +151,10 @@ mod tests {
         m.observe("POST", "/api/v1/login", 200, 0.2);
         m.observe("POST", "/api/v1/login", 429, 0.001);
         m.observe(OTHER, OTHER, 405, 0.0001);
-        let text = m.render(&[("twostep_logins_ok_total", "Sign-ins.", 3)], &[("twostep_outbound_queue_pending", "Queued.", 2)]);
+        let text = m.render(
+            &[("twostep_logins_ok_total", "Sign-ins.", 3)],
+            &[("twostep_outbound_queue_pending", "Queued.", 2)],
+        );
         let has = |line: &str| assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
         has(r#"twostep_http_requests_total{method="POST",route="/api/v1/login",status="200"} 2"#);
         has(r#"twostep_http_requests_total{method="POST",route="/api/v1/login",status="429"} 1"#);

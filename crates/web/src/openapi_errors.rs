@@ -42,7 +42,9 @@ const STEP_UP: &str = "step_up_required: confirm it is you first (POST /api/v1/m
 pub fn document_common_errors(doc: &mut OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
         let sudo = SUDO_ROUTES.contains(&path.as_str());
-        for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
+        for op in
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+        {
             add_body_errors(op);
             op.responses.responses.entry("503".to_owned()).or_insert_with(|| error_response(UNAVAILABLE));
             if sudo {

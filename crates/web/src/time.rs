@@ -1,7 +1,7 @@
 //! Times cross the API as RFC 3339 UTC strings.
 
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 pub fn rfc3339(unix_s: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix_s)

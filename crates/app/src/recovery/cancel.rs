@@ -41,7 +41,8 @@ impl CancelOutcome {
 impl App {
     /// `POST /recovery/cancel`.
     pub async fn cancel_recovery(&self, cancel_token: &str, meta: &RequestMeta) -> AppResult<CancelOutcome> {
-        self.rate_limit(&format!("recovery-cancel:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute).await?;
+        self.rate_limit(&format!("recovery-cancel:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute)
+            .await?;
         if cancel_token.is_empty() || cancel_token.len() > 256 {
             return Err(AppError::NotFound);
         }
@@ -64,7 +65,10 @@ impl App {
             live.len(),
             if freeze { "; freezes the account" } else { "" }
         );
-        let event = |kind: AuditKind, detail: &str| AuditEvent { at: now, ..self.audit_event(kind, Some(&account.id), meta, detail) };
+        let event = |kind: AuditKind, detail: &str| AuditEvent {
+            at: now,
+            ..self.audit_event(kind, Some(&account.id), meta, detail)
+        };
         let notices = if freeze {
             let body = "You used your cancel code after a recovery of your account was approved. The account is \
                         frozen: nobody can sign in or withdraw until our staff have looked at it, and every \
@@ -148,12 +152,16 @@ impl App {
     pub async fn stop_recoveries(&self, account_id: &str, session_token: &str, meta: &RequestMeta) -> AppResult<usize> {
         let account = self.require_sudo(account_id, session_token).await?;
         let now = self.now();
-        let live = self.store.cases_of_account(account_id).await?.iter().filter(|c| c.case.status_at(now).is_active()).count();
+        let live =
+            self.store.cases_of_account(account_id).await?.iter().filter(|c| c.case.status_at(now).is_active()).count();
         if live == 0 {
             return Ok(0);
         }
         let detail = format!("signed in with a second factor; stops {live} live case(s)");
-        let event = |kind: AuditKind, detail: &str| AuditEvent { at: now, ..self.audit_event(kind, Some(account_id), meta, detail) };
+        let event = |kind: AuditKind, detail: &str| AuditEvent {
+            at: now,
+            ..self.audit_event(kind, Some(account_id), meta, detail)
+        };
         let body = "Every recovery of your account under way was stopped from your signed-in account. Someone \
                     may know your password: change it now.";
         let objection = Objection {

@@ -7,9 +7,9 @@
 //! code are written in its transaction.
 
 use twostep_domain::audit_kind::AuditKind;
-use twostep_domain::document_image::{clean_image, CleanImage, DocumentSlot, IdType, ImageRefusal, MAX_IMAGE_BYTES};
-use twostep_domain::recovery::CaseStatus;
 use twostep_domain::document_image::normalize_country;
+use twostep_domain::document_image::{CleanImage, DocumentSlot, IdType, ImageRefusal, MAX_IMAGE_BYTES, clean_image};
+use twostep_domain::recovery::CaseStatus;
 
 use super::open::cancel_instructions;
 use super::port::{CaseChange, Effects, IdentityRecord, NewDocument};
@@ -44,7 +44,12 @@ pub struct IdentitySubmission {
 impl App {
     /// Checks the case token and that the identity step is due, before an
     /// upload is read.
-    pub async fn recovery_identity_precheck(&self, case_id: &str, case_token: &str, meta: &RequestMeta) -> AppResult<()> {
+    pub async fn recovery_identity_precheck(
+        &self,
+        case_id: &str,
+        case_token: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
         self.upload_limit_by_ip(meta).await?;
         let record = self.case_for(case_id, case_token).await?;
         self.upload_limit_by_account(&record.case.account_id).await?;
@@ -62,8 +67,10 @@ impl App {
         let record = self.case_for(case_id, case_token).await?;
         self.recovery_call(case_id).await?;
         record.case.check_identity(self.now()).map_err(conflict)?;
-        let country = normalize_country(form.country.as_deref().ok_or_else(|| AppError::invalid("country", "is required"))?)?;
-        let id_type = IdType::try_from(form.id_type.as_deref().ok_or_else(|| AppError::invalid("id_type", "is required"))?)?;
+        let country =
+            normalize_country(form.country.as_deref().ok_or_else(|| AppError::invalid("country", "is required"))?)?;
+        let id_type =
+            IdType::try_from(form.id_type.as_deref().ok_or_else(|| AppError::invalid("id_type", "is required"))?)?;
         let mut documents = Vec::new();
         // A passport has no back; one sent anyway is not kept.
         let slots = [
@@ -132,7 +139,13 @@ impl App {
         // carries its cancel code, or not at all.
         let account = self.account(&record.case.account_id).await?;
         let effects = Effects {
-            audit: vec![self.recovery_event(AuditKind::RecoverySubmitted, &record, meta, &format!("risk {}", assessment.score), now)],
+            audit: vec![self.recovery_event(
+                AuditKind::RecoverySubmitted,
+                &record,
+                meta,
+                &format!("risk {}", assessment.score),
+                now,
+            )],
             notices: self.current_channel_notices(&account, "Account recovery submitted", &body)?,
         };
         if !self.decide(&record, now, &change, &effects).await? {

@@ -33,9 +33,9 @@ pub use open::{CaseView, CodesSentTo, OpenedCase};
 pub use questions::Question;
 pub use review::{ApprovalResult, CaseEvidence, QueueEntry};
 
+use twostep_domain::DomainError;
 use twostep_domain::recovery::{DEFAULT_RECOVERY_CODE_TTL_S, DEFAULT_RECOVERY_HOLD_S, RecoveryPolicy};
 use twostep_domain::risk::DEFAULT_HIGH_RISK_SCORE;
-use twostep_domain::DomainError;
 
 use crate::crypto::token_hash;
 use twostep_domain::audit_kind::AuditKind;
@@ -152,7 +152,13 @@ impl App {
 
     /// Audits an owner's step on its own: a step tells nobody and decides
     /// nothing (a decision goes through [`App::decide`]).
-    pub(crate) async fn recovery_audit(&self, kind: AuditKind, record: &CaseRecord, meta: &RequestMeta, detail: &str) -> AppResult<()> {
+    pub(crate) async fn recovery_audit(
+        &self,
+        kind: AuditKind,
+        record: &CaseRecord,
+        meta: &RequestMeta,
+        detail: &str,
+    ) -> AppResult<()> {
         self.audit(kind, Some(&record.case.account_id), meta, &case_detail(record, detail)).await
     }
 
@@ -176,9 +182,5 @@ impl App {
 
 /// `case <id>`, then `: detail` if there is one.
 fn case_detail(record: &CaseRecord, detail: &str) -> String {
-    if detail.is_empty() {
-        format!("case {}", record.case.id)
-    } else {
-        format!("case {}: {detail}", record.case.id)
-    }
+    if detail.is_empty() { format!("case {}", record.case.id) } else { format!("case {}: {detail}", record.case.id) }
 }

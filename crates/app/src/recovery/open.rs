@@ -5,7 +5,7 @@
 use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::phone::normalize_phone;
 use twostep_domain::recovery::{CaseStatus, RecoveryCase, RecoveryStep, ResetItem};
-use twostep_domain::{normalize_email, DomainError, MAX_SECOND_FACTOR_FAILURES};
+use twostep_domain::{DomainError, MAX_SECOND_FACTOR_FAILURES, normalize_email};
 
 use super::port::{CaseChange, CaseRecord, Effects, NewCase, OpenOutcome, Opening};
 use super::{conflict, email_code_purpose, phone_code_purpose};
@@ -82,8 +82,7 @@ impl App {
         // cap only bounds what one account can cost.
         let opener = format!("recovery-open:account:{}:ip:{}", account.id, meta.limit_key());
         self.rate_limit(&opener, 86_400, r.opens_per_opener_per_day).await?;
-        self.rate_limit(&format!("recovery-open:account:{}", account.id), 86_400, r.opens_per_account_per_day)
-            .await?;
+        self.rate_limit(&format!("recovery-open:account:{}", account.id), 86_400, r.opens_per_account_per_day).await?;
         // Staff never recover here: their factors are reset by two admins.
         if account.role.is_staff() {
             return Err(self.refuse_staff_recovery(&account, meta).await);
@@ -113,7 +112,10 @@ impl App {
             meta.ip,
             cancel_instructions(&self.settings.public_url, &cancel)
         );
-        let event = |kind: AuditKind, detail: &str| AuditEvent { at: now, ..self.audit_event(kind, Some(&account.id), meta, detail) };
+        let event = |kind: AuditKind, detail: &str| AuditEvent {
+            at: now,
+            ..self.audit_event(kind, Some(&account.id), meta, detail)
+        };
         let opening = Opening {
             cancel_token_hash: token_hash(&cancel),
             effects: Effects {
@@ -137,12 +139,7 @@ impl App {
             items.push(ResetItem::Authenticator);
         }
         items.extend([ResetItem::Phone, ResetItem::Email]);
-        Ok(OpenedCase {
-            case_id: case.id,
-            case_token: token,
-            withdrawals_disabled_hours: r.hold_s / 3600,
-            items,
-        })
+        Ok(OpenedCase { case_id: case.id, case_token: token, withdrawals_disabled_hours: r.hold_s / 3600, items })
     }
 
     /// `GET /recovery/{case_id}`.
@@ -208,7 +205,12 @@ impl App {
     /// Sends one code to the e-mail address and one to the phone the
     /// account will have (the new one for a reset item, the current one
     /// otherwise). With no phone, the e-mail code alone.
-    pub async fn send_recovery_codes(&self, case_id: &str, case_token: &str, meta: &RequestMeta) -> AppResult<CodesSentTo> {
+    pub async fn send_recovery_codes(
+        &self,
+        case_id: &str,
+        case_token: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<CodesSentTo> {
         let record = self.case_for(case_id, case_token).await?;
         self.recovery_call(case_id).await?;
         let case = &record.case;
@@ -274,8 +276,10 @@ impl App {
                 Err(e) => Err(e),
             }
         };
-        let phone_ok = need_phone && check(phone_code_purpose(case_id), case.phone_target.as_deref(), phone_code).await?;
-        let email_ok = need_email && check(email_code_purpose(case_id), case.email_target.as_deref(), email_code).await?;
+        let phone_ok =
+            need_phone && check(phone_code_purpose(case_id), case.phone_target.as_deref(), phone_code).await?;
+        let email_ok =
+            need_email && check(email_code_purpose(case_id), case.email_target.as_deref(), email_code).await?;
         if phone_ok || email_ok {
             let mut after = case.clone();
             let now = self.now();

@@ -81,15 +81,41 @@ pub enum OpenOutcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CaseChange {
     /// "Confirm restore"; forgets any codes sent for the previous choice.
-    Items { reset: Vec<ResetItem>, new_phone: Option<String>, new_email: Option<String>, required_steps: Vec<RecoveryStep> },
-    CodesSent { phone_target: Option<String>, email_target: String },
+    Items {
+        reset: Vec<ResetItem>,
+        new_phone: Option<String>,
+        new_email: Option<String>,
+        required_steps: Vec<RecoveryStep>,
+    },
+    CodesSent {
+        phone_target: Option<String>,
+        email_target: String,
+    },
     /// Codes proven so far; `done` when the step is complete.
-    CodesProven { phone: bool, email: bool, done: bool },
-    Submitted { risk_score: i64, risk_signals: String, ip: String, user_agent: String, cancel_token_hash: String },
-    FirstApproval { reviewer_id: String, note: String },
-    Rejected { reviewer_id: String, reason: String },
+    CodesProven {
+        phone: bool,
+        email: bool,
+        done: bool,
+    },
+    Submitted {
+        risk_score: i64,
+        risk_signals: String,
+        ip: String,
+        user_agent: String,
+        cancel_token_hash: String,
+    },
+    FirstApproval {
+        reviewer_id: String,
+        note: String,
+    },
+    Rejected {
+        reviewer_id: String,
+        reason: String,
+    },
     /// `reason` is kept as the decision note: [`CANCELLED_BY_OWNER`] or [`SUPERSEDED`].
-    Cancelled { reason: String },
+    Cancelled {
+        reason: String,
+    },
 }
 
 /// Decision note of a case stopped with the owner's cancel code.
@@ -212,7 +238,13 @@ pub trait RecoveryStore: Send + Sync {
     ) -> StoreResult<bool>;
     async fn case_answers(&self, case_id: &str) -> StoreResult<Vec<AnswerOutcome>>;
     /// Stores the documents and marks the identity step done, together.
-    async fn record_identity(&self, case_id: &str, version: i64, now: i64, identity: &IdentityRecord) -> StoreResult<bool>;
+    async fn record_identity(
+        &self,
+        case_id: &str,
+        version: i64,
+        now: i64,
+        identity: &IdentityRecord,
+    ) -> StoreResult<bool>;
     async fn case_documents(&self, case_id: &str) -> StoreResult<Vec<DocumentInfo>>;
     /// (content type, sealed bytes) of one document.
     async fn case_document(&self, case_id: &str, slot: &str) -> StoreResult<Option<(String, Vec<u8>)>>;

@@ -9,8 +9,8 @@
 
 use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::questions::{
-    catalogue_text, normalize_answer, validate_own_answers, year_month_matches, FactQuestion, CATALOGUE,
-    MAX_ANSWER_CHARS,
+    CATALOGUE, FactQuestion, MAX_ANSWER_CHARS, catalogue_text, normalize_answer, validate_own_answers,
+    year_month_matches,
 };
 
 use super::conflict;
@@ -73,7 +73,10 @@ impl App {
         let mut out = Vec::new();
         for own in self.store.security_answers(account_id).await? {
             if let Some(text) = catalogue_text(&own.question_id) {
-                out.push((Question { question_id: own.question_id, text: text.into() }, Expected::Own(own.answer_hash)));
+                out.push((
+                    Question { question_id: own.question_id, text: text.into() },
+                    Expected::Own(own.answer_hash),
+                ));
             }
         }
         let account = self.account(account_id).await?;
@@ -141,7 +144,8 @@ impl App {
         if !recorded {
             return Err(AppError::Conflict("the case changed meanwhile; load it again".into()));
         }
-        self.recovery_audit(AuditKind::RecoveryQuestionsAnswered, &record, meta, &format!("{} asked", outcomes.len())).await?;
+        self.recovery_audit(AuditKind::RecoveryQuestionsAnswered, &record, meta, &format!("{} asked", outcomes.len()))
+            .await?;
         Ok(())
     }
 }

@@ -190,7 +190,13 @@ impl App {
             .map_err(|e| AppError::Internal(format!("document {case_id}/{slot}: {e}")))?;
         // The reviewer is shown the document itself: handed on, not wiped.
         let bytes = std::mem::take(&mut *opened);
-        self.audit(AuditKind::RecoveryDocumentViewed, Some(staff_id), meta, &format!("case {}: {slot}", record.case.id)).await?;
+        self.audit(
+            AuditKind::RecoveryDocumentViewed,
+            Some(staff_id),
+            meta,
+            &format!("case {}: {slot}", record.case.id),
+        )
+        .await?;
         Ok((content_type, bytes))
     }
 
@@ -296,9 +302,17 @@ impl App {
                 event(
                     AuditKind::RecoveryApproved,
                     &case.account_id,
-                    format!("case {} by {staff_id}: reset {}; hold until {hold_until}; {note}", case.id, items.join(",")),
+                    format!(
+                        "case {} by {staff_id}: reset {}; hold until {hold_until}; {note}",
+                        case.id,
+                        items.join(",")
+                    ),
                 ),
-                event(AuditKind::StaffApprovedRecovery, staff_id, format!("case {} of account {}", case.id, case.account_id)),
+                event(
+                    AuditKind::StaffApprovedRecovery,
+                    staff_id,
+                    format!("case {} of account {}", case.id, case.account_id),
+                ),
             ],
             notices,
         };
@@ -317,17 +331,30 @@ impl App {
     }
 
     /// Rejects a case; nothing on the account changes. One reviewer suffices.
-    pub async fn reject_recovery(&self, staff_id: &str, case_id: &str, reason: &str, meta: &RequestMeta) -> AppResult<()> {
+    pub async fn reject_recovery(
+        &self,
+        staff_id: &str,
+        case_id: &str,
+        reason: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
         let reason = decision_text("reason", reason)?;
         let record = self.staff_case(staff_id, case_id).await?;
         record.case.check_reject(staff_id).map_err(refusal)?;
         let now = self.now();
         let account = self.account(&record.case.account_id).await?;
         let change = CaseChange::Rejected { reviewer_id: staff_id.into(), reason: reason.clone() };
-        let staff_event = self.audit_event(AuditKind::StaffRejectedRecovery, Some(staff_id), meta, &format!("case {case_id}"));
+        let staff_event =
+            self.audit_event(AuditKind::StaffRejectedRecovery, Some(staff_id), meta, &format!("case {case_id}"));
         let effects = Effects {
             audit: vec![
-                self.recovery_event(AuditKind::RecoveryRejected, &record, meta, &format!("by {staff_id}: {reason}"), now),
+                self.recovery_event(
+                    AuditKind::RecoveryRejected,
+                    &record,
+                    meta,
+                    &format!("by {staff_id}: {reason}"),
+                    now,
+                ),
                 AuditEvent { at: now, ..staff_event },
             ],
             notices: self.current_channel_notices(
@@ -344,13 +371,20 @@ impl App {
     }
 
     /// Lifts a freeze set by a cancel code after approval (staff looked).
-    pub async fn unfreeze_account(&self, staff_id: &str, account_id: &str, note: &str, meta: &RequestMeta) -> AppResult<()> {
+    pub async fn unfreeze_account(
+        &self,
+        staff_id: &str,
+        account_id: &str,
+        note: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
         let note = decision_text("note", note)?;
         let staff = self.require_duty(staff_id, StaffDuty::Unfreeze).await?;
         if staff.id == account_id {
             return Err(AppError::Forbidden);
         }
-        let audit = self.audit_event(AuditKind::AccountUnfrozen, Some(account_id), meta, &format!("by {staff_id}: {note}"));
+        let audit =
+            self.audit_event(AuditKind::AccountUnfrozen, Some(account_id), meta, &format!("by {staff_id}: {note}"));
         if !self.store.unfreeze_account(account_id, &audit).await? {
             return Err(AppError::Conflict("the account is not frozen".into()));
         }

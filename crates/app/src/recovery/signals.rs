@@ -4,10 +4,10 @@
 //! whether the account is staff. The
 //! score itself is the domain's; this only collects the facts.
 
-use twostep_domain::audit_kind::AuditKind;
 use serde_json::json;
+use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::recovery::{CaseStatus, RecoveryStep, ResetItem};
-use twostep_domain::risk::{assess, RiskAssessment, RiskInputs};
+use twostep_domain::risk::{RiskAssessment, RiskInputs, assess};
 
 use super::port::{CaseRecord, SUPERSEDED};
 use crate::error::AppResult;

@@ -11,8 +11,8 @@
 pub mod port;
 mod reset;
 
-use twostep_domain::audit_kind::AuditKind;
 use std::collections::HashSet;
+use twostep_domain::audit_kind::AuditKind;
 
 use serde_json::json;
 use twostep_domain::risk::{STAFF_ACCOUNT_SIGNAL, staff_account_signal};
@@ -145,7 +145,9 @@ impl App {
     /// is audited and the account's channels are told (whoever asked knows
     /// its password), and nothing else happens.
     pub(crate) async fn refuse_staff_recovery(&self, account: &AccountRecord, meta: &RequestMeta) -> AppError {
-        if let Err(e) = self.audit(AuditKind::RecoveryRefusedStaff, Some(&account.id), meta, account.role.as_str()).await {
+        if let Err(e) =
+            self.audit(AuditKind::RecoveryRefusedStaff, Some(&account.id), meta, account.role.as_str()).await
+        {
             return e;
         }
         let body = format!(

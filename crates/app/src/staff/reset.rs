@@ -73,19 +73,28 @@ impl App {
         };
         match step {
             StaffResetStep::Request => {
-                let request = PendingStaffReset { items: items.to_vec(), requested_by: admin.id.clone(), requested_at: now };
+                let request =
+                    PendingStaffReset { items: items.to_vec(), requested_by: admin.id.clone(), requested_at: now };
                 let body = format!(
                     "An admin asked to reset the {names} of your {app} staff account. It happens only when a second \
                      admin agrees, within {} hours. If you did not ask for this, tell your admins at once.",
                     PENDING_STAFF_RESET_TTL_S / 3600
                 );
                 let effects = Effects {
-                    audit: vec![event(AuditKind::StaffResetRequested, format!("{names}: asked by {} ({})", admin.id, admin.email))],
+                    audit: vec![event(
+                        AuditKind::StaffResetRequested,
+                        format!("{names}: asked by {} ({})", admin.id, admin.email),
+                    )],
                     notices: self.current_channel_notices(&target, "Staff account reset requested", &body)?,
                 };
-                if !self.store.request_staff_reset(&target.id, &request, now - PENDING_STAFF_RESET_TTL_S, &effects).await? {
+                if !self
+                    .store
+                    .request_staff_reset(&target.id, &request, now - PENDING_STAFF_RESET_TTL_S, &effects)
+                    .await?
+                {
                     return Err(AppError::Conflict(
-                        "another admin asked for a reset of this account meanwhile; run the command again to agree".into(),
+                        "another admin asked for a reset of this account meanwhile; run the command again to agree"
+                            .into(),
                     ));
                 }
                 self.outbound_wake.notify_one();
@@ -110,7 +119,9 @@ impl App {
                     },
                 };
                 if !self.store.apply_staff_reset(&plan).await? {
-                    return Err(AppError::Conflict("the reset request changed meanwhile; run the command again".into()));
+                    return Err(AppError::Conflict(
+                        "the reset request changed meanwhile; run the command again".into(),
+                    ));
                 }
                 self.outbound_wake.notify_one();
                 Ok(StaffResetOutcome::Applied { items: items.to_vec(), first_admin })
@@ -125,7 +136,9 @@ impl App {
         let target = self.staff_target(email, &admin).await?;
         let facts = self.store.staff_facts(&target.id).await?.unwrap_or_default();
         let Some(reset_at) = facts.unconfirmed_reset_at else {
-            return Err(AppError::Conflict("nothing to confirm: the account was not reset since it was last confirmed".into()));
+            return Err(AppError::Conflict(
+                "nothing to confirm: the account was not reset since it was last confirmed".into(),
+            ));
         };
         if !facts.authenticator {
             return Err(AppError::Conflict(
@@ -133,7 +146,12 @@ impl App {
             ));
         }
         let now = self.now();
-        let event = self.audit_event(AuditKind::StaffConfirmed, Some(&target.id), &cli_meta("confirm"), &format!("by {} ({})", admin.id, admin.email));
+        let event = self.audit_event(
+            AuditKind::StaffConfirmed,
+            Some(&target.id),
+            &cli_meta("confirm"),
+            &format!("by {} ({})", admin.id, admin.email),
+        );
         let body = format!(
             "An admin confirmed your {} staff account after its reset: its staff access is back. If you did not \
              ask for this, tell your admins at once.",
@@ -144,7 +162,9 @@ impl App {
             notices: self.current_channel_notices(&target, "Your staff account was confirmed", &body)?,
         };
         if !self.store.confirm_staff(&target.id, reset_at, &effects).await? {
-            return Err(AppError::Conflict("the account changed meanwhile (confirmed, reset again or its authenticator removed)".into()));
+            return Err(AppError::Conflict(
+                "the account changed meanwhile (confirmed, reset again or its authenticator removed)".into(),
+            ));
         }
         self.outbound_wake.notify_one();
         Ok(())

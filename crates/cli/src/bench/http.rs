@@ -3,7 +3,7 @@
 //! Content-Length. Light enough that the generator does not steal the CPU the
 //! server is being measured on.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -24,7 +24,13 @@ impl Conn {
     }
 
     /// Sends one request; returns the status and the body.
-    pub async fn request(&mut self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Result<(u16, String)> {
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Result<(u16, String)> {
         let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {}\r\nuser-agent: twostep-bench\r\n", self.addr);
         if let Some(t) = token {
             head.push_str(&format!("authorization: Bearer {t}\r\n"));

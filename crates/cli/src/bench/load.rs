@@ -8,13 +8,13 @@
 //! a worker whose connection broke opens a new one and goes on.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use hdrhistogram::Histogram;
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::{Mutex, mpsc};
 
 use super::http::Conn;
 use super::scenario::{Answer, Scenario};
@@ -137,7 +137,13 @@ pub struct Outcome {
 
 /// Runs `connections` workers for `seconds` (or until the scenario's pool of
 /// single-use units is used up), worker i on `addrs[i % addrs.len()]`.
-pub async fn drive(addrs: &[String], scenario: Arc<Scenario>, connections: usize, seconds: u64, mode: Mode) -> Result<Outcome> {
+pub async fn drive(
+    addrs: &[String],
+    scenario: Arc<Scenario>,
+    connections: usize,
+    seconds: u64,
+    mode: Mode,
+) -> Result<Outcome> {
     let mut conns = Vec::with_capacity(connections);
     for i in 0..connections {
         conns.push(Conn::open(&addrs[i % addrs.len()]).await?);

@@ -17,7 +17,7 @@ mod server;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
 
@@ -200,8 +200,23 @@ pub async fn bench(args: BenchArgs, binary: PathBuf, sqlite_normal: bool) -> Res
 fn print_table(rows: &[Row]) {
     println!(
         "{:<24} {:<28} {:<8} {:>7} {:>5} {:>8} {:>8} {:>7} {:>7} {:>8} {:>8} {:>11} {:>9} {:>8} {:>8} {:>6} {:>6}  note",
-        "scenario", "variant", "backend", "offered", "conn", "answers", "ans/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms",
-        "errors t/u", "late/max", "cpu s/1k", "gen s/1k", "rss", "idle"
+        "scenario",
+        "variant",
+        "backend",
+        "offered",
+        "conn",
+        "answers",
+        "ans/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+        "errors t/u",
+        "late/max",
+        "cpu s/1k",
+        "gen s/1k",
+        "rss",
+        "idle"
     );
     for r in rows {
         let offered = r.offered_rps.map_or("closed".to_owned(), |o| format!("{o:.0}"));
@@ -249,7 +264,9 @@ fn print_sustainable(rows: &[Row]) {
                  no errors, generator on schedule)",
                 rows[0].backend
             ),
-            None => println!("sustainable rate {scenario} ({variant}): none of the offered rates held p99 < {SUSTAINABLE_P99_MS} ms"),
+            None => println!(
+                "sustainable rate {scenario} ({variant}): none of the offered rates held p99 < {SUSTAINABLE_P99_MS} ms"
+            ),
         }
     }
 }

@@ -9,11 +9,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{ensure, Result};
+use anyhow::{Result, ensure};
 
 use super::http::Conn;
-use super::load::{drive, Mode, Outcome};
-use super::run::{row, Planned};
+use super::load::{Mode, Outcome, drive};
+use super::run::{Planned, row};
 use super::scenario::{Kind, Pool, Scenario};
 use super::seed;
 use super::server::Servers;
@@ -27,7 +27,8 @@ pub async fn run(args: &BenchArgs, p: &Planned, servers: &Servers, flood: Pool) 
     let probe = Arc::new(Scenario { kind: Kind::Password, pool: p.pool, captchas: Vec::new() });
     let every_10ms = Mode::Closed { pause: Some(Duration::from_millis(10)) };
     let idle = drive(&addrs, probe.clone(), 1, args.seconds, every_10ms).await?.tally;
-    let mut idle_row = row("password-idle", args, p, &idle, 0.0, servers, "probe every 10 ms, nothing else running".into());
+    let mut idle_row =
+        row("password-idle", args, p, &idle, 0.0, servers, "probe every 10 ms, nothing else running".into());
     idle_row.concurrency = 1;
     let mut rows = vec![idle_row];
 
@@ -42,9 +43,10 @@ pub async fn run(args: &BenchArgs, p: &Planned, servers: &Servers, flood: Pool) 
         let flooding = Arc::new(Scenario { kind, pool: flood, captchas: Vec::new() });
         let cpu_before = servers.cpu_seconds();
         let (flood_addrs, seconds) = (addrs.clone(), args.seconds);
-        let flood_run = tokio::spawn(async move {
-            drive(&flood_addrs, flooding, FLOOD, seconds, Mode::Closed { pause: None }).await
-        });
+        let flood_run =
+            tokio::spawn(
+                async move { drive(&flood_addrs, flooding, FLOOD, seconds, Mode::Closed { pause: None }).await },
+            );
         let Outcome { tally, .. } = drive(&addrs, probe.clone(), 1, args.seconds, every_10ms).await?;
         let flooded = flood_run.await??.tally;
         let cpu = servers.cpu_seconds() - cpu_before;

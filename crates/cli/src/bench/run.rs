@@ -11,7 +11,7 @@ use twostep_app::crypto::new_id;
 use twostep_store::SqlStore;
 
 use super::http::Conn;
-use super::load::{drive, Mode, Outcome, Tally};
+use super::load::{Mode, Outcome, Tally, drive};
 use super::scenario::{Kind, Pool, Scenario, Solved};
 use super::seed;
 use super::server::{ServerSpec, Servers};
@@ -70,7 +70,13 @@ impl Argon2 {
     }
 }
 
-pub async fn run(args: &BenchArgs, scenarios: &[&str], pacing: &Pacing, binary: &Path, sqlite_normal: bool) -> Result<Vec<Row>> {
+pub async fn run(
+    args: &BenchArgs,
+    scenarios: &[&str],
+    pacing: &Pacing,
+    binary: &Path,
+    sqlite_normal: bool,
+) -> Result<Vec<Row>> {
     let dir = std::env::temp_dir().join(format!("twostep-bench-{}", new_id()));
     let (url, pg_name) = match args.backend.as_str() {
         "sqlite" => (format!("sqlite://{}", dir.join("twostep.db").display()), None),
@@ -89,7 +95,8 @@ pub async fn run(args: &BenchArgs, scenarios: &[&str], pacing: &Pacing, binary: 
 }
 
 async fn admin(base: &str, sql: &str) -> Result<()> {
-    let mut conn = sqlx::PgConnection::connect(&format!("{base}/postgres")).await.context("connecting to PostgreSQL")?;
+    let mut conn =
+        sqlx::PgConnection::connect(&format!("{base}/postgres")).await.context("connecting to PostgreSQL")?;
     conn.execute(sqlx::AssertSqlSafe(sql.to_owned())).await?;
     Ok(())
 }
@@ -131,7 +138,8 @@ async fn run_in(
     let hash = hasher.hash(seed::PASSWORD).await?;
     // Timed on the idle machine, before the server starts.
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let argon2 = Argon2 { cores, t_hash: time_one_hash(&hasher).await?, all_cores_rate: hashes_per_second(cores).await? };
+    let argon2 =
+        Argon2 { cores, t_hash: time_one_hash(&hasher).await?, all_cores_rate: hashes_per_second(cores).await? };
     let captcha_bits = args.captcha_bits.unwrap_or(twostep_app::Settings::default().captcha_bits);
 
     let seeding = Instant::now();
@@ -185,7 +193,8 @@ async fn run_in(
                     Kind::SmsCodes => (1, seed::Factor::Phone),
                 };
                 let accounts_len = if uses_per_account == u64::MAX { 1000 } else { per_run.div_ceil(uses_per_account) };
-                let mut pool = Pool { accounts_start: next_account, accounts_len, logins_start: next_login, logins_len: 0 };
+                let mut pool =
+                    Pool { accounts_start: next_account, accounts_len, logins_start: next_login, logins_len: 0 };
                 seed::accounts(&store, &keyring, next_account..next_account + accounts_len, &hash, factor, now).await?;
                 match kind {
                     Kind::TotpValid | Kind::TotpWrong | Kind::SmsCodes => {
@@ -203,14 +212,18 @@ async fn run_in(
                     let noisy = next_account..next_account + 1;
                     seed::accounts(&store, &keyring, noisy.clone(), &hash, seed::Factor::None, now).await?;
                     seed::sessions(&store, noisy, now).await?;
-                    flood = Some(Pool { accounts_start: next_account, accounts_len: 1, logins_start: 0, logins_len: 0 });
+                    flood =
+                        Some(Pool { accounts_start: next_account, accounts_len: 1, logins_start: 0, logins_len: 0 });
                     next_account += 1;
                 }
                 plan.push(Planned { kind, connections, pool, rate, spec: spec.clone(), series, flood });
             }
         }
     }
-    eprintln!("seeded {next_account} accounts and {next_login} login attempts in {:.1} s", seeding.elapsed().as_secs_f64());
+    eprintln!(
+        "seeded {next_account} accounts and {next_login} login attempts in {:.1} s",
+        seeding.elapsed().as_secs_f64()
+    );
     store.close().await;
 
     let mut rows = Vec::new();
@@ -284,7 +297,11 @@ async fn run_one(args: &BenchArgs, p: &Planned, servers: &Servers, argon2: &Argo
         && p.rate.is_none()
         && tally.elapsed.as_secs_f64() < args.seconds as f64 * 0.95
     {
-        note = format!("pool of {} single-use sign-ins used up after {:.1} s", p.pool.logins_len, tally.elapsed.as_secs_f64());
+        note = format!(
+            "pool of {} single-use sign-ins used up after {:.1} s",
+            p.pool.logins_len,
+            tally.elapsed.as_secs_f64()
+        );
     }
     if p.kind == Kind::Password {
         note = argon2.note(rps);
@@ -343,7 +360,9 @@ async fn solve_captchas(addrs: &[String], n: usize, cores: usize) -> Result<(Vec
         .map(|part| {
             let part = part.to_vec();
             tokio::task::spawn_blocking(move || {
-                part.into_iter().map(|(id, salt, bits)| (id, twostep_domain::captcha::solve(&salt, bits))).collect::<Vec<_>>()
+                part.into_iter()
+                    .map(|(id, salt, bits)| (id, twostep_domain::captcha::solve(&salt, bits)))
+                    .collect::<Vec<_>>()
             })
         })
         .collect();
@@ -432,8 +451,9 @@ pub fn row(scenario: &str, args: &BenchArgs, p: &Planned, t: &Tally, cpu: f64, s
         late_no_connection: open.then_some(t.late_no_connection),
         max_lag_ms: open.then_some(t.max_lag.as_secs_f64() * 1000.0),
         generator_kept_up: kept_up,
-        holds_p99_10ms: open
-            .then(|| n > 0 && p99_ms < SUSTAINABLE_P99_MS && t.transport_errors + unexpected == 0 && kept_up == Some(true)),
+        holds_p99_10ms: open.then(|| {
+            n > 0 && p99_ms < SUSTAINABLE_P99_MS && t.transport_errors + unexpected == 0 && kept_up == Some(true)
+        }),
         variant: p.spec.variant(),
         instances: p.spec.instances,
         sqlite_synchronous: p.spec.synchronous.map(str::to_uppercase),

@@ -128,7 +128,8 @@ impl Scenario {
                     _ => "000000".into(),
                 };
                 let path = format!("/api/v1/login/{}/totp", seed::login_id(self.pool.logins_start + k));
-                let (status, body) = conn.request("POST", &path, None, Some(&format!("{{\"code\":\"{code}\"}}"))).await?;
+                let (status, body) =
+                    conn.request("POST", &path, None, Some(&format!("{{\"code\":\"{code}\"}}"))).await?;
                 (status, body, if self.kind == Kind::TotpValid { 200 } else { 401 })
             }
             Kind::Password => {
@@ -137,7 +138,8 @@ impl Scenario {
                 (status, body, 200)
             }
             Kind::Me => {
-                let (status, body) = conn.request("GET", "/api/v1/me", Some(&seed::session_token(account)), None).await?;
+                let (status, body) =
+                    conn.request("GET", "/api/v1/me", Some(&seed::session_token(account)), None).await?;
                 (status, body, 200)
             }
             Kind::Healthz => {
@@ -145,8 +147,14 @@ impl Scenario {
                 (status, body, 200)
             }
             Kind::Questions => {
-                let (status, body) =
-                    conn.request("PUT", "/api/v1/me/security-questions", Some(&seed::session_token(account)), Some(QUESTIONS)).await?;
+                let (status, body) = conn
+                    .request(
+                        "PUT",
+                        "/api/v1/me/security-questions",
+                        Some(&seed::session_token(account)),
+                        Some(QUESTIONS),
+                    )
+                    .await?;
                 (status, body, 200)
             }
             Kind::SmsCodes => {

@@ -9,10 +9,10 @@
 use anyhow::{Context, Result};
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
-use twostep_app::crypto::{token_hash, Keyring};
+use twostep_app::crypto::{Keyring, token_hash};
 use twostep_app::totp::factor_context;
-use twostep_store::transfer::{ColumnKind, TableShape, Value};
 use twostep_store::SqlStore;
+use twostep_store::transfer::{ColumnKind, TableShape, Value};
 
 pub const PASSWORD: &str = "bench password 1";
 const BATCH: usize = 5000;
@@ -70,11 +70,26 @@ pub enum Factor {
 }
 
 /// Accounts `range`, confirmed, with the given password hash and factor.
-pub async fn accounts(store: &SqlStore, keyring: &Keyring, range: std::ops::Range<u64>, hash: &str, factor: Factor, now: i64) -> Result<()> {
+pub async fn accounts(
+    store: &SqlStore,
+    keyring: &Keyring,
+    range: std::ops::Range<u64>,
+    hash: &str,
+    factor: Factor,
+    now: i64,
+) -> Result<()> {
     use ColumnKind::{Bytes, Int, Text};
     let accounts = shape(
         "accounts",
-        &[("id", Text), ("email", Text), ("password_hash", Text), ("email_verified_at", Int), ("role", Text), ("created_at", Int), ("phone", Text)],
+        &[
+            ("id", Text),
+            ("email", Text),
+            ("password_hash", Text),
+            ("email_verified_at", Int),
+            ("role", Text),
+            ("created_at", Int),
+            ("phone", Text),
+        ],
     );
     let rows = range.clone().map(|i| {
         vec![
@@ -89,7 +104,10 @@ pub async fn accounts(store: &SqlStore, keyring: &Keyring, range: std::ops::Rang
     });
     load(store, &accounts, rows).await?;
     if factor == Factor::Totp {
-        let factors = shape("totp_factors", &[("account_id", Text), ("sealed_secret", Bytes), ("last_step", Int), ("created_at", Int)]);
+        let factors = shape(
+            "totp_factors",
+            &[("account_id", Text), ("sealed_secret", Bytes), ("last_step", Int), ("created_at", Int)],
+        );
         let rows = range.map(|i| {
             let id = account_id(i);
             let sealed = keyring.seal(&factor_context(&id), &secret(i));
@@ -109,7 +127,16 @@ pub async fn logins(store: &SqlStore, first: u64, count: u64, account_of: impl F
     use ColumnKind::{Int, Text};
     let table = shape(
         "login_attempts",
-        &[("id", Text), ("account_id", Text), ("state", Text), ("failures", Int), ("created_at", Int), ("expires_at", Int), ("ip", Text), ("user_agent", Text)],
+        &[
+            ("id", Text),
+            ("account_id", Text),
+            ("state", Text),
+            ("failures", Int),
+            ("created_at", Int),
+            ("expires_at", Int),
+            ("ip", Text),
+            ("user_agent", Text),
+        ],
     );
     let rows = (0..count).map(|k| {
         vec![
@@ -132,7 +159,15 @@ pub fn session_token(i: u64) -> String {
 
 pub async fn sessions(store: &SqlStore, range: std::ops::Range<u64>, now: i64) -> Result<()> {
     use ColumnKind::{Int, Text};
-    let table = shape("sessions", &[("token_hash", Text), ("account_id", Text), ("created_at", Int), ("expires_at", Int)]);
-    let rows = range.map(|i| vec![Value::Text(token_hash(&session_token(i))), Value::Text(account_id(i)), Value::Int(now), Value::Int(now + 86_400)]);
+    let table =
+        shape("sessions", &[("token_hash", Text), ("account_id", Text), ("created_at", Int), ("expires_at", Int)]);
+    let rows = range.map(|i| {
+        vec![
+            Value::Text(token_hash(&session_token(i))),
+            Value::Text(account_id(i)),
+            Value::Int(now),
+            Value::Int(now + 86_400),
+        ]
+    });
     load(store, &table, rows).await
 }

@@ -23,7 +23,13 @@ pub struct ServerSpec {
 
 impl ServerSpec {
     pub fn new(sqlite: bool) -> Self {
-        Self { instances: 1, captcha_bits: 0, synchronous: sqlite.then_some("full"), group_commit: true, audit_chain: true }
+        Self {
+            instances: 1,
+            captcha_bits: 0,
+            synchronous: sqlite.then_some("full"),
+            group_commit: true,
+            audit_chain: true,
+        }
     }
 
     /// What differs from a production server, for the report ("default" when nothing).
@@ -98,7 +104,14 @@ async fn start_one(binary: &Path, dir: &Path, url: &str, spec: &ServerSpec) -> R
         .args(["serve", "--listen", "127.0.0.1:0", "--captcha-bits", &spec.captcha_bits.to_string(), "--data-dir"])
         .arg(dir)
         .args(["--database-url", url, "--login-per-ip-per-minute", big, "--accounts-per-ip-per-hour", big])
-        .args(["--captcha-per-ip-per-minute", big, "--codes-per-ip-per-minute", big, "--codes-sent-per-ip-per-hour", big]);
+        .args([
+            "--captcha-per-ip-per-minute",
+            big,
+            "--codes-per-ip-per-minute",
+            big,
+            "--codes-sent-per-ip-per-hour",
+            big,
+        ]);
     if let Some(synchronous) = spec.synchronous {
         command.args(["--sqlite-synchronous", synchronous]);
     }

@@ -26,7 +26,8 @@ pub fn temp_dir() -> PathBuf {
 pub fn data_dir_with_key(dir: &Path, key: &twostep_app::crypto::MasterKey) {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).unwrap();
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(dir.join("master.key")).unwrap();
+    let mut f =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(dir.join("master.key")).unwrap();
     std::io::Write::write_all(&mut f, data_encoding::HEXLOWER.encode(key.as_bytes()).as_bytes()).unwrap();
 }
 
@@ -70,7 +71,8 @@ pub fn serve(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
         .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line:?}"));
+    let url =
+        line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line:?}"));
     Server { url: url.to_owned(), banner: line.trim().to_owned(), child }
 }
 
@@ -156,8 +158,16 @@ pub async fn get(url: &str, path: &str, token: Option<&str>) -> (u16, Value) {
 /// Flags of a server under load from one address: no captcha, and the
 /// per-IP limits out of the way (every test client is 127.0.0.1).
 pub const RELAXED_LIMITS: &[&str] = &[
-    "--captcha-bits", "0", "--login-per-ip-per-minute", "1000000", "--accounts-per-ip-per-hour", "1000000",
-    "--codes-per-ip-per-minute", "1000000", "--codes-sent-per-ip-per-hour", "1000000",
+    "--captcha-bits",
+    "0",
+    "--login-per-ip-per-minute",
+    "1000000",
+    "--accounts-per-ip-per-hour",
+    "1000000",
+    "--codes-per-ip-per-minute",
+    "1000000",
+    "--codes-sent-per-ip-per-hour",
+    "1000000",
 ];
 
 /// A data directory and database (SQLite in the data directory, or a fresh
@@ -184,7 +194,8 @@ impl CrashSite {
         if backend == Backend::Postgres {
             storage_args.extend(["--database-url".to_owned(), db.url.clone()]);
         }
-        let serve_args = RELAXED_LIMITS.iter().chain(serve_args).map(|s| s.to_string()).chain(storage_args.clone()).collect();
+        let serve_args =
+            RELAXED_LIMITS.iter().chain(serve_args).map(|s| s.to_string()).chain(storage_args.clone()).collect();
         Self { backend, label: format!("{backend:?}"), data, cwd, db, storage_args, serve_args }
     }
 
@@ -214,7 +225,11 @@ impl CrashSite {
     pub fn check_storage(&self, crash: usize) {
         let l = &self.label;
         if self.backend == Backend::Sqlite {
-            assert_eq!(sqlite_integrity(&self.data.join("twostep.db")), "ok", "{l}: integrity_check after crash {crash}");
+            assert_eq!(
+                sqlite_integrity(&self.data.join("twostep.db")),
+                "ok",
+                "{l}: integrity_check after crash {crash}"
+            );
         }
         let (ok, text) = self.run(&["audit", "verify"], "");
         assert!(ok, "{l}: audit chain after crash {crash}: {text}");
@@ -230,7 +245,10 @@ impl CrashSite {
 /// than the server's (Python's sqlite3).
 pub fn sqlite_integrity(file: &Path) -> String {
     let out = Command::new("python3")
-        .args(["-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])"])
+        .args([
+            "-c",
+            "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])",
+        ])
         .arg(file)
         .output()
         .expect("python3 for the SQLite integrity check");
@@ -238,9 +256,16 @@ pub fn sqlite_integrity(file: &Path) -> String {
 }
 
 /// A JSON request to the API, with a timeout so a killed server cannot hang it.
-pub fn request(url: &str, method: &str, path: &str, body: Option<Value>, token: Option<&str>) -> reqwest::RequestBuilder {
-    let mut req =
-        twostep_testkit::http_client().request(method.parse().unwrap(), format!("{url}{path}")).timeout(Duration::from_secs(10));
+pub fn request(
+    url: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    token: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let mut req = twostep_testkit::http_client()
+        .request(method.parse().unwrap(), format!("{url}{path}"))
+        .timeout(Duration::from_secs(10));
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -259,7 +284,13 @@ pub async fn answer(req: reqwest::RequestBuilder) -> Option<(u16, Value)> {
 }
 
 /// One request; None when the server did not answer (it was killed).
-pub async fn try_call(url: &str, method: &str, path: &str, body: Option<Value>, token: Option<&str>) -> Option<(u16, Value)> {
+pub async fn try_call(
+    url: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    token: Option<&str>,
+) -> Option<(u16, Value)> {
     answer(request(url, method, path, body, token)).await
 }
 
@@ -299,7 +330,8 @@ pub async fn outbox_code(url: &str, to: &str, seen: usize) -> Option<String> {
 /// binds an authenticator (codes from the reference `oathtool`) and returns
 /// that session, which has staff access from then on.
 pub async fn staff_with_authenticator(url: &str, email: &str, password: &str) -> String {
-    let (status, login) = post(url, "/api/v1/login", serde_json::json!({"email": email, "password": password}), None).await;
+    let (status, login) =
+        post(url, "/api/v1/login", serde_json::json!({"email": email, "password": password}), None).await;
     assert_eq!((status, login["status"].as_str()), (200, Some("authenticated")), "{email}: {login}");
     let token = login["session_token"].as_str().unwrap().to_owned();
     let sudo = serde_json::json!({"method": "password", "password": password});

@@ -5,21 +5,21 @@
 //! authenticator bound, no unconfirmed reset; `forbidden` for anyone else,
 //! saying what to do); nobody reviews their own account.
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use twostep_app::recovery::{CaseEvidence, QueueEntry};
 use twostep_domain::recovery::CaseStatus;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::AppState;
 use crate::api::me::OkResponse;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Authed, Meta};
 use crate::time::rfc3339;
-use crate::AppState;
 
 #[derive(Deserialize, IntoParams)]
 pub struct QueueQuery {

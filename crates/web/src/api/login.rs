@@ -1,19 +1,19 @@
 //! Sign-up, e-mail confirmation, captcha, the two login steps and logout.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
-use twostep_app::login::{CaptchaSolution, LoginOutcome, Session};
 use twostep_app::AppError;
+use twostep_app::login::{CaptchaSolution, LoginOutcome, Session};
 use twostep_domain::SecondFactorMethod;
 use utoipa::ToSchema;
 
+use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Authed, Meta};
 use crate::time::rfc3339;
-use crate::AppState;
 
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterBody {
@@ -36,7 +36,11 @@ pub struct RegisterResponse {
                gets a 6-digit code, which confirms this sign-up with this password and no other; the owner of an \
                existing account is told by e-mail instead, and the account is not changed", body = RegisterResponse),
               (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn register(State(s): State<AppState>, Meta(meta): Meta, ApiJson(b): ApiJson<RegisterBody>) -> ApiResult<Response> {
+pub async fn register(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    ApiJson(b): ApiJson<RegisterBody>,
+) -> ApiResult<Response> {
     s.app.register(&b.email, &b.password, &meta).await?;
     Ok((StatusCode::ACCEPTED, Json(RegisterResponse { status: "confirmation_sent".into() })).into_response())
 }
@@ -143,7 +147,11 @@ impl From<Session> for AuthenticatedResponse {
     responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody),
               (status = 401, description = "invalid_credentials", body = ErrorBody),
               (status = 403, description = "email_unverified", body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn login(State(s): State<AppState>, Meta(meta): Meta, ApiJson(b): ApiJson<LoginBody>) -> ApiResult<Json<LoginResponse>> {
+pub async fn login(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    ApiJson(b): ApiJson<LoginBody>,
+) -> ApiResult<Json<LoginResponse>> {
     let captcha = b.captcha.map(|c| CaptchaSolution { challenge_id: c.challenge_id, nonce: c.nonce });
     let outcome = s.app.login(&b.email, &b.password, captcha.as_ref(), &meta).await?;
     Ok(Json(match outcome {

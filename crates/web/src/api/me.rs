@@ -1,21 +1,21 @@
 //! The signed-in account: overview, authenticator, step-up codes, password,
 //! activity and withdrawals.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use twostep_app::ports::Channel;
 use twostep_app::security::WithdrawalRequest;
 use twostep_domain::SecondFactorMethod;
 use utoipa::ToSchema;
 
-use crate::api::login::{code_channel, ChannelBody, CodeSentResponse};
+use crate::AppState;
+use crate::api::login::{ChannelBody, CodeSentResponse, code_channel};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Authed, Meta};
 use crate::time::rfc3339;
-use crate::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Factors {
@@ -65,7 +65,12 @@ pub struct TotpSetupResponse {
     responses((status = 201, body = TotpSetupResponse), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn totp_start(State(s): State<AppState>, Meta(meta): Meta, auth: Authed) -> ApiResult<Response> {
     let e = s.app.start_totp_enrolment(&auth.account_id, &auth.token, &meta).await?;
-    let body = TotpSetupResponse { setup_id: e.setup_id, backup_key: e.backup_key, otpauth_uri: e.otpauth_uri, qr_svg: e.qr_svg };
+    let body = TotpSetupResponse {
+        setup_id: e.setup_id,
+        backup_key: e.backup_key,
+        otpauth_uri: e.otpauth_uri,
+        qr_svg: e.qr_svg,
+    };
     Ok((StatusCode::CREATED, [("cache-control", "no-store")], Json(body)).into_response())
 }
 
@@ -261,7 +266,13 @@ pub async fn sudo(
         twostep_domain::sudo::ProofFactor::Password => b.password,
         _ => b.code,
     }
-    .ok_or_else(|| crate::error::ApiError::invalid(if b.method == "password" { "password: is required" } else { "code: is required" }))?;
+    .ok_or_else(|| {
+        crate::error::ApiError::invalid(if b.method == "password" {
+            "password: is required"
+        } else {
+            "code: is required"
+        })
+    })?;
     let granted = s.app.prove_factor(&auth.account_id, &auth.token, factor, &secret, &meta).await?;
     Ok(Json(SudoResponse { method: granted.factor.as_str().into(), sudo_until: rfc3339(granted.until) }))
 }
@@ -276,7 +287,11 @@ pub struct StoppedResponse {
     responses((status = 200, description = "\"This wasn't me\": every recovery of the account under way stops, and any \
                later one is high risk. Needs sudo mode", body = StoppedResponse),
               (status = 401, body = ErrorBody), (status = 403, description = "step_up_required", body = ErrorBody)))]
-pub async fn stop_recoveries(State(s): State<AppState>, Meta(meta): Meta, auth: Authed) -> ApiResult<Json<StoppedResponse>> {
+pub async fn stop_recoveries(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    auth: Authed,
+) -> ApiResult<Json<StoppedResponse>> {
     let cases_stopped = s.app.stop_recoveries(&auth.account_id, &auth.token, &meta).await?;
     Ok(Json(StoppedResponse { cases_stopped }))
 }

@@ -1,17 +1,17 @@
 //! Binding a phone number: `POST /api/v1/me/phone` texts a code to the new
 //! number, `POST /api/v1/me/phone/confirm` binds it.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::AppState;
 use crate::api::login::{CodeBody, CodeSentResponse};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Authed, Meta};
-use crate::AppState;
 
 #[derive(Deserialize, ToSchema)]
 pub struct PhoneBody {

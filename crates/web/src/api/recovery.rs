@@ -3,21 +3,21 @@
 //! token as a bearer), the owner's cancel, and the security questions a
 //! signed-in account sets. The identity upload lives in `upload`.
 
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use twostep_app::recovery::{CaseView, Question};
 use twostep_app::AppError;
+use twostep_app::recovery::{CaseView, Question};
 use utoipa::ToSchema;
 
+use crate::AppState;
 use crate::api::me::OkResponse;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{bearer, ApiJson, Authed, Meta};
+use crate::extract::{ApiJson, Authed, Meta, bearer};
 use crate::time::rfc3339;
-use crate::AppState;
 
 /// The case token sent as `Authorization: Bearer <case_token>`.
 pub struct CaseToken(pub String);
@@ -48,7 +48,11 @@ pub struct OpenedCaseResponse {
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, description = "a case of this account is under review", body = ErrorBody),
               (status = 429, body = ErrorBody)))]
-pub async fn open_case(State(s): State<AppState>, Meta(meta): Meta, Path(login_id): Path<String>) -> ApiResult<Response> {
+pub async fn open_case(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    Path(login_id): Path<String>,
+) -> ApiResult<Response> {
     let opened = s.app.open_recovery(&login_id, &meta).await?;
     let body = OpenedCaseResponse {
         case_id: opened.case_id,
@@ -186,10 +190,8 @@ pub async fn verify_codes(
     Path(case_id): Path<String>,
     ApiJson(b): ApiJson<VerifyCodesBody>,
 ) -> ApiResult<Json<CaseResponse>> {
-    let view = s
-        .app
-        .verify_recovery_codes(&case_id, &token, b.phone_code.as_deref(), b.email_code.as_deref(), &meta)
-        .await?;
+    let view =
+        s.app.verify_recovery_codes(&case_id, &token, b.phone_code.as_deref(), b.email_code.as_deref(), &meta).await?;
     Ok(Json(view.into()))
 }
 

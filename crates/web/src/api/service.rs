@@ -1,16 +1,16 @@
 //! Health, readiness, metrics, the OpenAPI document and the dev outbox.
 
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::time::rfc3339;
-use crate::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct StatusResponse {
@@ -29,7 +29,8 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
         Ok(()) => Json(StatusResponse { status: "ready".into() }).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database does not answer.").into_response()
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database does not answer.")
+                .into_response()
         }
     }
 }
@@ -49,11 +50,16 @@ pub async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response 
 /// constant time, then renders.
 pub async fn metrics_text(State(s): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = &s.metrics_access.token {
-        let sent = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let sent =
+            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
         let ok = sent.is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(token.as_bytes())));
         if !ok {
-            return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "Send the metrics token as a bearer token.")
-                .into_response();
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Send the metrics token as a bearer token.",
+            )
+            .into_response();
         }
     }
     let mut counters = s.app.counters.snapshot();
@@ -98,7 +104,10 @@ pub struct OutboxResponse {
 
 #[utoipa::path(get, path = "/api/v1/dev/outbox", tag = "dev", params(OutboxQuery),
     responses((status = 200, description = "Only when no provider is configured", body = OutboxResponse)))]
-pub async fn outbox(State(s): State<AppState>, query: Result<Query<OutboxQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<OutboxResponse>> {
+pub async fn outbox(
+    State(s): State<AppState>,
+    query: Result<Query<OutboxQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<OutboxResponse>> {
     let Query(q) = query.map_err(|_| ApiError::invalid("to: must be a single value"))?;
     let to = q.to.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let to = to.map(|t| twostep_domain::normalize_email(t).unwrap_or_else(|_| t.to_owned()));

@@ -14,23 +14,23 @@
 use axum::extract::multipart::{Field, MultipartRejection};
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use twostep_app::recovery::IdentitySubmission;
 use twostep_app::AppError;
+use twostep_app::recovery::IdentitySubmission;
 use twostep_domain::document_image::MAX_IMAGE_BYTES;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::AppState;
 use crate::api::recovery::CaseToken;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Meta;
-use crate::AppState;
 
 /// The whole upload: three images at their limit plus the form's overhead.
 pub const UPLOAD_BODY_LIMIT: usize = 3 * MAX_IMAGE_BYTES + 1024 * 1024;
@@ -65,10 +65,8 @@ impl UploadBudget {
     /// declared length, or the per-request limit when it declares none. A
     /// length over the limit is 413; no room left is 429 (retry shortly).
     pub fn reserve(&self, headers: &HeaderMap) -> Result<OwnedSemaphorePermit, AppError> {
-        let declared = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
+        let declared =
+            headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
         let want = match declared {
             Some(n) if n > UPLOAD_BODY_LIMIT as u64 => {
                 return Err(AppError::PayloadTooLarge("the upload: at most 10 MiB an image".into()));
@@ -169,7 +167,11 @@ pub async fn identity(
     s.app.recovery_identity_precheck(&case_id, &token, &meta).await?;
     let _held = s.upload_budget.reserve(&headers)?;
     let mut multipart = multipart.map_err(|_| {
-        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Send the form as multipart/form-data.")
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the form as multipart/form-data.",
+        )
     })?;
     let mut form = IdentitySubmission::default();
     let mut oversized: Option<String> = None;
@@ -260,7 +262,10 @@ mod tests {
         let held = budget.reserve(&declaring(None)).unwrap();
         assert_eq!(budget.available(), 10);
         drop(held);
-        assert!(matches!(budget.reserve(&declaring(Some(UPLOAD_BODY_LIMIT as u64 + 1))), Err(AppError::PayloadTooLarge(_))));
+        assert!(matches!(
+            budget.reserve(&declaring(Some(UPLOAD_BODY_LIMIT as u64 + 1))),
+            Err(AppError::PayloadTooLarge(_))
+        ));
         assert_eq!(budget.available(), UPLOAD_BODY_LIMIT + 10);
     }
 }

@@ -5,17 +5,17 @@
 use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
-use minijinja::{context, Value};
+use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
+use twostep_app::AppError;
 use twostep_app::accounts::AccountOverview;
 use twostep_app::codes::CodeSent;
 use twostep_app::ports::Channel;
 use twostep_app::security::WithdrawalRequest;
-use twostep_app::AppError;
 
-use super::render::{failure, human_time, render_status, Errors};
+use super::render::{Errors, failure, human_time, render_status};
 use super::sudo::confirm_first;
-use super::{see_other, PageForm, SignedIn};
+use super::{PageForm, SignedIn, see_other};
 
 #[derive(Deserialize)]
 pub struct DoneQuery {
@@ -59,8 +59,12 @@ pub async fn overview(s: SignedIn, Query(q): Query<DoneQuery>) -> Response {
         Some("authenticator") => Some("Your authenticator is bound. Keep the backup key somewhere safe."),
         Some("authenticator_removed") => Some("The authenticator was removed. Withdrawals are paused for a while."),
         Some("phone") => Some("Your phone number is bound."),
-        Some("password") => Some("Your password was changed and other sessions were signed out. Withdrawals are paused for a while."),
-        Some("questions") => Some("Your security questions are saved. They help staff if you ever need account recovery."),
+        Some("password") => {
+            Some("Your password was changed and other sessions were signed out. Withdrawals are paused for a while.")
+        }
+        Some("questions") => {
+            Some("Your security questions are saved. They help staff if you ever need account recovery.")
+        }
         _ => None,
     };
     show(&s, "account.html", StatusCode::OK, context! { notice => notice }).await
@@ -97,7 +101,8 @@ pub async fn authenticator_start(s: SignedIn, PageForm(_): PageForm<serde::de::I
         Err(AppError::StepUpRequired { .. }) => confirm_first("/account/authenticator"),
         Ok(e) => {
             let setup = setup(e.setup_id, e.backup_key, e.otpauth_uri);
-            show(&s, "authenticator.html", StatusCode::OK, context! { setup => setup, errors => Errors::default() }).await
+            show(&s, "authenticator.html", StatusCode::OK, context! { setup => setup, errors => Errors::default() })
+                .await
         }
         Err(e) => show(&s, "authenticator.html", StatusCode::BAD_REQUEST, context! { errors => Errors::from(e) }).await,
     }
@@ -138,7 +143,12 @@ struct Sent {
 
 impl From<CodeSent> for Sent {
     fn from(c: CodeSent) -> Self {
-        Sent { channel: c.channel.as_str(), sent_to: c.sent_to, expires: human_time(c.expires_at), resend_after_s: c.resend_after_s }
+        Sent {
+            channel: c.channel.as_str(),
+            sent_to: c.sent_to,
+            expires: human_time(c.expires_at),
+            resend_after_s: c.resend_after_s,
+        }
     }
 }
 
@@ -190,7 +200,13 @@ pub struct StepUpForm {
 pub async fn step_up_code(s: SignedIn, PageForm(f): PageForm<StepUpForm>) -> Response {
     let template = if f.back == "password" { "password.html" } else { "withdraw.html" };
     let Some(channel) = Channel::parse(&f.channel) else {
-        return show(&s, template, StatusCode::BAD_REQUEST, context! { errors => Errors::field("channel", "Choose a channel.") }).await;
+        return show(
+            &s,
+            template,
+            StatusCode::BAD_REQUEST,
+            context! { errors => Errors::field("channel", "Choose a channel.") },
+        )
+        .await;
     };
     let (sent, errors) = match s.page.app().send_step_up_code(&s.account_id, channel, &s.page.meta).await {
         Ok(sent) => (Some(Sent::from(sent)), Errors::default()),
@@ -273,13 +289,17 @@ pub struct WithdrawForm {
 
 pub async fn withdraw(s: SignedIn, PageForm(f): PageForm<WithdrawForm>) -> Response {
     let code = Some(f.code).filter(|c| !c.trim().is_empty());
-    let request = WithdrawalRequest { asset: f.asset.clone(), amount: f.amount.clone(), address: f.address.clone(), code };
+    let request =
+        WithdrawalRequest { asset: f.asset.clone(), amount: f.amount.clone(), address: f.address.clone(), code };
     match s.page.app().request_withdrawal(&s.account_id, &s.token, &request, &s.page.meta).await {
         Err(AppError::StepUpRequired { .. }) => confirm_first("/account/withdraw"),
-        Ok(id) => show(&s, "withdraw.html", StatusCode::OK, context! { errors => Errors::default(), requested => id }).await,
+        Ok(id) => {
+            show(&s, "withdraw.html", StatusCode::OK, context! { errors => Errors::default(), requested => id }).await
+        }
         Err(e) => {
             let values = context! { asset => f.asset, amount => f.amount, address => f.address };
-            show(&s, "withdraw.html", StatusCode::BAD_REQUEST, context! { errors => Errors::from(e), values => values }).await
+            show(&s, "withdraw.html", StatusCode::BAD_REQUEST, context! { errors => Errors::from(e), values => values })
+                .await
         }
     }
 }

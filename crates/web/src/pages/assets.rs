@@ -2,10 +2,10 @@
 //! from our own origin (the CSP allows nothing else). Cached for an hour;
 //! a deployment that changes them changes the `?v=` in the templates.
 
+use axum::Router;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 
 use crate::AppState;
 

@@ -6,12 +6,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
-use twostep_app::login::{CaptchaSolution, LoginOutcome, Session};
 use twostep_app::AppError;
+use twostep_app::login::{CaptchaSolution, LoginOutcome, Session};
 use twostep_domain::SecondFactorMethod;
 
-use super::render::{human_time, render, render_status, Errors};
-use super::{see_other, with_cookies, Page, PageForm, LOGIN_COOKIE, SESSION_COOKIE};
+use super::render::{Errors, human_time, render, render_status};
+use super::{LOGIN_COOKIE, Page, PageForm, SESSION_COOKIE, see_other, with_cookies};
 
 pub async fn home(page: Page) -> Response {
     match &page.session {
@@ -95,7 +95,13 @@ pub async fn login_page(page: Page, Query(q): Query<LoginQuery>) -> Response {
 }
 
 /// The sign-in form with a fresh puzzle for the browser to solve.
-async fn login_form(page: &Page, status: StatusCode, email: &str, mut errors: Errors, notice: Option<&str>) -> Response {
+async fn login_form(
+    page: &Page,
+    status: StatusCode,
+    email: &str,
+    mut errors: Errors,
+    notice: Option<&str>,
+) -> Response {
     // A puzzle for the address typed: as hard as its recent failures ask.
     let for_email = Some(email).filter(|e| !e.trim().is_empty());
     let captcha = match page.app().issue_captcha(for_email, &page.meta).await {
@@ -132,11 +138,15 @@ pub struct LoginForm {
 }
 
 pub async fn login(page: Page, PageForm(f): PageForm<LoginForm>) -> Response {
-    let captcha = (!f.challenge_id.is_empty()).then_some(CaptchaSolution { challenge_id: f.challenge_id, nonce: f.nonce });
+    let captcha =
+        (!f.challenge_id.is_empty()).then_some(CaptchaSolution { challenge_id: f.challenge_id, nonce: f.nonce });
     match page.app().login(&f.email, &f.password, captcha.as_ref(), &page.meta).await {
         Ok(LoginOutcome::Authenticated(session)) => signed_in(&page, &session),
         Ok(LoginOutcome::SecondFactorRequired { login_id, methods, expires_at }) => {
-            let value = std::iter::once(login_id.as_str()).chain(methods.iter().map(|m| m.as_str())).collect::<Vec<_>>().join(".");
+            let value = std::iter::once(login_id.as_str())
+                .chain(methods.iter().map(|m| m.as_str()))
+                .collect::<Vec<_>>()
+                .join(".");
             let cookie = super::set_cookie(LOGIN_COOKIE, &value, Some(expires_at - page.app().now()), page.secure);
             with_cookies(see_other("/login/second-step"), &[cookie])
         }
@@ -145,7 +155,10 @@ pub async fn login(page: Page, PageForm(f): PageForm<LoginForm>) -> Response {
 }
 
 fn signed_in(page: &Page, session: &Session) -> Response {
-    with_cookies(see_other("/account"), &[page.session_cookie(&session.token, session.expires_at), page.clear(LOGIN_COOKIE)])
+    with_cookies(
+        see_other("/account"),
+        &[page.session_cookie(&session.token, session.expires_at), page.clear(LOGIN_COOKIE)],
+    )
 }
 
 pub async fn logout(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
@@ -210,7 +223,14 @@ fn view_for_channel(channel: &str) -> &'static str {
     }
 }
 
-fn second_step(page: &Page, p: &Pending, view: &str, channel: Option<&str>, sent: Option<Sent>, errors: Errors) -> Response {
+fn second_step(
+    page: &Page,
+    p: &Pending,
+    view: &str,
+    channel: Option<&str>,
+    sent: Option<Sent>,
+    errors: Errors,
+) -> Response {
     let has = |m| p.methods.contains(&m);
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     render_status(

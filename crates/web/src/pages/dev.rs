@@ -3,11 +3,11 @@
 
 use axum::extract::Query;
 use axum::response::Response;
-use minijinja::{context, Value};
+use minijinja::{Value, context};
 use serde::Deserialize;
 
-use super::render::{failure, human_time, render};
 use super::Page;
+use super::render::{failure, human_time, render};
 
 #[derive(Deserialize)]
 pub struct OutboxQuery {

@@ -39,17 +39,17 @@ mod render;
 mod staff;
 mod sudo;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use hmac::{KeyInit, Mac};
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 use twostep_app::RequestMeta;
 
@@ -313,15 +313,20 @@ impl<T: DeserializeOwned> FromRequest<AppState> for PageForm<T> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(|_| render::message(&page, StatusCode::PAYLOAD_TOO_LARGE, "Too much data", "The form was too large."))?;
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state).await.map_err(|_| {
+            render::message(&page, StatusCode::PAYLOAD_TOO_LARGE, "Too much data", "The form was too large.")
+        })?;
         let sent = serde_urlencoded::from_bytes::<CsrfField>(&bytes).map(|f| f.csrf).unwrap_or_default();
         if !is_form || !csrf_ok(&page, &sent) {
             return Err(refused(&page));
         }
         serde_urlencoded::from_bytes::<T>(&bytes).map(PageForm).map_err(|_| {
-            render::message(&page, StatusCode::BAD_REQUEST, "Something is missing", "The form was incomplete; go back and try again.")
+            render::message(
+                &page,
+                StatusCode::BAD_REQUEST,
+                "Something is missing",
+                "The form was incomplete; go back and try again.",
+            )
         })
     }
 }

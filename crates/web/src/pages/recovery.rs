@@ -8,15 +8,15 @@
 use axum::extract::{Multipart, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use minijinja::{context, Value};
+use minijinja::{Value, context};
 use serde::Deserialize;
-use twostep_app::recovery::{CaseView, IdentitySubmission};
 use twostep_app::AppError;
+use twostep_app::recovery::{CaseView, IdentitySubmission};
 use twostep_domain::document_image::MAX_IMAGE_BYTES;
 use twostep_domain::recovery::{CaseStatus, RecoveryStep};
 
-use super::render::{failure, human_time, message, render_status, Errors};
-use super::{csrf_ok, see_other, set_cookie, with_cookies, Page, PageForm, CASE_COOKIE, LOGIN_COOKIE};
+use super::render::{Errors, failure, human_time, message, render_status};
+use super::{CASE_COOKIE, LOGIN_COOKIE, Page, PageForm, csrf_ok, see_other, set_cookie, with_cookies};
 
 /// The case this browser is recovering.
 struct Case {
@@ -76,7 +76,11 @@ fn next_screen(view: &CaseView, items_asked: bool) -> &'static str {
     let due = |step| view.required_steps.contains(&step) && view.steps.iter().any(|(s, done)| *s == step && !done);
     match view.status {
         CaseStatus::Open if view.reset_items.is_empty() => {
-            if items_asked { "items" } else { "warning" }
+            if items_asked {
+                "items"
+            } else {
+                "warning"
+            }
         }
         CaseStatus::Open if due(RecoveryStep::Codes) => "codes",
         CaseStatus::Open if due(RecoveryStep::Questions) => "questions",
@@ -118,7 +122,10 @@ async fn after(page: &Page, c: &Case, screen: &str, result: Result<(), AppError>
         Ok(()) => see_other("/recovery"),
         Err(AppError::Unauthorized | AppError::NotFound) => no_case(page),
         Err(e) => match page.app().recovery_case(&c.id, &c.token).await {
-            Ok(view) => show(page, c, &view, screen, StatusCode::BAD_REQUEST, context! { errors => Errors::from(e), ..extra }).await,
+            Ok(view) => {
+                show(page, c, &view, screen, StatusCode::BAD_REQUEST, context! { errors => Errors::from(e), ..extra })
+                    .await
+            }
             Err(e) => failure(page, e),
         },
     }
@@ -138,7 +145,8 @@ pub struct ItemsForm {
 pub async fn items(page: Page, PageForm(f): PageForm<ItemsForm>) -> Response {
     let Some(c) = case(&page) else { return no_case(&page) };
     let mut reset = Vec::new();
-    for (on, name) in [(&f.reset_authenticator, "authenticator"), (&f.reset_phone, "phone"), (&f.reset_email, "email")] {
+    for (on, name) in [(&f.reset_authenticator, "authenticator"), (&f.reset_phone, "phone"), (&f.reset_email, "email")]
+    {
         if on.is_some() {
             reset.push(name.to_owned());
         }
@@ -154,7 +162,8 @@ pub async fn send_codes(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>
     let Some(c) = case(&page) else { return no_case(&page) };
     let (sent, errors) = match page.app().send_recovery_codes(&c.id, &c.token, &page.meta).await {
         Ok(s) => {
-            let list: Vec<Value> = s.sent.iter().map(|(ch, to)| context! { channel => ch.as_str(), to => to }).collect();
+            let list: Vec<Value> =
+                s.sent.iter().map(|(ch, to)| context! { channel => ch.as_str(), to => to }).collect();
             let phone = s.sent.iter().any(|(ch, _)| ch.as_str() != "email");
             (Some(context! { list => list, expires => human_time(s.expires_at), phone => phone }), Errors::default())
         }
@@ -182,7 +191,9 @@ pub async fn verify_codes(page: Page, PageForm(f): PageForm<CodesForm>) -> Respo
     let result = page.app().verify_recovery_codes(&c.id, &c.token, phone, email, &page.meta).await.map(|_| ());
     let result = result.map_err(|e| match e {
         // Both codes are checked together; say so next to both boxes.
-        AppError::InvalidCode => AppError::invalid("email_code", "a code is wrong or expired; check both, or send new ones"),
+        AppError::InvalidCode => {
+            AppError::invalid("email_code", "a code is wrong or expired; check both, or send new ones")
+        }
         other => other,
     });
     after(&page, &c, "codes", result, context! { entered => true }).await
@@ -191,10 +202,8 @@ pub async fn verify_codes(page: Page, PageForm(f): PageForm<CodesForm>) -> Respo
 /// `answer:<question_id>` fields.
 pub async fn answers(page: Page, PageForm(fields): PageForm<Vec<(String, String)>>) -> Response {
     let Some(c) = case(&page) else { return no_case(&page) };
-    let answers: Vec<(String, String)> = fields
-        .into_iter()
-        .filter_map(|(k, v)| k.strip_prefix("answer:").map(|id| (id.to_owned(), v)))
-        .collect();
+    let answers: Vec<(String, String)> =
+        fields.into_iter().filter_map(|(k, v)| k.strip_prefix("answer:").map(|id| (id.to_owned(), v))).collect();
     let result = page.app().answer_recovery_questions(&c.id, &c.token, &answers, &page.meta).await;
     after(&page, &c, "questions", result, context! {}).await
 }
@@ -222,11 +231,15 @@ pub async fn identity(
     let mut form = IdentitySubmission::default();
     let mut first = true;
     let result: Result<(), AppError> = async {
-        while let Some(mut field) = multipart.next_field().await.map_err(|_| AppError::invalid("front", "the upload could not be read"))? {
+        while let Some(mut field) =
+            multipart.next_field().await.map_err(|_| AppError::invalid("front", "the upload could not be read"))?
+        {
             let name = field.name().unwrap_or_default().to_owned();
             let limit = if matches!(name.as_str(), "front" | "back" | "selfie") { MAX_IMAGE_BYTES } else { 200 };
             let mut bytes = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(|_| AppError::invalid(&name, "the upload could not be read"))? {
+            while let Some(chunk) =
+                field.chunk().await.map_err(|_| AppError::invalid(&name, "the upload could not be read"))?
+            {
                 if bytes.len() + chunk.len() > limit {
                     return Err(AppError::PayloadTooLarge(format!("{name}: at most 10 MiB")));
                 }
@@ -265,7 +278,8 @@ pub async fn identity(
         }
         Err(AppError::UnsupportedMedia(m)) => {
             let field = ["front", "back", "selfie"].into_iter().find(|f| m.starts_with(f)).unwrap_or("front");
-            after(&page, &c, "identity", Err(AppError::invalid(field, "must be a JPEG or PNG photo")), context! {}).await
+            after(&page, &c, "identity", Err(AppError::invalid(field, "must be a JPEG or PNG photo")), context! {})
+                .await
         }
         other => after(&page, &c, "identity", other, context! {}).await,
     }
@@ -286,7 +300,12 @@ pub struct CancelQuery {
 }
 
 pub async fn cancel_page(page: Page, Query(q): Query<CancelQuery>) -> Response {
-    render_status(&page, StatusCode::OK, "recovery_cancel.html", context! { code => q.code, errors => Errors::default() })
+    render_status(
+        &page,
+        StatusCode::OK,
+        "recovery_cancel.html",
+        context! { code => q.code, errors => Errors::default() },
+    )
 }
 
 #[derive(Deserialize)]
@@ -315,7 +334,12 @@ pub async fn cancel(page: Page, PageForm(f): PageForm<CancelForm>) -> Response {
                 }
                 other => Errors::from(other),
             };
-            render_status(&page, StatusCode::BAD_REQUEST, "recovery_cancel.html", context! { code => f.code, errors => errors })
+            render_status(
+                &page,
+                StatusCode::BAD_REQUEST,
+                "recovery_cancel.html",
+                context! { code => f.code, errors => errors },
+            )
         }
     }
 }

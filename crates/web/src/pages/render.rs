@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use minijinja::{context, Environment, Value};
+use minijinja::{Environment, Value, context};
 use serde::Serialize;
 use twostep_app::AppError;
 
@@ -101,9 +101,7 @@ impl From<AppError> for Errors {
                  solves it when you sign in again; it may take a little longer.",
             ),
             AppError::StepUpRequired { .. } => Errors::form("Confirm it is you first, then try again."),
-            AppError::EmailUnverified => {
-                Errors::form("Confirm your e-mail address first with the code we sent you.")
-            }
+            AppError::EmailUnverified => Errors::form("Confirm your e-mail address first with the code we sent you."),
             AppError::TooManyAttempts { retry_after_s } => {
                 Errors::form(format!("Too many attempts. Please wait {} and try again.", wait_text(retry_after_s)))
             }
@@ -141,7 +139,10 @@ pub fn render_status(page: &Page, status: StatusCode, name: &str, ctx: Value) ->
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, template = name, "page rendering failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, Html("<!doctype html><title>Error</title><p>Something went wrong on our side.</p>"))
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<!doctype html><title>Error</title><p>Something went wrong on our side.</p>"),
+            )
                 .into_response()
         }
     }
@@ -170,7 +171,16 @@ mod tests {
 
     #[test]
     fn every_template_parses() {
-        for name in ["base.html", "login.html", "account.html", "withdraw.html", "second_step.html", "recovery.html", "staff_case.html", "questions.html"] {
+        for name in [
+            "base.html",
+            "login.html",
+            "account.html",
+            "withdraw.html",
+            "second_step.html",
+            "recovery.html",
+            "staff_case.html",
+            "questions.html",
+        ] {
             ENV.get_template(name).unwrap();
         }
     }

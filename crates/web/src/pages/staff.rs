@@ -6,29 +6,39 @@
 //! what to do when it is refused.
 
 use axum::extract::{Path, Query};
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use minijinja::{context, Value};
+use minijinja::{Value, context};
 use serde::Deserialize;
 use twostep_app::AppError;
+use twostep_domain::Role;
 use twostep_domain::recovery::CaseStatus;
 use twostep_domain::staff::StaffRefusal;
-use twostep_domain::Role;
 
-use super::render::{failure, human_time, message, message_with_link, render_status, Errors};
-use super::{see_other, PageForm, SignedIn};
+use super::render::{Errors, failure, human_time, message, message_with_link, render_status};
+use super::{PageForm, SignedIn, see_other};
 
 fn refusal(s: &SignedIn, e: AppError) -> Response {
     let forbidden = StatusCode::FORBIDDEN;
     match e {
         AppError::Forbidden => message(&s.page, forbidden, "Staff only", "This console is for reviewers and admins."),
-        AppError::Staff(r @ StaffRefusal::NoAuthenticator) => {
-            message_with_link(&s.page, forbidden, "Bind an authenticator first", r.message(), ("/account", "Go to your security settings"))
+        AppError::Staff(r @ StaffRefusal::NoAuthenticator) => message_with_link(
+            &s.page,
+            forbidden,
+            "Bind an authenticator first",
+            r.message(),
+            ("/account", "Go to your security settings"),
+        ),
+        AppError::Staff(r @ StaffRefusal::ResetUnconfirmed) => message_with_link(
+            &s.page,
+            forbidden,
+            "Waiting for an admin",
+            r.message(),
+            ("/account", "Go to your security settings"),
+        ),
+        AppError::Staff(r) => {
+            message_with_link(&s.page, forbidden, "Admins only", r.message(), ("/staff", "Back to the review queue"))
         }
-        AppError::Staff(r @ StaffRefusal::ResetUnconfirmed) => {
-            message_with_link(&s.page, forbidden, "Waiting for an admin", r.message(), ("/account", "Go to your security settings"))
-        }
-        AppError::Staff(r) => message_with_link(&s.page, forbidden, "Admins only", r.message(), ("/staff", "Back to the review queue")),
         other => failure(&s.page, other),
     }
 }

@@ -8,12 +8,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
-use twostep_app::ports::Channel;
 use twostep_app::AppError;
+use twostep_app::ports::Channel;
 use twostep_domain::sudo::ProofFactor;
 
-use super::render::{failure, human_time, render_status, Errors};
-use super::{see_other, PageForm, SignedIn};
+use super::render::{Errors, failure, human_time, render_status};
+use super::{PageForm, SignedIn, see_other};
 
 /// Where to go after the proof: a page of the signed-in account only, so
 /// the form cannot be used to send someone elsewhere.
@@ -44,7 +44,13 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-async fn show(s: &SignedIn, status: StatusCode, next: &str, errors: Errors, sent: Option<minijinja::Value>) -> Response {
+async fn show(
+    s: &SignedIn,
+    status: StatusCode,
+    next: &str,
+    errors: Errors,
+    sent: Option<minijinja::Value>,
+) -> Response {
     let app = s.page.app();
     let account = match app.account(&s.account_id).await {
         Ok(a) => a,
@@ -103,7 +109,8 @@ pub async fn send(s: SignedIn, PageForm(f): PageForm<SendForm>) -> Response {
     };
     match s.page.app().send_step_up_code(&s.account_id, channel, &s.page.meta).await {
         Ok(c) => {
-            let sent = context! { channel => c.channel.as_str(), sent_to => c.sent_to, expires => human_time(c.expires_at) };
+            let sent =
+                context! { channel => c.channel.as_str(), sent_to => c.sent_to, expires => human_time(c.expires_at) };
             show(&s, StatusCode::OK, &next, Errors::default(), Some(sent)).await
         }
         Err(e) => show(&s, StatusCode::BAD_REQUEST, &next, Errors::from(e), None).await,
