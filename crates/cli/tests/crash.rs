@@ -19,7 +19,7 @@ const PW: &str = "correct horse battery";
 const CRASHES: usize = 3;
 
 /// What the server acknowledged before it died.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Acknowledged {
     /// Accounts answered 201 (e-mail, verified).
     accounts: Vec<(String, bool)>,
@@ -105,7 +105,8 @@ async fn crash_and_recover(backend: Backend) {
     let mut survived = 0;
     for crash in 0..CRASHES {
         let server = site.serve();
-        let checked = check_after_restart(&l, &server.url, &ack.lock().unwrap_or_else(|e| e.into_inner())).await;
+        let acked = ack.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let checked = check_after_restart(&l, &server.url, &acked).await;
         // New users keep arriving; the plug is pulled once this round has
         // seen a few sign-ins complete, so others are mid-way at that moment.
         let codes_before = ack.lock().unwrap().used_codes.len();
@@ -141,7 +142,8 @@ async fn crash_and_recover(backend: Backend) {
     }
     // A last restart checks the writes acknowledged before the last crash.
     let server = site.serve();
-    let checked = check_after_restart(&l, &server.url, &ack.lock().unwrap()).await;
+    let acked = ack.lock().unwrap().clone();
+    let checked = check_after_restart(&l, &server.url, &acked).await;
     drop(server);
     {
         let a = ack.lock().unwrap();
