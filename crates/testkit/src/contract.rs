@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use tokio::sync::Barrier;
 use twostep_app::crypto::new_id;
-use twostep_app::ports::{AccountStore, CreateOutcome, NewAccount, QueuedMessage, StoreResult};
-use twostep_domain::{MessageStatus, Role};
+use twostep_app::ports::{
+    AccountStore, CreateOutcome, LoginStore, NewAccount, NewLoginAttempt, QueuedMessage, StoreResult,
+};
+use twostep_domain::{LoginAttempt, LoginState, MessageStatus, Role};
 use twostep_store::SqlStore;
 
 use crate::db::{BOTH, Backend, TestDatabase};
@@ -43,6 +45,27 @@ pub async fn refuse_audit_writes(s: &SqlStore, l: &str, on: bool) {
         (false, false) => "DROP TRIGGER refuse_audit ON audit_log",
     };
     s.pool().execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))).await.unwrap_or_else(|e| panic!("{l}: {e}"));
+}
+
+/// A pending login attempt of the account, created at `FIXTURES_AT` and
+/// expiring ten minutes later; returns its id.
+pub async fn pending_attempt(s: &SqlStore, account_id: &str) -> String {
+    let attempt = LoginAttempt {
+        id: new_id(),
+        account_id: account_id.into(),
+        state: LoginState::Pending,
+        failures: 0,
+        expires_at: FIXTURES_AT + 600,
+    };
+    let login = NewLoginAttempt {
+        attempt: attempt.clone(),
+        created_at: FIXTURES_AT,
+        ip: "192.0.2.1".into(),
+        user_agent: "ua".into(),
+        audit: None,
+    };
+    s.create_login(&login).await.expect("a pending login attempt");
+    attempt.id
 }
 
 /// When the fixtures below are created.

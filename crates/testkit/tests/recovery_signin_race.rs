@@ -8,10 +8,10 @@
 use twostep_app::crypto::new_id;
 use twostep_app::ports::*;
 use twostep_app::recovery::port::*;
+use twostep_domain::LoginState;
 use twostep_domain::recovery::{CaseStatus, RecoveryStep, ResetItem};
-use twostep_domain::{LoginAttempt, LoginState};
 use twostep_store::SqlStore;
-use twostep_testkit::contract::{account as contract_account, each_backend, notice, race};
+use twostep_testkit::contract::{account as contract_account, each_backend, notice, pending_attempt, race};
 
 const T0: i64 = 1_700_000_000;
 const PREFIX: &str = "login:";
@@ -42,26 +42,6 @@ async fn account(s: &SqlStore, l: &str) -> (String, String) {
     s.create_totp_setup(&setup).await.unwrap();
     assert!(s.bind_totp(&setup, 100, T0).await.unwrap(), "{l}");
     (id, email)
-}
-
-async fn attempt(s: &SqlStore, account_id: &str) -> String {
-    let attempt = LoginAttempt {
-        id: new_id(),
-        account_id: account_id.into(),
-        state: LoginState::Pending,
-        failures: 0,
-        expires_at: T0 + 600,
-    };
-    s.create_login(&NewLoginAttempt {
-        attempt: attempt.clone(),
-        created_at: T0,
-        ip: "192.0.2.1".into(),
-        user_agent: "ua".into(),
-        audit: None,
-    })
-    .await
-    .unwrap();
-    attempt.id
 }
 
 /// A case of the account walked to pending review.
@@ -239,10 +219,10 @@ async fn approval_and_freeze_racing_sign_ins_of_the_account_never_deadlock() {
                 audit: vec![audit("recovery_approved", &a, now)],
                 notices: vec![notice("sms", "+447911123456", now)],
             })];
-            ops.push(Op::Complete(success(&attempt(&s, &a).await, Some(101))));
-            ops.push(Op::Complete(success(&attempt(&s, &a).await, None)));
-            ops.push(Op::Refuse(failure(&attempt(&s, &a).await)));
-            ops.push(Op::Refuse(failure(&attempt(&s, &a).await)));
+            ops.push(Op::Complete(success(&pending_attempt(&s, &a).await, Some(101))));
+            ops.push(Op::Complete(success(&pending_attempt(&s, &a).await, None)));
+            ops.push(Op::Refuse(failure(&pending_attempt(&s, &a).await)));
+            ops.push(Op::Refuse(failure(&pending_attempt(&s, &a).await)));
             settle(&s, ops, round, l, now).await;
             let at = |what: &str| format!("{l}: round {round}: {what}");
             let case = s.case_by_id(&r.case.id).await.unwrap().unwrap();
@@ -264,8 +244,8 @@ async fn approval_and_freeze_racing_sign_ins_of_the_account_never_deadlock() {
                     notices: vec![notice("sms", "+447911123456", later)],
                 },
             }];
-            ops.push(Op::Complete(success(&attempt(&s, &a).await, None)));
-            ops.push(Op::Refuse(failure(&attempt(&s, &a).await)));
+            ops.push(Op::Complete(success(&pending_attempt(&s, &a).await, None)));
+            ops.push(Op::Refuse(failure(&pending_attempt(&s, &a).await)));
             settle(&s, ops, round, l, later).await;
             let acc = s.account_by_id(&a).await.unwrap().unwrap();
             assert_eq!(acc.frozen_at, Some(later), "{l}: round {round}: frozen");

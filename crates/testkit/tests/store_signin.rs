@@ -4,9 +4,9 @@
 
 use twostep_app::crypto::new_id;
 use twostep_app::ports::*;
-use twostep_domain::{LoginAttempt, LoginState, Role};
+use twostep_domain::{LoginState, Role};
 use twostep_store::SqlStore;
-use twostep_testkit::contract::{each_backend, race, refuse_audit_writes};
+use twostep_testkit::contract::{each_backend, pending_attempt, race, refuse_audit_writes};
 use twostep_testkit::race;
 
 const T0: i64 = 1_700_000_000;
@@ -40,28 +40,8 @@ async fn fixture(s: &SqlStore, l: &str) -> Fixture {
     };
     s.create_totp_setup(&setup).await.unwrap();
     assert!(s.bind_totp(&setup, 100, T0).await.unwrap(), "{l}");
-    let login_id = attempt(s, &account_id).await;
+    let login_id = pending_attempt(s, &account_id).await;
     Fixture { account_id, email, login_id }
-}
-
-async fn attempt(s: &SqlStore, account_id: &str) -> String {
-    let attempt = LoginAttempt {
-        id: new_id(),
-        account_id: account_id.into(),
-        state: LoginState::Pending,
-        failures: 0,
-        expires_at: T0 + 600,
-    };
-    s.create_login(&NewLoginAttempt {
-        attempt: attempt.clone(),
-        created_at: T0,
-        ip: "192.0.2.1".into(),
-        user_agent: "ua".into(),
-        audit: None,
-    })
-    .await
-    .unwrap();
-    attempt.id
 }
 
 fn audit(kind: &str, account_id: &str) -> AuditEvent {
@@ -170,7 +150,7 @@ async fn a_used_step_or_a_closed_attempt_writes_nothing() {
         assert_eq!(s.totp_factor(&f.account_id).await.unwrap().unwrap().last_step, 100, "{l}: rolled back");
         assert!(s.session(&late.session_token_hash, T0 + 20).await.unwrap().is_none(), "{l}");
         // An expired attempt is closed too.
-        let expired = attempt(&s, &f.account_id).await;
+        let expired = pending_attempt(&s, &f.account_id).await;
         let mut too_late = success(&f, &expired, None);
         too_late.now = T0 + 600;
         assert_eq!(s.complete_sign_in(&too_late).await.unwrap(), SignInOutcome::AttemptClosed, "{l}");
@@ -184,7 +164,7 @@ async fn one_code_on_many_attempts_signs_in_exactly_once() {
         let f = fixture(&s, l).await;
         let mut attempts = Vec::new();
         for _ in 0..16 {
-            attempts.push(attempt(&s, &f.account_id).await);
+            attempts.push(pending_attempt(&s, &f.account_id).await);
         }
         let attempts = std::sync::Arc::new(attempts);
         let f = std::sync::Arc::new(f);
@@ -197,7 +177,7 @@ async fn one_code_on_many_attempts_signs_in_exactly_once() {
         assert_eq!(won, 1, "{l}: {results:?}");
         assert_eq!(results.iter().filter(|r| **r == SignInOutcome::CodeAlreadyUsed).count(), 15, "{l}");
         // And one attempt with many codes completes once.
-        let one = attempt(&s, &f.account_id).await;
+        let one = pending_attempt(&s, &f.account_id).await;
         let results = race!(16, [s, f, one] => s.complete_sign_in(&success(&f, &one, None)).await.unwrap());
         assert_eq!(results.iter().filter(|r| **r == SignInOutcome::Completed).count(), 1, "{l}");
     })
@@ -222,7 +202,7 @@ async fn a_refusal_counts_everywhere_and_kills_the_attempt_at_the_limit() {
         let failed = "second_factor_failed";
         assert_eq!(kinds, [failed, failed, failed, "second_factor_locked", failed, failed], "{l}");
         // Concurrent refusals lose no count.
-        let other = attempt(&s, &f.account_id).await;
+        let other = pending_attempt(&s, &f.account_id).await;
         let f = std::sync::Arc::new(f);
         race!(8, [s, f, other] => s.fail_sign_in(&failure(&f, &other, T0 + 20)).await.unwrap());
         assert_eq!(s.account_by_id(&f.account_id).await.unwrap().unwrap().second_factor_failures, 13, "{l}");
@@ -258,7 +238,7 @@ async fn sign_ins_arriving_together_commit_together_and_each_gets_its_own_answer
         let mut fixtures = Vec::new();
         for _ in 0..ACCOUNTS {
             let f = fixture(&s, l).await;
-            let replay = attempt(&s, &f.account_id).await;
+            let replay = pending_attempt(&s, &f.account_id).await;
             fixtures.push((f, replay));
         }
         let fixtures = std::sync::Arc::new(fixtures);
@@ -380,7 +360,7 @@ async fn a_sent_code_is_used_up_with_the_sign_in_or_not_at_all() {
         let with_code =
             |login_id: &str| SignInSuccess { sent_code_id: Some(code.id.clone()), ..success(&f, login_id, None) };
         // Closed attempt: the code stays live.
-        let closed = attempt(&s, &f.account_id).await;
+        let closed = pending_attempt(&s, &f.account_id).await;
         assert!(s.complete_login(&closed, T0, 5).await.unwrap());
         assert_eq!(s.complete_sign_in(&with_code(&closed)).await.unwrap(), SignInOutcome::AttemptClosed, "{l}");
         assert!(s.live_code(&f.account_id, "login", T0 + 10).await.unwrap().is_some(), "{l}: code still live");
@@ -388,7 +368,7 @@ async fn a_sent_code_is_used_up_with_the_sign_in_or_not_at_all() {
         assert_eq!(s.complete_sign_in(&with_code(&f.login_id)).await.unwrap(), SignInOutcome::Completed, "{l}");
         assert!(s.live_code(&f.account_id, "login", T0 + 10).await.unwrap().is_none(), "{l}: code used up");
         // The same code on another attempt: refused, and that attempt stays pending.
-        let other = attempt(&s, &f.account_id).await;
+        let other = pending_attempt(&s, &f.account_id).await;
         let again = with_code(&other);
         assert_eq!(s.complete_sign_in(&again).await.unwrap(), SignInOutcome::CodeAlreadyUsed, "{l}");
         assert_eq!(s.login_by_id(&other).await.unwrap().unwrap().state, LoginState::Pending, "{l}");
@@ -416,7 +396,7 @@ async fn a_refusal_after_the_attempt_was_won_counts_nothing() {
         );
         assert_eq!(s.audit_events(Some(&f.account_id), 5).await.unwrap().len(), 1, "{l}: only the sign-in");
         // A dead attempt is different: refusals against it still count.
-        let dead = attempt(&s, &f.account_id).await;
+        let dead = pending_attempt(&s, &f.account_id).await;
         for n in 1..=6 {
             assert_eq!(s.fail_sign_in(&failure(&f, &dead, T0 + 20)).await.unwrap(), Some(n), "{l}");
         }
