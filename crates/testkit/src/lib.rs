@@ -54,6 +54,15 @@ pub fn test_settings() -> Settings {
 }
 
 /// The default caps per account, and per IP ones out of the way.
+/// Test settings whose deliveries are given up after three attempts, one
+/// second apart at first: small enough to watch a message fail.
+pub fn settings_with_three_attempts() -> Settings {
+    let mut settings = test_settings();
+    settings.outbound.retry.max_attempts = 3;
+    settings.outbound.retry.base_delay_s = 1;
+    settings
+}
+
 pub fn test_cost_limits() -> twostep_app::limits::CostLimits {
     use twostep_app::limits::{CostLimits, HourlyCap};
     let d = CostLimits::default();
@@ -231,6 +240,22 @@ impl TestServer {
     pub async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
         let captcha = self.solved_captcha().await;
         self.post("/api/v1/login", json!({"email": email, "password": password, "captcha": captcha}), None).await
+    }
+
+    /// Signs up and confirms with the code read from the outbox table (the
+    /// development outbox route is off once any provider is configured),
+    /// signs in and confirms the password (sudo mode); returns the token.
+    pub async fn sudo_session_via_outbox_table(&self, email: &str, password: &str) -> String {
+        let (status, body) = self.post("/api/v1/accounts", json!({"email": email, "password": password}), None).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        self.settle().await;
+        let stored = twostep_app::ports::OutboxStore::outbox_for(&self.store, Some(email), 1).await.unwrap();
+        let code = extract_code(&stored[0].body).expect("a code in the sign-up e-mail");
+        let (status, v) = self.post("/api/v1/accounts/verify-email", json!({"email": email, "code": code}), None).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        let token = self.session(email, password).await;
+        self.sudo_password(&token).await;
+        token
     }
 
     /// Signs in an account without a second factor and returns the token.

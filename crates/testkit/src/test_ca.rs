@@ -51,6 +51,11 @@ impl TestCa {
         Self { cert: dir.join("ca.crt"), key: dir.join("ca.key"), dir }
     }
 
+    /// Outbound TLS settings that trust this CA (besides the system's).
+    pub fn trusted(&self) -> twostep_delivery::ClientTls {
+        twostep_delivery::ClientTls { ca_file: Some(self.cert.clone()), ..Default::default() }
+    }
+
     /// A server certificate for `names` (DNS names; IP addresses as `IP:…`).
     pub fn server_cert(&self, file: &str, names: &[&str]) -> CertPair {
         let sans: Vec<String> =

@@ -200,7 +200,7 @@ async fn twilio_sms_and_a_form_encoded_voice_provider() {
     };
     let s = TestServer::start_with_providers(Backend::Sqlite, test_settings(), providers).await;
     // E-mail has no provider here, so it still lands in the (unlisted) outbox table.
-    let token = account_via_outbox_table(&s, "dan@example.com").await;
+    let token = s.sudo_session_via_outbox_table("dan@example.com", PW).await;
     ok(&s.post("/api/v1/me/phone", json!({"phone": PHONE}), Some(&token)).await, 202);
     let r = sms.wait_for(1).await.remove(0);
     assert_eq!(r.path, "/2010-04-01/Accounts/AC0123/Messages.json");
@@ -240,19 +240,6 @@ async fn drive_retries(s: &TestServer, stub: &ProviderStub, n: usize) {
         stub.wait_for(seen + 1).await;
         delay *= 2;
     }
-}
-
-/// Signs up through the API and confirms with the code from the outbox
-/// table (the route is off once any provider is configured).
-async fn account_via_outbox_table(s: &TestServer, email: &str) -> String {
-    ok(&s.post("/api/v1/accounts", json!({"email": email, "password": PW}), None).await, 202);
-    s.settle().await;
-    let stored = twostep_app::ports::OutboxStore::outbox_for(&s.store, Some(email), 1).await.unwrap();
-    let code = extract_code(&stored[0].body).unwrap();
-    ok(&s.post("/api/v1/accounts/verify-email", json!({"email": email, "code": code}), None).await, 200);
-    let token = s.session(email, PW).await;
-    s.sudo_password(&token).await;
-    token
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -314,7 +301,7 @@ async fn a_provider_that_never_recovers_fails_the_message_without_harming_the_se
     let sms = ProviderStub::start().await;
     let providers = Providers { sms: Some(generic_sms(&sms)), ..Providers::default() };
     let s = TestServer::start_with_providers(Backend::Sqlite, test_settings(), providers).await;
-    let token = account_via_outbox_table(&s, "frank@example.com").await;
+    let token = s.sudo_session_via_outbox_table("frank@example.com", PW).await;
     let asked_at = s.now();
     sms.fail_always(true);
     ok(&s.post("/api/v1/me/phone", json!({"phone": PHONE}), Some(&token)).await, 202);

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use twostep_delivery::{BodyFormat, ClientTls, GenericHttpConfig, HttpProviderConfig, Providers, TransportTls};
 use twostep_testkit::provider_stub::ProviderStub;
 use twostep_testkit::test_ca::TestCa;
-use twostep_testkit::{Backend, TestServer, db::BOTH, extract_code, test_settings};
+use twostep_testkit::{Backend, TestServer, db::BOTH, extract_code, settings_with_three_attempts, test_settings};
 
 const PW: &str = "correct horse battery";
 const PHONE: &str = "+447911123456";
@@ -33,37 +33,13 @@ fn sms_to(stub: &ProviderStub, trust: ClientTls) -> Providers {
     }
 }
 
-fn trusting(ca: &TestCa) -> ClientTls {
-    ClientTls { ca_file: Some(ca.cert.clone()), ..ClientTls::default() }
-}
-
-fn three_attempts() -> twostep_app::Settings {
-    let mut settings = test_settings();
-    settings.outbound.retry.max_attempts = 3;
-    settings.outbound.retry.base_delay_s = 1;
-    settings
-}
-
-/// Signs up (e-mail has no provider here: the code is read from the outbox
-/// table) and signs in.
-async fn account(s: &TestServer, email: &str) -> String {
-    ok(&s.post("/api/v1/accounts", json!({"email": email, "password": PW}), None).await, 202);
-    s.settle().await;
-    let stored = twostep_app::ports::OutboxStore::outbox_for(&s.store, Some(email), 1).await.unwrap();
-    let code = extract_code(&stored[0].body).unwrap();
-    ok(&s.post("/api/v1/accounts/verify-email", json!({"email": email, "code": code}), None).await, 200);
-    let token = s.session(email, PW).await;
-    s.sudo_password(&token).await;
-    token
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sms_code_arrives_over_https_from_a_private_ca() {
     let ca = TestCa::create("twostep test CA");
     let stub = ProviderStub::start_tls(&ca.server_cert("sms", &["localhost"]), None).await;
     for backend in BOTH {
-        let s = TestServer::start_with_providers(backend, test_settings(), sms_to(&stub, trusting(&ca))).await;
-        let token = account(&s, "grace@example.com").await;
+        let s = TestServer::start_with_providers(backend, test_settings(), sms_to(&stub, ca.trusted())).await;
+        let token = s.sudo_session_via_outbox_table("grace@example.com", PW).await;
         let seen = stub.requests().len();
         ok(&s.post("/api/v1/me/phone", json!({"phone": PHONE}), Some(&token)).await, 202);
         let request = stub.wait_for(seen + 1).await.remove(seen);
@@ -81,8 +57,13 @@ async fn without_the_ca_the_provider_is_refused_by_name_retried_then_the_message
     let ca = TestCa::create("twostep test CA");
     let stub = ProviderStub::start_tls(&ca.server_cert("sms", &["localhost"]), None).await;
     for backend in BOTH {
-        let s = TestServer::start_with_providers(backend, three_attempts(), sms_to(&stub, ClientTls::default())).await;
-        let token = account(&s, "heidi@example.com").await;
+        let s = TestServer::start_with_providers(
+            backend,
+            settings_with_three_attempts(),
+            sms_to(&stub, ClientTls::default()),
+        )
+        .await;
+        let token = s.sudo_session_via_outbox_table("heidi@example.com", PW).await;
         let refused = stub.failed_handshakes().len();
         ok(&s.post("/api/v1/me/phone", json!({"phone": PHONE}), Some(&token)).await, 202);
         until_queue_done(&s).await;
@@ -103,9 +84,9 @@ async fn a_provider_that_demands_a_client_certificate_gets_one() {
     let client = ca.client_cert("sms-client", "twostep-sms");
     let stub = ProviderStub::start_tls(&ca.server_cert("sms", &["localhost"]), Some(&ca.cert)).await;
     let with_cert =
-        ClientTls { client_cert: Some(client.cert.clone()), client_key: Some(client.key.clone()), ..trusting(&ca) };
+        ClientTls { client_cert: Some(client.cert.clone()), client_key: Some(client.key.clone()), ..ca.trusted() };
     let s = TestServer::start_with_providers(Backend::Sqlite, test_settings(), sms_to(&stub, with_cert)).await;
-    let token = account(&s, "ivan@example.com").await;
+    let token = s.sudo_session_via_outbox_table("ivan@example.com", PW).await;
     ok(&s.post("/api/v1/me/phone", json!({"phone": PHONE}), Some(&token)).await, 202);
     let request = stub.wait_for(1).await.remove(0);
     let body: Value = serde_json::from_str(&request.body).unwrap();
@@ -113,8 +94,10 @@ async fn a_provider_that_demands_a_client_certificate_gets_one() {
     ok(&s.post("/api/v1/me/phone/confirm", json!({"code": code}), Some(&token)).await, 200);
     s.stop().await;
 
-    let s = TestServer::start_with_providers(Backend::Sqlite, three_attempts(), sms_to(&stub, trusting(&ca))).await;
-    let token = account(&s, "judy@example.com").await;
+    let s =
+        TestServer::start_with_providers(Backend::Sqlite, settings_with_three_attempts(), sms_to(&stub, ca.trusted()))
+            .await;
+    let token = s.sudo_session_via_outbox_table("judy@example.com", PW).await;
     ok(&s.post("/api/v1/me/phone", json!({"phone": PHONE}), Some(&token)).await, 202);
     until_queue_done(&s).await;
     let (status, _, error) = queued_to(&s, PHONE).await.remove(0);

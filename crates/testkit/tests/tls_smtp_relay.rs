@@ -16,7 +16,7 @@ use serde_json::json;
 use twostep_delivery::{ClientTls, Providers, SmtpConfig, SmtpTls, TransportTls};
 use twostep_testkit::postfix::{DeliveredMail, Postfix};
 use twostep_testkit::test_ca::{CertPair, TestCa};
-use twostep_testkit::{Backend, TestServer, db::BOTH, extract_code, test_settings};
+use twostep_testkit::{Backend, TestServer, db::BOTH, extract_code, settings_with_three_attempts, test_settings};
 
 const PW: &str = "correct horse battery";
 
@@ -51,18 +51,6 @@ fn through(smtp: SmtpConfig, trust: ClientTls) -> Providers {
     Providers { smtp: Some(smtp), tls: TransportTls { smtp: trust, ..Default::default() }, ..Providers::default() }
 }
 
-fn trusting(ca: &TestCa) -> ClientTls {
-    ClientTls { ca_file: Some(ca.cert.clone()), ..ClientTls::default() }
-}
-
-/// Retry settings small enough to watch a message being given up on.
-fn three_attempts() -> twostep_app::Settings {
-    let mut settings = test_settings();
-    settings.outbound.retry.max_attempts = 3;
-    settings.outbound.retry.base_delay_s = 1;
-    settings
-}
-
 async fn delivered_to(postfix: &Postfix, to: &str) -> DeliveredMail {
     for _ in 0..200 {
         if let Some(m) = postfix.mails().into_iter().find(|m| m.header("Delivered-To").as_deref() == Some(to)) {
@@ -88,7 +76,7 @@ async fn a_sign_up_code_arrives_through_postfix_over_starttls_and_implicit_tls()
             let s = TestServer::start_with_providers(
                 backend,
                 test_settings(),
-                through(smtp("localhost", port, tls), trusting(&relay.ca)),
+                through(smtp("localhost", port, tls), relay.ca.trusted()),
             )
             .await;
             let email = format!(
@@ -119,7 +107,7 @@ async fn without_the_ca_the_certificate_is_refused_by_name_retried_then_the_mess
             [(SmtpTls::StartTls, relay.postfix.starttls_port), (SmtpTls::Implicit, relay.postfix.implicit_port)]
         {
             let providers = through(smtp("localhost", port, tls), ClientTls::default());
-            let s = TestServer::start_with_providers(backend, three_attempts(), providers).await;
+            let s = TestServer::start_with_providers(backend, settings_with_three_attempts(), providers).await;
             let email = format!("untrusted-{}-{port}@example.com", format!("{backend:?}").to_lowercase());
             sign_up(&s, &email).await;
             until_queue_done(&s).await;
@@ -143,8 +131,8 @@ async fn without_the_ca_the_certificate_is_refused_by_name_retried_then_the_mess
 async fn the_host_name_is_checked_even_with_the_ca_given() {
     let relay = relay();
     // The certificate names `localhost`; the relay is configured by address.
-    let providers = through(smtp("127.0.0.1", relay.postfix.starttls_port, SmtpTls::StartTls), trusting(&relay.ca));
-    let s = TestServer::start_with_providers(Backend::Sqlite, three_attempts(), providers).await;
+    let providers = through(smtp("127.0.0.1", relay.postfix.starttls_port, SmtpTls::StartTls), relay.ca.trusted());
+    let s = TestServer::start_with_providers(Backend::Sqlite, settings_with_three_attempts(), providers).await;
     sign_up(&s, "by-address@example.com").await;
     until_queue_done(&s).await;
     let (status, attempts, error) = queued_to(&s, "by-address@example.com").await.remove(0);
@@ -162,7 +150,7 @@ async fn a_relay_that_demands_a_client_certificate_verifies_twostep_s() {
     let with_cert = ClientTls {
         client_cert: Some(relay.client.cert.clone()),
         client_key: Some(relay.client.key.clone()),
-        ..trusting(&relay.ca)
+        ..relay.ca.trusted()
     };
     let s = TestServer::start_with_providers(
         Backend::Sqlite,
@@ -179,8 +167,8 @@ async fn a_relay_that_demands_a_client_certificate_verifies_twostep_s() {
     // Without the certificate the relay ends the handshake, and the error says so.
     let s = TestServer::start_with_providers(
         Backend::Sqlite,
-        three_attempts(),
-        through(smtp("localhost", port, SmtpTls::StartTls), trusting(&relay.ca)),
+        settings_with_three_attempts(),
+        through(smtp("localhost", port, SmtpTls::StartTls), relay.ca.trusted()),
     )
     .await;
     sign_up(&s, "no-cert@example.com").await;
