@@ -24,7 +24,9 @@ fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+/// Appends a PNG chunk (length, kind, data, CRC computed here, apart from
+/// the code under test).
+pub fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(&(data.len() as u32).to_be_bytes());
     let start = out.len();
     out.extend_from_slice(kind);

@@ -11,19 +11,11 @@ use std::io::Write;
 use common::{assert_error, ok};
 use serde_json::json;
 use twostep_domain::Role;
-use twostep_domain::document_image::crc32;
 use twostep_testkit::db::BOTH;
-use twostep_testkit::recovery::{Case, Part, file_part, jpeg_image, open_case, right_answers, text_part, totp_owner};
+use twostep_testkit::recovery::{
+    Case, Part, file_part, jpeg_image, open_case, png_chunk, right_answers, text_part, totp_owner,
+};
 use twostep_testkit::{Backend, TestServer};
-
-fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    let start = out.len();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let crc = crc32(&out[start..]);
-    out.extend_from_slice(&crc.to_be_bytes());
-}
 
 /// A PNG whose scanlines (each with its filter byte) are `row(y)`, zlib
 /// compressed at `level`; `colour`: 0 grey, 2 RGB, 6 RGBA; `depth` 8 or 16.
@@ -44,9 +36,9 @@ fn png(
     let mut ihdr = width.to_be_bytes().to_vec();
     ihdr.extend_from_slice(&height.to_be_bytes());
     ihdr.extend_from_slice(&[depth, colour, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &idat);
-    chunk(&mut out, b"IEND", &[]);
+    png_chunk(&mut out, b"IHDR", &ihdr);
+    png_chunk(&mut out, b"IDAT", &idat);
+    png_chunk(&mut out, b"IEND", &[]);
     out
 }
 
@@ -118,9 +110,9 @@ async fn run(backend: Backend, bomb: &[u8], heavy: &[u8]) {
     let mut ihdr = 400u32.to_be_bytes().to_vec();
     ihdr.extend_from_slice(&400u32.to_be_bytes());
     ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
-    chunk(&mut garbage, b"IHDR", &ihdr);
-    chunk(&mut garbage, b"IDAT", HTML);
-    chunk(&mut garbage, b"IEND", &[]);
+    png_chunk(&mut garbage, b"IHDR", &ihdr);
+    png_chunk(&mut garbage, b"IDAT", HTML);
+    png_chunk(&mut garbage, b"IEND", &[]);
     assert_error(&up(garbage).await, 400, "invalid_request");
     assert_eq!(s.app.store.case_documents(&case.id).await.unwrap().len(), 0, "nothing refused was kept");
 

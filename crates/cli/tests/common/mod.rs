@@ -78,18 +78,7 @@ pub fn serve(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
 
 /// Runs `twostep ARGS` in `cwd` with `stdin`; returns success and all output.
 pub fn run(cwd: &Path, args: &[&str], stdin: &str) -> (bool, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
+    run_env(cwd, args, stdin, &[])
 }
 
 /// Runs `twostep ARGS` in `cwd` with extra environment variables.
