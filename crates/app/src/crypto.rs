@@ -114,6 +114,21 @@ impl Keyring {
         &self.code_pepper
     }
 
+    /// A bearer secret derived from the master key for `purpose` and `id`:
+    /// the same every time it is asked for, so it can be told again
+    /// without being stored (only its [`token_hash`] is). Unguessable
+    /// without the master key.
+    pub fn derived_token(&self, purpose: &str, id: &str) -> String {
+        let digest = Sha256::new()
+            .chain_update(b"twostep derived token\0")
+            .chain_update(self.code_pepper)
+            .chain_update(purpose.as_bytes())
+            .chain_update(b"\0")
+            .chain_update(id.as_bytes())
+            .finalize();
+        data_encoding::BASE64URL_NOPAD.encode(&digest)
+    }
+
     pub fn current_id(&self) -> String {
         hex(&self.current)
     }

@@ -369,13 +369,18 @@ impl RecoveryStore for SqlStore {
             return Ok(false);
         }
         if let CaseChange::Submitted { cancel_token_hash, .. } = change {
-            sqlx::query("INSERT INTO recovery_cancel_tokens (token_hash, case_id, created_at) VALUES ($1, $2, $3)")
-                .bind(cancel_token_hash)
-                .bind(case_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            // The case's one cancel code is usually known already; a new one
+            // (the master key rotated since opening) is added beside it.
+            sqlx::query(
+                "INSERT INTO recovery_cancel_tokens (token_hash, case_id, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (token_hash) DO NOTHING",
+            )
+            .bind(cancel_token_hash)
+            .bind(case_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         }
         write_effects(&mut tx, &effects.audit, &effects.notices).await?;
         tx.commit().await.map_err(db_err)?;

@@ -133,6 +133,7 @@ pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(recovery::case_questions))
         .routes(routes!(recovery::answer_questions))
         .routes(routes!(recovery::submit))
+        .routes(routes!(recovery::withdraw))
         .routes(routes!(recovery::cancel))
         .merge(upload::router())
         .routes(routes!(admin::queue))

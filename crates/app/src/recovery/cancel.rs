@@ -23,6 +23,9 @@ const FORMER_CHANNELS_S: i64 = 30 * 86_400;
 /// The decision note of a case the owner's objection stopped.
 pub const STOPPED_BY_OWNER: &str = "the owner objected";
 
+/// The decision note of a case its requester withdrew.
+pub const WITHDRAWN_BY_REQUESTER: &str = "withdrawn by the person who asked";
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CancelOutcome {
     /// `Cancelled` when the objection stopped a case or froze the account;
@@ -180,5 +183,30 @@ impl App {
             self.outbound_wake.notify_one();
         }
         Ok(outcome.stopped.len())
+    }
+
+    /// `POST /recovery/{case_id}/withdraw`: the person who opened the case
+    /// (holding its case token) takes it back while it is open or waits for
+    /// review. Nothing on the account changed, so nothing is frozen; the
+    /// account's current channels hear that the request was withdrawn.
+    pub async fn withdraw_recovery(&self, case_id: &str, case_token: &str, meta: &RequestMeta) -> AppResult<()> {
+        let record = self.case_for(case_id, case_token).await?;
+        self.recovery_call(case_id).await?;
+        let now = self.now();
+        if !record.case.status_at(now).is_active() {
+            return Err(AppError::Conflict("this recovery is no longer open or waiting for review".into()));
+        }
+        let account = self.account(&record.case.account_id).await?;
+        let body = "The request to recover your account without its second factor was withdrawn by the person who \
+                    made it. Nothing on your account was changed.";
+        let effects = super::port::Effects {
+            audit: vec![self.recovery_event(AuditKind::RecoveryCancelled, &record, meta, WITHDRAWN_BY_REQUESTER, now)],
+            notices: self.current_channel_notices(&account, "Account recovery withdrawn", body)?,
+        };
+        let change = super::port::CaseChange::Cancelled { reason: WITHDRAWN_BY_REQUESTER.into() };
+        if !self.decide(&record, now, &change, &effects).await? {
+            return Err(AppError::Conflict("the case changed meanwhile; load it again".into()));
+        }
+        Ok(())
     }
 }

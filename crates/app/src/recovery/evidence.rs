@@ -11,10 +11,10 @@ use twostep_domain::document_image::normalize_country;
 use twostep_domain::document_image::{CleanImage, DocumentSlot, IdType, ImageRefusal, MAX_IMAGE_BYTES, clean_image};
 use twostep_domain::recovery::CaseStatus;
 
-use super::open::cancel_instructions;
+use super::open::{cancel_instructions, cancel_sms};
 use super::port::{CaseChange, Effects, IdentityRecord, NewDocument};
 use super::{conflict, document_context};
-use crate::crypto::{new_token, token_hash};
+use crate::crypto::token_hash;
 use crate::error::{AppError, AppResult};
 use crate::{App, RequestMeta};
 
@@ -119,7 +119,8 @@ impl App {
         let now = self.now();
         record.case.check_submit(now).map_err(conflict)?;
         let assessment = self.assess_case(&record, meta).await?;
-        let cancel = new_token();
+        // The same cancel code as the notice at opening: one per case.
+        let cancel = self.case_cancel_code(case_id);
         let change = CaseChange::Submitted {
             risk_score: assessment.score,
             risk_signals: super::signals::signals_json(&assessment),
@@ -135,6 +136,8 @@ impl App {
             self.settings.recovery.hold_s / 3600,
             cancel_instructions(&self.settings.public_url, &cancel)
         );
+        let sms =
+            cancel_sms("A request to recover your account was sent for review.", &self.settings.public_url, &cancel);
         // The case goes to staff with its audit entry and the notice that
         // carries its cancel code, or not at all.
         let account = self.account(&record.case.account_id).await?;
@@ -146,7 +149,7 @@ impl App {
                 &format!("risk {}", assessment.score),
                 now,
             )],
-            notices: self.current_channel_notices(&account, "Account recovery submitted", &body)?,
+            notices: self.current_channel_notices_short(&account, "Account recovery submitted", &body, &sms)?,
         };
         if !self.decide(&record, now, &change, &effects).await? {
             return Err(AppError::Conflict("the case changed meanwhile; load it again".into()));

@@ -29,7 +29,7 @@ mod signals;
 
 pub use cancel::CancelOutcome;
 pub use evidence::IdentitySubmission;
-pub use open::{CaseView, CodesSentTo, OpenedCase};
+pub use open::{CaseView, CodesSentTo, OpenedCase, RECOVERY_UNDER_WAY};
 pub use questions::Question;
 pub use review::{ApprovalResult, CaseEvidence, QueueEntry};
 
@@ -135,6 +135,27 @@ impl App {
             notices.push(self.sealed_notice(Channel::Sms, phone, "", body)?);
         }
         Ok(notices)
+    }
+
+    /// Like [`App::current_channel_notices`], with a short text for the
+    /// phone: an SMS carries one line and a link, never the e-mail's detail.
+    pub(crate) fn current_channel_notices_short(
+        &self,
+        account: &AccountRecord,
+        subject: &str,
+        body: &str,
+        sms: &str,
+    ) -> AppResult<Vec<QueuedMessage>> {
+        let mut notices = vec![self.sealed_notice(Channel::Email, &account.email, subject, body)?];
+        if let Some(phone) = &account.phone {
+            notices.push(self.sealed_notice(Channel::Sms, phone, "", sms)?);
+        }
+        Ok(notices)
+    }
+
+    /// The one cancel code of a case, told in every notice about it.
+    pub(crate) fn case_cancel_code(&self, case_id: &str) -> String {
+        self.keyring.derived_token("recovery cancel", case_id)
     }
 
     /// The audit entry of a decision on a case, at `now`, for its transaction.

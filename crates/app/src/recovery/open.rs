@@ -34,6 +34,12 @@ impl std::fmt::Debug for OpenedCase {
     }
 }
 
+/// The refusal of a second case while one is under way (pages tell it
+/// apart from other conflicts by this text).
+pub const RECOVERY_UNDER_WAY: &str = "a recovery of this account is already under way (waiting for review, or \
+                                      started elsewhere); if it is not yours, stop it with the cancel code we sent \
+                                      to your e-mail and phone";
+
 /// What the case's owner sees.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CaseView {
@@ -45,12 +51,43 @@ pub struct CaseView {
     pub steps: Vec<(RecoveryStep, bool)>,
     /// While the case is open: when it expires unless there is progress.
     pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub submitted_at: Option<i64>,
+    pub decided_at: Option<i64>,
+    /// Why staff rejected it (only for a rejected case).
+    pub rejection_reason: Option<String>,
+    /// End of the withdrawal hold an approval set.
+    pub hold_until: Option<i64>,
+    /// Which of the codes were proven (a wrong one is asked again alone).
+    pub phone_code_proven: bool,
+    pub email_code_proven: bool,
+    /// Whether the case was withdrawn by the person who opened it.
+    pub withdrawn: bool,
 }
 
 impl CaseView {
+    /// The view of `record`, with what was decided about it.
+    pub fn of_record(record: &CaseRecord, now: i64) -> Self {
+        let mut view = Self::of(&record.case, now);
+        if view.status == CaseStatus::Rejected {
+            view.rejection_reason = record.decision_note.clone();
+        }
+        view.decided_at = record.case.decided_at.or(record.cancelled_at);
+        view.withdrawn = record.decision_note.as_deref() == Some(super::cancel::WITHDRAWN_BY_REQUESTER);
+        view
+    }
+
     pub fn of(case: &RecoveryCase, now: i64) -> Self {
         let status = case.status_at(now);
         Self {
+            created_at: case.created_at,
+            submitted_at: case.submitted_at,
+            decided_at: case.decided_at,
+            rejection_reason: None,
+            hold_until: case.hold_until,
+            phone_code_proven: case.phone_verified_at.is_some(),
+            email_code_proven: case.email_verified_at.is_some(),
+            withdrawn: false,
             case_id: case.id.clone(),
             status,
             reset_items: case.reset_items.clone(),
@@ -104,7 +141,7 @@ impl App {
         };
         // The case, its cancel code, its audit entries and the notice to the
         // current channels are written together: no case goes untold.
-        let cancel = new_token();
+        let cancel = self.case_cancel_code(&case.id);
         let body = format!(
             "Someone who knows your password started recovering your account without its second factor \
              (from IP {}). If this was you, carry on. If it wasn't, stop it now and change your password.\n\n\
@@ -112,6 +149,7 @@ impl App {
             meta.ip,
             cancel_instructions(&self.settings.public_url, &cancel)
         );
+        let sms = cancel_sms("Account recovery started on your account.", &self.settings.public_url, &cancel);
         let event = |kind: AuditKind, detail: &str| AuditEvent {
             at: now,
             ..self.audit_event(kind, Some(&account.id), meta, detail)
@@ -120,18 +158,14 @@ impl App {
             cancel_token_hash: token_hash(&cancel),
             effects: Effects {
                 audit: vec![event(AuditKind::RecoveryOpened, &format!("case {}", case.id))],
-                notices: self.current_channel_notices(&account, "Account recovery started", &body)?,
+                notices: self.current_channel_notices_short(&account, "Account recovery started", &body, &sms)?,
             },
             superseded: event(AuditKind::RecoverySuperseded, ""),
         };
         match self.store.open_case(&case, &opening, now).await? {
             OpenOutcome::Opened { .. } => self.outbound_wake.notify_one(),
             OpenOutcome::Busy => {
-                return Err(AppError::Conflict(
-                    "a recovery of this account is already under way (waiting for review, or started elsewhere); \
-                     if it is not yours, stop it with the cancel code we sent to your e-mail and phone"
-                        .into(),
-                ));
+                return Err(AppError::Conflict(RECOVERY_UNDER_WAY.into()));
             }
         }
         let mut items = Vec::new();
@@ -145,7 +179,7 @@ impl App {
     /// `GET /recovery/{case_id}`.
     pub async fn recovery_case(&self, case_id: &str, case_token: &str) -> AppResult<CaseView> {
         let record = self.case_for(case_id, case_token).await?;
-        Ok(CaseView::of(&record.case, self.now()))
+        Ok(CaseView::of_record(&record, self.now()))
     }
 
     /// "Confirm restore": which items to reset, with the new phone and
@@ -316,9 +350,16 @@ pub(crate) fn cancel_instructions(public_url: &str, cancel_token: &str) -> Strin
     let base = public_url.trim_end_matches('/');
     format!(
         "If this wasn't you, stop it now: {base}/recovery/cancel?code={cancel_token}\n\
-         (or send the cancel code to POST {base}/api/v1/recovery/cancel, or give it to support)\n\
+         (or give this cancel code to support)\n\
          cancel code: {cancel_token}"
     )
+}
+
+/// The SMS form of a recovery notice: one short line and the link that
+/// stops it (the cancel page asks before it cancels).
+pub(crate) fn cancel_sms(what: &str, public_url: &str, cancel_token: &str) -> String {
+    let base = public_url.trim_end_matches('/');
+    format!("{what} Not you? Stop it: {base}/recovery/cancel?code={cancel_token}")
 }
 
 fn renamed(e: DomainError, field: &'static str) -> AppError {

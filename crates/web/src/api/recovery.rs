@@ -82,6 +82,14 @@ pub struct CaseResponse {
     pub steps: CaseSteps,
     /// While open: when the case expires unless there is progress (7 days idle).
     pub expires_at: Option<String>,
+    /// When the case was sent for review.
+    pub submitted_at: Option<String>,
+    /// When it was approved, rejected or cancelled.
+    pub decided_at: Option<String>,
+    /// Why staff rejected it; only for a rejected case.
+    pub rejection_reason: Option<String>,
+    /// After an approval: withdrawals are blocked until then.
+    pub withdrawals_blocked_until: Option<String>,
 }
 
 impl From<CaseView> for CaseResponse {
@@ -94,6 +102,10 @@ impl From<CaseView> for CaseResponse {
             reset_items: v.reset_items.iter().map(|i| i.as_str().to_owned()).collect(),
             required_steps: v.required_steps.iter().map(|s| s.as_str().to_owned()).collect(),
             expires_at: v.expires_at.map(rfc3339),
+            submitted_at: v.submitted_at.map(rfc3339),
+            decided_at: v.decided_at.map(rfc3339),
+            rejection_reason: v.rejection_reason.clone(),
+            withdrawals_blocked_until: v.hold_until.map(rfc3339),
         }
     }
 }
@@ -277,6 +289,23 @@ pub async fn submit(
 ) -> ApiResult<Json<CaseStatusResponse>> {
     let status = s.app.submit_recovery(&case_id, &token, &meta).await?;
     Ok(Json(CaseStatusResponse { status: status.as_str().into() }))
+}
+
+#[utoipa::path(post, path = "/api/v1/recovery/{case_id}/withdraw", tag = "recovery", security(("bearer" = [])),
+    params(("case_id" = String, Path)),
+    responses((status = 200, description = "The case is cancelled; the account's current channels are told that \
+               the request was withdrawn. Nothing on the account changes.", body = CaseStatusResponse),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "the case is no longer open or waiting for review", body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
+pub async fn withdraw(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    CaseToken(token): CaseToken,
+    Path(case_id): Path<String>,
+) -> ApiResult<Json<CaseStatusResponse>> {
+    s.app.withdraw_recovery(&case_id, &token, &meta).await?;
+    Ok(Json(CaseStatusResponse { status: "cancelled".into() }))
 }
 
 #[derive(Deserialize, ToSchema)]
