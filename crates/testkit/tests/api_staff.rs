@@ -387,7 +387,7 @@ async fn a_thief_with_a_reviewers_password_cannot_recover_it_into_the_console() 
         let login = ok(&s.login(&rita.email, PW).await, 200);
         let (cookie, csrf) = page_login(&s, &login).await;
         let r = browser()
-            .post(format!("{}/login/recovery", s.url))
+            .post(format!("{}/login/recovery/open", s.url))
             .header("cookie", cookie)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(format!("csrf={csrf}"))

@@ -174,13 +174,9 @@ async fn the_whole_story_in_headless_chromium() {
     let later = b.text("#hold-countdown").await;
     assert_ne!(first, later, "the countdown moves");
     b.shoot("withdraw-hold").await;
-    // A withdrawal during the hold is refused with the reason on the page.
-    s.clock.advance(30);
-    b.fill("#f-amount", "0.5").await;
-    b.fill("#f-address", "bc1qexampleaddress").await;
-    b.fill("#f-code", &oathtool(&key, s.now())).await;
-    b.click("form[action='/account/withdraw'] button.primary").await;
-    assert!(b.text("#form-error").await.contains("security hold"));
+    // While the hold runs the form is disabled, and says why.
+    assert!(!b.enabled("#f-amount").await && !b.enabled("#withdraw-submit").await, "the form is disabled");
+    assert!(b.text("#withdraw-held").await.contains("when the hold ends"));
 
     b.goto("/account/activity").await;
     assert!(b.text(".events").await.contains("Password changed"));
@@ -208,10 +204,11 @@ async fn recovery_wizard_and_staff_console_in_headless_chromium() {
     b.click("#login-submit").await;
     b.wait_path("/login/second-step").await;
     b.click("#security-check-unavailable").await;
-    b.wait_path("/recovery").await;
+    b.wait_path("/login/recovery").await;
     assert!(b.text(".hold h2").await.contains("48 hours"), "the 48-hour warning comes first");
     b.shoot("recovery-warning").await;
     b.click("#recovery-continue").await;
+    b.wait_path("/recovery").await;
     b.wait_for("#reset-authenticator").await;
     b.shoot("recovery-items").await;
     b.click("#reset-authenticator").await;

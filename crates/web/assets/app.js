@@ -22,7 +22,12 @@
     function tick() {
       var left = (end - Date.now()) / 1000;
       el.textContent = duration(left);
-      if (left <= 0) { el.textContent = '0 s'; return; }
+      if (left <= 0) {
+        el.textContent = '0 s';
+        // The hold is over: a form it disabled works again.
+        document.querySelectorAll('fieldset[data-hold-disabled]').forEach(function (f) { f.disabled = false; });
+        return;
+      }
       setTimeout(tick, 1000 - (Date.now() % 1000) + 5);
     }
     tick();

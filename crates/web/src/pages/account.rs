@@ -108,6 +108,31 @@ pub async fn authenticator_start(s: SignedIn, PageForm(_): PageForm<serde::de::I
     }
 }
 
+/// `POST /account/authenticator/remove`: in sudo mode (a code of the
+/// authenticator itself, or of the phone).
+pub async fn authenticator_remove(s: SignedIn, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
+    match s.page.app().disable_totp(&s.account_id, &s.token, None, &s.page.meta).await {
+        Ok(()) => see_other("/account?done=authenticator_removed"),
+        Err(AppError::StepUpRequired { .. }) => confirm_first("/account/authenticator"),
+        Err(e) => show(&s, "authenticator.html", StatusCode::BAD_REQUEST, context! { errors => Errors::from(e) }).await,
+    }
+}
+
+/// `POST /account/authenticator/replace`: removes the bound authenticator
+/// and starts setting up the new one. When what proved it was you was the
+/// old authenticator, the set-up first asks again, with what is left.
+pub async fn authenticator_replace(s: SignedIn, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
+    match s.page.app().disable_totp(&s.account_id, &s.token, None, &s.page.meta).await {
+        Ok(()) => {}
+        Err(AppError::StepUpRequired { .. }) => return confirm_first("/account/authenticator"),
+        Err(e) => {
+            return show(&s, "authenticator.html", StatusCode::BAD_REQUEST, context! { errors => Errors::from(e) })
+                .await;
+        }
+    }
+    authenticator_start(s, PageForm(serde::de::IgnoredAny)).await
+}
+
 #[derive(Deserialize)]
 pub struct ConfirmForm {
     setup_id: String,

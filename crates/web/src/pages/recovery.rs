@@ -11,11 +11,12 @@ use axum::response::Response;
 use minijinja::{Value, context};
 use serde::Deserialize;
 use twostep_app::AppError;
-use twostep_app::recovery::{CaseView, IdentitySubmission};
-use twostep_domain::document_image::MAX_IMAGE_BYTES;
+use twostep_app::recovery::{CaseView, IdentitySubmission, RECOVERY_UNDER_WAY};
+use twostep_domain::document_image::{IdType, MAX_IMAGE_BYTES, normalize_country, sniff};
+use twostep_domain::questions::MAX_ANSWER_CHARS;
 use twostep_domain::recovery::{CaseStatus, RecoveryStep};
 
-use super::render::{Errors, failure, human_time, message, render_status};
+use super::render::{Errors, failure, human_time, message, message_with_link, render_status};
 use super::{CASE_COOKIE, LOGIN_COOKIE, Page, PageForm, csrf_ok, see_other, set_cookie, with_cookies};
 
 /// The case this browser is recovering.
@@ -30,6 +31,12 @@ fn case(page: &Page) -> Option<Case> {
     Some(Case { id: id.to_owned(), token: token.to_owned() })
 }
 
+/// The case reference a person reads out to support: the start of its id,
+/// as the staff console shows it.
+fn reference(case_id: &str) -> String {
+    case_id.chars().take(8).collect()
+}
+
 fn no_case(page: &Page) -> Response {
     message(
         page,
@@ -39,32 +46,69 @@ fn no_case(page: &Page) -> Response {
     )
 }
 
-/// `POST /login/recovery`: the second step's "Security check not available".
+/// How long the browser keeps the case it is recovering: long enough to
+/// come back to its status from the sign-in page while staff review it.
+const CASE_COOKIE_S: i64 = 30 * 86_400;
+
+/// `POST /login/recovery`: the second step's "Security check not
+/// available". Nothing is opened yet: first the 48-hour warning.
 pub async fn start(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
+    if super::auth::pending_login(&page).is_none() {
+        return super::auth::expired(&page);
+    }
+    let hold_hours = page.app().settings.recovery.hold_s / 3600;
+    let ctx =
+        context! { screen => "warning", case => context! {}, hold_hours => hold_hours, errors => Errors::default() };
+    render_status(&page, StatusCode::OK, "recovery.html", ctx)
+}
+
+/// `POST /login/recovery/open`: "I understand, continue" on the warning.
+/// Only now is the case opened and the owner told.
+pub async fn open(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
     let Some(p) = super::auth::pending_login(&page) else { return super::auth::expired(&page) };
     match page.app().open_recovery(&p, &page.meta).await {
         Ok(opened) => {
             let value = format!("{}.{}", opened.case_id, opened.case_token);
-            let cookies = [set_cookie(CASE_COOKIE, &value, None, page.secure), page.clear(LOGIN_COOKIE)];
+            let cookies = [set_cookie(CASE_COOKIE, &value, Some(CASE_COOKIE_S), page.secure), page.clear(LOGIN_COOKIE)];
             with_cookies(see_other("/recovery"), &cookies)
         }
         Err(AppError::Unauthorized | AppError::NotFound) => super::auth::expired(&page),
         Err(AppError::Staff(r)) => message(&page, StatusCode::FORBIDDEN, "Ask an admin", r.message()),
+        Err(AppError::Conflict(m)) if m == RECOVERY_UNDER_WAY => under_way(&page),
         Err(e) => failure(&page, e),
     }
 }
 
-#[derive(Deserialize)]
-pub struct WizardQuery {
-    items: Option<String>,
+/// A second recovery while one is under way: where to see the first.
+fn under_way(page: &Page) -> Response {
+    let text = "A recovery of this account is already under way: waiting for review, or started in another \
+                browser. Only one can run at a time. If you started it here, its page shows where it stands. \
+                If it was not you, stop it with the cancel code we sent to the account's e-mail and phone.";
+    if case(page).is_some() {
+        message_with_link(
+            page,
+            StatusCode::CONFLICT,
+            "A recovery is already under way",
+            text,
+            ("/recovery", "See its status"),
+        )
+    } else {
+        message_with_link(
+            page,
+            StatusCode::CONFLICT,
+            "A recovery is already under way",
+            text,
+            ("/recovery/cancel", "Stop a recovery that is not yours"),
+        )
+    }
 }
 
 /// `GET /recovery`: the screen for where the case stands.
-pub async fn wizard(page: Page, Query(q): Query<WizardQuery>) -> Response {
+pub async fn wizard(page: Page) -> Response {
     let Some(c) = case(&page) else { return no_case(&page) };
     match page.app().recovery_case(&c.id, &c.token).await {
         Ok(view) => {
-            let screen = next_screen(&view, q.items.is_some());
+            let screen = next_screen(&view);
             show(&page, &c, &view, screen, StatusCode::OK, context! { errors => Errors::default() }).await
         }
         Err(AppError::Unauthorized | AppError::NotFound) => no_case(&page),
@@ -72,16 +116,10 @@ pub async fn wizard(page: Page, Query(q): Query<WizardQuery>) -> Response {
     }
 }
 
-fn next_screen(view: &CaseView, items_asked: bool) -> &'static str {
+fn next_screen(view: &CaseView) -> &'static str {
     let due = |step| view.required_steps.contains(&step) && view.steps.iter().any(|(s, done)| *s == step && !done);
     match view.status {
-        CaseStatus::Open if view.reset_items.is_empty() => {
-            if items_asked {
-                "items"
-            } else {
-                "warning"
-            }
-        }
+        CaseStatus::Open if view.reset_items.is_empty() => "items",
         CaseStatus::Open if due(RecoveryStep::Codes) => "codes",
         CaseStatus::Open if due(RecoveryStep::Questions) => "questions",
         CaseStatus::Open if due(RecoveryStep::Identity) => "identity",
@@ -107,10 +145,20 @@ async fn show(page: &Page, c: &Case, view: &CaseView, screen: &str, status: Stat
         .map(|(s, done)| context! { name => s.as_str(), done => done })
         .collect();
     let case = context! {
+        reference => reference(&view.case_id),
         status => view.status.as_str(),
+        active => view.status.is_active(),
         items => view.reset_items.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
         steps => steps,
-        expires => view.expires_at.map(human_time),
+        expires => view.expires_at,
+        created => view.created_at,
+        submitted => view.submitted_at,
+        decided => view.decided_at,
+        reason => view.rejection_reason,
+        hold_until => view.hold_until.filter(|h| *h > page.app().now()),
+        withdrawn => view.withdrawn,
+        phone_proven => view.phone_code_proven,
+        email_proven => view.email_code_proven,
     };
     let ctx = context! { screen => screen, case => case, hold_hours => hold_hours, questions => questions, ..ctx };
     render_status(page, status, "recovery.html", ctx)
@@ -189,23 +237,52 @@ pub async fn verify_codes(page: Page, PageForm(f): PageForm<CodesForm>) -> Respo
     let phone = Some(f.phone_code.trim()).filter(|p| !p.is_empty());
     let email = Some(f.email_code.trim()).filter(|e| !e.is_empty());
     let result = page.app().verify_recovery_codes(&c.id, &c.token, phone, email, &page.meta).await.map(|_| ());
-    let result = result.map_err(|e| match e {
-        // Both codes are checked together; say so next to both boxes.
-        AppError::InvalidCode => {
-            AppError::invalid("email_code", "a code is wrong or expired; check both, or send new ones")
-        }
-        other => other,
-    });
-    after(&page, &c, "codes", result, context! { entered => true }).await
+    let typed = context! { values => context! { phone_code => f.phone_code, email_code => f.email_code } };
+    let Err(AppError::InvalidCode) = result else {
+        return after(&page, &c, "codes", result, context! { entered => true, ..typed }).await;
+    };
+    // A code proven is remembered: say which of the two was wrong.
+    let view = match page.app().recovery_case(&c.id, &c.token).await {
+        Ok(view) => view,
+        Err(e) => return failure(&page, e),
+    };
+    let wrong = "This code is wrong or has expired. Check it, or send new codes.";
+    let mut errors = Errors::default();
+    if !view.phone_code_proven && phone.is_some() {
+        errors.fields.insert("phone_code".into(), wrong.into());
+    }
+    if !view.email_code_proven {
+        errors.fields.insert("email_code".into(), wrong.into());
+    }
+    let ctx = context! { errors => errors, entered => true, ..typed };
+    show(&page, &c, &view, "codes", StatusCode::BAD_REQUEST, ctx).await
 }
 
-/// `answer:<question_id>` fields.
+/// `answer:<question_id>` fields; what was typed comes back after a refusal.
 pub async fn answers(page: Page, PageForm(fields): PageForm<Vec<(String, String)>>) -> Response {
     let Some(c) = case(&page) else { return no_case(&page) };
     let answers: Vec<(String, String)> =
         fields.into_iter().filter_map(|(k, v)| k.strip_prefix("answer:").map(|id| (id.to_owned(), v))).collect();
+    // An answer too long is shown next to its own question.
+    let mut errors = Errors::default();
+    for (id, answer) in &answers {
+        if answer.chars().count() > MAX_ANSWER_CHARS {
+            let message = format!("Shorten this answer to at most {MAX_ANSWER_CHARS} characters.");
+            errors.fields.insert(format!("answer:{id}"), message);
+        }
+    }
+    let typed: std::collections::BTreeMap<String, String> = answers.iter().cloned().collect();
+    if !errors.is_empty() {
+        return match page.app().recovery_case(&c.id, &c.token).await {
+            Ok(view) => {
+                let ctx = context! { errors => errors, answers => typed };
+                show(&page, &c, &view, "questions", StatusCode::BAD_REQUEST, ctx).await
+            }
+            Err(e) => failure(&page, e),
+        };
+    }
     let result = page.app().answer_recovery_questions(&c.id, &c.token, &answers, &page.meta).await;
-    after(&page, &c, "questions", result, context! {}).await
+    after(&page, &c, "questions", result, context! { answers => typed }).await
 }
 
 /// The identity upload, as multipart with the CSRF token as its first field.
@@ -230,6 +307,8 @@ pub async fn identity(
     let Ok(mut multipart) = multipart else { return super::refused(&page) };
     let mut form = IdentitySubmission::default();
     let mut first = true;
+    let mut typed = (String::new(), String::new());
+    let mut problems = Errors::default();
     let result: Result<(), AppError> = async {
         while let Some(mut field) =
             multipart.next_field().await.map_err(|_| AppError::invalid("front", "the upload could not be read"))?
@@ -267,28 +346,84 @@ pub async fn identity(
         if first {
             return Err(AppError::Forbidden);
         }
+        typed = (form.country.clone().unwrap_or_default(), form.id_type.clone().unwrap_or_default());
+        // Every mistake the form shows at once; the app checks again, deeper.
+        problems = identity_problems(&form);
+        if !problems.is_empty() {
+            return Ok(());
+        }
         page.app().submit_identity(&c.id, &c.token, form, &page.meta).await.map(|_| ())
     }
     .await;
-    match result {
-        Err(AppError::Forbidden) => super::refused(&page),
+    let errors = match result {
+        Ok(()) if problems.is_empty() => return see_other("/recovery"),
+        Ok(()) => problems,
+        Err(AppError::Forbidden) => return super::refused(&page),
+        Err(AppError::Unauthorized | AppError::NotFound) => return no_case(&page),
         Err(AppError::PayloadTooLarge(m)) => {
-            let field = m.split(':').next().unwrap_or("front").to_owned();
-            after(&page, &c, "identity", Err(AppError::invalid(&field, "is over 10 MiB")), context! {}).await
+            let field = m.split(':').next().unwrap_or("front");
+            Errors::field(field, "This photo is over 10 MiB; choose a smaller one.")
         }
         Err(AppError::UnsupportedMedia(m)) => {
             let field = ["front", "back", "selfie"].into_iter().find(|f| m.starts_with(f)).unwrap_or("front");
-            after(&page, &c, "identity", Err(AppError::invalid(field, "must be a JPEG or PNG photo")), context! {})
-                .await
+            Errors::field(field, NOT_A_PHOTO)
         }
-        other => after(&page, &c, "identity", other, context! {}).await,
+        Err(e) => Errors::from(e),
+    };
+    let values = context! { country => typed.0, id_type => typed.1 };
+    match page.app().recovery_case(&c.id, &c.token).await {
+        Ok(view) => {
+            let ctx = context! { errors => errors, values => values, choose_again => true };
+            show(&page, &c, &view, "identity", StatusCode::BAD_REQUEST, ctx).await
+        }
+        Err(e) => failure(&page, e),
     }
+}
+
+const NOT_A_PHOTO: &str = "This file is not a JPEG or PNG photo.";
+
+/// What is wrong with the identity form as sent, field by field, before
+/// the app decodes a photo: the country, the document kind, each photo
+/// missing or not a JPEG or PNG.
+fn identity_problems(form: &IdentitySubmission) -> Errors {
+    let mut errors = Errors::default();
+    let mut wrong = |field: &str, message: &str| {
+        errors.fields.insert(field.to_owned(), message.to_owned());
+    };
+    match form.country.as_deref().map(normalize_country) {
+        Some(Ok(_)) => {}
+        _ => wrong("country", "Type the two-letter code of the country, for example GB or FR."),
+    }
+    let id_type = form.id_type.as_deref().and_then(|t| IdType::try_from(t).ok());
+    if id_type.is_none() {
+        wrong("id_type", "Choose the kind of document.");
+    }
+    let back_needed = id_type.is_none_or(|t| t.needs_back());
+    for (slot, image, needed, missing) in [
+        ("front", &form.front, true, "Choose a photo of the front of the document."),
+        ("back", &form.back, back_needed, "Choose a photo of the back of the document (a passport needs none)."),
+        ("selfie", &form.selfie, true, "Choose a photo of yourself holding the document."),
+    ] {
+        match image {
+            None if needed => wrong(slot, missing),
+            Some(bytes) if sniff(bytes).is_none() => wrong(slot, NOT_A_PHOTO),
+            _ => {}
+        }
+    }
+    errors
 }
 
 pub async fn submit(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
     let Some(c) = case(&page) else { return no_case(&page) };
     let result = page.app().submit_recovery(&c.id, &c.token, &page.meta).await.map(|_| ());
     after(&page, &c, "submit", result, context! {}).await
+}
+
+/// `POST /recovery/withdraw`: the person who asked takes the request back.
+pub async fn withdraw(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
+    let Some(c) = case(&page) else { return no_case(&page) };
+    let result = page.app().withdraw_recovery(&c.id, &c.token, &page.meta).await;
+    after(&page, &c, "status", result, context! {}).await
 }
 
 // ---- "this wasn't me" ------------------------------------------------------------

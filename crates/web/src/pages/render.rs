@@ -133,6 +133,7 @@ pub fn render_status(page: &Page, status: StatusCode, name: &str, ctx: Value) ->
         csrf => page.csrf,
         signed_in => page.session.is_some(),
         outbox => page.state.outbox_enabled,
+        recovery_case => page.case.is_some(),
     };
     let merged = context! { ..ctx, ..common };
     match ENV.get_template(name).and_then(|t| t.render(merged)) {
