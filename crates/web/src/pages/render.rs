@@ -160,10 +160,24 @@ pub fn message_with_link(page: &Page, status: StatusCode, title: &str, text: &st
     render_status(page, status, "message.html", ctx)
 }
 
-/// A refusal outside any form (e.g. the database is down).
+/// A refusal outside any form (e.g. the database is down), titled for
+/// what the person can do about it.
 pub fn failure(page: &Page, e: AppError) -> Response {
     let api = ApiError::from(e);
-    message(page, api.status, "Something went wrong", &api.message)
+    message(page, api.status, failure_title(api.status), &sentence(&api.message))
+}
+
+fn failure_title(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+        StatusCode::SERVICE_UNAVAILABLE => "Busy for a moment: please try again",
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::CONFLICT => "This cannot be done now",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::UNAUTHORIZED => "Please sign in again",
+        s if s.is_client_error() => "This request could not be completed",
+        _ => "Something went wrong on our side",
+    }
 }
 
 #[cfg(test)]
@@ -193,5 +207,13 @@ mod tests {
         assert!(Errors::from(AppError::InvalidCode).fields.contains_key("code"));
         assert!(Errors::from(AppError::InvalidCredentials).form.is_some());
         assert_eq!(human_time(0), "1970-01-01 00:00 UTC");
+    }
+
+    #[test]
+    fn a_refusal_page_is_titled_for_what_the_person_can_do() {
+        let title = |e: AppError| failure_title(ApiError::from(e).status);
+        assert_eq!(title(AppError::TooManyAttempts { retry_after_s: 5 }), "Too many attempts");
+        assert_eq!(title(AppError::Conflict("x".into())), "This cannot be done now");
+        assert_eq!(title(AppError::Internal("x".into())), "Something went wrong on our side");
     }
 }
