@@ -118,7 +118,8 @@ async fn the_whole_story_in_headless_chromium() {
     b.fill("input[name='answer:first_pet']", "Rex").await;
     b.click("form[action='/account/questions'] button.primary").await;
     assert!(b.text("#form-error").await.contains("2 to 5"));
-    b.fill("input[name='answer:first_pet']", "Rex").await;
+    let kept = b.attr("input[name='answer:first_pet']", "value").await;
+    assert_eq!(kept.as_deref(), Some("Rex"), "the answer typed comes back with the error");
     b.fill("input[name='answer:birth_city']", "Paris").await;
     b.shoot("questions").await;
     b.click("form[action='/account/questions'] button.primary").await;

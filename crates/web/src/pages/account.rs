@@ -336,6 +336,16 @@ pub async fn questions_page(s: SignedIn) -> Response {
 }
 
 async fn show_questions(s: &SignedIn, status: StatusCode, errors: Errors) -> Response {
+    show_questions_typed(s, status, errors, Vec::new()).await
+}
+
+/// The questions page, with what was typed back in its boxes.
+async fn show_questions_typed(
+    s: &SignedIn,
+    status: StatusCode,
+    errors: Errors,
+    typed: Vec<(String, String)>,
+) -> Response {
     let catalogue: Vec<Value> = s
         .page
         .app()
@@ -343,7 +353,8 @@ async fn show_questions(s: &SignedIn, status: StatusCode, errors: Errors) -> Res
         .into_iter()
         .map(|q| context! { id => q.question_id, text => q.text })
         .collect();
-    show(s, "questions.html", status, context! { catalogue => catalogue, errors => errors }).await
+    let answers: std::collections::BTreeMap<String, String> = typed.into_iter().collect();
+    show(s, "questions.html", status, context! { catalogue => catalogue, errors => errors, answers => answers }).await
 }
 
 /// `answer:<question_id>` fields; blank ones are questions not chosen.
@@ -353,7 +364,8 @@ pub async fn questions_save(s: SignedIn, PageForm(fields): PageForm<Vec<(String,
         .filter_map(|(k, v)| k.strip_prefix("answer:").map(|id| (id.to_owned(), v)))
         .filter(|(_, v)| !v.trim().is_empty())
         .collect();
-    match s.page.app().set_security_questions(&s.account_id, &s.token, &answers, &s.page.meta).await {
+    let result = s.page.app().set_security_questions(&s.account_id, &s.token, &answers, &s.page.meta).await;
+    match result {
         Ok(()) => see_other("/account?done=questions"),
         Err(AppError::StepUpRequired { .. }) => confirm_first("/account/questions"),
         Err(e) => {
@@ -362,7 +374,7 @@ pub async fn questions_save(s: SignedIn, PageForm(fields): PageForm<Vec<(String,
             if let Some(m) = errors.fields.remove("answers").or_else(|| errors.fields.remove("question_id")) {
                 errors.form = Some(m);
             }
-            show_questions(&s, StatusCode::BAD_REQUEST, errors).await
+            show_questions_typed(&s, StatusCode::BAD_REQUEST, errors, answers).await
         }
     }
 }
