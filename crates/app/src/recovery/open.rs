@@ -12,7 +12,7 @@ use super::{conflict, email_code_purpose, phone_code_purpose};
 use crate::crypto::{new_id, new_token, token_hash};
 use crate::error::{AppError, AppResult};
 use crate::ports::{AuditEvent, Channel};
-use crate::{App, RequestMeta};
+use crate::{App, Lang, RequestMeta};
 
 /// The answer to opening a case. The token is shown once; only its hash is
 /// kept, and `Debug` leaves it out.
@@ -105,12 +105,11 @@ impl App {
         // The case, its cancel code, its audit entries and the notice to the
         // current channels are written together: no case goes untold.
         let cancel = new_token();
-        let body = format!(
-            "Someone who knows your password started recovering your account without its second factor \
-             (from IP {}). If this was you, carry on. If it wasn't, stop it now and change your password.\n\n\
-             {}",
-            meta.ip,
-            cancel_instructions(&self.settings.public_url, &cancel)
+        let lang = self.language_of(&account);
+        let body = self.text(
+            lang,
+            "mail-recovery-started-body",
+            &[("ip", meta.ip.as_str().into()), ("cancel", self.cancel_instructions(lang, &cancel).into())],
         );
         let event = |kind: AuditKind, detail: &str| AuditEvent {
             at: now,
@@ -120,7 +119,11 @@ impl App {
             cancel_token_hash: token_hash(&cancel),
             effects: Effects {
                 audit: vec![event(AuditKind::RecoveryOpened, &format!("case {}", case.id))],
-                notices: self.current_channel_notices(&account, "Account recovery started", &body)?,
+                notices: self.current_channel_notices(
+                    &account,
+                    &self.text(lang, "mail-recovery-started-subject", &[]),
+                    &body,
+                )?,
             },
             superseded: event(AuditKind::RecoverySuperseded, ""),
         };
@@ -312,13 +315,15 @@ impl App {
 /// How a notice tells the owner to stop a recovery they did not start. The
 /// link opens a page that asks before it cancels (a GET never does, so a
 /// mail scanner following links stops nothing).
-pub(crate) fn cancel_instructions(public_url: &str, cancel_token: &str) -> String {
-    let base = public_url.trim_end_matches('/');
-    format!(
-        "If this wasn't you, stop it now: {base}/recovery/cancel?code={cancel_token}\n\
-         (or send the cancel code to POST {base}/api/v1/recovery/cancel, or give it to support)\n\
-         cancel code: {cancel_token}"
-    )
+impl App {
+    /// How to stop a recovery with its cancel code, for the messages about it.
+    pub(crate) fn cancel_instructions(&self, lang: Lang, cancel_token: &str) -> String {
+        let base = self.settings.public_url.trim_end_matches('/');
+        let link = format!("{base}/recovery/cancel?code={cancel_token}");
+        let api = format!("{base}/api/v1/recovery/cancel");
+        let args = [("link", link.into()), ("api", api.into()), ("code", cancel_token.into())];
+        self.text(lang, "mail-recovery-cancel-instructions", &args)
+    }
 }
 
 fn renamed(e: DomainError, field: &'static str) -> AppError {

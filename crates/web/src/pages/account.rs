@@ -237,10 +237,10 @@ pub async fn password_change(s: SignedIn, PageForm(f): PageForm<PasswordForm>) -
         Ok(()) => see_other("/account?done=password"),
         Err(AppError::StepUpRequired { .. }) => confirm_first("/account/password"),
         Err(AppError::InvalidCredentials) => {
-            let errors = Errors::field("current_password", "That is not your current password.");
+            let errors = Errors::text(s.page.lang, "current_password", "password-wrong-current");
             show(&s, "password.html", StatusCode::BAD_REQUEST, context! { errors => errors }).await
         }
-        Err(e) => show(&s, "password.html", StatusCode::BAD_REQUEST, context! { errors => Errors::from(e) }).await,
+        Err(e) => show(&s, "password.html", StatusCode::BAD_REQUEST, context! { errors => s.page.errors(e) }).await,
     }
 }
 
@@ -268,10 +268,7 @@ pub async fn activity(s: SignedIn) -> Response {
 /// Audit kinds in words; a kind this version does not know (written by a
 /// newer one) is shown as it is named.
 pub(crate) fn describe(kind: &str) -> String {
-    match twostep_domain::audit_kind::AuditKind::parse(kind) {
-        Some(known) => known.words().to_owned(),
-        None => kind.replace('_', " "),
-    }
+    super::audit_words(twostep_app::Lang::En, kind)
 }
 
 pub async fn withdraw_page(s: SignedIn) -> Response {
