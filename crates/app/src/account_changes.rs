@@ -5,6 +5,8 @@
 //! never leaves, say, a new password with the attacker's sessions alive, or
 //! a replaced phone with no hold and no word to the owner.
 
+use twostep_i18n::Lang;
+
 use crate::App;
 use crate::error::AppResult;
 use crate::ports::{AccountChange, AccountChangeOutcome, AccountChangePlan};
@@ -33,34 +35,37 @@ impl App {
 
 /// "Withdrawals are paused for 24 hours. ", in the largest whole unit of
 /// the hold's length; nothing when there is no hold.
-pub(crate) fn hold_sentence(hold_s: i64) -> String {
+pub(crate) fn hold_sentence(lang: Lang, hold_s: i64) -> String {
     if hold_s <= 0 {
         return String::new();
     }
-    let (n, unit) = if hold_s % 86_400 == 0 && hold_s >= 2 * 86_400 {
-        (hold_s / 86_400, "day")
+    let (n, id) = if hold_s % 86_400 == 0 && hold_s >= 2 * 86_400 {
+        (hold_s / 86_400, "mail-hold-days")
     } else if hold_s % 3600 == 0 {
-        (hold_s / 3600, "hour")
+        (hold_s / 3600, "mail-hold-hours")
     } else if hold_s % 60 == 0 {
-        (hold_s / 60, "minute")
+        (hold_s / 60, "mail-hold-minutes")
     } else {
-        (hold_s, "second")
+        (hold_s, "mail-hold-seconds")
     };
-    let s = if n == 1 { "" } else { "s" };
-    format!("Withdrawals are paused for {n} {unit}{s}. ")
+    format!("{} ", twostep_i18n::text_with(lang, id, &[("n", n.into())]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::hold_sentence;
+    use twostep_i18n::Lang;
 
     #[test]
     fn hold_lengths_read_naturally() {
-        assert_eq!(hold_sentence(24 * 3600), "Withdrawals are paused for 24 hours. ");
-        assert_eq!(hold_sentence(3600), "Withdrawals are paused for 1 hour. ");
-        assert_eq!(hold_sentence(72 * 3600), "Withdrawals are paused for 3 days. ");
-        assert_eq!(hold_sentence(90 * 60), "Withdrawals are paused for 90 minutes. ");
-        assert_eq!(hold_sentence(45), "Withdrawals are paused for 45 seconds. ");
-        assert_eq!(hold_sentence(0), "");
+        let en = |s| hold_sentence(Lang::En, s);
+        assert_eq!(en(24 * 3600), "Withdrawals are paused for 24 hours. ");
+        assert_eq!(en(3600), "Withdrawals are paused for 1 hour. ");
+        assert_eq!(en(72 * 3600), "Withdrawals are paused for 3 days. ");
+        assert_eq!(en(90 * 60), "Withdrawals are paused for 90 minutes. ");
+        assert_eq!(en(45), "Withdrawals are paused for 45 seconds. ");
+        assert_eq!(en(0), "");
+        assert_eq!(hold_sentence(Lang::Fr, 3600), "Les retraits sont suspendus pendant 1 heure. ");
+        assert_eq!(hold_sentence(Lang::Fr, 72 * 3600), "Les retraits sont suspendus pendant 3 jours. ");
     }
 }

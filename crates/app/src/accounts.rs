@@ -57,12 +57,10 @@ impl App {
         match self.store.account_by_email(&email).await? {
             Some(existing) if existing.email_verified_at.is_some() => {
                 self.audit(AuditKind::SignupAttemptOnExisting, Some(&existing.id), meta, "").await?;
-                let body = format!(
-                    "Someone tried to create a {app} account with your e-mail address. You already have an \
-                     account, and nothing was changed; if this was you, sign in instead.",
-                    app = self.settings.issuer
-                );
-                self.notify(Channel::Email, &existing.email, "Sign-up attempt with your address", &body).await;
+                let lang = self.language_of(&existing);
+                let body = self.text(lang, "mail-signup-existing-body", &[]);
+                let subject = self.text(lang, "mail-signup-existing-subject", &[]);
+                self.notify(Channel::Email, &existing.email, &subject, &body).await;
             }
             _ => {
                 let id = new_id();
@@ -77,11 +75,13 @@ impl App {
                     expires_at: now + ttl_s,
                     ip: meta.ip.clone(),
                     user_agent: meta.user_agent.clone(),
+                    language: meta.language,
                 };
                 self.store.create_registration(&registration, self.settings.registrations_per_address).await?;
                 let minutes = (ttl_s + 59) / 60;
+                let lang = meta.language.unwrap_or(self.settings.language);
                 let (subject, body) =
-                    self.settings.templates.render(Channel::Email, &self.settings.issuer, &code, minutes);
+                    self.settings.templates.render(lang, Channel::Email, &self.settings.issuer, &code, minutes);
                 let message = Message { channel: Channel::Email, to: email.clone(), subject, body };
                 // Linked like any code's message (it is no notice); there is
                 // no sent-code row to retire if it fails.
@@ -117,6 +117,7 @@ impl App {
             role: Role::User,
             verified: true,
             created_at: now,
+            language: registration.language,
         };
         let audit = [
             AuditEvent { at: now, ..self.audit_event(AuditKind::AccountCreated, Some(&account.id), meta, "") },
@@ -146,8 +147,9 @@ impl App {
             role,
             verified: true,
             created_at: self.now(),
+            language: None,
         };
-        let meta = RequestMeta { ip: "cli".into(), user_agent: "twostep staff add".into() };
+        let meta = RequestMeta { ip: "cli".into(), user_agent: "twostep staff add".into(), language: None };
         match self.store.create_account(&account).await? {
             CreateOutcome::Created => {
                 self.audit(AuditKind::StaffAdded, Some(&account.id), &meta, role.as_str()).await?;

@@ -74,7 +74,13 @@ impl App {
         self.store.retire_codes(account_id, purpose, now).await?;
         self.store.create_code(&record).await?;
         let minutes = (ttl_s + 59) / 60;
-        let (subject, body) = self.settings.templates.render(channel, &self.settings.issuer, &code, minutes);
+        // The account's language; a code for an address it does not have yet
+        // (a new phone, recovery) is for the same person.
+        let lang = match self.store.account_by_id(account_id).await? {
+            Some(account) => self.language_of(&account),
+            None => self.settings.language,
+        };
+        let (subject, body) = self.settings.templates.render(lang, channel, &self.settings.issuer, &code, minutes);
         let message = Message { channel, to: destination.to_owned(), subject, body };
         self.enqueue(&message, Some(&record.id), record.expires_at).await?;
         Ok(CodeSent {

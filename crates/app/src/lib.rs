@@ -31,6 +31,7 @@ use std::sync::Arc;
 
 pub use error::{AppError, AppResult};
 pub use settings::Settings;
+pub use twostep_i18n::{self as i18n, Lang};
 
 use crypto::Keyring;
 use metrics::{AuthCounters, DeliveryCounters};
@@ -42,6 +43,9 @@ use ports::{Clock, Delivery, Store};
 pub struct RequestMeta {
     pub ip: String,
     pub user_agent: String,
+    /// The language the request asked for (`Accept-Language`), if one the
+    /// catalogues have; a sign-up records it as the account's language.
+    pub language: Option<Lang>,
 }
 
 impl RequestMeta {
@@ -109,7 +113,7 @@ mod tests {
 
     #[test]
     fn ipv6_addresses_are_limited_per_64() {
-        let key = |ip: &str| RequestMeta { ip: ip.into(), user_agent: String::new() }.limit_key();
+        let key = |ip: &str| RequestMeta { ip: ip.into(), ..Default::default() }.limit_key();
         assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff:ffff:ffff:ffff"));
         assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
         assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));

@@ -1,11 +1,42 @@
-//! The texts of messages that carry a code, as templates an operator can
-//! replace in the config (defaults in English). Placeholders: `{code}`,
-//! `{minutes}` (the code's lifetime) and `{app}` (the issuer name).
+//! The texts of the messages the use cases send. Every text comes from the
+//! message catalogues (`twostep_i18n`, see its module doc to add one) in the
+//! recipient's language: the account's, recorded at sign-up from the
+//! request, else the server's `--language`.
+//!
+//! The messages that carry a code can also be replaced by an operator's own
+//! templates in the config; placeholders `{code}`, `{minutes}` (the code's
+//! lifetime) and `{app}` (the issuer name). A template left at its default
+//! (the English text below) means "the catalogue's text in the recipient's
+//! language"; an operator's own text is sent in every language.
 //!
 //! For voice calls `{code}` is spoken digit by digit ("4, 2, 0, …") so a
 //! text-to-speech engine reads it slowly instead of as one large number.
 
-use crate::ports::Channel;
+use twostep_i18n::{Arg, Lang, text_with};
+
+use crate::App;
+use crate::ports::{AccountRecord, Channel};
+
+impl App {
+    /// The language of the messages to `account`.
+    pub fn language_of(&self, account: &AccountRecord) -> Lang {
+        account.language.unwrap_or(self.settings.language)
+    }
+
+    /// What a reset or recovery changes (`authenticator`, `phone`, `email`),
+    /// in words of `lang`, joined by commas.
+    pub fn item_list<'a>(&self, lang: Lang, items: impl IntoIterator<Item = &'a str>) -> String {
+        items.into_iter().map(|item| text_with(lang, &format!("mail-item-{item}"), &[])).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The catalogue text `id` in `lang`, with `{ $app }` set to the issuer.
+    pub fn text(&self, lang: Lang, id: &str, args: &[(&str, Arg<'_>)]) -> String {
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(("app", Arg::from(self.settings.issuer.as_str())));
+        all.extend(args.iter().cloned());
+        text_with(lang, id, &all)
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageTemplates {
@@ -40,15 +71,26 @@ impl MessageTemplates {
         Ok(())
     }
 
-    /// (subject, body) of the message carrying `code` on `channel`.
-    pub fn render(&self, channel: Channel, app: &str, code: &str, minutes: i64) -> (String, String) {
-        let minutes = minutes.to_string();
+    /// (subject, body) of the message carrying `code` on `channel`, in
+    /// `lang` unless the operator replaced the template.
+    pub fn render(&self, lang: Lang, channel: Channel, app: &str, code: &str, minutes: i64) -> (String, String) {
+        let defaults = MessageTemplates::default();
         let spoken: String = code.chars().map(String::from).collect::<Vec<_>>().join(", ");
-        let fill = |t: &str, code: &str| render(t, &[("app", app), ("code", code), ("minutes", &minutes)]);
+        let fill = |template: &str, default: &str, id: &str, code: &str| {
+            if template == default {
+                let args = [("app", Arg::from(app)), ("code", Arg::from(code)), ("minutes", Arg::from(minutes))];
+                text_with(lang, id, &args)
+            } else {
+                render(template, &[("app", app), ("code", code), ("minutes", &minutes.to_string())])
+            }
+        };
         match channel {
-            Channel::Sms => (String::new(), fill(&self.sms, code)),
-            Channel::Voice => (String::new(), fill(&self.voice, &spoken)),
-            Channel::Email => (fill(&self.email_subject, code), fill(&self.email_body, code)),
+            Channel::Sms => (String::new(), fill(&self.sms, &defaults.sms, "code-sms", code)),
+            Channel::Voice => (String::new(), fill(&self.voice, &defaults.voice, "code-voice", &spoken)),
+            Channel::Email => (
+                fill(&self.email_subject, &defaults.email_subject, "code-email-subject", code),
+                fill(&self.email_body, &defaults.email_body, "code-email-body", code),
+            ),
         }
     }
 }
@@ -94,14 +136,54 @@ mod tests {
     fn default_texts() {
         let t = MessageTemplates::default();
         t.validate().unwrap();
-        let (subject, body) = t.render(Channel::Sms, "twostep", "004217", 5);
+        let (subject, body) = t.render(Lang::En, Channel::Sms, "twostep", "004217", 5);
         assert_eq!(subject, "");
         assert_eq!(body, "Your twostep code is 004217. It expires in 5 minutes. Never share it.");
-        let (_, voice) = t.render(Channel::Voice, "twostep", "004217", 5);
+        let (_, voice) = t.render(Lang::En, Channel::Voice, "twostep", "004217", 5);
         assert_eq!(voice, "Your twostep code is: 0, 0, 4, 2, 1, 7. Again, your code is: 0, 0, 4, 2, 1, 7.");
-        let (subject, body) = t.render(Channel::Email, "Acme", "123456", 10);
+        let (subject, body) = t.render(Lang::En, Channel::Email, "Acme", "123456", 10);
         assert_eq!(subject, "Acme code".replace("Acme", "Your Acme"));
         assert!(body.starts_with("Your Acme code is 123456. It expires in 10 minutes."));
+    }
+
+    /// The default templates are the English catalogue's texts, so an
+    /// operator who sets none gets every language.
+    #[test]
+    fn the_defaults_are_the_english_catalogue() {
+        let t = MessageTemplates::default();
+        for channel in [Channel::Sms, Channel::Voice, Channel::Email] {
+            let from_catalogue = t.render(Lang::En, channel, "Acme", "123456", 10);
+            let spoken = if channel == Channel::Voice { "1, 2, 3, 4, 5, 6" } else { "123456" };
+            let values = [("app", "Acme"), ("code", spoken), ("minutes", "10")];
+            let (subject, body) = match channel {
+                Channel::Sms => (String::new(), render(&t.sms, &values)),
+                Channel::Voice => (String::new(), render(&t.voice, &values)),
+                Channel::Email => (render(&t.email_subject, &values), render(&t.email_body, &values)),
+            };
+            assert_eq!(from_catalogue, (subject, body), "{channel:?}");
+        }
+        let (subject, body) = t.render(Lang::Fr, Channel::Email, "Acme", "123456", 10);
+        assert_eq!(subject, "Votre code Acme");
+        assert!(body.starts_with("Votre code Acme est 123456. Il expire dans 10 minutes."), "{body}");
+    }
+
+    #[test]
+    fn an_operators_template_is_sent_in_every_language() {
+        let t = MessageTemplates { sms: "{app}: {code}".into(), ..MessageTemplates::default() };
+        assert_eq!(t.render(Lang::Fr, Channel::Sms, "Acme", "123456", 10).1, "Acme: 123456");
+    }
+
+    #[test]
+    fn every_item_a_message_lists_has_its_words() {
+        let names = twostep_domain::recovery::ResetItem::ALL.iter().map(|i| i.as_str()).chain(
+            [twostep_domain::staff::StaffResetItem::Authenticator, twostep_domain::staff::StaffResetItem::Phone]
+                .map(|i| i.as_str()),
+        );
+        for name in names {
+            for lang in Lang::ALL {
+                assert!(twostep_i18n::has(*lang, &format!("mail-item-{name}")), "{lang}: {name}");
+            }
+        }
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct Registration {
     pub expires_at: i64,
     pub ip: String,
     pub user_agent: String,
+    /// The sign-up request's language, for the account it creates.
+    pub language: Option<crate::Lang>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -71,36 +71,29 @@ impl App {
         let now = self.now();
         let masked = mask_phone(&phone);
         let replaced = account.phone.as_deref().is_some_and(|old| old != phone);
-        let app = &self.settings.issuer;
+        let lang = self.language_of(&account);
+        let hold_s = self.settings.hold_after_contact_change_s;
+        let with_hold = |id: &str| {
+            self.text(lang, id, &[("phone", masked.as_str().into()), ("hold", hold_sentence(lang, hold_s).into())])
+        };
         let (kind, hold_until, body) = if replaced {
-            let hold_s = self.settings.hold_after_contact_change_s;
-            let body = format!(
-                "The phone number of your {app} account was changed to {masked}. {hold}If this was not you, \
-                 start account recovery at once.",
-                hold = hold_sentence(hold_s),
-            );
-            (AuditKind::PhoneReplaced, (hold_s > 0).then_some(now + hold_s), body)
+            (AuditKind::PhoneReplaced, (hold_s > 0).then_some(now + hold_s), with_hold("mail-phone-replaced-body"))
         } else if factors.adding_needs_hold() {
             // A first phone beside the authenticator may be a thief's, added
             // to pass the withdrawal step-up later: withdrawals wait.
-            let hold_s = self.settings.hold_after_contact_change_s;
-            let body = format!(
-                "The phone number {masked} was added to your {app} account. {hold}If this was not you, start \
-                 account recovery at once.",
-                hold = hold_sentence(hold_s),
-            );
-            (AuditKind::PhoneBound, (hold_s > 0).then_some(now + hold_s), body)
+            (AuditKind::PhoneBound, (hold_s > 0).then_some(now + hold_s), with_hold("mail-phone-added-hold-body"))
         } else {
-            let body = format!(
-                "The phone number {masked} was added to your {app} account. If this was not you, change your \
-                 password and contact support."
-            );
+            let body = self.text(lang, "mail-phone-added-body", &[("phone", masked.as_str().into())]);
             (AuditKind::PhoneBound, None, body)
         };
         // The e-mail address is told either way; the number replaced is told
         // too, as its owner may have lost only the e-mail to an attacker.
-        let mut notices =
-            vec![self.sealed_notice(Channel::Email, &account.email, "Your phone number changed", &body)?];
+        let mut notices = vec![self.sealed_notice(
+            Channel::Email,
+            &account.email,
+            &self.text(lang, "mail-phone-changed-subject", &[]),
+            &body,
+        )?];
         if let Some(old) = account.phone.as_deref().filter(|_| replaced) {
             notices.push(self.sealed_notice(Channel::Sms, old, "", &body)?);
         }

@@ -62,6 +62,9 @@ pub struct AccountRecord {
     /// When the owner last used a cancel code ("this wasn't me"); every
     /// recovery case opened after it is high risk.
     pub owner_objected_at: Option<i64>,
+    /// The language of its messages, as its sign-up asked; `None`: the
+    /// server's `--language`.
+    pub language: Option<crate::Lang>,
 }
 
 #[derive(Clone, Debug)]
@@ -72,6 +75,7 @@ pub struct NewAccount {
     pub role: Role,
     pub verified: bool,
     pub created_at: i64,
+    pub language: Option<crate::Lang>,
 }
 
 #[derive(Clone, Debug)]

@@ -73,12 +73,16 @@ impl App {
             .filter(|r| r.case.status_at(now).is_active())
             .map(|r| r.case.id)
             .collect();
-        let stopped = if live.is_empty() { "" } else { "The account recovery under way was stopped. " };
-        let body = format!(
-            "The password of your {app} account was changed and other sessions were signed out. {hold}{stopped}\
-             If this was not you, start account recovery at once.",
-            app = self.settings.issuer,
-            hold = hold_sentence(hold_s),
+        let lang = self.language_of(&account);
+        let stopped = if live.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", self.text(lang, "mail-password-changed-recovery-stopped", &[]))
+        };
+        let body = self.text(
+            lang,
+            "mail-password-changed-body",
+            &[("hold", hold_sentence(lang, hold_s).into()), ("stopped", stopped.into())],
         );
         let mut audit =
             vec![AuditEvent { at: now, ..self.audit_event(AuditKind::PasswordChanged, Some(account_id), meta, "") }];
@@ -101,7 +105,11 @@ impl App {
             clear_failures: None,
             effects: Effects {
                 audit,
-                notices: self.current_channel_notices(&account, "Your password was changed", &body)?,
+                notices: self.current_channel_notices(
+                    &account,
+                    &self.text(lang, "mail-password-changed-subject", &[]),
+                    &body,
+                )?,
             },
         };
         match self.apply_account_change(&plan).await? {

@@ -56,6 +56,9 @@ pub struct Settings {
     pub codes_per_destination_per_hour: i64,
     pub codes_per_destination_per_day: i64,
     pub codes_per_account_per_day: i64,
+    /// The language of pages whose request names none we have, and of
+    /// messages to accounts whose sign-up named none.
+    pub language: crate::Lang,
     /// Texts of the messages that carry codes.
     pub templates: MessageTemplates,
     pub outbound: OutboundPolicy,
@@ -128,6 +131,7 @@ impl Default for Settings {
             codes_per_destination_per_hour: 5,
             codes_per_destination_per_day: 10,
             codes_per_account_per_day: 20,
+            language: crate::Lang::En,
             templates: MessageTemplates::default(),
             recovery: crate::recovery::RecoverySettings::default(),
             outbound: OutboundPolicy::default(),

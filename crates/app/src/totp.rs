@@ -119,20 +119,13 @@ impl App {
         let bound = TotpSetup { sealed_secret: self.keyring.seal(&factor_context(account_id), &secret), ..setup };
         // The owner hears of either; which one goes is decided in the
         // transaction, by whether an authenticator was ever bound before.
-        let app = &self.settings.issuer;
+        let lang = self.language_of(&account);
         let hold_s = self.settings.hold_after_authenticator_change_s;
         // Added beside a phone, it may be a thief's: withdrawals wait.
         let beside = factors.adding_needs_hold() && hold_s > 0;
-        let added = format!(
-            "An authenticator was added to your {app} account. {hold}If this was not you, start account \
-             recovery at once.",
-            hold = if beside { hold_sentence(hold_s) } else { String::new() },
-        );
-        let replaced = format!(
-            "The authenticator of your {app} account was replaced. {hold}If this was not you, start account \
-             recovery at once.",
-            hold = hold_sentence(hold_s),
-        );
+        let added_hold = if beside { hold_sentence(lang, hold_s) } else { String::new() };
+        let added = self.text(lang, "mail-totp-added-body", &[("hold", added_hold.into())]);
+        let replaced = self.text(lang, "mail-totp-replaced-body", &[("hold", hold_sentence(lang, hold_s).into())]);
         // The authenticator, the enrolment used up, the hold when it replaces
         // one bound before (the same hold as removing one, counted from
         // now; the store knows from the account's own record whether one
@@ -145,7 +138,11 @@ impl App {
                 setup: bound,
                 last_step: step,
                 replacement_hold_until: now + hold_s,
-                replacement_notices: self.current_channel_notices(&account, "Authenticator replaced", &replaced)?,
+                replacement_notices: self.current_channel_notices(
+                    &account,
+                    &self.text(lang, "mail-totp-replaced-subject", &[]),
+                    &replaced,
+                )?,
             },
             hold_until: beside.then_some(now + hold_s),
             sign_out: SignOut::Nobody,
@@ -155,7 +152,11 @@ impl App {
                     at: now,
                     ..self.audit_event(AuditKind::TotpEnrolled, Some(account_id), meta, "")
                 }],
-                notices: self.current_channel_notices(&account, "Authenticator added", &added)?,
+                notices: self.current_channel_notices(
+                    &account,
+                    &self.text(lang, "mail-totp-added-subject", &[]),
+                    &added,
+                )?,
             },
         };
         match self.apply_account_change(&plan).await? {
@@ -179,12 +180,8 @@ impl App {
         let account = self.sudo_or_code(account_id, session_token, code, meta).await?;
         let now = self.now();
         let hold_s = self.settings.hold_after_authenticator_change_s;
-        let body = format!(
-            "The authenticator was removed from your {app} account. {hold}If this was not you, contact support \
-             at once.",
-            app = self.settings.issuer,
-            hold = hold_sentence(hold_s),
-        );
+        let lang = self.language_of(&account);
+        let body = self.text(lang, "mail-totp-removed-body", &[("hold", hold_sentence(lang, hold_s).into())]);
         // The removal, its hold, the audit entry and the notice: all or
         // nothing; a removal that finds nothing left to remove writes none.
         let plan = AccountChangePlan {
@@ -199,7 +196,11 @@ impl App {
                     at: now,
                     ..self.audit_event(AuditKind::TotpDisabled, Some(account_id), meta, "")
                 }],
-                notices: self.current_channel_notices(&account, "Authenticator removed", &body)?,
+                notices: self.current_channel_notices(
+                    &account,
+                    &self.text(lang, "mail-totp-removed-subject", &[]),
+                    &body,
+                )?,
             },
         };
         match self.apply_account_change(&plan).await? {

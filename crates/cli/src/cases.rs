@@ -67,7 +67,7 @@ impl CasesCommand {
 }
 
 fn meta() -> RequestMeta {
-    RequestMeta { ip: "cli".into(), user_agent: "twostep cases".into() }
+    RequestMeta { ip: "cli".into(), user_agent: "twostep cases".into(), language: None }
 }
 
 fn app_err(e: twostep_app::AppError) -> anyhow::Error {

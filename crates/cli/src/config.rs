@@ -94,6 +94,9 @@ pub struct ServeArgs {
     /// Name shown in authenticator apps
     #[arg(long, env = "TWOSTEP_ISSUER", default_value_t = Settings::default().issuer)]
     pub issuer: String,
+    /// Language (en or fr) of pages whose browser asks for none of these, and of messages to accounts whose sign-up named none
+    #[arg(long, env = "TWOSTEP_LANGUAGE", default_value_t = Settings::default().language)]
+    pub language: twostep_app::Lang,
     /// Backup key length in base32 characters: 32 (160 bits) or 16 (80 bits)
     #[arg(long, env = "TWOSTEP_BACKUP_KEY_CHARS", default_value_t = 32,
           value_parser = PossibleValuesParser::new(["32", "16"]).map(|s| if s == "16" { 16u32 } else { 32 }))]
@@ -242,6 +245,7 @@ impl ServeConfig {
             .with_context(|| format!("{} must be 16 or 32", describe("backup_key_chars")))?;
         let mut settings = Settings {
             issuer: a.issuer.clone(),
+            language: a.language,
             public_url: a.public_url.clone().unwrap_or_else(|| format!("http://{}", a.listen)),
             captcha_bits: a.captcha_bits,
             backup_key_length,

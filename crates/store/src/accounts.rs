@@ -3,13 +3,14 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use twostep_app::Lang;
 use twostep_app::ports::{AccountRecord, AccountStore, CreateOutcome, NewAccount, StoreError, StoreResult};
 use twostep_domain::Role;
 
 use crate::{SqlStore, db_err};
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, email, password_hash, email_verified_at, phone, role, created_at, frozen_at, \
-     withdrawals_blocked_until, second_factor_failures, owner_objected_at";
+     withdrawals_blocked_until, second_factor_failures, owner_objected_at, language";
 
 pub(crate) fn account_from_row(row: &AnyRow) -> StoreResult<AccountRecord> {
     let role: String = row.try_get("role").map_err(db_err)?;
@@ -25,7 +26,19 @@ pub(crate) fn account_from_row(row: &AnyRow) -> StoreResult<AccountRecord> {
         withdrawals_blocked_until: row.try_get("withdrawals_blocked_until").map_err(db_err)?,
         second_factor_failures: row.try_get("second_factor_failures").map_err(db_err)?,
         owner_objected_at: row.try_get("owner_objected_at").map_err(db_err)?,
+        language: language_from(row)?,
     })
+}
+
+/// The `language` column: a code the catalogues have, or '' for the
+/// server's default (a code this build no longer has reads as that too).
+pub(crate) fn language_from(row: &AnyRow) -> StoreResult<Option<Lang>> {
+    let code: String = row.try_get("language").map_err(db_err)?;
+    Ok(Lang::parse(&code))
+}
+
+pub(crate) fn language_code(language: Option<Lang>) -> &'static str {
+    language.map_or("", Lang::code)
 }
 
 impl SqlStore {
@@ -40,8 +53,8 @@ impl AccountStore for SqlStore {
     async fn create_account(&self, a: &NewAccount) -> StoreResult<CreateOutcome> {
         let verified_at = a.verified.then_some(a.created_at);
         let done = sqlx::query(
-            "INSERT INTO accounts (id, email, password_hash, email_verified_at, role, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (email) DO NOTHING",
+            "INSERT INTO accounts (id, email, password_hash, email_verified_at, role, created_at, language) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING",
         )
         .bind(&a.id)
         .bind(&a.email)
@@ -49,6 +62,7 @@ impl AccountStore for SqlStore {
         .bind(verified_at)
         .bind(a.role.as_str())
         .bind(a.created_at)
+        .bind(language_code(a.language))
         .execute(&self.pool)
         .await
         .map_err(db_err)?;

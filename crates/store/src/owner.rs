@@ -11,11 +11,13 @@ use twostep_app::ports::{AuditEvent, Channel, NewAccount, QueuedMessage, StoreRe
 use twostep_domain::MAX_CODE_TRIES;
 use twostep_domain::sudo::SessionProof;
 
+use crate::accounts::{language_code, language_from};
 use crate::records::insert_audits;
 use crate::recovery::{close_pending_sign_ins, revoke_sessions, write_effects};
 use crate::{SqlStore, db_err};
 
-const REGISTRATION_COLUMNS: &str = "id, email, password_hash, code_hash, created_at, expires_at, ip, user_agent";
+const REGISTRATION_COLUMNS: &str =
+    "id, email, password_hash, code_hash, created_at, expires_at, ip, user_agent, language";
 
 fn registration_from_row(row: &AnyRow) -> StoreResult<Registration> {
     Ok(Registration {
@@ -27,6 +29,7 @@ fn registration_from_row(row: &AnyRow) -> StoreResult<Registration> {
         expires_at: row.try_get("expires_at").map_err(db_err)?,
         ip: row.try_get("ip").map_err(db_err)?,
         user_agent: row.try_get("user_agent").map_err(db_err)?,
+        language: language_from(row)?,
     })
 }
 
@@ -61,8 +64,8 @@ impl OwnerStore for SqlStore {
     async fn create_registration(&self, r: &Registration, keep: i64) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         sqlx::query(
-            "INSERT INTO registrations (id, email, password_hash, code_hash, created_at, expires_at, ip, user_agent) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO registrations (id, email, password_hash, code_hash, created_at, expires_at, ip, user_agent, \
+             language) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&r.id)
         .bind(&r.email)
@@ -72,6 +75,7 @@ impl OwnerStore for SqlStore {
         .bind(r.expires_at)
         .bind(&r.ip)
         .bind(&r.user_agent)
+        .bind(language_code(r.language))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -127,7 +131,7 @@ impl OwnerStore for SqlStore {
         // confirmations one deletes it, the other finds nothing.
         let taken = sqlx::query(
             "DELETE FROM registrations WHERE id = $1 AND email = $2 AND expires_at > $3 AND tries < $4 \
-             RETURNING password_hash",
+             RETURNING password_hash, language",
         )
         .bind(registration_id)
         .bind(&a.email)
@@ -138,6 +142,8 @@ impl OwnerStore for SqlStore {
         .map_err(db_err)?;
         let Some(row) = taken else { return Ok(ConfirmOutcome::Gone) };
         let password_hash: String = row.try_get(0).map_err(db_err)?;
+        // The account speaks the language its sign-up asked for.
+        let language: String = row.try_get(1).map_err(db_err)?;
         sqlx::query("DELETE FROM registrations WHERE email = $1")
             .bind(&a.email)
             .execute(&mut *tx)
@@ -151,14 +157,15 @@ impl OwnerStore for SqlStore {
             .await
             .map_err(db_err)?;
         let created = sqlx::query(
-            "INSERT INTO accounts (id, email, password_hash, email_verified_at, role, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $4) ON CONFLICT (email) DO NOTHING",
+            "INSERT INTO accounts (id, email, password_hash, email_verified_at, role, created_at, language) \
+             VALUES ($1, $2, $3, $4, $5, $4, $6) ON CONFLICT (email) DO NOTHING",
         )
         .bind(&a.id)
         .bind(&a.email)
         .bind(&password_hash)
         .bind(now)
         .bind(a.role.as_str())
+        .bind(&language)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;

@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "totp_setup_expiry", TOTP_SETUP_EXPIRY),
     (8, "master_key_check", MASTER_KEY_CHECK),
     (9, "staff_resets", STAFF_RESETS),
+    (10, "languages", LANGUAGES),
 ];
 
 const CORE: &str = r#"
@@ -383,6 +384,14 @@ CREATE TABLE staff_resets (
     requested_by TEXT NOT NULL,
     requested_at BIGINT NOT NULL
 );
+"#;
+
+/// The language of an account's messages, recorded at sign-up from the
+/// request (`Accept-Language`); '' means the server's `--language`, which is
+/// what every account made before this migration keeps.
+const LANGUAGES: &str = r#"
+ALTER TABLE accounts ADD COLUMN language TEXT NOT NULL DEFAULT '';
+ALTER TABLE registrations ADD COLUMN language TEXT NOT NULL DEFAULT '';
 "#;
 
 /// The migration's SQL spelled for `backend`.

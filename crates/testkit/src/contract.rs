@@ -81,6 +81,7 @@ pub async fn account(s: &SqlStore, l: &str) -> String {
         role: Role::User,
         verified: true,
         created_at: FIXTURES_AT,
+        language: None,
     };
     let created = s.create_account(&a).await.unwrap();
     assert!(matches!(created, CreateOutcome::Created), "{l}: create_account: {created:?}");

@@ -23,6 +23,7 @@ fn new_account(role: Role, verified: bool) -> NewAccount {
         role,
         verified,
         created_at: T0,
+        language: None,
     }
 }
 
@@ -164,7 +165,7 @@ async fn create_account_reports_a_taken_email_with_the_existing_account() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn accounts_round_trip_every_field() {
     each_backend(|s, l| async move {
-        let a = new_account(Role::Reviewer, false);
+        let a = NewAccount { language: Some(twostep_app::Lang::Fr), ..new_account(Role::Reviewer, false) };
         s.create_account(&a).await.unwrap();
         let (id, email, password_hash) = (a.id.clone(), a.email.clone(), "hash-1".into());
         let want = AccountRecord {
@@ -179,6 +180,7 @@ async fn accounts_round_trip_every_field() {
             withdrawals_blocked_until: None,
             second_factor_failures: 0,
             owner_objected_at: None,
+            language: Some(twostep_app::Lang::Fr),
         };
         same(l, "account_by_email", s.account_by_email(&a.email).await.unwrap(), Some(&want));
         same(l, "account_by_id", s.account_by_id(&a.id).await.unwrap(), Some(&want));

@@ -29,6 +29,7 @@ async fn fixture(s: &SqlStore, l: &str) -> Fixture {
         role: Role::User,
         verified: true,
         created_at: T0,
+        language: None,
     };
     assert!(matches!(s.create_account(&account).await.unwrap(), CreateOutcome::Created), "{l}");
     let setup = TotpSetup {

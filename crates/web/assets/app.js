@@ -3,6 +3,15 @@
 (function () {
   'use strict';
 
+  // A text of the page's language, from the element's data-text-<name>
+  // attribute (the server fills it from its catalogues), with {name}
+  // placeholders filled from `values`; `fallback` when the page has none.
+  function say(el, name, fallback, values) {
+    var text = (el && el.getAttribute('data-text-' + name)) || fallback;
+    Object.keys(values || {}).forEach(function (k) { text = text.split('{' + k + '}').join(values[k]); });
+    return text;
+  }
+
   function duration(s) {
     s = Math.max(0, Math.floor(s));
     var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
@@ -40,7 +49,7 @@
       var left = Math.ceil((end - Date.now()) / 1000);
       if (left <= 0) { btn.disabled = false; btn.textContent = label; return; }
       btn.disabled = true;
-      btn.textContent = label + ' in ' + left + ' s';
+      btn.textContent = say(document.body, 'resend-in', '{label} in {seconds} s', { label: label, seconds: left });
       setTimeout(tick, 500);
     }
     tick();
@@ -54,7 +63,9 @@
     btn.hidden = false;
     btn.addEventListener('click', function () {
       var text = source.getAttribute('data-key') || source.textContent.replace(/\s+/g, '');
-      function done(ok) { if (status) status.textContent = ok ? 'Copied. Now write it down.' : 'Select the key and copy it by hand.'; }
+      function done(ok) {
+        if (status) status.textContent = ok ? say(btn, 'copied', 'Copied. Now write it down.') : say(btn, 'copy-failed', 'Select the key and copy it by hand.');
+      }
       function fallback() {
         var range = document.createRange();
         range.selectNodeContents(source);
@@ -80,15 +91,15 @@
     input.addEventListener('change', function () {
       var file = input.files && input.files[0];
       var problem = '';
-      if (file && !/^image\/(jpeg|png)$/.test(file.type)) problem = 'Choose a JPEG or PNG photo.';
-      else if (file && file.size > Number(input.getAttribute('data-max-bytes'))) problem = 'This photo is over 10 MiB; choose a smaller one.';
+      if (file && !/^image\/(jpeg|png)$/.test(file.type)) problem = say(input, 'type', 'Choose a JPEG or PNG photo.');
+      else if (file && file.size > Number(input.getAttribute('data-max-bytes'))) problem = say(input, 'size', 'This photo is over 10 MiB; choose a smaller one.');
       input.setCustomValidity(problem);
       if (problem) { input.setAttribute('aria-invalid', 'true'); } else { input.removeAttribute('aria-invalid'); }
       box.classList.toggle('invalid', !!problem);
       if (error) { error.textContent = problem; error.hidden = !problem; }
       if (preview) {
         if (preview.src) URL.revokeObjectURL(preview.src);
-        if (file && !problem) { preview.src = URL.createObjectURL(file); preview.alt = 'Preview of ' + file.name; preview.hidden = false; }
+        if (file && !problem) { preview.src = URL.createObjectURL(file); preview.alt = say(input, 'preview', 'Preview of {name}', { name: file.name }); preview.hidden = false; }
         else { preview.removeAttribute('src'); preview.hidden = true; }
       }
     });
@@ -111,7 +122,7 @@
     form.removeAttribute('data-pow-solved');
     bar.value = 0;
     if (worker) worker.terminate();
-    if (!window.Worker) { status.textContent = 'This browser cannot solve the sign-in puzzle.'; return; }
+    if (!window.Worker) { status.textContent = say(form, 'unsupported', 'This browser cannot solve the sign-in puzzle.'); return; }
     worker = new Worker('/assets/pow-worker.js');
     var expected = Math.pow(2, bits);
     worker.onmessage = function (event) {
@@ -119,17 +130,17 @@
       if (m.type === 'progress') {
         var pct = Math.min(99, Math.round(100 * (1 - Math.exp(-m.tries / expected))));
         bar.value = pct;
-        status.textContent = 'Solving the sign-in puzzle… ' + pct + '%';
+        status.textContent = say(form, 'solving', 'Solving the sign-in puzzle… {percent}%', { percent: pct });
       } else if (m.type === 'done') {
         nonce.value = m.nonce;
         solved = true;
         bar.value = 100;
         box.classList.add('done');
         form.setAttribute('data-pow-solved', '1');
-        status.textContent = 'Puzzle solved. You can sign in.';
+        status.textContent = say(form, 'solved', 'Puzzle solved. You can sign in.');
         if (submitWhenSolved) form.submit();
       } else {
-        status.textContent = 'The puzzle failed (' + m.message + '). Reload the page to try again.';
+        status.textContent = say(form, 'failed', 'The puzzle failed ({reason}). Reload the page to try again.', { reason: m.message });
       }
     };
     worker.postMessage({ salt: salt, bits: bits });
@@ -139,7 +150,7 @@
     if (solved) return;
     event.preventDefault();
     submitWhenSolved = true;
-    status.textContent = 'Finishing the puzzle, then signing you in…';
+    status.textContent = say(form, 'finishing', 'Finishing the puzzle, then signing you in…');
   });
 
   // A challenge lives a few minutes; fetch a new one before it runs out.

@@ -98,7 +98,14 @@ pub fn request_meta(parts: &Parts, proxies: &TrustedProxies) -> RequestMeta {
     let ip = client_ip(parts, proxies).map(|ip| ip.to_string());
     let user_agent =
         parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(256).collect();
-    RequestMeta { ip: ip.unwrap_or_else(|| "unknown".into()), user_agent }
+    RequestMeta { ip: ip.unwrap_or_else(|| "unknown".into()), user_agent, language: request_language(parts) }
+}
+
+/// The language the request's `Accept-Language` asks for, among those the
+/// catalogues have.
+pub fn request_language(parts: &Parts) -> Option<twostep_app::Lang> {
+    let header = parts.headers.get(axum::http::header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+    twostep_app::Lang::negotiate(header)
 }
 
 /// A signed-in caller: the account and the token that proved it.

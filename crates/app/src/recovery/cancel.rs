@@ -72,15 +72,15 @@ impl App {
             at: now,
             ..self.audit_event(kind, Some(&account.id), meta, detail)
         };
+        let lang = self.language_of(&account);
         let notices = if freeze {
-            let body = "You used your cancel code after a recovery of your account was approved. The account is \
-                        frozen: nobody can sign in or withdraw until our staff have looked at it, and every \
-                        recovery under way was stopped.";
-            self.every_channel_notices(&account, now, "Account frozen", body).await?
+            let body = self.text(lang, "mail-account-frozen-body", &[]);
+            let subject = self.text(lang, "mail-account-frozen-subject", &[]);
+            self.every_channel_notices(&account, now, &subject, &body).await?
         } else if !live.is_empty() {
-            let body = "You used your cancel code: every recovery of your account under way was stopped and \
-                        nothing was changed. Someone may know your password: change it now.";
-            self.every_channel_notices(&account, now, "Account recovery stopped", body).await?
+            let body = self.text(lang, "mail-recovery-stopped-by-code-body", &[]);
+            let subject = self.text(lang, "mail-recovery-stopped-subject", &[]);
+            self.every_channel_notices(&account, now, &subject, &body).await?
         } else {
             Vec::new()
         };
@@ -165,8 +165,9 @@ impl App {
             at: now,
             ..self.audit_event(kind, Some(account_id), meta, detail)
         };
-        let body = "Every recovery of your account under way was stopped from your signed-in account. Someone \
-                    may know your password: change it now.";
+        let lang = self.language_of(&account);
+        let body = self.text(lang, "mail-recovery-stopped-signed-in-body", &[]);
+        let subject = self.text(lang, "mail-recovery-stopped-subject", &[]);
         let objection = Objection {
             account_id: account_id.to_owned(),
             now,
@@ -176,7 +177,7 @@ impl App {
             audit: vec![event(AuditKind::RecoveryObjection, &detail)],
             stopped_event: event(AuditKind::RecoveryCancelled, ""),
             frozen_event: event(AuditKind::AccountFrozen, ""),
-            notices: self.every_channel_notices(&account, now, "Account recovery stopped", body).await?,
+            notices: self.every_channel_notices(&account, now, &subject, &body).await?,
         };
         let outcome = self.store.object(&objection).await?;
         if !outcome.stopped.is_empty() {
@@ -197,11 +198,12 @@ impl App {
             return Err(AppError::Conflict("this recovery is no longer open or waiting for review".into()));
         }
         let account = self.account(&record.case.account_id).await?;
-        let body = "The request to recover your account without its second factor was withdrawn by the person who \
-                    made it. Nothing on your account was changed.";
+        let lang = self.language_of(&account);
+        let subject = self.text(lang, "mail-recovery-withdrawn-subject", &[]);
+        let body = self.text(lang, "mail-recovery-withdrawn-body", &[]);
         let effects = super::port::Effects {
             audit: vec![self.recovery_event(AuditKind::RecoveryCancelled, &record, meta, WITHDRAWN_BY_REQUESTER, now)],
-            notices: self.current_channel_notices(&account, "Account recovery withdrawn", body)?,
+            notices: self.current_channel_notices(&account, &subject, &body)?,
         };
         let change = super::port::CaseChange::Cancelled { reason: WITHDRAWN_BY_REQUESTER.into() };
         if !self.decide(&record, now, &change, &effects).await? {

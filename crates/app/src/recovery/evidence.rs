@@ -11,7 +11,6 @@ use twostep_domain::document_image::normalize_country;
 use twostep_domain::document_image::{CleanImage, DocumentSlot, IdType, ImageRefusal, MAX_IMAGE_BYTES, clean_image};
 use twostep_domain::recovery::CaseStatus;
 
-use super::open::{cancel_instructions, cancel_sms};
 use super::port::{CaseChange, Effects, IdentityRecord, NewDocument};
 use super::{conflict, document_context};
 use crate::crypto::token_hash;
@@ -128,19 +127,21 @@ impl App {
             user_agent: meta.user_agent.clone(),
             cancel_token_hash: token_hash(&cancel),
         };
-        let items: Vec<&str> = record.case.reset_items.iter().map(|i| i.as_str()).collect();
-        let body = format!(
-            "A request to recover your account was submitted for review. It asks to reset: {}. \
-             If it is approved, withdrawals stay blocked for {} hours.\n\n{}",
-            items.join(", "),
-            self.settings.recovery.hold_s / 3600,
-            cancel_instructions(&self.settings.public_url, &cancel)
-        );
-        let sms =
-            cancel_sms("A request to recover your account was sent for review.", &self.settings.public_url, &cancel);
         // The case goes to staff with its audit entry and the notice that
         // carries its cancel code, or not at all.
         let account = self.account(&record.case.account_id).await?;
+        let lang = self.language_of(&account);
+        let items = self.item_list(lang, record.case.reset_items.iter().map(|i| i.as_str()));
+        let body = self.text(
+            lang,
+            "mail-recovery-submitted-body",
+            &[
+                ("items", items.into()),
+                ("hours", (self.settings.recovery.hold_s / 3600).into()),
+                ("cancel", self.cancel_instructions(lang, &cancel).into()),
+            ],
+        );
+        let sms = self.cancel_sms(lang, "sms-recovery-submitted", &cancel);
         let effects = Effects {
             audit: vec![self.recovery_event(
                 AuditKind::RecoverySubmitted,
@@ -149,7 +150,12 @@ impl App {
                 &format!("risk {}", assessment.score),
                 now,
             )],
-            notices: self.current_channel_notices_short(&account, "Account recovery submitted", &body, &sms)?,
+            notices: self.current_channel_notices_short(
+                &account,
+                &self.text(lang, "mail-recovery-submitted-subject", &[]),
+                &body,
+                &sms,
+            )?,
         };
         if !self.decide(&record, now, &change, &effects).await? {
             return Err(AppError::Conflict("the case changed meanwhile; load it again".into()));

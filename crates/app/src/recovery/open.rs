@@ -12,7 +12,7 @@ use super::{conflict, email_code_purpose, phone_code_purpose};
 use crate::crypto::{new_id, new_token, token_hash};
 use crate::error::{AppError, AppResult};
 use crate::ports::{AuditEvent, Channel};
-use crate::{App, RequestMeta};
+use crate::{App, Lang, RequestMeta};
 
 /// The answer to opening a case. The token is shown once; only its hash is
 /// kept, and `Debug` leaves it out.
@@ -142,14 +142,13 @@ impl App {
         // The case, its cancel code, its audit entries and the notice to the
         // current channels are written together: no case goes untold.
         let cancel = self.case_cancel_code(&case.id);
-        let body = format!(
-            "Someone who knows your password started recovering your account without its second factor \
-             (from IP {}). If this was you, carry on. If it wasn't, stop it now and change your password.\n\n\
-             {}",
-            meta.ip,
-            cancel_instructions(&self.settings.public_url, &cancel)
+        let lang = self.language_of(&account);
+        let body = self.text(
+            lang,
+            "mail-recovery-started-body",
+            &[("ip", meta.ip.as_str().into()), ("cancel", self.cancel_instructions(lang, &cancel).into())],
         );
-        let sms = cancel_sms("Account recovery started on your account.", &self.settings.public_url, &cancel);
+        let sms = self.cancel_sms(lang, "sms-recovery-started", &cancel);
         let event = |kind: AuditKind, detail: &str| AuditEvent {
             at: now,
             ..self.audit_event(kind, Some(&account.id), meta, detail)
@@ -158,7 +157,12 @@ impl App {
             cancel_token_hash: token_hash(&cancel),
             effects: Effects {
                 audit: vec![event(AuditKind::RecoveryOpened, &format!("case {}", case.id))],
-                notices: self.current_channel_notices_short(&account, "Account recovery started", &body, &sms)?,
+                notices: self.current_channel_notices_short(
+                    &account,
+                    &self.text(lang, "mail-recovery-started-subject", &[]),
+                    &body,
+                    &sms,
+                )?,
             },
             superseded: event(AuditKind::RecoverySuperseded, ""),
         };
@@ -346,20 +350,23 @@ impl App {
 /// How a notice tells the owner to stop a recovery they did not start. The
 /// link opens a page that asks before it cancels (a GET never does, so a
 /// mail scanner following links stops nothing).
-pub(crate) fn cancel_instructions(public_url: &str, cancel_token: &str) -> String {
-    let base = public_url.trim_end_matches('/');
-    format!(
-        "If this wasn't you, stop it now: {base}/recovery/cancel?code={cancel_token}\n\
-         (or give this cancel code to support)\n\
-         cancel code: {cancel_token}"
-    )
-}
+impl App {
+    /// How to stop a recovery with its cancel code, for the messages about it.
+    pub(crate) fn cancel_instructions(&self, lang: Lang, cancel_token: &str) -> String {
+        let args = [("link", self.cancel_link(cancel_token).into()), ("code", cancel_token.into())];
+        self.text(lang, "mail-recovery-cancel-instructions", &args)
+    }
 
-/// The SMS form of a recovery notice: one short line and the link that
-/// stops it (the cancel page asks before it cancels).
-pub(crate) fn cancel_sms(what: &str, public_url: &str, cancel_token: &str) -> String {
-    let base = public_url.trim_end_matches('/');
-    format!("{what} Not you? Stop it: {base}/recovery/cancel?code={cancel_token}")
+    /// The SMS form of a recovery notice: one short line (`id`) and the link
+    /// that stops it (the cancel page asks before it cancels).
+    pub(crate) fn cancel_sms(&self, lang: Lang, id: &str, cancel_token: &str) -> String {
+        self.text(lang, id, &[("link", self.cancel_link(cancel_token).into())])
+    }
+
+    fn cancel_link(&self, cancel_token: &str) -> String {
+        let base = self.settings.public_url.trim_end_matches('/');
+        format!("{base}/recovery/cancel?code={cancel_token}")
+    }
 }
 
 fn renamed(e: DomainError, field: &'static str) -> AppError {

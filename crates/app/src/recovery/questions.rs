@@ -58,11 +58,12 @@ impl App {
         self.store.set_security_answers(account_id, &hashed, self.now()).await?;
         let ids: Vec<&str> = hashed.iter().map(|(id, _)| id.as_str()).collect();
         self.audit(AuditKind::SecurityQuestionsSet, Some(account_id), meta, &ids.join(",")).await?;
-        let body = "The security questions of your account were changed. If this was not you, start account \
-                    recovery at once.";
-        self.notify(crate::ports::Channel::Email, &account.email, "Security questions changed", body).await;
+        let lang = self.language_of(&account);
+        let body = self.text(lang, "mail-questions-changed-body", &[]);
+        let subject = self.text(lang, "mail-questions-changed-subject", &[]);
+        self.notify(crate::ports::Channel::Email, &account.email, &subject, &body).await;
         if let Some(phone) = &account.phone {
-            self.notify(crate::ports::Channel::Sms, phone, "", body).await;
+            self.notify(crate::ports::Channel::Sms, phone, "", &body).await;
         }
         Ok(())
     }

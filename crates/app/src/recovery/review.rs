@@ -260,13 +260,16 @@ impl App {
         };
         let new_phone = if resets(ResetItem::Phone) { case.new_phone.clone() } else { None };
         let new_email = if resets(ResetItem::Email) { case.new_email.clone() } else { None };
-        let body = format!(
-            "The recovery of your account was approved: {} reset, every session signed out. Withdrawals are \
-             blocked for {} hours. If this was not you, use the cancel code from our earlier message at once: \
-             the account will be frozen until our staff have looked at it.",
-            items.join(", "),
-            self.settings.recovery.hold_s / 3600
+        let lang = self.language_of(&account);
+        let body = self.text(
+            lang,
+            "mail-recovery-approved-body",
+            &[
+                ("items", self.item_list(lang, items.iter().copied()).into()),
+                ("hours", (self.settings.recovery.hold_s / 3600).into()),
+            ],
         );
+        let subject = self.text(lang, "mail-recovery-approved-subject", &[]);
         // The old channels first: they are where a robbed owner still listens.
         let mut told: Vec<(Channel, &str)> = Vec::new();
         let channels = [
@@ -283,7 +286,7 @@ impl App {
         let notices = told
             .into_iter()
             .map(|(channel, to)| {
-                let subject = if channel == Channel::Email { "Account recovery approved" } else { "" };
+                let subject = if channel == Channel::Email { subject.as_str() } else { "" };
                 self.sealed_notice(channel, to, subject, &body)
             })
             .collect::<AppResult<Vec<_>>>()?;
@@ -359,9 +362,8 @@ impl App {
             ],
             notices: self.current_channel_notices(
                 &account,
-                "Account recovery rejected",
-                "The request to recover your account was rejected; nothing was changed. If it was yours, you may \
-                 start a new one with more evidence.",
+                &self.text(self.language_of(&account), "mail-recovery-rejected-subject", &[]),
+                &self.text(self.language_of(&account), "mail-recovery-rejected-body", &[]),
             )?,
         };
         if !self.decide(&record, now, &change, &effects).await? {

@@ -150,14 +150,10 @@ impl App {
         {
             return e;
         }
-        let body = format!(
-            "Someone who knows the password of your {app} staff account tried to start account recovery (from IP \
-             {ip}). Staff accounts cannot recover that way and nothing was changed. If this wasn't you, change your \
-             password now and tell an admin.",
-            app = self.settings.issuer,
-            ip = meta.ip,
-        );
-        self.notify(Channel::Email, &account.email, "Recovery refused for your staff account", &body).await;
+        let lang = self.language_of(account);
+        let body = self.text(lang, "mail-staff-recovery-refused-body", &[("ip", meta.ip.as_str().into())]);
+        let subject = self.text(lang, "mail-staff-recovery-refused-subject", &[]);
+        self.notify(Channel::Email, &account.email, &subject, &body).await;
         if let Some(phone) = &account.phone {
             self.notify(Channel::Sms, phone, "", &body).await;
         }

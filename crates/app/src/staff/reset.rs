@@ -27,7 +27,7 @@ pub enum StaffResetOutcome {
 }
 
 fn cli_meta(command: &str) -> RequestMeta {
-    RequestMeta { ip: "cli".into(), user_agent: format!("twostep staff {command}") }
+    RequestMeta { ip: "cli".into(), user_agent: format!("twostep staff {command}"), language: None }
 }
 
 impl App {
@@ -66,7 +66,8 @@ impl App {
             other => AppError::Conflict(other.to_string()),
         })?;
         let names = StaffResetItem::join(items);
-        let app = &self.settings.issuer;
+        let lang = self.language_of(&target);
+        let words = self.item_list(lang, items.iter().map(|i| i.as_str()));
         let event = |kind: AuditKind, detail: String| AuditEvent {
             at: now,
             ..self.audit_event(kind, Some(&target.id), &cli_meta("reset"), &detail)
@@ -75,17 +76,21 @@ impl App {
             StaffResetStep::Request => {
                 let request =
                     PendingStaffReset { items: items.to_vec(), requested_by: admin.id.clone(), requested_at: now };
-                let body = format!(
-                    "An admin asked to reset the {names} of your {app} staff account. It happens only when a second \
-                     admin agrees, within {} hours. If you did not ask for this, tell your admins at once.",
-                    PENDING_STAFF_RESET_TTL_S / 3600
+                let body = self.text(
+                    lang,
+                    "mail-staff-reset-requested-body",
+                    &[("items", words.as_str().into()), ("hours", (PENDING_STAFF_RESET_TTL_S / 3600).into())],
                 );
                 let effects = Effects {
                     audit: vec![event(
                         AuditKind::StaffResetRequested,
                         format!("{names}: asked by {} ({})", admin.id, admin.email),
                     )],
-                    notices: self.current_channel_notices(&target, "Staff account reset requested", &body)?,
+                    notices: self.current_channel_notices(
+                        &target,
+                        &self.text(lang, "mail-staff-reset-requested-subject", &[]),
+                        &body,
+                    )?,
                 };
                 if !self
                     .store
@@ -102,11 +107,7 @@ impl App {
             }
             StaffResetStep::Apply { first_admin } => {
                 let agreed = pending.ok_or_else(|| AppError::Internal("applying a reset nobody asked for".into()))?;
-                let body = format!(
-                    "Two admins reset the {names} of your {app} staff account and every session was signed out. \
-                     Sign in, bind a new authenticator, and ask an admin to confirm your account: until then it has \
-                     no staff access. If you did not ask for this, tell your admins at once."
-                );
+                let body = self.text(lang, "mail-staff-reset-body", &[("items", words.as_str().into())]);
                 let detail = format!("{names}: asked by {first_admin}, agreed by {} ({})", admin.id, admin.email);
                 let plan = StaffResetPlan {
                     account_id: target.id.clone(),
@@ -115,7 +116,11 @@ impl App {
                     hold_until: extend_hold(None, now, self.settings.recovery.hold_s),
                     effects: Effects {
                         audit: vec![event(AuditKind::StaffReset, detail)],
-                        notices: self.current_channel_notices(&target, "Your staff account was reset", &body)?,
+                        notices: self.current_channel_notices(
+                            &target,
+                            &self.text(lang, "mail-staff-reset-subject", &[]),
+                            &body,
+                        )?,
                     },
                 };
                 if !self.store.apply_staff_reset(&plan).await? {
@@ -152,14 +157,15 @@ impl App {
             &cli_meta("confirm"),
             &format!("by {} ({})", admin.id, admin.email),
         );
-        let body = format!(
-            "An admin confirmed your {} staff account after its reset: its staff access is back. If you did not \
-             ask for this, tell your admins at once.",
-            self.settings.issuer
-        );
+        let lang = self.language_of(&target);
+        let body = self.text(lang, "mail-staff-confirmed-body", &[]);
         let effects = Effects {
             audit: vec![AuditEvent { at: now, ..event }],
-            notices: self.current_channel_notices(&target, "Your staff account was confirmed", &body)?,
+            notices: self.current_channel_notices(
+                &target,
+                &self.text(lang, "mail-staff-confirmed-subject", &[]),
+                &body,
+            )?,
         };
         if !self.store.confirm_staff(&target.id, reset_at, &effects).await? {
             return Err(AppError::Conflict(

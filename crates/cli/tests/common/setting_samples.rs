@@ -17,6 +17,7 @@ pub const SETTING_SAMPLES: &[(&str, &str, &str, &[&str])] = &[
     ("captcha_bits", "5", "6", &[]),
     ("public_url", "https://a.example", "https://b.example", &[]),
     ("issuer", "Acme", "Initech", &[]),
+    ("language", "fr", "en", &[]),
     ("backup_key_chars", "16", "32", &[]),
     ("session_ttl_s", "100", "200", &[]),
     ("login_ttl_s", "100", "200", &[]),

@@ -56,15 +56,11 @@ fn status_of(errors: &Errors) -> StatusCode {
 
 pub async fn overview(s: SignedIn, Query(q): Query<DoneQuery>) -> Response {
     let notice = match q.done.as_deref() {
-        Some("authenticator") => Some("Your authenticator is bound. Keep the backup key somewhere safe."),
-        Some("authenticator_removed") => Some("The authenticator was removed. Withdrawals are paused for a while."),
-        Some("phone") => Some("Your phone number is bound."),
-        Some("password") => {
-            Some("Your password was changed and other sessions were signed out. Withdrawals are paused for a while.")
-        }
-        Some("questions") => {
-            Some("Your security questions are saved. They help staff if you ever need account recovery.")
-        }
+        Some("authenticator") => Some("account-done-authenticator"),
+        Some("authenticator_removed") => Some("account-done-authenticator-removed"),
+        Some("phone") => Some("account-done-phone"),
+        Some("password") => Some("account-done-password"),
+        Some("questions") => Some("account-done-questions"),
         _ => None,
     };
     show(&s, "account.html", StatusCode::OK, context! { notice => notice }).await
@@ -104,7 +100,9 @@ pub async fn authenticator_start(s: SignedIn, PageForm(_): PageForm<serde::de::I
             show(&s, "authenticator.html", StatusCode::OK, context! { setup => setup, errors => Errors::default() })
                 .await
         }
-        Err(e) => show(&s, "authenticator.html", StatusCode::BAD_REQUEST, context! { errors => Errors::from(e) }).await,
+        Err(e) => {
+            show(&s, "authenticator.html", StatusCode::BAD_REQUEST, context! { errors => s.page.errors(e) }).await
+        }
     }
 }
 
@@ -114,7 +112,9 @@ pub async fn authenticator_remove(s: SignedIn, PageForm(_): PageForm<serde::de::
     match s.page.app().disable_totp(&s.account_id, &s.token, None, &s.page.meta).await {
         Ok(()) => see_other("/account?done=authenticator_removed"),
         Err(AppError::StepUpRequired { .. }) => confirm_first("/account/authenticator"),
-        Err(e) => show(&s, "authenticator.html", StatusCode::BAD_REQUEST, context! { errors => Errors::from(e) }).await,
+        Err(e) => {
+            show(&s, "authenticator.html", StatusCode::BAD_REQUEST, context! { errors => s.page.errors(e) }).await
+        }
     }
 }
 
@@ -126,7 +126,7 @@ pub async fn authenticator_replace(s: SignedIn, PageForm(_): PageForm<serde::de:
         Ok(()) => {}
         Err(AppError::StepUpRequired { .. }) => return confirm_first("/account/authenticator"),
         Err(e) => {
-            return show(&s, "authenticator.html", StatusCode::BAD_REQUEST, context! { errors => Errors::from(e) })
+            return show(&s, "authenticator.html", StatusCode::BAD_REQUEST, context! { errors => s.page.errors(e) })
                 .await;
         }
     }
@@ -148,7 +148,7 @@ pub async fn authenticator_confirm(s: SignedIn, PageForm(f): PageForm<ConfirmFor
         Ok(()) => see_other("/account?done=authenticator"),
         Err(AppError::StepUpRequired { .. }) => confirm_first("/account/authenticator"),
         Err(e) => {
-            let errors = Errors::from(e);
+            let errors = s.page.errors(e);
             let setup = setup(f.setup_id, f.shown_key, f.otpauth_uri);
             let ctx = context! { setup => setup, errors => errors, typed_key => f.backup_key };
             show(&s, "authenticator.html", StatusCode::BAD_REQUEST, ctx).await
@@ -191,7 +191,7 @@ pub async fn phone_start(s: SignedIn, PageForm(f): PageForm<PhoneForm>) -> Respo
     let (sent, errors) = match result {
         Err(AppError::StepUpRequired { .. }) => return confirm_first("/account/phone"),
         Ok(sent) => (Some(Sent::from(sent)), Errors::default()),
-        Err(e) => (None, Errors::from(e)),
+        Err(e) => (None, s.page.errors(e)),
     };
     let status = status_of(&errors);
     show(&s, "phone.html", status, context! { sent => sent, errors => errors, number => f.phone }).await
@@ -207,7 +207,7 @@ pub async fn phone_confirm(s: SignedIn, PageForm(f): PageForm<CodeForm>) -> Resp
         Ok(_) => see_other("/account?done=phone"),
         Err(AppError::StepUpRequired { .. }) => confirm_first("/account/phone"),
         Err(e) => {
-            let ctx = context! { awaiting_code => true, errors => Errors::from(e) };
+            let ctx = context! { awaiting_code => true, errors => s.page.errors(e) };
             show(&s, "phone.html", StatusCode::BAD_REQUEST, ctx).await
         }
     }
@@ -235,7 +235,7 @@ pub async fn step_up_code(s: SignedIn, PageForm(f): PageForm<StepUpForm>) -> Res
     };
     let (sent, errors) = match s.page.app().send_step_up_code(&s.account_id, channel, &s.page.meta).await {
         Ok(sent) => (Some(Sent::from(sent)), Errors::default()),
-        Err(e) => (None, Errors::from(e)),
+        Err(e) => (None, s.page.errors(e)),
     };
     let status = status_of(&errors);
     show(&s, template, status, context! { sent => sent, errors => errors }).await
@@ -262,10 +262,10 @@ pub async fn password_change(s: SignedIn, PageForm(f): PageForm<PasswordForm>) -
         Ok(()) => see_other("/account?done=password"),
         Err(AppError::StepUpRequired { .. }) => confirm_first("/account/password"),
         Err(AppError::InvalidCredentials) => {
-            let errors = Errors::field("current_password", "That is not your current password.");
+            let errors = Errors::text(s.page.lang, "current_password", "password-wrong-current");
             show(&s, "password.html", StatusCode::BAD_REQUEST, context! { errors => errors }).await
         }
-        Err(e) => show(&s, "password.html", StatusCode::BAD_REQUEST, context! { errors => Errors::from(e) }).await,
+        Err(e) => show(&s, "password.html", StatusCode::BAD_REQUEST, context! { errors => s.page.errors(e) }).await,
     }
 }
 
@@ -278,9 +278,9 @@ pub async fn activity(s: SignedIn) -> Response {
         .iter()
         .map(|e| {
             context! {
-                at => human_time(e.at),
+                at => e.at,
                 iso => crate::time::rfc3339(e.at),
-                what => describe(&e.kind),
+                what => super::audit_words(s.page.lang, &e.kind),
                 ip => e.ip,
                 user_agent => e.user_agent,
                 by => e.by,
@@ -293,10 +293,7 @@ pub async fn activity(s: SignedIn) -> Response {
 /// Audit kinds in words; a kind this version does not know (written by a
 /// newer one) is shown as it is named.
 pub(crate) fn describe(kind: &str) -> String {
-    match twostep_domain::audit_kind::AuditKind::parse(kind) {
-        Some(known) => known.words().to_owned(),
-        None => kind.replace('_', " "),
-    }
+    super::audit_words(twostep_app::Lang::En, kind)
 }
 
 pub async fn withdraw_page(s: SignedIn) -> Response {
@@ -323,8 +320,13 @@ pub async fn withdraw(s: SignedIn, PageForm(f): PageForm<WithdrawForm>) -> Respo
         }
         Err(e) => {
             let values = context! { asset => f.asset, amount => f.amount, address => f.address };
-            show(&s, "withdraw.html", StatusCode::BAD_REQUEST, context! { errors => Errors::from(e), values => values })
-                .await
+            show(
+                &s,
+                "withdraw.html",
+                StatusCode::BAD_REQUEST,
+                context! { errors => s.page.errors(e), values => values },
+            )
+            .await
         }
     }
 }
@@ -369,7 +371,7 @@ pub async fn questions_save(s: SignedIn, PageForm(fields): PageForm<Vec<(String,
         Ok(()) => see_other("/account?done=questions"),
         Err(AppError::StepUpRequired { .. }) => confirm_first("/account/questions"),
         Err(e) => {
-            let mut errors = Errors::from(e);
+            let mut errors = s.page.errors(e);
             // The rule is about the set of answers, not one box.
             if let Some(m) = errors.fields.remove("answers").or_else(|| errors.fields.remove("question_id")) {
                 errors.form = Some(m);

@@ -39,9 +39,14 @@ pub async fn signup(page: Page, PageForm(f): PageForm<SignupForm>) -> Response {
             &page,
             StatusCode::BAD_REQUEST,
             "signup.html",
-            context! { errors => Errors::from(e), email => f.email },
+            context! { errors => page.errors(e), email => f.email },
         ),
     }
+}
+
+/// How long the sign-up code lives, in whole minutes, as the page says it.
+fn code_minutes(page: &Page) -> i64 {
+    (page.app().settings.email_verify_ttl_s + 59) / 60
 }
 
 #[derive(Deserialize)]
@@ -51,7 +56,8 @@ pub struct EmailQuery {
 }
 
 pub async fn confirm_page(page: Page, Query(q): Query<EmailQuery>) -> Response {
-    render(&page, "confirm.html", context! { errors => Errors::default(), email => q.email })
+    let minutes = code_minutes(&page);
+    render(&page, "confirm.html", context! { errors => Errors::default(), email => q.email, minutes => minutes })
 }
 
 #[derive(Deserialize)]
@@ -67,7 +73,7 @@ pub async fn confirm(page: Page, PageForm(f): PageForm<ConfirmForm>) -> Response
             &page,
             StatusCode::BAD_REQUEST,
             "confirm.html",
-            context! { errors => Errors::from(e), email => f.email },
+            context! { errors => page.errors(e), email => f.email, minutes => code_minutes(&page) },
         ),
     }
 }
@@ -82,12 +88,13 @@ pub struct LoginQuery {
 }
 
 pub async fn login_page(page: Page, Query(q): Query<LoginQuery>) -> Response {
+    // Catalogue ids; the template says them in the page's language.
     let notice = if q.confirmed.is_some() {
-        Some("Your e-mail address is confirmed. You can sign in now.")
+        Some("login-notice-confirmed")
     } else if q.signed_out.is_some() {
-        Some("You are signed out.")
+        Some("login-notice-signed-out")
     } else if q.expired.is_some() {
-        Some("Your sign-in expired; please sign in again.")
+        Some("login-notice-expired")
     } else {
         None
     };
@@ -113,7 +120,7 @@ async fn login_form(
         }),
         Err(e) => {
             if errors.is_empty() {
-                errors = Errors::from(e);
+                errors = page.errors(e);
             }
             None
         }
@@ -150,7 +157,7 @@ pub async fn login(page: Page, PageForm(f): PageForm<LoginForm>) -> Response {
             let cookie = super::set_cookie(LOGIN_COOKIE, &value, Some(expires_at - page.app().now()), page.secure);
             with_cookies(see_other("/login/second-step"), &[cookie])
         }
-        Err(e) => login_form(&page, StatusCode::BAD_REQUEST, &f.email, Errors::from(e), None).await,
+        Err(e) => login_form(&page, StatusCode::BAD_REQUEST, &f.email, page.errors(e), None).await,
     }
 }
 
@@ -243,6 +250,7 @@ fn second_step(
             has_sms => has(SecondFactorMethod::Sms),
             has_voice => has(SecondFactorMethod::Voice),
             has_email => has(SecondFactorMethod::Email),
+            issuer => page.app().settings.issuer,
             channel => channel,
             sent => sent,
             errors => errors,
@@ -281,7 +289,7 @@ pub async fn second_step_totp(page: Page, PageForm(f): PageForm<CodeForm>) -> Re
     match page.app().login_with_totp(&p.login_id, &f.code, &page.meta).await {
         Ok(session) => signed_in(&page, &session),
         Err(e) if attempt_over(&e) => expired(&page),
-        Err(e) => second_step(&page, &p, "totp", None, None, Errors::from(e)),
+        Err(e) => second_step(&page, &p, "totp", None, None, page.errors(e)),
     }
 }
 
@@ -301,7 +309,7 @@ pub async fn second_step_send(page: Page, PageForm(f): PageForm<ChannelForm>) ->
     let Some(p) = pending(&page) else { return expired(&page) };
     let view = view_for_channel(&f.channel);
     let Some(m) = method(&f.channel) else {
-        return second_step(&page, &p, view, None, None, Errors::field("channel", "Choose SMS, voice call or e-mail."));
+        return second_step(&page, &p, view, None, None, Errors::text(page.lang, "channel", "second-choose-channel"));
     };
     match page.app().login_send_code(&p.login_id, m, &page.meta).await {
         Ok(sent) => {
@@ -314,7 +322,7 @@ pub async fn second_step_send(page: Page, PageForm(f): PageForm<ChannelForm>) ->
             second_step(&page, &p, view, Some(m.as_str()), Some(sent), Errors::default())
         }
         Err(e) if attempt_over(&e) => expired(&page),
-        Err(e) => second_step(&page, &p, view, None, None, Errors::from(e)),
+        Err(e) => second_step(&page, &p, view, None, None, page.errors(e)),
     }
 }
 
@@ -331,7 +339,7 @@ pub async fn second_step_verify(page: Page, PageForm(f): PageForm<ChannelCodeFor
     match page.app().login_verify_code(&p.login_id, m, &f.code, &page.meta).await {
         Ok(session) => signed_in(&page, &session),
         Err(e) if attempt_over(&e) => expired(&page),
-        Err(e) => second_step(&page, &p, view, Some(m.as_str()), None, Errors::from(e)),
+        Err(e) => second_step(&page, &p, view, Some(m.as_str()), None, page.errors(e)),
     }
 }
 

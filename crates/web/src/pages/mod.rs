@@ -38,6 +38,7 @@ mod recovery;
 mod render;
 mod staff;
 mod sudo;
+mod texts;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -51,11 +52,12 @@ use hmac::{KeyInit, Mac};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
-use twostep_app::RequestMeta;
+use twostep_app::{Lang, RequestMeta};
 
 use crate::AppState;
 
 pub use render::Errors;
+pub use texts::audit_words;
 
 const SESSION_COOKIE: &str = "twostep_session";
 const LOGIN_COOKIE: &str = "twostep_login";
@@ -212,21 +214,20 @@ fn csrf_ok(page: &Page, sent: &str) -> bool {
 
 /// The answer to a form without a valid CSRF token.
 fn refused(page: &Page) -> Response {
-    render::message(
-        page,
-        StatusCode::FORBIDDEN,
-        "This form has expired",
-        "For your safety the form was not accepted. Go back, reload the page and try again.",
-    )
+    render::message(page, StatusCode::FORBIDDEN, &page.t("page-form-expired-title"), &page.t("page-form-expired-text"))
 }
 
 // ---- the request as a page sees it ------------------------------------------
 
 /// What every page handler needs: who is asking, the session cookie (not yet
-/// checked), the CSRF token for its forms and the cookie policy.
+/// checked), the CSRF token for its forms, the cookie policy and the
+/// language to speak.
 pub struct Page {
     pub state: AppState,
     pub meta: RequestMeta,
+    /// The request's `Accept-Language` among the languages we have, else
+    /// the server's `--language`.
+    pub lang: Lang,
     pub session: Option<String>,
     pub login_id: Option<String>,
     pub case: Option<String>,
@@ -239,9 +240,11 @@ impl Page {
         let session = cookie(&parts.headers, SESSION_COOKIE);
         let pre = parts.extensions.get::<PreToken>().map(|p| p.0.clone()).unwrap_or_default();
         let anchor = session.clone().unwrap_or(pre);
+        let meta = crate::extract::request_meta(parts, &state.trusted_proxies);
         Page {
             state: state.clone(),
-            meta: crate::extract::request_meta(parts, &state.trusted_proxies),
+            lang: meta.language.unwrap_or(state.app.settings.language),
+            meta,
             session,
             login_id: cookie(&parts.headers, LOGIN_COOKIE),
             case: cookie(&parts.headers, CASE_COOKIE),
@@ -252,6 +255,21 @@ impl Page {
 
     pub fn app(&self) -> &twostep_app::App {
         &self.state.app
+    }
+
+    /// The catalogue text `id` in the page's language.
+    pub fn t(&self, id: &str) -> String {
+        twostep_app::i18n::text(self.lang, id)
+    }
+
+    /// The catalogue text `id` in the page's language, placeables filled.
+    pub fn t_with(&self, id: &str, args: &[(&str, twostep_app::i18n::Arg<'_>)]) -> String {
+        twostep_app::i18n::text_with(self.lang, id, args)
+    }
+
+    /// A use case's refusal in the page's language.
+    pub fn errors(&self, e: twostep_app::AppError) -> Errors {
+        Errors::of(self.lang, e)
     }
 
     fn session_cookie(&self, token: &str, expires_at: i64) -> String {
@@ -318,7 +336,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for PageForm<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         let bytes = Bytes::from_request(Request::from_parts(parts, body), state).await.map_err(|_| {
-            render::message(&page, StatusCode::PAYLOAD_TOO_LARGE, "Too much data", "The form was too large.")
+            render::message(
+                &page,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &page.t("page-too-large-title"),
+                &page.t("page-too-large-text"),
+            )
         })?;
         let sent = serde_urlencoded::from_bytes::<CsrfField>(&bytes).map(|f| f.csrf).unwrap_or_default();
         if !is_form || !csrf_ok(&page, &sent) {
@@ -328,8 +351,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for PageForm<T> {
             render::message(
                 &page,
                 StatusCode::BAD_REQUEST,
-                "Something is missing",
-                "The form was incomplete; go back and try again.",
+                &page.t("page-incomplete-title"),
+                &page.t("page-incomplete-text"),
             )
         })
     }

@@ -38,12 +38,7 @@ fn reference(case_id: &str) -> String {
 }
 
 fn no_case(page: &Page) -> Response {
-    message(
-        page,
-        StatusCode::NOT_FOUND,
-        "No recovery in progress",
-        "Start again from the sign-in page: after your password, choose \"Security check not available\".",
-    )
+    message(page, StatusCode::NOT_FOUND, &page.t("recovery-none-title"), &page.t("recovery-none-text"))
 }
 
 /// How long the browser keeps the case it is recovering: long enough to
@@ -73,7 +68,7 @@ pub async fn open(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> R
             with_cookies(see_other("/recovery"), &cookies)
         }
         Err(AppError::Unauthorized | AppError::NotFound) => super::auth::expired(&page),
-        Err(AppError::Staff(r)) => message(&page, StatusCode::FORBIDDEN, "Ask an admin", r.message()),
+        Err(AppError::Staff(r)) => message(&page, StatusCode::FORBIDDEN, &page.t("recovery-staff-title"), r.message()),
         Err(AppError::Conflict(m)) if m == RECOVERY_UNDER_WAY => under_way(&page),
         Err(e) => failure(&page, e),
     }
@@ -81,26 +76,13 @@ pub async fn open(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> R
 
 /// A second recovery while one is under way: where to see the first.
 fn under_way(page: &Page) -> Response {
-    let text = "A recovery of this account is already under way: waiting for review, or started in another \
-                browser. Only one can run at a time. If you started it here, its page shows where it stands. \
-                If it was not you, stop it with the cancel code we sent to the account's e-mail and phone.";
-    if case(page).is_some() {
-        message_with_link(
-            page,
-            StatusCode::CONFLICT,
-            "A recovery is already under way",
-            text,
-            ("/recovery", "See its status"),
-        )
+    let (title, text) = (page.t("recovery-busy-title"), page.t("recovery-busy-text"));
+    let link = if case(page).is_some() {
+        ("/recovery", page.t("recovery-busy-status-link"))
     } else {
-        message_with_link(
-            page,
-            StatusCode::CONFLICT,
-            "A recovery is already under way",
-            text,
-            ("/recovery/cancel", "Stop a recovery that is not yours"),
-        )
-    }
+        ("/recovery/cancel", page.t("recovery-busy-cancel-link"))
+    };
+    message_with_link(page, StatusCode::CONFLICT, &title, &text, (link.0, &link.1))
 }
 
 /// `GET /recovery`: the screen for where the case stands.
@@ -171,7 +153,7 @@ async fn after(page: &Page, c: &Case, screen: &str, result: Result<(), AppError>
         Err(AppError::Unauthorized | AppError::NotFound) => no_case(page),
         Err(e) => match page.app().recovery_case(&c.id, &c.token).await {
             Ok(view) => {
-                show(page, c, &view, screen, StatusCode::BAD_REQUEST, context! { errors => Errors::from(e), ..extra })
+                show(page, c, &view, screen, StatusCode::BAD_REQUEST, context! { errors => page.errors(e), ..extra })
                     .await
             }
             Err(e) => failure(page, e),
@@ -215,7 +197,7 @@ pub async fn send_codes(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>
             let phone = s.sent.iter().any(|(ch, _)| ch.as_str() != "email");
             (Some(context! { list => list, expires => human_time(s.expires_at), phone => phone }), Errors::default())
         }
-        Err(e) => (None, Errors::from(e)),
+        Err(e) => (None, page.errors(e)),
     };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     match page.app().recovery_case(&c.id, &c.token).await {
@@ -246,13 +228,13 @@ pub async fn verify_codes(page: Page, PageForm(f): PageForm<CodesForm>) -> Respo
         Ok(view) => view,
         Err(e) => return failure(&page, e),
     };
-    let wrong = "This code is wrong or has expired. Check it, or send new codes.";
+    let wrong = page.t("recovery-codes-wrong");
     let mut errors = Errors::default();
     if !view.phone_code_proven && phone.is_some() {
-        errors.fields.insert("phone_code".into(), wrong.into());
+        errors.fields.insert("phone_code".into(), wrong.clone());
     }
     if !view.email_code_proven {
-        errors.fields.insert("email_code".into(), wrong.into());
+        errors.fields.insert("email_code".into(), wrong);
     }
     let ctx = context! { errors => errors, entered => true, ..typed };
     show(&page, &c, &view, "codes", StatusCode::BAD_REQUEST, ctx).await
@@ -267,7 +249,7 @@ pub async fn answers(page: Page, PageForm(fields): PageForm<Vec<(String, String)
     let mut errors = Errors::default();
     for (id, answer) in &answers {
         if answer.chars().count() > MAX_ANSWER_CHARS {
-            let message = format!("Shorten this answer to at most {MAX_ANSWER_CHARS} characters.");
+            let message = page.t_with("recovery-questions-too-long", &[("max", (MAX_ANSWER_CHARS as i64).into())]);
             errors.fields.insert(format!("answer:{id}"), message);
         }
     }
@@ -348,7 +330,7 @@ pub async fn identity(
         }
         typed = (form.country.clone().unwrap_or_default(), form.id_type.clone().unwrap_or_default());
         // Every mistake the form shows at once; the app checks again, deeper.
-        problems = identity_problems(&form);
+        problems = identity_problems(&page, &form);
         if !problems.is_empty() {
             return Ok(());
         }
@@ -362,13 +344,13 @@ pub async fn identity(
         Err(AppError::Unauthorized | AppError::NotFound) => return no_case(&page),
         Err(AppError::PayloadTooLarge(m)) => {
             let field = m.split(':').next().unwrap_or("front");
-            Errors::field(field, "This photo is over 10 MiB; choose a smaller one.")
+            Errors::field(field, page.t("recovery-identity-too-large"))
         }
         Err(AppError::UnsupportedMedia(m)) => {
             let field = ["front", "back", "selfie"].into_iter().find(|f| m.starts_with(f)).unwrap_or("front");
-            Errors::field(field, NOT_A_PHOTO)
+            Errors::field(field, page.t("recovery-identity-not-photo"))
         }
-        Err(e) => Errors::from(e),
+        Err(e) => page.errors(e),
     };
     let values = context! { country => typed.0, id_type => typed.1 };
     match page.app().recovery_case(&c.id, &c.token).await {
@@ -380,33 +362,31 @@ pub async fn identity(
     }
 }
 
-const NOT_A_PHOTO: &str = "This file is not a JPEG or PNG photo.";
-
 /// What is wrong with the identity form as sent, field by field, before
 /// the app decodes a photo: the country, the document kind, each photo
 /// missing or not a JPEG or PNG.
-fn identity_problems(form: &IdentitySubmission) -> Errors {
+fn identity_problems(page: &Page, form: &IdentitySubmission) -> Errors {
     let mut errors = Errors::default();
-    let mut wrong = |field: &str, message: &str| {
-        errors.fields.insert(field.to_owned(), message.to_owned());
+    let mut wrong = |field: &str, id: &str| {
+        errors.fields.insert(field.to_owned(), page.t(id));
     };
     match form.country.as_deref().map(normalize_country) {
         Some(Ok(_)) => {}
-        _ => wrong("country", "Type the two-letter code of the country, for example GB or FR."),
+        _ => wrong("country", "recovery-identity-bad-country"),
     }
     let id_type = form.id_type.as_deref().and_then(|t| IdType::try_from(t).ok());
     if id_type.is_none() {
-        wrong("id_type", "Choose the kind of document.");
+        wrong("id_type", "recovery-identity-no-kind");
     }
     let back_needed = id_type.is_none_or(|t| t.needs_back());
     for (slot, image, needed, missing) in [
-        ("front", &form.front, true, "Choose a photo of the front of the document."),
-        ("back", &form.back, back_needed, "Choose a photo of the back of the document (a passport needs none)."),
-        ("selfie", &form.selfie, true, "Choose a photo of yourself holding the document."),
+        ("front", &form.front, true, "recovery-identity-missing-front"),
+        ("back", &form.back, back_needed, "recovery-identity-missing-back"),
+        ("selfie", &form.selfie, true, "recovery-identity-missing-selfie"),
     ] {
         match image {
             None if needed => wrong(slot, missing),
-            Some(bytes) if sniff(bytes).is_none() => wrong(slot, NOT_A_PHOTO),
+            Some(bytes) if sniff(bytes).is_none() => wrong(slot, "recovery-identity-not-photo"),
             _ => {}
         }
     }
@@ -465,9 +445,9 @@ pub async fn cancel(page: Page, PageForm(f): PageForm<CancelForm>) -> Response {
         Err(e) => {
             let errors = match e {
                 AppError::NotFound | AppError::Unauthorized | AppError::InvalidCode => {
-                    Errors::field("code", "That cancel code is not known or no longer works.")
+                    Errors::field("code", page.t("cancel-unknown"))
                 }
-                other => Errors::from(other),
+                other => page.errors(other),
             };
             render_status(
                 &page,

@@ -1,17 +1,28 @@
 //! Templates compiled into the binary, the common page context, and how a
 //! use-case refusal becomes a message next to the field that caused it.
+//!
+//! Every text of a template comes from the catalogues (`twostep_i18n`):
+//! `{{ t("login-title") }}`, with placeables as keyword arguments,
+//! `{{ t("second-sent-sms", to=sent.sent_to, until=sent.expires) }}`
+//! (numbers stay numbers, so they pick plural forms). There is one template
+//! environment per language, its `t` bound to that language, so macros and
+//! included templates speak the page's language without passing it around.
+//! The page's language is [`Page::lang`]: the request's `Accept-Language`
+//! among the languages we have, else the server's `--language`.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use minijinja::value::Kwargs;
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
-use twostep_app::AppError;
+use twostep_app::i18n::{Arg, text, text_with};
+use twostep_app::{AppError, Lang};
 
 use super::Page;
-use crate::error::ApiError;
+use super::texts;
 
 macro_rules! templates {
     ($env:ident, $($name:literal),* $(,)?) => {
@@ -19,7 +30,29 @@ macro_rules! templates {
     };
 }
 
-static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+/// The environments, in the order of [`Lang::ALL`].
+static ENVS: LazyLock<Vec<Environment<'static>>> =
+    LazyLock::new(|| Lang::ALL.iter().map(|l| environment(*l)).collect());
+
+fn env(lang: Lang) -> &'static Environment<'static> {
+    &ENVS[Lang::ALL.iter().position(|l| *l == lang).expect("every language has an environment")]
+}
+
+/// `t("id", name=value, …)`: the catalogue text in `lang`.
+fn translate(lang: Lang, id: &str, kwargs: Kwargs) -> Result<String, minijinja::Error> {
+    let mut args = Vec::new();
+    for name in kwargs.args() {
+        let value: Value = kwargs.get(name)?;
+        let arg = match value.as_i64() {
+            Some(n) if value.kind() == minijinja::value::ValueKind::Number => Arg::from(n),
+            _ => Arg::from(value.to_string()),
+        };
+        args.push((name, arg));
+    }
+    Ok(text_with(lang, id, &args))
+}
+
+fn environment(lang: Lang) -> Environment<'static> {
     let mut env = Environment::new();
     templates!(
         env,
@@ -46,8 +79,9 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "staff_audit.html",
     );
     env.add_filter("when", |unix_s: i64| human_time(unix_s));
+    env.add_function("t", move |id: &str, kwargs: Kwargs| translate(lang, id, kwargs));
     env
-});
+}
 
 /// "2026-11-26 14:05 UTC": what a person reads; the RFC 3339 form goes in
 /// `datetime` attributes.
@@ -64,6 +98,16 @@ pub struct Errors {
 }
 
 impl Errors {
+    /// A use case's refusal in `lang`, on its field or for the whole form.
+    pub fn of(lang: Lang, e: AppError) -> Self {
+        texts::refusal(lang, e)
+    }
+
+    /// The catalogue text `id` in `lang` next to the field `name`.
+    pub fn text(lang: Lang, name: &str, id: &str) -> Self {
+        Errors::field(name, text(lang, id))
+    }
+
     pub fn field(name: &str, message: impl Into<String>) -> Self {
         let mut e = Errors::default();
         e.fields.insert(name.to_owned(), message.into());
@@ -79,47 +123,16 @@ impl Errors {
     }
 }
 
-fn sentence(s: &str) -> String {
-    let mut c = s.chars();
-    let first = c.next().map(|f| f.to_uppercase().collect::<String>()).unwrap_or_default();
-    let rest: String = c.collect();
-    let mut out = format!("{first}{rest}");
-    if !out.ends_with('.') {
-        out.push('.');
-    }
-    out
-}
-
+/// In English: pages not yet given their language use this.
 impl From<AppError> for Errors {
     fn from(e: AppError) -> Self {
-        match e {
-            AppError::InvalidRequest { field, message } => Errors::field(&field, sentence(&message)),
-            AppError::InvalidCode => Errors::field("code", "That code is wrong, expired or already used."),
-            AppError::CaptchaFailed => Errors::form("The sign-in puzzle expired or was not solved; please try again."),
-            AppError::CaptchaTooEasy { .. } => Errors::form(
-                "After several wrong passwords for this address, signing in needs a harder puzzle. Your browser \
-                 solves it when you sign in again; it may take a little longer.",
-            ),
-            AppError::StepUpRequired { .. } => Errors::form("Confirm it is you first, then try again."),
-            AppError::EmailUnverified => Errors::form("Confirm your e-mail address first with the code we sent you."),
-            AppError::TooManyAttempts { retry_after_s } => {
-                Errors::form(format!("Too many attempts. Please wait {} and try again.", wait_text(retry_after_s)))
-            }
-            AppError::SecurityHold { until } => {
-                Errors::form(format!("Withdrawals are paused by a security hold until {}.", human_time(until)))
-            }
-            AppError::Conflict(message) => Errors::form(sentence(&message)),
-            other => Errors::form(ApiError::from(other).message),
-        }
+        texts::refusal(Lang::En, e)
     }
 }
 
+/// "42 seconds", "3 minutes", "2 hours" in English; see [`texts::wait`].
 pub fn wait_text(seconds: i64) -> String {
-    match seconds.max(1) {
-        s if s < 120 => format!("{s} seconds"),
-        s if s < 7200 => format!("{} minutes", (s + 59) / 60),
-        s => format!("{} hours", (s + 3599) / 3600),
-    }
+    texts::wait(Lang::En, seconds)
 }
 
 /// Renders `name` with the common context (CSRF token, whether signed in,
@@ -130,13 +143,14 @@ pub fn render(page: &Page, name: &str, ctx: Value) -> Response {
 
 pub fn render_status(page: &Page, status: StatusCode, name: &str, ctx: Value) -> Response {
     let common = context! {
+        lang => page.lang.code(),
         csrf => page.csrf,
         signed_in => page.session.is_some(),
         outbox => page.state.outbox_enabled,
         recovery_case => page.case.is_some(),
     };
     let merged = context! { ..ctx, ..common };
-    match ENV.get_template(name).and_then(|t| t.render(merged)) {
+    match env(page.lang).get_template(name).and_then(|t| t.render(merged)) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, template = name, "page rendering failed");
@@ -163,20 +177,21 @@ pub fn message_with_link(page: &Page, status: StatusCode, title: &str, text: &st
 /// A refusal outside any form (e.g. the database is down), titled for
 /// what the person can do about it.
 pub fn failure(page: &Page, e: AppError) -> Response {
-    let api = ApiError::from(e);
-    message(page, api.status, failure_title(api.status), &sentence(&api.message))
+    let (status, said) = texts::failure(page.lang, e);
+    message(page, status, &text(page.lang, failure_title(status)), &said)
 }
 
+/// The title of a refusal page: what the person can do about it.
 fn failure_title(status: StatusCode) -> &'static str {
     match status {
-        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
-        StatusCode::SERVICE_UNAVAILABLE => "Busy for a moment: please try again",
-        StatusCode::NOT_FOUND => "Not found",
-        StatusCode::CONFLICT => "This cannot be done now",
-        StatusCode::FORBIDDEN => "Not allowed",
-        StatusCode::UNAUTHORIZED => "Please sign in again",
-        s if s.is_client_error() => "This request could not be completed",
-        _ => "Something went wrong on our side",
+        StatusCode::TOO_MANY_REQUESTS => "failure-title-too-many",
+        StatusCode::SERVICE_UNAVAILABLE => "failure-title-busy",
+        StatusCode::NOT_FOUND => "failure-title-not-found",
+        StatusCode::CONFLICT => "failure-title-conflict",
+        StatusCode::FORBIDDEN => "failure-title-forbidden",
+        StatusCode::UNAUTHORIZED => "failure-title-unauthorized",
+        s if s.is_client_error() => "failure-title-refused",
+        _ => "page-failure-title",
     }
 }
 
@@ -185,25 +200,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_template_parses() {
-        for name in [
-            "base.html",
-            "login.html",
-            "account.html",
-            "withdraw.html",
-            "second_step.html",
-            "recovery.html",
-            "staff_case.html",
-            "questions.html",
-        ] {
-            ENV.get_template(name).unwrap();
+    fn every_template_parses_in_every_language() {
+        for lang in Lang::ALL {
+            for name in env(*lang).templates().map(|(name, _)| name) {
+                env(*lang).get_template(name).unwrap();
+            }
         }
     }
 
     #[test]
+    fn templates_speak_their_language() {
+        let render = |lang: Lang, source: &str| {
+            let mut env = env(lang).clone();
+            env.add_template_owned("probe.html", source.to_owned()).unwrap();
+            env.get_template("probe.html").unwrap().render(context! {}).unwrap()
+        };
+        assert_eq!(render(Lang::Fr, r#"{{ t("login-title") }}"#), "Se connecter");
+        assert_eq!(render(Lang::En, r#"{{ t("login-title") }}"#), "Sign in");
+        // Numbers pick the plural form; text is escaped like any value.
+        assert!(render(Lang::En, r#"{{ t("confirm-lead", minutes=1) }}"#).ends_with("valid for 1 minute."));
+        assert!(render(Lang::En, r#"{{ t("confirm-lead", minutes=30) }}"#).ends_with("valid for 30 minutes."));
+        let escaped = render(Lang::En, r#"{{ t("outbox-empty-to", to="<b>") }}"#);
+        assert!(escaped.contains("&lt;b&gt;"), "{escaped}");
+        // Macros imported from another template use the page's language.
+        let field = render(Lang::Fr, r#"{% import "macros.html" as m %}{{ m.code_field({"fields": {}}) }}"#);
+        assert!(field.contains("Code à 6 chiffres"), "{field}");
+    }
+
+    #[test]
     fn refusals_land_on_their_field() {
-        let e = Errors::from(AppError::invalid("email", "not a valid e-mail address"));
-        assert_eq!(e.fields["email"], "Not a valid e-mail address.");
         assert!(Errors::from(AppError::InvalidCode).fields.contains_key("code"));
         assert!(Errors::from(AppError::InvalidCredentials).form.is_some());
         assert_eq!(human_time(0), "1970-01-01 00:00 UTC");
@@ -211,7 +236,7 @@ mod tests {
 
     #[test]
     fn a_refusal_page_is_titled_for_what_the_person_can_do() {
-        let title = |e: AppError| failure_title(ApiError::from(e).status);
+        let title = |e: AppError| text(Lang::En, failure_title(crate::error::ApiError::from(e).status));
         assert_eq!(title(AppError::TooManyAttempts { retry_after_s: 5 }), "Too many attempts");
         assert_eq!(title(AppError::Conflict("x".into())), "This cannot be done now");
         assert_eq!(title(AppError::Internal("x".into())), "Something went wrong on our side");

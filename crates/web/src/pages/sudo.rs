@@ -83,16 +83,23 @@ pub struct ProofForm {
 pub async fn prove(s: SignedIn, PageForm(f): PageForm<ProofForm>) -> Response {
     let next = safe_next(f.next.as_deref());
     let Some(factor) = ProofFactor::parse(&f.method) else {
-        return show(&s, StatusCode::BAD_REQUEST, &next, Errors::field("method", "Choose how to confirm."), None).await;
+        return show(
+            &s,
+            StatusCode::BAD_REQUEST,
+            &next,
+            Errors::text(s.page.lang, "method", "sudo-choose-method"),
+            None,
+        )
+        .await;
     };
     let secret = if factor == ProofFactor::Password { &f.password } else { &f.code };
     match s.page.app().prove_factor(&s.account_id, &s.token, factor, secret.trim(), &s.page.meta).await {
         Ok(_) => see_other(&next),
         Err(AppError::InvalidCredentials) => {
-            let errors = Errors::field("password", "That is not your password.");
+            let errors = Errors::text(s.page.lang, "password", "sudo-wrong-password");
             show(&s, StatusCode::BAD_REQUEST, &next, errors, None).await
         }
-        Err(e) => show(&s, StatusCode::BAD_REQUEST, &next, Errors::from(e), None).await,
+        Err(e) => show(&s, StatusCode::BAD_REQUEST, &next, s.page.errors(e), None).await,
     }
 }
 
@@ -105,7 +112,14 @@ pub struct SendForm {
 pub async fn send(s: SignedIn, PageForm(f): PageForm<SendForm>) -> Response {
     let next = safe_next(f.next.as_deref());
     let Some(channel) = Channel::parse(&f.channel) else {
-        return show(&s, StatusCode::BAD_REQUEST, &next, Errors::field("channel", "Choose a channel."), None).await;
+        return show(
+            &s,
+            StatusCode::BAD_REQUEST,
+            &next,
+            Errors::text(s.page.lang, "channel", "sudo-choose-channel"),
+            None,
+        )
+        .await;
     };
     match s.page.app().send_step_up_code(&s.account_id, channel, &s.page.meta).await {
         Ok(c) => {
@@ -113,7 +127,7 @@ pub async fn send(s: SignedIn, PageForm(f): PageForm<SendForm>) -> Response {
                 context! { channel => c.channel.as_str(), sent_to => c.sent_to, expires => human_time(c.expires_at) };
             show(&s, StatusCode::OK, &next, Errors::default(), Some(sent)).await
         }
-        Err(e) => show(&s, StatusCode::BAD_REQUEST, &next, Errors::from(e), None).await,
+        Err(e) => show(&s, StatusCode::BAD_REQUEST, &next, s.page.errors(e), None).await,
     }
 }
 
