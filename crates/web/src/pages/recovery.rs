@@ -15,7 +15,7 @@ use twostep_app::recovery::{CaseView, IdentitySubmission};
 use twostep_domain::document_image::MAX_IMAGE_BYTES;
 use twostep_domain::recovery::{CaseStatus, RecoveryStep};
 
-use super::render::{Errors, failure, human_time, message, render_status};
+use super::render::{Errors, failure, message, render_status, time_tag};
 use super::{CASE_COOKIE, LOGIN_COOKIE, Page, PageForm, csrf_ok, see_other, set_cookie, with_cookies};
 
 /// The case this browser is recovering.
@@ -110,7 +110,7 @@ async fn show(page: &Page, c: &Case, view: &CaseView, screen: &str, status: Stat
         status => view.status.as_str(),
         items => view.reset_items.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
         steps => steps,
-        expires => view.expires_at.map(human_time),
+        expires => view.expires_at.map(time_tag),
     };
     let ctx = context! { screen => screen, case => case, hold_hours => hold_hours, questions => questions, ..ctx };
     render_status(page, status, "recovery.html", ctx)
@@ -165,7 +165,7 @@ pub async fn send_codes(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>
             let list: Vec<Value> =
                 s.sent.iter().map(|(ch, to)| context! { channel => ch.as_str(), to => to }).collect();
             let phone = s.sent.iter().any(|(ch, _)| ch.as_str() != "email");
-            (Some(context! { list => list, expires => human_time(s.expires_at), phone => phone }), Errors::default())
+            (Some(context! { list => list, expires => time_tag(s.expires_at), phone => phone }), Errors::default())
         }
         Err(e) => (None, Errors::from(e)),
     };

@@ -41,11 +41,12 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "questions.html",
         "recovery.html",
         "recovery_cancel.html",
+        "staff_base.html",
         "staff_queue.html",
         "staff_case.html",
         "staff_audit.html",
     );
-    env.add_filter("when", |unix_s: i64| human_time(unix_s));
+    env.add_filter("when", |unix_s: i64| time_tag(unix_s));
     env
 });
 
@@ -54,6 +55,15 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
 pub fn human_time(unix_s: i64) -> String {
     let t = crate::time::rfc3339(unix_s);
     format!("{} {} UTC", &t[..10], &t[11..16])
+}
+
+/// A time as pages show it: a `<time>` element with the RFC 3339 instant in
+/// `datetime` and the UTC text, which /assets/app.js rewrites to the
+/// reader's own time zone (keeping the UTC text on hover). Without
+/// JavaScript the UTC text stays. What `|when` renders.
+pub fn time_tag(unix_s: i64) -> Value {
+    let utc = human_time(unix_s);
+    Value::from_safe_string(format!("<time datetime=\"{}\" title=\"{utc}\">{utc}</time>", crate::time::rfc3339(unix_s)))
 }
 
 /// Errors to show on a form: by field name, and one for the whole form.
@@ -95,6 +105,9 @@ impl From<AppError> for Errors {
         match e {
             AppError::InvalidRequest { field, message } => Errors::field(&field, sentence(&message)),
             AppError::InvalidCode => Errors::field("code", "That code is wrong, expired or already used."),
+            AppError::CodeAlreadyUsed => {
+                Errors::field("code", "That code was already used. Wait for the next code in your app and enter it.")
+            }
             AppError::CaptchaFailed => Errors::form("The sign-in puzzle expired or was not solved; please try again."),
             AppError::CaptchaTooEasy { .. } => Errors::form(
                 "After several wrong passwords for this address, signing in needs a harder puzzle. Your browser \
@@ -192,5 +205,13 @@ mod tests {
         assert!(Errors::from(AppError::InvalidCode).fields.contains_key("code"));
         assert!(Errors::from(AppError::InvalidCredentials).form.is_some());
         assert_eq!(human_time(0), "1970-01-01 00:00 UTC");
+        let tag = time_tag(86_400 + 3_660).to_string();
+        assert_eq!(
+            tag,
+            r#"<time datetime="1970-01-02T01:01:00Z" title="1970-01-02 01:01 UTC">1970-01-02 01:01 UTC</time>"#
+        );
+        // The filter the templates use renders the same element, unescaped.
+        let out = ENV.template_from_named_str("t.html", "{{ t|when }}").unwrap().render(context! { t => 0 }).unwrap();
+        assert!(out.starts_with(r#"<time datetime="1970-01-01T00:00:00Z""#), "{out}");
     }
 }
