@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of twostep, after the formatting, lint and dependency
 # checks. Installs what the tests need and is missing (oathtool, the
-# reference TOTP implementation; postfix and openssl for the e-mail-over-TLS
-# tests; cargo-deny) and makes sure PostgreSQL
+# reference TOTP implementation; curl for the walk-through; postfix and
+# openssl for the e-mail-over-TLS tests; chromium and chromium-driver for the
+# pages; cargo-deny; schemathesis, through scripts/api-properties.sh, into
+# target/schemathesis-venv) and makes sure PostgreSQL
 # answers on 127.0.0.1:5432, since the PostgreSQL backend is tested for real.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,8 @@ install_debian() {
 }
 
 have oathtool || install_debian oathtool
+# The README's walk-through (scripts/walkthrough.sh) is run by a test, with curl.
+have curl || install_debian curl
 # E-mail over TLS is tested against a real MTA: each test starts a Postfix
 # instance of its own (own config, queue and log, loopback only) with a
 # certificate from a CA it makes with openssl. "No configuration" keeps the

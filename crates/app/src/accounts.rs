@@ -65,7 +65,7 @@ impl App {
             _ => {
                 let id = new_id();
                 let code = generate_code(&mut rand::rng());
-                let ttl_s = self.settings.email_verify_ttl_s;
+                let ttl_s = self.settings.signup_code_ttl_s;
                 let registration = Registration {
                     id: id.clone(),
                     code_hash: hash_code(self.keyring.code_pepper(), &signup_purpose(&id), &email, &code).to_vec(),

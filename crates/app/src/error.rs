@@ -22,6 +22,11 @@ pub enum AppError {
     Unauthorized,
     #[error("the code is wrong, expired or already used")]
     InvalidCode,
+    /// The right authenticator code, but its time step was already used
+    /// (the same code twice, e.g. straight after enrolling): the next code
+    /// will do. Answered as `invalid_code` like any refused code.
+    #[error("this code was already used; wait for the next code")]
+    CodeAlreadyUsed,
     #[error("confirm your e-mail address first")]
     EmailUnverified,
     #[error("not allowed")]

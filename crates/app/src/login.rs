@@ -452,7 +452,7 @@ impl App {
         if consecutive == self.settings.failures.lock_after_consecutive {
             tracing::warn!(account_id, "second factor locked after consecutive failures");
         }
-        Ok(AppError::InvalidCode)
+        Ok(if replayed { AppError::CodeAlreadyUsed } else { AppError::InvalidCode })
     }
 
     async fn open_session(&self, account_id: &str, subject: &str, meta: &RequestMeta) -> AppResult<Session> {

@@ -19,10 +19,12 @@ pub struct Settings {
     pub session_ttl_s: i64,
     pub login_ttl_s: i64,
     pub totp_setup_ttl_s: i64,
-    /// Lifetime of a sent one-time code (step-up, login).
+    /// Lifetime of a sent one-time code: the second sign-in step, a step-up
+    /// ("confirm it's you") and binding a phone. Recovery codes have their
+    /// own (`recovery.code_ttl_s`).
     pub code_ttl_s: i64,
-    /// Lifetime of the sign-up confirmation code.
-    pub email_verify_ttl_s: i64,
+    /// Lifetime of the sign-up confirmation code sent by e-mail.
+    pub signup_code_ttl_s: i64,
     pub resend_after_s: i64,
     pub failures: FailurePolicy,
     /// A refused password answers no sooner than this after the request
@@ -109,7 +111,7 @@ impl Default for Settings {
             login_ttl_s: 600,
             totp_setup_ttl_s: 900,
             code_ttl_s: 300,
-            email_verify_ttl_s: 1800,
+            signup_code_ttl_s: 1800,
             resend_after_s: 60,
             failures: FailurePolicy::default(),
             refusal_floor_ms: 250,

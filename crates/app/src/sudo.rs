@@ -114,7 +114,9 @@ impl App {
                     self.store.clear_failures(&subject).await?;
                     return Ok(factor);
                 }
-                Err(e @ (AppError::InvalidCode | AppError::InvalidCredentials)) => refused = e,
+                Err(e @ (AppError::InvalidCode | AppError::CodeAlreadyUsed | AppError::InvalidCredentials)) => {
+                    refused = e
+                }
                 Err(e) => return Err(e),
             }
         }

@@ -238,7 +238,7 @@ impl App {
     async fn refuse_replay(&self, account_id: &str, meta: &RequestMeta) -> AppResult<()> {
         self.count_totp_replay(account_id);
         self.audit(AuditKind::TotpCodeReplayed, Some(account_id), meta, "").await?;
-        Err(AppError::InvalidCode)
+        Err(AppError::CodeAlreadyUsed)
     }
 
     /// Counts and logs a code presented again (ASVS 2.8.4/2.8.5); the caller

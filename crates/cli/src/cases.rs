@@ -22,6 +22,7 @@ pub enum CasesCommand {
     },
     /// Show a case's evidence.
     Show {
+        /// The case id, or its first characters (at least 6, as the staff console shows them).
         case_id: String,
         /// E-mail of the staff account looking (applies the staff rules, e.g. not one's own account).
         #[arg(long)]
@@ -84,6 +85,30 @@ async fn reviewer_id(app: &App, email: &str) -> Result<String> {
     }
 }
 
+/// Fewest characters of a case id accepted; the staff console shows eight.
+const SHORTEST_CASE_PREFIX: usize = 6;
+
+/// The full id of the case `given` names: the id itself, or the start of
+/// exactly one case's id (as the staff console shows it).
+async fn full_case_id(app: &App, given: &str) -> Result<String> {
+    let given = given.trim().trim_end_matches('…').to_ascii_lowercase();
+    if given.len() < SHORTEST_CASE_PREFIX {
+        bail!(
+            "case \"{given}\": give at least {SHORTEST_CASE_PREFIX} characters of the case id (the staff console shows 8)"
+        );
+    }
+    let ids = app.operator_case_ids_starting_with(&given).await.map_err(app_err)?;
+    match ids.as_slice() {
+        [] => bail!("case \"{given}\": no recovery case has an id starting with this (see `twostep cases list`)"),
+        [one] => Ok(one.clone()),
+        several => bail!(
+            "case \"{given}\" is ambiguous: it starts {} case ids ({}); give more characters",
+            if several.len() >= 5 { "at least 5".to_owned() } else { several.len().to_string() },
+            several.join(", ")
+        ),
+    }
+}
+
 fn time(unix_s: Option<i64>) -> String {
     unix_s.map(twostep_web::time::rfc3339).unwrap_or_else(|| "-".into())
 }
@@ -110,6 +135,7 @@ pub async fn run(app: &App, command: CasesCommand) -> Result<()> {
             Ok(())
         }
         CasesCommand::Show { case_id, reviewer, .. } => {
+            let case_id = full_case_id(app, &case_id).await?;
             let e = match reviewer {
                 Some(email) => app.case_evidence(&reviewer_id(app, &email).await?, &case_id).await,
                 None => app.operator_case_evidence(&case_id).await,
@@ -162,6 +188,7 @@ pub async fn run(app: &App, command: CasesCommand) -> Result<()> {
             Ok(())
         }
         CasesCommand::Approve { case_id, reviewer, note, .. } => {
+            let case_id = full_case_id(app, &case_id).await?;
             let staff = reviewer_id(app, &reviewer).await?;
             let r = app.approve_recovery(&staff, &case_id, &note, &meta()).await.map_err(app_err)?;
             match r.status {
@@ -173,6 +200,7 @@ pub async fn run(app: &App, command: CasesCommand) -> Result<()> {
             Ok(())
         }
         CasesCommand::Reject { case_id, reviewer, reason, .. } => {
+            let case_id = full_case_id(app, &case_id).await?;
             let staff = reviewer_id(app, &reviewer).await?;
             app.reject_recovery(&staff, &case_id, &reason, &meta()).await.map_err(app_err)?;
             println!("case {case_id} rejected");

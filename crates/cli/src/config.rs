@@ -109,10 +109,14 @@ pub struct ServeArgs {
     #[arg(long, env = "TWOSTEP_LOGIN_TTL_S", default_value_t = Settings::default().login_ttl_s,
           allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
     pub login_ttl_s: i64,
-    /// Lifetime of a sent one-time code in seconds, 60 to 600
+    /// Lifetime in seconds, 60 to 600, of a code sent by SMS, voice or e-mail to sign in, confirm it's you or bind a phone
     #[arg(long, env = "TWOSTEP_CODE_TTL_S", default_value_t = Settings::default().code_ttl_s,
           allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(60..=600))]
     pub code_ttl_s: i64,
+    /// Lifetime in seconds, 60 to 86400, of the code that confirms a sign-up's e-mail address
+    #[arg(long, env = "TWOSTEP_SIGNUP_CODE_TTL_S", default_value_t = Settings::default().signup_code_ttl_s,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(60..=86_400))]
+    pub signup_code_ttl_s: i64,
     /// How long a proof of a factor keeps a session in sudo mode for sensitive changes, 60 to 3600 seconds
     #[arg(long, env = "TWOSTEP_SUDO_TTL_S", default_value_t = Settings::default().sudo_ttl_s,
           allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(60..=3600))]
@@ -252,6 +256,7 @@ impl ServeConfig {
             session_ttl_s: a.session_ttl_s,
             login_ttl_s: a.login_ttl_s,
             code_ttl_s: a.code_ttl_s,
+            signup_code_ttl_s: a.signup_code_ttl_s,
             sudo_ttl_s: a.sudo_ttl_s,
             hold_after_password_change_s: a.hold_after_password_change_s,
             hold_after_authenticator_change_s: a.hold_after_authenticator_change_s,

@@ -145,7 +145,20 @@ impl StaffCommand {
     }
 }
 
-fn main() -> Result<()> {
+/// A refusal (a bad flag, an unknown case, a database that cannot be
+/// opened) is one line on standard error and a non-zero exit: never a
+/// backtrace, whatever RUST_BACKTRACE says; those are for panics.
+fn main() -> std::process::ExitCode {
+    match try_main() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn try_main() -> Result<()> {
     let layered: Layered<Cli> = layers::parse(std::env::args_os().collect(), &config::setting_ids())?;
     init_logs(layered.cli.global.log_format);
     // One TLS crypto provider for the process (ring): reqwest and lettre use it.

@@ -13,7 +13,7 @@ use twostep_domain::recovery::{
 
 #[derive(Args, Debug, Clone)]
 pub struct RecoveryArgs {
-    /// Lifetime of recovery codes in seconds
+    /// Lifetime in seconds, 60 to 1800, of the codes a recovery case sends to the phone and e-mail address
     #[arg(long, env = "TWOSTEP_RECOVERY_CODE_TTL_S", default_value_t = Settings::default().recovery.code_ttl_s,
           allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(MIN_RECOVERY_CODE_TTL_S..=MAX_RECOVERY_CODE_TTL_S))]
     pub recovery_code_ttl_s: i64,

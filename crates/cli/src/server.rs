@@ -111,13 +111,34 @@ pub async fn serve(storage: &StorageConfig, args: &ServeArgs) -> Result<()> {
             }
         });
     }
-    println!("twostep listening on http://{addr} (database: {:?}, messages: {messages}{metrics_note})", sql.backend());
+    // One write: a reader that takes the first line and closes the pipe
+    // must not make a later line fail.
+    let mut banner = format!(
+        "twostep listening on http://{addr} (database: {:?}, messages: {messages}{metrics_note})",
+        sql.backend()
+    );
+    for line in start_banner(addr, state.outbox_enabled) {
+        banner.push('\n');
+        banner.push_str(&line);
+    }
+    println!("{banner}");
     let router = twostep_web::app(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sql.close().await;
     Ok(())
+}
+
+/// What a person needs to start: where the pages are and, while messages
+/// go to the development outbox, where to read the codes.
+fn start_banner(addr: std::net::SocketAddr, outbox: bool) -> Vec<String> {
+    let base = format!("http://{addr}");
+    let mut lines = vec![format!("pages:  {base}/")];
+    if outbox {
+        lines.push(format!("outbox: {base}/dev/outbox (page), {base}/api/v1/dev/outbox?to=ADDRESS (JSON)"));
+    }
+    lines
 }
 
 /// Settings meant for a developer's machine, running where others can reach them.

@@ -148,6 +148,7 @@ fn bad_values_are_refused_naming_the_setting_and_what_it_allows() {
         (&["--session-ttl-s", "-5"], None, &["session_ttl_s", "--session-ttl-s", "1.."]),
         (&["--hash-queue", "-1"], None, &["hash_queue", "--hash-queue"]),
         (&["--code-ttl-s=601"], None, &["code_ttl_s", "60..=600"]),
+        (&["--signup-code-ttl-s=59"], None, &["signup_code_ttl_s", "60..=86400"]),
         (&["--backup-key-chars=24"], None, &["backup_key_chars", "32, 16"]),
         (&[], Some("sms_method = \"GET\"\n"), &["sms_method", "--sms-method", "POST, PUT, PATCH"]),
         (&[], Some("recovery_high_risk_score = 101\n"), &["recovery_high_risk_score", "0..=100"]),

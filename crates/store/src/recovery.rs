@@ -271,6 +271,19 @@ impl RecoveryStore for SqlStore {
         rows.iter().map(case_from_row).collect()
     }
 
+    async fn case_ids_with_prefix(&self, prefix: &str, limit: i64) -> StoreResult<Vec<String>> {
+        // Hex only, so the pattern has no wildcard but the trailing one.
+        if !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(Vec::new());
+        }
+        sqlx::query_scalar("SELECT id FROM recovery_cases WHERE id LIKE $1 ORDER BY id LIMIT $2")
+            .bind(format!("{}%", prefix.to_ascii_lowercase()))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
     async fn cases_with_status(&self, status: &str, limit: i64) -> StoreResult<Vec<CaseRecord>> {
         let sql = format!(
             "SELECT {} FROM recovery_cases c WHERE c.status = $1 ORDER BY c.submitted_at, c.created_at, c.id LIMIT $2",

@@ -291,7 +291,7 @@ async fn recovery_wizard_and_staff_console_in_headless_chromium() {
         b.fill("#f-note", "Document and selfie match the account").await;
         b.click("#approve").await;
         b.wait_for("#case-status").await;
-        let status = b.text("#case-status").await;
+        let status = b.attr("#case-status", "data-status").await.unwrap_or_default();
         b.click("#logout").await;
         b.wait_path("/login").await;
         if status == "approved" {

@@ -20,6 +20,28 @@
     return r + ' s';
   }
 
+  // Times: the server writes UTC into <time datetime="RFC 3339">; show them
+  // in the reader's own time zone, with the UTC text kept on hover.
+  function two(n) { return (n < 10 ? '0' : '') + n; }
+  function zoneName(d) {
+    try {
+      var part = new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(d)
+        .filter(function (p) { return p.type === 'timeZoneName'; })[0];
+      if (part) return part.value;
+    } catch (e) { /* an old browser: the offset below */ }
+    var off = -d.getTimezoneOffset();
+    return 'UTC' + (off < 0 ? '-' : '+') + two(Math.floor(Math.abs(off) / 60)) + ':' + two(Math.abs(off) % 60);
+  }
+  document.querySelectorAll('time[datetime]').forEach(function (el) {
+    var iso = el.getAttribute('datetime');
+    if (iso.indexOf('T') < 0) return;
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return;
+    if (!el.title) el.title = el.textContent.trim();
+    el.textContent = d.getFullYear() + '-' + two(d.getMonth() + 1) + '-' + two(d.getDate()) + ' ' +
+      two(d.getHours()) + ':' + two(d.getMinutes()) + ' ' + zoneName(d);
+  });
+
   // A field the server refused gets the focus, so its message is read out.
   var invalid = document.querySelector('[aria-invalid="true"]');
   if (invalid) invalid.focus();

@@ -113,6 +113,11 @@ impl From<AppError> for ApiError {
             AppError::InvalidCode => {
                 ApiError::new(S::UNAUTHORIZED, "invalid_code", "The code is wrong, expired or already used.")
             }
+            AppError::CodeAlreadyUsed => ApiError::new(
+                S::UNAUTHORIZED,
+                "invalid_code",
+                "This code was already used; wait for the next code (a new one every 30 seconds) and send that.",
+            ),
             AppError::EmailUnverified => {
                 ApiError::new(S::FORBIDDEN, "email_unverified", "Confirm your e-mail address with the code we sent.")
             }

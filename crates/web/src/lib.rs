@@ -154,6 +154,9 @@ pub fn openapi_document(outbox_enabled: bool) -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// This OpenAPI document
+///
+/// The OpenAPI 3.1 description of every /api route of this server.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "service",
     responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")))]
 async fn openapi_json(State(s): State<AppState>) -> Response {

@@ -208,6 +208,9 @@ pub trait RecoveryStore: Send + Sync {
     async fn case_by_cancel_token(&self, token_hash: &str) -> StoreResult<Option<CaseRecord>>;
     /// Newest first.
     async fn cases_of_account(&self, account_id: &str) -> StoreResult<Vec<CaseRecord>>;
+    /// Ids of cases starting with `prefix` (lowercase hex), in id order, at
+    /// most `limit`: how an operator's short case id is resolved.
+    async fn case_ids_with_prefix(&self, prefix: &str, limit: i64) -> StoreResult<Vec<String>>;
     /// Oldest submission first.
     async fn cases_with_status(&self, status: &str, limit: i64) -> StoreResult<Vec<CaseRecord>>;
     /// Applies `change` if the case is still at `version`; false otherwise.

@@ -135,6 +135,12 @@ impl App {
     }
 
     /// The evidence as the operator of the machine sees it (`twostep cases show`).
+    /// Case ids starting with `prefix`, a few at most: the operator's
+    /// command line accepts the short id the console shows.
+    pub async fn operator_case_ids_starting_with(&self, prefix: &str) -> AppResult<Vec<String>> {
+        Ok(self.store.case_ids_with_prefix(prefix, 5).await?)
+    }
+
     pub async fn operator_case_evidence(&self, case_id: &str) -> AppResult<CaseEvidence> {
         let record = self.store.case_by_id(case_id).await?.ok_or(AppError::NotFound)?;
         self.evidence_of(record).await

@@ -22,6 +22,7 @@ pub const SETTING_SAMPLES: &[(&str, &str, &str, &[&str])] = &[
     ("session_ttl_s", "100", "200", &[]),
     ("login_ttl_s", "100", "200", &[]),
     ("code_ttl_s", "120", "180", &[]),
+    ("signup_code_ttl_s", "600", "900", &[]),
     ("sudo_ttl_s", "120", "180", &[]),
     ("hold_after_password_change_s", "0", "5", &[]),
     ("hold_after_authenticator_change_s", "0", "5", &[]),

@@ -3,6 +3,7 @@
 
 ## Refusals of a use case, by kind.
 error-invalid-code = That code is wrong, expired or already used.
+error-code-already-used = That code was already used. Wait for the next code in your app and enter it.
 error-captcha-failed = The sign-in puzzle expired or was not solved; please try again.
 error-captcha-too-easy = After several wrong passwords for this address, signing in needs a harder puzzle. Your browser solves it when you sign in again; it may take a little longer.
 error-step-up-required = Confirm it is you first, then try again.

@@ -2,6 +2,7 @@
 
 ## Refus d’un cas d’usage, par type.
 error-invalid-code = Ce code est faux, expiré ou déjà utilisé.
+error-code-already-used = Ce code a déjà été utilisé. Attendez le code suivant dans votre application et saisissez-le.
 error-captcha-failed = L’énigme de connexion a expiré ou n’a pas été résolue ; veuillez réessayer.
 error-captcha-too-easy = Après plusieurs mauvais mots de passe pour cette adresse, la connexion demande une énigme plus difficile. Votre navigateur la résout à votre prochaine tentative ; cela peut prendre un peu plus de temps.
 error-step-up-required = Confirmez d’abord votre identité, puis réessayez.

@@ -47,9 +47,16 @@ pub fn screenshot_dir() -> PathBuf {
 
 impl Browser {
     pub async fn start(base: &str) -> Browser {
+        Self::start_with_env(base, &[]).await
+    }
+
+    /// A browser whose chromedriver (and so Chromium) runs with `envs`, e.g.
+    /// `TZ=Asia/Tokyo` for a reader in another time zone.
+    pub async fn start_with_env(base: &str, envs: &[(&str, &str)]) -> Browser {
         let binary = chromium_binary();
         let port = free_port();
         let driver = Command::new("chromedriver")
+            .envs(envs.iter().copied())
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -58,6 +58,10 @@ fn queue_item(e: QueueEntry) -> QueueItem {
     }
 }
 
+/// Staff: the recovery review queue
+///
+/// Cases with `status` (default `pending_review`), riskiest first. Staff with an authenticator bound only (403
+/// saying what to do otherwise).
 #[utoipa::path(get, path = "/api/v1/admin/recovery-cases", tag = "staff", security(("bearer" = [])), params(QueueQuery),
     responses((status = 200, body = QueueResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
@@ -240,6 +244,10 @@ fn evidence(e: CaseEvidence, now: i64) -> EvidenceResponse {
     }
 }
 
+/// Staff: a case's evidence
+///
+/// Codes proven, answers score, documents, risk score and signals, whether two approvals are needed. Never one's
+/// own account.
 #[utoipa::path(get, path = "/api/v1/admin/recovery-cases/{case_id}", tag = "staff", security(("bearer" = [])),
     params(("case_id" = String, Path)),
     responses((status = 200, description = "Evidence: answers score, codes verified, documents, signals", body = EvidenceResponse),
@@ -254,6 +262,9 @@ pub async fn case_evidence(
     Ok(Json(evidence(e, s.app.now())))
 }
 
+/// Staff: a document image
+///
+/// The decrypted image of `front`, `back` or `selfie`, for a reviewer of this case; each view is audited.
 #[utoipa::path(get, path = "/api/v1/admin/recovery-cases/{case_id}/documents/{slot}", tag = "staff",
     security(("bearer" = [])),
     params(("case_id" = String, Path), ("slot" = String, Path, description = "`front`, `back` or `selfie`")),
@@ -289,6 +300,11 @@ pub struct DecisionResponse {
     pub withdrawals_blocked_until: Option<String>,
 }
 
+/// Staff: approve a case
+///
+/// With a `note`. A high-risk case needs two different reviewers: the first approval answers `pending_review`. The
+/// approval resets the chosen items, revokes every session of the account, starts the withdrawal hold and tells the
+/// old and new channels, in one transaction.
 #[utoipa::path(post, path = "/api/v1/admin/recovery-cases/{case_id}/approve", tag = "staff", security(("bearer" = [])),
     params(("case_id" = String, Path)), request_body = ApproveBody,
     responses((status = 200, body = DecisionResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -316,6 +332,10 @@ pub struct RejectBody {
     pub reason: String,
 }
 
+/// Staff: reject a case
+///
+/// With a `reason`, kept in the audit log. The owner's channels are told that the request was rejected and nothing
+/// changed; they may open a new case with more evidence.
 #[utoipa::path(post, path = "/api/v1/admin/recovery-cases/{case_id}/reject", tag = "staff", security(("bearer" = [])),
     params(("case_id" = String, Path)), request_body = RejectBody,
     responses((status = 200, body = DecisionResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -359,6 +379,9 @@ pub struct AuditResponse {
     pub events: Vec<AuditEntry>,
 }
 
+/// Admins: the audit log
+///
+/// Security events, newest first, optionally of one `account_id`. Admins only.
 #[utoipa::path(get, path = "/api/v1/admin/audit", tag = "staff", security(("bearer" = [])), params(AuditQuery),
     responses((status = 200, body = AuditResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, description = "not an admin", body = ErrorBody)))]
@@ -392,6 +415,9 @@ pub struct UnfreezeBody {
     pub note: String,
 }
 
+/// Admins: unfreeze an account
+///
+/// With a `note`. Lifts the freeze set by an owner's objection after an approved recovery. Admins only.
 #[utoipa::path(post, path = "/api/v1/admin/accounts/{account_id}/unfreeze", tag = "staff", security(("bearer" = [])),
     params(("account_id" = String, Path)), request_body = UnfreezeBody,
     responses((status = 200, description = "The freeze set by a cancel code is lifted", body = OkResponse),
@@ -437,6 +463,10 @@ pub struct StaffResponse {
     pub staff: Vec<StaffMemberItem>,
 }
 
+/// Admins: the staff accounts
+///
+/// Each staff account with its role, whether an authenticator is bound and whether a reset waits for confirmation.
+/// Admins only.
 #[utoipa::path(get, path = "/api/v1/admin/staff", tag = "staff", security(("bearer" = [])),
     responses((status = 200, description = "Every staff account and whether it has staff access", body = StaffResponse),
               (status = 401, body = ErrorBody), (status = 403, description = "not an admin", body = ErrorBody)))]

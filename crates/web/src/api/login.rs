@@ -31,6 +31,13 @@ pub struct RegisterResponse {
     pub status: String,
 }
 
+/// Sign up: ask for an e-mail confirmation code
+///
+/// Starts a sign-up for `email` with `password`. The answer is the same 202 for every address, so it cannot tell
+/// who has an account. A new or not yet confirmed address gets a 6-digit code by e-mail (in development: `GET
+/// /api/v1/dev/outbox?to=<email>`); confirm it with `POST /api/v1/accounts/verify-email` within the sign-up code
+/// lifetime (`--signup-code-ttl-s`, 30 minutes by default). The owner of an existing account is told by e-mail
+/// instead, and nothing changes.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = RegisterBody,
     responses((status = 202, description = "Accepted, the same for every address. A new (or not yet confirmed) address \
                gets a 6-digit code, which confirms this sign-up with this password and no other; the owner of an \
@@ -56,6 +63,11 @@ pub struct VerifiedResponse {
     pub verified: bool,
 }
 
+/// Confirm a sign-up with its e-mail code
+///
+/// Creates the account with the password of the sign-up the code was sent for. A wrong or expired code answers 401
+/// `invalid_code`; wrong codes are counted per address and per IP (429 past the limit). Afterwards sign in with
+/// `POST /api/v1/login`.
 #[utoipa::path(post, path = "/api/v1/accounts/verify-email", tag = "accounts", request_body = VerifyEmailBody,
     responses((status = 200, body = VerifiedResponse), (status = 400, body = ErrorBody),
               (status = 401, description = "invalid_code", body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -84,6 +96,13 @@ pub struct CaptchaQuery {
     pub email: Option<String>,
 }
 
+/// Get a proof-of-work puzzle for signing in
+///
+/// Returns a single-use challenge. Solve it by finding a decimal `nonce` (digits only, up to 20) such that SHA-256
+/// over the UTF-8 bytes of `salt` followed by `nonce` (the salt text, then the nonce text, no separator) starts
+/// with `difficulty_bits` zero bits, counting from the most significant bit of the first byte. Send `{challenge_id,
+/// nonce}` as `captcha` in `POST /api/v1/login` before `expires_at`. After repeated wrong passwords for an address,
+/// pass `?email=` to get a puzzle as hard as that address needs.
 #[utoipa::path(get, path = "/api/v1/captcha", tag = "login", params(CaptchaQuery),
     responses((status = 200, body = CaptchaResponse), (status = 429, body = ErrorBody)))]
 pub async fn captcha(
@@ -143,6 +162,14 @@ impl From<Session> for AuthenticatedResponse {
     }
 }
 
+/// Sign in, step one: password and captcha
+///
+/// Checks the e-mail address, the password and the solved captcha (see `GET /api/v1/captcha`). An account without a
+/// second factor gets `status: authenticated` with a `session_token` (send it as `Authorization: Bearer <token>`).
+/// An account with one gets `status: second_factor_required` with a `login_id`, the `methods` it can use and when
+/// the attempt expires; finish with `POST /api/v1/login/{login_id}/totp`, or send a code with `POST
+/// /api/v1/login/{login_id}/code`. Without a second factor at hand, `POST /api/v1/login/{login_id}/recovery` opens
+/// a recovery case.
 #[utoipa::path(post, path = "/api/v1/login", tag = "login", request_body = LoginBody,
     responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody),
               (status = 401, description = "invalid_credentials", body = ErrorBody),
@@ -177,6 +204,11 @@ pub struct CodeBody {
     pub code: String,
 }
 
+/// Sign in, step two: an authenticator code
+///
+/// Finishes a sign-in with the current 6-digit code of the authenticator app. Each 30-second code is accepted once:
+/// a code already used (for example the one just used to enrol the authenticator) answers 401 `invalid_code` saying
+/// so; wait for the next code. Wrong codes are counted: too many end this sign-in attempt.
 #[utoipa::path(post, path = "/api/v1/login/{login_id}/totp", tag = "login", request_body = CodeBody,
     params(("login_id" = String, Path)),
     responses((status = 200, body = AuthenticatedResponse), (status = 401, body = ErrorBody),
@@ -227,6 +259,11 @@ pub fn code_channel(channel: &str) -> Result<SecondFactorMethod, ApiError> {
     }
 }
 
+/// Sign in, step two: send a code by SMS, voice or e-mail
+///
+/// Sends a one-time code on `channel` (one the login's `methods` lists; `email` only for an account with no
+/// stronger factor). The answer says where it went (masked), when it expires (`--code-ttl-s`) and how long to wait
+/// before asking again. Check it with `POST /api/v1/login/{login_id}/code/verify`.
 #[utoipa::path(post, path = "/api/v1/login/{login_id}/code", tag = "login", request_body = ChannelBody,
     params(("login_id" = String, Path)),
     responses((status = 202, body = CodeSentResponse), (status = 400, body = ErrorBody),
@@ -249,6 +286,10 @@ pub struct ChannelCodeBody {
     pub code: String,
 }
 
+/// Sign in, step two: check a sent code
+///
+/// Finishes a sign-in with the code sent on `channel`; a code is bound to its channel and used once. Answers a
+/// session like the authenticator step.
 #[utoipa::path(post, path = "/api/v1/login/{login_id}/code/verify", tag = "login", request_body = ChannelCodeBody,
     params(("login_id" = String, Path)),
     responses((status = 200, body = AuthenticatedResponse), (status = 400, body = ErrorBody),
@@ -264,6 +305,9 @@ pub async fn login_code_verify(
     Ok(Json(session.into()))
 }
 
+/// Sign out
+///
+/// Revokes the bearer token sent with this request; other sessions stay.
 #[utoipa::path(post, path = "/api/v1/logout", tag = "login", security(("bearer" = [])),
     responses((status = 204, description = "The token is revoked"), (status = 401, body = ErrorBody)))]
 pub async fn logout(State(s): State<AppState>, Meta(meta): Meta, auth: Authed) -> ApiResult<StatusCode> {

@@ -37,6 +37,10 @@ pub struct MeResponse {
     pub withdrawals_blocked_until: Option<String>,
 }
 
+/// The signed-in account
+///
+/// The account's id, masked e-mail and phone, role, which factors it has and until when withdrawals are blocked by
+/// a security hold (null when they are not).
 #[utoipa::path(get, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)))]
 pub async fn me(State(s): State<AppState>, auth: Authed) -> ApiResult<Json<MeResponse>> {
@@ -61,6 +65,11 @@ pub struct TotpSetupResponse {
     pub qr_svg: String,
 }
 
+/// Start enrolling an authenticator
+///
+/// Needs sudo mode. Returns a `setup_id`, the `backup_key` (the TOTP secret in base32: the user writes it down;
+/// typed into any authenticator app it restores the codes), the `otpauth_uri` and a QR code as SVG. Confirm with
+/// `POST /api/v1/me/totp/confirm` before the setup expires.
 #[utoipa::path(post, path = "/api/v1/me/totp", tag = "me", security(("bearer" = [])),
     responses((status = 201, body = TotpSetupResponse), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn totp_start(State(s): State<AppState>, Meta(meta): Meta, auth: Authed) -> ApiResult<Response> {
@@ -87,6 +96,11 @@ pub struct OkResponse {
     pub ok: bool,
 }
 
+/// Bind the authenticator
+///
+/// Needs sudo mode. Send the `setup_id`, the `backup_key` typed back (proof it was written down) and a current code
+/// from the app. The code's 30-second step is then used: the next sign-in needs the next code. Binding starts the
+/// withdrawal hold when it adds to or replaces a factor, and the account's channels are told.
 #[utoipa::path(post, path = "/api/v1/me/totp/confirm", tag = "me", security(("bearer" = [])), request_body = TotpConfirmBody,
     responses((status = 200, body = OkResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -108,6 +122,10 @@ pub struct ProofBody {
     pub code: Option<String>,
 }
 
+/// Remove the authenticator
+///
+/// Needs sudo mode, or a current `code`. Starts the withdrawal hold after an authenticator change and tells the
+/// account's channels.
 #[utoipa::path(post, path = "/api/v1/me/totp/disable", tag = "me", security(("bearer" = [])), request_body = ProofBody,
     responses((status = 200, body = OkResponse), (status = 401, body = ErrorBody),
               (status = 403, description = "step_up_required: no fresh proof of a factor the account has", body = ErrorBody),
@@ -122,6 +140,10 @@ pub async fn totp_disable(
     Ok(Json(OkResponse { ok: true }))
 }
 
+/// Send a step-up code
+///
+/// Sends a code on `channel` for `POST /api/v1/me/sudo` or for a route's `code` field: SMS or voice when the
+/// account has a phone, e-mail only when it has neither a phone nor an authenticator. Expires after `--code-ttl-s`.
 #[utoipa::path(post, path = "/api/v1/me/code", tag = "me", security(("bearer" = [])), request_body = ChannelBody,
     responses((status = 202, body = CodeSentResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -150,6 +172,10 @@ pub struct PasswordBody {
     pub code: Option<String>,
 }
 
+/// Change the password
+///
+/// Needs `current_password` and, on an account with an authenticator or phone, sudo mode or a current `code`. Signs
+/// every other session out, stops recoveries under way and starts the withdrawal hold after a password change.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "me", security(("bearer" = [])), request_body = PasswordBody,
     responses((status = 200, description = "Changed; other sessions revoked and pending sign-ins ended; withdrawal hold \
                (24 hours by default). All of it, with the audit entry and the e-mail notice, in one transaction", body = OkResponse),
@@ -187,6 +213,10 @@ pub struct ActivityResponse {
     pub events: Vec<ActivityEvent>,
 }
 
+/// The account's security activity
+///
+/// Sign-ins, changes and recovery events of this account, newest first, with IP and browser; a staff action shows
+/// `by: "twostep staff"`.
 #[utoipa::path(get, path = "/api/v1/me/activity", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = ActivityResponse), (status = 401, body = ErrorBody)))]
 pub async fn activity(State(s): State<AppState>, auth: Authed) -> ApiResult<Json<ActivityResponse>> {
@@ -215,6 +245,10 @@ pub struct WithdrawalResponse {
     pub status: String,
 }
 
+/// Request a withdrawal
+///
+/// Needs sudo mode or a current second-factor `code`, and no active security hold (403 `security_hold` with `until`
+/// otherwise). The request is recorded, not executed.
 #[utoipa::path(post, path = "/api/v1/withdrawals", tag = "me", security(("bearer" = [])), request_body = WithdrawalBody,
     responses((status = 201, body = WithdrawalResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, description = "security_hold, with `until`", body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -248,6 +282,12 @@ pub struct SudoResponse {
     pub sudo_until: String,
 }
 
+/// Confirm it is you (sudo mode)
+///
+/// Records a proof of a factor the account already has, so that sensitive changes may follow for `--sudo-ttl-s` (10
+/// minutes by default). With an authenticator: `method: totp` and a current code; with a phone: `sms` or `voice`
+/// and a code from `POST /api/v1/me/code`; with neither: `password` (the password again) or `email` (a code from
+/// `POST /api/v1/me/code`). A refusal names the methods that count.
 #[utoipa::path(post, path = "/api/v1/me/sudo", tag = "me", security(("bearer" = [])), request_body = SudoBody,
     responses((status = 200, description = "Sudo mode: the session may make sensitive changes for a few minutes \
                (10 by default)", body = SudoResponse),
@@ -283,6 +323,9 @@ pub struct StoppedResponse {
     pub cases_stopped: usize,
 }
 
+/// Stop every recovery under way ("this wasn't me")
+///
+/// Needs sudo mode. Cancels every live recovery case of the signed-in account and says how many it stopped.
 #[utoipa::path(post, path = "/api/v1/me/recovery/stop", tag = "me", security(("bearer" = [])),
     responses((status = 200, description = "\"This wasn't me\": every recovery of the account under way stops, and any \
                later one is high risk. Needs sudo mode", body = StoppedResponse),

@@ -26,6 +26,10 @@ pub struct PhoneBoundResponse {
     pub phone: String,
 }
 
+/// Start binding a phone
+///
+/// Needs sudo mode. Sends an SMS code to `phone` (E.164, e.g. +447911123456); confirm it with `POST
+/// /api/v1/me/phone/confirm` within `--code-ttl-s`.
 #[utoipa::path(post, path = "/api/v1/me/phone", tag = "me", security(("bearer" = [])), request_body = PhoneBody,
     responses((status = 202, description = "An SMS code was sent to the new number", body = CodeSentResponse),
               (status = 400, description = "invalid_request: not a valid E.164 number", body = ErrorBody),
@@ -41,6 +45,10 @@ pub async fn start(
     Ok((StatusCode::ACCEPTED, Json(CodeSentResponse::from(sent))).into_response())
 }
 
+/// Bind the phone
+///
+/// Needs sudo mode. The code sent by `POST /api/v1/me/phone` binds that number; replacing or adding a phone starts
+/// the withdrawal hold and tells the account's channels.
 #[utoipa::path(post, path = "/api/v1/me/phone/confirm", tag = "me", security(("bearer" = [])), request_body = CodeBody,
     responses((status = 200, description = "Phone bound; replacing one pauses withdrawals", body = PhoneBoundResponse),
               (status = 400, body = ErrorBody), (status = 401, description = "invalid_code or unauthorized", body = ErrorBody),

@@ -41,6 +41,13 @@ pub struct OpenedCaseResponse {
     pub items: Vec<String>,
 }
 
+/// Recovery, step 1: open a case ("Security check not available")
+///
+/// For an owner who passed the password step but has lost the second factor. Opens a recovery case and returns its
+/// `case_id` and `case_token` (send `Authorization: Bearer <case_token>` on every `/api/v1/recovery/{case_id}`
+/// call), the items that can be reset and how many hours withdrawals stay blocked after an approval. The account's
+/// current channels are told at once, with a cancel code. Next: choose what to reset with `POST
+/// /api/v1/recovery/{case_id}/items`. A staff account gets 403; a case opened elsewhere still live answers 409.
 #[utoipa::path(post, path = "/api/v1/login/{login_id}/recovery", tag = "recovery",
     params(("login_id" = String, Path, description = "A sign-in that passed the password step")),
     responses((status = 201, description = "Case opened; the account's current channels are told, with a cancel code",
@@ -110,6 +117,11 @@ impl From<CaseView> for CaseResponse {
     }
 }
 
+/// Recovery: the case's state
+///
+/// Status (`open`, `pending_review`, `approved`, `rejected`, `cancelled`, `expired`), the items to reset, the steps
+/// this case requires (`codes`, `questions`, `identity`), which of them are done, and when the case expires. Use it
+/// to decide the next call; `submit` needs every required step done.
 #[utoipa::path(get, path = "/api/v1/recovery/{case_id}", tag = "recovery", security(("bearer" = [])),
     params(("case_id" = String, Path)),
     responses((status = 200, body = CaseResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -131,6 +143,11 @@ pub struct ItemsBody {
     pub new_email: Option<String>,
 }
 
+/// Recovery, step 2: choose what to reset
+///
+/// `reset` lists any of `authenticator`, `phone`, `email`; resetting `phone` needs `new_phone` (E.164), resetting
+/// `email` needs `new_email`. Codes are then sent to the phone and e-mail address the account will have after the
+/// reset. Next: `POST /api/v1/recovery/{case_id}/codes`.
 #[utoipa::path(post, path = "/api/v1/recovery/{case_id}/items", tag = "recovery", security(("bearer" = [])),
     params(("case_id" = String, Path)), request_body = ItemsBody,
     responses((status = 200, description = "\"Confirm restore\"", body = CaseResponse), (status = 400, body = ErrorBody),
@@ -164,6 +181,11 @@ pub struct CodesSentResponse {
     pub expires_at: String,
 }
 
+/// Recovery, step 3: send the codes
+///
+/// Sends one code to the e-mail address and one to the phone the account will have after the reset (no phone: the
+/// e-mail code only). They expire at `expires_at` (`--recovery-code-ttl-s`, 10 minutes by default). Next: `POST
+/// /api/v1/recovery/{case_id}/codes/verify`.
 #[utoipa::path(post, path = "/api/v1/recovery/{case_id}/codes", tag = "recovery", security(("bearer" = [])),
     params(("case_id" = String, Path)),
     responses((status = 202, description = "Codes sent to the phone and e-mail the account will have", body = CodesSentResponse),
@@ -190,6 +212,10 @@ pub struct VerifyCodesBody {
     pub email_code: Option<String>,
 }
 
+/// Recovery, step 3: prove the codes
+///
+/// Send `email_code` and `phone_code` together (omit `phone_code` when no phone code was sent). A wrong or expired
+/// code answers 401 `invalid_code`; send new codes after they expire.
 #[utoipa::path(post, path = "/api/v1/recovery/{case_id}/codes/verify", tag = "recovery", security(("bearer" = [])),
     params(("case_id" = String, Path)), request_body = VerifyCodesBody,
     responses((status = 200, description = "Codes proven", body = CaseResponse), (status = 400, body = ErrorBody),
@@ -224,6 +250,10 @@ fn questions(list: Vec<Question>) -> QuestionsResponse {
     }
 }
 
+/// Recovery, step 4: the questions to answer
+///
+/// The account's own security questions and questions built from account facts (for example the month and year the
+/// account was opened). Answer them with `POST /api/v1/recovery/{case_id}/answers`.
 #[utoipa::path(get, path = "/api/v1/recovery/{case_id}/questions", tag = "recovery", security(("bearer" = [])),
     params(("case_id" = String, Path)),
     responses((status = 200, description = "The account's own questions and account-fact questions", body = QuestionsResponse),
@@ -253,6 +283,10 @@ pub struct RecordedResponse {
     pub recorded: bool,
 }
 
+/// Recovery, step 4: answer the questions
+///
+/// Records the answers, compared ignoring case and spaces and scored for the reviewer; the answer never says which
+/// were right. Next: the identity documents, if the case requires them.
 #[utoipa::path(post, path = "/api/v1/recovery/{case_id}/answers", tag = "recovery", security(("bearer" = [])),
     params(("case_id" = String, Path)), request_body = AnswersBody,
     responses((status = 200, body = RecordedResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -274,6 +308,11 @@ pub struct CaseStatusResponse {
     pub status: String,
 }
 
+/// Recovery, last step: submit for review
+///
+/// Needs every required step done (409 otherwise). The case waits for staff (`pending_review`); the account's
+/// current channels get a notice with a cancel code. Poll `GET /api/v1/recovery/{case_id}` for the decision; an
+/// approval resets the chosen items, signs every session out and blocks withdrawals for the hold.
 #[utoipa::path(post, path = "/api/v1/recovery/{case_id}/submit", tag = "recovery", security(("bearer" = [])),
     params(("case_id" = String, Path)),
     responses((status = 200, description = "Sent to staff; the current channels get a notice with a cancel code",
@@ -327,6 +366,11 @@ pub struct CancelResponse {
     pub account_frozen: bool,
 }
 
+/// Recovery: the owner's objection ("this wasn't me")
+///
+/// Send a `cancel_token` from any recovery notice. It stops every live case of the account; after an approval,
+/// while its hold runs, it freezes the account until staff look. Answers what happened: `cancelled` with how many
+/// cases it stopped, or `nothing_to_stop`. No authentication: the token is the proof.
 #[utoipa::path(post, path = "/api/v1/recovery/cancel", tag = "recovery", request_body = CancelBody,
     responses((status = 200, description = "\"This wasn't me\". Any cancel code of any case of the account (live, \
                superseded, or approved within its hold) stops every live case of the account, and freezes it when a \
@@ -346,12 +390,20 @@ pub async fn cancel(
     }))
 }
 
+/// The security-question catalogue
+///
+/// The questions an account may answer with `PUT /api/v1/me/security-questions`; their answers are evidence in a
+/// recovery case.
 #[utoipa::path(get, path = "/api/v1/security-questions", tag = "recovery",
     responses((status = 200, description = "The catalogue", body = QuestionsResponse)))]
 pub async fn catalogue(State(s): State<AppState>) -> Json<QuestionsResponse> {
     Json(questions(s.app.security_question_catalogue()))
 }
 
+/// Set the security answers
+///
+/// Needs sudo mode. Replaces the account's answers (`question_id` from the catalogue). Answers are stored
+/// normalised and hashed; they are evidence for a reviewer during recovery, never a way to sign in.
 #[utoipa::path(put, path = "/api/v1/me/security-questions", tag = "me", security(("bearer" = [])),
     request_body(content = AnswersBody, description = "2 to 5 questions from the catalogue; answers are compared \
         ignoring case, spaces and punctuation, stored hashed and never returned"),

@@ -17,11 +17,17 @@ pub struct StatusResponse {
     pub status: String,
 }
 
+/// Liveness
+///
+/// 200 while the process is up.
 #[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, body = StatusResponse)))]
 pub async fn healthz() -> Json<StatusResponse> {
     Json(StatusResponse { status: "ok".into() })
 }
 
+/// Readiness
+///
+/// 200 when the database answers; 503 otherwise.
 #[utoipa::path(get, path = "/readyz", tag = "service",
     responses((status = 200, body = StatusResponse), (status = 503, body = ErrorBody)))]
 pub async fn readyz(State(s): State<AppState>) -> Response {
@@ -35,6 +41,10 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
     }
 }
 
+/// Prometheus metrics
+///
+/// Counters and histograms in the Prometheus text format; may ask for a bearer token or live on its own listener
+/// (`--metrics-token`, `--metrics-listen`).
 #[utoipa::path(get, path = "/metrics", tag = "service",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
               (status = 401, description = "a metrics token is set and was not sent", body = ErrorBody),
@@ -102,6 +112,10 @@ pub struct OutboxResponse {
     pub messages: Vec<OutboxEntry>,
 }
 
+/// Development outbox: messages that would have been sent
+///
+/// Exists only while no e-mail, SMS or voice provider is configured. Messages to `to` (an e-mail address or phone
+/// number), newest first; `body` holds the code. For trying the API by hand and for tests.
 #[utoipa::path(get, path = "/api/v1/dev/outbox", tag = "dev", params(OutboxQuery),
     responses((status = 200, description = "Only when no provider is configured", body = OutboxResponse)))]
 pub async fn outbox(

@@ -145,6 +145,11 @@ async fn read_limited(field: &mut Field<'_>, limit: usize) -> ApiResult<Option<V
     Ok(Some(out))
 }
 
+/// Recovery, step 5: upload an identity document and a selfie
+///
+/// Multipart form: `country` (ISO 3166-1 alpha-2), `id_type` (`passport`, `national_id` or `drivers_license`),
+/// `front`, `back` (not for a passport) and `selfie`, each a JPEG or PNG of at least 300x300 pixels and at most 10
+/// MiB. Stored encrypted, shown only to reviewers, deleted after the retention period.
 #[utoipa::path(post, path = "/api/v1/recovery/{case_id}/identity", tag = "recovery", security(("bearer" = [])),
     params(("case_id" = String, Path)),
     request_body(content = IdentityForm, content_type = "multipart/form-data"),

@@ -162,7 +162,7 @@ pub async fn authenticator_confirm(s: SignedIn, PageForm(f): PageForm<ConfirmFor
 struct Sent {
     channel: &'static str,
     sent_to: String,
-    expires: String,
+    expires: minijinja::Value,
     resend_after_s: i64,
 }
 
@@ -171,7 +171,7 @@ impl From<CodeSent> for Sent {
         Sent {
             channel: c.channel.as_str(),
             sent_to: c.sent_to,
-            expires: human_time(c.expires_at),
+            expires: super::render::time_tag(c.expires_at),
             resend_after_s: c.resend_after_s,
         }
     }

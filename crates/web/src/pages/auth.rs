@@ -10,8 +10,8 @@ use twostep_app::AppError;
 use twostep_app::login::{CaptchaSolution, LoginOutcome, Session};
 use twostep_domain::SecondFactorMethod;
 
-use super::render::{Errors, human_time, render, render_status};
-use super::{LOGIN_COOKIE, Page, PageForm, SESSION_COOKIE, see_other, with_cookies};
+use super::render::{Errors, render, render_status, time_tag};
+use super::{LOGIN_COOKIE, NEXT_COOKIE, Page, PageForm, SESSION_COOKIE, see_other, with_cookies};
 
 pub async fn home(page: Page) -> Response {
     match &page.session {
@@ -44,10 +44,6 @@ pub async fn signup(page: Page, PageForm(f): PageForm<SignupForm>) -> Response {
     }
 }
 
-/// How long the sign-up code lives, in whole minutes, as the page says it.
-fn code_minutes(page: &Page) -> i64 {
-    (page.app().settings.email_verify_ttl_s + 59) / 60
-}
 
 #[derive(Deserialize)]
 pub struct EmailQuery {
@@ -55,8 +51,13 @@ pub struct EmailQuery {
     email: String,
 }
 
+/// The sign-up code's lifetime as the confirmation page states it.
+fn signup_code_minutes(page: &Page) -> i64 {
+    (page.app().settings.signup_code_ttl_s + 59) / 60
+}
+
 pub async fn confirm_page(page: Page, Query(q): Query<EmailQuery>) -> Response {
-    let minutes = code_minutes(&page);
+    let minutes = signup_code_minutes(&page);
     render(&page, "confirm.html", context! { errors => Errors::default(), email => q.email, minutes => minutes })
 }
 
@@ -73,7 +74,7 @@ pub async fn confirm(page: Page, PageForm(f): PageForm<ConfirmForm>) -> Response
             &page,
             StatusCode::BAD_REQUEST,
             "confirm.html",
-            context! { errors => page.errors(e), email => f.email, minutes => code_minutes(&page) },
+            context! { errors => page.errors(e), email => f.email, minutes => signup_code_minutes(&page) },
         ),
     }
 }
@@ -85,6 +86,8 @@ pub struct LoginQuery {
     confirmed: Option<String>,
     expired: Option<String>,
     signed_out: Option<String>,
+    /// A path on this site to return to after signing in.
+    next: Option<String>,
 }
 
 pub async fn login_page(page: Page, Query(q): Query<LoginQuery>) -> Response {
@@ -98,7 +101,14 @@ pub async fn login_page(page: Page, Query(q): Query<LoginQuery>) -> Response {
     } else {
         None
     };
-    login_form(&page, StatusCode::OK, "", Errors::default(), notice).await
+    let form = login_form(&page, StatusCode::OK, "", Errors::default(), notice).await;
+    // Kept for the length of a sign-in, in a cookie, so the steps after the
+    // password need not carry it; a sign-in page without one forgets it.
+    let next = match q.next.as_deref().and_then(super::safe_next) {
+        Some(n) => super::set_cookie(NEXT_COOKIE, n, Some(page.app().settings.login_ttl_s), page.secure),
+        None => page.clear(NEXT_COOKIE),
+    };
+    with_cookies(form, &[next])
 }
 
 /// The sign-in form with a fresh puzzle for the browser to solve.
@@ -162,9 +172,10 @@ pub async fn login(page: Page, PageForm(f): PageForm<LoginForm>) -> Response {
 }
 
 fn signed_in(page: &Page, session: &Session) -> Response {
+    let to = page.next.as_deref().and_then(super::safe_next).unwrap_or("/account");
     with_cookies(
-        see_other("/account"),
-        &[page.session_cookie(&session.token, session.expires_at), page.clear(LOGIN_COOKIE)],
+        see_other(to),
+        &[page.session_cookie(&session.token, session.expires_at), page.clear(LOGIN_COOKIE), page.clear(NEXT_COOKIE)],
     )
 }
 
@@ -202,7 +213,7 @@ pub(super) fn expired(page: &Page) -> Response {
 struct Sent {
     channel: &'static str,
     sent_to: String,
-    expires: String,
+    expires: minijinja::Value,
     resend_after_s: i64,
 }
 
@@ -316,7 +327,7 @@ pub async fn second_step_send(page: Page, PageForm(f): PageForm<ChannelForm>) ->
             let sent = Sent {
                 channel: m.as_str(),
                 sent_to: sent.sent_to,
-                expires: human_time(sent.expires_at),
+                expires: time_tag(sent.expires_at),
                 resend_after_s: sent.resend_after_s,
             };
             second_step(&page, &p, view, Some(m.as_str()), Some(sent), Errors::default())

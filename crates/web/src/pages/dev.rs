@@ -7,7 +7,7 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::Page;
-use super::render::{failure, human_time, render};
+use super::render::{failure, render, time_tag};
 
 #[derive(Deserialize)]
 pub struct OutboxQuery {
@@ -26,7 +26,7 @@ pub async fn outbox(page: Page, Query(q): Query<OutboxQuery>) -> Response {
         .iter()
         .map(|m| {
             let code = code_in(&m.body);
-            context! { channel => m.channel, to => m.to, body => m.body, at => human_time(m.sent_at), code => code }
+            context! { channel => m.channel, to => m.to, body => m.body, at => time_tag(m.sent_at), code => code }
         })
         .collect();
     render(&page, "outbox.html", context! { messages => rows, to => to })

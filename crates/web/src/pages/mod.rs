@@ -63,6 +63,8 @@ const SESSION_COOKIE: &str = "twostep_session";
 const LOGIN_COOKIE: &str = "twostep_login";
 const PRE_COOKIE: &str = "twostep_pre";
 const CASE_COOKIE: &str = "twostep_case";
+/// Where to go after signing in (a path on this site), while a sign-in runs.
+const NEXT_COOKIE: &str = "twostep_next";
 
 /// The policy of every page: own scripts and styles only, no inline script,
 /// the worker from our own origin, the captcha refresh to our own API.
@@ -195,6 +197,22 @@ fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
+/// `next` if it is a path on this site to return to after signing in, and
+/// None for anything that could lead elsewhere: an absolute URL
+/// (`https://…`), a scheme-relative one (`//host`, `/\host`), or characters
+/// outside a plain path and query. Never an open redirect.
+pub(crate) fn safe_next(next: &str) -> Option<&str> {
+    let b = next.as_bytes();
+    let plain = |c: &u8| c.is_ascii_alphanumeric() || b"/-._~?=&%+".contains(c);
+    let ok = next.len() <= 512
+        && b.first() == Some(&b'/')
+        && !matches!(b.get(1), Some(b'/') | Some(b'\\'))
+        && b.iter().all(plain)
+        && !next.starts_with("/login")
+        && !next.starts_with("/logout");
+    ok.then_some(next)
+}
+
 // ---- CSRF -------------------------------------------------------------------
 
 fn csrf_token(state: &AppState, anchor: &str) -> String {
@@ -231,6 +249,8 @@ pub struct Page {
     pub session: Option<String>,
     pub login_id: Option<String>,
     pub case: Option<String>,
+    /// Where to return after signing in, checked by [`safe_next`].
+    pub next: Option<String>,
     pub csrf: String,
     pub secure: bool,
 }
@@ -248,6 +268,7 @@ impl Page {
             session,
             login_id: cookie(&parts.headers, LOGIN_COOKIE),
             case: cookie(&parts.headers, CASE_COOKIE),
+            next: cookie(&parts.headers, NEXT_COOKIE).filter(|n| safe_next(n).is_some()),
             csrf: csrf_token(state, &anchor),
             secure: secure_cookies(state),
         }
@@ -301,13 +322,22 @@ impl FromRequestParts<AppState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let page = Page::from_parts(parts, state);
+        // A page asked for by its address comes back after the sign-in
+        // (the staff console, say); the account overview is where a
+        // sign-in lands anyway.
+        let here = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let next = (parts.method == axum::http::Method::GET && parts.uri.path() != "/account")
+            .then(|| safe_next(here))
+            .flatten()
+            .map(|n| format!("next={}", auth::urlencode(n)));
         let Some(token) = page.session.clone() else {
-            return Err(see_other("/login"));
+            return Err(see_other(&next.map_or("/login".to_owned(), |n| format!("/login?{n}"))));
         };
         match state.app.authenticate(&token).await {
             Ok(account_id) => Ok(SignedIn { page, account_id, token }),
             Err(twostep_app::AppError::Unauthorized) => {
-                Err(with_cookies(see_other("/login?expired=1"), &[page.clear(SESSION_COOKIE)]))
+                let to = next.map_or("/login?expired=1".to_owned(), |n| format!("/login?expired=1&{n}"));
+                Err(with_cookies(see_other(&to), &[page.clear(SESSION_COOKIE)]))
             }
             Err(e) => Err(render::failure(&page, e)),
         }
@@ -367,6 +397,26 @@ mod tests {
         let c = set_cookie("twostep_session", "abc", Some(60), true);
         assert_eq!(c, "twostep_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure");
         assert!(!set_cookie("a", "b", None, false).contains("Secure"));
+    }
+
+    #[test]
+    fn next_is_a_path_on_this_site_or_nothing() {
+        for ok in ["/staff", "/staff/cases/ab12?done=approved", "/account/withdraw"] {
+            assert_eq!(safe_next(ok), Some(ok));
+        }
+        for bad in [
+            "https://evil.example/staff",
+            "//evil.example/staff",
+            "/\\evil.example",
+            "evil.example",
+            "",
+            "/staff\r\nSet-Cookie: x=1",
+            "/staff;x",
+            "javascript:alert(1)",
+            "/login?next=/staff",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

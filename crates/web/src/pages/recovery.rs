@@ -16,7 +16,7 @@ use twostep_domain::document_image::{IdType, MAX_IMAGE_BYTES, normalize_country,
 use twostep_domain::questions::MAX_ANSWER_CHARS;
 use twostep_domain::recovery::{CaseStatus, RecoveryStep};
 
-use super::render::{Errors, failure, human_time, message, message_with_link, render_status};
+use super::render::{Errors, failure, message, message_with_link, render_status, time_tag};
 use super::{CASE_COOKIE, LOGIN_COOKIE, Page, PageForm, csrf_ok, see_other, set_cookie, with_cookies};
 
 /// The case this browser is recovering.
@@ -195,7 +195,7 @@ pub async fn send_codes(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>
             let list: Vec<Value> =
                 s.sent.iter().map(|(ch, to)| context! { channel => ch.as_str(), to => to }).collect();
             let phone = s.sent.iter().any(|(ch, _)| ch.as_str() != "email");
-            (Some(context! { list => list, expires => human_time(s.expires_at), phone => phone }), Errors::default())
+            (Some(context! { list => list, expires => time_tag(s.expires_at), phone => phone }), Errors::default())
         }
         Err(e) => (None, page.errors(e)),
     };

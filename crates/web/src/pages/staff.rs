@@ -15,7 +15,7 @@ use twostep_domain::Role;
 use twostep_domain::recovery::CaseStatus;
 use twostep_domain::staff::StaffRefusal;
 
-use super::render::{Errors, failure, human_time, message, message_with_link, render_status};
+use super::render::{Errors, failure, message, message_with_link, render_status, time_tag};
 use super::{PageForm, SignedIn, see_other};
 
 fn refusal(s: &SignedIn, e: AppError) -> Response {
@@ -43,6 +43,60 @@ fn refusal(s: &SignedIn, e: AppError) -> Response {
     }
 }
 
+/// What a reviewer reads for a case status; the internal name is shown
+/// beside it as a detail.
+fn status_label(status: CaseStatus) -> &'static str {
+    match status {
+        CaseStatus::Open => "Open: the owner is still completing it",
+        CaseStatus::PendingReview => "Waiting for review",
+        CaseStatus::Approved => "Approved",
+        CaseStatus::Rejected => "Rejected",
+        CaseStatus::Cancelled => "Cancelled",
+        CaseStatus::Expired => "Expired",
+    }
+}
+
+fn item_label(item: &str) -> &str {
+    match item {
+        "authenticator" => "authenticator app",
+        "phone" => "phone number",
+        "email" => "e-mail address",
+        other => other,
+    }
+}
+
+/// The question as the owner saw it (`fact:account_opened` is "In which
+/// month and year did you open your account?").
+fn question_text(question_id: &str) -> String {
+    twostep_domain::questions::catalogue_text(question_id)
+        .or_else(|| twostep_domain::questions::FactQuestion::from_id(question_id).map(|q| q.text()))
+        .unwrap_or(question_id)
+        .to_owned()
+}
+
+fn outcome_label(outcome: &str) -> &str {
+    match outcome {
+        "right" => "right",
+        "wrong" => "wrong",
+        "blank" => "not answered",
+        other => other,
+    }
+}
+
+/// A risk signal as a sentence: the one recorded with it, or one made from
+/// its name for a signal recorded without.
+fn signal_sentence(name: &str, detail: &str) -> String {
+    if !detail.trim().is_empty() {
+        return detail.trim().to_owned();
+    }
+    let words = name.replace(['_', ':'], " ");
+    let mut c = words.chars();
+    match c.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), c.as_str()),
+        None => String::new(),
+    }
+}
+
 /// Whether the signed-in staff member is an admin (for the links admins have).
 async fn is_admin(s: &SignedIn) -> bool {
     s.page.app().account(&s.account_id).await.is_ok_and(|a| a.role == Role::Admin)
@@ -60,15 +114,20 @@ pub async fn queue(s: SignedIn) -> Response {
             context! {
                 case_id => e.case_id,
                 account_id => e.account_id,
-                submitted => e.submitted_at.map(human_time),
-                items => e.reset_items.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+                submitted => e.submitted_at.map(time_tag),
+                items => e.reset_items.iter().map(|i| item_label(i.as_str())).collect::<Vec<_>>(),
                 risk => e.risk_score,
                 staff_account => e.staff_account,
             }
         })
         .collect();
     let admin = is_admin(&s).await;
-    render_status(&s.page, StatusCode::OK, "staff_queue.html", context! { cases => rows, admin => admin })
+    render_status(
+        &s.page,
+        StatusCode::OK,
+        "staff_queue.html",
+        context! { cases => rows, admin => admin, console => "queue" },
+    )
 }
 
 #[derive(Deserialize)]
@@ -94,7 +153,11 @@ async fn show_case(s: &SignedIn, case_id: &str, status: StatusCode, errors: Erro
         .and_then(|t| serde_json::from_str::<Vec<serde_json::Value>>(t).ok())
         .unwrap_or_default()
         .into_iter()
-        .map(|v| context! { name => v["name"].as_str().unwrap_or_default().to_owned(), points => v["points"].as_i64(), detail => v["detail"].as_str().unwrap_or_default().to_owned() })
+        .map(|v| {
+            let name = v["name"].as_str().unwrap_or_default();
+            let sentence = signal_sentence(name, v["detail"].as_str().unwrap_or_default());
+            context! { name => name.to_owned(), points => v["points"].as_i64(), sentence => sentence }
+        })
         .collect();
     let documents: Vec<Value> = e
         .documents
@@ -105,22 +168,28 @@ async fn show_case(s: &SignedIn, case_id: &str, status: StatusCode, errors: Erro
         id => c.id,
         account_id => c.account_id,
         status => c.status_at(now).as_str(),
-        created => human_time(c.created_at),
-        submitted => c.submitted_at.map(human_time),
+        status_label => status_label(c.status_at(now)),
+        created => time_tag(c.created_at),
+        submitted => c.submitted_at.map(time_tag),
         items => c.reset_items.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+        item_labels => c.reset_items.iter().map(|i| item_label(i.as_str())).collect::<Vec<_>>(),
         new_phone => c.new_phone,
         new_email => c.new_email,
         new_email_taken => e.new_email_taken,
         account_email => e.account_email,
         account_phone => e.account_phone,
-        account_created => human_time(e.account_created_at),
+        account_created => time_tag(e.account_created_at),
         frozen => e.account_frozen_at.is_some(),
         phone_needed => c.phone_code_needed(),
         phone_proven => c.phone_verified_at.is_some(),
         email_proven => c.email_verified_at.is_some(),
         answers_total => r.answers_total,
         answers_right => r.answers_right,
-        answers => e.answers.iter().map(|a| context! { question => a.question_id, outcome => a.outcome }).collect::<Vec<_>>(),
+        answers => e.answers.iter().map(|a| context! {
+            question => a.question_id,
+            text => question_text(&a.question_id),
+            outcome_label => outcome_label(&a.outcome),
+        }).collect::<Vec<_>>(),
         country => r.country,
         id_type => r.id_type,
         documents => documents,
@@ -133,10 +202,19 @@ async fn show_case(s: &SignedIn, case_id: &str, status: StatusCode, errors: Erro
         decision_note => r.decision_note,
         open_ip => r.open_ip,
         submit_ip => r.submit_ip,
-        hold_until => c.hold_until.map(human_time),
+        hold_until => c.hold_until.map(time_tag),
     };
     let pending = c.status_at(now) == CaseStatus::PendingReview;
-    let ctx = context! { case => case, pending => pending, errors => errors, done => done, admin => is_admin(s).await };
+    let done = done.map(|d| match d {
+        "approved" if c.status_at(now) == CaseStatus::PendingReview => {
+            "Your approval is recorded. A second, different reviewer must approve this high-risk case."
+        }
+        "approved" => "The case is approved: the chosen items are reset and the owner is told.",
+        "rejected" => "The case is rejected: nothing changes, and the owner is told.",
+        _ => "Done.",
+    });
+    let ctx = context! { case => case, pending => pending, errors => errors, done => done, admin => is_admin(s).await,
+    console => "case" };
     render_status(&s.page, status, "staff_case.html", ctx)
 }
 
@@ -199,9 +277,10 @@ pub async fn audit(s: SignedIn, Query(q): Query<AuditQuery>) -> Response {
         .iter()
         .map(|l| {
             let e = &l.event;
-            context! { at => human_time(e.at), what => super::account::describe(&e.kind), kind => e.kind, account_id => e.account_id, ip => e.ip, detail => e.detail,
+            context! { at => time_tag(e.at), what => super::account::describe(&e.kind), kind => e.kind, account_id => e.account_id, ip => e.ip, detail => e.detail,
                        staff_account => l.staff_account }
         })
         .collect();
-    render_status(&s.page, StatusCode::OK, "staff_audit.html", context! { events => rows, account_id => account })
+    let ctx = context! { events => rows, account_id => account, admin => true, console => "audit" };
+    render_status(&s.page, StatusCode::OK, "staff_audit.html", ctx)
 }

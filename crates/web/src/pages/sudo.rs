@@ -12,7 +12,7 @@ use twostep_app::AppError;
 use twostep_app::ports::Channel;
 use twostep_domain::sudo::ProofFactor;
 
-use super::render::{Errors, failure, human_time, render_status};
+use super::render::{Errors, failure, render_status, time_tag};
 use super::{PageForm, SignedIn, see_other};
 
 /// Where to go after the proof: a page of the signed-in account only, so
@@ -124,7 +124,7 @@ pub async fn send(s: SignedIn, PageForm(f): PageForm<SendForm>) -> Response {
     match s.page.app().send_step_up_code(&s.account_id, channel, &s.page.meta).await {
         Ok(c) => {
             let sent =
-                context! { channel => c.channel.as_str(), sent_to => c.sent_to, expires => human_time(c.expires_at) };
+                context! { channel => c.channel.as_str(), sent_to => c.sent_to, expires => time_tag(c.expires_at) };
             show(&s, StatusCode::OK, &next, Errors::default(), Some(sent)).await
         }
         Err(e) => show(&s, StatusCode::BAD_REQUEST, &next, s.page.errors(e), None).await,

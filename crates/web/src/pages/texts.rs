@@ -22,6 +22,7 @@ pub(super) fn refusal(lang: Lang, e: AppError) -> Errors {
             Errors::field(&field, said)
         }
         AppError::InvalidCode => Errors::field("code", t("error-invalid-code")),
+        AppError::CodeAlreadyUsed => Errors::field("code", t("error-code-already-used")),
         AppError::CaptchaFailed => Errors::form(t("error-captcha-failed")),
         AppError::CaptchaTooEasy { .. } => Errors::form(t("error-captcha-too-easy")),
         AppError::StepUpRequired { .. } => Errors::form(t("error-step-up-required")),
