@@ -34,8 +34,11 @@ if [ ! -x /usr/sbin/postfix ]; then
   fi
   install_debian postfix
 fi
-# The pages are tested in headless Chromium driven by chromedriver.
+# The pages are tested in headless Chromium driven by chromedriver, with
+# axe-core from the npm registry (the browser tests install the pinned
+# version into target/axe on first use).
 have chromedriver && [ -x /usr/lib/chromium/chromium ] || install_debian chromium chromium-driver
+have npm || install_debian npm
 
 if have pg_isready && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
   if have pg_ctlcluster; then

@@ -90,7 +90,7 @@ async fn staff_reset(backend: Backend) {
     assert_eq!(s.get(QUEUE, Some(&sam.token)).await.0, 200, "{l}: Sam still works");
     let told = s.messages_to(&sam.email).await;
     assert_eq!(told.len(), before + 1, "{l}: {told:?}");
-    assert!(told[0]["body"].as_str().unwrap().contains("asked to reset the authenticator,phone"), "{l}: {told:?}");
+    assert!(told[0]["body"].as_str().unwrap().contains("asked to reset the authenticator, phone"), "{l}: {told:?}");
     let listed = s.get("/api/v1/admin/staff", Some(&bo.token)).await.1;
     let sam_listed =
         listed["staff"].as_array().unwrap().iter().find(|m| m["email"] == "sam@example.com").unwrap().clone();

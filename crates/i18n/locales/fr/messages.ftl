@@ -5,7 +5,7 @@ code-sms = Votre code { $app } est { $code }. Il expire dans { $minutes ->
         [one] { $minutes } minute
        *[other] { $minutes } minutes
     }. Ne le communiquez à personne.
-code-voice = Votre code { $app } est : { $code }. Je répète, votre code est : { $code }.
+code-voice = Votre code { $app } est : { $code }. Je répète, votre code est : { $code }.
 code-email-subject = Votre code { $app }
 code-email-body =
     Votre code { $app } est { $code }. Il expire dans { $minutes ->
@@ -13,7 +13,7 @@ code-email-body =
            *[other] { $minutes } minutes
         }.
 
-    Ne le communiquez à personne : l’équipe { $app } ne vous le demandera jamais. Si vous n’avez pas demandé de code, quelqu’un connaît peut-être votre mot de passe ; changez-le.
+    Ne le communiquez à personne : l’équipe { $app } ne vous le demandera jamais. Si vous n’avez pas demandé de code, quelqu’un connaît peut-être votre mot de passe ; changez-le.
 
 ## La phrase sur la suspension des retraits après une modification.
 mail-hold-days = Les retraits sont suspendus pendant { $n ->
@@ -34,7 +34,7 @@ mail-hold-seconds = Les retraits sont suspendus pendant { $n ->
     }.
 
 mail-signup-existing-subject = Tentative d’inscription avec votre adresse
-mail-signup-existing-body = Quelqu’un a essayé de créer un compte { $app } avec votre adresse e-mail. Vous avez déjà un compte et rien n’a été modifié ; si c’était vous, connectez-vous plutôt.
+mail-signup-existing-body = Quelqu’un a essayé de créer un compte { $app } avec votre adresse e-mail. Vous avez déjà un compte et rien n’a été modifié ; si c’était vous, connectez-vous plutôt.
 
 mail-totp-added-subject = Application d’authentification ajoutée
 mail-totp-added-body = Une application d’authentification a été ajoutée à votre compte { $app }. { $hold }Si ce n’était pas vous, lancez immédiatement la récupération du compte.
@@ -59,14 +59,14 @@ mail-staff-recovery-refused-subject = Récupération refusée pour votre compte 
 mail-staff-recovery-refused-body = Quelqu’un qui connaît le mot de passe de votre compte d’équipe { $app } a essayé de lancer une récupération de compte (depuis l’IP { $ip }). Les comptes d’équipe ne peuvent pas être récupérés ainsi et rien n’a été modifié. Si ce n’était pas vous, changez votre mot de passe maintenant et prévenez un administrateur.
 
 mail-staff-reset-requested-subject = Réinitialisation de compte d’équipe demandée
-mail-staff-reset-requested-body = Un administrateur a demandé la réinitialisation de : { $items } pour votre compte d’équipe { $app }. Elle n’a lieu que si un second administrateur l’approuve, dans les { $hours ->
+mail-staff-reset-requested-body = Un administrateur a demandé la réinitialisation de : { $items } pour votre compte d’équipe { $app }. Elle n’a lieu que si un second administrateur l’approuve, dans les { $hours ->
         [one] { $hours } heure
        *[other] { $hours } heures
     }. Si vous ne l’avez pas demandée, prévenez immédiatement vos administrateurs.
 mail-staff-reset-subject = Votre compte d’équipe a été réinitialisé
-mail-staff-reset-body = Deux administrateurs ont réinitialisé : { $items } pour votre compte d’équipe { $app } et toutes les sessions ont été déconnectées. Connectez-vous, associez une nouvelle application d’authentification et demandez à un administrateur de confirmer votre compte : d’ici là, il n’a aucun accès d’équipe. Si vous ne l’avez pas demandé, prévenez immédiatement vos administrateurs.
+mail-staff-reset-body = Deux administrateurs ont réinitialisé : { $items } pour votre compte d’équipe { $app } et toutes les sessions ont été déconnectées. Connectez-vous, associez une nouvelle application d’authentification et demandez à un administrateur de confirmer votre compte : d’ici là, il n’a aucun accès d’équipe. Si vous ne l’avez pas demandé, prévenez immédiatement vos administrateurs.
 mail-staff-confirmed-subject = Votre compte d’équipe a été confirmé
-mail-staff-confirmed-body = Un administrateur a confirmé votre compte d’équipe { $app } après sa réinitialisation : son accès d’équipe est rétabli. Si vous ne l’avez pas demandé, prévenez immédiatement vos administrateurs.
+mail-staff-confirmed-body = Un administrateur a confirmé votre compte d’équipe { $app } après sa réinitialisation : son accès d’équipe est rétabli. Si vous ne l’avez pas demandé, prévenez immédiatement vos administrateurs.
 
 ## Ce qu’une récupération réinitialise.
 mail-item-authenticator = application d’authentification
@@ -75,11 +75,11 @@ mail-item-email = adresse e-mail
 mail-item-password = mot de passe
 
 mail-recovery-cancel-instructions =
-    Si ce n’était pas vous, arrêtez-la maintenant : { $link }
+    Si ce n’était pas vous, arrêtez-la maintenant : { $link }
     (ou donnez ce code d’annulation à l’assistance)
-    code d’annulation : { $code }
-sms-recovery-started = Une récupération de votre compte a commencé. Pas vous ? Arrêtez-la : { $link }
-sms-recovery-submitted = Une demande de récupération de votre compte a été envoyée pour examen. Pas vous ? Arrêtez-la : { $link }
+    code d’annulation : { $code }
+sms-recovery-started = Une récupération de votre compte a commencé. Pas vous ? Arrêtez-la : { $link }
+sms-recovery-submitted = Une demande de récupération de votre compte a été envoyée pour examen. Pas vous ? Arrêtez-la : { $link }
 mail-recovery-withdrawn-subject = Demande de récupération retirée
 mail-recovery-withdrawn-body = La demande de récupération de votre compte sans son second facteur a été retirée par la personne qui l’avait faite. Rien n’a été changé sur votre compte.
 mail-recovery-started-subject = Récupération de compte lancée
@@ -89,21 +89,21 @@ mail-recovery-started-body =
     { $cancel }
 mail-recovery-submitted-subject = Demande de récupération de compte envoyée
 mail-recovery-submitted-body =
-    Une demande de récupération de votre compte a été envoyée pour examen. Elle demande de réinitialiser : { $items }. Si elle est approuvée, les retraits restent bloqués pendant { $hours ->
+    Une demande de récupération de votre compte a été envoyée pour examen. Elle demande de réinitialiser : { $items }. Si elle est approuvée, les retraits restent bloqués pendant { $hours ->
             [one] { $hours } heure
            *[other] { $hours } heures
         }.
 
     { $cancel }
 mail-recovery-approved-subject = Récupération de compte approuvée
-mail-recovery-approved-body = La récupération de votre compte a été approuvée : { $items } réinitialisé(s), toutes les sessions déconnectées. Les retraits sont bloqués pendant { $hours ->
+mail-recovery-approved-body = La récupération de votre compte a été approuvée : { $items } réinitialisé(s), toutes les sessions déconnectées. Les retraits sont bloqués pendant { $hours ->
         [one] { $hours } heure
        *[other] { $hours } heures
-    }. Si ce n’était pas vous, utilisez immédiatement le code d’annulation de notre message précédent : le compte sera gelé jusqu’à ce que notre équipe l’ait examiné.
+    }. Si ce n’était pas vous, utilisez immédiatement le code d’annulation de notre message précédent : le compte sera gelé jusqu’à ce que notre équipe l’ait examiné.
 mail-recovery-rejected-subject = Récupération de compte refusée
-mail-recovery-rejected-body = La demande de récupération de votre compte a été refusée ; rien n’a été modifié. Si elle venait de vous, vous pouvez en faire une nouvelle avec davantage de justificatifs.
+mail-recovery-rejected-body = La demande de récupération de votre compte a été refusée ; rien n’a été modifié. Si elle venait de vous, vous pouvez en faire une nouvelle avec davantage de justificatifs.
 mail-account-frozen-subject = Compte gelé
-mail-account-frozen-body = Vous avez utilisé votre code d’annulation après l’approbation d’une récupération de votre compte. Le compte est gelé : personne ne peut se connecter ni effectuer de retrait tant que notre équipe ne l’a pas examiné, et toute récupération en cours a été arrêtée.
+mail-account-frozen-body = Vous avez utilisé votre code d’annulation après l’approbation d’une récupération de votre compte. Le compte est gelé : personne ne peut se connecter ni effectuer de retrait tant que notre équipe ne l’a pas examiné, et toute récupération en cours a été arrêtée.
 mail-recovery-stopped-subject = Récupération de compte arrêtée
-mail-recovery-stopped-by-code-body = Vous avez utilisé votre code d’annulation : toute récupération de votre compte en cours a été arrêtée et rien n’a été modifié. Quelqu’un connaît peut-être votre mot de passe : changez-le maintenant.
-mail-recovery-stopped-signed-in-body = Toute récupération de votre compte en cours a été arrêtée depuis votre compte connecté. Quelqu’un connaît peut-être votre mot de passe : changez-le maintenant.
+mail-recovery-stopped-by-code-body = Vous avez utilisé votre code d’annulation : toute récupération de votre compte en cours a été arrêtée et rien n’a été modifié. Quelqu’un connaît peut-être votre mot de passe : changez-le maintenant.
+mail-recovery-stopped-signed-in-body = Toute récupération de votre compte en cours a été arrêtée depuis votre compte connecté. Quelqu’un connaît peut-être votre mot de passe : changez-le maintenant.

@@ -11,7 +11,7 @@ site-nav-logout = Se déconnecter
 site-nav-signin = Se connecter
 site-nav-signup = Créer un compte
 site-nav-outbox = Boîte d’envoi
-site-nav-outbox-title = Boîte d’envoi de développement : les messages qui auraient été envoyés
+site-nav-outbox-title = Boîte d’envoi de développement : les messages qui auraient été envoyés
 site-footer = twostep protège votre compte par une seconde étape.
 site-resend-in = { $label } dans { $seconds } s
 
@@ -21,8 +21,8 @@ form-hold-title = Les retraits sont suspendus
 form-hold-until = Une suspension de sécurité court jusqu’au
 form-hold-left = restant
 form-hold-why = Une suspension suit les modifications sensibles (nouveau mot de passe, nouvelle application d’authentification ou nouveau téléphone), afin que quelqu’un qui aurait pris le contrôle du compte ne puisse pas retirer les fonds immédiatement.
-form-stepup-summary-phone = Pas d’application d’authentification sous la main ? Recevez un code par SMS ou appel vocal
-form-stepup-summary-email = Pas d’application d’authentification sous la main ? Recevez un code par e-mail
+form-stepup-summary-phone = Pas d’application d’authentification sous la main ? Recevez un code par SMS ou appel vocal
+form-stepup-summary-email = Pas d’application d’authentification sous la main ? Recevez un code par e-mail
 form-send-by = Envoyer le code par
 form-channel-sms = SMS
 form-channel-voice = Appel vocal
@@ -35,9 +35,9 @@ signup-title = Créer un compte
 signup-lead = Nous vous enverrons par e-mail un code à 6 chiffres pour confirmer l’adresse.
 signup-email = Adresse e-mail
 signup-password = Mot de passe
-signup-password-hint = Au moins 8 caractères ; quelques mots sans rapport entre eux font un mot de passe solide.
+signup-password-hint = Au moins 8 caractères ; quelques mots sans rapport entre eux font un mot de passe solide.
 signup-submit = Créer le compte
-signup-have-account = Vous avez déjà un compte ?
+signup-have-account = Vous avez déjà un compte ?
 signup-signin-link = Se connecter
 
 ## confirm.html
@@ -58,23 +58,23 @@ confirm-submit = Confirmer
 login-title = Se connecter
 login-email = Adresse e-mail
 login-password = Mot de passe
-login-puzzle = Une petite énigme tient les robots à l’écart ; ce navigateur la résout pour vous.
+login-puzzle = Une petite énigme tient les robots à l’écart ; ce navigateur la résout pour vous.
 login-puzzle-noscript = La connexion a besoin de JavaScript pour cette énigme. Autorisez les scripts de ce site.
 login-puzzle-unsupported = Ce navigateur ne peut pas résoudre l’énigme de connexion.
-login-puzzle-solving = Résolution de l’énigme de connexion… { $percent } %
+login-puzzle-solving = Résolution de l’énigme de connexion… { $percent } %
 login-puzzle-solved = Énigme résolue. Vous pouvez vous connecter.
 login-puzzle-failed = L’énigme a échoué ({ $reason }). Rechargez la page pour réessayer.
 login-puzzle-finishing = Fin de l’énigme, puis connexion…
 login-submit = Se connecter
-login-new-here = Nouveau ici ?
+login-new-here = Nouveau ici ?
 login-signup-link = Créer un compte
-login-waiting = Vous attendez un code ?
+login-waiting = Vous attendez un code ?
 login-confirm-link = Confirmez votre e-mail
 login-recovery-asked = Vous avez demandé la récupération d’un compte depuis ce navigateur :
 login-recovery-link = voir où en est votre demande
 login-notice-confirmed = Votre adresse e-mail est confirmée. Vous pouvez vous connecter.
 login-notice-signed-out = Vous êtes déconnecté.
-login-notice-expired = Votre connexion a expiré ; veuillez vous reconnecter.
+login-notice-expired = Votre connexion a expiré ; veuillez vous reconnecter.
 
 ## second_step.html
 second-title = Seconde étape
@@ -105,14 +105,14 @@ message-back = Retour à l’accueil
 ## outbox.html
 outbox-title = Boîte d’envoi
 outbox-heading = Boîte d’envoi de développement
-outbox-lead = Aucun fournisseur d’e-mail, de SMS ou d’appel vocal n’est configuré : les messages arrivent ici au lieu d’être envoyés. Cette page disparaît dès qu’un fournisseur est configuré.
+outbox-lead = Aucun fournisseur d’e-mail, de SMS ou d’appel vocal n’est configuré : les messages arrivent ici au lieu d’être envoyés. Cette page disparaît dès qu’un fournisseur est configuré.
 outbox-recipient = Destinataire
 outbox-recipient-example = alice@example.com ou +447700900123
 outbox-filter = Filtrer
 outbox-to = à
 outbox-code = Code
-outbox-empty = Aucun message pour l’instant. Les messages arrivent en une ou deux secondes ; rechargez pour vérifier.
-outbox-empty-to = Aucun message pour { $to } pour l’instant. Les messages arrivent en une ou deux secondes ; rechargez pour vérifier.
+outbox-empty = Aucun message pour l’instant. Les messages arrivent en une ou deux secondes ; rechargez pour vérifier.
+outbox-empty-to = Aucun message pour { $to } pour l’instant. Les messages arrivent en une ou deux secondes ; rechargez pour vérifier.
 
 ## password.html
 password-title = Changer le mot de passe

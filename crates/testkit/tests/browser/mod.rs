@@ -1,6 +1,11 @@
 //! Headless Chromium for tests: starts Debian's chromedriver on a free local
 //! port with a fresh profile, drives it with fantoccini over plain HTTP, and
 //! writes screenshots at desktop and phone width.
+//!
+//! Every screenshot is also an accessibility check: axe-core (from the npm
+//! registry, pinned to [`AXE_VERSION`], installed under `target/axe` on
+//! first use) runs in the page at both widths, and any violation of impact
+//! serious or critical fails the test with its rule and elements.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -11,6 +16,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
+pub const AXE_VERSION: &str = "4.10.3";
 pub const DESKTOP: (u32, u32) = (1280, 900);
 pub const PHONE: (u32, u32) = (360, 780);
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -21,6 +27,7 @@ pub struct Browser {
     pub shots: PathBuf,
     driver: Child,
     profile: PathBuf,
+    axe: std::sync::OnceLock<String>,
 }
 
 fn free_port() -> u16 {
@@ -45,14 +52,53 @@ pub fn screenshot_dir() -> PathBuf {
     dir.canonicalize().unwrap()
 }
 
+/// axe.min.js, installed with npm into `target/axe` when missing. Test
+/// processes run at once: each installs into a directory of its own and
+/// renames it into place, so a half-installed copy is never read.
+pub fn axe_source() -> String {
+    let target = screenshot_dir().parent().unwrap().to_owned();
+    let dir = target.join("axe");
+    let script = |dir: &Path| dir.join("node_modules/axe-core/axe.min.js");
+    let version_ok = |dir: &Path| {
+        std::fs::read_to_string(dir.join("node_modules/axe-core/package.json"))
+            .is_ok_and(|p| p.contains(&format!("\"version\": \"{AXE_VERSION}\"")))
+    };
+    if !version_ok(&dir) {
+        let fresh = target.join(format!("axe-{}", twostep_app::crypto::new_id()));
+        let status = Command::new("npm")
+            .args(["install", "--no-save", "--no-audit", "--no-fund", "--no-package-lock", "--silent", "--prefix"])
+            .arg(&fresh)
+            .arg(format!("axe-core@{AXE_VERSION}"))
+            .status()
+            .expect("npm must be installed (apt-get install npm; scripts/test.sh does it)");
+        assert!(status.success(), "npm install axe-core@{AXE_VERSION} failed");
+        if !version_ok(&dir) {
+            let _ = std::fs::remove_dir_all(&dir);
+            if std::fs::rename(&fresh, &dir).is_err() {
+                assert!(version_ok(&dir), "axe-core could not be put in {}", dir.display());
+            }
+        }
+        let _ = std::fs::remove_dir_all(&fresh);
+    }
+    std::fs::read_to_string(script(&dir)).unwrap()
+}
 impl Browser {
     pub async fn start(base: &str) -> Browser {
-        Self::start_with_env(base, &[]).await
+        Browser::start_full(base, "en-GB,en", &[]).await
+    }
+
+    /// A browser whose `Accept-Language` is `languages` (e.g. "fr-FR,fr").
+    pub async fn start_in(base: &str, languages: &str) -> Browser {
+        Browser::start_full(base, languages, &[]).await
     }
 
     /// A browser whose chromedriver (and so Chromium) runs with `envs`, e.g.
     /// `TZ=Asia/Tokyo` for a reader in another time zone.
     pub async fn start_with_env(base: &str, envs: &[(&str, &str)]) -> Browser {
+        Browser::start_full(base, "en-GB,en", envs).await
+    }
+
+    async fn start_full(base: &str, languages: &str, envs: &[(&str, &str)]) -> Browser {
         let binary = chromium_binary();
         let port = free_port();
         let driver = Command::new("chromedriver")
@@ -85,10 +131,15 @@ impl Browser {
             "--hide-scrollbars".into(),
             format!("--window-size={},{}", DESKTOP.0, DESKTOP.1),
             format!("--user-data-dir={}", profile.display()),
+            format!("--lang={}", languages.split(',').next().unwrap_or("en")),
         ];
         let caps = json!({
             "browserName": "chrome",
-            "goog:chromeOptions": { "binary": binary, "args": args },
+            "goog:chromeOptions": {
+                "binary": binary,
+                "args": args,
+                "prefs": { "intl": { "accept_languages": languages } },
+            },
         });
         let Value::Object(caps) = caps else { unreachable!() };
         let client = ClientBuilder::new(HttpConnector::new())
@@ -96,7 +147,14 @@ impl Browser {
             .connect(&webdriver)
             .await
             .expect("a Chromium session");
-        let b = Browser { client, base: base.to_owned(), shots: screenshot_dir(), driver, profile };
+        let b = Browser {
+            client,
+            base: base.to_owned(),
+            shots: screenshot_dir(),
+            driver,
+            profile,
+            axe: std::sync::OnceLock::new(),
+        };
         b.resize(DESKTOP).await;
         b
     }
@@ -204,11 +262,46 @@ impl Browser {
         }
     }
 
+    /// Runs axe-core in the page and fails on any violation of impact
+    /// serious or critical, naming each rule and the elements it found.
+    pub async fn check_accessibility(&self, name: &str) {
+        let found = self.accessibility_violations().await;
+        let at = self.path().await;
+        assert!(found.is_empty(), "{name} ({at}) has accessibility violations:\n{}", found.join("\n"));
+    }
+
+    /// axe-core's violations of impact serious or critical in the page, as
+    /// "impact rule (help): elements".
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let source = self.axe.get_or_init(axe_source);
+        let loaded = self.client.execute("return typeof window.axe === 'object'", vec![]).await.unwrap();
+        if loaded != true {
+            self.client.execute(&format!("{source}\nreturn true;"), vec![]).await.unwrap();
+        }
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then(r => done(r.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => v.impact + ' ' + v.id + ' (' + v.help + '): '
+                       + v.nodes.map(n => n.target.join(' ')).join(', '))))
+                   .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(found).unwrap()
+    }
+
     /// `<name>-desktop.png` and `<name>-phone.png`; at phone width the page
-    /// must not scroll sideways.
+    /// must not scroll sideways. At both widths axe-core finds no serious or
+    /// critical violation.
     pub async fn shoot(&self, name: &str) {
         for (label, size) in [("desktop", DESKTOP), ("phone", PHONE)] {
             self.resize(size).await;
+            self.check_accessibility(&format!("{name} at {label} width")).await;
             let png = self.client.screenshot().await.unwrap();
             std::fs::write(self.shots.join(format!("{name}-{label}.png")), png).unwrap();
             let overflow = self
@@ -219,6 +312,36 @@ impl Browser {
             assert!(overflow.as_i64().unwrap_or(0) <= 0, "{name} scrolls sideways at {label} width ({overflow})");
         }
         self.resize(DESKTOP).await;
+    }
+
+    /// Presses `keys` one after the other on the keyboard (text, or
+    /// `fantoccini::key::Key`s as chars): they go to whatever has the focus.
+    pub async fn press(&self, keys: &str) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut actions = KeyActions::new("keyboard".into());
+        for value in keys.chars() {
+            actions = actions.then(KeyAction::Down { value }).then(KeyAction::Up { value });
+        }
+        self.client.perform_actions(actions).await.unwrap();
+    }
+
+    /// Shift+Tab: the focus moves back.
+    pub async fn press_shift_tab(&self) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        use fantoccini::key::Key;
+        let (shift, tab) = (char::from(Key::Shift), char::from(Key::Tab));
+        let actions = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: shift })
+            .then(KeyAction::Down { value: tab })
+            .then(KeyAction::Up { value: tab })
+            .then(KeyAction::Up { value: shift });
+        self.client.perform_actions(actions).await.unwrap();
+    }
+
+    /// The id of the element that has the focus ("" if none has one).
+    pub async fn focused(&self) -> String {
+        let id = self.client.execute("return document.activeElement ? document.activeElement.id : ''", vec![]).await;
+        id.unwrap().as_str().unwrap_or("").to_owned()
     }
 
     pub async fn close(mut self) {
