@@ -111,8 +111,6 @@ pub async fn serve(storage: &StorageConfig, args: &ServeArgs) -> Result<()> {
             }
         });
     }
-    // One write: a reader that takes the first line and closes the pipe
-    // must not make a later line fail.
     let mut banner = format!(
         "twostep listening on http://{addr} (database: {:?}, messages: {messages}{metrics_note})",
         sql.backend()
@@ -121,7 +119,14 @@ pub async fn serve(storage: &StorageConfig, args: &ServeArgs) -> Result<()> {
         banner.push('\n');
         banner.push_str(&line);
     }
-    println!("{banner}");
+    banner.push('\n');
+    // Ending in its newline, the banner leaves in one write; and a reader
+    // that has gone (closed the pipe) never stops the server.
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+    }
     let router = twostep_web::app(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())

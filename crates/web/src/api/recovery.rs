@@ -121,7 +121,8 @@ impl From<CaseView> for CaseResponse {
 ///
 /// Status (`open`, `pending_review`, `approved`, `rejected`, `cancelled`, `expired`), the items to reset, the steps
 /// this case requires (`codes`, `questions`, `identity`), which of them are done, and when the case expires. Use it
-/// to decide the next call; `submit` needs every required step done.
+/// to decide the next call; `submit` needs every required step done. Once submitted it also says when, and once
+/// decided when and how: the reviewer's reason for a rejection, the end of the withdrawal hold for an approval.
 #[utoipa::path(get, path = "/api/v1/recovery/{case_id}", tag = "recovery", security(("bearer" = [])),
     params(("case_id" = String, Path)),
     responses((status = 200, body = CaseResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -330,6 +331,11 @@ pub async fn submit(
     Ok(Json(CaseStatusResponse { status: status.as_str().into() }))
 }
 
+/// Recovery: the requester takes the case back
+///
+/// With the case token, while the case is open or waits for review (409 once it is decided, cancelled or
+/// expired). The case is cancelled and cannot be approved; nothing on the account changes, and its current
+/// channels are told that the request was withdrawn. `GET /api/v1/recovery/{case_id}` then shows `cancelled`.
 #[utoipa::path(post, path = "/api/v1/recovery/{case_id}/withdraw", tag = "recovery", security(("bearer" = [])),
     params(("case_id" = String, Path)),
     responses((status = 200, description = "The case is cancelled; the account's current channels are told that \
