@@ -160,6 +160,7 @@ async fn the_recovery_pages_keep_what_was_typed_and_show_where_the_case_stands()
     b.wait_path("/login/recovery").await;
     b.click_and_load("#recovery-continue").await;
     assert!(b.text("h1").await.contains("already under way"));
+    b.shoot("recovery-under-way").await;
     b.click_and_load("main a[href='/recovery']").await;
     assert_eq!(b.attr("#recovery-status", "data-status").await.as_deref(), Some("pending_review"));
 
@@ -192,7 +193,7 @@ async fn the_authenticator_is_replaced_and_removed_from_its_page_and_holds_disab
     // one is set up with the otpauth link beside the QR code.
     b.goto("/account/authenticator").await;
     b.shoot("authenticator-bound").await;
-    b.click("#replace-authenticator").await;
+    b.click_and_load("#replace-authenticator").await;
     b.wait_path("/account/confirm").await;
     s.clock.advance(30);
     b.fill("#sudo-totp #f-code", &oathtool(&owner.backup_key, s.now())).await;
@@ -220,13 +221,13 @@ async fn the_authenticator_is_replaced_and_removed_from_its_page_and_holds_disab
     // Remove: the new one's code proves it is you (the session's proof
     // was the password, which no longer counts beside an authenticator).
     b.goto("/account/authenticator").await;
-    b.click("#remove-authenticator").await;
+    b.click_and_load("#remove-authenticator").await;
     if b.path().await == "/account/confirm" {
         s.clock.advance(30);
         b.fill("#sudo-totp #f-code", &oathtool(&key, s.now())).await;
         b.click("#sudo-totp button.primary").await;
         b.wait_path("/account/authenticator").await;
-        b.click("#remove-authenticator").await;
+        b.click_and_load("#remove-authenticator").await;
     }
     b.wait_path("/account").await;
     assert!(b.text(".notice").await.contains("authenticator was removed"));

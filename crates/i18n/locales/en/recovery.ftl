@@ -98,6 +98,7 @@ recovery-busy-text = A recovery of this account is already under way: waiting fo
 recovery-busy-status-link = See its status
 recovery-busy-cancel-link = Stop a recovery that is not yours
 recovery-staff-title = Ask an admin
+recovery-staff-text = Staff accounts cannot recover through this form: ask an admin to reset your second factor.
 
 ## recovery_cancel.html
 cancel-title = Stop a recovery

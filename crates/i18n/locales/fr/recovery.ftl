@@ -98,6 +98,7 @@ recovery-busy-text = Une récupération de ce compte est déjà en cours : en 
 recovery-busy-status-link = Voir où elle en est
 recovery-busy-cancel-link = Arrêter une récupération qui n’est pas la vôtre
 recovery-staff-title = Demandez à un administrateur
+recovery-staff-text = Les comptes d’équipe ne peuvent pas être récupérés par ce formulaire : demandez à un administrateur de réinitialiser votre second facteur.
 
 ## recovery_cancel.html
 cancel-title = Arrêter une récupération

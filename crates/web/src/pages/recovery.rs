@@ -68,7 +68,9 @@ pub async fn open(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> R
             with_cookies(see_other("/recovery"), &cookies)
         }
         Err(AppError::Unauthorized | AppError::NotFound) => super::auth::expired(&page),
-        Err(AppError::Staff(r)) => message(&page, StatusCode::FORBIDDEN, &page.t("recovery-staff-title"), r.message()),
+        Err(AppError::Staff(_)) => {
+            message(&page, StatusCode::FORBIDDEN, &page.t("recovery-staff-title"), &page.t("recovery-staff-text"))
+        }
         Err(AppError::Conflict(m)) if m == RECOVERY_UNDER_WAY => under_way(&page),
         Err(e) => failure(&page, e),
     }

@@ -20,67 +20,21 @@ use super::{PageForm, SignedIn, see_other};
 
 fn refusal(s: &SignedIn, e: AppError) -> Response {
     let forbidden = StatusCode::FORBIDDEN;
-    match e {
-        AppError::Forbidden => message(&s.page, forbidden, "Staff only", "This console is for reviewers and admins."),
-        AppError::Staff(r @ StaffRefusal::NoAuthenticator) => message_with_link(
-            &s.page,
-            forbidden,
-            "Bind an authenticator first",
-            r.message(),
-            ("/account", "Go to your security settings"),
-        ),
-        AppError::Staff(r @ StaffRefusal::ResetUnconfirmed) => message_with_link(
-            &s.page,
-            forbidden,
-            "Waiting for an admin",
-            r.message(),
-            ("/account", "Go to your security settings"),
-        ),
-        AppError::Staff(r) => {
-            message_with_link(&s.page, forbidden, "Admins only", r.message(), ("/staff", "Back to the review queue"))
+    let t = |id: &str| s.page.t(id);
+    let (title, text, link) = match e {
+        AppError::Forbidden => {
+            return message(&s.page, forbidden, &t("staff-only-title"), &t("staff-only-text"));
         }
-        other => failure(&s.page, other),
-    }
-}
-
-/// What a reviewer reads for a case status; the internal name is shown
-/// beside it as a detail.
-fn status_label(status: CaseStatus) -> &'static str {
-    match status {
-        CaseStatus::Open => "Open: the owner is still completing it",
-        CaseStatus::PendingReview => "Waiting for review",
-        CaseStatus::Approved => "Approved",
-        CaseStatus::Rejected => "Rejected",
-        CaseStatus::Cancelled => "Cancelled",
-        CaseStatus::Expired => "Expired",
-    }
-}
-
-fn item_label(item: &str) -> &str {
-    match item {
-        "authenticator" => "authenticator app",
-        "phone" => "phone number",
-        "email" => "e-mail address",
-        other => other,
-    }
-}
-
-/// The question as the owner saw it (`fact:account_opened` is "In which
-/// month and year did you open your account?").
-fn question_text(question_id: &str) -> String {
-    twostep_domain::questions::catalogue_text(question_id)
-        .or_else(|| twostep_domain::questions::FactQuestion::from_id(question_id).map(|q| q.text()))
-        .unwrap_or(question_id)
-        .to_owned()
-}
-
-fn outcome_label(outcome: &str) -> &str {
-    match outcome {
-        "right" => "right",
-        "wrong" => "wrong",
-        "blank" => "not answered",
-        other => other,
-    }
+        AppError::Staff(StaffRefusal::NoAuthenticator) => {
+            ("staff-no-authenticator-title", "staff-no-authenticator-text", ("/account", "staff-to-settings"))
+        }
+        AppError::Staff(StaffRefusal::ResetUnconfirmed) => {
+            ("staff-unconfirmed-title", "staff-unconfirmed-text", ("/account", "staff-to-settings"))
+        }
+        AppError::Staff(_) => ("staff-admins-only-title", "staff-admins-only-text", ("/staff", "staff-to-queue")),
+        other => return failure(&s.page, other),
+    };
+    message_with_link(&s.page, forbidden, &t(title), &t(text), (link.0, &t(link.1)))
 }
 
 /// A risk signal as a sentence: the one recorded with it, or one made from
@@ -115,7 +69,7 @@ pub async fn queue(s: SignedIn) -> Response {
                 case_id => e.case_id,
                 account_id => e.account_id,
                 submitted => e.submitted_at.map(time_tag),
-                items => e.reset_items.iter().map(|i| item_label(i.as_str())).collect::<Vec<_>>(),
+                items => e.reset_items.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
                 risk => e.risk_score,
                 staff_account => e.staff_account,
             }
@@ -168,11 +122,9 @@ async fn show_case(s: &SignedIn, case_id: &str, status: StatusCode, errors: Erro
         id => c.id,
         account_id => c.account_id,
         status => c.status_at(now).as_str(),
-        status_label => status_label(c.status_at(now)),
         created => time_tag(c.created_at),
         submitted => c.submitted_at.map(time_tag),
         items => c.reset_items.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
-        item_labels => c.reset_items.iter().map(|i| item_label(i.as_str())).collect::<Vec<_>>(),
         new_phone => c.new_phone,
         new_email => c.new_email,
         new_email_taken => e.new_email_taken,
@@ -187,8 +139,7 @@ async fn show_case(s: &SignedIn, case_id: &str, status: StatusCode, errors: Erro
         answers_right => r.answers_right,
         answers => e.answers.iter().map(|a| context! {
             question => a.question_id,
-            text => question_text(&a.question_id),
-            outcome_label => outcome_label(&a.outcome),
+            outcome => a.outcome,
         }).collect::<Vec<_>>(),
         country => r.country,
         id_type => r.id_type,
@@ -206,12 +157,10 @@ async fn show_case(s: &SignedIn, case_id: &str, status: StatusCode, errors: Erro
     };
     let pending = c.status_at(now) == CaseStatus::PendingReview;
     let done = done.map(|d| match d {
-        "approved" if c.status_at(now) == CaseStatus::PendingReview => {
-            "Your approval is recorded. A second, different reviewer must approve this high-risk case."
-        }
-        "approved" => "The case is approved: the chosen items are reset and the owner is told.",
-        "rejected" => "The case is rejected: nothing changes, and the owner is told.",
-        _ => "Done.",
+        "approved" if c.status_at(now) == CaseStatus::PendingReview => "staff-done-first-approval",
+        "approved" => "staff-done-approved",
+        "rejected" => "staff-done-rejected",
+        _ => "staff-done",
     });
     let ctx = context! { case => case, pending => pending, errors => errors, done => done, admin => is_admin(s).await,
     console => "case" };
