@@ -44,7 +44,6 @@ pub async fn signup(page: Page, PageForm(f): PageForm<SignupForm>) -> Response {
     }
 }
 
-
 #[derive(Deserialize)]
 pub struct EmailQuery {
     #[serde(default)]

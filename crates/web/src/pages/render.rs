@@ -248,7 +248,11 @@ mod tests {
             r#"<time datetime="1970-01-02T01:01:00Z" title="1970-01-02 01:01 UTC">1970-01-02 01:01 UTC</time>"#
         );
         // The filter the templates use renders the same element, unescaped.
-        let out = env(Lang::En).template_from_named_str("t.html", "{{ t|when }}").unwrap().render(context! { t => 0 }).unwrap();
+        let out = env(Lang::En)
+            .template_from_named_str("t.html", "{{ t|when }}")
+            .unwrap()
+            .render(context! { t => 0 })
+            .unwrap();
         assert!(out.starts_with(r#"<time datetime="1970-01-01T00:00:00Z""#), "{out}");
     }
 
