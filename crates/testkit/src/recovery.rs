@@ -275,18 +275,24 @@ pub struct Owner {
     pub backup_key: String,
 }
 
+/// Sets the security questions of the session's account (in sudo mode):
+/// first_pet "Rex", birth_city "Paris".
+pub async fn set_questions(s: &TestServer, token: &str) {
+    let answers = json!({"answers": [
+        {"question_id": "first_pet", "answer": "Rex"},
+        {"question_id": "birth_city", "answer": "Paris"},
+    ]});
+    let (status, body) = s.call("PUT", "/api/v1/me/security-questions", Some(answers), Some(token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 /// Signs up `email`, binds an authenticator and sets the security questions
 /// (first_pet "Rex", birth_city "Paris").
 pub async fn totp_owner(s: &TestServer, email: &str) -> Owner {
     let account_id = s.verified_account(email, PW).await;
     let token = s.session(email, PW).await;
     s.sudo_password(&token).await;
-    let answers = json!({"answers": [
-        {"question_id": "first_pet", "answer": "Rex"},
-        {"question_id": "birth_city", "answer": "Paris"},
-    ]});
-    let (status, body) = s.call("PUT", "/api/v1/me/security-questions", Some(answers), Some(&token)).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    set_questions(s, &token).await;
     let backup_key = s.enrol_totp(&token).await;
     s.post("/api/v1/logout", json!({}), Some(&token)).await;
     Owner { email: email.to_owned(), account_id, backup_key }

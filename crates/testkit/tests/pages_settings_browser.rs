@@ -12,7 +12,7 @@ mod browser;
 use browser::Browser;
 use serde_json::json;
 use twostep_app::ports::RecoveryStore;
-use twostep_testkit::recovery::{PW, png_image, totp_owner};
+use twostep_testkit::recovery::{PW, png_image, set_questions, totp_owner};
 use twostep_testkit::{Backend, TestServer, oathtool};
 
 async fn password_step(b: &Browser, email: &str) {
@@ -29,12 +29,7 @@ async fn phone_owner(s: &TestServer, email: &str, phone: &str) -> String {
     let id = s.verified_account(email, PW).await;
     let token = s.session(email, PW).await;
     s.sudo_password(&token).await;
-    let answers = json!({"answers": [
-        {"question_id": "first_pet", "answer": "Rex"},
-        {"question_id": "birth_city", "answer": "Paris"},
-    ]});
-    let (status, body) = s.call("PUT", "/api/v1/me/security-questions", Some(answers), Some(&token)).await;
-    assert!(status.is_success(), "{body}");
+    set_questions(s, &token).await;
     let (status, body) = s.post("/api/v1/me/phone", json!({ "phone": phone }), Some(&token)).await;
     assert!(status.is_success(), "{body}");
     let code = s.outbox_code(phone).await;

@@ -130,11 +130,7 @@ impl App {
         subject: &str,
         body: &str,
     ) -> AppResult<Vec<QueuedMessage>> {
-        let mut notices = vec![self.sealed_notice(Channel::Email, &account.email, subject, body)?];
-        if let Some(phone) = &account.phone {
-            notices.push(self.sealed_notice(Channel::Sms, phone, "", body)?);
-        }
-        Ok(notices)
+        self.current_channel_notices_short(account, subject, body, body)
     }
 
     /// Like [`App::current_channel_notices`], with a short text for the
