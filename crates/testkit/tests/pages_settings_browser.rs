@@ -167,6 +167,10 @@ async fn the_recovery_pages_keep_what_was_typed_and_show_where_the_case_stands()
     let last = s.messages_to(EMAIL).await;
     assert!(last[0]["body"].as_str().unwrap().contains("withdrawn"), "{last:?}");
 
+    // "This wasn't me": the page the notices link to.
+    b.goto("/recovery/cancel").await;
+    b.shoot("recovery-cancel").await;
+
     b.close().await;
     s.stop().await;
 }

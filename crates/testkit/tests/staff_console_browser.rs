@@ -103,6 +103,7 @@ async fn the_staff_console_reads_plainly_and_returns_to_itself_after_sign_in() {
     b.click("#console-nav a[href='/staff/audit']").await;
     b.wait_path("/staff/audit").await;
     assert_eq!(b.attr("#console-nav a[href='/staff/audit']", "aria-current").await.as_deref(), Some("page"));
+    b.shoot("staff-console-audit").await;
 
     b.close().await;
     s.stop().await;
