@@ -11,7 +11,7 @@ use twostep_domain::{MAX_CODE_TRIES, code_matches, generate_code, hash_code, mas
 use crate::crypto::new_id;
 use crate::error::{AppError, AppResult};
 use crate::metrics::AuthCounters;
-use crate::ports::{Channel, Message, SentCode};
+use crate::ports::{AccountRecord, Channel, Message, SentCode};
 use crate::{App, RequestMeta};
 
 pub const PURPOSE_STEP_UP: &str = "step_up";
@@ -41,13 +41,14 @@ impl App {
     /// code the user received works.
     pub async fn issue_code(
         &self,
-        account_id: &str,
+        account: &AccountRecord,
         purpose: &str,
         channel: Channel,
         destination: &str,
         ttl_s: i64,
         meta: &RequestMeta,
     ) -> AppResult<CodeSent> {
+        let account_id = account.id.as_str();
         let now = self.now();
         // A code whose delivery failed has been retired, so it never holds
         // the user here waiting for a message that will not come.
@@ -74,12 +75,9 @@ impl App {
         self.store.retire_codes(account_id, purpose, now).await?;
         self.store.create_code(&record).await?;
         let minutes = (ttl_s + 59) / 60;
-        // The account's language; a code for an address it does not have yet
-        // (a new phone, recovery) is for the same person.
-        let lang = match self.store.account_by_id(account_id).await? {
-            Some(account) => self.language_of(&account),
-            None => self.settings.language,
-        };
+        // In the account's language, also to an address it does not have yet
+        // (a new phone, recovery): it is for the same person.
+        let lang = self.language_of(account);
         let (subject, body) = self.settings.templates.render(lang, channel, &self.settings.issuer, &code, minutes);
         let message = Message { channel, to: destination.to_owned(), subject, body };
         self.enqueue(&message, Some(&record.id), record.expires_at).await?;
@@ -102,17 +100,6 @@ impl App {
         self.rate_limit(&format!("codes:account:{account_id}"), HOUR_S, s.codes_per_account_per_hour).await?;
         self.rate_limit(&format!("codes:account:{account_id}:day"), DAY_S, s.codes_per_account_per_day).await?;
         Ok(())
-    }
-
-    pub async fn send_email_code(
-        &self,
-        account_id: &str,
-        email: &str,
-        purpose: &str,
-        ttl_s: i64,
-        meta: &RequestMeta,
-    ) -> AppResult<CodeSent> {
-        self.issue_code(account_id, purpose, Channel::Email, email, ttl_s, meta).await
     }
 
     /// Checks a sent code for this account and purpose and uses it up.
@@ -211,7 +198,7 @@ impl App {
             }
         };
         let sent =
-            self.issue_code(account_id, PURPOSE_STEP_UP, channel, &destination, self.settings.code_ttl_s, meta).await?;
+            self.issue_code(&account, PURPOSE_STEP_UP, channel, &destination, self.settings.code_ttl_s, meta).await?;
         self.audit(AuditKind::StepUpCodeSent, Some(account_id), meta, channel.as_str()).await?;
         Ok(sent)
     }

@@ -348,7 +348,7 @@ impl App {
         let (_attempt, account) = self.pending_login(login_id).await?;
         let (channel, destination) = self.code_destination(&account, method).await?;
         let sent =
-            self.issue_code(&account.id, PURPOSE_LOGIN, channel, &destination, self.settings.code_ttl_s, meta).await?;
+            self.issue_code(&account, PURPOSE_LOGIN, channel, &destination, self.settings.code_ttl_s, meta).await?;
         self.audit(AuditKind::LoginCodeSent, Some(&account.id), meta, channel.as_str()).await?;
         Ok(sent)
     }

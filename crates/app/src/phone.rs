@@ -35,9 +35,8 @@ impl App {
         if account.phone.as_deref() == Some(phone.as_str()) {
             return Err(AppError::Conflict("this number is already bound to the account".into()));
         }
-        let sent = self
-            .issue_code(account_id, PURPOSE_BIND_PHONE, Channel::Sms, &phone, self.settings.code_ttl_s, meta)
-            .await?;
+        let sent =
+            self.issue_code(&account, PURPOSE_BIND_PHONE, Channel::Sms, &phone, self.settings.code_ttl_s, meta).await?;
         self.audit(AuditKind::PhoneBindingStarted, Some(account_id), meta, &mask_phone(&phone)).await?;
         Ok(sent)
     }

@@ -263,13 +263,13 @@ impl App {
         let mut expires_at = i64::MAX;
         if case.email_verified_at.is_none() {
             let s = self
-                .issue_code(&account.id, &email_code_purpose(case_id), Channel::Email, &email_target, ttl, meta)
+                .issue_code(&account, &email_code_purpose(case_id), Channel::Email, &email_target, ttl, meta)
                 .await?;
             expires_at = expires_at.min(s.expires_at);
             sent.push((Channel::Email, s.sent_to));
         }
         if let Some(phone) = phone_target.as_deref().filter(|_| case.phone_verified_at.is_none()) {
-            let s = self.issue_code(&account.id, &phone_code_purpose(case_id), Channel::Sms, phone, ttl, meta).await?;
+            let s = self.issue_code(&account, &phone_code_purpose(case_id), Channel::Sms, phone, ttl, meta).await?;
             expires_at = expires_at.min(s.expires_at);
             sent.push((Channel::Sms, s.sent_to));
         }
