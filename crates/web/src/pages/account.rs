@@ -13,7 +13,7 @@ use twostep_app::codes::CodeSent;
 use twostep_app::ports::Channel;
 use twostep_app::security::WithdrawalRequest;
 
-use super::render::{Errors, failure, human_time, render_status};
+use super::render::{Errors, failure, render_status};
 use super::sudo::confirm_first;
 use super::{PageForm, SignedIn, see_other};
 
@@ -22,8 +22,8 @@ pub struct DoneQuery {
     done: Option<String>,
 }
 
-/// The account as the templates show it.
-fn account_ctx(o: &AccountOverview, now: i64) -> Value {
+/// The account as the templates show it, in `lang`.
+fn account_ctx(o: &AccountOverview, now: i64, lang: twostep_app::Lang) -> Value {
     let hold = o.withdrawals_blocked_until.filter(|until| *until > now);
     context! {
         email => o.email,
@@ -32,9 +32,7 @@ fn account_ctx(o: &AccountOverview, now: i64) -> Value {
         phone_bound => o.phone_bound,
         staff => o.role.as_str() != "user",
         hold_until => hold,
-        hold_iso => hold.map(crate::time::rfc3339),
-        hold_human => hold.map(human_time),
-        hold_left => hold.map(|h| super::render::wait_text(h - now)),
+        hold_left => hold.map(|h| super::texts::wait(lang, h - now)),
         hold_remaining => hold.map(|h| h - now),
     }
 }
@@ -43,7 +41,7 @@ fn account_ctx(o: &AccountOverview, now: i64) -> Value {
 async fn show(s: &SignedIn, name: &str, status: StatusCode, ctx: Value) -> Response {
     match s.page.app().overview(&s.account_id).await {
         Ok(o) => {
-            let account = account_ctx(&o, s.page.app().now());
+            let account = account_ctx(&o, s.page.app().now(), s.page.lang);
             render_status(&s.page, status, name, context! { account => account, ..ctx })
         }
         Err(e) => failure(&s.page, e),

@@ -133,18 +133,6 @@ impl Errors {
     }
 }
 
-/// In English: pages not yet given their language use this.
-impl From<AppError> for Errors {
-    fn from(e: AppError) -> Self {
-        texts::refusal(Lang::En, e)
-    }
-}
-
-/// "42 seconds", "3 minutes", "2 hours" in English; see [`texts::wait`].
-pub fn wait_text(seconds: i64) -> String {
-    texts::wait(Lang::En, seconds)
-}
-
 /// Renders `name` with the common context (CSRF token, whether signed in,
 /// whether the outbox exists) merged under the page's own values.
 pub fn render(page: &Page, name: &str, ctx: Value) -> Response {
@@ -239,8 +227,8 @@ mod tests {
 
     #[test]
     fn refusals_land_on_their_field() {
-        assert!(Errors::from(AppError::InvalidCode).fields.contains_key("code"));
-        assert!(Errors::from(AppError::InvalidCredentials).form.is_some());
+        assert!(Errors::of(Lang::En, AppError::InvalidCode).fields.contains_key("code"));
+        assert!(Errors::of(Lang::En, AppError::InvalidCredentials).form.is_some());
         assert_eq!(human_time(0), "1970-01-01 00:00 UTC");
         let tag = time_tag(86_400 + 3_660).to_string();
         assert_eq!(

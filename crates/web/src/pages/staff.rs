@@ -184,7 +184,7 @@ pub async fn approve(s: SignedIn, Path(case_id): Path<String>, PageForm(f): Page
     match s.page.app().approve_recovery(&s.account_id, &case_id, &f.note, &s.page.meta).await {
         Ok(_) => see_other(&format!("/staff/cases/{case_id}?done=approved")),
         Err(e @ (AppError::Forbidden | AppError::Staff(_))) => refusal(&s, e),
-        Err(e) => show_case(&s, &case_id, StatusCode::BAD_REQUEST, with_field(e, "note"), None).await,
+        Err(e) => show_case(&s, &case_id, StatusCode::BAD_REQUEST, with_field(&s.page, e, "note"), None).await,
     }
 }
 
@@ -198,15 +198,15 @@ pub async fn reject(s: SignedIn, Path(case_id): Path<String>, PageForm(f): PageF
     match s.page.app().reject_recovery(&s.account_id, &case_id, &f.reason, &s.page.meta).await {
         Ok(()) => see_other(&format!("/staff/cases/{case_id}?done=rejected")),
         Err(e @ (AppError::Forbidden | AppError::Staff(_))) => refusal(&s, e),
-        Err(e) => show_case(&s, &case_id, StatusCode::BAD_REQUEST, with_field(e, "reason"), None).await,
+        Err(e) => show_case(&s, &case_id, StatusCode::BAD_REQUEST, with_field(&s.page, e, "reason"), None).await,
     }
 }
 
 /// A refusal of the decision text lands on its box.
-fn with_field(e: AppError, field: &str) -> Errors {
+fn with_field(page: &super::Page, e: AppError, field: &str) -> Errors {
     match e {
         AppError::InvalidRequest { message, .. } => Errors::field(field, message),
-        other => Errors::from(other),
+        other => page.errors(other),
     }
 }
 
