@@ -146,6 +146,11 @@ pub struct SignInSuccess {
     pub clear_subject: Option<String>,
     pub clear_second_factor_failures: bool,
     pub audit: AuditEvent,
+    /// The device the session is opened on.
+    pub device_id: Option<String>,
+    /// True when the device waits for the e-mail's confirmation: the
+    /// attempt is completed and its step used up, but no session opened.
+    pub held_for_device: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -630,6 +635,7 @@ pub trait Store:
     + AccountChangeStore
     + OwnerStore
     + StaffStore
+    + crate::devices::port::DeviceStore
 {
 }
 
@@ -651,6 +657,7 @@ impl<T> Store for T where
         + AccountChangeStore
         + OwnerStore
         + StaffStore
+        + crate::devices::port::DeviceStore
 {
 }
 

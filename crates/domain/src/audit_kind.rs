@@ -83,6 +83,13 @@ audit_kinds! {
     StaffResetRequested = "staff_reset_requested";
     StaffReset = "staff_reset";
     StaffConfirmed = "staff_confirmed";
+    SecondFactorOk = "second_factor_ok";
+    DeviceConfirmationSent = "device_confirmation_sent";
+    DeviceConfirmed = "device_confirmed";
+    DeviceDenied = "device_denied";
+    DeviceSignedOut = "device_signed_out";
+    DeviceForgotten = "device_forgotten";
+    DeviceConfirmationSetting = "device_confirmation_setting";
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod accounts;
 mod auth;
 mod backup;
 mod checkpoint;
+mod devices;
 mod group_commit;
 mod master_key;
 mod owner;

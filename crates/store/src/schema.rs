@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "master_key_check", MASTER_KEY_CHECK),
     (9, "staff_resets", STAFF_RESETS),
     (10, "languages", LANGUAGES),
+    (12, "devices", DEVICES),
 ];
 
 const CORE: &str = r#"
@@ -392,6 +393,45 @@ CREATE TABLE staff_resets (
 const LANGUAGES: &str = r#"
 ALTER TABLE accounts ADD COLUMN language TEXT NOT NULL DEFAULT '';
 ALTER TABLE registrations ADD COLUMN language TEXT NOT NULL DEFAULT '';
+"#;
+
+/// New-device confirmation. A device is a token the server issued, kept by
+/// a browser (cookie) or an API client, stored as a hash; `confirmed_at` is
+/// when the account's e-mail approved it. A confirmation belongs to one
+/// sign-in (`login_id`), its link stored as a hash, answered once
+/// (`decision` '' until then), and its session taken once (`finished_at`).
+/// Sessions name the device they were opened on; `accounts.device_confirmation`
+/// is the owner's choice ('' follows the server's policy, 'on', 'off').
+const DEVICES: &str = r#"
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    token_hash TEXT NOT NULL,
+    first_seen_at BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    ip TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    confirmed_at BIGINT,
+    UNIQUE (account_id, token_hash)
+);
+CREATE INDEX devices_token ON devices (token_hash);
+CREATE TABLE device_confirmations (
+    login_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    link_hash TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    ip TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    decision TEXT NOT NULL DEFAULT '',
+    decided_at BIGINT,
+    finished_at BIGINT
+);
+CREATE INDEX device_confirmations_account ON device_confirmations (account_id);
+ALTER TABLE sessions ADD COLUMN device_id TEXT;
+CREATE INDEX sessions_device ON sessions (device_id);
+ALTER TABLE accounts ADD COLUMN device_confirmation TEXT NOT NULL DEFAULT '';
 "#;
 
 /// The migration's SQL spelled for `backend`.

@@ -34,6 +34,7 @@ mod account;
 mod assets;
 mod auth;
 mod dev;
+mod devices;
 mod recovery;
 mod render;
 mod staff;
@@ -65,6 +66,17 @@ const PRE_COOKIE: &str = "twostep_pre";
 const CASE_COOKIE: &str = "twostep_case";
 /// Where to go after signing in (a path on this site), while a sign-in runs.
 const NEXT_COOKIE: &str = "twostep_next";
+/// The browser as a device of the accounts signed in from it: a token the
+/// server issued, long-lived so that the browser stays known.
+const DEVICE_COOKIE: &str = "twostep_device";
+const DEVICE_COOKIE_MAX_AGE_S: i64 = 400 * 86_400;
+/// The sign-in waiting for the e-mail's approval of this browser.
+const DEVICE_LOGIN_COOKIE: &str = "twostep_device_login";
+
+/// The device token a browser holds, for `RequestMeta`.
+pub fn device_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, DEVICE_COOKIE).filter(|v| v.len() <= 256)
+}
 
 /// The policy of every page: own scripts and styles only, no inline script,
 /// the worker from our own origin, the captcha refresh to our own API.
@@ -84,6 +96,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/login/code", post(auth::second_step_send))
         .route("/login/code/verify", post(auth::second_step_verify))
         .route("/logout", post(auth::logout))
+        .route("/login/device", get(devices::wait).post(devices::finish))
+        .route("/device-confirmation", get(devices::link_page).post(devices::answer))
+        .route("/account/devices", get(devices::list))
+        .route("/account/devices/setting", post(devices::setting))
+        .route("/account/devices/{device_id}/sign-out", post(devices::sign_out))
+        .route("/account/devices/{device_id}/forget", post(devices::forget))
         .route("/account", get(account::overview))
         .route("/account/authenticator", get(account::authenticator_page))
         .route("/account/authenticator/start", post(account::authenticator_start))
@@ -248,6 +266,8 @@ pub struct Page {
     pub lang: Lang,
     pub session: Option<String>,
     pub login_id: Option<String>,
+    /// A sign-in waiting for the e-mail's approval of this browser.
+    pub device_login: Option<String>,
     pub case: Option<String>,
     /// Where to return after signing in, checked by [`safe_next`].
     pub next: Option<String>,
@@ -267,6 +287,7 @@ impl Page {
             meta,
             session,
             login_id: cookie(&parts.headers, LOGIN_COOKIE),
+            device_login: cookie(&parts.headers, DEVICE_LOGIN_COOKIE).filter(|v| v.len() <= 64),
             case: cookie(&parts.headers, CASE_COOKIE),
             next: cookie(&parts.headers, NEXT_COOKIE).filter(|n| safe_next(n).is_some()),
             csrf: csrf_token(state, &anchor),
@@ -295,6 +316,10 @@ impl Page {
 
     fn session_cookie(&self, token: &str, expires_at: i64) -> String {
         set_cookie(SESSION_COOKIE, token, Some(expires_at - self.app().now()), self.secure)
+    }
+
+    fn device_cookie(&self, token: &str) -> String {
+        set_cookie(DEVICE_COOKIE, token, Some(DEVICE_COOKIE_MAX_AGE_S), self.secure)
     }
 
     fn clear(&self, name: &str) -> String {
