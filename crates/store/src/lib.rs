@@ -11,6 +11,7 @@ mod account_changes;
 mod accounts;
 mod auth;
 mod backup;
+mod centre;
 mod checkpoint;
 mod group_commit;
 mod master_key;
