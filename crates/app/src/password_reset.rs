@@ -151,7 +151,7 @@ impl App {
         new_password: &str,
         proof: Option<(SecondFactorMethod, &str)>,
         meta: &RequestMeta,
-    ) -> AppResult<()> {
+    ) -> AppResult<Option<i64>> {
         validate_password("new_password", new_password)?;
         let (reset, account) = self.live_password_reset(reset_id).await?;
         if account.frozen_at.is_some() {
@@ -190,11 +190,12 @@ impl App {
             at: now,
             ..self.audit_event(kind, Some(&account.id), meta, detail)
         };
+        let hold_until = (hold_s > 0).then_some(now + hold_s);
         let plan = AccountChangePlan {
             account_id: account.id.clone(),
             now,
             change: AccountChange::Password { checked_hash: account.password_hash.clone(), new_hash },
-            hold_until: (hold_s > 0).then_some(now + hold_s),
+            hold_until,
             // No session is kept: the reset was made without one.
             sign_out: SignOut::AllBut { keep: String::new() },
             clear_failures: Some(login_subject(&account.email)),
@@ -204,7 +205,7 @@ impl App {
             },
         };
         match self.apply_account_change(&plan).await? {
-            AccountChangeOutcome::Applied { .. } => Ok(()),
+            AccountChangeOutcome::Applied { .. } => Ok(hold_until),
             AccountChangeOutcome::CodeUsed | AccountChangeOutcome::Changed => {
                 Err(AppError::Conflict("the password was changed meanwhile; start again".into()))
             }

@@ -24,4 +24,3 @@ mail-password-reset-factor-sms = a code sent to your phone
 mail-password-reset-factor-none = nothing else, since your account has no second factor
 sms-password-reset = { $app }: your password was reset. Not you? Freeze your account: { $link }
 sms-frozen-by-owner = { $app }: your account is frozen. Nobody can sign in or withdraw.
-mail-item-password = the password

@@ -24,4 +24,3 @@ mail-password-reset-factor-sms = un code envoyé à votre téléphone
 mail-password-reset-factor-none = rien d’autre, car votre compte n’a pas de second facteur
 sms-password-reset = { $app } : votre mot de passe a été réinitialisé. Pas vous ? Gelez votre compte : { $link }
 sms-frozen-by-owner = { $app } : votre compte est gelé. Personne ne peut se connecter ni effectuer de retrait.
-mail-item-password = le mot de passe
