@@ -55,7 +55,7 @@ pub async fn me(State(s): State<AppState>, auth: Authed) -> ApiResult<Json<MeRes
         role: o.role.as_str().into(),
         factors: Factors { totp: o.totp, phone: o.phone_bound, email: o.email_verified },
         withdrawals_blocked_until: o.withdrawals_blocked_until.map(rfc3339),
-        anti_phishing_phrase_set: s.app.has_anti_phishing(&auth.account_id).await?,
+        anti_phishing_phrase_set: o.anti_phishing_phrase_set,
     }))
 }
 
