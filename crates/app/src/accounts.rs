@@ -31,6 +31,8 @@ pub struct AccountOverview {
     pub phone_bound: bool,
     pub email_verified: bool,
     pub withdrawals_blocked_until: Option<i64>,
+    /// Whether the owner set an anti-phishing phrase.
+    pub anti_phishing_phrase_set: bool,
 }
 
 impl App {
@@ -189,6 +191,7 @@ impl App {
             phone_bound: account.phone.is_some(),
             email_verified: account.email_verified_at.is_some(),
             withdrawals_blocked_until: account.withdrawals_blocked_until.filter(|&t| t > now),
+            anti_phishing_phrase_set: self.store.anti_phishing(account_id).await?.is_some(),
         })
     }
 }

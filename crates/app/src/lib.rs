@@ -6,17 +6,21 @@
 
 pub mod account_changes;
 pub mod accounts;
+pub mod anti_phishing;
 pub mod audit;
+pub mod centre_port;
 pub mod codes;
 pub mod crypto;
 pub mod devices;
 pub mod error;
+pub mod freeze;
 pub mod limits;
 pub mod login;
 pub mod messages;
 pub mod metrics;
 pub mod outbound;
 pub mod owner_port;
+pub mod password_reset;
 pub mod passwords;
 pub mod phone;
 pub mod ports;

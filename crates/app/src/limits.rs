@@ -29,6 +29,11 @@ pub struct CostLimits {
     pub password_changes: HourlyCap,
     /// Identity uploads: up to 30 MiB read and three images sealed.
     pub uploads: HourlyCap,
+    /// `POST /password-reset`: a code e-mailed (also under the code caps)
+    /// and a reset row; counted per address, whoever asks, and per IP.
+    pub password_resets: HourlyCap,
+    /// `POST /freeze/code`: codes to one address per hour.
+    pub freeze_codes_per_address: i64,
     /// A notice of one kind to one address goes at most once per window;
     /// the rest of the window's are collapsed into it.
     pub notice_window_s: i64,
@@ -42,6 +47,8 @@ impl Default for CostLimits {
             phone_bindings: HourlyCap { per_account: 5, per_ip: 20 },
             password_changes: HourlyCap { per_account: 5, per_ip: 20 },
             uploads: HourlyCap { per_account: 20, per_ip: 40 },
+            password_resets: HourlyCap { per_account: 5, per_ip: 20 },
+            freeze_codes_per_address: 5,
             notice_window_s: 900,
         }
     }

@@ -172,7 +172,11 @@ impl App {
         let outcome = if now >= queued.expires_at {
             Err(DeliveryError::permanent("expired before it could be delivered"))
         } else {
-            match self.open_message(queued) {
+            let message = match self.open_message(queued) {
+                Ok(message) => self.dress(message).await,
+                Err(e) => Err(e),
+            };
+            match message {
                 Ok(message) => {
                     let timeout = Duration::from_millis(self.settings.outbound.send_timeout_ms);
                     match tokio::time::timeout(timeout, self.delivery.send(&message)).await {

@@ -49,6 +49,10 @@ pub struct Objection {
     /// Written as each stopped case's decision note.
     pub reason: String,
     pub freeze: bool,
+    /// Whether it is recorded as an objection to recovery (every later case
+    /// is high risk). The owner freezing their own account is not one: the
+    /// lost-2FA case that unfreezes it must not start out suspect.
+    pub objected: bool,
     /// An approved case whose hold still runs, closed by the objection.
     pub approved_case: Option<String>,
     /// Always appended: the objection's own entry.

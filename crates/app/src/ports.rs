@@ -241,11 +241,18 @@ pub enum SecretKind {
     /// The text of a message waiting in the delivery queue. It is wiped
     /// once the message is sent or given up on.
     QueuedMessage,
+    /// An account's anti-phishing phrase.
+    AntiPhishingPhrase,
 }
 
 impl SecretKind {
-    pub const ALL: [SecretKind; 4] =
-        [SecretKind::TotpFactor, SecretKind::TotpSetup, SecretKind::RecoveryDocument, SecretKind::QueuedMessage];
+    pub const ALL: [SecretKind; 5] = [
+        SecretKind::TotpFactor,
+        SecretKind::TotpSetup,
+        SecretKind::RecoveryDocument,
+        SecretKind::QueuedMessage,
+        SecretKind::AntiPhishingPhrase,
+    ];
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -529,6 +536,7 @@ pub trait HealthStore: Send + Sync {
     fn sign_in_groups(&self) -> (u64, u64);
 }
 
+pub use crate::centre_port::SecurityCentreStore;
 pub use crate::owner_port::OwnerStore;
 pub use crate::recovery::port::RecoveryStore;
 pub use crate::staff::port::StaffStore;
@@ -635,6 +643,7 @@ pub trait Store:
     + AccountChangeStore
     + OwnerStore
     + StaffStore
+    + SecurityCentreStore
     + crate::devices::port::DeviceStore
 {
 }
@@ -657,6 +666,7 @@ impl<T> Store for T where
         + AccountChangeStore
         + OwnerStore
         + StaffStore
+        + SecurityCentreStore
         + crate::devices::port::DeviceStore
 {
 }

@@ -34,6 +34,7 @@ pub fn secret_context(secret: &SealedSecret) -> String {
         SecretKind::TotpSetup => setup_context(&secret.id),
         SecretKind::RecoveryDocument => document_context(&secret.id, &secret.slot),
         SecretKind::QueuedMessage => message_context(&secret.id),
+        SecretKind::AntiPhishingPhrase => crate::anti_phishing::phrase_context(&secret.id),
     }
 }
 
@@ -44,6 +45,7 @@ pub fn kind_name(kind: SecretKind) -> &'static str {
         SecretKind::TotpSetup => "authenticator setups",
         SecretKind::RecoveryDocument => "identity documents",
         SecretKind::QueuedMessage => "queued messages",
+        SecretKind::AntiPhishingPhrase => "anti-phishing phrases",
     }
 }
 
@@ -53,6 +55,7 @@ fn describe(secret: &SealedSecret) -> String {
         SecretKind::TotpSetup => format!("authenticator setup {}", secret.id),
         SecretKind::RecoveryDocument => format!("identity document {} of case {}", secret.slot, secret.id),
         SecretKind::QueuedMessage => format!("queued message {}", secret.id),
+        SecretKind::AntiPhishingPhrase => format!("the anti-phishing phrase of account {}", secret.id),
     }
 }
 

@@ -43,6 +43,10 @@ pub struct Settings {
     /// Live sign-ups kept per address (each waits for its own code).
     pub registrations_per_address: i64,
     pub hold_after_password_change_s: i64,
+    /// The withdrawal hold after a forgotten password is reset.
+    pub hold_after_password_reset_s: i64,
+    /// How long a password reset opened by its e-mail code lives.
+    pub password_reset_ttl_s: i64,
     pub hold_after_authenticator_change_s: i64,
     pub hold_after_contact_change_s: i64,
     pub login_per_ip_per_minute: i64,
@@ -123,6 +127,8 @@ impl Default for Settings {
             captcha_max_extra_bits_per_address: 6,
             registrations_per_address: 5,
             hold_after_password_change_s: 24 * 3600,
+            hold_after_password_reset_s: 24 * 3600,
+            password_reset_ttl_s: 15 * 60,
             hold_after_authenticator_change_s: 24 * 3600,
             hold_after_contact_change_s: 24 * 3600,
             login_per_ip_per_minute: 30,

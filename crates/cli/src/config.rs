@@ -143,6 +143,10 @@ pub struct ServeArgs {
     #[arg(long, env = "TWOSTEP_HOLD_AFTER_PASSWORD_CHANGE_S", default_value_t = Settings::default().hold_after_password_change_s,
           allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
     pub hold_after_password_change_s: i64,
+    /// Withdrawal hold after a forgotten password is reset, in seconds
+    #[arg(long, env = "TWOSTEP_HOLD_AFTER_PASSWORD_RESET_S", default_value_t = Settings::default().hold_after_password_reset_s,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..))]
+    pub hold_after_password_reset_s: i64,
     /// Withdrawal hold after the authenticator is removed or replaced, in seconds
     #[arg(long, env = "TWOSTEP_HOLD_AFTER_AUTHENTICATOR_CHANGE_S",
           default_value_t = Settings::default().hold_after_authenticator_change_s,
@@ -280,6 +284,7 @@ impl ServeConfig {
             signup_code_ttl_s: a.signup_code_ttl_s,
             sudo_ttl_s: a.sudo_ttl_s,
             hold_after_password_change_s: a.hold_after_password_change_s,
+            hold_after_password_reset_s: a.hold_after_password_reset_s,
             hold_after_authenticator_change_s: a.hold_after_authenticator_change_s,
             login_per_ip_per_minute: a.login_per_ip_per_minute,
             accounts_per_ip_per_hour: a.accounts_per_ip_per_hour,

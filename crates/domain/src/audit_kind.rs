@@ -83,6 +83,14 @@ audit_kinds! {
     StaffResetRequested = "staff_reset_requested";
     StaffReset = "staff_reset";
     StaffConfirmed = "staff_confirmed";
+    FreezeCodeSent = "freeze_code_sent";
+    FreezeRefused = "freeze_refused";
+    PasswordResetRequested = "password_reset_requested";
+    PasswordResetStarted = "password_reset_started";
+    PasswordResetFailed = "password_reset_failed";
+    PasswordReset = "password_reset";
+    AntiPhishingSet = "anti_phishing_set";
+    AntiPhishingRemoved = "anti_phishing_removed";
     SecondFactorOk = "second_factor_ok";
     DeviceConfirmationSent = "device_confirmation_sent";
     DeviceConfirmed = "device_confirmed";

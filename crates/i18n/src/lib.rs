@@ -142,6 +142,7 @@ macro_rules! files {
             ("recovery.ftl", include_str!(concat!("../locales/", $lang, "/recovery.ftl"))),
             ("devices.ftl", include_str!(concat!("../locales/", $lang, "/devices.ftl"))),
             ("staff.ftl", include_str!(concat!("../locales/", $lang, "/staff.ftl"))),
+            ("security.ftl", include_str!(concat!("../locales/", $lang, "/security.ftl"))),
         ]
     };
 }

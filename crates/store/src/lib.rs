@@ -11,6 +11,7 @@ mod account_changes;
 mod accounts;
 mod auth;
 mod backup;
+mod centre;
 mod checkpoint;
 mod devices;
 mod group_commit;

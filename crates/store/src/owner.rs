@@ -242,12 +242,17 @@ impl OwnerStore for SqlStore {
         if o.freeze {
             close_pending_sign_ins(&mut tx, &o.account_id).await?;
         }
-        let row = sqlx::query("UPDATE accounts SET owner_objected_at = $2 WHERE id = $1 RETURNING frozen_at")
-            .bind(&o.account_id)
-            .bind(o.now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        // Not an objection (the owner's own freeze): the same row lock, so
+        // the order of locks stays, with the objection's time left alone.
+        let query = if o.objected {
+            sqlx::query("UPDATE accounts SET owner_objected_at = $2 WHERE id = $1 RETURNING frozen_at")
+                .bind(&o.account_id)
+                .bind(o.now)
+        } else {
+            sqlx::query("UPDATE accounts SET frozen_at = frozen_at WHERE id = $1 RETURNING frozen_at")
+                .bind(&o.account_id)
+        };
+        let row = query.fetch_optional(&mut *tx).await.map_err(db_err)?;
         let was_frozen = match row {
             Some(r) => r.try_get::<Option<i64>, _>(0).map_err(db_err)?.is_some(),
             None => false,

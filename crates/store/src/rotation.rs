@@ -43,6 +43,13 @@ fn place(kind: SecretKind) -> Place {
             sealed: "sealed_text",
             holds_secret: " AND length(sealed_text) > 0",
         },
+        SecretKind::AntiPhishingPhrase => Place {
+            table: "accounts",
+            id: "id",
+            slot: None,
+            sealed: "anti_phishing_sealed",
+            holds_secret: " AND anti_phishing_sealed IS NOT NULL",
+        },
     }
 }
 

@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "master_key_check", MASTER_KEY_CHECK),
     (9, "staff_resets", STAFF_RESETS),
     (10, "languages", LANGUAGES),
+    (11, "security_centre", SECURITY_CENTRE),
     (12, "devices", DEVICES),
 ];
 
@@ -393,6 +394,30 @@ CREATE TABLE staff_resets (
 const LANGUAGES: &str = r#"
 ALTER TABLE accounts ADD COLUMN language TEXT NOT NULL DEFAULT '';
 ALTER TABLE registrations ADD COLUMN language TEXT NOT NULL DEFAULT '';
+"#;
+
+/// The security centre:
+/// - `password_resets`: a forgotten password's reset, opened with a code
+///   sent to the account's address and finished with a proof of the
+///   account's second factor (or handed to a lost-2FA case).
+/// - `accounts.anti_phishing_sealed`: the owner's phrase, sealed, shown at
+///   the top of every e-mail to the account.
+/// - `recovery_cases.new_password_hash`: the password a case opened from a
+///   reset sets when approved.
+const SECURITY_CENTRE: &str = r#"
+CREATE TABLE password_resets (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT,
+    ip TEXT NOT NULL,
+    user_agent TEXT NOT NULL
+);
+CREATE INDEX password_resets_account ON password_resets (account_id, created_at);
+CREATE INDEX password_resets_expires ON password_resets (expires_at);
+ALTER TABLE accounts ADD COLUMN anti_phishing_sealed {BYTES};
+ALTER TABLE recovery_cases ADD COLUMN new_password_hash TEXT;
 "#;
 
 /// New-device confirmation. A device is a token the server issued, kept by

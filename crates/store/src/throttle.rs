@@ -84,6 +84,7 @@ impl ThrottleStore for SqlStore {
             "DELETE FROM failures WHERE at < $1",
             "DELETE FROM captcha_challenges WHERE expires_at < $1",
             "DELETE FROM login_attempts WHERE expires_at < $1",
+            "DELETE FROM password_resets WHERE expires_at < $1",
             "DELETE FROM sent_codes WHERE expires_at < $1",
             "DELETE FROM totp_setups WHERE expires_at < $1",
             "DELETE FROM sessions WHERE expires_at < $1",

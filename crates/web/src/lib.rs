@@ -78,7 +78,7 @@ impl AppState {
 #[openapi(
     info(title = "twostep", description = "Account security: sign-in with a second factor and safe recovery."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "login"), (name = "me"), (name = "recovery"), (name = "staff"), (name = "service"),
+    tags((name = "accounts"), (name = "login"), (name = "me"), (name = "security centre"), (name = "recovery"), (name = "staff"), (name = "service"),
         (name = "dev"))
 )]
 struct ApiDoc;
@@ -97,7 +97,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The routes and their OpenAPI description, built together.
 pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
-    use api::{admin, devices, login, me, phone, recovery, service, upload};
+    use api::{admin, centre, devices, login, me, phone, recovery, service, upload};
     let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(service::healthz))
         .routes(routes!(service::readyz))
@@ -129,6 +129,13 @@ pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(me::withdraw))
         .routes(routes!(me::sudo))
         .routes(routes!(me::stop_recoveries))
+        .routes(routes!(centre::set_phrase, centre::remove_phrase))
+        .routes(routes!(centre::request_reset))
+        .routes(routes!(centre::verify_reset))
+        .routes(routes!(centre::reset_code))
+        .routes(routes!(centre::complete_reset))
+        .routes(routes!(centre::freeze_code))
+        .routes(routes!(centre::freeze))
         .routes(routes!(recovery::catalogue))
         .routes(routes!(recovery::set_security_questions))
         .routes(routes!(recovery::open_case))

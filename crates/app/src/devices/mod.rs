@@ -18,10 +18,12 @@ use twostep_domain::device::{self as rules, DeviceDecision, OwnerChoice};
 use crate::crypto::{new_id, new_token, token_hash};
 use crate::error::{AppError, AppResult};
 use crate::login::Session;
-use crate::owner_port::Objection;
-use crate::ports::{AccountRecord, AuditEvent, Channel};
+use crate::ports::{AccountRecord, Channel};
 use crate::{App, RequestMeta};
 use port::{Device, DeviceConfirmation, DeviceSession};
+
+/// Why an account was frozen, for the audit log.
+pub const FROZEN_BY_DENIAL: &str = "by the owner, denying a new device's sign-in from the e-mail";
 
 /// Devices kept per account: past it the oldest unconfirmed go, so sign-ins
 /// from ever new clients cost bounded rows.
@@ -269,35 +271,12 @@ impl App {
         Ok(())
     }
 
-    /// Freezes the account whose owner denied a sign-in: the owner's
-    /// objection with a freeze, so every live recovery stops too and every
-    /// address and number of the last 30 days is told.
+    /// Freezes the account whose owner denied a sign-in: the same freeze
+    /// as the owner's "freeze my account" (every session and recovery ended,
+    /// every address and number of the last 30 days told).
     async fn freeze_for_denied_device(&self, account_id: &str, meta: &RequestMeta) -> AppResult<()> {
         let account = self.account(account_id).await?;
-        if account.frozen_at.is_some() {
-            return Ok(());
-        }
-        let now = self.now();
-        let event = |kind: AuditKind, detail: &str| AuditEvent {
-            at: now,
-            ..self.audit_event(kind, Some(account_id), meta, detail)
-        };
-        let lang = self.language_of(&account);
-        let body = self.text(lang, "mail-device-denied-frozen-body", &[]);
-        let subject = self.text(lang, "mail-account-frozen-subject", &[]);
-        let objection = Objection {
-            account_id: account_id.to_owned(),
-            now,
-            reason: "the owner denied a new device's sign-in".into(),
-            freeze: true,
-            approved_case: None,
-            audit: Vec::new(),
-            stopped_event: event(AuditKind::RecoveryCancelled, ""),
-            frozen_event: event(AuditKind::AccountFrozen, "a new device's sign-in was denied from the e-mail"),
-            notices: self.every_channel_notices(&account, now, &subject, &body).await?,
-        };
-        self.store.object(&objection).await?;
-        self.outbound_wake.notify_one();
+        self.freeze_account(&account, FROZEN_BY_DENIAL, meta).await?;
         Ok(())
     }
 

@@ -89,6 +89,7 @@ impl App {
             now,
             reason: STOPPED_BY_OWNER.into(),
             freeze,
+            objected: true,
             approved_case: approved_in_hold.filter(|_| freeze),
             audit: vec![event(AuditKind::RecoveryObjection, &detail)],
             stopped_event: event(AuditKind::RecoveryCancelled, ""),
@@ -116,6 +117,18 @@ impl App {
         subject: &str,
         body: &str,
     ) -> AppResult<Vec<QueuedMessage>> {
+        self.every_channel_notices_short(account, now, subject, body, body).await
+    }
+
+    /// Like [`App::every_channel_notices`], with a short text for phones.
+    pub(crate) async fn every_channel_notices_short(
+        &self,
+        account: &AccountRecord,
+        now: i64,
+        subject: &str,
+        body: &str,
+        sms: &str,
+    ) -> AppResult<Vec<QueuedMessage>> {
         let mut told: Vec<(Channel, String)> = vec![(Channel::Email, account.email.clone())];
         told.extend(account.phone.iter().map(|p| (Channel::Sms, p.clone())));
         for (channel, to) in self.store.former_channels(&account.id, now - FORMER_CHANNELS_S).await? {
@@ -126,7 +139,7 @@ impl App {
         }
         told.into_iter()
             .map(|(channel, to)| {
-                let subject = if channel == Channel::Email { subject } else { "" };
+                let (subject, body) = if channel == Channel::Email { (subject, body) } else { ("", sms) };
                 self.sealed_notice(channel, &to, subject, body)
             })
             .collect()
@@ -173,6 +186,7 @@ impl App {
             now,
             reason: STOPPED_BY_OWNER.into(),
             freeze: false,
+            objected: true,
             approved_case: None,
             audit: vec![event(AuditKind::RecoveryObjection, &detail)],
             stopped_event: event(AuditKind::RecoveryCancelled, ""),

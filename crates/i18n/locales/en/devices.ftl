@@ -18,7 +18,6 @@ mail-device-confirm-body =
 
     If it was not you, deny it. Your account is then frozen at once: nobody can sign in or withdraw, and every session ends, until you recover it or our staff look. Then change your password.
     { $deny }
-mail-device-denied-frozen-body = A sign-in from a new device was denied from the confirmation e-mail. Your account is frozen: nobody can sign in or withdraw, every session ended and every recovery under way was stopped, until our staff have looked at it or you recover it. Someone knows your password and second factor: change them once you are back in.
 mail-device-setting-subject = New-device confirmation changed
 mail-device-setting-on-body = Sign-ins from new devices to your { $app } account now need your approval by e-mail.
 mail-device-setting-off-body = Sign-ins from new devices to your { $app } account no longer need your approval by e-mail. If you did not change this, someone is signed in to your account: freeze it or change your password now.

@@ -17,7 +17,6 @@ mail-device-confirm-body =
 
     Si ce n’était pas vous, refusez-la. Votre compte est alors gelé aussitôt : personne ne peut se connecter ni retirer, et toutes les sessions prennent fin, jusqu’à ce que vous le récupériez ou que notre équipe l’examine. Changez ensuite votre mot de passe.
     { $deny }
-mail-device-denied-frozen-body = Une connexion depuis un nouvel appareil a été refusée depuis le courriel de confirmation. Votre compte est gelé : personne ne peut se connecter ni retirer, toutes les sessions ont pris fin et toute récupération en cours a été arrêtée, jusqu’à ce que notre équipe l’examine ou que vous le récupériez. Quelqu’un connaît votre mot de passe et votre second facteur : changez-les dès votre retour.
 mail-device-setting-subject = Confirmation des nouveaux appareils modifiée
 mail-device-setting-on-body = Les connexions à votre compte { $app } depuis un nouvel appareil demandent désormais votre accord par courriel.
 mail-device-setting-off-body = Les connexions à votre compte { $app } depuis un nouvel appareil ne demandent plus votre accord par courriel. Si vous n’avez pas fait ce changement, quelqu’un est connecté à votre compte : gelez-le ou changez votre mot de passe maintenant.

@@ -35,6 +35,9 @@ pub struct MeResponse {
     pub role: String,
     pub factors: Factors,
     pub withdrawals_blocked_until: Option<String>,
+    /// Whether the owner set an anti-phishing phrase (the phrase itself is
+    /// only ever shown in the e-mails).
+    pub anti_phishing_phrase_set: bool,
 }
 
 /// The signed-in account
@@ -52,6 +55,7 @@ pub async fn me(State(s): State<AppState>, auth: Authed) -> ApiResult<Json<MeRes
         role: o.role.as_str().into(),
         factors: Factors { totp: o.totp, phone: o.phone_bound, email: o.email_verified },
         withdrawals_blocked_until: o.withdrawals_blocked_until.map(rfc3339),
+        anti_phishing_phrase_set: o.anti_phishing_phrase_set,
     }))
 }
 

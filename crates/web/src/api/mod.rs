@@ -1,6 +1,7 @@
 //! The JSON API, one module per flow.
 
 pub mod admin;
+pub mod centre;
 pub mod devices;
 pub mod login;
 pub mod me;

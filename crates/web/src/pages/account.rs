@@ -34,6 +34,7 @@ fn account_ctx(o: &AccountOverview, now: i64, lang: twostep_app::Lang) -> Value 
         hold_until => hold,
         hold_left => hold.map(|h| super::texts::wait(lang, h - now)),
         hold_remaining => hold.map(|h| h - now),
+        phrase_set => o.anti_phishing_phrase_set,
     }
 }
 
@@ -59,6 +60,8 @@ pub async fn overview(s: SignedIn, Query(q): Query<DoneQuery>) -> Response {
         Some("phone") => Some("account-done-phone"),
         Some("password") => Some("account-done-password"),
         Some("questions") => Some("account-done-questions"),
+        Some("anti_phishing") => Some("account-done-phrase"),
+        Some("anti_phishing_removed") => Some("account-done-phrase-removed"),
         _ => None,
     };
     show(&s, "account.html", StatusCode::OK, context! { notice => notice }).await

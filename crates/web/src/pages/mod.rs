@@ -33,6 +33,7 @@
 mod account;
 mod assets;
 mod auth;
+mod centre;
 mod dev;
 mod devices;
 mod recovery;
@@ -96,6 +97,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/login/code", post(auth::second_step_send))
         .route("/login/code/verify", post(auth::second_step_verify))
         .route("/logout", post(auth::logout))
+        .route("/password/forgot", get(centre::forgot_page).post(centre::forgot))
+        .route("/password/forgot/verify", post(centre::forgot_verify))
+        .route("/password/reset", get(centre::reset_form).post(centre::reset))
+        .route("/password/reset/code", post(centre::reset_send_code))
+        .route("/freeze", get(centre::freeze_page).post(centre::freeze))
+        .route("/freeze/code", post(centre::freeze_code))
+        .route("/account/anti-phishing", get(centre::phrase_form).post(centre::phrase_save))
         .route("/login/device", get(devices::wait).post(devices::finish))
         .route("/device-confirmation", get(devices::link_page).post(devices::answer))
         .route("/account/devices", get(devices::list))
@@ -269,6 +277,8 @@ pub struct Page {
     /// A sign-in waiting for the e-mail's approval of this browser.
     pub device_login: Option<String>,
     pub case: Option<String>,
+    /// The forgotten-password reset under way in this browser.
+    pub reset: Option<String>,
     /// Where to return after signing in, checked by [`safe_next`].
     pub next: Option<String>,
     pub csrf: String,
@@ -289,6 +299,7 @@ impl Page {
             login_id: cookie(&parts.headers, LOGIN_COOKIE),
             device_login: cookie(&parts.headers, DEVICE_LOGIN_COOKIE).filter(|v| v.len() <= 64),
             case: cookie(&parts.headers, CASE_COOKIE),
+            reset: cookie(&parts.headers, centre::RESET_COOKIE),
             next: cookie(&parts.headers, NEXT_COOKIE).filter(|n| safe_next(n).is_some()),
             csrf: csrf_token(state, &anchor),
             secure: secure_cookies(state),

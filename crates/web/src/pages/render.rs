@@ -78,6 +78,11 @@ fn environment(lang: Lang) -> Environment<'static> {
         "staff_queue.html",
         "staff_case.html",
         "staff_audit.html",
+        "password_forgot.html",
+        "password_reset.html",
+        "password_reset_done.html",
+        "freeze.html",
+        "anti_phishing.html",
     );
     env.add_filter("when", |unix_s: i64| time_tag(unix_s));
     env.add_function("t", move |id: &str, kwargs: Kwargs| translate(lang, id, kwargs));
