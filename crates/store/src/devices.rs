@@ -77,6 +77,15 @@ async fn revoke_device_sessions(conn: &mut AnyConnection, device_id: &str, now: 
     Ok(done.rows_affected())
 }
 
+/// Deletes a device with its confirmations (no foreign key does it, see the
+/// migration).
+async fn delete_device(conn: &mut AnyConnection, device_id: &str) -> StoreResult<()> {
+    for sql in ["DELETE FROM device_confirmations WHERE device_id = $1", "DELETE FROM devices WHERE id = $1"] {
+        sqlx::query(sql).bind(device_id).execute(&mut *conn).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
 async fn owns_device(conn: &mut AnyConnection, account_id: &str, device_id: &str) -> StoreResult<bool> {
     let row = sqlx::query("SELECT id FROM devices WHERE id = $1 AND account_id = $2")
         .bind(device_id)
@@ -134,16 +143,19 @@ impl DeviceStore for SqlStore {
             .try_get(0)
             .map_err(db_err)?;
         if count > keep {
-            sqlx::query(
-                "DELETE FROM devices WHERE id IN (SELECT id FROM devices WHERE account_id = $1 AND id <> $2 \
-                 AND confirmed_at IS NULL ORDER BY last_seen_at, id LIMIT $3)",
+            let dropped: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM devices WHERE account_id = $1 AND id <> $2 AND confirmed_at IS NULL \
+                 ORDER BY last_seen_at, id LIMIT $3",
             )
             .bind(&d.account_id)
             .bind(&d.id)
             .bind(count - keep)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
+            for id in &dropped {
+                delete_device(&mut tx, id).await?;
+            }
         }
         tx.commit().await.map_err(db_err)
     }
@@ -366,7 +378,7 @@ impl DeviceStore for SqlStore {
             return Ok(false);
         }
         revoke_device_sessions(&mut tx, device_id, now).await?;
-        sqlx::query("DELETE FROM devices WHERE id = $1").bind(device_id).execute(&mut *tx).await.map_err(db_err)?;
+        delete_device(&mut tx, device_id).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)

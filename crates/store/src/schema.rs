@@ -427,6 +427,9 @@ ALTER TABLE recovery_cases ADD COLUMN new_password_hash TEXT;
 /// (`decision` '' until then), and its session taken once (`finished_at`).
 /// Sessions name the device they were opened on; `accounts.device_confirmation`
 /// is the owner's choice ('' follows the server's policy, 'on', 'off').
+/// `device_id` has no foreign key: an export loads tables in name order
+/// (`device_confirmations` before `devices`); the store deletes a device's
+/// confirmations with it.
 const DEVICES: &str = r#"
 CREATE TABLE devices (
     id TEXT PRIMARY KEY,
@@ -443,7 +446,7 @@ CREATE INDEX devices_token ON devices (token_hash);
 CREATE TABLE device_confirmations (
     login_id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    device_id TEXT NOT NULL,
     link_hash TEXT NOT NULL UNIQUE,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
