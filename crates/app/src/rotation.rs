@@ -219,6 +219,7 @@ mod tests {
             }
         }
         add(SecretKind::QueuedMessage, "msg", "", b"text");
+        add(SecretKind::AntiPhishingPhrase, "other-acct", "", b"purple heron");
         // A sent message: its text is wiped and there is nothing to open.
         values.push(SealedSecret {
             kind: SecretKind::QueuedMessage,
@@ -246,16 +247,17 @@ mod tests {
                 (SecretKind::TotpFactor, 1),
                 (SecretKind::TotpSetup, 1),
                 (SecretKind::RecoveryDocument, 6),
-                (SecretKind::QueuedMessage, 1)
+                (SecretKind::QueuedMessage, 1),
+                (SecretKind::AntiPhishingPhrase, 1)
             ]
         );
-        assert_eq!((report.total(), report.left_behind), (9, 0));
+        assert_eq!((report.total(), report.left_behind), (10, 0));
         // Documents come one a page (six pages of one, then an empty one);
         // each other kind fits in one page.
         assert_eq!(
             store.pages.lock().unwrap().iter().filter(|n| **n == 1).count(),
-            6 + 3,
-            "documents, factor, setup, message"
+            6 + 4,
+            "documents, factor, setup, message, phrase"
         );
         let new_only = Keyring::new(&new_key, &[]);
         for v in store.values.lock().unwrap().iter().filter(|v| !v.sealed.is_empty()) {

@@ -99,16 +99,20 @@ pub enum ResetItem {
     Phone,
     /// Replace the e-mail address.
     Email,
+    /// Set the password chosen when the case was opened from "Forgot your
+    /// password?" (never chosen as an item: such a case always has it).
+    Password,
 }
 
 impl ResetItem {
-    pub const ALL: [ResetItem; 3] = [ResetItem::Authenticator, ResetItem::Phone, ResetItem::Email];
+    pub const ALL: [ResetItem; 4] = [ResetItem::Authenticator, ResetItem::Phone, ResetItem::Email, ResetItem::Password];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ResetItem::Authenticator => "authenticator",
             ResetItem::Phone => "phone",
             ResetItem::Email => "email",
+            ResetItem::Password => "password",
         }
     }
 }
@@ -121,6 +125,7 @@ impl TryFrom<&str> for ResetItem {
             "authenticator" => Ok(ResetItem::Authenticator),
             "phone" => Ok(ResetItem::Phone),
             "email" => Ok(ResetItem::Email),
+            "password" => Ok(ResetItem::Password),
             _ => Err(DomainError::invalid("reset", "items must be authenticator, phone or email")),
         }
     }
@@ -467,7 +472,7 @@ mod tests {
         for i in ResetItem::ALL {
             assert_eq!(ResetItem::try_from(i.as_str()), Ok(i));
         }
-        assert!(ResetItem::try_from("password").is_err());
+        assert!(ResetItem::try_from("fax").is_err());
         let text = join_names(&[RecoveryStep::Codes, RecoveryStep::Identity], RecoveryStep::as_str);
         assert_eq!(text, "codes,identity");
         assert_eq!(

@@ -22,7 +22,7 @@ use crate::queue::insert_message;
 use crate::records::{insert_audit, insert_audits};
 use crate::{SqlStore, db_err};
 
-const CASE_COLUMNS: [&str; 41] = [
+const CASE_COLUMNS: [&str; 42] = [
     "id",
     "account_id",
     "status",
@@ -64,6 +64,7 @@ const CASE_COLUMNS: [&str; 41] = [
     "cancelled_at",
     "closed_at",
     "documents_purged_at",
+    "new_password_hash",
 ];
 
 /// `SELECT` list of the case columns, each prefixed with `alias.`.
@@ -126,6 +127,7 @@ fn case_from_row(row: &AnyRow) -> StoreResult<CaseRecord> {
         cancelled_at: get_oi("cancelled_at")?,
         closed_at: get_oi("closed_at")?,
         documents_purged_at: get_oi("documents_purged_at")?,
+        sets_password: get_os("new_password_hash")?.is_some(),
     })
 }
 
@@ -208,8 +210,8 @@ impl RecoveryStore for SqlStore {
         .transpose()?;
         let inserted = sqlx::query(
             "INSERT INTO recovery_cases (id, account_id, active_account_id, token_hash, status, required_steps, \
-             created_at, updated_at, expires_at, open_ip, open_user_agent) \
-             VALUES ($1, $2, $2, $3, 'open', $4, $5, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+             created_at, updated_at, expires_at, open_ip, open_user_agent, new_password_hash) \
+             VALUES ($1, $2, $2, $3, 'open', $4, $5, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
         )
         .bind(&c.id)
         .bind(&c.account_id)
@@ -219,6 +221,7 @@ impl RecoveryStore for SqlStore {
         .bind(c.expires_at)
         .bind(&c.ip)
         .bind(&c.user_agent)
+        .bind(&c.new_password_hash)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -312,12 +315,14 @@ impl RecoveryStore for SqlStore {
     ) -> StoreResult<bool> {
         // $1 id, $2 version, $3 now, $4 the renewed expiry; then the change's own values.
         // A frozen account's cases do not move on (rejecting or cancelling
-        // one still may: that changes nothing on the account).
+        // one still may: that changes nothing on the account), except one
+        // opened after the freeze: the owner's way back, which staff review.
         const OPEN: &str = "WHERE id = $1 AND version = $2 AND status = 'open' AND expires_at > $3 \
-                            AND NOT EXISTS (SELECT 1 FROM accounts f WHERE f.id = account_id AND f.frozen_at IS NOT NULL)";
+                            AND NOT EXISTS (SELECT 1 FROM accounts f WHERE f.id = account_id \
+                            AND f.frozen_at >= recovery_cases.created_at)";
         const PENDING: &str = "WHERE id = $1 AND version = $2 AND status = 'pending_review'";
-        const NOT_FROZEN: &str =
-            "AND NOT EXISTS (SELECT 1 FROM accounts f WHERE f.id = account_id AND f.frozen_at IS NOT NULL)";
+        const NOT_FROZEN: &str = "AND NOT EXISTS (SELECT 1 FROM accounts f WHERE f.id = account_id \
+                                  AND f.frozen_at >= recovery_cases.created_at)";
         // Every change renews the expiry; it only matters while the case is open.
         const RENEW: &str = "version = version + 1, updated_at = $3, expires_at = $4";
         let renewed = RecoveryCase::renewed_expiry(now);
@@ -552,7 +557,7 @@ impl RecoveryStore for SqlStore {
             "UPDATE recovery_cases SET status = 'approved', decided_by = $3, decided_at = $4, decision_note = $5, \
              hold_until = $6, closed_at = $4, active_account_id = NULL, version = version + 1, updated_at = $4 \
              WHERE id = $1 AND version = $2 AND status = 'pending_review' \
-             AND NOT EXISTS (SELECT 1 FROM accounts f WHERE f.id = $7 AND f.frozen_at IS NOT NULL)",
+             AND NOT EXISTS (SELECT 1 FROM accounts f WHERE f.id = $7 AND f.frozen_at >= recovery_cases.created_at)",
         )
         .bind(&p.case_id)
         .bind(p.version)
@@ -606,8 +611,22 @@ impl RecoveryStore for SqlStore {
                 .await
                 .map_err(db_err)?;
         }
+        if p.set_password {
+            sqlx::query(
+                "UPDATE accounts SET password_hash = (SELECT c.new_password_hash FROM recovery_cases c \
+                 WHERE c.id = $1 AND c.new_password_hash IS NOT NULL) WHERE id = $2 AND EXISTS \
+                 (SELECT 1 FROM recovery_cases c WHERE c.id = $1 AND c.new_password_hash IS NOT NULL)",
+            )
+            .bind(&p.case_id)
+            .bind(&p.account_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        // A freeze still in force is older than the case (a younger one made
+        // the approval lose above): the approved case is the way back.
         sqlx::query(
-            "UPDATE accounts SET second_factor_failures = 0, security_epoch = security_epoch + 1, \
+            "UPDATE accounts SET second_factor_failures = 0, security_epoch = security_epoch + 1, frozen_at = NULL, \
              withdrawals_blocked_until = CASE WHEN withdrawals_blocked_until IS NULL OR withdrawals_blocked_until < $1 \
              THEN $1 ELSE withdrawals_blocked_until END WHERE id = $2",
         )

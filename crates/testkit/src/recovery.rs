@@ -338,6 +338,12 @@ pub fn passport_form() -> Vec<Part<'static>> {
 /// submits it. `items` is the "confirm restore" body.
 pub async fn submitted_case(s: &TestServer, owner: &Owner, items: Value) -> Case {
     let case = open_case(s, &owner.email).await;
+    submit_case(s, owner, case, items).await
+}
+
+/// Walks an open case of `owner` through every step with the right answers
+/// and submits it.
+pub async fn submit_case(s: &TestServer, owner: &Owner, case: Case, items: Value) -> Case {
     let body = s.post(&case.path("items"), items.clone(), Some(&case.token)).await;
     assert_eq!(body.0, StatusCode::OK, "{}", body.1);
     let sent = s.post(&case.path("codes"), json!({}), Some(&case.token)).await;

@@ -55,6 +55,7 @@ async fn pending_case(s: &SqlStore, l: &str, account_id: &str) -> CaseRecord {
         expires_at: T0 + 7 * 86_400,
         ip: "192.0.2.1".into(),
         user_agent: "ua".into(),
+        new_password_hash: None,
     };
     let opening = Opening {
         cancel_token_hash: new_id(),
@@ -216,6 +217,7 @@ async fn approval_and_freeze_racing_sign_ins_of_the_account_never_deadlock() {
                 now,
                 hold_until,
                 remove_authenticator: true,
+                set_password: false,
                 new_phone: Some("+447911123456".into()),
                 new_email: None,
                 audit: vec![audit("recovery_approved", &a, now)],

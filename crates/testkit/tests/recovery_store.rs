@@ -28,6 +28,7 @@ fn new_case(account_id: &str, at: i64) -> NewCase {
         expires_at: at + WEEK,
         ip: "192.0.2.1".into(),
         user_agent: "ua".into(),
+        new_password_hash: None,
     }
 }
 
@@ -139,6 +140,7 @@ fn plan(r: &CaseRecord, reviewer: &str, now: i64) -> ApprovalPlan {
         now,
         hold_until: now + 48 * 3600,
         remove_authenticator: true,
+        set_password: false,
         new_phone: Some("+447911123456".into()),
         new_email: None,
         audit: vec![entry("recovery_approved", &r.case.account_id, now)],

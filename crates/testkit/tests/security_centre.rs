@@ -304,3 +304,78 @@ async fn every_e_mail_carries_the_anti_phishing_phrase_and_no_text_message_does(
         s.stop().await;
     }
 }
+
+/// Password and authenticator both lost: the e-mailed code opens a lost-2FA
+/// case that also sets the new password; once staff approve it, the owner
+/// signs in with the new password, without the old authenticator, and
+/// withdrawals wait out the 48-hour hold.
+#[tokio::test]
+async fn with_nothing_left_the_reset_opens_a_recovery_that_sets_the_new_password() {
+    use twostep_domain::Role;
+    use twostep_testkit::recovery::{Case, submit_case, totp_owner};
+    for backend in BOTH {
+        let s = TestServer::start(backend).await;
+        let owner = totp_owner(&s, "lost-everything@example.com").await;
+        let reset = open_reset(&s, &owner.email).await;
+        let short = json!({"new_password": "short"});
+        assert_error(&s.post(&reset_path(&reset, "recovery"), short, None).await, 400, "invalid_request");
+        let opened = ok(&s.post(&reset_path(&reset, "recovery"), json!({"new_password": NEW_PW}), None).await, 201);
+        assert!(opened["items"].as_array().unwrap().contains(&json!("password")), "{opened}");
+        // The reset is used up by the case.
+        let again = json!({"new_password": NEW_PW, "method": "totp", "code": "123456"});
+        assert_error(&s.post(&reset_path(&reset, "complete"), again, None).await, 409, "conflict");
+        let case = Case {
+            id: opened["case_id"].as_str().unwrap().into(),
+            token: opened["case_token"].as_str().unwrap().into(),
+        };
+        let case = submit_case(&s, &owner, case, json!({"reset": ["authenticator"]})).await;
+        let view = ok(&s.get(&case.path(""), Some(&case.token)).await, 200);
+        assert_eq!(view["reset_items"], json!(["authenticator", "password"]), "{backend:?}");
+        // Nobody can choose the password item on an ordinary case.
+        let ordinary = totp_owner(&s, "ordinary@example.com").await;
+        let other = twostep_testkit::recovery::open_case(&s, &ordinary.email).await;
+        let chosen = json!({"reset": ["password"]});
+        assert_error(&s.post(&other.path("items"), chosen, Some(&other.token)).await, 400, "invalid_request");
+
+        let rev = s.staff_with_authenticator("rev@example.com", Role::Reviewer).await.token;
+        let approve = format!("/api/v1/admin/recovery-cases/{}/approve", case.id);
+        ok(&s.post(&approve, json!({"note": "passport matches"}), Some(&rev)).await, 200);
+        let approved_at = s.now();
+        assert_error(&s.login(&owner.email, PW).await, 401, "invalid_credentials");
+        let token = s.session(&owner.email, NEW_PW).await;
+        let held = withdraw(&s, &token, "123456").await;
+        assert_error(&held, 403, "security_hold");
+        assert_eq!(held.1["error"]["until"], json!(rfc3339(approved_at + 48 * 3600)));
+        s.stop().await;
+    }
+}
+
+/// The owner froze the account when the phone was stolen; the way back is
+/// a lost-2FA case opened from "Forgot your password?", which staff
+/// approve: it lifts the freeze.
+#[tokio::test]
+async fn a_frozen_owner_gets_back_in_through_a_reviewed_recovery() {
+    use twostep_domain::Role;
+    use twostep_testkit::recovery::{Case, submit_case, totp_owner};
+    let s = TestServer::start(Backend::Sqlite).await;
+    let owner = totp_owner(&s, "froze-it@example.com").await;
+    ok(&s.post("/api/v1/freeze/code", json!({"email": owner.email}), None).await, 202);
+    let code = s.code_to(&owner.email).await;
+    ok(&s.post("/api/v1/freeze", json!({"email": owner.email, "code": code}), None).await, 200);
+    s.clock.advance(60);
+    let reset = open_reset(&s, &owner.email).await;
+    assert_eq!(reset["frozen"], true);
+    let opened = ok(&s.post(&reset_path(&reset, "recovery"), json!({"new_password": NEW_PW}), None).await, 201);
+    let case =
+        Case { id: opened["case_id"].as_str().unwrap().into(), token: opened["case_token"].as_str().unwrap().into() };
+    let case = submit_case(&s, &owner, case, json!({"reset": ["authenticator"]})).await;
+    let rev = s.staff_with_authenticator("rev@example.com", Role::Reviewer).await.token;
+    ok(
+        &s.post(&format!("/api/v1/admin/recovery-cases/{}/approve", case.id), json!({"note": "ok"}), Some(&rev)).await,
+        200,
+    );
+    let token = s.session(&owner.email, NEW_PW).await;
+    let activity = ok(&s.get("/api/v1/me/activity", Some(&token)).await, 200);
+    assert!(activity.to_string().contains("account_unfrozen"), "{activity}");
+    s.stop().await;
+}

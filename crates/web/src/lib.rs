@@ -134,6 +134,7 @@ pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(centre::verify_reset))
         .routes(routes!(centre::reset_code))
         .routes(routes!(centre::complete_reset))
+        .routes(routes!(centre::reset_recovery))
         .routes(routes!(centre::freeze_code))
         .routes(routes!(centre::freeze))
         .routes(routes!(recovery::catalogue))

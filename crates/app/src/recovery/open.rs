@@ -5,13 +5,13 @@
 use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::phone::normalize_phone;
 use twostep_domain::recovery::{CaseStatus, RecoveryCase, RecoveryStep, ResetItem};
-use twostep_domain::{DomainError, MAX_SECOND_FACTOR_FAILURES, normalize_email};
+use twostep_domain::{DomainError, MAX_SECOND_FACTOR_FAILURES, normalize_email, validate_password};
 
 use super::port::{CaseChange, CaseRecord, Effects, NewCase, OpenOutcome, Opening};
 use super::{conflict, email_code_purpose, phone_code_purpose};
 use crate::crypto::{new_id, new_token, token_hash};
 use crate::error::{AppError, AppResult};
-use crate::ports::{AuditEvent, Channel};
+use crate::ports::{AccountRecord, AuditEvent, Channel};
 use crate::{App, Lang, RequestMeta};
 
 /// The answer to opening a case. The token is shown once; only its hash is
@@ -111,9 +111,45 @@ impl App {
     /// under review must be decided or cancelled first. A staff account is
     /// refused (`twostep staff reset` is its way back).
     pub async fn open_recovery(&self, login_id: &str, meta: &RequestMeta) -> AppResult<OpenedCase> {
-        let r = &self.settings.recovery;
-        self.rate_limit(&format!("recovery-open:ip:{}", meta.limit_key()), 3600, r.opens_per_ip_per_hour).await?;
+        self.limit_recovery_openings(meta).await?;
         let (attempt, account) = self.pending_login(login_id).await?;
+        self.may_open_recovery(&account, meta).await?;
+        if !self.store.complete_login(&attempt.id, self.now(), MAX_SECOND_FACTOR_FAILURES).await? {
+            return Err(AppError::Conflict("this sign-in is already complete".into()));
+        }
+        self.open_case_for(&account, None, meta).await
+    }
+
+    /// `POST /password-reset/{reset_id}/recovery`: "Security check not
+    /// available" after "Forgot your password?". The e-mailed code stands
+    /// in for the password, and the case also sets `new_password` once
+    /// approved. Opens for a frozen account too: this case, reviewed by
+    /// staff, is the owner's way back.
+    pub async fn open_recovery_from_reset(
+        &self,
+        reset_id: &str,
+        new_password: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<OpenedCase> {
+        validate_password("new_password", new_password)?;
+        self.limit_recovery_openings(meta).await?;
+        let (reset, account) = self.live_password_reset(reset_id).await?;
+        self.may_open_recovery(&account, meta).await?;
+        let hash = self.hasher.hash(new_password).await?;
+        if !self.store.use_password_reset(&reset.id, self.now()).await? {
+            return Err(AppError::Conflict("this password reset is finished; start again".into()));
+        }
+        self.open_case_for(&account, Some(hash), meta).await
+    }
+
+    async fn limit_recovery_openings(&self, meta: &RequestMeta) -> AppResult<()> {
+        let per_ip = self.settings.recovery.opens_per_ip_per_hour;
+        self.rate_limit(&format!("recovery-open:ip:{}", meta.limit_key()), 3600, per_ip).await
+    }
+
+    /// The per-account limits, and the refusal of staff accounts.
+    async fn may_open_recovery(&self, account: &AccountRecord, meta: &RequestMeta) -> AppResult<()> {
+        let r = &self.settings.recovery;
         // Counted per account AND opener first, so that a thief who knows
         // the password cannot use up the owner's own tries; the per-account
         // cap only bounds what one account can cost.
@@ -122,12 +158,20 @@ impl App {
         self.rate_limit(&format!("recovery-open:account:{}", account.id), 86_400, r.opens_per_account_per_day).await?;
         // Staff never recover here: their factors are reset by two admins.
         if account.role.is_staff() {
-            return Err(self.refuse_staff_recovery(&account, meta).await);
+            return Err(self.refuse_staff_recovery(account, meta).await);
         }
+        Ok(())
+    }
+
+    async fn open_case_for(
+        &self,
+        account: &AccountRecord,
+        new_password_hash: Option<String>,
+        meta: &RequestMeta,
+    ) -> AppResult<OpenedCase> {
+        let r = &self.settings.recovery;
         let now = self.now();
-        if !self.store.complete_login(&attempt.id, now, MAX_SECOND_FACTOR_FAILURES).await? {
-            return Err(AppError::Conflict("this sign-in is already complete".into()));
-        }
+        let sets_password = new_password_hash.is_some();
         let token = new_token();
         let case = NewCase {
             id: new_id(),
@@ -138,11 +182,12 @@ impl App {
             expires_at: RecoveryCase::renewed_expiry(now),
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
+            new_password_hash,
         };
         // The case, its cancel code, its audit entries and the notice to the
         // current channels are written together: no case goes untold.
         let cancel = self.case_cancel_code(&case.id);
-        let lang = self.language_of(&account);
+        let lang = self.language_of(account);
         let body = self.text(
             lang,
             "mail-recovery-started-body",
@@ -158,7 +203,7 @@ impl App {
             effects: Effects {
                 audit: vec![event(AuditKind::RecoveryOpened, &format!("case {}", case.id))],
                 notices: self.current_channel_notices_short(
-                    &account,
+                    account,
                     &self.text(lang, "mail-recovery-started-subject", &[]),
                     &body,
                     &sms,
@@ -177,6 +222,9 @@ impl App {
             items.push(ResetItem::Authenticator);
         }
         items.extend([ResetItem::Phone, ResetItem::Email]);
+        if sets_password {
+            items.push(ResetItem::Password);
+        }
         Ok(OpenedCase { case_id: case.id, case_token: token, withdrawals_disabled_hours: r.hold_s / 3600, items })
     }
 
@@ -202,6 +250,16 @@ impl App {
         let now = self.now();
         record.case.check_choose_items(now).map_err(conflict)?;
         let mut items = reset.iter().map(|s| ResetItem::try_from(s.as_str())).collect::<Result<Vec<_>, _>>()?;
+        // The password is set by a case opened from a reset, always, and by
+        // no other.
+        if record.sets_password {
+            items.push(ResetItem::Password);
+        } else if items.contains(&ResetItem::Password) {
+            return Err(AppError::invalid(
+                "reset",
+                "the password is reset by a case opened from \"Forgot your password?\"",
+            ));
+        }
         items.sort();
         items.dedup();
         if items.is_empty() {

@@ -36,6 +36,9 @@ pub struct CaseRecord {
     pub cancelled_at: Option<i64>,
     pub closed_at: Option<i64>,
     pub documents_purged_at: Option<i64>,
+    /// Whether the case was opened from a password reset and, approved,
+    /// sets the password chosen then.
+    pub sets_password: bool,
 }
 
 /// A case being opened.
@@ -49,6 +52,9 @@ pub struct NewCase {
     pub expires_at: i64,
     pub ip: String,
     pub user_agent: String,
+    /// The hash of the password an approval sets (a case opened from a
+    /// password reset, with the e-mailed code standing in for the password).
+    pub new_password_hash: Option<String>,
 }
 
 /// What a decision writes besides its change, in the same transaction: its
@@ -172,6 +178,8 @@ pub struct ApprovalPlan {
     pub remove_authenticator: bool,
     pub new_phone: Option<String>,
     pub new_email: Option<String>,
+    /// Sets the password the case was opened with.
+    pub set_password: bool,
     pub audit: Vec<AuditEvent>,
     /// The notices to the account's old and new channels, queued in the
     /// same transaction: an approval is never in force without them.

@@ -218,7 +218,10 @@ impl App {
     ) -> AppResult<ApprovalResult> {
         let note = decision_text("note", note)?;
         let record = self.staff_case(staff_id, case_id).await?;
-        if self.account(&record.case.account_id).await?.frozen_at.is_some() {
+        // A freeze older than the case leaves it to staff: an approval is
+        // the owner's way back. A younger one stops everything.
+        let frozen_at = self.account(&record.case.account_id).await?.frozen_at;
+        if frozen_at.is_some_and(|at| at >= record.case.created_at) {
             return Err(AppError::Conflict(
                 "the account is frozen: the owner objected; nothing of it can be approved until it is unfrozen".into(),
             ));
@@ -296,6 +299,25 @@ impl App {
                 self.sealed_notice(channel, to, subject, &body)
             })
             .collect::<AppResult<Vec<_>>>()?;
+        let mut audit = vec![
+            event(
+                AuditKind::RecoveryApproved,
+                &case.account_id,
+                format!("case {} by {staff_id}: reset {}; hold until {hold_until}; {note}", case.id, items.join(",")),
+            ),
+            event(
+                AuditKind::StaffApprovedRecovery,
+                staff_id,
+                format!("case {} of account {}", case.id, case.account_id),
+            ),
+        ];
+        if account.frozen_at.is_some() {
+            audit.push(event(
+                AuditKind::AccountUnfrozen,
+                &case.account_id,
+                format!("by the approval of case {}", case.id),
+            ));
+        }
         let plan = ApprovalPlan {
             case_id: case.id.clone(),
             version: case.version,
@@ -305,24 +327,10 @@ impl App {
             now,
             hold_until,
             remove_authenticator: resets(ResetItem::Authenticator),
+            set_password: record.sets_password,
             new_phone,
             new_email,
-            audit: vec![
-                event(
-                    AuditKind::RecoveryApproved,
-                    &case.account_id,
-                    format!(
-                        "case {} by {staff_id}: reset {}; hold until {hold_until}; {note}",
-                        case.id,
-                        items.join(",")
-                    ),
-                ),
-                event(
-                    AuditKind::StaffApprovedRecovery,
-                    staff_id,
-                    format!("case {} of account {}", case.id, case.account_id),
-                ),
-            ],
+            audit,
             notices,
         };
         match self.store.approve_case(&plan).await? {

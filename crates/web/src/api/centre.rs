@@ -173,6 +173,38 @@ pub async fn complete_reset(
     Ok(Json(ResetDoneResponse { status: "password_reset".into(), withdrawals_blocked_until: hold_until.map(rfc3339) }))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct ResetRecoveryBody {
+    /// The password the case sets once approved; 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
+    pub new_password: String,
+}
+
+/// Forgot password and the second factor too: open a lost-2FA case
+///
+/// "Security check not available" after the e-mailed code: opens a recovery case (as
+/// `POST /api/v1/login/{login_id}/recovery` does after the password), with the code standing in for the password.
+/// The case always resets the password (item `password`) to `new_password` once staff approve it, besides what is
+/// chosen with `POST /api/v1/recovery/{case_id}/items`. It opens for a frozen account too: approved, it lifts the
+/// freeze. The reset is used up.
+#[utoipa::path(post, path = "/api/v1/password-reset/{reset_id}/recovery", tag = "security centre",
+    params(("reset_id" = String, Path)), request_body = ResetRecoveryBody,
+    responses((status = 201, description = "Case opened; the account's current channels are told, with a cancel code",
+               body = crate::api::recovery::OpenedCaseResponse),
+              (status = 400, body = ErrorBody), (status = 401, description = "the reset expired", body = ErrorBody),
+              (status = 403, description = "a staff account", body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "the reset was used, or a case of this account is under way", body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
+pub async fn reset_recovery(
+    State(s): State<AppState>,
+    Meta(meta): Meta,
+    Path(reset_id): Path<String>,
+    ApiJson(b): ApiJson<ResetRecoveryBody>,
+) -> ApiResult<Response> {
+    let opened = s.app.open_recovery_from_reset(&reset_id, &b.new_password, &meta).await?;
+    Ok((StatusCode::CREATED, Json(crate::api::recovery::OpenedCaseResponse::from(opened))).into_response())
+}
+
 /// Freeze my account: ask for a code
 ///
 /// Sends a code to the address if it belongs to an account that is not frozen; the same answer for every address.

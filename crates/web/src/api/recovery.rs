@@ -37,8 +37,21 @@ pub struct OpenedCaseResponse {
     pub case_token: String,
     /// Withdrawals stay blocked this long after an approved recovery.
     pub withdrawals_disabled_hours: i64,
-    /// What can be restored: `authenticator`, `phone`, `email`.
+    /// What can be restored: `authenticator`, `phone`, `email`; and
+    /// `password` for a case opened from a password reset, which always
+    /// sets it.
     pub items: Vec<String>,
+}
+
+impl From<twostep_app::recovery::OpenedCase> for OpenedCaseResponse {
+    fn from(opened: twostep_app::recovery::OpenedCase) -> Self {
+        Self {
+            case_id: opened.case_id,
+            case_token: opened.case_token,
+            withdrawals_disabled_hours: opened.withdrawals_disabled_hours,
+            items: opened.items.iter().map(|i| i.as_str().to_owned()).collect(),
+        }
+    }
 }
 
 /// Recovery, step 1: open a case ("Security check not available")
@@ -61,13 +74,7 @@ pub async fn open_case(
     Path(login_id): Path<String>,
 ) -> ApiResult<Response> {
     let opened = s.app.open_recovery(&login_id, &meta).await?;
-    let body = OpenedCaseResponse {
-        case_id: opened.case_id,
-        case_token: opened.case_token,
-        withdrawals_disabled_hours: opened.withdrawals_disabled_hours,
-        items: opened.items.iter().map(|i| i.as_str().to_owned()).collect(),
-    };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok((StatusCode::CREATED, Json(OpenedCaseResponse::from(opened))).into_response())
 }
 
 #[derive(Serialize, ToSchema)]

@@ -176,6 +176,28 @@ pub async fn reset(page: Page, PageForm(f): PageForm<ResetForm>) -> Response {
     }
 }
 
+#[derive(Deserialize)]
+pub struct ResetRecoveryForm {
+    case_password: String,
+}
+
+/// "Security check not available" after the e-mailed code: a lost-2FA case
+/// that also sets the new password once staff approve it.
+pub async fn reset_recovery(page: Page, PageForm(f): PageForm<ResetRecoveryForm>) -> Response {
+    let reset = match this_reset(&page).await {
+        Ok(reset) => reset,
+        Err(answer) => return answer,
+    };
+    match page.app().open_recovery_from_reset(&reset.reset_id, &f.case_password, &page.meta).await {
+        Ok(opened) => super::recovery::case_opened(&page, &opened, RESET_COOKIE),
+        Err(AppError::Unauthorized | AppError::NotFound) => start_over(&page),
+        Err(AppError::InvalidRequest { message, .. }) => {
+            reset_page(&page, &reset, None, Errors::field("case_password", message))
+        }
+        Err(e) => super::recovery::refused_opening(&page, e),
+    }
+}
+
 // ---- freeze my account -------------------------------------------------------
 
 #[derive(Deserialize)]

@@ -101,6 +101,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/password/forgot/verify", post(centre::forgot_verify))
         .route("/password/reset", get(centre::reset_form).post(centre::reset))
         .route("/password/reset/code", post(centre::reset_send_code))
+        .route("/password/reset/recovery", post(centre::reset_recovery))
         .route("/freeze", get(centre::freeze_page).post(centre::freeze))
         .route("/freeze/code", post(centre::freeze_code))
         .route("/account/anti-phishing", get(centre::phrase_form).post(centre::phrase_save))

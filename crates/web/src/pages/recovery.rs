@@ -62,17 +62,28 @@ pub async fn start(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> 
 pub async fn open(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
     let Some(p) = super::auth::pending_login(&page) else { return super::auth::expired(&page) };
     match page.app().open_recovery(&p, &page.meta).await {
-        Ok(opened) => {
-            let value = format!("{}.{}", opened.case_id, opened.case_token);
-            let cookies = [set_cookie(CASE_COOKIE, &value, Some(CASE_COOKIE_S), page.secure), page.clear(LOGIN_COOKIE)];
-            with_cookies(see_other("/recovery"), &cookies)
-        }
+        Ok(opened) => case_opened(&page, &opened, LOGIN_COOKIE),
         Err(AppError::Unauthorized | AppError::NotFound) => super::auth::expired(&page),
-        Err(AppError::Staff(_)) => {
-            message(&page, StatusCode::FORBIDDEN, &page.t("recovery-staff-title"), &page.t("recovery-staff-text"))
+        Err(e) => refused_opening(&page, e),
+    }
+}
+
+/// A case just opened: this browser keeps it, and `done_with` (the sign-in
+/// or reset it came from) is cleared.
+pub(super) fn case_opened(page: &Page, opened: &twostep_app::recovery::OpenedCase, done_with: &str) -> Response {
+    let value = format!("{}.{}", opened.case_id, opened.case_token);
+    let cookies = [set_cookie(CASE_COOKIE, &value, Some(CASE_COOKIE_S), page.secure), page.clear(done_with)];
+    with_cookies(see_other("/recovery"), &cookies)
+}
+
+/// Why a case was not opened, as a page.
+pub(super) fn refused_opening(page: &Page, e: AppError) -> Response {
+    match e {
+        AppError::Staff(_) => {
+            message(page, StatusCode::FORBIDDEN, &page.t("recovery-staff-title"), &page.t("recovery-staff-text"))
         }
-        Err(AppError::Conflict(m)) if m == RECOVERY_UNDER_WAY => under_way(&page),
-        Err(e) => failure(&page, e),
+        AppError::Conflict(m) if m == RECOVERY_UNDER_WAY => under_way(page),
+        e => failure(page, e),
     }
 }
 
