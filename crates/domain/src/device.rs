@@ -146,12 +146,24 @@ pub fn coarse_place(ip: &str) -> Option<CoarsePlace> {
     private.then_some(CoarsePlace::PrivateNetwork)
 }
 
-/// "Firefox on Linux"-style words for a user agent: the browser family and
-/// the system, as far as a common user agent tells them; the raw string is
-/// never shown, as it is whatever the client chose to send.
-pub fn browser_name(user_agent: &str) -> String {
+/// What a common user agent tells of a client: the browser family and the
+/// system. The raw string is never shown, as it is whatever the client
+/// chose to send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Browser {
+    /// No user agent at all.
+    Unknown,
+    /// A user agent naming no family we know.
+    Other,
+    Known {
+        family: &'static str,
+        system: Option<&'static str>,
+    },
+}
+
+pub fn browser(user_agent: &str) -> Browser {
     let ua = user_agent;
-    let browser = if ua.contains("Edg/") {
+    let family = if ua.contains("Edg/") {
         "Edge"
     } else if ua.contains("OPR/") || ua.contains("Opera") {
         "Opera"
@@ -163,10 +175,10 @@ pub fn browser_name(user_agent: &str) -> String {
         "Safari"
     } else if ua.starts_with("curl/") {
         "curl"
-    } else if ua.is_empty() {
-        return "unknown".into();
+    } else if ua.trim().is_empty() {
+        return Browser::Unknown;
     } else {
-        "another client"
+        return Browser::Other;
     };
     let system = if ua.contains("Android") {
         Some("Android")
@@ -183,9 +195,17 @@ pub fn browser_name(user_agent: &str) -> String {
     } else {
         None
     };
-    match system {
-        Some(system) => format!("{browser} on {system}"),
-        None => browser.to_owned(),
+    Browser::Known { family, system }
+}
+
+/// "Firefox on Linux": the API's words for a client (the API speaks
+/// English; pages and messages say it in the person's language).
+pub fn browser_name(user_agent: &str) -> String {
+    match browser(user_agent) {
+        Browser::Unknown => "unknown".into(),
+        Browser::Other => "another client".into(),
+        Browser::Known { family, system: Some(system) } => format!("{family} on {system}"),
+        Browser::Known { family, system: None } => family.to_owned(),
     }
 }
 

@@ -223,8 +223,8 @@ impl DeviceStore for SqlStore {
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         let sql = format!(
-            "INSERT INTO device_confirmations ({CONFIRMATION_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO device_confirmations ({CONFIRMATION_COLUMNS}, epoch) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, security_epoch FROM accounts WHERE id = $2"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&c.login_id)
@@ -309,7 +309,8 @@ impl DeviceStore for SqlStore {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         let done = sqlx::query(
             "UPDATE device_confirmations SET finished_at = $2 WHERE login_id = $1 AND decision = 'approved' \
-             AND finished_at IS NULL AND expires_at > $2 AND device_id = $3",
+             AND finished_at IS NULL AND expires_at > $2 AND device_id = $3 \
+             AND epoch = (SELECT security_epoch FROM accounts WHERE id = device_confirmations.account_id)",
         )
         .bind(login_id)
         .bind(session.now)

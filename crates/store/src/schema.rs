@@ -427,6 +427,8 @@ ALTER TABLE recovery_cases ADD COLUMN new_password_hash TEXT;
 /// (`decision` '' until then), and its session taken once (`finished_at`).
 /// Sessions name the device they were opened on; `accounts.device_confirmation`
 /// is the owner's choice ('' follows the server's policy, 'on', 'off').
+/// `epoch` is the account's security epoch when the sign-in asked: a freeze
+/// or a reset in between (which move it) leaves the approval worthless.
 /// `device_id` has no foreign key: an export loads tables in name order
 /// (`device_confirmations` before `devices`); the store deletes a device's
 /// confirmations with it.
@@ -454,7 +456,8 @@ CREATE TABLE device_confirmations (
     user_agent TEXT NOT NULL,
     decision TEXT NOT NULL DEFAULT '',
     decided_at BIGINT,
-    finished_at BIGINT
+    finished_at BIGINT,
+    epoch BIGINT NOT NULL
 );
 CREATE INDEX device_confirmations_account ON device_confirmations (account_id);
 ALTER TABLE sessions ADD COLUMN device_id TEXT;

@@ -334,3 +334,23 @@ async fn confirmation_emails_are_capped_per_account() {
         s.stop().await;
     }
 }
+
+#[tokio::test]
+async fn staff_always_confirm_new_devices() {
+    for backend in BOTH {
+        let s = TestServer::start_with(backend, settings(DeviceConfirmationPolicy::Withdrawals)).await;
+        let email = "reviewer@example.com";
+        s.app.add_staff(email, PW, twostep_domain::Role::Reviewer).await.unwrap();
+        let first = password_step(&s, email, None).await;
+        assert_eq!(first["status"], "device_confirmation_required", "{backend:?}: no withdrawals, but staff: {first}");
+        ok(&answer(&s, &link_token(&s, email).await, "approve").await, 200);
+        let done = ok(&finish(&s, &first["login_id"], &first["device_token"]).await, 200);
+        let token = done["session_token"].as_str().unwrap();
+        ok(&s.post("/api/v1/me/sudo", json!({"method": "password", "password": PW}), Some(token)).await, 200);
+        let off = s.call("PUT", "/api/v1/me/device-confirmation", Some(json!({"enabled": false})), Some(token)).await;
+        assert_eq!(ok(&off, 200)["new_device_confirmation"], true, "staff cannot switch it off");
+        let again = password_step(&s, email, None).await;
+        assert_eq!(again["status"], "device_confirmation_required", "{again}");
+        s.stop().await;
+    }
+}

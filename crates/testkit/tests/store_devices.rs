@@ -229,6 +229,25 @@ async fn an_approved_sign_in_takes_its_session_once_and_never_on_a_frozen_accoun
         assert!(!frozen, "{l}: no session for a frozen account");
         assert!(s.session("s-3", T0 + 5).await.unwrap().is_none(), "{l}");
         assert!(!s.open_device_session(&session(&d3, "s-4", T0 + 5), None).await.unwrap(), "{l}: nor a direct one");
+
+        // Approved, then frozen and unfrozen by staff before the session was
+        // taken: the freeze moved the account's epoch, the approval is void.
+        let (d5, c5) = pending(&s, l, "link-5").await;
+        assert!(
+            s.decide_device("link-5", DeviceDecision::Approved, T0 + 2, &audit("ok", &d5.account_id)).await.unwrap()
+        );
+        let freeze5 = Objection { account_id: d5.account_id.clone(), ..freeze.clone() };
+        s.object(&freeze5).await.unwrap();
+        sqlx::query("UPDATE accounts SET frozen_at = NULL WHERE id = $1")
+            .bind(&d5.account_id)
+            .execute(s.pool())
+            .await
+            .unwrap();
+        let after = s
+            .finish_device_sign_in(&c5.login_id, &session(&d5, "s-5", T0 + 4), &audit("login_ok", &d5.account_id))
+            .await
+            .unwrap();
+        assert!(!after, "{l}: an approval from before a freeze opens nothing");
     })
     .await;
 }
@@ -285,7 +304,9 @@ async fn signing_out_and_forgetting_touch_only_that_device_of_that_account() {
 async fn a_forgotten_device_takes_its_confirmations_with_it() {
     each_backend(|s, l| async move {
         let (d, c) = pending(&s, l, "link-forgotten").await;
-        assert!(s.forget_device(&d.account_id, &d.id, T0 + 1, &audit("device_forgotten", &d.account_id)).await.unwrap());
+        assert!(
+            s.forget_device(&d.account_id, &d.id, T0 + 1, &audit("device_forgotten", &d.account_id)).await.unwrap()
+        );
         assert_eq!(s.device_confirmation(&c.login_id).await.unwrap(), None, "{l}");
         assert_eq!(s.device_confirmation_by_link("link-forgotten").await.unwrap(), None, "{l}");
     })

@@ -75,7 +75,9 @@ pub struct DeviceView {
     pub last_seen_at: i64,
     pub ip: String,
     pub place: Option<rules::CoarsePlace>,
+    /// In the API's words; pages use [`browser_words`] on `user_agent`.
     pub browser: String,
+    pub user_agent: String,
     pub confirmed: bool,
     pub current: bool,
 }
@@ -83,12 +85,25 @@ pub struct DeviceView {
 /// What the e-mail's link page shows before the person answers.
 #[derive(Clone, Debug)]
 pub struct ConfirmationView {
-    pub browser: String,
+    pub user_agent: String,
     pub ip: String,
     pub place: Option<rules::CoarsePlace>,
     pub at: i64,
     pub decision: Option<DeviceDecision>,
     pub expired: bool,
+}
+
+/// The client of a user agent in words of `lang` ("Firefox sous Linux").
+pub fn browser_words(lang: crate::Lang, user_agent: &str) -> String {
+    use twostep_i18n::{text, text_with};
+    match rules::browser(user_agent) {
+        rules::Browser::Unknown => text(lang, "device-browser-unknown"),
+        rules::Browser::Other => text(lang, "device-browser-other"),
+        rules::Browser::Known { family, system: Some(system) } => {
+            text_with(lang, "device-browser-on", &[("browser", family.into()), ("system", system.into())])
+        }
+        rules::Browser::Known { family, system: None } => family.to_owned(),
+    }
 }
 
 /// "2026-11-29 21:40 UTC": a time in a message, whatever its language.
@@ -204,7 +219,7 @@ impl App {
             lang,
             "mail-device-confirm-body",
             &[
-                ("browser", rules::browser_name(&meta.user_agent).as_str().into()),
+                ("browser", browser_words(lang, &meta.user_agent).as_str().into()),
                 ("ip", ip.as_str().into()),
                 ("time", utc_minutes(now).as_str().into()),
                 ("approve", format!("{base}&answer=approve").as_str().into()),
@@ -224,7 +239,7 @@ impl App {
     pub async fn device_confirmation_view(&self, link_token: &str) -> AppResult<ConfirmationView> {
         let c = self.confirmation_by_link(link_token).await?;
         Ok(ConfirmationView {
-            browser: rules::browser_name(&c.user_agent),
+            user_agent: c.user_agent,
             place: rules::coarse_place(&c.ip),
             ip: c.ip,
             at: c.created_at,
@@ -345,6 +360,7 @@ impl App {
                 current: current.as_deref() == Some(d.id.as_str()),
                 place: rules::coarse_place(&d.ip),
                 browser: rules::browser_name(&d.user_agent),
+                user_agent: d.user_agent,
                 device_id: d.id,
                 first_seen_at: d.first_seen_at,
                 last_seen_at: d.last_seen_at,
@@ -420,6 +436,15 @@ mod tests {
         assert_eq!(utc_minutes(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc_minutes(1_795_902_000), "2026-11-28 21:40 UTC");
         assert_eq!(utc_minutes(951_782_400), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn browsers_in_the_persons_language() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
+        assert_eq!(browser_words(crate::Lang::En, firefox), "Firefox on Linux");
+        assert_eq!(browser_words(crate::Lang::Fr, firefox), "Firefox sous Linux");
+        assert_eq!(browser_words(crate::Lang::Fr, ""), "un navigateur inconnu");
+        assert_eq!(browser_words(crate::Lang::En, "<script>"), "another app or browser");
     }
 
     #[test]

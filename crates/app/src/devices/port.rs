@@ -99,8 +99,10 @@ pub trait DeviceStore: Send + Sync {
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
     /// Opens the session of an approved, unfinished, live confirmation, for
-    /// an account that is not frozen, with its audit entry; false, writing
-    /// nothing, otherwise. Exactly one of concurrent callers wins.
+    /// an account that is not frozen and was not frozen or reset since the
+    /// sign-in asked (its security epoch is the same), with its audit entry;
+    /// false, writing nothing, otherwise. Exactly one of concurrent callers
+    /// wins.
     async fn finish_device_sign_in(
         &self,
         login_id: &str,

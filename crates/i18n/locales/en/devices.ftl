@@ -22,6 +22,11 @@ mail-device-setting-subject = New-device confirmation changed
 mail-device-setting-on-body = Sign-ins from new devices to your { $app } account now need your approval by e-mail.
 mail-device-setting-off-body = Sign-ins from new devices to your { $app } account no longer need your approval by e-mail. If you did not change this, someone is signed in to your account: freeze it or change your password now.
 
+## A browser in words.
+device-browser-on = { $browser } on { $system }
+device-browser-unknown = an unknown browser
+device-browser-other = another app or browser
+
 ## Places named from the IP alone (no geo-IP database is used).
 device-place-this-computer = this computer
 device-place-private-network = a private network

@@ -21,6 +21,11 @@ mail-device-setting-subject = Confirmation des nouveaux appareils modifiée
 mail-device-setting-on-body = Les connexions à votre compte { $app } depuis un nouvel appareil demandent désormais votre accord par courriel.
 mail-device-setting-off-body = Les connexions à votre compte { $app } depuis un nouvel appareil ne demandent plus votre accord par courriel. Si vous n’avez pas fait ce changement, quelqu’un est connecté à votre compte : gelez-le ou changez votre mot de passe maintenant.
 
+## Un navigateur en mots.
+device-browser-on = { $browser } sous { $system }
+device-browser-unknown = un navigateur inconnu
+device-browser-other = une autre application ou un autre navigateur
+
 ## Lieux déduits de la seule adresse IP (aucune base de géolocalisation).
 device-place-this-computer = cet ordinateur
 device-place-private-network = un réseau privé

@@ -86,7 +86,7 @@ pub async fn link_page(page: Page, Query(q): Query<LinkQuery>) -> Response {
         context! {
             token => q.token,
             suggested => q.answer,
-            browser => view.browser,
+            browser => twostep_app::devices::browser_words(page.lang, &view.user_agent),
             ip => view.ip,
             place => place,
             at => time_tag(view.at),
@@ -147,7 +147,7 @@ pub async fn list(s: SignedIn, Query(q): Query<DoneQuery>) -> Response {
         .map(|d| DeviceRow {
             place: d.place.map(|p| s.page.t(&format!("device-place-{}", p.as_str().replace('_', "-")))),
             id: d.device_id,
-            browser: d.browser,
+            browser: twostep_app::devices::browser_words(s.page.lang, &d.user_agent),
             ip: d.ip,
             first_seen: time_tag(d.first_seen_at),
             last_seen: time_tag(d.last_seen_at),
