@@ -136,6 +136,8 @@ async fn a_frozen_account_is_sent_from_the_reset_page_to_a_reviewed_recovery() {
     b.fill("#f-case_password", NEW_PW).await;
     b.click_and_load("#reset-open-recovery").await;
     b.wait_path("/recovery").await;
+    assert!(b.exists("#sets-password").await, "the wizard says the case sets the password");
+    b.shoot("recovery-sets-password").await;
     let cases = twostep_app::ports::RecoveryStore::cases_of_account(&s.store, &owner.account_id).await.unwrap();
     assert_eq!(cases.len(), 1);
     assert!(cases[0].sets_password, "the case sets the password chosen");
