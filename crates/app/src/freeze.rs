@@ -115,9 +115,8 @@ impl App {
         let Some(account) = self.store.account_by_email(&email).await? else {
             return Err(AppError::InvalidCode);
         };
-        if account.frozen_at.is_some() {
-            return Ok(());
-        }
+        // Checked even for a frozen account (which is sent no code), so the
+        // answer never tells who is frozen.
         self.verify_sent_code_on(&account.id, PURPOSE_FREEZE, Channel::Email, code).await?;
         self.freeze_account(&account, FROZEN_WITH_CODE, meta).await?;
         Ok(())

@@ -111,3 +111,36 @@ async fn the_anti_phishing_phrase_is_set_in_sudo_mode_and_heads_the_next_e_mail(
     b.close().await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_account_is_sent_from_the_reset_page_to_a_reviewed_recovery() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let owner = totp_owner(&s, "frozen-out@example.com").await;
+    let (status, body) = s.post("/api/v1/freeze/code", json!({"email": owner.email}), None).await;
+    assert_eq!(status, 202, "{body}");
+    let code = s.code_to(&owner.email).await;
+    let (status, body) = s.post("/api/v1/freeze", json!({"email": owner.email, "code": code}), None).await;
+    assert_eq!(status, 200, "{body}");
+    s.clock.advance(60);
+
+    let b = Browser::start(&s.url).await;
+    b.goto("/password/forgot").await;
+    b.fill("#f-email", &owner.email).await;
+    b.click_and_load("#reset-ask-form button").await;
+    b.fill("#f-code", &s.code_to(&owner.email).await).await;
+    b.click_and_load("#reset-code-form button").await;
+    b.wait_path("/password/reset").await;
+    // Frozen: no new password here, only the recovery, already unfolded.
+    assert!(!b.exists("#reset-form").await);
+    b.shoot("reset-frozen").await;
+    b.fill("#f-case_password", NEW_PW).await;
+    b.click_and_load("#reset-open-recovery").await;
+    b.wait_path("/recovery").await;
+    assert!(b.exists("#sets-password").await, "the wizard says the case sets the password");
+    b.shoot("recovery-sets-password").await;
+    let cases = twostep_app::ports::RecoveryStore::cases_of_account(&s.store, &owner.account_id).await.unwrap();
+    assert_eq!(cases.len(), 1);
+    assert!(cases[0].sets_password, "the case sets the password chosen");
+    b.close().await;
+    s.stop().await;
+}

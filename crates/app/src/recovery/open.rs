@@ -63,6 +63,8 @@ pub struct CaseView {
     pub email_code_proven: bool,
     /// Whether the case was withdrawn by the person who opened it.
     pub withdrawn: bool,
+    /// Whether the case, opened from a password reset, sets the password.
+    pub sets_password: bool,
 }
 
 impl CaseView {
@@ -74,6 +76,7 @@ impl CaseView {
         }
         view.decided_at = record.case.decided_at.or(record.cancelled_at);
         view.withdrawn = record.decision_note.as_deref() == Some(super::cancel::WITHDRAWN_BY_REQUESTER);
+        view.sets_password = record.sets_password;
         view
     }
 
@@ -88,6 +91,7 @@ impl CaseView {
             phone_code_proven: case.phone_verified_at.is_some(),
             email_code_proven: case.email_verified_at.is_some(),
             withdrawn: false,
+            sets_password: false,
             case_id: case.id.clone(),
             status,
             reset_items: case.reset_items.clone(),

@@ -25,6 +25,7 @@ pub const SETTING_SAMPLES: &[(&str, &str, &str, &[&str])] = &[
     ("signup_code_ttl_s", "600", "900", &[]),
     ("sudo_ttl_s", "120", "180", &[]),
     ("hold_after_password_change_s", "0", "5", &[]),
+    ("hold_after_password_reset_s", "0", "5", &[]),
     ("hold_after_authenticator_change_s", "0", "5", &[]),
     ("login_per_ip_per_minute", "7", "8", &[]),
     ("accounts_per_ip_per_hour", "7", "8", &[]),

@@ -80,3 +80,5 @@ phrase-back = Back to security settings
 reset-unavailable = Security check not available
 reset-unavailable-lead = Lost your authenticator or phone too? Ask our staff to restore your account: choose the new password here, then prove your e-mail and phone, answer a few questions and send a photo of an identity document. Once staff approve, this password works and withdrawals are paused for 48 hours. Your e-mail and phone are told at once, and the real owner can stop the request.
 reset-open-recovery = Start the recovery
+recovery-item-password = the password
+recovery-items-sets-password = This recovery also sets the new password you chose. Tick what else you lost, or nothing.

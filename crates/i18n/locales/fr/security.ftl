@@ -80,3 +80,5 @@ phrase-back = Retour aux paramètres de sécurité
 reset-unavailable = Vérification de sécurité indisponible
 reset-unavailable-lead = Vous avez aussi perdu votre application d’authentification ou votre téléphone ? Demandez à notre équipe de restaurer votre compte : choisissez ici le nouveau mot de passe, puis prouvez votre e-mail et votre téléphone, répondez à quelques questions et envoyez la photo d’une pièce d’identité. Une fois la demande approuvée, ce mot de passe fonctionne et les retraits sont suspendus 48 heures. Votre e-mail et votre téléphone sont prévenus aussitôt, et le vrai titulaire peut arrêter la demande.
 reset-open-recovery = Commencer la récupération
+recovery-item-password = le mot de passe
+recovery-items-sets-password = Cette récupération définit aussi le nouveau mot de passe que vous avez choisi. Cochez ce que vous avez perdu d’autre, ou rien.

@@ -154,6 +154,7 @@ async fn show(page: &Page, c: &Case, view: &CaseView, screen: &str, status: Stat
         withdrawn => view.withdrawn,
         phone_proven => view.phone_code_proven,
         email_proven => view.email_code_proven,
+        sets_password => view.sets_password,
     };
     let ctx = context! { screen => screen, case => case, hold_hours => hold_hours, questions => questions, ..ctx };
     render_status(page, status, "recovery.html", ctx)
