@@ -428,7 +428,9 @@ ALTER TABLE recovery_cases ADD COLUMN new_password_hash TEXT;
 /// Sessions name the device they were opened on; `accounts.device_confirmation`
 /// is the owner's choice ('' follows the server's policy, 'on', 'off').
 /// `epoch` is the account's security epoch when the sign-in asked: a freeze
-/// or a reset in between (which move it) leaves the approval worthless.
+/// or a reset in between (which move it) leaves the approval worthless;
+/// `password_digest` (SHA-256 of the password hash then) does the same for a
+/// password changed or reset in between.
 /// `device_id` has no foreign key: an export loads tables in name order
 /// (`device_confirmations` before `devices`); the store deletes a device's
 /// confirmations with it.
@@ -457,6 +459,7 @@ CREATE TABLE device_confirmations (
     decision TEXT NOT NULL DEFAULT '',
     decided_at BIGINT,
     finished_at BIGINT,
+    password_digest TEXT NOT NULL,
     epoch BIGINT NOT NULL
 );
 CREATE INDEX device_confirmations_account ON device_confirmations (account_id);

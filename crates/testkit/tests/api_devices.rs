@@ -354,3 +354,21 @@ async fn staff_always_confirm_new_devices() {
         s.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_password_change_ends_a_sign_in_waiting_for_the_email() {
+    for backend in BOTH {
+        let s = TestServer::start_with(backend, settings(DeviceConfirmationPolicy::Withdrawals)).await;
+        let (owner, owner_token, _) = confirming_owner(&s, "changes@example.com").await;
+        let pending = sign_in(&s, &owner, None).await;
+        assert_eq!(pending["status"], "device_confirmation_required", "{pending}");
+        let link = link_token(&s, &owner.email).await;
+        s.sudo_totp(&owner_token, &owner.backup_key).await;
+        let change = json!({"current_password": PW, "new_password": "another long password"});
+        ok(&s.post("/api/v1/me/password", change, Some(&owner_token)).await, 200);
+        // The approval of the sign-in made with the old password does nothing.
+        assert_error(&answer(&s, &link, "approve").await, 409, "conflict");
+        assert_error(&finish(&s, &pending["login_id"], &pending["device_token"]).await, 401, "unauthorized");
+        s.stop().await;
+    }
+}

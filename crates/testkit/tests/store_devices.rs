@@ -53,6 +53,7 @@ fn confirmation(d: &Device, link_hash: &str, expires_at: i64) -> DeviceConfirmat
         decision: None,
         decided_at: None,
         finished_at: None,
+        password_digest: "digest".into(),
     }
 }
 

@@ -205,6 +205,8 @@ impl App {
             decision: None,
             decided_at: None,
             finished_at: None,
+            // Read again: the password step may have re-made the hash.
+            password_digest: token_hash(&self.account(&account.id).await?.password_hash),
         };
         let lang = self.language_of(account);
         let base = format!("{}/device-confirmation?token={link}", self.settings.public_url.trim_end_matches('/'));
@@ -269,7 +271,7 @@ impl App {
             .await?;
         let c = self.confirmation_by_link(link_token).await?;
         let now = self.now();
-        if c.decision.is_some() || c.expires_at <= now {
+        if c.decision.is_some() || c.expires_at <= now || !self.same_password(&c).await? {
             return Err(AppError::Conflict("this sign-in was already answered or has expired".into()));
         }
         let kind = match decision {
@@ -293,6 +295,13 @@ impl App {
         let account = self.account(account_id).await?;
         self.freeze_account(&account, FROZEN_BY_DENIAL, meta).await?;
         Ok(())
+    }
+
+    /// Whether the account's password is still the one the sign-in used: a
+    /// change or reset since ends the sign-in, as it ends pending ones.
+    async fn same_password(&self, c: &DeviceConfirmation) -> AppResult<bool> {
+        let account = self.account(&c.account_id).await?;
+        Ok(token_hash(&account.password_hash) == c.password_digest)
     }
 
     /// The client of a sign-in waiting for the e-mail takes its session once
@@ -319,7 +328,7 @@ impl App {
             _ if c.finished_at.is_some() => {
                 return Err(AppError::Conflict("this sign-in is already complete".into()));
             }
-            _ if c.expires_at <= now => return Err(AppError::Unauthorized),
+            _ if c.expires_at <= now || !self.same_password(&c).await? => return Err(AppError::Unauthorized),
             None => return Err(AppError::Conflict("waiting for the confirmation from the e-mail".into())),
             Some(DeviceDecision::Approved) => {}
         }

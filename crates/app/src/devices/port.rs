@@ -41,6 +41,10 @@ pub struct DeviceConfirmation {
     pub decided_at: Option<i64>,
     /// When the sign-in took its session, after an approval.
     pub finished_at: Option<i64>,
+    /// SHA-256 of the account's password hash when the sign-in asked: a
+    /// password changed or reset since ends the sign-in, as it ends every
+    /// other pending one.
+    pub password_digest: String,
 }
 
 /// A session opened on a device.
