@@ -151,7 +151,12 @@ impl App {
             created_at: self.now(),
             language: None,
         };
-        let meta = RequestMeta { ip: "cli".into(), user_agent: "twostep staff add".into(), language: None };
+        let meta = RequestMeta {
+            ip: "cli".into(),
+            user_agent: "twostep staff add".into(),
+            language: None,
+            device_token: None,
+        };
         match self.store.create_account(&account).await? {
             CreateOutcome::Created => {
                 self.audit(AuditKind::StaffAdded, Some(&account.id), &meta, role.as_str()).await?;

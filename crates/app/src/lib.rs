@@ -11,6 +11,7 @@ pub mod audit;
 pub mod centre_port;
 pub mod codes;
 pub mod crypto;
+pub mod devices;
 pub mod error;
 pub mod freeze;
 pub mod limits;
@@ -50,6 +51,9 @@ pub struct RequestMeta {
     /// The language the request asked for (`Accept-Language`), if one the
     /// catalogues have; a sign-up records it as the account's language.
     pub language: Option<Lang>,
+    /// The device token the request carries (the pages' cookie, the API's
+    /// `device_token` field), if any.
+    pub device_token: Option<devices::DeviceToken>,
 }
 
 impl RequestMeta {

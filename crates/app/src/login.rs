@@ -34,6 +34,9 @@ pub struct Session {
     pub token: String,
     pub account_id: String,
     pub expires_at: i64,
+    /// The token of the device the session was opened on, for the client
+    /// to keep (see `devices`); `Debug` leaves it out.
+    pub device_token: Option<String>,
 }
 
 impl std::fmt::Debug for Session {
@@ -47,8 +50,15 @@ impl std::fmt::Debug for Session {
 
 #[derive(Clone, Debug)]
 pub enum LoginOutcome {
-    SecondFactorRequired { login_id: String, methods: Vec<SecondFactorMethod>, expires_at: i64 },
+    SecondFactorRequired {
+        login_id: String,
+        methods: Vec<SecondFactorMethod>,
+        expires_at: i64,
+    },
     Authenticated(Session),
+    /// Every step passed on a device the account has not confirmed: the
+    /// e-mail's "Was this you?" is on its way and no session is open yet.
+    DeviceConfirmationRequired(crate::devices::PendingConfirmation),
 }
 
 impl App {
@@ -216,8 +226,18 @@ impl App {
         let now = self.now();
         if methods.is_empty() {
             // No second factor: the password alone signs in, and is recorded
-            // as a sign-in with the session.
-            let session = self.open_session(&account.id, &subject, meta).await?;
+            // as a sign-in with the session, unless the device must first be
+            // confirmed from the e-mail.
+            let device = self.sign_in_device(&account, meta).await?;
+            if device.needs_confirmation {
+                let audit = self.audit_event(AuditKind::LoginPasswordOk, Some(&account.id), meta, "");
+                self.store.append_audit(&audit).await?;
+                self.store.clear_failures(&subject).await?;
+                let (login_id, expires_at) = (new_id(), now + self.settings.login_ttl_s);
+                let pending = self.request_device_confirmation(&account, &login_id, expires_at, &device, meta).await?;
+                return Ok(LoginOutcome::DeviceConfirmationRequired(pending));
+            }
+            let session = self.open_session(&account.id, &subject, &device, meta).await?;
             return Ok(LoginOutcome::Authenticated(session));
         }
         let attempt = LoginAttempt {
@@ -314,7 +334,7 @@ impl App {
         Ok((ctx.attempt, ctx.account))
     }
 
-    pub async fn login_with_totp(&self, login_id: &str, code: &str, meta: &RequestMeta) -> AppResult<Session> {
+    pub async fn login_with_totp(&self, login_id: &str, code: &str, meta: &RequestMeta) -> AppResult<LoginOutcome> {
         let ctx = self.pending_sign_in(login_id).await?;
         let Some(factor) = &ctx.totp else {
             return Err(AppError::Conflict("no authenticator is bound; choose another method".into()));
@@ -359,7 +379,7 @@ impl App {
         method: SecondFactorMethod,
         code: &str,
         meta: &RequestMeta,
-    ) -> AppResult<Session> {
+    ) -> AppResult<LoginOutcome> {
         let ctx = self.pending_sign_in(login_id).await?;
         let (channel, destination) = self.code_destination(&ctx.account, method).await?;
         match self.check_sent_code(&ctx.account.id, PURPOSE_LOGIN, Some(&destination), Some(channel), code).await {
@@ -387,14 +407,18 @@ impl App {
 
     /// All the writes of a successful second step, in one transaction: the
     /// authenticator step or sent code used, the attempt completed, the
-    /// session opened, the throttle cleared, the audit entry.
+    /// session opened, the throttle cleared, the audit entry. On a device
+    /// that must first be confirmed, the same without the session, and then
+    /// the e-mail's "Was this you?".
     async fn complete_second_step(
         &self,
         ctx: &SignInContext,
         totp_step: Option<i64>,
         sent_code_id: Option<String>,
         meta: &RequestMeta,
-    ) -> AppResult<Session> {
+    ) -> AppResult<LoginOutcome> {
+        let device = self.sign_in_device(&ctx.account, meta).await?;
+        let held = device.needs_confirmation;
         let token = new_token();
         let now = self.now();
         let account_id = ctx.account.id.clone();
@@ -410,12 +434,35 @@ impl App {
             max_failures: MAX_SECOND_FACTOR_FAILURES,
             clear_subject: (failures.recent > 0 || failures.consecutive > 0).then(|| login_subject(&ctx.account.email)),
             clear_second_factor_failures: ctx.account.second_factor_failures > 0,
-            audit: self.audit_event(AuditKind::LoginOk, Some(&account_id), meta, ""),
+            audit: if held {
+                self.audit_event(
+                    AuditKind::SecondFactorOk,
+                    Some(&account_id),
+                    meta,
+                    "waiting for the new device's confirmation",
+                )
+            } else {
+                self.audit_event(AuditKind::LoginOk, Some(&account_id), meta, "")
+            },
+            device_id: Some(device.id.clone()),
+            held_for_device: held,
         };
         match self.store.complete_sign_in(&success).await? {
+            SignInOutcome::Completed if held => {
+                let pending = self
+                    .request_device_confirmation(&ctx.account, &ctx.attempt.id, ctx.attempt.expires_at, &device, meta)
+                    .await?;
+                Ok(LoginOutcome::DeviceConfirmationRequired(pending))
+            }
             SignInOutcome::Completed => {
                 AuthCounters::bump(&self.counters.logins_ok);
-                Ok(Session { token, account_id, expires_at: success.session_expires_at })
+                self.store.touch_device(&device.id, success.now, &meta.ip, &meta.user_agent).await?;
+                Ok(LoginOutcome::Authenticated(Session {
+                    token,
+                    account_id,
+                    expires_at: success.session_expires_at,
+                    device_token: Some(device.token),
+                }))
             }
             SignInOutcome::CodeAlreadyUsed => {
                 if totp_step.is_some() {
@@ -455,18 +502,32 @@ impl App {
         Ok(if replayed { AppError::CodeAlreadyUsed } else { AppError::InvalidCode })
     }
 
-    async fn open_session(&self, account_id: &str, subject: &str, meta: &RequestMeta) -> AppResult<Session> {
+    async fn open_session(
+        &self,
+        account_id: &str,
+        subject: &str,
+        device: &crate::devices::SignInDevice,
+        meta: &RequestMeta,
+    ) -> AppResult<Session> {
         let token = new_token();
         let now = self.now();
         let expires_at = now + self.settings.session_ttl_s;
         let audit = self.audit_event(AuditKind::LoginOk, Some(account_id), meta, "");
-        if !self.store.create_session(&token_hash(&token), account_id, now, expires_at, Some(&audit)).await? {
+        let session = crate::devices::port::DeviceSession {
+            token_hash: token_hash(&token),
+            account_id: account_id.to_owned(),
+            device_id: device.id.clone(),
+            now,
+            expires_at,
+        };
+        if !self.store.open_device_session(&session, Some(&audit)).await? {
             // Frozen after the password step read the account.
             return Err(AppError::Forbidden);
         }
         self.store.clear_failures(subject).await?;
+        self.store.touch_device(&device.id, now, &meta.ip, &meta.user_agent).await?;
         AuthCounters::bump(&self.counters.logins_ok);
-        Ok(Session { token, account_id: account_id.to_owned(), expires_at })
+        Ok(Session { token, account_id: account_id.to_owned(), expires_at, device_token: Some(device.token.clone()) })
     }
 
     /// The account behind a bearer token, if the session is live.

@@ -146,6 +146,11 @@ pub struct SignInSuccess {
     pub clear_subject: Option<String>,
     pub clear_second_factor_failures: bool,
     pub audit: AuditEvent,
+    /// The device the session is opened on.
+    pub device_id: Option<String>,
+    /// True when the device waits for the e-mail's confirmation: the
+    /// attempt is completed and its step used up, but no session opened.
+    pub held_for_device: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -639,6 +644,7 @@ pub trait Store:
     + OwnerStore
     + StaffStore
     + SecurityCentreStore
+    + crate::devices::port::DeviceStore
 {
 }
 
@@ -661,6 +667,7 @@ impl<T> Store for T where
         + OwnerStore
         + StaffStore
         + SecurityCentreStore
+        + crate::devices::port::DeviceStore
 {
 }
 

@@ -73,6 +73,8 @@ pub struct Settings {
     /// Caps per account and per IP on the calls that cost a hash or a row,
     /// and how notices to the owner are collapsed.
     pub costs: crate::limits::CostLimits,
+    /// Which accounts confirm sign-ins from new devices by e-mail.
+    pub device_confirmation: twostep_domain::device::DeviceConfirmationPolicy,
 }
 
 /// How the delivery workers drain the outbound queue.
@@ -144,6 +146,7 @@ impl Default for Settings {
             recovery: crate::recovery::RecoverySettings::default(),
             outbound: OutboundPolicy::default(),
             costs: crate::limits::CostLimits::default(),
+            device_confirmation: Default::default(),
         }
     }
 }

@@ -19,11 +19,24 @@ fn assert_hidden(what: &str, debug: String, secret: &str) {
 
 #[test]
 fn no_debug_output_holds_a_secret() {
-    let session = Session { token: SECRET.into(), account_id: "acct-1".into(), expires_at: 7 };
+    let session =
+        Session { token: SECRET.into(), account_id: "acct-1".into(), expires_at: 7, device_token: Some(SECRET.into()) };
     let shown = format!("{session:?}");
     assert_hidden("Session", shown.clone(), SECRET);
     assert!(shown.contains("acct-1"), "{shown}");
     assert_hidden("LoginOutcome", format!("{:?}", LoginOutcome::Authenticated(session.clone())), SECRET);
+    let pending = twostep_app::devices::PendingConfirmation {
+        login_id: "login-1".into(),
+        expires_at: 7,
+        device_token: SECRET.into(),
+    };
+    let waiting = LoginOutcome::DeviceConfirmationRequired(pending);
+    assert_hidden("LoginOutcome::DeviceConfirmationRequired", format!("{waiting:?}"), SECRET);
+    let meta = twostep_app::RequestMeta {
+        device_token: Some(twostep_app::devices::DeviceToken(SECRET.into())),
+        ..Default::default()
+    };
+    assert_hidden("RequestMeta", format!("{meta:?}"), SECRET);
 
     let uri = format!("otpauth://totp/twostep:a%40example.com?secret={SECRET}&issuer=twostep");
     let enrolment = TotpEnrolment {

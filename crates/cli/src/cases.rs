@@ -68,7 +68,7 @@ impl CasesCommand {
 }
 
 fn meta() -> RequestMeta {
-    RequestMeta { ip: "cli".into(), user_agent: "twostep cases".into(), language: None }
+    RequestMeta { ip: "cli".into(), user_agent: "twostep cases".into(), language: None, device_token: None }
 }
 
 fn app_err(e: twostep_app::AppError) -> anyhow::Error {

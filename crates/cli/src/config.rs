@@ -78,6 +78,24 @@ impl From<SqliteSynchronous> for twostep_store::SqliteSynchronous {
     }
 }
 
+/// `--device-confirmation`, `device_confirmation` in the config file.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceConfirmation {
+    Off,
+    Withdrawals,
+    All,
+}
+
+impl From<DeviceConfirmation> for twostep_domain::device::DeviceConfirmationPolicy {
+    fn from(d: DeviceConfirmation) -> Self {
+        match d {
+            DeviceConfirmation::Off => Self::Off,
+            DeviceConfirmation::Withdrawals => Self::Withdrawals,
+            DeviceConfirmation::All => Self::All,
+        }
+    }
+}
+
 /// Settings of the running server.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
@@ -150,6 +168,9 @@ pub struct ServeArgs {
     #[arg(long, env = "TWOSTEP_CODES_PER_IP_PER_MINUTE", default_value_t = Settings::default().codes_per_ip_per_minute,
           allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
     pub codes_per_ip_per_minute: i64,
+    /// Which accounts must approve sign-ins from new devices by e-mail: off, withdrawals (accounts that asked for a withdrawal, and staff) or all (staff always do unless off)
+    #[arg(long, env = "TWOSTEP_DEVICE_CONFIRMATION", value_enum, default_value_t = DeviceConfirmation::Withdrawals)]
+    pub device_confirmation: DeviceConfirmation,
     /// Password hashes computed at once [default: number of cores]
     #[arg(long, env = "TWOSTEP_HASH_CONCURRENCY", allow_negative_numbers = true, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub hash_concurrency: Option<usize>,
@@ -269,6 +290,7 @@ impl ServeConfig {
             accounts_per_ip_per_hour: a.accounts_per_ip_per_hour,
             captcha_per_ip_per_minute: a.captcha_per_ip_per_minute,
             codes_per_ip_per_minute: a.codes_per_ip_per_minute,
+            device_confirmation: a.device_confirmation.into(),
             ..Settings::default()
         };
         let providers = crate::messaging::resolve(&a.messaging, &mut settings)?;

@@ -91,6 +91,13 @@ audit_kinds! {
     PasswordReset = "password_reset";
     AntiPhishingSet = "anti_phishing_set";
     AntiPhishingRemoved = "anti_phishing_removed";
+    SecondFactorOk = "second_factor_ok";
+    DeviceConfirmationSent = "device_confirmation_sent";
+    DeviceConfirmed = "device_confirmed";
+    DeviceDenied = "device_denied";
+    DeviceSignedOut = "device_signed_out";
+    DeviceForgotten = "device_forgotten";
+    DeviceConfirmationSetting = "device_confirmation_setting";
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod audit_kind;
 pub mod backup_key;
 pub mod captcha;
 pub mod codes;
+pub mod device;
 pub mod document_image;
 pub mod email;
 pub mod error;

@@ -140,6 +140,7 @@ macro_rules! files {
             ("audit.ftl", include_str!(concat!("../locales/", $lang, "/audit.ftl"))),
             ("account.ftl", include_str!(concat!("../locales/", $lang, "/account.ftl"))),
             ("recovery.ftl", include_str!(concat!("../locales/", $lang, "/recovery.ftl"))),
+            ("devices.ftl", include_str!(concat!("../locales/", $lang, "/devices.ftl"))),
             ("staff.ftl", include_str!(concat!("../locales/", $lang, "/staff.ftl"))),
             ("security.ftl", include_str!(concat!("../locales/", $lang, "/security.ftl"))),
         ]

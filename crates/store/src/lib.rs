@@ -13,6 +13,7 @@ mod auth;
 mod backup;
 mod centre;
 mod checkpoint;
+mod devices;
 mod group_commit;
 mod master_key;
 mod owner;

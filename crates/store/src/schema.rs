@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "staff_resets", STAFF_RESETS),
     (10, "languages", LANGUAGES),
     (11, "security_centre", SECURITY_CENTRE),
+    (12, "devices", DEVICES),
 ];
 
 const CORE: &str = r#"
@@ -417,6 +418,54 @@ CREATE INDEX password_resets_account ON password_resets (account_id, created_at)
 CREATE INDEX password_resets_expires ON password_resets (expires_at);
 ALTER TABLE accounts ADD COLUMN anti_phishing_sealed {BYTES};
 ALTER TABLE recovery_cases ADD COLUMN new_password_hash TEXT;
+"#;
+
+/// New-device confirmation. A device is a token the server issued, kept by
+/// a browser (cookie) or an API client, stored as a hash; `confirmed_at` is
+/// when the account's e-mail approved it. A confirmation belongs to one
+/// sign-in (`login_id`), its link stored as a hash, answered once
+/// (`decision` '' until then), and its session taken once (`finished_at`).
+/// Sessions name the device they were opened on; `accounts.device_confirmation`
+/// is the owner's choice ('' follows the server's policy, 'on', 'off').
+/// `epoch` is the account's security epoch when the sign-in asked: a freeze
+/// or a reset in between (which move it) leaves the approval worthless;
+/// `password_digest` (SHA-256 of the password hash then) does the same for a
+/// password changed or reset in between.
+/// `device_id` has no foreign key: an export loads tables in name order
+/// (`device_confirmations` before `devices`); the store deletes a device's
+/// confirmations with it.
+const DEVICES: &str = r#"
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    token_hash TEXT NOT NULL,
+    first_seen_at BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    ip TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    confirmed_at BIGINT,
+    UNIQUE (account_id, token_hash)
+);
+CREATE INDEX devices_token ON devices (token_hash);
+CREATE TABLE device_confirmations (
+    login_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    device_id TEXT NOT NULL,
+    link_hash TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    ip TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    decision TEXT NOT NULL DEFAULT '',
+    decided_at BIGINT,
+    finished_at BIGINT,
+    password_digest TEXT NOT NULL,
+    epoch BIGINT NOT NULL
+);
+CREATE INDEX device_confirmations_account ON device_confirmations (account_id);
+ALTER TABLE sessions ADD COLUMN device_id TEXT;
+CREATE INDEX sessions_device ON sessions (device_id);
+ALTER TABLE accounts ADD COLUMN device_confirmation TEXT NOT NULL DEFAULT '';
 "#;
 
 /// The migration's SQL spelled for `backend`.

@@ -200,19 +200,27 @@ pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write], audit_chain: bool) 
     };
     let won: Vec<&SignInSuccess> =
         successes.iter().copied().filter(|s| outcome(s) == SignInOutcome::Completed).collect();
-    if !won.is_empty() {
+    // A sign-in held for its new device's e-mail confirmation opens no
+    // session here; it takes one once approved (`devices.rs`).
+    let opened: Vec<&SignInSuccess> = won.iter().copied().filter(|s| !s.held_for_device).collect();
+    if !opened.is_empty() {
         // Stamped with the account's security epoch, and not opened at all
         // for an account frozen meanwhile: a freeze that commits after this
         // statement moves the epoch, so the session never works either way.
         let sql = format!(
-            "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, epoch) \
-             SELECT v.column1, v.column2, v.column3, v.column4, a.security_epoch FROM (VALUES {}) AS v \
+            "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, epoch, device_id) \
+             SELECT v.column1, v.column2, v.column3, v.column4, a.security_epoch, v.column5 FROM (VALUES {}) AS v \
              JOIN accounts a ON a.id = v.column2 WHERE a.frozen_at IS NULL",
-            crate::sql::values(won.len(), 4)
+            crate::sql::values(opened.len(), 5)
         );
-        let mut q = statement(sql, won.len());
-        for s in &won {
-            q = q.bind(&s.session_token_hash).bind(&s.account_id).bind(s.now).bind(s.session_expires_at);
+        let mut q = statement(sql, opened.len());
+        for s in &opened {
+            q = q
+                .bind(&s.session_token_hash)
+                .bind(&s.account_id)
+                .bind(s.now)
+                .bind(s.session_expires_at)
+                .bind(s.device_id.as_deref());
         }
         execute(conn, q).await?;
     }

@@ -49,6 +49,9 @@ pub fn test_settings() -> Settings {
         refusal_floor_ms: 15,
         // Retries fall due when a test moves the clock; a short poll notices.
         outbound: twostep_app::settings::OutboundPolicy { poll_interval_ms: 20, ..Default::default() },
+        // Most tests sign in from a new client each time; the new-device
+        // tests (`api_devices.rs`, `pages_devices_browser.rs`) turn it on.
+        device_confirmation: twostep_domain::device::DeviceConfirmationPolicy::Off,
         ..Settings::default()
     }
 }

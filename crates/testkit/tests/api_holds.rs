@@ -90,7 +90,7 @@ async fn a_replacement_is_recognised_however_long_the_account_history() {
     s.clock.advance(H24 + 60);
     // Far more security events since the first authenticator was bound
     // than any page of history holds.
-    let meta = RequestMeta { ip: "192.0.2.1".into(), user_agent: "test".into(), language: None };
+    let meta = RequestMeta { ip: "192.0.2.1".into(), user_agent: "test".into(), ..Default::default() };
     for _ in 0..1_050 {
         s.app.audit(AuditKind::StepUpCodeSent, Some(&account_id), &meta, "email").await.unwrap();
     }

@@ -192,6 +192,8 @@ async fn approval_and_freeze_racing_sign_ins_of_the_account_never_deadlock() {
                 clear_subject: Some(subject.clone()),
                 clear_second_factor_failures: true,
                 audit: audit("login_ok", &a, now),
+                device_id: None,
+                held_for_device: false,
             };
             let failure = |login_id: &str| SignInFailure {
                 login_id: login_id.into(),

@@ -69,6 +69,8 @@ fn success(f: &Fixture, login_id: &str, step: Option<i64>) -> SignInSuccess {
         clear_subject: Some(format!("{PREFIX}{}", f.email)),
         clear_second_factor_failures: true,
         audit: audit("login_ok", &f.account_id),
+        device_id: None,
+        held_for_device: false,
     }
 }
 

@@ -98,7 +98,12 @@ pub fn request_meta(parts: &Parts, proxies: &TrustedProxies) -> RequestMeta {
     let ip = client_ip(parts, proxies).map(|ip| ip.to_string());
     let user_agent =
         parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(256).collect();
-    RequestMeta { ip: ip.unwrap_or_else(|| "unknown".into()), user_agent, language: request_language(parts) }
+    RequestMeta {
+        ip: ip.unwrap_or_else(|| "unknown".into()),
+        user_agent,
+        language: request_language(parts),
+        device_token: crate::pages::device_cookie(&parts.headers).map(twostep_app::devices::DeviceToken),
+    }
 }
 
 /// The language the request's `Accept-Language` asks for, among those the

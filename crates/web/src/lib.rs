@@ -97,7 +97,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The routes and their OpenAPI description, built together.
 pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
-    use api::{admin, centre, login, me, phone, recovery, service, upload};
+    use api::{admin, centre, devices, login, me, phone, recovery, service, upload};
     let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(service::healthz))
         .routes(routes!(service::readyz))
@@ -111,6 +111,12 @@ pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(login::login_code))
         .routes(routes!(login::login_code_verify))
         .routes(routes!(login::logout))
+        .routes(routes!(devices::finish))
+        .routes(routes!(devices::answer))
+        .routes(routes!(devices::list))
+        .routes(routes!(devices::sign_out))
+        .routes(routes!(devices::forget))
+        .routes(routes!(devices::set_confirmation))
         .routes(routes!(me::me))
         .routes(routes!(me::totp_start))
         .routes(routes!(me::totp_confirm))

@@ -27,7 +27,7 @@ pub enum StaffResetOutcome {
 }
 
 fn cli_meta(command: &str) -> RequestMeta {
-    RequestMeta { ip: "cli".into(), user_agent: format!("twostep staff {command}"), language: None }
+    RequestMeta { ip: "cli".into(), user_agent: format!("twostep staff {command}"), language: None, device_token: None }
 }
 
 impl App {

@@ -63,6 +63,9 @@ pub fn serve(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
+        // These tests sign in from a new client each time; the new-device
+        // confirmation has its own tests (crates/testkit/tests/api_devices.rs).
+        .env("TWOSTEP_DEVICE_CONFIRMATION", "off")
         .envs(envs.iter().copied())
         .current_dir(cwd)
         .stdout(Stdio::piped())
@@ -105,6 +108,7 @@ pub fn run_env(cwd: &Path, args: &[&str], stdin: &str, envs: &[(&str, &str)]) ->
 pub fn start(cwd: &Path, argv: &[&str], envs: &[(&str, &str)], log: &Path) -> Result<Server, String> {
     let mut child = Command::new(BIN)
         .args(argv)
+        .env("TWOSTEP_DEVICE_CONFIRMATION", "off")
         .envs(envs.iter().copied())
         .current_dir(cwd)
         .stdout(Stdio::piped())

@@ -31,6 +31,7 @@ pub const SETTING_SAMPLES: &[(&str, &str, &str, &[&str])] = &[
     ("accounts_per_ip_per_hour", "7", "8", &[]),
     ("captcha_per_ip_per_minute", "7", "8", &[]),
     ("codes_per_ip_per_minute", "7", "8", &[]),
+    ("device_confirmation", "all", "off", &[]),
     ("hash_concurrency", "13", "14", &[]),
     ("trust_forwarded_for", "true", "false", &[]),
     ("metrics_token", "token-a", "token-b", &[]),

@@ -11,6 +11,7 @@ use twostep_domain::SecondFactorMethod;
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::api::devices::with_device;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Authed, Meta};
 use crate::time::rfc3339;
@@ -132,10 +133,16 @@ pub struct LoginBody {
     pub password: String,
     /// Required unless the server runs with the captcha off.
     pub captcha: Option<CaptchaAnswer>,
+    /// The `device_token` an earlier sign-in answered with: a device the
+    /// account confirmed needs no new e-mail confirmation.
+    #[schema(max_length = 256)]
+    pub device_token: Option<String>,
 }
 
 /// `status` is `second_factor_required` (with `login_id`, `methods`,
-/// `expires_at`) or `authenticated` (with `session_token`, `expires_at`).
+/// `expires_at`), `device_confirmation_required` (with `login_id`,
+/// `expires_at`, `device_token`) or `authenticated` (with `session_token`,
+/// `expires_at`, `device_token`).
 #[derive(Serialize, ToSchema)]
 pub struct LoginResponse {
     pub status: String,
@@ -146,19 +153,44 @@ pub struct LoginResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_token: Option<String>,
     pub expires_at: String,
+    /// The device this client signs in from: keep it and send it with the
+    /// next sign-ins (`device_token` in their bodies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct AuthenticatedResponse {
-    /// Always `authenticated`.
-    pub status: String,
-    pub session_token: String,
-    pub expires_at: String,
-}
+impl LoginResponse {
+    pub fn authenticated(session: Session) -> Self {
+        LoginResponse {
+            status: "authenticated".into(),
+            login_id: None,
+            methods: None,
+            session_token: Some(session.token),
+            expires_at: rfc3339(session.expires_at),
+            device_token: session.device_token,
+        }
+    }
 
-impl From<Session> for AuthenticatedResponse {
-    fn from(s: Session) -> Self {
-        Self { status: "authenticated".into(), session_token: s.token, expires_at: rfc3339(s.expires_at) }
+    pub fn of(outcome: LoginOutcome) -> Self {
+        match outcome {
+            LoginOutcome::SecondFactorRequired { login_id, methods, expires_at } => LoginResponse {
+                status: "second_factor_required".into(),
+                login_id: Some(login_id),
+                methods: Some(methods.iter().map(|m| m.as_str().to_owned()).collect()),
+                session_token: None,
+                expires_at: rfc3339(expires_at),
+                device_token: None,
+            },
+            LoginOutcome::Authenticated(session) => Self::authenticated(session),
+            LoginOutcome::DeviceConfirmationRequired(p) => LoginResponse {
+                status: "device_confirmation_required".into(),
+                login_id: Some(p.login_id),
+                methods: None,
+                session_token: None,
+                expires_at: rfc3339(p.expires_at),
+                device_token: Some(p.device_token),
+            },
+        }
     }
 }
 
@@ -169,7 +201,9 @@ impl From<Session> for AuthenticatedResponse {
 /// An account with one gets `status: second_factor_required` with a `login_id`, the `methods` it can use and when
 /// the attempt expires; finish with `POST /api/v1/login/{login_id}/totp`, or send a code with `POST
 /// /api/v1/login/{login_id}/code`. Without a second factor at hand, `POST /api/v1/login/{login_id}/recovery` opens
-/// a recovery case.
+/// a recovery case. On a device the account has not confirmed (when new-device confirmation applies to it), a
+/// sign-in that passed every step answers `status: device_confirmation_required` instead of a session: see `POST
+/// /api/v1/login/{login_id}/device`. Send the `device_token` of an earlier answer to be known.
 #[utoipa::path(post, path = "/api/v1/login", tag = "login", request_body = LoginBody,
     responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody),
               (status = 401, description = "invalid_credentials", body = ErrorBody),
@@ -180,47 +214,39 @@ pub async fn login(
     ApiJson(b): ApiJson<LoginBody>,
 ) -> ApiResult<Json<LoginResponse>> {
     let captcha = b.captcha.map(|c| CaptchaSolution { challenge_id: c.challenge_id, nonce: c.nonce });
+    let meta = with_device(meta, b.device_token);
     let outcome = s.app.login(&b.email, &b.password, captcha.as_ref(), &meta).await?;
-    Ok(Json(match outcome {
-        LoginOutcome::SecondFactorRequired { login_id, methods, expires_at } => LoginResponse {
-            status: "second_factor_required".into(),
-            login_id: Some(login_id),
-            methods: Some(methods.iter().map(|m| m.as_str().to_owned()).collect()),
-            session_token: None,
-            expires_at: rfc3339(expires_at),
-        },
-        LoginOutcome::Authenticated(session) => LoginResponse {
-            status: "authenticated".into(),
-            login_id: None,
-            methods: None,
-            session_token: Some(session.token),
-            expires_at: rfc3339(session.expires_at),
-        },
-    }))
+    Ok(Json(LoginResponse::of(outcome)))
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct CodeBody {
     pub code: String,
+    /// As in `POST /api/v1/login`.
+    #[schema(max_length = 256)]
+    pub device_token: Option<String>,
 }
 
 /// Sign in, step two: an authenticator code
 ///
 /// Finishes a sign-in with the current 6-digit code of the authenticator app. Each 30-second code is accepted once:
 /// a code already used (for example the one just used to enrol the authenticator) answers 401 `invalid_code` saying
-/// so; wait for the next code. Wrong codes are counted: too many end this sign-in attempt.
+/// so; wait for the next code. Wrong codes are counted: too many end this sign-in attempt. Answers `status:
+/// authenticated` with a session, or `device_confirmation_required` on a device the account must first confirm by
+/// e-mail (see `POST /api/v1/login/{login_id}/device`).
 #[utoipa::path(post, path = "/api/v1/login/{login_id}/totp", tag = "login", request_body = CodeBody,
     params(("login_id" = String, Path)),
-    responses((status = 200, body = AuthenticatedResponse), (status = 401, body = ErrorBody),
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login_totp(
     State(s): State<AppState>,
     Meta(meta): Meta,
     Path(login_id): Path<String>,
     ApiJson(b): ApiJson<CodeBody>,
-) -> ApiResult<Json<AuthenticatedResponse>> {
-    let session = s.app.login_with_totp(&login_id, &b.code, &meta).await?;
-    Ok(Json(session.into()))
+) -> ApiResult<Json<LoginResponse>> {
+    let meta = with_device(meta, b.device_token);
+    let outcome = s.app.login_with_totp(&login_id, &b.code, &meta).await?;
+    Ok(Json(LoginResponse::of(outcome)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -284,25 +310,29 @@ pub struct ChannelCodeBody {
     #[schema(pattern = "^(sms|voice|email)$")]
     pub channel: String,
     pub code: String,
+    /// As in `POST /api/v1/login`.
+    #[schema(max_length = 256)]
+    pub device_token: Option<String>,
 }
 
 /// Sign in, step two: check a sent code
 ///
 /// Finishes a sign-in with the code sent on `channel`; a code is bound to its channel and used once. Answers a
-/// session like the authenticator step.
+/// session like the authenticator step (or `device_confirmation_required`, as there).
 #[utoipa::path(post, path = "/api/v1/login/{login_id}/code/verify", tag = "login", request_body = ChannelCodeBody,
     params(("login_id" = String, Path)),
-    responses((status = 200, body = AuthenticatedResponse), (status = 400, body = ErrorBody),
+    responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login_code_verify(
     State(s): State<AppState>,
     Meta(meta): Meta,
     Path(login_id): Path<String>,
     ApiJson(b): ApiJson<ChannelCodeBody>,
-) -> ApiResult<Json<AuthenticatedResponse>> {
+) -> ApiResult<Json<LoginResponse>> {
     let method = code_channel(&b.channel)?;
-    let session = s.app.login_verify_code(&login_id, method, &b.code, &meta).await?;
-    Ok(Json(session.into()))
+    let meta = with_device(meta, b.device_token);
+    let outcome = s.app.login_verify_code(&login_id, method, &b.code, &meta).await?;
+    Ok(Json(LoginResponse::of(outcome)))
 }
 
 /// Sign out

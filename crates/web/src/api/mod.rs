@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod centre;
+pub mod devices;
 pub mod login;
 pub mod me;
 pub mod phone;

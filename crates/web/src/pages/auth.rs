@@ -158,6 +158,7 @@ pub async fn login(page: Page, PageForm(f): PageForm<LoginForm>) -> Response {
         (!f.challenge_id.is_empty()).then_some(CaptchaSolution { challenge_id: f.challenge_id, nonce: f.nonce });
     match page.app().login(&f.email, &f.password, captcha.as_ref(), &page.meta).await {
         Ok(LoginOutcome::Authenticated(session)) => signed_in(&page, &session),
+        Ok(LoginOutcome::DeviceConfirmationRequired(p)) => super::devices::waiting(&page, &p),
         Ok(LoginOutcome::SecondFactorRequired { login_id, methods, expires_at }) => {
             let value = std::iter::once(login_id.as_str())
                 .chain(methods.iter().map(|m| m.as_str()))
@@ -170,12 +171,27 @@ pub async fn login(page: Page, PageForm(f): PageForm<LoginForm>) -> Response {
     }
 }
 
-fn signed_in(page: &Page, session: &Session) -> Response {
+pub(super) fn signed_in(page: &Page, session: &Session) -> Response {
     let to = page.next.as_deref().and_then(super::safe_next).unwrap_or("/account");
-    with_cookies(
-        see_other(to),
-        &[page.session_cookie(&session.token, session.expires_at), page.clear(LOGIN_COOKIE), page.clear(NEXT_COOKIE)],
-    )
+    let mut cookies = vec![
+        page.session_cookie(&session.token, session.expires_at),
+        page.clear(LOGIN_COOKIE),
+        page.clear(NEXT_COOKIE),
+    ];
+    if let Some(device) = &session.device_token {
+        cookies.push(page.device_cookie(device));
+    }
+    with_cookies(see_other(to), &cookies)
+}
+
+/// A finished second step: signed in, or waiting for the e-mail's approval
+/// of this browser.
+fn second_step_done(page: &Page, outcome: LoginOutcome) -> Response {
+    match outcome {
+        LoginOutcome::Authenticated(session) => signed_in(page, &session),
+        LoginOutcome::DeviceConfirmationRequired(p) => super::devices::waiting(page, &p),
+        LoginOutcome::SecondFactorRequired { .. } => expired(page),
+    }
 }
 
 pub async fn logout(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
@@ -297,7 +313,7 @@ pub struct CodeForm {
 pub async fn second_step_totp(page: Page, PageForm(f): PageForm<CodeForm>) -> Response {
     let Some(p) = pending(&page) else { return expired(&page) };
     match page.app().login_with_totp(&p.login_id, &f.code, &page.meta).await {
-        Ok(session) => signed_in(&page, &session),
+        Ok(outcome) => second_step_done(&page, outcome),
         Err(e) if attempt_over(&e) => expired(&page),
         Err(e) => second_step(&page, &p, "totp", None, None, page.errors(e)),
     }
@@ -347,7 +363,7 @@ pub async fn second_step_verify(page: Page, PageForm(f): PageForm<ChannelCodeFor
     let view = view_for_channel(&f.channel);
     let Some(m) = method(&f.channel) else { return second_step(&page, &p, view, None, None, Errors::default()) };
     match page.app().login_verify_code(&p.login_id, m, &f.code, &page.meta).await {
-        Ok(session) => signed_in(&page, &session),
+        Ok(outcome) => second_step_done(&page, outcome),
         Err(e) if attempt_over(&e) => expired(&page),
         Err(e) => second_step(&page, &p, view, Some(m.as_str()), None, page.errors(e)),
     }

@@ -35,6 +35,7 @@ mod assets;
 mod auth;
 mod centre;
 mod dev;
+mod devices;
 mod recovery;
 mod render;
 mod staff;
@@ -66,6 +67,17 @@ const PRE_COOKIE: &str = "twostep_pre";
 const CASE_COOKIE: &str = "twostep_case";
 /// Where to go after signing in (a path on this site), while a sign-in runs.
 const NEXT_COOKIE: &str = "twostep_next";
+/// The browser as a device of the accounts signed in from it: a token the
+/// server issued, long-lived so that the browser stays known.
+const DEVICE_COOKIE: &str = "twostep_device";
+const DEVICE_COOKIE_MAX_AGE_S: i64 = 400 * 86_400;
+/// The sign-in waiting for the e-mail's approval of this browser.
+const DEVICE_LOGIN_COOKIE: &str = "twostep_device_login";
+
+/// The device token a browser holds, for `RequestMeta`.
+pub fn device_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, DEVICE_COOKIE).filter(|v| v.len() <= 256)
+}
 
 /// The policy of every page: own scripts and styles only, no inline script,
 /// the worker from our own origin, the captcha refresh to our own API.
@@ -93,6 +105,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/freeze", get(centre::freeze_page).post(centre::freeze))
         .route("/freeze/code", post(centre::freeze_code))
         .route("/account/anti-phishing", get(centre::phrase_form).post(centre::phrase_save))
+        .route("/login/device", get(devices::wait).post(devices::finish))
+        .route("/device-confirmation", get(devices::link_page).post(devices::answer))
+        .route("/account/devices", get(devices::list))
+        .route("/account/devices/setting", post(devices::setting))
+        .route("/account/devices/{device_id}/sign-out", post(devices::sign_out))
+        .route("/account/devices/{device_id}/forget", post(devices::forget))
         .route("/account", get(account::overview))
         .route("/account/authenticator", get(account::authenticator_page))
         .route("/account/authenticator/start", post(account::authenticator_start))
@@ -257,6 +275,8 @@ pub struct Page {
     pub lang: Lang,
     pub session: Option<String>,
     pub login_id: Option<String>,
+    /// A sign-in waiting for the e-mail's approval of this browser.
+    pub device_login: Option<String>,
     pub case: Option<String>,
     /// The forgotten-password reset under way in this browser.
     pub reset: Option<String>,
@@ -278,6 +298,7 @@ impl Page {
             meta,
             session,
             login_id: cookie(&parts.headers, LOGIN_COOKIE),
+            device_login: cookie(&parts.headers, DEVICE_LOGIN_COOKIE).filter(|v| v.len() <= 64),
             case: cookie(&parts.headers, CASE_COOKIE),
             reset: cookie(&parts.headers, centre::RESET_COOKIE),
             next: cookie(&parts.headers, NEXT_COOKIE).filter(|n| safe_next(n).is_some()),
@@ -307,6 +328,10 @@ impl Page {
 
     fn session_cookie(&self, token: &str, expires_at: i64) -> String {
         set_cookie(SESSION_COOKIE, token, Some(expires_at - self.app().now()), self.secure)
+    }
+
+    fn device_cookie(&self, token: &str) -> String {
+        set_cookie(DEVICE_COOKIE, token, Some(DEVICE_COOKIE_MAX_AGE_S), self.secure)
     }
 
     fn clear(&self, name: &str) -> String {

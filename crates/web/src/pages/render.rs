@@ -83,6 +83,9 @@ fn environment(lang: Lang) -> Environment<'static> {
         "password_reset_done.html",
         "freeze.html",
         "anti_phishing.html",
+        "device_wait.html",
+        "device_confirm.html",
+        "devices.html",
     );
     env.add_filter("when", |unix_s: i64| time_tag(unix_s));
     env.add_function("t", move |id: &str, kwargs: Kwargs| translate(lang, id, kwargs));
