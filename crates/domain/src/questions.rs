@@ -117,6 +117,12 @@ const MONTHS: [&str; 12] = [
 
 /// (year, month 1-12) of a unix time, in UTC.
 pub fn year_month(unix_s: i64) -> (i64, u32) {
+    let (year, month, _) = civil_date(unix_s);
+    (year, month)
+}
+
+/// (year, month 1-12, day 1-31) of a unix time, in UTC.
+pub fn civil_date(unix_s: i64) -> (i64, u32, u32) {
     // Civil-from-days (Howard Hinnant), valid for the whole i64 day range we use.
     let days = unix_s.div_euclid(86_400);
     let z = days + 719_468;
@@ -125,9 +131,10 @@ pub fn year_month(unix_s: i64) -> (i64, u32) {
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month)
+    (year, month, day)
 }
 
 /// Reads "2024-03", "03/2024", "3 2024", "March 2024" or "mar 2024" as (year, month).

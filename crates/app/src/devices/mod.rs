@@ -108,18 +108,8 @@ pub fn browser_words(lang: crate::Lang, user_agent: &str) -> String {
 
 /// "2026-11-29 21:40 UTC": a time in a message, whatever its language.
 pub fn utc_minutes(unix_s: i64) -> String {
-    let days = unix_s.div_euclid(86_400);
+    let (y, m, d) = twostep_domain::questions::civil_date(unix_s);
     let secs = unix_s.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
 }
 
