@@ -183,7 +183,8 @@ impl DeviceStore for SqlStore {
     async fn device_policy_facts(&self, account_id: &str) -> StoreResult<(String, bool)> {
         let row = sqlx::query(
             "SELECT a.device_confirmation, \
-             (SELECT COUNT(*) FROM withdrawals w WHERE w.account_id = a.id) AS withdrawals \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM withdrawals w WHERE w.account_id = a.id) THEN 1 ELSE 0 END \
+             AS BIGINT) AS withdrawals \
              FROM accounts a WHERE a.id = $1",
         )
         .bind(account_id)

@@ -466,6 +466,7 @@ CREATE INDEX device_confirmations_account ON device_confirmations (account_id);
 ALTER TABLE sessions ADD COLUMN device_id TEXT;
 CREATE INDEX sessions_device ON sessions (device_id);
 ALTER TABLE accounts ADD COLUMN device_confirmation TEXT NOT NULL DEFAULT '';
+CREATE INDEX withdrawals_account ON withdrawals (account_id);
 "#;
 
 /// The migration's SQL spelled for `backend`.
