@@ -235,12 +235,31 @@ impl Browser {
         }
     }
 
+    /// The text of `css`. An element found just as its page was replaced
+    /// (a script's navigation, a late redirect) is stale: found again.
     pub async fn text(&self, css: &str) -> String {
-        self.wait_for(css).await.text().await.unwrap()
+        let started = Instant::now();
+        loop {
+            match self.wait_for(css).await.text().await {
+                Ok(text) => return text,
+                Err(e) if started.elapsed() < PATIENCE => assert_stale(css, &e),
+                Err(e) => panic!("{css}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
+    /// The attribute `attr` of `css`, found again if it went stale.
     pub async fn attr(&self, css: &str, attr: &str) -> Option<String> {
-        self.wait_for(css).await.attr(attr).await.unwrap()
+        let started = Instant::now();
+        loop {
+            match self.wait_for(css).await.attr(attr).await {
+                Ok(value) => return value,
+                Err(e) if started.elapsed() < PATIENCE => assert_stale(css, &e),
+                Err(e) => panic!("{css}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn exists(&self, css: &str) -> bool {
@@ -356,4 +375,10 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
     }
+}
+
+/// Only a stale element is worth a second look; any other error fails now.
+fn assert_stale(css: &str, e: &fantoccini::error::CmdError) {
+    let stale = matches!(e, fantoccini::error::CmdError::Standard(w) if w.error == fantoccini::error::ErrorStatus::StaleElementReference);
+    assert!(stale, "{css}: {e}");
 }
