@@ -456,7 +456,9 @@ impl App {
             }
             SignInOutcome::Completed => {
                 AuthCounters::bump(&self.counters.logins_ok);
-                self.store.touch_device(&device.id, success.now, &meta.ip, &meta.user_agent).await?;
+                if device.touch {
+                    self.store.touch_device(&device.id, success.now, &meta.ip, &meta.user_agent).await?;
+                }
                 Ok(LoginOutcome::Authenticated(Session {
                     token,
                     account_id,
@@ -525,7 +527,9 @@ impl App {
             return Err(AppError::Forbidden);
         }
         self.store.clear_failures(subject).await?;
-        self.store.touch_device(&device.id, now, &meta.ip, &meta.user_agent).await?;
+        if device.touch {
+            self.store.touch_device(&device.id, now, &meta.ip, &meta.user_agent).await?;
+        }
         AuthCounters::bump(&self.counters.logins_ok);
         Ok(Session { token, account_id: account_id.to_owned(), expires_at, device_token: Some(device.token.clone()) })
     }

@@ -64,7 +64,15 @@ pub(crate) struct SignInDevice {
     pub id: String,
     pub token: String,
     pub needs_confirmation: bool,
+    /// Whether a sign-in should record it as seen now: a known device last
+    /// seen a while ago or from elsewhere. A device just added, or seen a
+    /// moment ago from the same place, is not written again (every write is
+    /// a commit on the second step's path).
+    pub touch: bool,
 }
+
+/// How stale a device's "last seen" may get before a sign-in rewrites it.
+const LAST_SEEN_GRAIN_S: i64 = 60;
 
 /// A device as its owner sees it: no token, the browser in words and a
 /// place only where the IP says one offline.
@@ -125,8 +133,13 @@ impl App {
             Some(t) => self.store.device_by_token(&account.id, &token_hash(t)).await?,
             None => None,
         };
-        let (device, token) = match (known, presented) {
-            (Some(device), Some(t)) => (device, t.to_owned()),
+        let (device, token, touch) = match (known, presented) {
+            (Some(device), Some(t)) => {
+                let touch = now - device.last_seen_at >= LAST_SEEN_GRAIN_S
+                    || device.ip != meta.ip
+                    || device.user_agent != meta.user_agent;
+                (device, t.to_owned(), touch)
+            }
             _ => {
                 // A token this server issued is kept (another account signed
                 // in from this browser); anything else is replaced.
@@ -145,7 +158,7 @@ impl App {
                     confirmed_at: None,
                 };
                 self.store.add_device(&device, MAX_DEVICES).await?;
-                (device, token)
+                (device, token, false)
             }
         };
         let (choice, has_withdrawals) = self.store.device_policy_facts(&account.id).await?;
@@ -168,7 +181,7 @@ impl App {
                 }
             }
         }
-        Ok(SignInDevice { id: device.id, token, needs_confirmation })
+        Ok(SignInDevice { id: device.id, token, needs_confirmation, touch })
     }
 
     /// Records the confirmation of a sign-in that passed every step on an
