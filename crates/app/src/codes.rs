@@ -89,6 +89,32 @@ impl App {
         })
     }
 
+    /// An e-mailed code for `purpose` when `email` (normalised) is the
+    /// address of an account `eligible` accepts, audited as `kind`; nothing
+    /// otherwise. Answers no sooner than the refusal floor after `arrived`,
+    /// so whether a code went cannot be timed, and a code sent a moment ago
+    /// (which still works) answers the same as a new one.
+    pub(crate) async fn code_to_account_address(
+        &self,
+        email: &str,
+        purpose: &str,
+        kind: AuditKind,
+        eligible: fn(&AccountRecord) -> bool,
+        arrived: tokio::time::Instant,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        if let Some(account) = self.store.account_by_email(email).await?.filter(eligible) {
+            let ttl = self.settings.code_ttl_s;
+            match self.issue_code(&account, purpose, Channel::Email, &account.email, ttl, meta).await {
+                Ok(_) | Err(AppError::TooManyAttempts { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            self.audit(kind, Some(&account.id), meta, "").await?;
+        }
+        tokio::time::sleep_until(arrived + std::time::Duration::from_millis(self.settings.refusal_floor_ms)).await;
+        Ok(())
+    }
+
     /// The caps on sending: per IP, per destination and per account, each
     /// per hour and per day. Counted in the database, so they hold across
     /// restarts and instances.

@@ -94,18 +94,8 @@ impl App {
         let email = normalize_email(email)?;
         self.rate_limit(&format!("freeze-code:email:{email}"), 3600, self.settings.costs.freeze_codes_per_address)
             .await?;
-        let account = self.store.account_by_email(&email).await?;
-        if let Some(account) = account.filter(|a| a.frozen_at.is_none() && a.email_verified_at.is_some()) {
-            let ttl = self.settings.code_ttl_s;
-            match self.issue_code(&account, PURPOSE_FREEZE, Channel::Email, &account.email, ttl, meta).await {
-                // A code sent a moment ago still works: say the same.
-                Ok(_) | Err(AppError::TooManyAttempts { .. }) => {}
-                Err(e) => return Err(e),
-            }
-            self.audit(AuditKind::FreezeCodeSent, Some(&account.id), meta, "").await?;
-        }
-        tokio::time::sleep_until(arrived + std::time::Duration::from_millis(self.settings.refusal_floor_ms)).await;
-        Ok(())
+        let eligible = |a: &AccountRecord| a.frozen_at.is_none() && a.email_verified_at.is_some();
+        self.code_to_account_address(&email, PURPOSE_FREEZE, AuditKind::FreezeCodeSent, eligible, arrived, meta).await
     }
 
     /// `POST /freeze` with the address and its code.

@@ -53,17 +53,10 @@ impl App {
         self.rate_limit(&format!("password-reset:ip:{}", meta.limit_key()), 3600, cap.per_ip).await?;
         let email = normalize_email(email)?;
         self.rate_limit(&format!("password-reset:email:{email}"), 3600, cap.per_account).await?;
-        let ttl = self.settings.code_ttl_s;
-        if let Some(account) = self.store.account_by_email(&email).await?.filter(|a| a.email_verified_at.is_some()) {
-            match self.issue_code(&account, PURPOSE_PASSWORD_RESET, Channel::Email, &account.email, ttl, meta).await {
-                // A code sent a moment ago still works: the same answer.
-                Ok(_) | Err(AppError::TooManyAttempts { .. }) => {}
-                Err(e) => return Err(e),
-            }
-            self.audit(AuditKind::PasswordResetRequested, Some(&account.id), meta, "").await?;
-        }
-        tokio::time::sleep_until(arrived + std::time::Duration::from_millis(self.settings.refusal_floor_ms)).await;
-        Ok(self.now() + ttl)
+        let eligible = |a: &AccountRecord| a.email_verified_at.is_some();
+        let kind = AuditKind::PasswordResetRequested;
+        self.code_to_account_address(&email, PURPOSE_PASSWORD_RESET, kind, eligible, arrived, meta).await?;
+        Ok(self.now() + self.settings.code_ttl_s)
     }
 
     /// `POST /password-reset/verify`: the e-mailed code opens a reset.
