@@ -56,6 +56,15 @@ pub fn code_matches(expected: &[u8], pepper: &[u8], purpose: &str, destination: 
     same_secret(&actual, expected)
 }
 
+/// The first code in a message's text: a word of exactly six digits (with
+/// the punctuation around it). Six digits inside a longer word, such as a
+/// link's token, are not a code.
+pub fn code_in_text(text: &str) -> Option<&str> {
+    text.split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .find(|w| w.len() == CODE_LEN && w.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Whether two secrets (codes, their hashes, tokens) are equal, in a time
 /// that depends on their lengths only, never on where they first differ.
 /// Every check of something typed against something kept goes through here;
@@ -68,6 +77,15 @@ pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
     use std::convert::Infallible;
+
+    #[test]
+    fn a_code_is_a_word_of_six_digits_never_part_of_a_link() {
+        assert_eq!(code_in_text("Your twostep code is \u{2068}042917\u{2069}. It expires"), Some("042917"));
+        assert_eq!(code_in_text("code d’annulation : 123456"), Some("123456"));
+        let link = "Not you? https://example.test/freeze?t=5f0a.Ab123456_x-654321Q and 1234567 or 12345";
+        assert_eq!(code_in_text(link), None);
+        assert_eq!(code_in_text(&format!("{link}\nThen 777777.")), Some("777777"));
+    }
 
     /// Replays fixed u32 values, to drive the rejection loop deterministically.
     struct Scripted(Vec<u32>);

@@ -362,8 +362,14 @@ pub fn client_from(ip: &str) -> reqwest::Client {
     reqwest::Client::builder().local_address(ip.parse::<std::net::IpAddr>().expect("an IP address")).build().unwrap()
 }
 
+/// The code of a message as its reader finds it: the first word of six
+/// digits. Six digits inside a link's token (every e-mail ends with the
+/// freeze link) are not a code.
 pub fn extract_code(text: &str) -> Option<String> {
-    text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).map(str::to_owned)
+    text.split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_owned)
 }
 
 /// A proof-of-work solver written from the API's description, independent of

@@ -32,7 +32,7 @@ pub async fn outbox(page: Page, Query(q): Query<OutboxQuery>) -> Response {
     render(&page, "outbox.html", context! { messages => rows, to => to })
 }
 
-/// The first 6-digit number of a message, shown large for copying.
+/// The message's code, shown large for copying.
 fn code_in(body: &str) -> Option<String> {
-    body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).map(str::to_owned)
+    twostep_domain::codes::code_in_text(body).map(str::to_owned)
 }
