@@ -229,6 +229,7 @@ impl App {
             // as a sign-in with the session, unless the device must first be
             // confirmed from the e-mail.
             let device = self.sign_in_device(&account, meta).await?;
+            self.record_device(&device).await?;
             if device.needs_confirmation {
                 let audit = self.audit_event(AuditKind::LoginPasswordOk, Some(&account.id), meta, "");
                 self.store.append_audit(&audit).await?;
@@ -300,12 +301,14 @@ impl App {
 
     /// Loads a pending login attempt with everything the second step needs
     /// (one read) and applies every refusal rule.
-    pub(crate) async fn pending_sign_in(&self, login_id: &str) -> AppResult<SignInContext> {
+    /// The device the client presented is read with it (none for `None`).
+    pub(crate) async fn pending_sign_in(&self, login_id: &str, meta: Option<&RequestMeta>) -> AppResult<SignInContext> {
         let now = self.now();
         let policy = &self.settings.failures;
+        let device_token_hash = meta.and_then(crate::devices::presented_token).map(token_hash).unwrap_or_default();
         let ctx = self
             .store
-            .sign_in_context(login_id, LOGIN_SUBJECT_PREFIX, now - policy.window_s)
+            .sign_in_context(login_id, LOGIN_SUBJECT_PREFIX, now - policy.window_s, &device_token_hash)
             .await?
             .ok_or(AppError::NotFound)?;
         match ctx.attempt.check_usable(now) {
@@ -330,12 +333,12 @@ impl App {
 
     /// Loads a pending login attempt and applies every refusal rule.
     pub(crate) async fn pending_login(&self, login_id: &str) -> AppResult<(LoginAttempt, AccountRecord)> {
-        let ctx = self.pending_sign_in(login_id).await?;
+        let ctx = self.pending_sign_in(login_id, None).await?;
         Ok((ctx.attempt, ctx.account))
     }
 
     pub async fn login_with_totp(&self, login_id: &str, code: &str, meta: &RequestMeta) -> AppResult<LoginOutcome> {
-        let ctx = self.pending_sign_in(login_id).await?;
+        let ctx = self.pending_sign_in(login_id, Some(meta)).await?;
         let Some(factor) = &ctx.totp else {
             return Err(AppError::Conflict("no authenticator is bound; choose another method".into()));
         };
@@ -380,7 +383,7 @@ impl App {
         code: &str,
         meta: &RequestMeta,
     ) -> AppResult<LoginOutcome> {
-        let ctx = self.pending_sign_in(login_id).await?;
+        let ctx = self.pending_sign_in(login_id, Some(meta)).await?;
         let (channel, destination) = self.code_destination(&ctx.account, method).await?;
         match self.check_sent_code(&ctx.account.id, PURPOSE_LOGIN, Some(&destination), Some(channel), code).await {
             Ok(live) => self.complete_second_step(&ctx, None, Some(live.id), meta).await,
@@ -417,7 +420,7 @@ impl App {
         sent_code_id: Option<String>,
         meta: &RequestMeta,
     ) -> AppResult<LoginOutcome> {
-        let device = self.sign_in_device(&ctx.account, meta).await?;
+        let device = self.sign_in_device_from(&ctx.account, meta, ctx.device.clone()).await?;
         let held = device.needs_confirmation;
         let token = new_token();
         let now = self.now();
@@ -445,6 +448,7 @@ impl App {
                 self.audit_event(AuditKind::LoginOk, Some(&account_id), meta, "")
             },
             device_id: Some(device.id.clone()),
+            device_write: device.write.clone(),
             held_for_device: held,
         };
         match self.store.complete_sign_in(&success).await? {
@@ -456,9 +460,6 @@ impl App {
             }
             SignInOutcome::Completed => {
                 AuthCounters::bump(&self.counters.logins_ok);
-                if device.touch {
-                    self.store.touch_device(&device.id, success.now, &meta.ip, &meta.user_agent).await?;
-                }
                 Ok(LoginOutcome::Authenticated(Session {
                     token,
                     account_id,
@@ -527,9 +528,6 @@ impl App {
             return Err(AppError::Forbidden);
         }
         self.store.clear_failures(subject).await?;
-        if device.touch {
-            self.store.touch_device(&device.id, now, &meta.ip, &meta.user_agent).await?;
-        }
         AuthCounters::bump(&self.counters.logins_ok);
         Ok(Session { token, account_id: account_id.to_owned(), expires_at, device_token: Some(device.token.clone()) })
     }

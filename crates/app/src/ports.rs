@@ -118,13 +118,16 @@ pub struct NewLoginAttempt {
 }
 
 /// Everything the second step needs, read in one round trip: the attempt,
-/// its account, the authenticator and the sign-in throttle's state.
+/// its account, the authenticator, the sign-in throttle's state and the
+/// device.
 #[derive(Clone, Debug)]
 pub struct SignInContext {
     pub attempt: LoginAttempt,
     pub account: AccountRecord,
     pub totp: Option<TotpFactor>,
     pub failures: FailureState,
+    /// The device the client presented (its token), as the account knows it.
+    pub device: crate::devices::port::DeviceFacts,
 }
 
 /// The writes of a successful second step, applied in one transaction.
@@ -148,6 +151,8 @@ pub struct SignInSuccess {
     pub audit: AuditEvent,
     /// The device the session is opened on.
     pub device_id: Option<String>,
+    /// Its row, added or marked seen with the rest when the sign-in wins.
+    pub device_write: crate::devices::port::DeviceWrite,
     /// True when the device waits for the e-mail's confirmation: the
     /// attempt is completed and its step used up, but no session opened.
     pub held_for_device: bool,
@@ -191,13 +196,16 @@ pub trait LoginStore: Send + Sync {
     async fn add_login_failure(&self, id: &str, max_failures: i64) -> StoreResult<Option<i64>>;
     /// Moves a pending, live attempt to completed. Exactly one caller wins.
     async fn complete_login(&self, id: &str, now: i64, max_failures: i64) -> StoreResult<bool>;
-    /// The attempt with its account, authenticator and the failures of the
-    /// throttle subject `subject_prefix + email` since `since`.
+    /// The attempt with its account, authenticator, the failures of the
+    /// throttle subject `subject_prefix + email` since `since`, and the
+    /// account's device whose token hashes to `device_token_hash` ("" when
+    /// the client presented none).
     async fn sign_in_context(
         &self,
         login_id: &str,
         subject_prefix: &str,
         since: i64,
+        device_token_hash: &str,
     ) -> StoreResult<Option<SignInContext>>;
     /// Records the used step, completes the attempt, opens the session and
     /// audits, all or nothing. Exactly one of several concurrent callers wins.

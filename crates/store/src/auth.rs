@@ -95,8 +95,9 @@ impl LoginStore for SqlStore {
         login_id: &str,
         subject_prefix: &str,
         since: i64,
+        device_token_hash: &str,
     ) -> StoreResult<Option<SignInContext>> {
-        self.sign_in_context_impl(login_id, subject_prefix, since).await
+        self.sign_in_context_impl(login_id, subject_prefix, since, device_token_hash).await
     }
 
     async fn complete_sign_in(&self, success: &SignInSuccess) -> StoreResult<SignInOutcome> {

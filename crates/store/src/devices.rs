@@ -7,12 +7,15 @@
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use twostep_app::devices::port::{Device, DeviceConfirmation, DeviceSession, DeviceStore};
-use twostep_app::ports::{AuditEvent, QueuedMessage, StoreResult};
+use std::collections::HashMap;
+
+use twostep_app::devices::port::{Device, DeviceConfirmation, DeviceSession, DeviceStore, DeviceWrite};
+use twostep_app::ports::{AuditEvent, QueuedMessage, SignInSuccess, StoreResult};
 use twostep_domain::device::DeviceDecision;
 
 use crate::queue::insert_message;
 use crate::records::insert_audit;
+use crate::sql::{by_ids, statement, values};
 use crate::{SqlStore, db_err};
 
 const DEVICE_COLUMNS: &str = "id, account_id, token_hash, first_seen_at, last_seen_at, ip, user_agent, confirmed_at";
@@ -87,6 +90,86 @@ async fn delete_device(conn: &mut AnyConnection, device_id: &str) -> StoreResult
     Ok(())
 }
 
+/// Records new devices, each account then keeping at most its `keep`: past
+/// it the oldest unconfirmed devices go (never the new one), so ever new
+/// clients cost bounded rows and confirmed devices stay. At most one device
+/// per account.
+async fn insert_devices(conn: &mut AnyConnection, added: &[(&Device, i64)]) -> StoreResult<()> {
+    if added.is_empty() {
+        return Ok(());
+    }
+    let sql = format!("INSERT INTO devices ({DEVICE_COLUMNS}) VALUES {}", values(added.len(), 8));
+    let mut q = statement(sql, added.len());
+    for (d, _) in added {
+        q = q
+            .bind(&d.id)
+            .bind(&d.account_id)
+            .bind(&d.token_hash)
+            .bind(d.first_seen_at)
+            .bind(d.last_seen_at)
+            .bind(&d.ip)
+            .bind(&d.user_agent)
+            .bind(d.confirmed_at);
+    }
+    q.execute(&mut *conn).await.map_err(db_err)?;
+    let accounts: Vec<&str> = added.iter().map(|(d, _)| d.account_id.as_str()).collect();
+    let q = by_ids("SELECT account_id, COUNT(*) FROM devices WHERE account_id IN ({}) GROUP BY account_id", &accounts);
+    let mut counts = HashMap::new();
+    for row in q.fetch_all(&mut *conn).await.map_err(db_err)? {
+        counts.insert(row.try_get::<String, _>(0).map_err(db_err)?, row.try_get::<i64, _>(1).map_err(db_err)?);
+    }
+    for (d, keep) in added {
+        let over = counts.get(&d.account_id).copied().unwrap_or(0) - keep;
+        if over <= 0 {
+            continue;
+        }
+        let dropped: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM devices WHERE account_id = $1 AND id <> $2 AND confirmed_at IS NULL \
+             ORDER BY last_seen_at, id LIMIT $3",
+        )
+        .bind(&d.account_id)
+        .bind(&d.id)
+        .bind(over)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        for id in &dropped {
+            delete_device(conn, id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The device writes of the second steps that won a group commit (its
+/// `signin.rs`): new devices added, known ones marked seen.
+pub(crate) async fn write_sign_in_devices(conn: &mut AnyConnection, won: &[&SignInSuccess]) -> StoreResult<()> {
+    let mut added = Vec::new();
+    let mut seen = Vec::new();
+    for s in won {
+        match (&s.device_write, s.device_id.as_deref()) {
+            (DeviceWrite::Add { device, keep }, _) => added.push((device, *keep)),
+            (DeviceWrite::Seen { ip, user_agent }, Some(id)) => {
+                seen.push((id, s.now, ip.as_str(), user_agent.as_str()))
+            }
+            _ => {}
+        }
+    }
+    insert_devices(conn, &added).await?;
+    if !seen.is_empty() {
+        let sql = format!(
+            "UPDATE devices SET last_seen_at = v.column2, ip = v.column3, user_agent = v.column4 \
+             FROM (VALUES {}) AS v WHERE devices.id = v.column1",
+            values(seen.len(), 4)
+        );
+        let mut q = statement(sql, seen.len());
+        for (id, now, ip, user_agent) in &seen {
+            q = q.bind(*id).bind(*now).bind(*ip).bind(*user_agent);
+        }
+        q.execute(&mut *conn).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
 async fn owns_device(conn: &mut AnyConnection, account_id: &str, device_id: &str) -> StoreResult<bool> {
     let row = sqlx::query("SELECT id FROM devices WHERE id = $1 AND account_id = $2")
         .bind(device_id)
@@ -104,7 +187,7 @@ impl DeviceStore for SqlStore {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(account_id)
             .bind(token_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(db_err)?;
         row.as_ref().map(device_from_row).transpose()
@@ -113,7 +196,7 @@ impl DeviceStore for SqlStore {
     async fn device_token_issued(&self, token_hash: &str) -> StoreResult<bool> {
         let row = sqlx::query("SELECT id FROM devices WHERE token_hash = $1 LIMIT 1")
             .bind(token_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(db_err)?;
         Ok(row.is_some())
@@ -121,43 +204,7 @@ impl DeviceStore for SqlStore {
 
     async fn add_device(&self, d: &Device, keep: i64) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let sql = format!("INSERT INTO devices ({DEVICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&d.id)
-            .bind(&d.account_id)
-            .bind(&d.token_hash)
-            .bind(d.first_seen_at)
-            .bind(d.last_seen_at)
-            .bind(&d.ip)
-            .bind(&d.user_agent)
-            .bind(d.confirmed_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        // Past the cap the oldest unconfirmed devices go (never the new one):
-        // ever new clients cost bounded rows, and confirmed devices stay.
-        let count: i64 = sqlx::query("SELECT COUNT(*) FROM devices WHERE account_id = $1")
-            .bind(&d.account_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .try_get(0)
-            .map_err(db_err)?;
-        if count > keep {
-            let dropped: Vec<String> = sqlx::query_scalar(
-                "SELECT id FROM devices WHERE account_id = $1 AND id <> $2 AND confirmed_at IS NULL \
-                 ORDER BY last_seen_at, id LIMIT $3",
-            )
-            .bind(&d.account_id)
-            .bind(&d.id)
-            .bind(count - keep)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            for id in &dropped {
-                delete_device(&mut tx, id).await?;
-            }
-        }
+        insert_devices(&mut tx, &[(d, keep)]).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -188,7 +235,7 @@ impl DeviceStore for SqlStore {
              FROM accounts a WHERE a.id = $1",
         )
         .bind(account_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await
         .map_err(db_err)?;
         let Some(row) = row else { return Ok((String::new(), false)) };

@@ -1,8 +1,9 @@
 //! The second step of signing in, in as few round trips as the rules allow:
 //! one read for everything the decision needs, then the writes of successes
-//! (the completed attempt, the used step, the session, the audit entry) and
-//! refusals (the counted failure everywhere) applied many sign-ins at a time
-//! by `group_commit`, each kind of write one statement for the whole group.
+//! (the completed attempt, the used step, the device, the session, the audit
+//! entry) and refusals (the counted failure everywhere) applied many sign-ins
+//! at a time by `group_commit`, each kind of write one statement for the
+//! whole group.
 //! The conditional writes inside keep every single-use rule: of two
 //! concurrent callers exactly one completes.
 
@@ -10,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use sqlx::{AnyConnection, AnyPool, Row};
+use twostep_app::devices::port::{Device, DeviceFacts};
 use twostep_app::ports::{
     AuditEvent, FailureState, SignInContext, SignInFailure, SignInOutcome, SignInSuccess, StoreError, StoreResult,
     TotpFactor,
@@ -27,10 +29,16 @@ static CONTEXT_SQL: LazyLock<String> = LazyLock::new(|| {
          l.expires_at AS l_expires_at, {}, \
          f.sealed_secret AS f_sealed_secret, f.last_step AS f_last_step, f.created_at AS f_created_at, \
          (SELECT COUNT(*) FROM failures x WHERE x.subject = $2 || a.email AND x.at > $3) AS recent_failures, \
-         s.consecutive AS s_consecutive, s.last_failure_at AS s_last_failure_at \
+         s.consecutive AS s_consecutive, s.last_failure_at AS s_last_failure_at, \
+         a.device_confirmation AS a_device_confirmation, \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM withdrawals w WHERE w.account_id = a.id) THEN 1 ELSE 0 END \
+         AS BIGINT) AS a_withdrawals, \
+         d.id AS d_id, d.first_seen_at AS d_first_seen_at, d.last_seen_at AS d_last_seen_at, d.ip AS d_ip, \
+         d.user_agent AS d_user_agent, d.confirmed_at AS d_confirmed_at \
          FROM login_attempts l JOIN accounts a ON a.id = l.account_id \
          LEFT JOIN totp_factors f ON f.account_id = a.id \
          LEFT JOIN failure_streaks s ON s.subject = $2 || a.email \
+         LEFT JOIN devices d ON d.account_id = a.id AND d.token_hash = $4 \
          WHERE l.id = $1",
         account_columns.join(", ")
     )
@@ -42,11 +50,13 @@ impl SqlStore {
         login_id: &str,
         prefix: &str,
         since: i64,
+        device_token_hash: &str,
     ) -> StoreResult<Option<SignInContext>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(CONTEXT_SQL.as_str()))
             .bind(login_id)
             .bind(prefix)
             .bind(since)
+            .bind(device_token_hash)
             .fetch_optional(&self.reader)
             .await
             .map_err(db_err)?;
@@ -66,6 +76,25 @@ impl SqlStore {
         let recent: i64 = row.try_get("recent_failures").map_err(db_err)?;
         let consecutive: Option<i64> = row.try_get("s_consecutive").map_err(db_err)?;
         let last_failure_at: Option<i64> = row.try_get("s_last_failure_at").map_err(db_err)?;
+        let device_id: Option<String> = row.try_get("d_id").map_err(db_err)?;
+        let known = match device_id {
+            Some(id) => Some(Device {
+                id,
+                account_id: account.id.clone(),
+                token_hash: device_token_hash.to_owned(),
+                first_seen_at: row.try_get("d_first_seen_at").map_err(db_err)?,
+                last_seen_at: row.try_get("d_last_seen_at").map_err(db_err)?,
+                ip: row.try_get("d_ip").map_err(db_err)?,
+                user_agent: row.try_get("d_user_agent").map_err(db_err)?,
+                confirmed_at: row.try_get("d_confirmed_at").map_err(db_err)?,
+            }),
+            None => None,
+        };
+        let device = DeviceFacts {
+            known,
+            choice: row.try_get("a_device_confirmation").map_err(db_err)?,
+            has_withdrawals: row.try_get::<i64, _>("a_withdrawals").map_err(db_err)? > 0,
+        };
         Ok(Some(SignInContext {
             attempt: LoginAttempt {
                 id: row.try_get("l_id").map_err(db_err)?,
@@ -77,6 +106,7 @@ impl SqlStore {
             account,
             totp,
             failures: FailureState { recent, consecutive: consecutive.unwrap_or(0), last_failure_at },
+            device,
         }))
     }
 }
@@ -202,6 +232,7 @@ pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write], audit_chain: bool) 
         successes.iter().copied().filter(|s| outcome(s) == SignInOutcome::Completed).collect();
     // A sign-in held for its new device's e-mail confirmation opens no
     // session here; it takes one once approved (`devices.rs`).
+    crate::devices::write_sign_in_devices(conn, &won).await?;
     let opened: Vec<&SignInSuccess> = won.iter().copied().filter(|s| !s.held_for_device).collect();
     if !opened.is_empty() {
         // Stamped with the account's security epoch, and not opened at all

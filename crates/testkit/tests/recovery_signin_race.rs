@@ -193,6 +193,7 @@ async fn approval_and_freeze_racing_sign_ins_of_the_account_never_deadlock() {
                 clear_second_factor_failures: true,
                 audit: audit("login_ok", &a, now),
                 device_id: None,
+                device_write: Default::default(),
                 held_for_device: false,
             };
             let failure = |login_id: &str| SignInFailure {

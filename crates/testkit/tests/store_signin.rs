@@ -70,6 +70,7 @@ fn success(f: &Fixture, login_id: &str, step: Option<i64>) -> SignInSuccess {
         clear_second_factor_failures: true,
         audit: audit("login_ok", &f.account_id),
         device_id: None,
+        device_write: Default::default(),
         held_for_device: false,
     }
 }
@@ -93,7 +94,7 @@ fn failure(f: &Fixture, login_id: &str, now: i64) -> SignInFailure {
 async fn the_context_gathers_attempt_account_factor_and_throttle() {
     each_backend(|s, l| async move {
         let f = fixture(&s, l).await;
-        let ctx = s.sign_in_context(&f.login_id, PREFIX, T0 - 900).await.unwrap().unwrap();
+        let ctx = s.sign_in_context(&f.login_id, PREFIX, T0 - 900, "").await.unwrap().unwrap();
         assert_eq!(ctx.attempt.id, f.login_id, "{l}");
         assert_eq!(ctx.attempt.state, LoginState::Pending, "{l}");
         assert_eq!(ctx.account.email, f.email, "{l}");
@@ -104,11 +105,11 @@ async fn the_context_gathers_attempt_account_factor_and_throttle() {
         s.record_failure(&format!("{PREFIX}{}", f.email), T0 - 1000, 900).await.unwrap();
         s.record_failure(&format!("{PREFIX}{}", f.email), T0 - 5, 900).await.unwrap();
         s.record_failure(&format!("{PREFIX}other@example.test"), T0, 900).await.unwrap();
-        let ctx = s.sign_in_context(&f.login_id, PREFIX, T0 - 900).await.unwrap().unwrap();
+        let ctx = s.sign_in_context(&f.login_id, PREFIX, T0 - 900, "").await.unwrap().unwrap();
         assert_eq!(ctx.failures, FailureState { recent: 1, consecutive: 2, last_failure_at: Some(T0 - 5) }, "{l}");
         s.remove_totp(&f.account_id).await.unwrap();
-        assert!(s.sign_in_context(&f.login_id, PREFIX, T0 - 900).await.unwrap().unwrap().totp.is_none(), "{l}");
-        assert!(s.sign_in_context(&new_id(), PREFIX, T0).await.unwrap().is_none(), "{l}: unknown attempt");
+        assert!(s.sign_in_context(&f.login_id, PREFIX, T0 - 900, "").await.unwrap().unwrap().totp.is_none(), "{l}");
+        assert!(s.sign_in_context(&new_id(), PREFIX, T0, "").await.unwrap().is_none(), "{l}: unknown attempt");
     })
     .await;
 }
@@ -404,6 +405,70 @@ async fn a_refusal_after_the_attempt_was_won_counts_nothing() {
             assert_eq!(s.fail_sign_in(&failure(&f, &dead, T0 + 20)).await.unwrap(), Some(n), "{l}");
         }
         assert_eq!(s.login_by_id(&dead).await.unwrap().unwrap().state, LoginState::Dead, "{l}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sign_in_adds_or_marks_its_device_with_the_rest_or_not_at_all() {
+    use twostep_app::devices::port::{Device, DeviceStore, DeviceWrite};
+    each_backend(|s, l| async move {
+        let f = fixture(&s, l).await;
+        let device = |seen: i64| Device {
+            id: new_id(),
+            account_id: f.account_id.clone(),
+            token_hash: new_id(),
+            first_seen_at: seen,
+            last_seen_at: seen,
+            ip: "192.0.2.1".into(),
+            user_agent: "ua".into(),
+            confirmed_at: None,
+        };
+        let with_device = |login_id: &str, step: i64, d: &Device, write: DeviceWrite| SignInSuccess {
+            device_id: Some(d.id.clone()),
+            device_write: write,
+            ..success(&f, login_id, Some(step))
+        };
+        // A replayed step adds no device.
+        let first = device(T0 + 1);
+        let add = |d: &Device| DeviceWrite::Add { device: d.clone(), keep: 2 };
+        let replay = with_device(&f.login_id, 100, &first, add(&first));
+        assert_eq!(s.complete_sign_in(&replay).await.unwrap(), SignInOutcome::CodeAlreadyUsed, "{l}");
+        assert!(s.devices_of(&f.account_id).await.unwrap().is_empty(), "{l}: nothing of a lost sign-in");
+        // A won sign-in adds it, with its session on it.
+        let won = with_device(&f.login_id, 101, &first, add(&first));
+        assert_eq!(s.complete_sign_in(&won).await.unwrap(), SignInOutcome::Completed, "{l}");
+        assert_eq!(s.devices_of(&f.account_id).await.unwrap(), vec![first.clone()], "{l}");
+        // The next sign-in's context finds it by its token, and only by it.
+        let next = pending_attempt(&s, &f.account_id).await;
+        let ctx = s.sign_in_context(&next, PREFIX, T0, &first.token_hash).await.unwrap().unwrap();
+        assert_eq!(ctx.device.known, Some(first.clone()), "{l}");
+        assert_eq!((ctx.device.choice.as_str(), ctx.device.has_withdrawals), ("", false), "{l}");
+        let ctx = s.sign_in_context(&next, PREFIX, T0, &new_id()).await.unwrap().unwrap();
+        assert_eq!(ctx.device.known, None, "{l}");
+        let session = s.session(&won.session_token_hash, T0 + 20).await.unwrap().expect("session");
+        assert_eq!(session.account_id, f.account_id, "{l}");
+        // Past the cap the oldest unconfirmed device goes, never the new one.
+        let (second, third) = (device(T0 + 2), device(T0 + 3));
+        for (step, d) in [(102, &second), (103, &third)] {
+            let login_id = pending_attempt(&s, &f.account_id).await;
+            let ok = with_device(&login_id, step, d, add(d));
+            assert_eq!(s.complete_sign_in(&ok).await.unwrap(), SignInOutcome::Completed, "{l}");
+        }
+        let ids: Vec<String> = s.devices_of(&f.account_id).await.unwrap().into_iter().map(|d| d.id).collect();
+        assert_eq!(ids, vec![third.id.clone(), second.id.clone()], "{l}: the first dropped");
+        // A known device is marked seen now, from where the sign-in came.
+        let login_id = pending_attempt(&s, &f.account_id).await;
+        let seen = DeviceWrite::Seen { ip: "198.51.100.7".into(), user_agent: "other ua".into() };
+        let mut ok = with_device(&login_id, 104, &second, seen);
+        ok.now = T0 + 50;
+        assert_eq!(s.complete_sign_in(&ok).await.unwrap(), SignInOutcome::Completed, "{l}");
+        let latest = s.devices_of(&f.account_id).await.unwrap().remove(0);
+        assert_eq!(
+            (latest.id, latest.last_seen_at, latest.ip.as_str(), latest.user_agent.as_str()),
+            (second.id.clone(), T0 + 50, "198.51.100.7", "other ua"),
+            "{l}"
+        );
     })
     .await;
 }

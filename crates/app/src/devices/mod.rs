@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult};
 use crate::login::Session;
 use crate::ports::{AccountRecord, Channel};
 use crate::{App, RequestMeta};
-use port::{Device, DeviceConfirmation, DeviceSession};
+use port::{Device, DeviceConfirmation, DeviceFacts, DeviceSession, DeviceWrite};
 
 /// Why an account was frozen, for the audit log.
 pub const FROZEN_BY_DENIAL: &str = "by the owner, denying a new device's sign-in from the e-mail";
@@ -64,15 +64,19 @@ pub(crate) struct SignInDevice {
     pub id: String,
     pub token: String,
     pub needs_confirmation: bool,
-    /// Whether a sign-in should record it as seen now: a known device last
-    /// seen a while ago or from elsewhere. A device just added, or seen a
-    /// moment ago from the same place, is not written again (every write is
-    /// a commit on the second step's path).
-    pub touch: bool,
+    /// What the sign-in writes of it: a new device is added; a known one
+    /// is marked seen only when last seen a while ago or from elsewhere (a
+    /// device seen a moment ago from the same place is not written again).
+    pub write: DeviceWrite,
 }
 
 /// How stale a device's "last seen" may get before a sign-in rewrites it.
 const LAST_SEEN_GRAIN_S: i64 = 60;
+
+/// The device token the client presented, if it could be one of ours.
+pub(crate) fn presented_token(meta: &RequestMeta) -> Option<&str> {
+    meta.device_token.as_ref().map(|t| t.0.as_str()).filter(|t| !t.is_empty() && t.len() <= 256)
+}
 
 /// A device as its owner sees it: no token, the browser in words and a
 /// place only where the IP says one offline.
@@ -122,23 +126,43 @@ pub fn utc_minutes(unix_s: i64) -> String {
 }
 
 impl App {
-    /// Finds or records the device of a sign-in that has passed its checks,
-    /// and says whether it needs the e-mail's confirmation. A confirmation
+    /// Finds the device of a sign-in that has passed its checks, or makes a
+    /// new one, and says whether it needs the e-mail's confirmation. Nothing
+    /// of the device is written here: its `write` goes with the sign-in's
+    /// own (`SignInSuccess::device_write`, or `record_device`). A confirmation
     /// to send is counted here, per account and per IP (429 past the caps),
     /// before anything of the sign-in is used up.
     pub(crate) async fn sign_in_device(&self, account: &AccountRecord, meta: &RequestMeta) -> AppResult<SignInDevice> {
-        let now = self.now();
-        let presented = meta.device_token.as_ref().map(|t| t.0.as_str()).filter(|t| !t.is_empty() && t.len() <= 256);
-        let known = match presented {
+        let known = match presented_token(meta) {
             Some(t) => self.store.device_by_token(&account.id, &token_hash(t)).await?,
             None => None,
         };
-        let (device, token, touch) = match (known, presented) {
+        let (choice, has_withdrawals) = self.store.device_policy_facts(&account.id).await?;
+        self.sign_in_device_from(account, meta, DeviceFacts { known, choice, has_withdrawals }).await
+    }
+
+    /// `sign_in_device` with the facts already read (the second step reads
+    /// them with its context).
+    pub(crate) async fn sign_in_device_from(
+        &self,
+        account: &AccountRecord,
+        meta: &RequestMeta,
+        facts: DeviceFacts,
+    ) -> AppResult<SignInDevice> {
+        let now = self.now();
+        let presented = presented_token(meta);
+        let known = facts.known;
+        let (device, token, write) = match (known, presented) {
             (Some(device), Some(t)) => {
-                let touch = now - device.last_seen_at >= LAST_SEEN_GRAIN_S
+                let seen = now - device.last_seen_at >= LAST_SEEN_GRAIN_S
                     || device.ip != meta.ip
                     || device.user_agent != meta.user_agent;
-                (device, t.to_owned(), touch)
+                let write = if seen {
+                    DeviceWrite::Seen { ip: meta.ip.clone(), user_agent: meta.user_agent.clone() }
+                } else {
+                    DeviceWrite::Nothing
+                };
+                (device, t.to_owned(), write)
             }
             _ => {
                 // A token this server issued is kept (another account signed
@@ -157,16 +181,14 @@ impl App {
                     user_agent: meta.user_agent.clone(),
                     confirmed_at: None,
                 };
-                self.store.add_device(&device, MAX_DEVICES).await?;
-                (device, token, false)
+                (device.clone(), token, DeviceWrite::Add { device, keep: MAX_DEVICES })
             }
         };
-        let (choice, has_withdrawals) = self.store.device_policy_facts(&account.id).await?;
         let must = rules::must_confirm(
             self.settings.device_confirmation,
-            OwnerChoice::from_stored(&choice),
+            OwnerChoice::from_stored(&facts.choice),
             account.role,
-            has_withdrawals,
+            facts.has_withdrawals,
         );
         let needs_confirmation = must && device.confirmed_at.is_none();
         if needs_confirmation {
@@ -181,7 +203,21 @@ impl App {
                 }
             }
         }
-        Ok(SignInDevice { id: device.id, token, needs_confirmation, touch })
+        Ok(SignInDevice { id: device.id, token, needs_confirmation, write })
+    }
+
+    /// Writes a sign-in's device on its own, for the sign-ins that are not
+    /// group-committed (the password alone, for an account without a
+    /// second factor).
+    pub(crate) async fn record_device(&self, device: &SignInDevice) -> AppResult<()> {
+        match &device.write {
+            DeviceWrite::Nothing => {}
+            DeviceWrite::Add { device, keep } => self.store.add_device(device, *keep).await?,
+            DeviceWrite::Seen { ip, user_agent } => {
+                self.store.touch_device(&device.id, self.now(), ip, user_agent).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Records the confirmation of a sign-in that passed every step on an

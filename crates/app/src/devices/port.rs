@@ -24,6 +24,33 @@ pub struct Device {
     pub confirmed_at: Option<i64>,
 }
 
+/// What the new-device rule needs to know of a sign-in's device; the second
+/// step reads it with the rest of its context, in the same query.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeviceFacts {
+    /// The account's device holding the token the client presented.
+    pub known: Option<Device>,
+    /// The owner's stored choice ('', 'on', 'off').
+    pub choice: String,
+    /// Whether the account ever asked for a withdrawal.
+    pub has_withdrawals: bool,
+}
+
+/// What a sign-in writes of its device. It is written in the sign-in's own
+/// transaction, which on the second step is group-committed with others,
+/// so that a device costs no commit of its own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum DeviceWrite {
+    /// A known device seen a moment ago from the same place: nothing.
+    #[default]
+    Nothing,
+    /// A device the account has not used: recorded, and the account then
+    /// keeps at most `keep` devices, as `DeviceStore::add_device` says.
+    Add { device: Device, keep: i64 },
+    /// A known device: last seen now, from this IP and browser.
+    Seen { ip: String, user_agent: String },
+}
+
 /// The "Was this you?" of one sign-in from a device the account has not
 /// confirmed. Bound to that sign-in (`login_id`) and device; its link token
 /// is stored as a hash, answered once, and dies with the sign-in.
