@@ -128,8 +128,8 @@ impl Scenario {
                     _ => "000000".into(),
                 };
                 let path = format!("/api/v1/login/{}/totp", seed::login_id(self.pool.logins_start + k));
-                let (status, body) =
-                    conn.request("POST", &path, None, Some(&format!("{{\"code\":\"{code}\"}}"))).await?;
+                let body = format!("{{\"code\":\"{code}\",\"device_token\":\"{}\"}}", seed::device_token(account));
+                let (status, body) = conn.request("POST", &path, None, Some(&body)).await?;
                 (status, body, if self.kind == Kind::TotpValid { 200 } else { 401 })
             }
             Kind::Password => {
@@ -184,7 +184,7 @@ impl Scenario {
                 .then(|| serde_json::from_str::<serde_json::Value>(&body).ok())
                 .flatten()
                 .and_then(|v| v["messages"][0]["body"].as_str().map(str::to_owned))
-                .and_then(|text| text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).map(str::to_owned));
+                .and_then(|text| twostep_domain::codes::code_in_text(&text).map(str::to_owned));
             if let Some(code) = code {
                 break code;
             }
@@ -205,9 +205,10 @@ impl Scenario {
     async fn whole_sign_in(&self, conn: &mut Conn, account: u64, k: u64, begin: Instant) -> Result<Answer> {
         let (challenge_id, nonce) = &self.captchas[k as usize];
         let body = format!(
-            "{{\"email\":\"{}\",\"password\":\"{}\",\"captcha\":{{\"challenge_id\":\"{challenge_id}\",\"nonce\":\"{nonce}\"}}}}",
+            "{{\"email\":\"{}\",\"password\":\"{}\",\"device_token\":\"{}\",\"captcha\":{{\"challenge_id\":\"{challenge_id}\",\"nonce\":\"{nonce}\"}}}}",
             seed::email(account),
-            seed::PASSWORD
+            seed::PASSWORD,
+            seed::device_token(account)
         );
         let (status, body) = conn.request("POST", "/api/v1/login", None, Some(&body)).await?;
         let login_id = (status == 200)
@@ -217,7 +218,8 @@ impl Scenario {
         let Some(login_id) = login_id else { return Ok(Answer::Unexpected(status, format!("password step: {body}"))) };
         let code = totp::code_at(&seed::secret(account), unix_now());
         let path = format!("/api/v1/login/{login_id}/totp");
-        let (status, body) = conn.request("POST", &path, None, Some(&format!("{{\"code\":\"{code}\"}}"))).await?;
+        let body = format!("{{\"code\":\"{code}\",\"device_token\":\"{}\"}}", seed::device_token(account));
+        let (status, body) = conn.request("POST", &path, None, Some(&body)).await?;
         Ok(if status == 200 {
             Answer::Expected(begin.elapsed())
         } else {

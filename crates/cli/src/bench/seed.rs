@@ -1,7 +1,7 @@
 //! Seeding a benchmark database directly through the store: accounts with a
 //! shared real argon2id hash, sealed TOTP secrets derived from the account
 //! number (so the load generator can compute codes without keeping them),
-//! pending login attempts and sessions. Ids and tokens are a keyed hash of
+//! a device per such account, pending login attempts and sessions. Ids and tokens are a keyed hash of
 //! their number: scattered over the key space like the random ones the
 //! server makes (`new_id`), so that indexes see inserts and lookups in random
 //! order, as in production, yet the generator can still name them.
@@ -104,6 +104,7 @@ pub async fn accounts(
     });
     load(store, &accounts, rows).await?;
     if factor == Factor::Totp {
+        let range_of_devices = range.clone();
         let factors = shape(
             "totp_factors",
             &[("account_id", Text), ("sealed_secret", Bytes), ("last_step", Int), ("created_at", Int)],
@@ -114,8 +115,47 @@ pub async fn accounts(
             vec![Value::Text(id), Value::Bytes(sealed), Value::Int(0), Value::Int(now)]
         });
         load(store, &factors, rows).await?;
+        devices(store, range_of_devices, now).await?;
     }
     Ok(())
+}
+
+/// The device token account `i` signed in from before.
+pub fn device_token(i: u64) -> String {
+    format!("{}{}", random_like(b"device", i), random_like(b"device 2", i))
+}
+
+/// One device per account, last seen an hour ago from the generator's
+/// address and user agent: the clients send its token, as a returning user's
+/// browser does, so a sign-in marks it seen instead of adding a device.
+async fn devices(store: &SqlStore, range: std::ops::Range<u64>, now: i64) -> Result<()> {
+    use ColumnKind::{Int, Text};
+    let table = shape(
+        "devices",
+        &[
+            ("id", Text),
+            ("account_id", Text),
+            ("token_hash", Text),
+            ("first_seen_at", Int),
+            ("last_seen_at", Int),
+            ("ip", Text),
+            ("user_agent", Text),
+            ("confirmed_at", Int),
+        ],
+    );
+    let rows = range.map(|i| {
+        vec![
+            Value::Text(random_like(b"device id", i)),
+            Value::Text(account_id(i)),
+            Value::Text(token_hash(&device_token(i))),
+            Value::Int(now - 3600),
+            Value::Int(now - 3600),
+            Value::Text("127.0.0.1".into()),
+            Value::Text("twostep-bench".into()),
+            Value::Null,
+        ]
+    });
+    load(store, &table, rows).await
 }
 
 pub fn login_id(n: u64) -> String {
