@@ -6,7 +6,7 @@
 //! message itself is queued for the delivery workers, never sent inline.
 
 use twostep_domain::audit_kind::AuditKind;
-use twostep_domain::{MAX_CODE_TRIES, code_matches, generate_code, hash_code, mask_email, mask_phone};
+use twostep_domain::{MAX_CODE_TRIES, code_matches, generate_code, hash_code, mask_email, mask_phone, normalize_email};
 
 use crate::crypto::new_id;
 use crate::error::{AppError, AppResult};
@@ -113,6 +113,31 @@ impl App {
         }
         tokio::time::sleep_until(arrived + std::time::Duration::from_millis(self.settings.refusal_floor_ms)).await;
         Ok(())
+    }
+
+    /// The account of `email` when `code` is the e-mailed code for
+    /// `purpose` it was sent. Every refusal (no such account, a wrong or
+    /// used code, too many tries) answers no sooner than the refusal floor
+    /// after `arrived`, so an address without an account cannot be told
+    /// apart by the time a wrong code takes.
+    pub(crate) async fn account_by_address_code(
+        &self,
+        email: &str,
+        purpose: &str,
+        code: &str,
+        arrived: tokio::time::Instant,
+    ) -> AppResult<AccountRecord> {
+        let email = normalize_email(email)?;
+        let verified = match self.store.account_by_email(&email).await? {
+            Some(account) => {
+                self.verify_sent_code_on(&account.id, purpose, Channel::Email, code).await.map(|_| account)
+            }
+            None => Err(AppError::InvalidCode),
+        };
+        if verified.is_err() {
+            tokio::time::sleep_until(arrived + std::time::Duration::from_millis(self.settings.refusal_floor_ms)).await;
+        }
+        verified
     }
 
     /// The caps on sending: per IP, per destination and per account, each

@@ -12,7 +12,7 @@ use twostep_domain::normalize_email;
 
 use crate::error::{AppError, AppResult};
 use crate::owner_port::Objection;
-use crate::ports::{AccountRecord, AuditEvent, Channel};
+use crate::ports::{AccountRecord, AuditEvent};
 use crate::{App, RequestMeta};
 
 /// The purpose of the code that freezes an account.
@@ -100,14 +100,11 @@ impl App {
 
     /// `POST /freeze` with the address and its code.
     pub async fn freeze_with_code(&self, email: &str, code: &str, meta: &RequestMeta) -> AppResult<()> {
+        let arrived = tokio::time::Instant::now();
         self.freeze_limit(meta).await?;
-        let email = normalize_email(email)?;
-        let Some(account) = self.store.account_by_email(&email).await? else {
-            return Err(AppError::InvalidCode);
-        };
         // Checked even for a frozen account (which is sent no code), so the
         // answer never tells who is frozen.
-        self.verify_sent_code_on(&account.id, PURPOSE_FREEZE, Channel::Email, code).await?;
+        let account = self.account_by_address_code(email, PURPOSE_FREEZE, code, arrived).await?;
         self.freeze_account(&account, FROZEN_WITH_CODE, meta).await?;
         Ok(())
     }

@@ -61,12 +61,9 @@ impl App {
 
     /// `POST /password-reset/verify`: the e-mailed code opens a reset.
     pub async fn start_password_reset(&self, email: &str, code: &str, meta: &RequestMeta) -> AppResult<ResetStarted> {
+        let arrived = tokio::time::Instant::now();
         self.rate_limit(&format!("codes:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute).await?;
-        let email = normalize_email(email)?;
-        let Some(account) = self.store.account_by_email(&email).await? else {
-            return Err(AppError::InvalidCode);
-        };
-        self.verify_sent_code_on(&account.id, PURPOSE_PASSWORD_RESET, Channel::Email, code).await?;
+        let account = self.account_by_address_code(email, PURPOSE_PASSWORD_RESET, code, arrived).await?;
         let now = self.now();
         let reset = PasswordReset {
             id: new_id(),

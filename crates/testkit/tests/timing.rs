@@ -151,6 +151,52 @@ async fn unknown_email_and_wrong_password_take_the_same_time(backend: Backend) {
     );
 }
 
+/// A wrong e-mailed code, at the password reset's and the freeze's code
+/// checks, takes as long for an address without an account as for an
+/// account's (else the time would tell which addresses have accounts).
+#[tokio::test]
+async fn a_wrong_reset_or_freeze_code_takes_the_same_time_for_any_address() {
+    let s: &'static TestServer = Box::leak(Box::new(TestServer::start_with(Backend::Sqlite, server_settings()).await));
+    s.verified_account("known@example.com", PW).await;
+    ok_status(&s.post("/api/v1/password-reset", json!({"email": "known@example.com"}), None).await, 202);
+    ok_status(&s.post("/api/v1/freeze/code", json!({"email": "known@example.com"}), None).await, 202);
+    let times = interleaved(WARM_UP + SAMPLES, 4, |_| async move {
+        // Past the per-minute caps the tries so far count against.
+        s.clock.advance(120);
+        let call = |path: &'static str,
+                    email: &'static str|
+         -> Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = u16>>>> {
+            Box::new(move || {
+                Box::pin(async move {
+                    let (status, body) = s.post(path, json!({"email": email, "code": "000000"}), None).await;
+                    assert_eq!(status, 401, "{path}: {body}");
+                    status.as_u16()
+                })
+            })
+        };
+        vec![
+            call("/api/v1/password-reset/verify", "nobody@example.com"),
+            call("/api/v1/password-reset/verify", "known@example.com"),
+            call("/api/v1/freeze", "nobody@example.com"),
+            call("/api/v1/freeze", "known@example.com"),
+        ]
+    })
+    .await;
+    for (what, unknown, known) in [("password reset code", 0, 1), ("freeze code", 2, 3)] {
+        assert_indistinguishable(
+            &format!("{what}, unknown address vs an account's"),
+            "unknown address",
+            &times[unknown][WARM_UP..],
+            "account's address",
+            &times[known][WARM_UP..],
+        );
+    }
+}
+
+fn ok_status(answer: &(reqwest::StatusCode, serde_json::Value), status: u16) {
+    assert_eq!(answer.0.as_u16(), status, "{}", answer.1);
+}
+
 /// `kinds` × `samples` timings of `batch` calls of `compare`, in ABBA order;
 /// the first `WARM_UP` of each dropped.
 fn time_comparisons(
