@@ -24,11 +24,11 @@ run closed-sqlite --backend sqlite
 run closed-postgres --backend postgres
 # 3, 4. Open-loop at the target rate, and the sweep for the sustainable rate.
 run open-sqlite --backend sqlite --scenario totp-valid --rate 8000
-run sweep-sqlite --backend sqlite --scenario totp-valid --rate-sweep 4000:14000:1000
+run sweep-sqlite --backend sqlite --scenario totp-valid --rate-sweep 500:5000:500
 run open-postgres --backend postgres --scenario totp-valid --rate 3000
 # 5. Scale-out: one instance, then two on one database, closed-loop and the sweep.
 run scale-out-postgres --backend postgres --scenario scale-out --concurrency 32
-run sweep-postgres --backend postgres --scenario scale-out --rate-sweep 1000:9000:1000
+run sweep-postgres --backend postgres --scenario scale-out --rate-sweep 500:4000:500
 # 6. What durability, group commit and the audit chain cost, each on and off.
 run costs-sqlite --backend sqlite --scenario costs --concurrency 32
 run costs-postgres --backend postgres --scenario costs --concurrency 32

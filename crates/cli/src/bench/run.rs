@@ -220,9 +220,12 @@ async fn run_in(
             }
         }
     }
+    let seeded = seeding.elapsed();
+    store.settle_after_load().await?;
     eprintln!(
-        "seeded {next_account} accounts and {next_login} login attempts in {:.1} s",
-        seeding.elapsed().as_secs_f64()
+        "seeded {next_account} accounts and {next_login} login attempts in {:.1} s, settled in {:.1} s",
+        seeded.as_secs_f64(),
+        (seeding.elapsed() - seeded).as_secs_f64()
     );
     store.close().await;
 
