@@ -3,7 +3,7 @@
 # runs `twostep bench` once per table, writing each table's rows as JSON and
 # as text to OUT (default bench-results/). Needs PostgreSQL on 127.0.0.1:5432
 # (TWOSTEP_BENCH_PG_URL to change) and an otherwise idle machine; takes about
-# 20 minutes on 2 cores. SECONDS_PER_RUN (default 10) sets each run's length.
+# 25 minutes on 2 cores. SECONDS_PER_RUN (default 10) sets each run's length.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-bench-results}

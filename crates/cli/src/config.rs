@@ -51,7 +51,7 @@ pub struct GlobalArgs {
     pub log_format: LogFormat,
     /// SQLite commit durability: full (the log is fsync'd at every commit, so an
     /// answered write survives a power cut) or normal (fsync'd at checkpoints only:
-    /// a machine crash can lose the last answered writes; 10-15% faster, see docs/benchmarks.md)
+    /// a machine crash can lose the last answered writes; 5-15% faster, see docs/benchmarks.md)
     #[arg(long, global = true, env = "TWOSTEP_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSynchronous::Full)]
     pub sqlite_synchronous: SqliteSynchronous,
 }
