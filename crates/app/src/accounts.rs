@@ -17,7 +17,7 @@ use crate::{App, RequestMeta};
 
 /// A sign-up's code is bound to that sign-up: another sign-up's code for
 /// the same address does not confirm it.
-fn signup_purpose(registration_id: &str) -> String {
+pub(crate) fn signup_purpose(registration_id: &str) -> String {
     format!("signup:{registration_id}")
 }
 
@@ -83,7 +83,7 @@ impl App {
                 let minutes = (ttl_s + 59) / 60;
                 let lang = meta.language.unwrap_or(self.settings.language);
                 let (subject, body) =
-                    self.settings.templates.render(lang, Channel::Email, &self.settings.issuer, &code, minutes);
+                    self.code_message(lang, Channel::Email, &signup_purpose(&registration.id), &code, minutes);
                 let message = Message { channel: Channel::Email, to: email.clone(), subject, body };
                 // Linked like any code's message (it is no notice); there is
                 // no sent-code row to retire if it fails.

@@ -78,7 +78,7 @@ impl App {
         // In the account's language, also to an address it does not have yet
         // (a new phone, recovery): it is for the same person.
         let lang = self.language_of(account);
-        let (subject, body) = self.settings.templates.render(lang, channel, &self.settings.issuer, &code, minutes);
+        let (subject, body) = self.code_message(lang, channel, purpose, &code, minutes);
         let message = Message { channel, to: destination.to_owned(), subject, body };
         self.enqueue(&message, Some(&record.id), record.expires_at).await?;
         Ok(CodeSent {

@@ -29,6 +29,24 @@ impl App {
         items.into_iter().map(|item| text_with(lang, &format!("mail-item-{item}"), &[])).collect::<Vec<_>>().join(", ")
     }
 
+    /// (subject, body) of the message carrying `code` for `purpose`: the
+    /// operator's template or the catalogue's, and by e-mail then what the
+    /// code is for (`code_why`).
+    pub(crate) fn code_message(
+        &self,
+        lang: Lang,
+        channel: Channel,
+        purpose: &str,
+        code: &str,
+        minutes: i64,
+    ) -> (String, String) {
+        let (subject, body) = self.settings.templates.render(lang, channel, &self.settings.issuer, code, minutes);
+        match code_why(purpose).filter(|_| channel == Channel::Email) {
+            Some(why) => (subject, format!("{body}\n\n{}", self.text(lang, why, &[]))),
+            None => (subject, body),
+        }
+    }
+
     /// The catalogue text `id` in `lang`, with `{ $app }` set to the issuer.
     pub fn text(&self, lang: Lang, id: &str, args: &[(&str, Arg<'_>)]) -> String {
         let mut all = Vec::with_capacity(args.len() + 1);
@@ -53,8 +71,7 @@ impl Default for MessageTemplates {
             voice: "Your {app} code is: {code}. Again, your code is: {code}.".into(),
             email_subject: "Your {app} code".into(),
             email_body: "Your {app} code is {code}. It expires in {minutes} minutes.\n\n\
-                         Never share it: {app} staff will never ask for it. \
-                         If you did not ask for a code, someone may know your password; change it."
+                         Never share it: {app} staff will never ask for it."
                 .into(),
         }
     }
@@ -92,6 +109,20 @@ impl MessageTemplates {
                 fill(&self.email_body, &defaults.email_body, "code-email-body", code),
             ),
         }
+    }
+}
+
+/// The catalogue text that says, after an e-mailed code's message, what
+/// the code of `purpose` is for and what to do if nobody asked for it.
+pub(crate) fn code_why(purpose: &str) -> Option<&'static str> {
+    match purpose {
+        crate::login::PURPOSE_LOGIN => Some("code-why-login"),
+        crate::codes::PURPOSE_STEP_UP => Some("code-why-step-up"),
+        crate::password_reset::PURPOSE_PASSWORD_RESET => Some("code-why-password-reset"),
+        crate::freeze::PURPOSE_FREEZE => Some("code-why-freeze"),
+        p if p.starts_with(&crate::accounts::signup_purpose("")) => Some("code-why-signup"),
+        p if p.starts_with(&crate::recovery::email_code_purpose("")) => Some("code-why-recovery"),
+        _ => None,
     }
 }
 
@@ -184,6 +215,29 @@ mod tests {
                 assert!(twostep_i18n::has(*lang, &format!("mail-item-{name}")), "{lang}: {name}");
             }
         }
+    }
+
+    #[test]
+    fn every_e_mailed_code_says_what_it_is_for_in_every_language() {
+        let purposes = [
+            crate::login::PURPOSE_LOGIN.to_owned(),
+            crate::codes::PURPOSE_STEP_UP.to_owned(),
+            crate::password_reset::PURPOSE_PASSWORD_RESET.to_owned(),
+            crate::freeze::PURPOSE_FREEZE.to_owned(),
+            crate::recovery::email_code_purpose("0123abcd"),
+            crate::accounts::signup_purpose("0123abcd"),
+        ];
+        let mut ids: Vec<&str> = purposes.iter().map(|p| code_why(p).expect(p)).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), purposes.len(), "one text for each");
+        for id in ids {
+            for lang in Lang::ALL {
+                assert!(twostep_i18n::has(*lang, id), "{lang}: {id}");
+            }
+        }
+        // Codes that only ever go by phone say nothing more.
+        assert_eq!(code_why(crate::phone::PURPOSE_BIND_PHONE), None);
+        assert_eq!(code_why(crate::password_reset::PURPOSE_RESET_FACTOR), None);
     }
 
     #[test]

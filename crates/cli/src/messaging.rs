@@ -179,7 +179,8 @@ pub struct MessagingArgs {
     /// Subject of the e-mail carrying a code
     #[arg(long, env = "TWOSTEP_EMAIL_CODE_SUBJECT", default_value_t = Settings::default().templates.email_subject)]
     pub email_code_subject: String,
-    /// Body of the e-mail carrying a code; {code}, {minutes}, {app} are filled in
+    /// Body of the e-mail carrying a code; {code}, {minutes}, {app} are filled in; a paragraph on what the code is
+    /// for follows it
     #[arg(long, env = "TWOSTEP_EMAIL_CODE_TEMPLATE", default_value_t = Settings::default().templates.email_body)]
     pub email_code_template: String,
 

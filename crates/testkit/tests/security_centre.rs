@@ -150,6 +150,10 @@ async fn the_reset_answers_the_same_for_unknown_addresses() {
     let unknown = ok(&s.post("/api/v1/password-reset", json!({"email": "nobody@example.com"}), None).await, 202);
     assert_eq!(known, unknown);
     assert!(s.messages_to("nobody@example.com").await.is_empty());
+    // The code's e-mail says what it is for, and what to do if nobody asked.
+    let body = mail_with(&s, "known@example.com", "asked to reset your password").await;
+    assert!(body.contains("your password stays as it is"), "{body}");
+    assert!(!body.contains("change it"), "a reset code is no sign the password is known: {body}");
     // No code is worth anything for an address without an account.
     let guess = json!({"email": "nobody@example.com", "code": "123456"});
     assert_error(&s.post("/api/v1/password-reset/verify", guess, None).await, 401, "invalid_code");

@@ -16,7 +16,16 @@ code-email-body =
            *[other] { $minutes } minutes
         }.
 
-    Never share it: { $app } staff will never ask for it. If you did not ask for a code, someone may know your password; change it.
+    Never share it: { $app } staff will never ask for it.
+
+## What an e-mailed code is for, after its message (an operator's own text
+## included), so that a code nobody asked for tells its owner what to do.
+code-why-signup = This code confirms this address for a new { $app } account. If you did not sign up, do nothing: no account is made without it.
+code-why-login = You signed in with your password and asked for this code to finish. If that was not you, someone knows your password: change it, or freeze your account from the link at the end of this e-mail.
+code-why-step-up = This code confirms a change to your account's security. If you did not ask for it, someone is signed in as you: freeze your account from the link at the end of this e-mail.
+code-why-password-reset = Someone asked to reset your password with this address. If that was not you, do not pass the code on, and your password stays as it is. To stop every sign-in, freeze your account from the link at the end of this e-mail.
+code-why-freeze = This code freezes your account: no sign-in and no withdrawal until a reviewed recovery gives it back. If you did not ask for it, do nothing.
+code-why-recovery = This code proves this address for a recovery of your { $app } account, which resets its security. If you did not open one, do not pass the code on, and cancel the recovery with the code in the e-mail that told you of it.
 
 ## The sentence about the withdrawal hold that follows a change.
 mail-hold-days = Withdrawals are paused for { $n ->

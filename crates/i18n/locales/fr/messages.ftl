@@ -13,7 +13,15 @@ code-email-body =
            *[other] { $minutes } minutes
         }.
 
-    Ne le communiquez à personne : l’équipe { $app } ne vous le demandera jamais. Si vous n’avez pas demandé de code, quelqu’un connaît peut-être votre mot de passe ; changez-le.
+    Ne le communiquez à personne : l’équipe { $app } ne vous le demandera jamais.
+
+## À quoi sert un code envoyé par courriel, après son message.
+code-why-signup = Ce code confirme cette adresse pour un nouveau compte { $app }. Si vous ne vous êtes pas inscrit, ne faites rien : aucun compte n’est créé sans lui.
+code-why-login = Vous vous êtes connecté avec votre mot de passe et avez demandé ce code pour terminer. Si ce n’était pas vous, quelqu’un connaît votre mot de passe : changez-le, ou gelez votre compte avec le lien à la fin de ce courriel.
+code-why-step-up = Ce code confirme une modification de la sécurité de votre compte. Si vous ne l’avez pas demandé, quelqu’un est connecté à votre place : gelez votre compte avec le lien à la fin de ce courriel.
+code-why-password-reset = Quelqu’un a demandé à réinitialiser votre mot de passe avec cette adresse. Si ce n’était pas vous, ne communiquez pas ce code ; votre mot de passe reste le même. Pour arrêter toute connexion, gelez votre compte avec le lien à la fin de ce courriel.
+code-why-freeze = Ce code gèle votre compte : plus de connexion ni de retrait jusqu’à ce qu’une récupération examinée vous le rende. Si vous ne l’avez pas demandé, ne faites rien.
+code-why-recovery = Ce code confirme cette adresse pour la récupération de votre compte { $app }, qui en réinitialise la sécurité. Si vous n’en avez pas ouvert, ne communiquez pas ce code et annulez la récupération avec le code du courriel qui vous l’a annoncée.
 
 ## La phrase sur la suspension des retraits après une modification.
 mail-hold-days = Les retraits sont suspendus pendant { $n ->
