@@ -4,11 +4,11 @@
 //! concurrent callers exactly one wins; every change is written with its
 //! audit entry (the audit head locked last, as everywhere).
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use std::collections::HashMap;
-
 use twostep_app::devices::port::{Device, DeviceConfirmation, DeviceSession, DeviceStore, DeviceWrite};
 use twostep_app::ports::{AuditEvent, QueuedMessage, SignInSuccess, StoreResult};
 use twostep_domain::device::DeviceDecision;
