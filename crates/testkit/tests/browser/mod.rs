@@ -235,25 +235,27 @@ impl Browser {
         }
     }
 
-    /// The text of `css`. An element found just as its page was replaced
-    /// (a script's navigation, a late redirect) is stale: found again.
+    /// The text of `css`, found again if it went stale (`read_fresh`).
     pub async fn text(&self, css: &str) -> String {
-        let started = Instant::now();
-        loop {
-            match self.wait_for(css).await.text().await {
-                Ok(text) => return text,
-                Err(e) if started.elapsed() < PATIENCE => assert_stale(css, &e),
-                Err(e) => panic!("{css}: {e}"),
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.read_fresh(css, async |el| el.text().await).await
     }
 
     /// The attribute `attr` of `css`, found again if it went stale.
     pub async fn attr(&self, css: &str, attr: &str) -> Option<String> {
+        self.read_fresh(css, async |el| el.attr(attr).await).await
+    }
+
+    /// Reads `css` with `read`. An element found just as its page was
+    /// replaced (a script's navigation, a late redirect) is stale: it is
+    /// found again until it reads or `PATIENCE` runs out.
+    async fn read_fresh<T>(
+        &self,
+        css: &str,
+        read: impl AsyncFn(fantoccini::elements::Element) -> Result<T, fantoccini::error::CmdError>,
+    ) -> T {
         let started = Instant::now();
         loop {
-            match self.wait_for(css).await.attr(attr).await {
+            match read(self.wait_for(css).await).await {
                 Ok(value) => return value,
                 Err(e) if started.elapsed() < PATIENCE => assert_stale(css, &e),
                 Err(e) => panic!("{css}: {e}"),
