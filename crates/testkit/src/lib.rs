@@ -364,7 +364,8 @@ pub fn client_from(ip: &str) -> reqwest::Client {
 
 /// The code of a message as its reader finds it: the first word of six
 /// digits. Six digits inside a link's token (every e-mail ends with the
-/// freeze link) are not a code.
+/// freeze link) are not a code. Written from the messages, apart from the
+/// server's own `code_in_text`, like the other helpers here.
 pub fn extract_code(text: &str) -> Option<String> {
     text.split_whitespace()
         .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))

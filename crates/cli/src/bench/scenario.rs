@@ -128,8 +128,7 @@ impl Scenario {
                     _ => "000000".into(),
                 };
                 let path = format!("/api/v1/login/{}/totp", seed::login_id(self.pool.logins_start + k));
-                let body = format!("{{\"code\":\"{code}\",\"device_token\":\"{}\"}}", seed::device_token(account));
-                let (status, body) = conn.request("POST", &path, None, Some(&body)).await?;
+                let (status, body) = conn.request("POST", &path, None, Some(&second_step_body(&code, account))).await?;
                 (status, body, if self.kind == Kind::TotpValid { 200 } else { 401 })
             }
             Kind::Password => {
@@ -218,12 +217,17 @@ impl Scenario {
         let Some(login_id) = login_id else { return Ok(Answer::Unexpected(status, format!("password step: {body}"))) };
         let code = totp::code_at(&seed::secret(account), unix_now());
         let path = format!("/api/v1/login/{login_id}/totp");
-        let body = format!("{{\"code\":\"{code}\",\"device_token\":\"{}\"}}", seed::device_token(account));
-        let (status, body) = conn.request("POST", &path, None, Some(&body)).await?;
+        let (status, body) = conn.request("POST", &path, None, Some(&second_step_body(&code, account))).await?;
         Ok(if status == 200 {
             Answer::Expected(begin.elapsed())
         } else {
             Answer::Unexpected(status, format!("second step: {body}"))
         })
     }
+}
+
+/// The body of a second step with `code`, from account `account`'s seeded
+/// device.
+fn second_step_body(code: &str, account: u64) -> String {
+    format!("{{\"code\":\"{code}\",\"device_token\":\"{}\"}}", seed::device_token(account))
 }

@@ -1,10 +1,11 @@
 //! Seeding a benchmark database directly through the store: accounts with a
 //! shared real argon2id hash, sealed TOTP secrets derived from the account
 //! number (so the load generator can compute codes without keeping them),
-//! a device per such account, pending login attempts and sessions. Ids and tokens are a keyed hash of
-//! their number: scattered over the key space like the random ones the
-//! server makes (`new_id`), so that indexes see inserts and lookups in random
-//! order, as in production, yet the generator can still name them.
+//! a device per such account, pending login attempts and sessions. Ids and
+//! tokens are a keyed hash of their number: scattered over the key space like
+//! the random ones the server makes (`new_id`), so that indexes see inserts
+//! and lookups in random order, as in production, yet the generator can still
+//! name them.
 
 use anyhow::{Context, Result};
 use hmac::{Hmac, KeyInit, Mac};
@@ -104,7 +105,7 @@ pub async fn accounts(
     });
     load(store, &accounts, rows).await?;
     if factor == Factor::Totp {
-        let range_of_devices = range.clone();
+        devices(store, range.clone(), now).await?;
         let factors = shape(
             "totp_factors",
             &[("account_id", Text), ("sealed_secret", Bytes), ("last_step", Int), ("created_at", Int)],
@@ -115,7 +116,6 @@ pub async fn accounts(
             vec![Value::Text(id), Value::Bytes(sealed), Value::Int(0), Value::Int(now)]
         });
         load(store, &factors, rows).await?;
-        devices(store, range_of_devices, now).await?;
     }
     Ok(())
 }
