@@ -98,6 +98,11 @@ audit_kinds! {
     DeviceSignedOut = "device_signed_out";
     DeviceForgotten = "device_forgotten";
     DeviceConfirmationSetting = "device_confirmation_setting";
+    PasskeyRegistered = "passkey_registered";
+    PasskeyRenamed = "passkey_renamed";
+    PasskeyRemoved = "passkey_removed";
+    PasskeyRefused = "passkey_refused";
+    PasskeyCloneSuspected = "passkey_clone_suspected";
 }
 
 #[cfg(test)]

@@ -7,6 +7,10 @@ use std::fmt;
 /// How a user proves the second factor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SecondFactorMethod {
+    /// A WebAuthn passkey: a signature by a key the account registered,
+    /// bound to this site's origin (the one factor a phishing page cannot
+    /// relay).
+    Passkey,
     /// Authenticator app code.
     Totp,
     Sms,
@@ -17,6 +21,7 @@ pub enum SecondFactorMethod {
 impl SecondFactorMethod {
     pub fn as_str(self) -> &'static str {
         match self {
+            SecondFactorMethod::Passkey => "passkey",
             SecondFactorMethod::Totp => "totp",
             SecondFactorMethod::Sms => "sms",
             SecondFactorMethod::Voice => "voice",
@@ -31,11 +36,12 @@ impl TryFrom<&str> for SecondFactorMethod {
     /// Exact, lowercase match: these strings are identifiers, not user prose.
     fn try_from(s: &str) -> Result<Self, DomainError> {
         match s {
+            "passkey" => Ok(SecondFactorMethod::Passkey),
             "totp" => Ok(SecondFactorMethod::Totp),
             "sms" => Ok(SecondFactorMethod::Sms),
             "voice" => Ok(SecondFactorMethod::Voice),
             "email" => Ok(SecondFactorMethod::Email),
-            _ => Err(DomainError::invalid("channel", "must be one of totp, sms, voice, email")),
+            _ => Err(DomainError::invalid("channel", "must be one of passkey, totp, sms, voice, email")),
         }
     }
 }

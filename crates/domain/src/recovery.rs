@@ -97,6 +97,8 @@ pub enum ResetItem {
     Authenticator,
     /// Replace (or add) the phone number.
     Phone,
+    /// Remove every passkey, so the user can register new ones.
+    Passkeys,
     /// Replace the e-mail address.
     Email,
     /// Set the password chosen when the case was opened from "Forgot your
@@ -105,12 +107,14 @@ pub enum ResetItem {
 }
 
 impl ResetItem {
-    pub const ALL: [ResetItem; 4] = [ResetItem::Authenticator, ResetItem::Phone, ResetItem::Email, ResetItem::Password];
+    pub const ALL: [ResetItem; 5] =
+        [ResetItem::Authenticator, ResetItem::Phone, ResetItem::Passkeys, ResetItem::Email, ResetItem::Password];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ResetItem::Authenticator => "authenticator",
             ResetItem::Phone => "phone",
+            ResetItem::Passkeys => "passkeys",
             ResetItem::Email => "email",
             ResetItem::Password => "password",
         }
@@ -124,9 +128,10 @@ impl TryFrom<&str> for ResetItem {
         match s {
             "authenticator" => Ok(ResetItem::Authenticator),
             "phone" => Ok(ResetItem::Phone),
+            "passkeys" => Ok(ResetItem::Passkeys),
             "email" => Ok(ResetItem::Email),
             "password" => Ok(ResetItem::Password),
-            _ => Err(DomainError::invalid("reset", "items must be authenticator, phone or email")),
+            _ => Err(DomainError::invalid("reset", "items must be authenticator, phone, passkeys or email")),
         }
     }
 }

@@ -22,6 +22,8 @@ pub enum ProofFactor {
     Voice,
     /// A code of the bound authenticator.
     Totp,
+    /// A signature by one of the account's passkeys.
+    Passkey,
 }
 
 impl ProofFactor {
@@ -32,25 +34,35 @@ impl ProofFactor {
             ProofFactor::Sms => "sms",
             ProofFactor::Voice => "voice",
             ProofFactor::Totp => "totp",
+            ProofFactor::Passkey => "passkey",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [ProofFactor::Password, ProofFactor::Email, ProofFactor::Sms, ProofFactor::Voice, ProofFactor::Totp]
-            .into_iter()
-            .find(|f| f.as_str() == s)
+        [
+            ProofFactor::Password,
+            ProofFactor::Email,
+            ProofFactor::Sms,
+            ProofFactor::Voice,
+            ProofFactor::Totp,
+            ProofFactor::Passkey,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == s)
     }
 
     /// A possession factor other than the mailbox: these outrank the
     /// e-mail code and the password.
     pub fn is_strong(self) -> bool {
-        matches!(self, ProofFactor::Sms | ProofFactor::Voice | ProofFactor::Totp)
+        matches!(self, ProofFactor::Sms | ProofFactor::Voice | ProofFactor::Totp | ProofFactor::Passkey)
     }
 }
 
 /// The factors an account holds now.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AccountFactors {
+    /// At least one passkey.
+    pub passkey: bool,
     pub totp: bool,
     pub phone: bool,
     pub email_verified: bool,
@@ -59,12 +71,15 @@ pub struct AccountFactors {
 impl AccountFactors {
     /// Whether the account holds a factor stronger than its mailbox.
     pub fn has_strong(self) -> bool {
-        self.totp || self.phone
+        self.passkey || self.totp || self.phone
     }
 
     /// The proofs that count for this account, strongest first.
     pub fn accepted(self) -> Vec<ProofFactor> {
         let mut out = Vec::new();
+        if self.passkey {
+            out.push(ProofFactor::Passkey);
+        }
         if self.totp {
             out.push(ProofFactor::Totp);
         }
@@ -131,7 +146,7 @@ mod tests {
     const NOW: i64 = 1_800_000_000;
 
     fn factors(totp: bool, phone: bool) -> AccountFactors {
-        AccountFactors { totp, phone, email_verified: true }
+        AccountFactors { passkey: false, totp, phone, email_verified: true }
     }
 
     #[test]
@@ -141,12 +156,18 @@ mod tests {
         assert_eq!(factors(false, true).accepted(), vec![Sms, Voice]);
         assert_eq!(factors(true, true).accepted(), vec![Totp, Sms, Voice]);
         assert_eq!(factors(false, false).accepted(), vec![Password, Email]);
-        let unconfirmed = AccountFactors { totp: false, phone: false, email_verified: false };
+        let unconfirmed = AccountFactors { passkey: false, totp: false, phone: false, email_verified: false };
         assert_eq!(unconfirmed.accepted(), vec![Password]);
         for f in [Password, Email] {
             assert!(!factors(true, false).accepts(f), "{f:?} must not stand in for an authenticator");
             assert!(!factors(false, true).accepts(f), "{f:?} must not stand in for a phone");
         }
+        // A passkey is the strongest, offered first; alone it still shuts
+        // out the password and the mailbox.
+        let with_passkey = |totp| AccountFactors { passkey: true, totp, phone: false, email_verified: true };
+        assert_eq!(with_passkey(true).accepted(), vec![Passkey, Totp]);
+        assert_eq!(with_passkey(false).accepted(), vec![Passkey]);
+        assert!(with_passkey(false).adding_needs_hold());
     }
 
     #[test]
@@ -179,7 +200,14 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for f in [ProofFactor::Password, ProofFactor::Email, ProofFactor::Sms, ProofFactor::Voice, ProofFactor::Totp] {
+        for f in [
+            ProofFactor::Password,
+            ProofFactor::Email,
+            ProofFactor::Sms,
+            ProofFactor::Voice,
+            ProofFactor::Totp,
+            ProofFactor::Passkey,
+        ] {
             assert_eq!(ProofFactor::parse(f.as_str()), Some(f));
         }
         assert_eq!(ProofFactor::parse("push"), None);

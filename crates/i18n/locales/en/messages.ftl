@@ -54,6 +54,12 @@ mail-totp-replaced-subject = Authenticator replaced
 mail-totp-replaced-body = The authenticator of your { $app } account was replaced. { $hold }If this was not you, start account recovery at once.
 mail-totp-removed-subject = Authenticator removed
 mail-totp-removed-body = The authenticator was removed from your { $app } account. { $hold }If this was not you, contact support at once.
+mail-passkey-added-subject = Passkey added
+mail-passkey-added-body = A passkey named “{ $name }” was added to your { $app } account. { $hold }If this was not you, start account recovery at once.
+mail-passkey-removed-subject = Passkey removed
+mail-passkey-removed-body = The passkey named “{ $name }” was removed from your { $app } account. { $hold }If this was not you, contact support at once.
+mail-passkey-clone-subject = A passkey was refused
+mail-passkey-clone-body = Your passkey “{ $name }” signed with a counter lower than before, which happens when a copy of it is used. The sign-in was refused. If you did not just use it, freeze your account and remove that passkey.
 
 mail-password-changed-subject = Your password was changed
 mail-password-changed-recovery-stopped = The account recovery under way was stopped.
@@ -83,6 +89,7 @@ mail-staff-confirmed-body = An admin confirmed your { $app } staff account after
 ## What a recovery resets, as listed in the messages about it.
 mail-item-authenticator = authenticator
 mail-item-phone = phone
+mail-item-passkeys = passkeys
 mail-item-email = email
 mail-item-password = password
 

@@ -26,6 +26,7 @@ recovery-items-new-email = New e-mail address (only when resetting the e-mail)
 recovery-items-submit = Confirm restore
 recovery-item-authenticator = the authenticator app
 recovery-item-phone = the phone number
+recovery-item-passkeys = the passkeys
 recovery-item-email = the e-mail address
 recovery-codes-title = Confirm your phone and e-mail
 recovery-codes-lead = We send a code to the phone and the e-mail address your account will have after the restore. Both codes are needed.

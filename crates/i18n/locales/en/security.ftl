@@ -21,6 +21,7 @@ mail-password-reset-subject = Your password was reset
 mail-password-reset-body = The password of your { $app } account was reset after a code sent to this address and { $factor }. Every session was ended. { $hold }If you did not do this, freeze your account now with the link below: someone has your mailbox and your second factor.
 mail-password-reset-factor-totp = a code from your authenticator app
 mail-password-reset-factor-sms = a code sent to your phone
+mail-password-reset-factor-passkey = one of your passkeys
 mail-password-reset-factor-none = nothing else, since your account has no second factor
 sms-password-reset = { $app }: your password was reset. Not you? Freeze your account: { $link }
 sms-frozen-by-owner = { $app }: your account is frozen. Nobody can sign in or withdraw.

@@ -50,6 +50,12 @@ mail-totp-replaced-subject = Application d’authentification remplacée
 mail-totp-replaced-body = L’application d’authentification de votre compte { $app } a été remplacée. { $hold }Si ce n’était pas vous, lancez immédiatement la récupération du compte.
 mail-totp-removed-subject = Application d’authentification retirée
 mail-totp-removed-body = L’application d’authentification a été retirée de votre compte { $app }. { $hold }Si ce n’était pas vous, contactez immédiatement l’assistance.
+mail-passkey-added-subject = Clé d’accès ajoutée
+mail-passkey-added-body = Une clé d’accès nommée « { $name } » a été ajoutée à votre compte { $app }. { $hold }Si ce n’était pas vous, lancez immédiatement la récupération du compte.
+mail-passkey-removed-subject = Clé d’accès retirée
+mail-passkey-removed-body = La clé d’accès nommée « { $name } » a été retirée de votre compte { $app }. { $hold }Si ce n’était pas vous, contactez immédiatement l’assistance.
+mail-passkey-clone-subject = Une clé d’accès a été refusée
+mail-passkey-clone-body = Votre clé d’accès « { $name } » a signé avec un compteur plus bas qu’avant, ce qui arrive quand une copie est utilisée. La connexion a été refusée. Si vous ne venez pas de l’utiliser, gelez votre compte et retirez cette clé.
 
 mail-password-changed-subject = Votre mot de passe a été modifié
 mail-password-changed-recovery-stopped = La récupération de compte en cours a été arrêtée.
@@ -79,6 +85,7 @@ mail-staff-confirmed-body = Un administrateur a confirmé votre compte d’équi
 ## Ce qu’une récupération réinitialise.
 mail-item-authenticator = application d’authentification
 mail-item-phone = téléphone
+mail-item-passkeys = clés d’accès
 mail-item-email = adresse e-mail
 mail-item-password = mot de passe
 

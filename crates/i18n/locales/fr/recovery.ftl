@@ -26,6 +26,7 @@ recovery-items-new-email = Nouvelle adresse e-mail (seulement si vous réinitial
 recovery-items-submit = Confirmer le rétablissement
 recovery-item-authenticator = l’application d’authentification
 recovery-item-phone = le numéro de téléphone
+recovery-item-passkeys = les clés d’accès
 recovery-item-email = l’adresse e-mail
 recovery-codes-title = Confirmez votre téléphone et votre e-mail
 recovery-codes-lead = Nous envoyons un code au téléphone et à l’adresse e-mail que votre compte aura après le rétablissement. Les deux codes sont nécessaires.

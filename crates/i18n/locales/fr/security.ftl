@@ -21,6 +21,7 @@ mail-password-reset-subject = Votre mot de passe a été réinitialisé
 mail-password-reset-body = Le mot de passe de votre compte { $app } a été réinitialisé après un code envoyé à cette adresse et { $factor }. Toutes les sessions ont été fermées. { $hold }Si ce n’était pas vous, gelez votre compte maintenant avec le lien ci-dessous : quelqu’un a votre messagerie et votre second facteur.
 mail-password-reset-factor-totp = un code de votre application d’authentification
 mail-password-reset-factor-sms = un code envoyé à votre téléphone
+mail-password-reset-factor-passkey = l’une de vos clés d’accès
 mail-password-reset-factor-none = rien d’autre, car votre compte n’a pas de second facteur
 sms-password-reset = { $app } : votre mot de passe a été réinitialisé. Pas vous ? Gelez votre compte : { $link }
 sms-frozen-by-owner = { $app } : votre compte est gelé. Personne ne peut se connecter ni effectuer de retrait.
