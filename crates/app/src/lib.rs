@@ -20,6 +20,7 @@ pub mod messages;
 pub mod metrics;
 pub mod outbound;
 pub mod owner_port;
+pub mod passkeys;
 pub mod password_reset;
 pub mod passwords;
 pub mod phone;

@@ -214,7 +214,6 @@ impl App {
             }
         };
         release(true).await?;
-        let subject = login_subject(&account.email);
         if account.email_verified_at.is_none() {
             return Err(AppError::EmailUnverified);
         }
@@ -225,21 +224,8 @@ impl App {
         let methods = self.methods(&account).await?;
         let now = self.now();
         if methods.is_empty() {
-            // No second factor: the password alone signs in, and is recorded
-            // as a sign-in with the session, unless the device must first be
-            // confirmed from the e-mail.
-            let device = self.sign_in_device(&account, meta).await?;
-            self.record_device(&device).await?;
-            if device.needs_confirmation {
-                let audit = self.audit_event(AuditKind::LoginPasswordOk, Some(&account.id), meta, "");
-                self.store.append_audit(&audit).await?;
-                self.store.clear_failures(&subject).await?;
-                let (login_id, expires_at) = (new_id(), now + self.settings.login_ttl_s);
-                let pending = self.request_device_confirmation(&account, &login_id, expires_at, &device, meta).await?;
-                return Ok(LoginOutcome::DeviceConfirmationRequired(pending));
-            }
-            let session = self.open_session(&account.id, &subject, &device, meta).await?;
-            return Ok(LoginOutcome::Authenticated(session));
+            // No second factor: the password alone signs in.
+            return self.single_step_sign_in(&account, AuditKind::LoginPasswordOk, meta).await;
         }
         let attempt = LoginAttempt {
             id: new_id(),
@@ -257,6 +243,31 @@ impl App {
         };
         self.store.create_login(&record).await?;
         Ok(LoginOutcome::SecondFactorRequired { login_id: attempt.id, methods, expires_at: attempt.expires_at })
+    }
+
+    /// A sign-in that one step completes (the password of an account with
+    /// no second factor, a passkey): recorded with its session, unless the
+    /// device must first be confirmed from the e-mail; `step` is the audit
+    /// entry of the step that passed when the device must wait.
+    pub(crate) async fn single_step_sign_in(
+        &self,
+        account: &AccountRecord,
+        step: AuditKind,
+        meta: &RequestMeta,
+    ) -> AppResult<LoginOutcome> {
+        let subject = login_subject(&account.email);
+        let device = self.sign_in_device(account, meta).await?;
+        self.record_device(&device).await?;
+        if device.needs_confirmation {
+            let audit = self.audit_event(step, Some(&account.id), meta, "");
+            self.store.append_audit(&audit).await?;
+            self.store.clear_failures(&subject).await?;
+            let (login_id, expires_at) = (new_id(), self.now() + self.settings.login_ttl_s);
+            let pending = self.request_device_confirmation(account, &login_id, expires_at, &device, meta).await?;
+            return Ok(LoginOutcome::DeviceConfirmationRequired(pending));
+        }
+        let session = self.open_session(&account.id, &subject, &device, meta).await?;
+        Ok(LoginOutcome::Authenticated(session))
     }
 
     /// After a password checked against a hash made with other parameters
@@ -287,6 +298,10 @@ impl App {
     /// authenticator nor a phone has no second factor.
     pub async fn methods(&self, account: &AccountRecord) -> AppResult<Vec<SecondFactorMethod>> {
         let mut methods = Vec::new();
+        // The strongest first: a passkey cannot be relayed by a phishing page.
+        if !self.store.passkeys(&account.id).await?.is_empty() {
+            methods.push(SecondFactorMethod::Passkey);
+        }
         if self.store.totp_factor(&account.id).await?.is_some() {
             methods.push(SecondFactorMethod::Totp);
         }
@@ -404,7 +419,9 @@ impl App {
             SecondFactorMethod::Email => Ok((Channel::Email, account.email.clone())),
             SecondFactorMethod::Sms => Ok((Channel::Sms, account.phone.clone().unwrap_or_default())),
             SecondFactorMethod::Voice => Ok((Channel::Voice, account.phone.clone().unwrap_or_default())),
-            SecondFactorMethod::Totp => Err(AppError::invalid("channel", "must be sms, voice or email")),
+            SecondFactorMethod::Totp | SecondFactorMethod::Passkey => {
+                Err(AppError::invalid("channel", "must be sms, voice or email"))
+            }
         }
     }
 
@@ -413,7 +430,7 @@ impl App {
     /// session opened, the throttle cleared, the audit entry. On a device
     /// that must first be confirmed, the same without the session, and then
     /// the e-mail's "Was this you?".
-    async fn complete_second_step(
+    pub(crate) async fn complete_second_step(
         &self,
         ctx: &SignInContext,
         totp_step: Option<i64>,
@@ -481,7 +498,12 @@ impl App {
     /// throttle and the account's lock, with its audit entries (the refusal,
     /// the replay when it was one, the lock-out when it caused one), in one
     /// transaction; returns the error to answer.
-    async fn fail_second_step(&self, ctx: &SignInContext, replayed: bool, meta: &RequestMeta) -> AppResult<AppError> {
+    pub(crate) async fn fail_second_step(
+        &self,
+        ctx: &SignInContext,
+        replayed: bool,
+        meta: &RequestMeta,
+    ) -> AppResult<AppError> {
         let account_id = ctx.account.id.as_str();
         let failure = SignInFailure {
             login_id: ctx.attempt.id.clone(),

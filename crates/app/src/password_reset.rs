@@ -19,6 +19,7 @@ use crate::codes::CodeSent;
 use crate::crypto::new_id;
 use crate::error::{AppError, AppResult};
 use crate::limits::{login_subject, step_up_subject};
+use crate::passkeys::{CeremonyPurpose, PasskeyAnswer};
 use crate::ports::{AccountChange, AccountChangeOutcome, AccountChangePlan, AccountRecord, AuditEvent, Channel};
 use crate::ports::{Effects, SignOut};
 use crate::{App, RequestMeta};
@@ -156,8 +157,12 @@ impl App {
             if !methods.contains(&method) {
                 return Err(AppError::invalid("method", "is not one of this account's second factors"));
             }
-            self.prove_reset_factor(&account, method, code, meta).await?;
-            if method == SecondFactorMethod::Totp { "totp" } else { "sms" }
+            self.prove_reset_factor(&account, &reset.id, method, code, meta).await?;
+            match method {
+                SecondFactorMethod::Totp => "totp",
+                SecondFactorMethod::Passkey => "passkey",
+                _ => "sms",
+            }
         };
         let new_hash = self.hasher.hash(new_password).await?;
         let now = self.now();
@@ -207,6 +212,7 @@ impl App {
     async fn prove_reset_factor(
         &self,
         account: &AccountRecord,
+        reset_id: &str,
         method: SecondFactorMethod,
         code: &str,
         meta: &RequestMeta,
@@ -218,6 +224,11 @@ impl App {
             SecondFactorMethod::Sms | SecondFactorMethod::Voice => {
                 let channel = if method == SecondFactorMethod::Sms { Channel::Sms } else { Channel::Voice };
                 self.verify_sent_code_on(&account.id, PURPOSE_RESET_FACTOR, channel, code).await.map(|_| ())
+            }
+            // `code` carries the passkey's answer to the reset's ceremony.
+            SecondFactorMethod::Passkey => {
+                let answer = PasskeyAnswer::from_secret(code)?;
+                self.verify_passkey(CeremonyPurpose::PasswordReset, account, reset_id, &answer, meta).await.map(|_| ())
             }
             SecondFactorMethod::Email => Err(AppError::InvalidCode),
         };

@@ -582,6 +582,11 @@ pub enum AccountChange {
     BindTotp { setup: TotpSetup, last_step: i64, replacement_hold_until: i64, replacement_notices: Vec<QueuedMessage> },
     /// Removes the bound authenticator; refused if none is bound.
     RemoveTotp,
+    /// Adds a passkey; refused if its credential is registered anywhere
+    /// already or the account holds `max` passkeys.
+    AddPasskey { passkey: crate::passkeys::port::PasskeyRecord, max: i64 },
+    /// Removes one of the account's passkeys; refused if it has no such one.
+    RemovePasskey { id: String },
 }
 
 /// Who is signed out with a change.
@@ -653,6 +658,7 @@ pub trait Store:
     + StaffStore
     + SecurityCentreStore
     + crate::devices::port::DeviceStore
+    + crate::passkeys::port::PasskeyStore
 {
 }
 
@@ -676,6 +682,7 @@ impl<T> Store for T where
         + StaffStore
         + SecurityCentreStore
         + crate::devices::port::DeviceStore
+        + crate::passkeys::port::PasskeyStore
 {
 }
 

@@ -12,6 +12,7 @@ use crate::codes::PURPOSE_STEP_UP;
 use crate::crypto::token_hash;
 use crate::error::{AppError, AppResult};
 use crate::limits::step_up_subject;
+use crate::passkeys::{CeremonyPurpose, PasskeyAnswer};
 use crate::ports::{AccountRecord, Channel};
 use crate::{App, RequestMeta};
 
@@ -32,6 +33,7 @@ impl App {
     /// The factors the account holds now.
     pub async fn account_factors(&self, account: &AccountRecord) -> AppResult<AccountFactors> {
         Ok(AccountFactors {
+            passkey: !self.store.passkeys(&account.id).await?.is_empty(),
             totp: self.store.totp_factor(&account.id).await?.is_some(),
             phone: account.phone.is_some(),
             email_verified: account.email_verified_at.is_some(),
@@ -137,6 +139,11 @@ impl App {
     ) -> AppResult<()> {
         match factor {
             ProofFactor::Totp => self.use_totp_code(&account.id, secret, meta).await,
+            // `secret` carries the passkey's answer to a sudo ceremony.
+            ProofFactor::Passkey => {
+                let answer = PasskeyAnswer::from_secret(secret)?;
+                self.verify_passkey(CeremonyPurpose::Sudo, account, "", &answer, meta).await.map(|_| ())
+            }
             ProofFactor::Password => {
                 let long = secret.chars().count() > twostep_domain::MAX_PASSWORD_CHARS;
                 if !secret.is_empty() && !long && self.hasher.verify(secret, Some(&account.password_hash)).await? {

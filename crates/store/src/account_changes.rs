@@ -151,6 +151,14 @@ async fn write_change(
                 .map_err(db_err)?;
             Ok(if removed.rows_affected() == 1 { Ok(false) } else { Err(AccountChangeOutcome::Changed) })
         }
+        AccountChange::AddPasskey { passkey, max } => {
+            let added = passkey.account_id == *id && crate::passkeys::add_passkey(conn, passkey, *max).await?;
+            Ok(if added { Ok(false) } else { Err(AccountChangeOutcome::Changed) })
+        }
+        AccountChange::RemovePasskey { id: passkey_id } => {
+            let removed = crate::passkeys::remove_passkey(conn, id, passkey_id).await?;
+            Ok(if removed { Ok(false) } else { Err(AccountChangeOutcome::Changed) })
+        }
     }
 }
 

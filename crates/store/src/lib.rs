@@ -17,6 +17,7 @@ mod devices;
 mod group_commit;
 mod master_key;
 mod owner;
+mod passkeys;
 mod queue;
 mod records;
 mod recovery;

@@ -582,6 +582,13 @@ impl RecoveryStore for SqlStore {
                 sqlx::query(sql).bind(&p.account_id).execute(&mut *tx).await.map_err(db_err)?;
             }
         }
+        if p.remove_passkeys {
+            sqlx::query("DELETE FROM passkeys WHERE account_id = $1")
+                .bind(&p.account_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
         if p.new_email.is_some() {
             crate::owner::remember_channel(&mut tx, &p.account_id, Channel::Email, p.now).await?;
         }

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "languages", LANGUAGES),
     (11, "security_centre", SECURITY_CENTRE),
     (12, "devices", DEVICES),
+    (13, "passkeys", PASSKEYS),
 ];
 
 const CORE: &str = r#"
@@ -467,6 +468,39 @@ ALTER TABLE sessions ADD COLUMN device_id TEXT;
 CREATE INDEX sessions_device ON sessions (device_id);
 ALTER TABLE accounts ADD COLUMN device_confirmation TEXT NOT NULL DEFAULT '';
 CREATE INDEX withdrawals_account ON withdrawals (account_id);
+"#;
+
+/// Passkeys. `credential` is webauthn-rs's `Passkey` as JSON (a public key
+/// and its counter: nothing secret); `sign_count` repeats the counter so a
+/// use is recorded only over the count it was checked against;
+/// `credential_id` (base64url) is unique across every account. A ceremony
+/// under way keeps its server half in `passkey_challenges` (taken once,
+/// five minutes), so every instance can finish any; `ip` is the per-IP
+/// limit's subject.
+const PASSKEYS: &str = r#"
+CREATE TABLE passkeys (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    credential_id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    credential TEXT NOT NULL,
+    sign_count BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_used_at BIGINT
+);
+CREATE INDEX passkeys_account ON passkeys (account_id, created_at);
+CREATE TABLE passkey_challenges (
+    id TEXT PRIMARY KEY,
+    purpose TEXT NOT NULL,
+    account_id TEXT,
+    subject TEXT NOT NULL,
+    state TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX passkey_challenges_expires ON passkey_challenges (expires_at);
+CREATE INDEX passkey_challenges_ip ON passkey_challenges (ip, expires_at);
 "#;
 
 /// The migration's SQL spelled for `backend`.

@@ -78,7 +78,7 @@ impl AppState {
 #[openapi(
     info(title = "twostep", description = "Account security: sign-in with a second factor and safe recovery."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "login"), (name = "me"), (name = "security centre"), (name = "recovery"), (name = "staff"), (name = "service"),
+    tags((name = "accounts"), (name = "login"), (name = "me"), (name = "passkeys"), (name = "security centre"), (name = "recovery"), (name = "staff"), (name = "service"),
         (name = "dev"))
 )]
 struct ApiDoc;
@@ -97,7 +97,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The routes and their OpenAPI description, built together.
 pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
-    use api::{admin, centre, devices, login, me, phone, recovery, service, upload};
+    use api::{admin, centre, devices, login, me, passkeys, phone, recovery, service, upload};
     let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(service::healthz))
         .routes(routes!(service::readyz))
@@ -129,6 +129,15 @@ pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(me::withdraw))
         .routes(routes!(me::sudo))
         .routes(routes!(me::stop_recoveries))
+        .routes(routes!(passkeys::list, passkeys::add))
+        .routes(routes!(passkeys::registration))
+        .routes(routes!(passkeys::rename, passkeys::remove))
+        .routes(routes!(passkeys::sudo_options))
+        .routes(routes!(passkeys::login_options))
+        .routes(routes!(passkeys::login_passkey))
+        .routes(routes!(passkeys::sign_in_options))
+        .routes(routes!(passkeys::sign_in))
+        .routes(routes!(passkeys::reset_options))
         .routes(routes!(centre::set_phrase, centre::remove_phrase))
         .routes(routes!(centre::request_reset))
         .routes(routes!(centre::verify_reset))

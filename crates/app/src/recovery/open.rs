@@ -225,7 +225,11 @@ impl App {
         if self.store.totp_factor(&account.id).await?.is_some() {
             items.push(ResetItem::Authenticator);
         }
-        items.extend([ResetItem::Phone, ResetItem::Email]);
+        items.push(ResetItem::Phone);
+        if !self.store.passkeys(&account.id).await?.is_empty() {
+            items.push(ResetItem::Passkeys);
+        }
+        items.push(ResetItem::Email);
         if sets_password {
             items.push(ResetItem::Password);
         }
@@ -267,7 +271,7 @@ impl App {
         items.sort();
         items.dedup();
         if items.is_empty() {
-            return Err(AppError::invalid("reset", "choose at least one of authenticator, phone, email"));
+            return Err(AppError::invalid("reset", "choose at least one of authenticator, phone, passkeys, email"));
         }
         let new_phone = match (items.contains(&ResetItem::Phone), new_phone) {
             (true, Some(p)) => Some(normalize_phone(p).map_err(|e| renamed(e, "new_phone"))?),

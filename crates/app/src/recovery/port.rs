@@ -176,6 +176,8 @@ pub struct ApprovalPlan {
     pub now: i64,
     pub hold_until: i64,
     pub remove_authenticator: bool,
+    /// Every passkey of the account goes.
+    pub remove_passkeys: bool,
     pub new_phone: Option<String>,
     pub new_email: Option<String>,
     /// Sets the password the case was opened with.

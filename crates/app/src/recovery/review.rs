@@ -327,6 +327,7 @@ impl App {
             now,
             hold_until,
             remove_authenticator: resets(ResetItem::Authenticator),
+            remove_passkeys: resets(ResetItem::Passkeys),
             set_password: record.sets_password,
             new_phone,
             new_email,

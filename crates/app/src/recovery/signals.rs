@@ -56,7 +56,8 @@ impl App {
             account_age_days: (case.created_at - account.created_at).max(0) / 86_400,
             earlier_cases: earlier.len() as i64,
             earlier_refused: refused,
-            resets_authenticator: resets(ResetItem::Authenticator),
+            // Passkeys weigh as the authenticator does: a strong factor gone.
+            resets_authenticator: resets(ResetItem::Authenticator) || resets(ResetItem::Passkeys),
             resets_phone: resets(ResetItem::Phone),
             resets_email: resets(ResetItem::Email),
             identity_provided: case.step_done(RecoveryStep::Identity),

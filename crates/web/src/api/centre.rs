@@ -123,10 +123,12 @@ pub struct CompleteResetBody {
     /// 8 to 128 characters.
     #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
-    /// `totp`, `sms` or `voice`: the second factor proven by `code`. Needed
-    /// when the reset lists methods.
+    /// `passkey`, `totp`, `sms` or `voice`: the second factor proven by
+    /// `code` (or `passkey`). Needed when the reset lists methods.
     pub method: Option<String>,
     pub code: Option<String>,
+    /// For `passkey`: the answer to `POST /api/v1/password-reset/{reset_id}/passkey-options`.
+    pub passkey: Option<crate::api::passkeys::PasskeyAnswerBody>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -139,7 +141,8 @@ pub struct ResetDoneResponse {
 
 /// Forgot password: set the new password
 ///
-/// With a proof of the account's second factor (`method` and `code`) when it has one. Every session ends,
+/// With a proof of the account's second factor (`method` and `code`, or `method: passkey` and `passkey`) when it
+/// has one. Every session ends,
 /// withdrawals are held (24 hours by default) and every address and number the account had is told, with a link
 /// that freezes the account.
 #[utoipa::path(post, path = "/api/v1/password-reset/{reset_id}/complete", tag = "security centre",
@@ -159,11 +162,15 @@ pub async fn complete_reset(
         .method
         .as_deref()
         .map(|m| match SecondFactorMethod::try_from(m) {
-            Ok(SecondFactorMethod::Email) | Err(_) => Err(AppError::invalid("method", "must be totp, sms or voice")),
+            Ok(SecondFactorMethod::Email) | Err(_) => {
+                Err(AppError::invalid("method", "must be passkey, totp, sms or voice"))
+            }
             Ok(m) => Ok(m),
         })
         .transpose()?;
-    let proof = match (method, b.code.as_deref()) {
+    let passkey = b.passkey.map(|p| twostep_app::passkeys::PasskeyAnswer::from(p).to_secret());
+    let code = if method == Some(SecondFactorMethod::Passkey) { passkey } else { b.code };
+    let proof = match (method, code.as_deref()) {
         (Some(m), Some(code)) => Some((m, code)),
         (Some(_), None) => return Err(AppError::invalid("code", "is required with method").into()),
         (None, Some(_)) => return Err(AppError::invalid("method", "is required with code").into()),

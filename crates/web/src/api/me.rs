@@ -270,13 +270,15 @@ pub async fn withdraw(
 
 #[derive(Deserialize, ToSchema)]
 pub struct SudoBody {
-    /// The factor proved: `totp`, `sms`, `voice` or `email` (a code sent by `POST /api/v1/me/code` on that
-    /// channel), or `password`. Only factors the account accepts count (see `step_up_required`).
+    /// The factor proved: `passkey`, `totp`, `sms`, `voice` or `email` (a code sent by `POST /api/v1/me/code` on
+    /// that channel), or `password`. Only factors the account accepts count (see `step_up_required`).
     pub method: String,
-    /// The code, for every method but `password`.
+    /// The code, for `totp`, `sms`, `voice` and `email`.
     pub code: Option<String>,
     /// The password, for `password`.
     pub password: Option<String>,
+    /// For `passkey`: the answer to `POST /api/v1/me/sudo/passkey-options`.
+    pub passkey: Option<crate::api::passkeys::PasskeyAnswerBody>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -289,7 +291,8 @@ pub struct SudoResponse {
 /// Confirm it is you (sudo mode)
 ///
 /// Records a proof of a factor the account already has, so that sensitive changes may follow for `--sudo-ttl-s` (10
-/// minutes by default). With an authenticator: `method: totp` and a current code; with a phone: `sms` or `voice`
+/// minutes by default). With a passkey: `method: passkey` and `passkey`, the answer to the options of
+/// `POST /api/v1/me/sudo/passkey-options`. With an authenticator: `method: totp` and a current code; with a phone: `sms` or `voice`
 /// and a code from `POST /api/v1/me/code`; with neither: `password` (the password again) or `email` (a code from
 /// `POST /api/v1/me/code`). A refusal names the methods that count.
 #[utoipa::path(post, path = "/api/v1/me/sudo", tag = "me", security(("bearer" = [])), request_body = SudoBody,
@@ -304,17 +307,21 @@ pub async fn sudo(
     auth: Authed,
     ApiJson(b): ApiJson<SudoBody>,
 ) -> ApiResult<Json<SudoResponse>> {
-    let factor = twostep_domain::sudo::ProofFactor::parse(&b.method)
-        .ok_or_else(|| crate::error::ApiError::invalid("method: must be one of totp, sms, voice, email, password"))?;
+    let factor = twostep_domain::sudo::ProofFactor::parse(&b.method).ok_or_else(|| {
+        crate::error::ApiError::invalid("method: must be one of passkey, totp, sms, voice, email, password")
+    })?;
     let secret = match factor {
         twostep_domain::sudo::ProofFactor::Password => b.password,
+        twostep_domain::sudo::ProofFactor::Passkey => {
+            b.passkey.map(|p| twostep_app::passkeys::PasskeyAnswer::from(p).to_secret())
+        }
         _ => b.code,
     }
     .ok_or_else(|| {
-        crate::error::ApiError::invalid(if b.method == "password" {
-            "password: is required"
-        } else {
-            "code: is required"
+        crate::error::ApiError::invalid(match b.method.as_str() {
+            "password" => "password: is required",
+            "passkey" => "passkey: is required",
+            _ => "code: is required",
         })
     })?;
     let granted = s.app.prove_factor(&auth.account_id, &auth.token, factor, &secret, &meta).await?;
