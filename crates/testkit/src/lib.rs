@@ -126,11 +126,15 @@ impl TestServer {
             Arc::new(providers.build(store.clone(), dyn_clock.clone()).expect("providers"));
         // Cheap hashing keeps tests fast; production parameters are unit-tested.
         let hasher = PasswordHasher::with_params(4, argon2::Params::new(1024, 1, 1, None).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // A public URL may name the port the server is given (for passkeys,
+        // whose origin must be exact): "http://localhost:{port}".
+        let mut settings = settings;
+        settings.public_url = settings.public_url.replace("{port}", &addr.port().to_string());
         let app = App::new(store, delivery, dyn_clock, Arc::new(db.keyring()), hasher, settings);
         let router = twostep_web::app(AppState::new(app.clone(), !providers.any()));
         let workers = app.spawn_delivery_workers();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
             axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
         });

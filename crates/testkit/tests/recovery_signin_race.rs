@@ -218,6 +218,7 @@ async fn approval_and_freeze_racing_sign_ins_of_the_account_never_deadlock() {
                 now,
                 hold_until,
                 remove_authenticator: true,
+                remove_passkeys: false,
                 set_password: false,
                 new_phone: Some("+447911123456".into()),
                 new_email: None,

@@ -140,6 +140,7 @@ fn plan(r: &CaseRecord, reviewer: &str, now: i64) -> ApprovalPlan {
         now,
         hold_until: now + 48 * 3600,
         remove_authenticator: true,
+        remove_passkeys: false,
         set_password: false,
         new_phone: Some("+447911123456".into()),
         new_email: None,

@@ -26,6 +26,9 @@ pub struct Browser {
     pub base: String,
     pub shots: PathBuf,
     driver: Child,
+    /// chromedriver's address, for the commands fantoccini does not have
+    /// (the WebAuthn virtual authenticators).
+    webdriver: String,
     profile: PathBuf,
     axe: std::sync::OnceLock<String>,
 }
@@ -152,11 +155,76 @@ impl Browser {
             base: base.to_owned(),
             shots: screenshot_dir(),
             driver,
+            webdriver: webdriver.clone(),
             profile,
             axe: std::sync::OnceLock::new(),
         };
         b.resize(DESKTOP).await;
         b
+    }
+
+    /// A WebDriver command of this session that fantoccini does not have.
+    async fn session_command(&self, method: reqwest::Method, tail: &str, body: Option<Value>) -> Value {
+        let id = self.client.session_id().await.unwrap().expect("a session");
+        let url = format!("{}/session/{id}/{tail}", self.webdriver);
+        let mut req = twostep_testkit::http_client().request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let answer: Value = req.send().await.unwrap().json().await.unwrap();
+        assert!(answer["value"].get("error").is_none(), "{tail}: {answer}");
+        answer["value"].clone()
+    }
+
+    /// A virtual platform authenticator (CTAP2, resident keys, user
+    /// verification that always succeeds); returns its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let options = json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+            "automaticPresenceSimulation": true,
+        });
+        let v = self.session_command(reqwest::Method::POST, "webauthn/authenticator", Some(options)).await;
+        v.as_str().expect("an authenticator id").to_owned()
+    }
+
+    /// The credentials the virtual authenticator holds (with their private
+    /// keys and signature counts).
+    pub async fn virtual_credentials(&self, authenticator: &str) -> Vec<Value> {
+        let tail = format!("webauthn/authenticator/{authenticator}/credentials");
+        self.session_command(reqwest::Method::GET, &tail, None).await.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Puts `credential` back into the authenticator with another signature
+    /// count: what a copy of the key made earlier would answer with.
+    pub async fn set_sign_count(&self, authenticator: &str, credential: &Value, sign_count: u64) {
+        let id = credential["credentialId"].as_str().unwrap();
+        let tail = format!("webauthn/authenticator/{authenticator}/credentials/{id}");
+        self.session_command(reqwest::Method::DELETE, &tail, None).await;
+        let mut again = credential.clone();
+        again["signCount"] = sign_count.into();
+        let tail = format!("webauthn/authenticator/{authenticator}/credential");
+        self.session_command(reqwest::Method::POST, &tail, Some(again)).await;
+    }
+
+    /// `navigator.credentials.create()` or `.get()` (`kind`) with the
+    /// server's options (JSON), in the page; the credential as JSON.
+    pub async fn webauthn(&self, kind: &str, options: &Value) -> Value {
+        let script = r#"
+            const [kind, options, done] = arguments;
+            (async () => {
+                const cred = kind === 'create'
+                    ? await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) })
+                    : await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
+                return cred.toJSON();
+            })().then(done, e => done({ error: String(e) }));
+        "#;
+        let v = self.client.execute_async(script, vec![json!(kind), options.clone()]).await.unwrap();
+        assert!(v.get("error").is_none(), "navigator.credentials.{kind}: {v}");
+        v
     }
 
     pub async fn goto(&self, path: &str) {
