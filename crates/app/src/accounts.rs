@@ -28,6 +28,8 @@ pub struct AccountOverview {
     pub phone: Option<String>,
     pub role: Role,
     pub totp: bool,
+    /// How many passkeys the account holds.
+    pub passkeys: usize,
     pub phone_bound: bool,
     pub email_verified: bool,
     pub withdrawals_blocked_until: Option<i64>,
@@ -188,6 +190,7 @@ impl App {
             phone: account.phone.as_deref().map(mask_phone),
             role: account.role,
             totp,
+            passkeys: self.store.passkeys(account_id).await?.len(),
             phone_bound: account.phone.is_some(),
             email_verified: account.email_verified_at.is_some(),
             withdrawals_blocked_until: account.withdrawals_blocked_until.filter(|&t| t > now),

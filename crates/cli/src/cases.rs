@@ -166,6 +166,15 @@ pub async fn run(app: &App, command: CasesCommand) -> Result<()> {
                     (true, false) => "not proven",
                 }
             );
+            let passkeys: Vec<String> = e
+                .passkeys
+                .iter()
+                .map(|p| {
+                    let used = p.last_used_at.map(twostep_web::time::rfc3339).unwrap_or_else(|| "never".into());
+                    format!("{} (added {}, last used {used})", p.name, time(Some(p.created_at)))
+                })
+                .collect();
+            println!("passkeys    {}", if passkeys.is_empty() { "-".to_owned() } else { passkeys.join("; ") });
             println!("answers     {} of {} right", e.record.answers_right, e.record.answers_total);
             let docs: Vec<String> =
                 e.documents.iter().map(|d| format!("{} {}x{} {}", d.slot, d.width, d.height, d.content_type)).collect();

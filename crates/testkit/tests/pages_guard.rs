@@ -253,7 +253,7 @@ async fn login_page_weight() {
     let html = http.get(format!("{}/login", s.url)).send().await.unwrap().text().await.unwrap();
     let mut total = html.len();
     let mut parts = vec![("login HTML".to_owned(), html.len())];
-    for asset in ["/assets/app.css?v=2", "/assets/app.js?v=2", "/assets/pow-worker.js"] {
+    for asset in ["/assets/app.css?v=3", "/assets/app.js?v=3", "/assets/pow-worker.js"] {
         if asset != "/assets/pow-worker.js" {
             assert!(html.contains(asset), "the page loads {asset}");
         }

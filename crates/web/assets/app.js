@@ -127,6 +127,63 @@
     });
   });
 
+  // Passkeys. A form with data-passkey="create" or "get" asks its
+  // data-options address (same origin, with the form's CSRF token) for the
+  // options, lets the browser create or use a passkey, and sends the answer
+  // in its hidden fields. The sign-in page also offers the browser's saved
+  // passkeys in the e-mail field's autofill, where the browser can.
+  var webauthn = !!(window.PublicKeyCredential && PublicKeyCredential.parseRequestOptionsFromJSON &&
+    PublicKeyCredential.parseCreationOptionsFromJSON);
+  var conditional = null;
+  function passkey(form, mediation) {
+    var body = new URLSearchParams();
+    body.set('csrf', form.elements.namedItem('csrf').value);
+    return fetch(form.getAttribute('data-options'), { method: 'POST', body: body, credentials: 'same-origin' })
+      .then(function (r) {
+        return r.json().then(function (j) { if (!r.ok) throw new Error(j.error || r.status); return j; });
+      })
+      .then(function (o) {
+        var ask;
+        if (form.getAttribute('data-passkey') === 'create') {
+          ask = navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(o.public_key) });
+        } else {
+          var request = { publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(o.public_key) };
+          if (mediation) { conditional = new AbortController(); request.mediation = mediation; request.signal = conditional.signal; }
+          ask = navigator.credentials.get(request);
+        }
+        return ask.then(function (cred) {
+          form.elements.namedItem('challenge_id').value = o.challenge_id;
+          form.elements.namedItem('credential').value = JSON.stringify(cred.toJSON());
+          form.submit();
+        });
+      });
+  }
+  document.querySelectorAll('form[data-passkey]').forEach(function (pk) {
+    var status = pk.querySelector('[data-passkey-status]');
+    if (!webauthn) { status.textContent = say(pk, 'unsupported', 'This browser cannot use passkeys here.'); return; }
+    pk.addEventListener('submit', function (event) {
+      if (pk.elements.namedItem('credential').value) return;
+      event.preventDefault();
+      if (!pk.checkValidity()) { pk.reportValidity(); return; }
+      if (conditional) { conditional.abort(); conditional = null; }
+      status.textContent = '';
+      passkey(pk).catch(function (e) {
+        status.textContent = say(pk, 'failed', 'The passkey did not answer ({reason}).', { reason: e.message || e.name });
+      });
+    });
+  });
+  var signIn = document.getElementById('passkey-login');
+  var email = document.getElementById('f-email');
+  if (webauthn && signIn && email && PublicKeyCredential.isConditionalMediationAvailable) {
+    var offer = function () {
+      email.removeEventListener('focus', offer);
+      PublicKeyCredential.isConditionalMediationAvailable().then(function (yes) {
+        if (yes) passkey(signIn, 'conditional').catch(function () {});
+      });
+    };
+    if (document.activeElement === email) offer(); else email.addEventListener('focus', offer);
+  }
+
   // The sign-in puzzle: solved in a Web Worker with a visible progress bar.
   var form = document.getElementById('login-form');
   if (!form || !form.getAttribute('data-pow-salt')) return;

@@ -45,6 +45,8 @@ pub struct CaseEvidence {
     pub account_phone: Option<String>,
     pub account_created_at: i64,
     pub account_frozen_at: Option<i64>,
+    /// The account's passkeys: when each was added and last used.
+    pub passkeys: Vec<crate::passkeys::PasskeyRecord>,
     pub answers: Vec<AnswerOutcome>,
     pub documents: Vec<DocumentInfo>,
     pub high_risk: bool,
@@ -166,6 +168,7 @@ impl App {
             None => false,
         };
         Ok(CaseEvidence {
+            passkeys: self.store.passkeys(&account.id).await?,
             answers: self.store.case_answers(case_id).await?,
             documents: self.store.case_documents(case_id).await?,
             account_email: account.email,

@@ -106,3 +106,31 @@ activity-none = Nothing yet.
 questions-title = Security questions
 questions-lead = Answer 2 to 5 of these. If you ever lose your second factor, the reviewer sees how well a recovery request answers them. They never sign you in on their own. Leave the others blank.
 questions-save = Save answers
+account-passkeys = Passkeys
+account-passkeys-count = { $n ->
+        [one] One passkey
+       *[other] { $n } passkeys
+    }
+account-passkeys-none = None yet. A passkey signs you in with your device's screen lock, and no phishing site can use it.
+account-passkeys-manage = Manage passkeys
+passkeys-title = Passkeys
+passkeys-lead = A passkey lives in your phone, computer or security key and is unlocked with its screen lock. It is the strongest second factor: it works only on this site, so a phishing page cannot use it.
+passkeys-added = added
+passkeys-last-used = last used
+passkeys-never-used = never used
+passkeys-new-name = New name
+passkeys-rename = Rename
+passkeys-remove = Remove
+passkeys-remove-named = Remove the passkey { $name }
+passkeys-none = You have no passkey yet.
+passkeys-add-title = Add a passkey
+passkeys-full = You have { $n } passkeys, the most an account may hold. Remove one to add another.
+passkeys-add-why = Beside another second factor, a new passkey pauses withdrawals for a while, and your e-mail and phone are told.
+passkeys-name = Name of the passkey
+passkeys-name-hint = For example Laptop or Phone, 1 to 64 characters.
+passkeys-add = Create a passkey
+passkeys-confirm-first = To add a passkey, confirm it is you first.
+passkeys-confirm = Confirm it's you
+passkeys-done-added = Passkey added.
+passkeys-done-renamed = Passkey renamed.
+passkeys-done-removed = Passkey removed.

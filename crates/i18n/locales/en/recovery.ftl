@@ -114,3 +114,4 @@ cancel-lead = Someone started recovering your account. If it was not you, type t
 cancel-code = Cancel code
 cancel-submit = Stop the recovery
 cancel-unknown = That cancel code is not known or no longer works.
+recovery-items-passkeys = My passkeys (the device that held them is lost)

@@ -83,3 +83,6 @@ reset-unavailable-lead = Lost your authenticator or phone too? Ask our staff to 
 reset-open-recovery = Start the recovery
 recovery-item-password = the password
 recovery-items-sets-password = This recovery also sets the new password you chose. Tick what else you lost, or nothing.
+reset-prove-passkey = Prove it is you with your passkey, and choose the new password.
+reset-passkey-submit = Use my passkey and set the password
+reset-or-code = Or prove it with a code instead.

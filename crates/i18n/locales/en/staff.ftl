@@ -96,3 +96,9 @@ question-favourite_teacher = What was the surname of your favourite teacher?
 question-fact-account_opened = In which month and year did you open your account? (e.g. 2024-03)
 question-fact-authenticator_added = In which month and year did you add your authenticator app? (e.g. 2024-03)
 question-fact-last_withdrawal_asset = Which asset did you last withdraw? (e.g. BTC)
+staff-case-passkeys = Passkeys
+staff-case-passkeys-count = { $n ->
+        [one] one
+       *[other] { $n }
+    }
+staff-case-passkeys-none = none

@@ -106,3 +106,31 @@ activity-none = Rien pour l’instant.
 questions-title = Questions de sécurité
 questions-lead = Répondez à 2 à 5 de ces questions. Si vous perdez un jour votre second facteur, la personne qui examine une demande de récupération voit dans quelle mesure elle y répond. Elles ne vous connectent jamais à elles seules. Laissez les autres vides.
 questions-save = Enregistrer les réponses
+account-passkeys = Clés d’accès
+account-passkeys-count = { $n ->
+        [one] Une clé d’accès
+       *[other] { $n } clés d’accès
+    }
+account-passkeys-none = Aucune pour l’instant. Une clé d’accès vous connecte avec le verrouillage d’écran de votre appareil, et aucun site d’hameçonnage ne peut s’en servir.
+account-passkeys-manage = Gérer les clés d’accès
+passkeys-title = Clés d’accès
+passkeys-lead = Une clé d’accès vit dans votre téléphone, votre ordinateur ou une clé de sécurité, et se déverrouille avec son verrouillage d’écran. C’est le second facteur le plus fort : elle ne fonctionne que sur ce site, donc une page d’hameçonnage ne peut pas s’en servir.
+passkeys-added = ajoutée
+passkeys-last-used = dernière utilisation
+passkeys-never-used = jamais utilisée
+passkeys-new-name = Nouveau nom
+passkeys-rename = Renommer
+passkeys-remove = Retirer
+passkeys-remove-named = Retirer la clé d’accès { $name }
+passkeys-none = Vous n’avez pas encore de clé d’accès.
+passkeys-add-title = Ajouter une clé d’accès
+passkeys-full = Vous avez { $n } clés d’accès, le maximum pour un compte. Retirez-en une pour en ajouter une autre.
+passkeys-add-why = À côté d’un autre second facteur, une nouvelle clé d’accès suspend les retraits pendant un temps, et votre e-mail et votre téléphone sont prévenus.
+passkeys-name = Nom de la clé d’accès
+passkeys-name-hint = Par exemple Portable ou Téléphone, de 1 à 64 caractères.
+passkeys-add = Créer une clé d’accès
+passkeys-confirm-first = Pour ajouter une clé d’accès, confirmez d’abord que c’est vous.
+passkeys-confirm = Confirmer que c’est vous
+passkeys-done-added = Clé d’accès ajoutée.
+passkeys-done-renamed = Clé d’accès renommée.
+passkeys-done-removed = Clé d’accès retirée.

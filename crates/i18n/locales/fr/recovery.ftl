@@ -114,3 +114,4 @@ cancel-lead = Quelqu’un a commencé à récupérer votre compte. Si ce n’ét
 cancel-code = Code d’annulation
 cancel-submit = Arrêter la récupération
 cancel-unknown = Ce code d’annulation est inconnu ou ne fonctionne plus.
+recovery-items-passkeys = Mes clés d’accès (l’appareil qui les gardait est perdu)

@@ -83,3 +83,6 @@ reset-unavailable-lead = Vous avez aussi perdu votre application d’authentific
 reset-open-recovery = Commencer la récupération
 recovery-item-password = le mot de passe
 recovery-items-sets-password = Cette récupération définit aussi le nouveau mot de passe que vous avez choisi. Cochez ce que vous avez perdu d’autre, ou rien.
+reset-prove-passkey = Prouvez que c’est vous avec votre clé d’accès, et choisissez le nouveau mot de passe.
+reset-passkey-submit = Utiliser ma clé d’accès et définir le mot de passe
+reset-or-code = Ou prouvez-le plutôt avec un code.

@@ -96,3 +96,9 @@ question-favourite_teacher = Quel était le nom de famille de votre professeur p
 question-fact-account_opened = En quel mois et quelle année avez-vous ouvert votre compte ? (par exemple 2024-03)
 question-fact-authenticator_added = En quel mois et quelle année avez-vous ajouté votre application d’authentification ? (par exemple 2024-03)
 question-fact-last_withdrawal_asset = Quel actif avez-vous retiré en dernier ? (par exemple BTC)
+staff-case-passkeys = Clés d’accès
+staff-case-passkeys-count = { $n ->
+        [one] une
+       *[other] { $n }
+    }
+staff-case-passkeys-none = aucune

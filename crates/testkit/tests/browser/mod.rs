@@ -198,16 +198,26 @@ impl Browser {
         self.session_command(reqwest::Method::GET, &tail, None).await.as_array().cloned().unwrap_or_default()
     }
 
-    /// Puts `credential` back into the authenticator with another signature
-    /// count: what a copy of the key made earlier would answer with.
-    pub async fn set_sign_count(&self, authenticator: &str, credential: &Value, sign_count: u64) {
+    /// Takes `credential` out of the authenticator (the person has the
+    /// device in another pocket); [`Browser::put_credential`] puts it back.
+    pub async fn take_credential(&self, authenticator: &str, credential: &Value) {
         let id = credential["credentialId"].as_str().unwrap();
         let tail = format!("webauthn/authenticator/{authenticator}/credentials/{id}");
         self.session_command(reqwest::Method::DELETE, &tail, None).await;
+    }
+
+    pub async fn put_credential(&self, authenticator: &str, credential: &Value) {
+        let tail = format!("webauthn/authenticator/{authenticator}/credential");
+        self.session_command(reqwest::Method::POST, &tail, Some(credential.clone())).await;
+    }
+
+    /// Puts `credential` back into the authenticator with another signature
+    /// count: what a copy of the key made earlier would answer with.
+    pub async fn set_sign_count(&self, authenticator: &str, credential: &Value, sign_count: u64) {
+        self.take_credential(authenticator, credential).await;
         let mut again = credential.clone();
         again["signCount"] = sign_count.into();
-        let tail = format!("webauthn/authenticator/{authenticator}/credential");
-        self.session_command(reqwest::Method::POST, &tail, Some(again)).await;
+        self.put_credential(authenticator, &again).await;
     }
 
     /// `navigator.credentials.create()` or `.get()` (`kind`) with the

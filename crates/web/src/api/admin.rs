@@ -131,6 +131,8 @@ pub struct EvidenceResponse {
     pub account_phone: Option<String>,
     pub account_created_at: String,
     pub account_frozen: bool,
+    /// The account's passkeys, with when each was added and last used.
+    pub passkeys: Vec<crate::api::passkeys::PasskeyView>,
     pub status: String,
     pub created_at: String,
     pub submitted_at: Option<String>,
@@ -187,6 +189,7 @@ fn evidence(e: CaseEvidence, now: i64) -> EvidenceResponse {
         account_phone: e.account_phone,
         account_created_at: rfc3339(e.account_created_at),
         account_frozen: e.account_frozen_at.is_some(),
+        passkeys: e.passkeys.into_iter().map(crate::api::passkeys::PasskeyView::from).collect(),
         status: c.status_at(now).as_str().into(),
         created_at: rfc3339(c.created_at),
         submitted_at: c.submitted_at.map(rfc3339),

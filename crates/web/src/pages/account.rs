@@ -29,6 +29,7 @@ fn account_ctx(o: &AccountOverview, now: i64, lang: twostep_app::Lang) -> Value 
         email => o.email,
         phone => o.phone,
         totp => o.totp,
+        passkeys => o.passkeys,
         phone_bound => o.phone_bound,
         staff => o.role.as_str() != "user",
         hold_until => hold,
@@ -39,7 +40,7 @@ fn account_ctx(o: &AccountOverview, now: i64, lang: twostep_app::Lang) -> Value 
 }
 
 /// Renders `name` for the signed-in account, with its overview as `account`.
-async fn show(s: &SignedIn, name: &str, status: StatusCode, ctx: Value) -> Response {
+pub(super) async fn show(s: &SignedIn, name: &str, status: StatusCode, ctx: Value) -> Response {
     match s.page.app().overview(&s.account_id).await {
         Ok(o) => {
             let account = account_ctx(&o, s.page.app().now(), s.page.lang);

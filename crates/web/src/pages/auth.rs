@@ -111,7 +111,7 @@ pub async fn login_page(page: Page, Query(q): Query<LoginQuery>) -> Response {
 }
 
 /// The sign-in form with a fresh puzzle for the browser to solve.
-async fn login_form(
+pub(super) async fn login_form(
     page: &Page,
     status: StatusCode,
     email: &str,
@@ -139,7 +139,14 @@ async fn login_form(
         page,
         status,
         "login.html",
-        context! { errors => errors, email => email, captcha => captcha, captcha_off => captcha_off, notice => notice },
+        context! {
+            errors => errors,
+            email => email,
+            captcha => captcha,
+            captcha_off => captcha_off,
+            notice => notice,
+            passkeys => page.app().passkeys_available(),
+        },
     )
 }
 
@@ -186,7 +193,7 @@ pub(super) fn signed_in(page: &Page, session: &Session) -> Response {
 
 /// A finished second step: signed in, or waiting for the e-mail's approval
 /// of this browser.
-fn second_step_done(page: &Page, outcome: LoginOutcome) -> Response {
+pub(super) fn second_step_done(page: &Page, outcome: LoginOutcome) -> Response {
     match outcome {
         LoginOutcome::Authenticated(session) => signed_in(page, &session),
         LoginOutcome::DeviceConfirmationRequired(p) => super::devices::waiting(page, &p),
@@ -240,7 +247,9 @@ pub struct ViewQuery {
 /// Which panel: `totp`, `phone` (SMS or voice) or `email`.
 fn default_view(p: &Pending) -> &'static str {
     let has = |m| p.methods.contains(&m);
-    if has(SecondFactorMethod::Totp) {
+    if has(SecondFactorMethod::Passkey) {
+        "passkey"
+    } else if has(SecondFactorMethod::Totp) {
         "totp"
     } else if has(SecondFactorMethod::Sms) || has(SecondFactorMethod::Voice) {
         "phone"
@@ -272,6 +281,7 @@ fn second_step(
         "second_step.html",
         context! {
             view => view,
+            has_passkey => has(SecondFactorMethod::Passkey) && page.app().passkeys_available(),
             has_totp => has(SecondFactorMethod::Totp),
             has_sms => has(SecondFactorMethod::Sms),
             has_voice => has(SecondFactorMethod::Voice),
@@ -287,12 +297,19 @@ fn second_step(
 pub async fn second_step_page(page: Page, Query(q): Query<ViewQuery>) -> Response {
     let Some(p) = pending(&page) else { return expired(&page) };
     let view = match q.method.as_deref() {
+        Some("passkey") => "passkey",
         Some("totp") => "totp",
         Some("phone") => "phone",
         Some("email") => "email",
         _ => default_view(&p),
     };
     second_step(&page, &p, view, None, None, Errors::default())
+}
+
+/// The second-step page on the passkey panel, with `errors`.
+pub(super) fn second_step_passkey_refused(page: &Page, errors: Errors) -> Response {
+    let Some(p) = pending(page) else { return expired(page) };
+    second_step(page, &p, "passkey", None, None, errors)
 }
 
 /// The login attempt id of the pending sign-in, for recovery.

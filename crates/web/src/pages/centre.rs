@@ -95,6 +95,7 @@ fn reset_page(page: &Page, reset: &ResetStarted, sent: Option<Sent>, errors: Err
     let has = |m| reset.methods.contains(&m);
     let ctx = context! {
         frozen => reset.frozen,
+        has_passkey => has(SecondFactorMethod::Passkey) && page.app().passkeys_available(),
         has_totp => has(SecondFactorMethod::Totp),
         has_phone => has(SecondFactorMethod::Sms),
         has_none => reset.methods.is_empty(),
@@ -148,6 +149,8 @@ pub struct ResetForm {
     method: String,
     #[serde(default)]
     code: String,
+    #[serde(flatten)]
+    passkey: super::passkeys::AnswerForm,
 }
 
 pub async fn reset(page: Page, PageForm(f): PageForm<ResetForm>) -> Response {
@@ -156,12 +159,20 @@ pub async fn reset(page: Page, PageForm(f): PageForm<ResetForm>) -> Response {
         Err(answer) => return answer,
     };
     let method = match f.method.as_str() {
+        "passkey" => Some(SecondFactorMethod::Passkey),
         "totp" => Some(SecondFactorMethod::Totp),
         "voice" => Some(SecondFactorMethod::Voice),
         "sms" => Some(SecondFactorMethod::Sms),
         _ => None,
     };
-    let proof = method.map(|m| (m, f.code.trim()));
+    let code = match method {
+        Some(SecondFactorMethod::Passkey) => match f.passkey.answer() {
+            Ok(answer) => answer.to_secret(),
+            Err(e) => return reset_page(&page, &reset, None, page.errors(e)),
+        },
+        _ => f.code.trim().to_owned(),
+    };
+    let proof = method.map(|m| (m, code.as_str()));
     match page.app().complete_password_reset(&reset.reset_id, &f.new_password, proof, &page.meta).await {
         Ok(hold_until) => {
             let ctx = context! { hold_until => hold_until };

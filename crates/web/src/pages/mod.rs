@@ -36,6 +36,7 @@ mod auth;
 mod centre;
 mod dev;
 mod devices;
+mod passkeys;
 mod recovery;
 mod render;
 mod staff;
@@ -96,6 +97,16 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/login/totp", post(auth::second_step_totp))
         .route("/login/code", post(auth::second_step_send))
         .route("/login/code/verify", post(auth::second_step_verify))
+        .route("/login/passkey", post(passkeys::second_step))
+        .route("/login/passkey/options", post(passkeys::second_step_options))
+        .route("/passkey-sign-in", post(passkeys::sign_in))
+        .route("/passkey-sign-in/options", post(passkeys::sign_in_options))
+        .route("/password/reset/passkey-options", post(passkeys::reset_options))
+        .route("/account/passkeys", get(passkeys::page).post(passkeys::add))
+        .route("/account/passkeys/options", post(passkeys::registration_options))
+        .route("/account/passkeys/{passkey_id}/rename", post(passkeys::rename))
+        .route("/account/passkeys/{passkey_id}/remove", post(passkeys::remove))
+        .route("/account/confirm/passkey-options", post(passkeys::sudo_options))
         .route("/logout", post(auth::logout))
         .route("/password/forgot", get(centre::forgot_page).post(centre::forgot))
         .route("/password/forgot/verify", post(centre::forgot_verify))

@@ -179,6 +179,7 @@ async fn after(page: &Page, c: &Case, screen: &str, result: Result<(), AppError>
 pub struct ItemsForm {
     reset_authenticator: Option<String>,
     reset_phone: Option<String>,
+    reset_passkeys: Option<String>,
     reset_email: Option<String>,
     #[serde(default)]
     new_phone: String,
@@ -189,8 +190,12 @@ pub struct ItemsForm {
 pub async fn items(page: Page, PageForm(f): PageForm<ItemsForm>) -> Response {
     let Some(c) = case(&page) else { return no_case(&page) };
     let mut reset = Vec::new();
-    for (on, name) in [(&f.reset_authenticator, "authenticator"), (&f.reset_phone, "phone"), (&f.reset_email, "email")]
-    {
+    for (on, name) in [
+        (&f.reset_authenticator, "authenticator"),
+        (&f.reset_phone, "phone"),
+        (&f.reset_passkeys, "passkeys"),
+        (&f.reset_email, "email"),
+    ] {
         if on.is_some() {
             reset.push(name.to_owned());
         }

@@ -86,6 +86,7 @@ fn environment(lang: Lang) -> Environment<'static> {
         "device_wait.html",
         "device_confirm.html",
         "devices.html",
+        "passkeys.html",
     );
     env.add_filter("when", |unix_s: i64| time_tag(unix_s));
     env.add_function("t", move |id: &str, kwargs: Kwargs| translate(lang, id, kwargs));

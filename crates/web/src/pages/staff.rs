@@ -132,6 +132,7 @@ async fn show_case(s: &SignedIn, case_id: &str, status: StatusCode, errors: Erro
         account_phone => e.account_phone,
         account_created => time_tag(e.account_created_at),
         frozen => e.account_frozen_at.is_some(),
+        passkeys => e.passkeys.iter().map(|p| context! { name => p.name, created => p.created_at, last_used => p.last_used_at }).collect::<Vec<_>>(),
         phone_needed => c.phone_code_needed(),
         phone_proven => c.phone_verified_at.is_some(),
         email_proven => c.email_verified_at.is_some(),

@@ -61,7 +61,8 @@ async fn show(
         Err(e) => return failure(&s.page, e),
     };
     let methods: Vec<&str> = factors.accepted().iter().map(|f| f.as_str()).collect();
-    let ctx = context! { methods => methods, next => next, errors => errors, sent => sent };
+    let passkeys = app.passkeys_available();
+    let ctx = context! { methods => methods, passkeys => passkeys, next => next, errors => errors, sent => sent };
     render_status(&s.page, status, "sudo.html", ctx)
 }
 
@@ -77,6 +78,8 @@ pub struct ProofForm {
     code: String,
     #[serde(default)]
     password: String,
+    #[serde(flatten)]
+    passkey: super::passkeys::AnswerForm,
     next: Option<String>,
 }
 
@@ -92,7 +95,14 @@ pub async fn prove(s: SignedIn, PageForm(f): PageForm<ProofForm>) -> Response {
         )
         .await;
     };
-    let secret = if factor == ProofFactor::Password { &f.password } else { &f.code };
+    let secret = match factor {
+        ProofFactor::Password => f.password.clone(),
+        ProofFactor::Passkey => match f.passkey.answer() {
+            Ok(answer) => answer.to_secret(),
+            Err(e) => return show(&s, StatusCode::BAD_REQUEST, &next, s.page.errors(e), None).await,
+        },
+        _ => f.code.clone(),
+    };
     match s.page.app().prove_factor(&s.account_id, &s.token, factor, secret.trim(), &s.page.meta).await {
         Ok(_) => see_other(&next),
         Err(AppError::InvalidCredentials) => {
