@@ -7,11 +7,54 @@
 
 use twostep_i18n::Lang;
 
-use crate::App;
+use twostep_domain::audit_kind::AuditKind;
+
 use crate::error::AppResult;
-use crate::ports::{AccountChange, AccountChangeOutcome, AccountChangePlan};
+use crate::ports::{
+    AccountChange, AccountChangeOutcome, AccountChangePlan, AccountRecord, AuditEvent, Effects, SignOut,
+};
+use crate::{App, RequestMeta};
+
+/// What a factor change tells: its audit entry (`kind`, `detail`) and the
+/// notice (the catalogue's `subject` and the `body` already filled in) to
+/// the account's e-mail and phone.
+pub(crate) struct Told<'a> {
+    pub kind: AuditKind,
+    pub detail: &'a str,
+    pub subject: &'a str,
+    pub body: String,
+}
 
 impl App {
+    /// A change of a factor (no sign-out, no throttle cleared) with its
+    /// hold, its audit entry and its notice to the account's channels.
+    pub(crate) fn factor_change_plan(
+        &self,
+        account: &AccountRecord,
+        change: AccountChange,
+        hold_until: Option<i64>,
+        told: Told<'_>,
+        meta: &RequestMeta,
+    ) -> AppResult<AccountChangePlan> {
+        let now = self.now();
+        let lang = self.language_of(account);
+        Ok(AccountChangePlan {
+            account_id: account.id.clone(),
+            now,
+            change,
+            hold_until,
+            sign_out: SignOut::Nobody,
+            clear_failures: None,
+            effects: Effects {
+                audit: vec![AuditEvent {
+                    at: now,
+                    ..self.audit_event(told.kind, Some(&account.id), meta, told.detail)
+                }],
+                notices: self.current_channel_notices(account, &self.text(lang, told.subject, &[]), &told.body)?,
+            },
+        })
+    }
+
     /// Writes the plan; wakes a sender once its notices are queued.
     pub(crate) async fn apply_account_change(&self, plan: &AccountChangePlan) -> AppResult<AccountChangeOutcome> {
         let outcome = self.store.apply_account_change(plan).await?;

@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::{encode_backup_key, generate_secret, otpauth_uri, parse_backup_key, totp};
 
-use crate::account_changes::hold_sentence;
+use crate::account_changes::{Told, hold_sentence};
 use crate::crypto::new_id;
 use zeroize::Zeroizing;
 
@@ -184,25 +184,14 @@ impl App {
         let body = self.text(lang, "mail-totp-removed-body", &[("hold", hold_sentence(lang, hold_s).into())]);
         // The removal, its hold, the audit entry and the notice: all or
         // nothing; a removal that finds nothing left to remove writes none.
-        let plan = AccountChangePlan {
-            account_id: account_id.to_owned(),
-            now,
-            change: AccountChange::RemoveTotp,
-            hold_until: (hold_s > 0).then_some(now + hold_s),
-            sign_out: SignOut::Nobody,
-            clear_failures: None,
-            effects: Effects {
-                audit: vec![AuditEvent {
-                    at: now,
-                    ..self.audit_event(AuditKind::TotpDisabled, Some(account_id), meta, "")
-                }],
-                notices: self.current_channel_notices(
-                    &account,
-                    &self.text(lang, "mail-totp-removed-subject", &[]),
-                    &body,
-                )?,
-            },
-        };
+        let told = Told { kind: AuditKind::TotpDisabled, detail: "", subject: "mail-totp-removed-subject", body };
+        let plan = self.factor_change_plan(
+            &account,
+            AccountChange::RemoveTotp,
+            (hold_s > 0).then_some(now + hold_s),
+            told,
+            meta,
+        )?;
         match self.apply_account_change(&plan).await? {
             AccountChangeOutcome::Applied { .. } => Ok(()),
             AccountChangeOutcome::CodeUsed | AccountChangeOutcome::Changed => {

@@ -7,7 +7,6 @@ use sqlx::any::AnyRow;
 use twostep_app::centre_port::{PasswordReset, SecurityCentreStore};
 use twostep_app::ports::{Effects, StoreResult};
 
-use crate::recovery::write_effects;
 use crate::{SqlStore, db_err};
 
 fn reset_from_row(row: &AnyRow) -> StoreResult<PasswordReset> {
@@ -77,19 +76,10 @@ impl SecurityCentreStore for SqlStore {
     }
 
     async fn set_anti_phishing(&self, account_id: &str, sealed: Option<&[u8]>, effects: &Effects) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let done = sqlx::query("UPDATE accounts SET anti_phishing_sealed = $2 WHERE id = $1")
-            .bind(account_id)
-            .bind(sealed)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        write_effects(&mut tx, &effects.audit, &effects.notices).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        let write = sqlx::query("UPDATE accounts SET anti_phishing_sealed = $2 WHERE id = $1")
+            .bind(account_id.to_owned())
+            .bind(sealed.map(<[u8]>::to_vec));
+        crate::recovery::write_one_with_effects(self, write, effects).await
     }
 
     async fn anti_phishing(&self, account_id: &str) -> StoreResult<Option<Vec<u8>>> {

@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Row};
 use twostep_app::passkeys::port::{PasskeyChallenge, PasskeyRecord, PasskeyStore};
 use twostep_app::ports::{Effects, StoreResult};
 
-use crate::recovery::write_effects;
+use crate::recovery::{write_effects, write_one_with_effects};
 use crate::{SqlStore, db_err};
 
 const PASSKEY_COLUMNS: &str = "id, account_id, credential_id, name, credential, sign_count, created_at, last_used_at";
@@ -80,20 +80,11 @@ impl PasskeyStore for SqlStore {
     }
 
     async fn rename_passkey(&self, account_id: &str, id: &str, name: &str, effects: &Effects) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let done = sqlx::query("UPDATE passkeys SET name = $1 WHERE id = $2 AND account_id = $3")
-            .bind(name)
-            .bind(id)
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        write_effects(&mut tx, &effects.audit, &effects.notices).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        let write = sqlx::query("UPDATE passkeys SET name = $1 WHERE id = $2 AND account_id = $3")
+            .bind(name.to_owned())
+            .bind(id.to_owned())
+            .bind(account_id.to_owned());
+        write_one_with_effects(self, write, effects).await
     }
 
     async fn record_passkey_use(

@@ -170,6 +170,23 @@ pub(crate) async fn write_effects(
     insert_audits(&mut *conn, &audit.iter().collect::<Vec<_>>()).await
 }
 
+/// One conditional write and, when it changed exactly one row, its
+/// effects, in one transaction; whether it changed one.
+pub(crate) async fn write_one_with_effects<'q>(
+    store: &SqlStore,
+    write: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    effects: &Effects,
+) -> StoreResult<bool> {
+    let mut tx = store.pool.begin().await.map_err(db_err)?;
+    let done = write.execute(&mut *tx).await.map_err(db_err)?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    write_effects(&mut tx, &effects.audit, &effects.notices).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(true)
+}
+
 impl SqlStore {
     async fn one_case(&self, sql: String, key: &str) -> StoreResult<Option<CaseRecord>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -155,21 +155,12 @@ impl StaffStore for SqlStore {
     }
 
     async fn confirm_staff(&self, account_id: &str, reset_at: i64, effects: &Effects) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let done = sqlx::query(
+        let write = sqlx::query(
             "UPDATE accounts SET unconfirmed_reset_at = NULL WHERE id = $1 AND unconfirmed_reset_at = $2 \
              AND EXISTS (SELECT 1 FROM totp_factors t WHERE t.account_id = $1)",
         )
-        .bind(account_id)
-        .bind(reset_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        write_effects(&mut tx, &effects.audit, &effects.notices).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        .bind(account_id.to_owned())
+        .bind(reset_at);
+        crate::recovery::write_one_with_effects(self, write, effects).await
     }
 }

@@ -34,18 +34,6 @@ async fn confirming_owner(s: &TestServer, email: &str) -> (Owner, String) {
     (owner, token)
 }
 
-/// Password and authenticator on the sign-in pages.
-async fn sign_in(b: &Browser, s: &TestServer, owner: &Owner) {
-    b.goto("/login").await;
-    b.fill("#f-email", &owner.email).await;
-    b.fill("#f-password", PW).await;
-    b.click("#login-submit").await;
-    b.wait_path("/login/second-step").await;
-    s.clock.advance(30);
-    b.fill("#f-code", &oathtool(&owner.backup_key, s.now())).await;
-    b.click("button.primary").await;
-}
-
 /// The link of the newest "Was this you?" e-mail, as a path, and its token.
 async fn link(s: &TestServer, to: &str) -> (String, String) {
     let mail = s.messages_to(to).await;
@@ -69,7 +57,7 @@ async fn a_new_browser_waits_for_the_email_and_approve_lets_it_in() {
     let s = TestServer::start_with(Backend::Postgres, settings()).await;
     let (owner, _) = confirming_owner(&s, "browser-owner@example.com").await;
     let b = Browser::start(&s.url).await;
-    sign_in(&b, &s, &owner).await;
+    b.sign_in_with_totp(&s, &owner).await;
     b.wait_path("/login/device").await;
     b.shoot("device-wait").await;
     // Before the e-mail is answered, continuing says so.
@@ -108,7 +96,7 @@ async fn a_new_browser_waits_for_the_email_and_approve_lets_it_in() {
     b.goto("/account").await;
     b.wait_path("/login").await;
     // The browser is still known: the next sign-in needs no e-mail.
-    sign_in(&b, &s, &owner).await;
+    b.sign_in_with_totp(&s, &owner).await;
     b.wait_path("/account").await;
     b.close().await;
     s.stop().await;
@@ -119,7 +107,7 @@ async fn deny_from_the_email_freezes_the_account() {
     let s = TestServer::start_with(Backend::Sqlite, settings()).await;
     let (owner, owner_session) = confirming_owner(&s, "browser-deny@example.com").await;
     let thief = Browser::start(&s.url).await;
-    sign_in(&thief, &s, &owner).await;
+    thief.sign_in_with_totp(&s, &owner).await;
     thief.wait_path("/login/device").await;
 
     // The owner's mail client is another browser.

@@ -181,14 +181,7 @@ async fn on_the_pages_a_passkey_is_added_signs_in_and_is_removed() {
         let authenticator = b.add_virtual_authenticator().await;
 
         // Password and authenticator, as before passkeys.
-        b.goto("/login").await;
-        b.fill("#f-email", &owner.email).await;
-        b.fill("#f-password", PW).await;
-        b.click("#login-submit").await;
-        b.wait_path("/login/second-step").await;
-        s.clock.advance(30);
-        b.fill("#f-code", &oathtool(&owner.backup_key, s.now())).await;
-        b.click_and_load("button.primary").await;
+        b.sign_in_with_totp(&s, &owner).await;
         b.wait_path("/account").await;
 
         // Adding one: first "confirm it's you", then the browser creates it.

@@ -20,11 +20,10 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
 
-use crate::account_changes::hold_sentence;
+use crate::account_changes::{Told, hold_sentence};
 use crate::crypto::{new_id, token_hash};
 use crate::error::{AppError, AppResult};
-use crate::ports::SignOut;
-use crate::ports::{AccountChange, AccountChangeOutcome, AccountChangePlan, AccountRecord, AuditEvent, Effects};
+use crate::ports::{AccountChange, AccountChangeOutcome, AccountRecord, Effects};
 use crate::{App, RequestMeta};
 pub use port::{CeremonyPurpose, PasskeyChallenge, PasskeyRecord};
 
@@ -269,25 +268,10 @@ impl App {
         let beside = factors.adding_needs_hold() && hold_s > 0;
         let hold = if beside { hold_sentence(lang, hold_s) } else { String::new() };
         let body = self.text(lang, "mail-passkey-added-body", &[("name", name.as_str().into()), ("hold", hold.into())]);
-        let plan = AccountChangePlan {
-            account_id: account_id.to_owned(),
-            now,
-            change: AccountChange::AddPasskey { passkey: record.clone(), max: MAX_PASSKEYS },
-            hold_until: beside.then_some(now + hold_s),
-            sign_out: SignOut::Nobody,
-            clear_failures: None,
-            effects: Effects {
-                audit: vec![AuditEvent {
-                    at: now,
-                    ..self.audit_event(AuditKind::PasskeyRegistered, Some(account_id), meta, &name)
-                }],
-                notices: self.current_channel_notices(
-                    &account,
-                    &self.text(lang, "mail-passkey-added-subject", &[]),
-                    &body,
-                )?,
-            },
-        };
+        let told =
+            Told { kind: AuditKind::PasskeyRegistered, detail: &name, subject: "mail-passkey-added-subject", body };
+        let change = AccountChange::AddPasskey { passkey: record.clone(), max: MAX_PASSKEYS };
+        let plan = self.factor_change_plan(&account, change, beside.then_some(now + hold_s), told, meta)?;
         match self.apply_account_change(&plan).await? {
             AccountChangeOutcome::Applied { .. } => Ok(record),
             AccountChangeOutcome::CodeUsed | AccountChangeOutcome::Changed => Err(AppError::Conflict(format!(
@@ -335,25 +319,14 @@ impl App {
             "mail-passkey-removed-body",
             &[("name", passkey.name.as_str().into()), ("hold", hold_sentence(lang, hold_s).into())],
         );
-        let plan = AccountChangePlan {
-            account_id: account_id.to_owned(),
-            now,
-            change: AccountChange::RemovePasskey { id: id.to_owned() },
-            hold_until: (hold_s > 0).then_some(now + hold_s),
-            sign_out: SignOut::Nobody,
-            clear_failures: None,
-            effects: Effects {
-                audit: vec![AuditEvent {
-                    at: now,
-                    ..self.audit_event(AuditKind::PasskeyRemoved, Some(account_id), meta, &passkey.name)
-                }],
-                notices: self.current_channel_notices(
-                    &account,
-                    &self.text(lang, "mail-passkey-removed-subject", &[]),
-                    &body,
-                )?,
-            },
+        let told = Told {
+            kind: AuditKind::PasskeyRemoved,
+            detail: &passkey.name,
+            subject: "mail-passkey-removed-subject",
+            body,
         };
+        let change = AccountChange::RemovePasskey { id: id.to_owned() };
+        let plan = self.factor_change_plan(&account, change, (hold_s > 0).then_some(now + hold_s), told, meta)?;
         match self.apply_account_change(&plan).await? {
             AccountChangeOutcome::Applied { .. } => Ok(()),
             AccountChangeOutcome::CodeUsed | AccountChangeOutcome::Changed => Err(AppError::NotFound),
