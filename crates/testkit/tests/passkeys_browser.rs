@@ -222,6 +222,17 @@ async fn on_the_pages_a_passkey_is_added_signs_in_and_is_removed() {
         b.click_and_load("#second-passkey-button").await;
         b.wait_path("/account").await;
 
+        // Nothing typed, by the button: with the passkey out of reach while
+        // the page loads, the autofill has nothing to offer and the button
+        // does the work.
+        let credential = b.virtual_credentials(&authenticator).await.remove(0);
+        sign_out_without_autofill(&b, &authenticator, &credential).await;
+        b.wait_for("#passkey-sign-in").await;
+        b.put_credential(&authenticator, &credential).await;
+        b.shoot("login-with-passkey").await;
+        b.click_and_load("#passkey-login-button").await;
+        b.wait_path("/account").await;
+
         // Removing it needs sudo mode, which the passkey itself gives.
         b.goto("/account/passkeys").await;
         b.click_and_load("#passkey-list button.danger").await;
@@ -350,4 +361,17 @@ async fn a_forgotten_password_is_reset_with_the_passkey_and_never_with_the_mailb
         b.close().await;
         s.stop().await;
     }
+}
+
+#[tokio::test]
+async fn with_an_ip_address_as_the_public_url_passkeys_are_off_and_say_why() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    assert!(s.app.settings.public_url.contains("127.0.0.1"));
+    let refused = s.post("/api/v1/passkey-sign-in/options", json!({}), None).await;
+    assert_error(&refused, 409, "conflict");
+    assert!(refused.1["error"]["message"].as_str().unwrap().contains("host name"), "{}", refused.1);
+    // The sign-in page does not offer them.
+    let page = s.client().get(format!("{}/login", s.url)).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("passkey-sign-in"), "no passkey form on the sign-in page");
+    s.stop().await;
 }

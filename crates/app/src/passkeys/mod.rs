@@ -116,7 +116,9 @@ impl App {
         if host.is_empty() || host.parse::<std::net::IpAddr>().is_ok() {
             return Err(unavailable());
         }
-        WebauthnBuilder::new(&host, &url)
+        // The origin alone: a public URL may carry a path.
+        let origin = Url::parse(&url.origin().ascii_serialization()).map_err(|_| unavailable())?;
+        WebauthnBuilder::new(&host, &origin)
             .and_then(|b| {
                 b.rp_name(&self.settings.issuer).timeout(std::time::Duration::from_secs(CEREMONY_TTL_S as u64)).build()
             })
@@ -453,5 +455,34 @@ impl App {
             self.count_notice(&notice.recipient).await;
         }
         Ok(AppError::InvalidCode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(valid_name("  Laptop ").unwrap(), "Laptop");
+        assert!(valid_name("   ").is_err());
+        assert!(valid_name(&"x".repeat(65)).is_err());
+        assert!(valid_name("tab\there").is_err());
+        assert_eq!(valid_name(&"é".repeat(64)).unwrap().chars().count(), 64);
+    }
+
+    #[test]
+    fn a_user_handle_is_stable_and_says_nothing_of_the_account() {
+        assert_eq!(user_handle("a1"), user_handle("a1"));
+        assert_ne!(user_handle("a1"), user_handle("a2"));
+        assert!(!user_handle("a1").to_string().contains("a1"));
+    }
+
+    #[test]
+    fn an_answer_travels_as_a_secret_and_back() {
+        let answer = PasskeyAnswer { challenge_id: "c1".into(), credential: serde_json::json!({"id": "x"}) };
+        let back = PasskeyAnswer::from_secret(&answer.to_secret()).unwrap();
+        assert_eq!((back.challenge_id, back.credential), (answer.challenge_id, answer.credential));
+        assert!(PasskeyAnswer::from_secret("123456").is_err(), "a code is not a passkey's answer");
     }
 }

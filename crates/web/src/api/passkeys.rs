@@ -147,6 +147,9 @@ pub struct RenameBody {
 }
 
 /// Rename a passkey
+///
+/// A new name, 1 to 64 characters; no proof is needed, as a name changes nothing of who can sign in. At most 30
+/// renames an account an hour.
 #[utoipa::path(patch, path = "/api/v1/me/passkeys/{passkey_id}", tag = "passkeys", security(("bearer" = [])),
     params(("passkey_id" = String, Path)), request_body = RenameBody,
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -194,6 +197,9 @@ pub async fn sudo_options(
 }
 
 /// Sign in, step two, with a passkey: the options
+///
+/// The options to pass to `navigator.credentials.get()` for this sign-in, listing the account's passkeys. The
+/// answer goes to `POST /api/v1/login/{login_id}/passkey` within five minutes.
 #[utoipa::path(post, path = "/api/v1/login/{login_id}/passkey/options", tag = "login",
     params(("login_id" = String, Path)),
     responses((status = 200, body = CeremonyResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
