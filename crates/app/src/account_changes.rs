@@ -17,12 +17,14 @@ use crate::{App, RequestMeta};
 
 /// What a factor change tells: its audit entry (`kind`, `detail`) and the
 /// notice (the catalogue's `subject` and the `body` already filled in) to
-/// the account's e-mail and phone.
+/// the account's e-mail and phone; the phone gets `sms` when there is one
+/// (one line, never text a person chose, such as a passkey's name).
 pub(crate) struct Told<'a> {
     pub kind: AuditKind,
     pub detail: &'a str,
     pub subject: &'a str,
     pub body: String,
+    pub sms: Option<String>,
 }
 
 impl App {
@@ -50,7 +52,12 @@ impl App {
                     at: now,
                     ..self.audit_event(told.kind, Some(&account.id), meta, told.detail)
                 }],
-                notices: self.current_channel_notices(account, &self.text(lang, told.subject, &[]), &told.body)?,
+                notices: self.current_channel_notices_short(
+                    account,
+                    &self.text(lang, told.subject, &[]),
+                    &told.body,
+                    told.sms.as_deref().unwrap_or(&told.body),
+                )?,
             },
         })
     }

@@ -75,7 +75,7 @@ impl App {
         if !factors.accepts(factor) {
             return Err(AppError::StepUpRequired { methods: factors.accepted() });
         }
-        self.check_proof(&account, factor, secret, meta).await?;
+        self.check_proof(&account, &token_hash(session_token), factor, secret, meta).await?;
         let now = self.now();
         let proof = SessionProof { factor, at: now };
         if !self.store.record_session_proof(&token_hash(session_token), proof).await? {
@@ -87,14 +87,17 @@ impl App {
 
     /// Checks one proof by `factor`, throttled per account; failures count
     /// towards the step-up lock.
+    /// `session` is the token hash of the session asking (a passkey's
+    /// ceremony answers only the session that started it).
     pub(crate) async fn check_proof(
         &self,
         account: &AccountRecord,
+        session: &str,
         factor: ProofFactor,
         secret: &str,
         meta: &RequestMeta,
     ) -> AppResult<()> {
-        self.check_proofs(account, &[factor], secret, meta).await.map(|_| ())
+        self.check_proofs(account, session, &[factor], secret, meta).await.map(|_| ())
     }
 
     /// Tries `secret` as a proof by each of `factors` in turn (one wrong
@@ -103,6 +106,7 @@ impl App {
     async fn check_proofs(
         &self,
         account: &AccountRecord,
+        session: &str,
         factors: &[ProofFactor],
         secret: &str,
         meta: &RequestMeta,
@@ -111,7 +115,7 @@ impl App {
         self.check_throttle(&subject).await?;
         let mut refused = AppError::InvalidCode;
         for &factor in factors {
-            match self.attempt_proof(account, factor, secret, meta).await {
+            match self.attempt_proof(account, session, factor, secret, meta).await {
                 Ok(()) => {
                     self.store.clear_failures(&subject).await?;
                     return Ok(factor);
@@ -133,6 +137,7 @@ impl App {
     async fn attempt_proof(
         &self,
         account: &AccountRecord,
+        session: &str,
         factor: ProofFactor,
         secret: &str,
         meta: &RequestMeta,
@@ -142,7 +147,7 @@ impl App {
             // `secret` carries the passkey's answer to a sudo ceremony.
             ProofFactor::Passkey => {
                 let answer = PasskeyAnswer::from_secret(secret)?;
-                self.verify_passkey(CeremonyPurpose::Sudo, account, "", &answer, meta).await.map(|_| ())
+                self.verify_passkey(CeremonyPurpose::Sudo, account, session, &answer, meta).await.map(|_| ())
             }
             ProofFactor::Password => {
                 let long = secret.chars().count() > twostep_domain::MAX_PASSWORD_CHARS;
@@ -178,7 +183,8 @@ impl App {
         };
         let (account, factors) = self.unfrozen_with_factors(account_id).await?;
         let candidates = self.code_factors(&account, factors).await?;
-        let factor = self.check_proofs(&account, &candidates, code, meta).await.map_err(|e| match e {
+        let session = token_hash(session_token);
+        let factor = self.check_proofs(&account, &session, &candidates, code, meta).await.map_err(|e| match e {
             AppError::InvalidCredentials => AppError::InvalidCode,
             other => other,
         })?;

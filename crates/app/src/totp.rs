@@ -184,7 +184,8 @@ impl App {
         let body = self.text(lang, "mail-totp-removed-body", &[("hold", hold_sentence(lang, hold_s).into())]);
         // The removal, its hold, the audit entry and the notice: all or
         // nothing; a removal that finds nothing left to remove writes none.
-        let told = Told { kind: AuditKind::TotpDisabled, detail: "", subject: "mail-totp-removed-subject", body };
+        let told =
+            Told { kind: AuditKind::TotpDisabled, detail: "", subject: "mail-totp-removed-subject", body, sms: None };
         let plan = self.factor_change_plan(
             &account,
             AccountChange::RemoveTotp,

@@ -9,7 +9,11 @@ mod common;
 
 use common::{data_dir_with_key, now, run, temp_dir};
 use serde_json::json;
-use twostep_app::ports::{AccountStore, AuditStore, TotpStore};
+use twostep_app::passkeys::port::{PasskeyRecord, PasskeyStore};
+use twostep_app::ports::{
+    AccountChange, AccountChangeOutcome, AccountChangePlan, AccountChangeStore, AccountStore, AuditStore, Effects,
+    SignOut, TotpStore,
+};
 use twostep_domain::Role;
 use twostep_testkit::db::BOTH;
 use twostep_testkit::recovery::{PW, StaffMember};
@@ -59,6 +63,30 @@ async fn staff_reset(backend: Backend) {
     let (status, body) = s.post("/api/v1/me/phone/confirm", json!({"code": code}), Some(&sam.token)).await;
     assert_eq!(status, 200, "{l}: {body}");
     assert_eq!(s.get(QUEUE, Some(&sam.token)).await.0, 200, "{l}");
+    // And a passkey, perhaps a thief's: a staff reset must not leave it to
+    // sign in with. (Stored as the store keeps one; its key is never read here.)
+    let planted = PasskeyRecord {
+        id: "pk-sam".into(),
+        account_id: sam.id.clone(),
+        credential_id: "cred-sam".into(),
+        name: "Sam's laptop".into(),
+        credential: "{}".into(),
+        sign_count: 0,
+        created_at: s.now(),
+        last_used_at: None,
+    };
+    let add = AccountChangePlan {
+        account_id: sam.id.clone(),
+        now: s.now(),
+        change: AccountChange::AddPasskey { passkey: planted, max: 10 },
+        hold_until: None,
+        sign_out: SignOut::Nobody,
+        clear_failures: None,
+        effects: Effects::default(),
+    };
+    let added = s.store.apply_account_change(&add).await.unwrap();
+    assert!(matches!(added, AccountChangeOutcome::Applied { .. }), "{l}: {added:?}");
+    assert_eq!(s.store.passkeys(&sam.id).await.unwrap().len(), 1, "{l}");
 
     let (ok, text) = run(&cwd, &["staff", "reset", "--help"], "");
     assert!(ok && text.contains("--items") && text.contains("--by") && text.contains("admins"), "{l}: {text}");
@@ -106,6 +134,7 @@ async fn staff_reset(backend: Backend) {
     let (ok, text) = reset("bo@example.com", "phone,authenticator");
     assert!(ok && text.contains("reset by two admins"), "{l}: {text}");
     assert!(s.store.totp_factor(&sam.id).await.unwrap().is_none(), "{l}: the authenticator is gone");
+    assert_eq!(s.store.passkeys(&sam.id).await.unwrap(), vec![], "{l}: and every passkey");
     let account = s.store.account_by_id(&sam.id).await.unwrap().unwrap();
     assert_eq!(account.phone, None, "{l}: the phone is gone");
     assert!(account.withdrawals_blocked_until.is_some_and(|t| t > s.now()), "{l}: withdrawals held");

@@ -27,12 +27,15 @@ fn passkey_from_row(row: &AnyRow) -> StoreResult<PasskeyRecord> {
 }
 
 /// Adds a passkey unless its credential is registered anywhere or the
-/// account already holds `max`; whether it was added.
+/// account would then hold more than `max`; whether it was added (the
+/// caller rolls back otherwise). The account row is locked after the insert
+/// and before the count, so that of two registrations racing for the last
+/// place the second counts the first (passkeys before the account, the
+/// order the recovery approval takes them in too).
 pub(crate) async fn add_passkey(conn: &mut AnyConnection, p: &PasskeyRecord, max: i64) -> StoreResult<bool> {
     let added = sqlx::query(
         "INSERT INTO passkeys (id, account_id, credential_id, name, credential, sign_count, created_at, last_used_at) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE (SELECT COUNT(*) FROM passkeys WHERE account_id = $2) < $9 \
-         ON CONFLICT (credential_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (credential_id) DO NOTHING",
     )
     .bind(&p.id)
     .bind(&p.account_id)
@@ -42,11 +45,25 @@ pub(crate) async fn add_passkey(conn: &mut AnyConnection, p: &PasskeyRecord, max
     .bind(p.sign_count)
     .bind(p.created_at)
     .bind(p.last_used_at)
-    .bind(max)
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
-    Ok(added.rows_affected() == 1)
+    if added.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE accounts SET second_factor_failures = second_factor_failures WHERE id = $1")
+        .bind(&p.account_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM passkeys WHERE account_id = $1")
+        .bind(&p.account_id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .try_get("n")
+        .map_err(db_err)?;
+    Ok(held <= max)
 }
 
 /// Removes one passkey of the account; whether there was one.
@@ -162,15 +179,5 @@ impl PasskeyStore for SqlStore {
         write_effects(&mut tx, &effects.audit, &effects.notices).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(())
-    }
-
-    async fn live_passkey_challenges(&self, ip: &str, now: i64) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM passkey_challenges WHERE ip = $1 AND expires_at > $2")
-            .bind(ip)
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)?;
-        row.try_get("n").map_err(db_err)
     }
 }

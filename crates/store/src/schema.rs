@@ -475,8 +475,8 @@ CREATE INDEX withdrawals_account ON withdrawals (account_id);
 /// use is recorded only over the count it was checked against;
 /// `credential_id` (base64url) is unique across every account. A ceremony
 /// under way keeps its server half in `passkey_challenges` (taken once,
-/// five minutes), so every instance can finish any; `ip` is the per-IP
-/// limit's subject.
+/// five minutes), so every instance can finish any; `ip` says who started
+/// it.
 const PASSKEYS: &str = r#"
 CREATE TABLE passkeys (
     id TEXT PRIMARY KEY,
@@ -500,7 +500,6 @@ CREATE TABLE passkey_challenges (
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX passkey_challenges_expires ON passkey_challenges (expires_at);
-CREATE INDEX passkey_challenges_ip ON passkey_challenges (ip, expires_at);
 "#;
 
 /// The migration's SQL spelled for `backend`.

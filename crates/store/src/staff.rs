@@ -135,6 +135,14 @@ impl StaffStore for SqlStore {
                 sqlx::query(sql).bind(&p.account_id).execute(&mut *tx).await.map_err(db_err)?;
             }
         }
+        // Whatever was lost, the account's passkeys go too: a staff reset
+        // means its factors are in doubt, and a passkey left behind (perhaps
+        // a thief's) would sign in and bind the new authenticator.
+        sqlx::query("DELETE FROM passkeys WHERE account_id = $1")
+            .bind(&p.account_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         let phone = if p.agreed.items.contains(&StaffResetItem::Phone) { "NULL" } else { "phone" };
         let sql = format!(
             "UPDATE accounts SET phone = {phone}, unconfirmed_reset_at = $1, second_factor_failures = 0, \

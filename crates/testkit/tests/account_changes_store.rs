@@ -10,6 +10,7 @@
 
 use sqlx::Executor;
 use twostep_app::crypto::new_id;
+use twostep_app::passkeys::port::PasskeyStore;
 use twostep_app::ports::*;
 use twostep_domain::{LoginAttempt, LoginState};
 use twostep_store::{Backend, SqlStore};
@@ -666,6 +667,66 @@ async fn the_migration_records_authenticators_bound_before_it() {
             assert_eq!(hold, replaces.then_some(T0 + 100 + DAY), "{l}");
             plan_told(&s, l, "a binding after the migration", &p, Some(replaces)).await;
         }
+    })
+    .await;
+}
+
+fn add_passkey(account_id: &str, credential_id: &str) -> AccountChange {
+    let passkey = twostep_app::passkeys::PasskeyRecord {
+        id: new_id(),
+        account_id: account_id.into(),
+        credential_id: credential_id.into(),
+        name: "key".into(),
+        credential: "{}".into(),
+        sign_count: 0,
+        created_at: T0,
+        last_used_at: None,
+    };
+    AccountChange::AddPasskey { passkey, max: 10 }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_passkey_is_registered_once_anywhere_ten_at_most_even_racing_and_removed_once() {
+    each_backend(|s, l| async move {
+        let (a, b) = (account(&s, l).await, account(&s, l).await);
+        for i in 0..9 {
+            let p = plan(&a, T0, add_passkey(&a, &format!("{a}-{i}")), Effects::default());
+            assert_eq!(s.apply_account_change(&p).await.unwrap(), APPLIED, "{l}");
+        }
+        // A credential belongs to one account: the same one elsewhere is refused, with its effects.
+        let elsewhere = plan(&b, T0, add_passkey(&b, &format!("{a}-0")), told("passkey_registered", &b, T0));
+        assert_eq!(s.apply_account_change(&elsewhere).await.unwrap(), AccountChangeOutcome::Changed, "{l}");
+        all_or_none(&s, l, "a credential registered twice", &elsewhere.effects, false).await;
+        // Eight registrations race for the tenth place: one gets it, whole.
+        let racers: Vec<AccountChangePlan> = (0..8)
+            .map(|i| {
+                plan(&a, T0 + 1, add_passkey(&a, &format!("{a}-race-{i}")), told("passkey_registered", &a, T0 + 1))
+            })
+            .collect();
+        let results = outcomes(
+            l,
+            race(8, |i| {
+                let (s, p) = (s.clone(), racers[i].clone());
+                async move { s.apply_account_change(&p).await }
+            })
+            .await,
+        );
+        let won: Vec<usize> = (0..8).filter(|i| results[*i] == APPLIED).collect();
+        assert_eq!(won.len(), 1, "{l}: exactly one racer takes the last place: {results:?}");
+        for (i, p) in racers.iter().enumerate() {
+            all_or_none(&s, l, &format!("racer {i}"), &p.effects, won[0] == i).await;
+        }
+        let held = s.passkeys(&a).await.unwrap();
+        assert_eq!(held.len(), 10, "{l}");
+        // Removed only from its own account, and once.
+        let id = held[0].id.clone();
+        let foreign = plan(&b, T0 + 2, AccountChange::RemovePasskey { id: id.clone() }, Effects::default());
+        assert_eq!(s.apply_account_change(&foreign).await.unwrap(), AccountChangeOutcome::Changed, "{l}");
+        let remove = plan(&a, T0 + 2, AccountChange::RemovePasskey { id: id.clone() }, Effects::default());
+        assert_eq!(s.apply_account_change(&remove).await.unwrap(), APPLIED, "{l}");
+        assert_eq!(s.apply_account_change(&remove).await.unwrap(), AccountChangeOutcome::Changed, "{l}");
+        assert_eq!(s.passkeys(&a).await.unwrap().len(), 9, "{l}");
+        chain_intact(&s, l).await;
     })
     .await;
 }

@@ -136,22 +136,33 @@ async fn a_passkey_is_added_signs_in_two_ways_refuses_copies_and_is_removed() {
         let told = s.messages_to(&owner.email).await;
         assert!(told.iter().any(|m| m["body"].as_str().unwrap_or("").contains("counter lower than before")));
 
-        // Sudo mode by the passkey (the real key, counting on), then removal.
+        // Its name is quoted in the owner's e-mails: a session alone cannot
+        // rename it.
+        let list = ok(&s.get("/api/v1/me/passkeys", Some(&other)).await, 200);
+        let id = list["passkeys"][0]["id"].as_str().unwrap().to_owned();
+        let rename = |name: &str| json!({"name": name});
+        let path = format!("/api/v1/me/passkeys/{id}");
+        let refused = s.call("PATCH", &path, Some(rename("Call +44 20 7946 0000")), Some(&other)).await;
+        assert_error(&refused, 403, "step_up_required");
+
+        // Sudo mode by the passkey (the real key, counting on), then a new
+        // name, then removal.
         b.set_sign_count(&authenticator, &credentials[0], count + 10).await;
         let options = ok(&s.post("/api/v1/me/sudo/passkey-options", json!({}), Some(&other)).await, 200);
         let signed = answer(&options, b.webauthn("get", &options["public_key"]).await);
         let sudo =
             ok(&s.post("/api/v1/me/sudo", json!({"method": "passkey", "passkey": signed}), Some(&other)).await, 200);
         assert_eq!(sudo["method"], "passkey");
+        assert_eq!(s.call("PATCH", &path, Some(rename("Old laptop")), Some(&other)).await.0, 204);
         let list = ok(&s.get("/api/v1/me/passkeys", Some(&other)).await, 200);
-        let id = list["passkeys"][0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(list["passkeys"][0]["name"], "Old laptop");
         assert!(list["passkeys"][0]["last_used_at"].is_string(), "{list}");
         assert_eq!(s.call("DELETE", &format!("/api/v1/me/passkeys/{id}"), None, Some(&other)).await.0, 204);
         assert_eq!(ok(&s.get("/api/v1/me/passkeys", Some(&other)).await, 200)["passkeys"], json!([]));
         let (_, methods) = password_step(&s, &owner.email).await;
         assert!(!methods.contains(&"passkey".to_owned()), "{methods:?}");
         let kinds = activity_kinds(&s, &other).await;
-        for kind in ["passkey_registered", "passkey_removed", "sudo_granted"] {
+        for kind in ["passkey_registered", "passkey_renamed", "passkey_removed", "sudo_granted"] {
             assert!(kinds.contains(&kind.to_owned()), "{backend:?}: {kind} in {kinds:?}");
         }
         b.close().await;
@@ -202,9 +213,12 @@ async fn on_the_pages_a_passkey_is_added_signs_in_and_is_removed() {
         b.shoot("passkeys-one").await;
 
         // Signed out, the sign-in page offers the passkey in the e-mail
-        // field's autofill (conditional mediation), and with it signs in:
-        // the virtual authenticator picks it as a person would.
+        // field's autofill (conditional mediation) once the person clicks
+        // into it, and with it signs in: the virtual authenticator picks it
+        // as a person would.
         sign_out(&b).await;
+        b.wait_path("/login").await;
+        b.click("#f-email").await;
         b.wait_path("/account").await;
         // (Taken out with its counter as it is now: put back with an older
         // one, it would be refused as a copy.)

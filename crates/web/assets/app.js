@@ -131,7 +131,9 @@
   // data-options address (same origin, with the form's CSRF token) for the
   // options, lets the browser create or use a passkey, and sends the answer
   // in its hidden fields. The sign-in page also offers the browser's saved
-  // passkeys in the e-mail field's autofill, where the browser can.
+  // passkeys in the e-mail field's autofill, where the browser can, from
+  // the person's first click or key in that field (not on every view of
+  // the page: each offer is a ceremony the server keeps).
   var webauthn = !!(window.PublicKeyCredential && PublicKeyCredential.parseRequestOptionsFromJSON &&
     PublicKeyCredential.parseCreationOptionsFromJSON);
   var conditional = null;
@@ -140,7 +142,11 @@
     body.set('csrf', form.elements.namedItem('csrf').value);
     return fetch(form.getAttribute('data-options'), { method: 'POST', body: body, credentials: 'same-origin' })
       .then(function (r) {
-        return r.json().then(function (j) { if (!r.ok) throw new Error(j.error || r.status); return j; });
+        // A refusal that is not ours in JSON (an expired form, say) is named by its status.
+        return r.json().catch(function () { return {}; }).then(function (j) {
+          if (!r.ok) throw new Error(j.error || 'HTTP ' + r.status);
+          return j;
+        });
       })
       .then(function (o) {
         var ask;
@@ -176,12 +182,14 @@
   var email = document.getElementById('f-email');
   if (webauthn && signIn && email && PublicKeyCredential.isConditionalMediationAvailable) {
     var offer = function () {
-      email.removeEventListener('focus', offer);
+      email.removeEventListener('pointerdown', offer);
+      email.removeEventListener('keydown', offer);
       PublicKeyCredential.isConditionalMediationAvailable().then(function (yes) {
         if (yes) passkey(signIn, 'conditional').catch(function () {});
       });
     };
-    if (document.activeElement === email) offer(); else email.addEventListener('focus', offer);
+    email.addEventListener('pointerdown', offer);
+    email.addEventListener('keydown', offer);
   }
 
   // The sign-in puzzle: solved in a Web Worker with a visible progress bar.

@@ -31,8 +31,14 @@ pub use port::{CeremonyPurpose, PasskeyChallenge, PasskeyRecord};
 pub const MAX_PASSKEYS: i64 = 10;
 /// How long a ceremony may take, from its options to the browser's answer.
 pub const CEREMONY_TTL_S: i64 = 300;
-/// Ceremonies under way from one IP at once.
-const LIVE_CEREMONIES_PER_IP: i64 = 100;
+/// Ceremonies an account may start a minute (second steps, sudo mode,
+/// resets, registrations: each already needs a password, a session or an
+/// e-mailed code).
+const CEREMONIES_PER_ACCOUNT_PER_MINUTE: i64 = 20;
+/// Sign-ins with nothing typed started a minute from one IP (an IPv6 /64),
+/// and from everywhere: at most five minutes of these are stored.
+const SIGN_IN_CEREMONIES_PER_IP_PER_MINUTE: i64 = 30;
+const SIGN_IN_CEREMONIES_PER_MINUTE: i64 = 6_000;
 /// A passkey's name, in characters.
 const MAX_NAME_CHARS: usize = 64;
 
@@ -130,7 +136,9 @@ impl App {
         self.webauthn().is_ok()
     }
 
-    /// Keeps a ceremony's server half; limited per IP.
+    /// Keeps a ceremony's server half. One tied to an account is limited
+    /// per account, so that nobody else's requests use up its room; a
+    /// sign-in with nothing typed, per IP and over all.
     async fn keep_ceremony<S: Serialize>(
         &self,
         purpose: CeremonyPurpose,
@@ -140,12 +148,17 @@ impl App {
         options: serde_json::Value,
         meta: &RequestMeta,
     ) -> AppResult<CeremonyStart> {
-        self.rate_limit(&format!("passkey:ip:{}", meta.limit_key()), 60, self.settings.codes_per_ip_per_minute.max(10))
-            .await?;
-        let now = self.now();
-        if self.store.live_passkey_challenges(&meta.limit_key(), now).await? >= LIVE_CEREMONIES_PER_IP {
-            return Err(AppError::TooManyAttempts { retry_after_s: CEREMONY_TTL_S });
+        match account_id {
+            Some(id) => {
+                self.rate_limit(&format!("passkey:account:{id}"), 60, CEREMONIES_PER_ACCOUNT_PER_MINUTE).await?;
+            }
+            None => {
+                let ip = format!("passkey-sign-in:ip:{}", meta.limit_key());
+                self.rate_limit(&ip, 60, SIGN_IN_CEREMONIES_PER_IP_PER_MINUTE).await?;
+                self.rate_limit("passkey-sign-in:all", 60, SIGN_IN_CEREMONIES_PER_MINUTE).await?;
+            }
         }
+        let now = self.now();
         let challenge = PasskeyChallenge {
             id: new_id(),
             purpose: purpose.as_str().into(),
@@ -270,8 +283,13 @@ impl App {
         let beside = factors.adding_needs_hold() && hold_s > 0;
         let hold = if beside { hold_sentence(lang, hold_s) } else { String::new() };
         let body = self.text(lang, "mail-passkey-added-body", &[("name", name.as_str().into()), ("hold", hold.into())]);
-        let told =
-            Told { kind: AuditKind::PasskeyRegistered, detail: &name, subject: "mail-passkey-added-subject", body };
+        let told = Told {
+            kind: AuditKind::PasskeyRegistered,
+            detail: &name,
+            subject: "mail-passkey-added-subject",
+            body,
+            sms: Some(self.passkey_sms(lang, "sms-passkey-added", &account.id)),
+        };
         let change = AccountChange::AddPasskey { passkey: record.clone(), max: MAX_PASSKEYS };
         let plan = self.factor_change_plan(&account, change, beside.then_some(now + hold_s), told, meta)?;
         match self.apply_account_change(&plan).await? {
@@ -282,15 +300,20 @@ impl App {
         }
     }
 
-    /// `PATCH /me/passkeys/{id}`: a new name (no proof needed: a name
-    /// changes nothing of who can sign in).
-    pub async fn rename_passkey(&self, account_id: &str, id: &str, name: &str, meta: &RequestMeta) -> AppResult<()> {
+    /// `PATCH /me/passkeys/{id}`: a new name, in sudo mode: the name is
+    /// quoted in the owner's security e-mails, so a session alone must not
+    /// choose what they say.
+    pub async fn rename_passkey(
+        &self,
+        account_id: &str,
+        session_token: &str,
+        id: &str,
+        name: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
         let name = valid_name(name)?;
         self.rate_limit(&format!("passkey-rename:{account_id}"), 3600, 30).await?;
-        let account = self.account(account_id).await?;
-        if account.frozen_at.is_some() {
-            return Err(AppError::Forbidden);
-        }
+        self.require_sudo(account_id, session_token).await?;
         let effects = Effects {
             audit: vec![self.audit_event(AuditKind::PasskeyRenamed, Some(account_id), meta, &name)],
             notices: vec![],
@@ -326,6 +349,7 @@ impl App {
             detail: &passkey.name,
             subject: "mail-passkey-removed-subject",
             body,
+            sms: Some(self.passkey_sms(lang, "sms-passkey-removed", &account.id)),
         };
         let change = AccountChange::RemovePasskey { id: id.to_owned() };
         let plan = self.factor_change_plan(&account, change, (hold_s > 0).then_some(now + hold_s), told, meta)?;
@@ -333,6 +357,12 @@ impl App {
             AccountChangeOutcome::Applied { .. } => Ok(()),
             AccountChangeOutcome::CodeUsed | AccountChangeOutcome::Changed => Err(AppError::NotFound),
         }
+    }
+
+    /// The one line a passkey notice sends to the phone, with the freeze
+    /// link and without the passkey's name.
+    fn passkey_sms(&self, lang: twostep_i18n::Lang, id: &str, account_id: &str) -> String {
+        self.text(lang, id, &[("link", self.freeze_link(account_id).into())])
     }
 
     /// The options to sign with one of `account`'s passkeys, for `purpose`
@@ -442,7 +472,9 @@ impl App {
         // the copy is tried.
         let now = self.now();
         let told = self.store.hit(&format!("passkey-clone:{}", account.id), now - now.rem_euclid(3600)).await?;
-        let notices = if told <= 3 { self.current_channel_notices(account, &subject, &body)? } else { vec![] };
+        let sms = self.passkey_sms(lang, "sms-passkey-clone", &account.id);
+        let notices =
+            if told <= 3 { self.current_channel_notices_short(account, &subject, &body, &sms)? } else { vec![] };
         let effects = Effects {
             audit: vec![self.audit_event(AuditKind::PasskeyCloneSuspected, Some(&account.id), meta, &record.name)],
             notices,

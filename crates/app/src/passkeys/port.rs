@@ -35,7 +35,8 @@ pub enum CeremonyPurpose {
     SecondStep,
     /// A sign-in with no e-mail or password typed.
     SignIn,
-    /// Sudo mode (`subject` is the session's token hash).
+    /// Sudo mode (`subject` is the session's token hash: the session that
+    /// started it is the one that may answer).
     Sudo,
     /// Completing a forgotten-password reset (`subject` is the reset id).
     PasswordReset,
@@ -64,6 +65,7 @@ pub struct PasskeyChallenge {
     pub account_id: Option<String>,
     pub subject: String,
     pub state: String,
+    /// Who started it (the per-IP limit's subject), for the record.
     pub ip: String,
     pub created_at: i64,
     pub expires_at: i64,
@@ -95,6 +97,4 @@ pub trait PasskeyStore: Send + Sync {
     /// Audit entries and notices of an event that changes nothing else (a
     /// refused copy of a passkey), in one transaction.
     async fn record_effects(&self, effects: &Effects) -> StoreResult<()>;
-    /// Ceremonies under way started from `ip` (to cap them).
-    async fn live_passkey_challenges(&self, ip: &str, now: i64) -> StoreResult<i64>;
 }

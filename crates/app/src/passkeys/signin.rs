@@ -62,7 +62,12 @@ impl App {
             .await?
             .filter(|p| super::user_handle(&p.account_id) == handle)
             .ok_or(AppError::InvalidCode)?;
+        // The signature first: nothing of the account's state is said to
+        // someone who cannot sign.
         let account = self.account(&record.account_id).await?;
+        let key: webauthn_rs::prelude::Passkey = from_json(&record.credential)?;
+        let checked = webauthn.finish_discoverable_authentication_v2(&credential, state, &key);
+        self.record_passkey_result(&account, record, checked, meta).await?;
         if account.frozen_at.is_some() {
             return Err(AppError::Forbidden);
         }
@@ -72,20 +77,24 @@ impl App {
         if self.settings.failures.second_factor_locked(account.second_factor_failures) {
             return Err(AppError::TooManyAttempts { retry_after_s: self.settings.failures.max_delay_s });
         }
-        let key: webauthn_rs::prelude::Passkey = from_json(&record.credential)?;
-        let checked = webauthn.finish_discoverable_authentication_v2(&credential, state, &key);
-        self.record_passkey_result(&account, record, checked, meta).await?;
         self.single_step_sign_in(&account, AuditKind::SecondFactorOk, meta).await
     }
 
     /// `POST /me/sudo/passkey-options`: the options to enter sudo mode with
     /// a passkey; the answer goes to `POST /me/sudo` as factor `passkey`.
-    pub async fn sudo_passkey_options(&self, account_id: &str, meta: &RequestMeta) -> AppResult<CeremonyStart> {
+    /// The ceremony answers only the session that started it.
+    pub async fn sudo_passkey_options(
+        &self,
+        account_id: &str,
+        session_token: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<CeremonyStart> {
         let account = self.account(account_id).await?;
         if account.frozen_at.is_some() {
             return Err(AppError::Forbidden);
         }
-        self.start_passkey_assertion(CeremonyPurpose::Sudo, &account, "", meta).await
+        let session = crate::crypto::token_hash(session_token);
+        self.start_passkey_assertion(CeremonyPurpose::Sudo, &account, &session, meta).await
     }
 
     /// `POST /password-reset/{reset_id}/passkey-options`: the options to

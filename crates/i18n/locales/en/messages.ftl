@@ -126,3 +126,6 @@ mail-account-frozen-body = You used your cancel code after a recovery of your ac
 mail-recovery-stopped-subject = Account recovery stopped
 mail-recovery-stopped-by-code-body = You used your cancel code: every recovery of your account under way was stopped and nothing was changed. Someone may know your password: change it now.
 mail-recovery-stopped-signed-in-body = Every recovery of your account under way was stopped from your signed-in account. Someone may know your password: change it now.
+sms-passkey-added = { $app }: a passkey was added to your account. Not you? Freeze your account: { $link }
+sms-passkey-removed = { $app }: a passkey was removed from your account. Not you? Freeze your account: { $link }
+sms-passkey-clone = { $app }: a copy of one of your passkeys was refused. Not you? Freeze your account: { $link }

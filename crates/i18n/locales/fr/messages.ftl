@@ -122,3 +122,6 @@ mail-account-frozen-body = Vous avez utilisé votre code d’annulation après l
 mail-recovery-stopped-subject = Récupération de compte arrêtée
 mail-recovery-stopped-by-code-body = Vous avez utilisé votre code d’annulation : toute récupération de votre compte en cours a été arrêtée et rien n’a été modifié. Quelqu’un connaît peut-être votre mot de passe : changez-le maintenant.
 mail-recovery-stopped-signed-in-body = Toute récupération de votre compte en cours a été arrêtée depuis votre compte connecté. Quelqu’un connaît peut-être votre mot de passe : changez-le maintenant.
+sms-passkey-added = { $app } : une clé d’accès a été ajoutée à votre compte. Ce n’était pas vous ? Gelez votre compte : { $link }
+sms-passkey-removed = { $app } : une clé d’accès a été retirée de votre compte. Ce n’était pas vous ? Gelez votre compte : { $link }
+sms-passkey-clone = { $app } : une copie de l’une de vos clés d’accès a été refusée. Ce n’était pas vous ? Gelez votre compte : { $link }

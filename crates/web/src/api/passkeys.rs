@@ -148,8 +148,8 @@ pub struct RenameBody {
 
 /// Rename a passkey
 ///
-/// A new name, 1 to 64 characters; no proof is needed, as a name changes nothing of who can sign in. At most 30
-/// renames an account an hour.
+/// Needs sudo mode: the name is quoted in the owner's security e-mails. 1 to 64 characters; at most 30 renames an
+/// account an hour.
 #[utoipa::path(patch, path = "/api/v1/me/passkeys/{passkey_id}", tag = "passkeys", security(("bearer" = [])),
     params(("passkey_id" = String, Path)), request_body = RenameBody,
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -161,7 +161,7 @@ pub async fn rename(
     Path(passkey_id): Path<String>,
     ApiJson(b): ApiJson<RenameBody>,
 ) -> ApiResult<StatusCode> {
-    s.app.rename_passkey(&auth.account_id, &passkey_id, &b.name, &meta).await?;
+    s.app.rename_passkey(&auth.account_id, &auth.token, &passkey_id, &b.name, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -193,7 +193,7 @@ pub async fn sudo_options(
     Meta(meta): Meta,
     auth: Authed,
 ) -> ApiResult<Json<CeremonyResponse>> {
-    Ok(Json(s.app.sudo_passkey_options(&auth.account_id, &meta).await?.into()))
+    Ok(Json(s.app.sudo_passkey_options(&auth.account_id, &auth.token, &meta).await?.into()))
 }
 
 /// Sign in, step two, with a passkey: the options

@@ -179,6 +179,9 @@ pub async fn reset(page: Page, PageForm(f): PageForm<ResetForm>) -> Response {
             let done = render_status(&page, StatusCode::OK, "password_reset_done.html", ctx);
             with_cookies(done, &[page.clear(RESET_COOKIE)])
         }
+        Err(AppError::InvalidCode) if method == Some(SecondFactorMethod::Passkey) => {
+            reset_page(&page, &reset, None, Errors::text(page.lang, "credential", "passkey-refused"))
+        }
         Err(AppError::InvalidCode | AppError::CodeAlreadyUsed) => {
             reset_page(&page, &reset, None, Errors::text(page.lang, "code", "reset-factor-wrong"))
         }

@@ -39,21 +39,26 @@ impl AnswerForm {
 }
 
 /// The options as the page's script reads them, or the refusal in the
-/// page's language.
+/// page's language with its status.
 fn options(page: &Page, started: AppResult<CeremonyStart>) -> Response {
     match started {
         Ok(c) => Json(json!({"challenge_id": c.challenge_id, "public_key": c.options})).into_response(),
         Err(e) => {
-            let status = match &e {
-                AppError::StepUpRequired { .. } | AppError::Forbidden => StatusCode::FORBIDDEN,
-                AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-                AppError::NotFound | AppError::Unauthorized => StatusCode::NOT_FOUND,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            let errors = page.errors(e);
-            let said = errors.form.clone().or_else(|| errors.fields.values().next().cloned()).unwrap_or_default();
+            let (status, said) = super::texts::failure(page.lang, e);
             (status, Json(json!({"error": said}))).into_response()
         }
+    }
+}
+
+/// The status a refused sign-in page answers with.
+fn status_of(e: &AppError) -> StatusCode {
+    match e {
+        AppError::InvalidCode => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden | AppError::EmailUnverified => StatusCode::FORBIDDEN,
+        AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Unavailable(_) | AppError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
     }
 }
 
@@ -138,8 +143,9 @@ pub struct RenameForm {
 }
 
 pub async fn rename(s: SignedIn, Path(id): Path<String>, PageForm(f): PageForm<RenameForm>) -> Response {
-    match s.page.app().rename_passkey(&s.account_id, &id, &f.name, &s.page.meta).await {
+    match s.page.app().rename_passkey(&s.account_id, &s.token, &id, &f.name, &s.page.meta).await {
         Ok(()) => see_other("/account/passkeys?done=renamed"),
+        Err(AppError::StepUpRequired { .. }) => confirm_first("/account/passkeys"),
         Err(e) => show(&s, StatusCode::BAD_REQUEST, s.page.errors(e), None).await,
     }
 }
@@ -155,7 +161,7 @@ pub async fn remove(s: SignedIn, Path(id): Path<String>, PageForm(_): PageForm<s
 /// `POST /account/confirm/passkey-options`: the options of sudo mode by
 /// passkey; the answer goes to `/account/confirm` as `method=passkey`.
 pub async fn sudo_options(s: SignedIn, PageForm(_): PageForm<serde::de::IgnoredAny>) -> Response {
-    options(&s.page, s.page.app().sudo_passkey_options(&s.account_id, &s.page.meta).await)
+    options(&s.page, s.page.app().sudo_passkey_options(&s.account_id, &s.token, &s.page.meta).await)
 }
 
 // ---- signing in ---------------------------------------------------------------
@@ -206,7 +212,7 @@ pub async fn sign_in(page: Page, PageForm(f): PageForm<AnswerForm>) -> Response 
             let errors = Errors::text(page.lang, "credential", "passkey-refused");
             super::auth::login_form(&page, StatusCode::UNAUTHORIZED, "", errors, None).await
         }
-        Err(e) => super::auth::login_form(&page, StatusCode::BAD_REQUEST, "", page.errors(e), None).await,
+        Err(e) => super::auth::login_form(&page, status_of(&e), "", page.errors(e), None).await,
     }
 }
 

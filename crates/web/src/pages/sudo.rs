@@ -109,6 +109,11 @@ pub async fn prove(s: SignedIn, PageForm(f): PageForm<ProofForm>) -> Response {
             let errors = Errors::text(s.page.lang, "password", "sudo-wrong-password");
             show(&s, StatusCode::BAD_REQUEST, &next, errors, None).await
         }
+        // Said beside the passkey's own button, not under a code field.
+        Err(AppError::InvalidCode) if factor == ProofFactor::Passkey => {
+            let errors = Errors::text(s.page.lang, "credential", "passkey-refused");
+            show(&s, StatusCode::BAD_REQUEST, &next, errors, None).await
+        }
         Err(e) => show(&s, StatusCode::BAD_REQUEST, &next, s.page.errors(e), None).await,
     }
 }
