@@ -38,17 +38,17 @@ impl ProofFactor {
         }
     }
 
+    pub const ALL: [ProofFactor; 6] = [
+        ProofFactor::Password,
+        ProofFactor::Email,
+        ProofFactor::Sms,
+        ProofFactor::Voice,
+        ProofFactor::Totp,
+        ProofFactor::Passkey,
+    ];
+
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            ProofFactor::Password,
-            ProofFactor::Email,
-            ProofFactor::Sms,
-            ProofFactor::Voice,
-            ProofFactor::Totp,
-            ProofFactor::Passkey,
-        ]
-        .into_iter()
-        .find(|f| f.as_str() == s)
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
     }
 
     /// A possession factor other than the mailbox: these outrank the
@@ -200,14 +200,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for f in [
-            ProofFactor::Password,
-            ProofFactor::Email,
-            ProofFactor::Sms,
-            ProofFactor::Voice,
-            ProofFactor::Totp,
-            ProofFactor::Passkey,
-        ] {
+        for f in ProofFactor::ALL {
             assert_eq!(ProofFactor::parse(f.as_str()), Some(f));
         }
         assert_eq!(ProofFactor::parse("push"), None);
