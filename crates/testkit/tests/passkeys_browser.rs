@@ -247,6 +247,20 @@ async fn on_the_pages_a_passkey_is_added_signs_in_and_is_removed() {
         b.click_and_load("#passkey-login-button").await;
         b.wait_path("/account").await;
 
+        // A forgotten password beside a passkey and an authenticator: the
+        // reset page asks for the passkey, or a code if the person says so,
+        // one form at a time.
+        b.goto("/password/forgot").await;
+        b.fill("#f-email", &owner.email).await;
+        b.click_and_load("#reset-ask-form button").await;
+        b.fill("#f-code", &s.code_to(&owner.email).await).await;
+        b.click_and_load("#reset-code-form button").await;
+        b.wait_path("/password/reset").await;
+        assert!(b.exists("#reset-passkey").await && !b.exists("#reset-form").await, "{backend:?}");
+        b.click_and_load("#reset-with-code").await;
+        assert!(b.exists("#reset-form").await && !b.exists("#reset-passkey").await, "{backend:?}");
+        b.shoot("reset-passkey-or-code").await;
+
         // Removing it needs sudo mode, which the passkey itself gives.
         b.goto("/account/passkeys").await;
         b.click_and_load("#passkey-list button.danger").await;

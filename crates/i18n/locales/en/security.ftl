@@ -86,3 +86,4 @@ recovery-items-sets-password = This recovery also sets the new password you chos
 reset-prove-passkey = Prove it is you with your passkey, and choose the new password.
 reset-passkey-submit = Use my passkey and set the password
 reset-or-code = Or prove it with a code instead.
+reset-or-passkey = Use your passkey instead.

@@ -86,3 +86,4 @@ recovery-items-sets-password = Cette récupération définit aussi le nouveau mo
 reset-prove-passkey = Prouvez que c’est vous avec votre clé d’accès, et choisissez le nouveau mot de passe.
 reset-passkey-submit = Utiliser ma clé d’accès et définir le mot de passe
 reset-or-code = Ou prouvez-le plutôt avec un code.
+reset-or-passkey = Utiliser plutôt votre clé d’accès.

@@ -92,10 +92,21 @@ fn start_over(page: &Page) -> Response {
 }
 
 fn reset_page(page: &Page, reset: &ResetStarted, sent: Option<Sent>, errors: Errors) -> Response {
+    reset_page_with(page, reset, sent, errors, false)
+}
+
+/// The reset page. Beside a passkey it asks for the passkey, unless the
+/// person chose a code (`with_code`), has just been sent one, or mistyped
+/// one: one form at a time, so the page has one new-password field.
+fn reset_page_with(page: &Page, reset: &ResetStarted, sent: Option<Sent>, errors: Errors, with_code: bool) -> Response {
     let has = |m| reset.methods.contains(&m);
+    let has_passkey = has(SecondFactorMethod::Passkey) && page.app().passkeys_available();
+    let has_code = has(SecondFactorMethod::Totp) || has(SecondFactorMethod::Sms);
+    let by_code = has_code && (with_code || sent.is_some() || errors.fields.contains_key("code"));
     let ctx = context! {
         frozen => reset.frozen,
-        has_passkey => has(SecondFactorMethod::Passkey) && page.app().passkeys_available(),
+        by_passkey => has_passkey && !by_code,
+        has_passkey => has_passkey,
         has_totp => has(SecondFactorMethod::Totp),
         has_phone => has(SecondFactorMethod::Sms),
         has_none => reset.methods.is_empty(),
@@ -103,6 +114,11 @@ fn reset_page(page: &Page, reset: &ResetStarted, sent: Option<Sent>, errors: Err
         errors => errors,
     };
     render_status(page, status_of(&errors), "password_reset.html", ctx)
+}
+
+#[derive(Deserialize)]
+pub struct ResetQuery {
+    with: Option<String>,
 }
 
 /// The reset of this browser, or the answer that sends it to start over.
@@ -115,9 +131,9 @@ async fn this_reset(page: &Page) -> Result<ResetStarted, Response> {
     }
 }
 
-pub async fn reset_form(page: Page) -> Response {
+pub async fn reset_form(page: Page, Query(q): Query<ResetQuery>) -> Response {
     match this_reset(&page).await {
-        Ok(reset) => reset_page(&page, &reset, None, Errors::default()),
+        Ok(reset) => reset_page_with(&page, &reset, None, Errors::default(), q.with.as_deref() == Some("code")),
         Err(answer) => answer,
     }
 }
