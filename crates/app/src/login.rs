@@ -294,8 +294,8 @@ impl App {
         }
     }
 
-    /// What the account can use at the second step. An account with neither an
-    /// authenticator nor a phone has no second factor.
+    /// What the account can use at the second step, strongest first. An
+    /// account with no passkey, authenticator or phone has no second factor.
     pub async fn methods(&self, account: &AccountRecord) -> AppResult<Vec<SecondFactorMethod>> {
         let mut methods = Vec::new();
         // The strongest first: a passkey cannot be relayed by a phishing page.
