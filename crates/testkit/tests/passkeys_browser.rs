@@ -170,6 +170,17 @@ async fn a_passkey_is_added_signs_in_two_ways_refuses_copies_and_is_removed() {
     }
 }
 
+/// "Forgot your password?" on the pages, up to the page that asks for the
+/// second factor and the new password.
+async fn forgot_password(b: &Browser, s: &TestServer, email: &str) {
+    b.goto("/password/forgot").await;
+    b.fill("#f-email", email).await;
+    b.click_and_load("#reset-ask-form button").await;
+    b.fill("#f-code", &s.code_to(email).await).await;
+    b.click_and_load("#reset-code-form button").await;
+    b.wait_path("/password/reset").await;
+}
+
 /// Signs out from any page of the signed-in account.
 async fn sign_out(b: &Browser) {
     b.click_and_load("#logout").await;
@@ -250,12 +261,7 @@ async fn on_the_pages_a_passkey_is_added_signs_in_and_is_removed() {
         // A forgotten password beside a passkey and an authenticator: the
         // reset page asks for the passkey, or a code if the person says so,
         // one form at a time.
-        b.goto("/password/forgot").await;
-        b.fill("#f-email", &owner.email).await;
-        b.click_and_load("#reset-ask-form button").await;
-        b.fill("#f-code", &s.code_to(&owner.email).await).await;
-        b.click_and_load("#reset-code-form button").await;
-        b.wait_path("/password/reset").await;
+        forgot_password(&b, &s, &owner.email).await;
         assert!(b.exists("#reset-passkey").await && !b.exists("#reset-form").await, "{backend:?}");
         b.click_and_load("#reset-with-code").await;
         assert!(b.exists("#reset-form").await && !b.exists("#reset-passkey").await, "{backend:?}");
@@ -373,12 +379,7 @@ async fn a_forgotten_password_is_reset_with_the_passkey_and_never_with_the_mailb
         assert!(told.iter().any(|m| m["body"].as_str().unwrap_or("").contains("one of your passkeys")), "{told:?}");
 
         // The same on the pages: the reset page asks for the passkey.
-        b.goto("/password/forgot").await;
-        b.fill("#f-email", email).await;
-        b.click_and_load("#reset-ask-form button").await;
-        b.fill("#f-code", &s.code_to(email).await).await;
-        b.click_and_load("#reset-code-form button").await;
-        b.wait_path("/password/reset").await;
+        forgot_password(&b, &s, email).await;
         b.wait_for("#reset-passkey").await;
         assert!(!b.exists("#reset-form").await, "no code form beside a passkey alone");
         b.shoot("reset-passkey").await;
