@@ -11,7 +11,7 @@ use twostep_domain::audit_kind::AuditKind;
 
 use crate::error::AppResult;
 use crate::ports::{
-    AccountChange, AccountChangeOutcome, AccountChangePlan, AccountRecord, AuditEvent, Effects, SignOut,
+    AccountChange, AccountChangeOutcome, AccountChangePlan, AccountRecord, AuditEvent, Effects, QueuedMessage, SignOut,
 };
 use crate::{App, RequestMeta};
 
@@ -62,22 +62,27 @@ impl App {
         })
     }
 
+    /// After `notices` were queued (in a write of their own): wakes a
+    /// sender and counts each against its address's cap.
+    pub(crate) async fn notices_queued(&self, notices: &[QueuedMessage]) {
+        if !notices.is_empty() {
+            self.outbound_wake.notify_one();
+        }
+        for notice in notices {
+            self.count_notice(&notice.recipient).await;
+        }
+    }
+
     /// Writes the plan; wakes a sender once its notices are queued.
     pub(crate) async fn apply_account_change(&self, plan: &AccountChangePlan) -> AppResult<AccountChangeOutcome> {
         let outcome = self.store.apply_account_change(plan).await?;
-        let replacement_notices = match &plan.change {
-            AccountChange::BindTotp { replacement_notices, .. } => !replacement_notices.is_empty(),
-            _ => false,
-        };
-        if matches!(outcome, AccountChangeOutcome::Applied { .. })
-            && (!plan.effects.notices.is_empty() || replacement_notices)
-        {
-            self.outbound_wake.notify_one();
-        }
         if matches!(outcome, AccountChangeOutcome::Applied { .. }) {
-            for notice in &plan.effects.notices {
-                self.count_notice(&notice.recipient).await;
+            if let AccountChange::BindTotp { replacement_notices, .. } = &plan.change
+                && !replacement_notices.is_empty()
+            {
+                self.outbound_wake.notify_one();
             }
+            self.notices_queued(&plan.effects.notices).await;
         }
         Ok(outcome)
     }

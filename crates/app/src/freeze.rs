@@ -66,6 +66,12 @@ impl App {
         format!("{base}/freeze?t={}", self.freeze_token(account_id))
     }
 
+    /// The catalogue's text `id` (a one-line notice for the phone) with
+    /// the account's freeze link as its `link`.
+    pub(crate) fn freeze_link_text(&self, lang: twostep_i18n::Lang, id: &str, account_id: &str) -> String {
+        self.text(lang, id, &[("link", self.freeze_link(account_id).into())])
+    }
+
     fn freeze_token(&self, account_id: &str) -> String {
         format!("{account_id}.{}", self.keyring.derived_token("freeze", account_id))
     }

@@ -179,7 +179,7 @@ impl App {
                 ("hold", hold_sentence(lang, hold_s).into()),
             ],
         );
-        let sms = self.text(lang, "sms-password-reset", &[("link", self.freeze_link(&account.id).into())]);
+        let sms = self.freeze_link_text(lang, "sms-password-reset", &account.id);
         let subject = self.text(lang, "mail-password-reset-subject", &[]);
         let event = |kind: AuditKind, detail: &str| AuditEvent {
             at: now,

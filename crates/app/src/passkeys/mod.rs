@@ -288,7 +288,7 @@ impl App {
             detail: &name,
             subject: "mail-passkey-added-subject",
             body,
-            sms: Some(self.passkey_sms(lang, "sms-passkey-added", &account.id)),
+            sms: Some(self.freeze_link_text(lang, "sms-passkey-added", &account.id)),
         };
         let change = AccountChange::AddPasskey { passkey: record.clone(), max: MAX_PASSKEYS };
         let plan = self.factor_change_plan(&account, change, beside.then_some(now + hold_s), told, meta)?;
@@ -349,7 +349,7 @@ impl App {
             detail: &passkey.name,
             subject: "mail-passkey-removed-subject",
             body,
-            sms: Some(self.passkey_sms(lang, "sms-passkey-removed", &account.id)),
+            sms: Some(self.freeze_link_text(lang, "sms-passkey-removed", &account.id)),
         };
         let change = AccountChange::RemovePasskey { id: id.to_owned() };
         let plan = self.factor_change_plan(&account, change, (hold_s > 0).then_some(now + hold_s), told, meta)?;
@@ -357,12 +357,6 @@ impl App {
             AccountChangeOutcome::Applied { .. } => Ok(()),
             AccountChangeOutcome::CodeUsed | AccountChangeOutcome::Changed => Err(AppError::NotFound),
         }
-    }
-
-    /// The one line a passkey notice sends to the phone, with the freeze
-    /// link and without the passkey's name.
-    fn passkey_sms(&self, lang: twostep_i18n::Lang, id: &str, account_id: &str) -> String {
-        self.text(lang, id, &[("link", self.freeze_link(account_id).into())])
     }
 
     /// The options to sign with one of `account`'s passkeys, for `purpose`
@@ -472,7 +466,7 @@ impl App {
         // the copy is tried.
         let now = self.now();
         let told = self.store.hit(&format!("passkey-clone:{}", account.id), now - now.rem_euclid(3600)).await?;
-        let sms = self.passkey_sms(lang, "sms-passkey-clone", &account.id);
+        let sms = self.freeze_link_text(lang, "sms-passkey-clone", &account.id);
         let notices =
             if told <= 3 { self.current_channel_notices_short(account, &subject, &body, &sms)? } else { vec![] };
         let effects = Effects {
@@ -480,12 +474,7 @@ impl App {
             notices,
         };
         self.store.record_effects(&effects).await?;
-        if !effects.notices.is_empty() {
-            self.outbound_wake.notify_one();
-        }
-        for notice in &effects.notices {
-            self.count_notice(&notice.recipient).await;
-        }
+        self.notices_queued(&effects.notices).await;
         Ok(AppError::InvalidCode)
     }
 }
