@@ -87,6 +87,8 @@ pub struct App {
     pub delivery_counters: Arc<DeliveryCounters>,
     /// Poked on every enqueue so an idle delivery worker sends at once.
     pub outbound_wake: Arc<tokio::sync::Notify>,
+    /// The WebAuthn relying party, from `--public-url`; None: passkeys off.
+    relying_party: Option<Arc<webauthn_rs::prelude::Webauthn>>,
 }
 
 impl App {
@@ -104,6 +106,7 @@ impl App {
             clock,
             keyring,
             hasher,
+            relying_party: passkeys::relying_party(&settings).map(Arc::new),
             settings: Arc::new(settings),
             counters: Arc::new(AuthCounters::default()),
             delivery_counters: Arc::new(DeliveryCounters::default()),

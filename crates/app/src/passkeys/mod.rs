@@ -97,6 +97,23 @@ fn from_json<T: DeserializeOwned>(text: &str) -> AppResult<T> {
     serde_json::from_str(text).map_err(|e| AppError::Internal(format!("stored passkey state: {e}")))
 }
 
+/// The relying party: its id is `--public-url`'s host name, its origin
+/// that URL's origin (a public URL may carry a path). Browsers refuse an IP
+/// address as the id, so then there is none and passkeys are off.
+pub fn relying_party(settings: &crate::Settings) -> Option<Webauthn> {
+    let url = Url::parse(&settings.public_url).ok()?;
+    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
+    if host.is_empty() || host.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
+    let origin = Url::parse(&url.origin().ascii_serialization()).ok()?;
+    WebauthnBuilder::new(&host, &origin)
+        .and_then(|b| {
+            b.rp_name(&settings.issuer).timeout(std::time::Duration::from_secs(CEREMONY_TTL_S as u64)).build()
+        })
+        .ok()
+}
+
 /// A passkey's name as given: trimmed, 1 to 64 characters, no control
 /// characters.
 pub fn valid_name(name: &str) -> AppResult<String> {
@@ -108,32 +125,19 @@ pub fn valid_name(name: &str) -> AppResult<String> {
 }
 
 impl App {
-    /// The relying party: its id is `--public-url`'s host name, its origin
-    /// that URL. Browsers refuse an IP address as the id, so then passkeys
-    /// are off.
-    pub fn webauthn(&self) -> AppResult<Webauthn> {
-        let unavailable = || {
+    /// The relying party, built once from the settings (see
+    /// [`relying_party`]); refused when passkeys are off.
+    pub fn webauthn(&self) -> AppResult<&Webauthn> {
+        self.relying_party.as_deref().ok_or_else(|| {
             AppError::Conflict(
                 "passkeys need --public-url with a host name (such as localhost), not an IP address".into(),
             )
-        };
-        let url = Url::parse(&self.settings.public_url).map_err(|_| unavailable())?;
-        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
-        if host.is_empty() || host.parse::<std::net::IpAddr>().is_ok() {
-            return Err(unavailable());
-        }
-        // The origin alone: a public URL may carry a path.
-        let origin = Url::parse(&url.origin().ascii_serialization()).map_err(|_| unavailable())?;
-        WebauthnBuilder::new(&host, &origin)
-            .and_then(|b| {
-                b.rp_name(&self.settings.issuer).timeout(std::time::Duration::from_secs(CEREMONY_TTL_S as u64)).build()
-            })
-            .map_err(|_| unavailable())
+        })
     }
 
     /// Whether passkeys can be used with this server's `--public-url`.
     pub fn passkeys_available(&self) -> bool {
-        self.webauthn().is_ok()
+        self.relying_party.is_some()
     }
 
     /// Keeps a ceremony's server half. One tied to an account is limited
