@@ -32,6 +32,7 @@ pub fn masked_destination(channel: Channel, destination: &str) -> String {
     match channel {
         Channel::Email => mask_email(destination),
         Channel::Sms | Channel::Voice => mask_phone(destination),
+        Channel::Webhook => String::new(),
     }
 }
 
@@ -236,6 +237,7 @@ impl App {
             Channel::Email => twostep_domain::sudo::ProofFactor::Email,
             Channel::Sms => twostep_domain::sudo::ProofFactor::Sms,
             Channel::Voice => twostep_domain::sudo::ProofFactor::Voice,
+            Channel::Webhook => return Err(AppError::invalid("channel", "must be sms, voice or email")),
         };
         if !factors.accepts(factor) {
             // An e-mail code never stands in for the authenticator or the
@@ -247,6 +249,7 @@ impl App {
             Channel::Sms | Channel::Voice => {
                 account.phone.clone().ok_or_else(|| AppError::Conflict("no phone is bound to this account".into()))?
             }
+            Channel::Webhook => return Err(AppError::invalid("channel", "must be sms, voice or email")),
         };
         let sent =
             self.issue_code(&account, PURPOSE_STEP_UP, channel, &destination, self.settings.code_ttl_s, meta).await?;

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod login;
 pub mod messages;
 pub mod metrics;
+pub mod oidc;
 pub mod outbound;
 pub mod owner_port;
 pub mod passkeys;
@@ -89,7 +90,11 @@ pub struct App {
     pub outbound_wake: Arc<tokio::sync::Notify>,
     /// The WebAuthn relying party, from `--public-url`; None: passkeys off.
     relying_party: Option<Arc<webauthn_rs::prelude::Webauthn>>,
+    /// The OpenID Connect signing key in use, opened once: (key id, key).
+    oidc_signer: Arc<std::sync::Mutex<Option<OidcSigner>>>,
 }
+
+type OidcSigner = (String, Arc<openidconnect::core::CoreRsaPrivateSigningKey>);
 
 impl App {
     pub fn new(
@@ -111,6 +116,7 @@ impl App {
             counters: Arc::new(AuthCounters::default()),
             delivery_counters: Arc::new(DeliveryCounters::default()),
             outbound_wake: Arc::new(tokio::sync::Notify::new()),
+            oidc_signer: Arc::new(std::sync::Mutex::new(None)),
         }
     }
 

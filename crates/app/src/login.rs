@@ -3,6 +3,7 @@
 //! same for an unknown e-mail and a wrong password, in about the same time.
 
 use twostep_domain::audit_kind::AuditKind;
+use twostep_domain::sudo::ProofFactor;
 use twostep_domain::{
     LoginAttempt, LoginRefusal, LoginState, MAX_SECOND_FACTOR_FAILURES, SecondFactorMethod, captcha, normalize_email,
     totp,
@@ -225,7 +226,7 @@ impl App {
         let now = self.now();
         if methods.is_empty() {
             // No second factor: the password alone signs in.
-            return self.single_step_sign_in(&account, AuditKind::LoginPasswordOk, meta).await;
+            return self.single_step_sign_in(&account, ProofFactor::Password, AuditKind::LoginPasswordOk, meta).await;
         }
         let attempt = LoginAttempt {
             id: new_id(),
@@ -252,6 +253,7 @@ impl App {
     pub(crate) async fn single_step_sign_in(
         &self,
         account: &AccountRecord,
+        factor: ProofFactor,
         step: AuditKind,
         meta: &RequestMeta,
     ) -> AppResult<LoginOutcome> {
@@ -266,7 +268,7 @@ impl App {
             let pending = self.request_device_confirmation(account, &login_id, expires_at, &device, meta).await?;
             return Ok(LoginOutcome::DeviceConfirmationRequired(pending));
         }
-        let session = self.open_session(&account.id, &subject, &device, meta).await?;
+        let session = self.open_session(&account.id, factor, &subject, &device, meta).await?;
         Ok(LoginOutcome::Authenticated(session))
     }
 
@@ -363,7 +365,7 @@ impl App {
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let now = self.now();
         match totp::verify(&secret, code, now, Some(factor.last_step)) {
-            Some(step) => self.complete_second_step(&ctx, Some(step), None, meta).await,
+            Some(step) => self.complete_second_step(&ctx, ProofFactor::Totp, Some(step), None, meta).await,
             None => {
                 let replayed = totp::verify(&secret, code, now, None).is_some();
                 if replayed {
@@ -401,7 +403,7 @@ impl App {
         let ctx = self.pending_sign_in(login_id, Some(meta)).await?;
         let (channel, destination) = self.code_destination(&ctx.account, method).await?;
         match self.check_sent_code(&ctx.account.id, PURPOSE_LOGIN, Some(&destination), Some(channel), code).await {
-            Ok(live) => self.complete_second_step(&ctx, None, Some(live.id), meta).await,
+            Ok(live) => self.complete_second_step(&ctx, proof_factor(method), None, Some(live.id), meta).await,
             Err(AppError::InvalidCode) => Err(self.fail_second_step(&ctx, false, meta).await?),
             Err(e) => Err(e),
         }
@@ -433,6 +435,7 @@ impl App {
     pub(crate) async fn complete_second_step(
         &self,
         ctx: &SignInContext,
+        factor: ProofFactor,
         totp_step: Option<i64>,
         sent_code_id: Option<String>,
         meta: &RequestMeta,
@@ -466,6 +469,7 @@ impl App {
             },
             device_id: Some(device.id.clone()),
             device_write: device.write.clone(),
+            factors: format!("password {}", factor.as_str()),
             held_for_device: held,
         };
         match self.store.complete_sign_in(&success).await? {
@@ -530,6 +534,7 @@ impl App {
     async fn open_session(
         &self,
         account_id: &str,
+        factor: ProofFactor,
         subject: &str,
         device: &crate::devices::SignInDevice,
         meta: &RequestMeta,
@@ -544,6 +549,7 @@ impl App {
             device_id: device.id.clone(),
             now,
             expires_at,
+            factors: factor.as_str().to_owned(),
         };
         if !self.store.open_device_session(&session, Some(&audit)).await? {
             // Frozen after the password step read the account.
@@ -568,5 +574,16 @@ impl App {
         let audit = self.audit_event(AuditKind::Logout, Some(&account_id), meta, "");
         self.store.revoke_session(&token_hash(token), self.now(), Some(&audit)).await?;
         Ok(())
+    }
+}
+
+/// The factor a second-step method proves.
+fn proof_factor(method: SecondFactorMethod) -> ProofFactor {
+    match method {
+        SecondFactorMethod::Totp => ProofFactor::Totp,
+        SecondFactorMethod::Sms => ProofFactor::Sms,
+        SecondFactorMethod::Voice => ProofFactor::Voice,
+        SecondFactorMethod::Email => ProofFactor::Email,
+        SecondFactorMethod::Passkey => ProofFactor::Passkey,
     }
 }

@@ -103,6 +103,8 @@ impl MessageTemplates {
         };
         match channel {
             Channel::Sms => (String::new(), fill(&self.sms, &defaults.sms, "code-sms", code)),
+            // Codes never go to an application.
+            Channel::Webhook => (String::new(), String::new()),
             Channel::Voice => (String::new(), fill(&self.voice, &defaults.voice, "code-voice", &spoken)),
             Channel::Email => (
                 fill(&self.email_subject, &defaults.email_subject, "code-email-subject", code),
@@ -190,6 +192,7 @@ mod tests {
                 Channel::Sms => (String::new(), render(&t.sms, &values)),
                 Channel::Voice => (String::new(), render(&t.voice, &values)),
                 Channel::Email => (render(&t.email_subject, &values), render(&t.email_body, &values)),
+                Channel::Webhook => unreachable!("not in the list"),
             };
             assert_eq!(from_catalogue, (subject, body), "{channel:?}");
         }

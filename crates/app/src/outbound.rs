@@ -247,8 +247,14 @@ impl App {
         }
     }
 
-    /// Starts the configured number of delivery workers on the runtime.
+    /// Starts the configured number of delivery workers on the runtime,
+    /// and the feed that queues the applications' webhooks and logout
+    /// tokens (`oidc::feed`).
     pub fn spawn_delivery_workers(&self) -> Vec<tokio::task::JoinHandle<()>> {
-        (0..self.settings.outbound.workers.max(1)).map(|_| tokio::spawn(self.clone().run_delivery_worker())).collect()
+        let mut tasks: Vec<_> = (0..self.settings.outbound.workers.max(1))
+            .map(|_| tokio::spawn(self.clone().run_delivery_worker()))
+            .collect();
+        tasks.push(tokio::spawn(self.clone().run_feed()));
+        tasks
     }
 }

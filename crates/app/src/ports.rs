@@ -153,6 +153,8 @@ pub struct SignInSuccess {
     pub device_id: Option<String>,
     /// Its row, added or marked seen with the rest when the sign-in wins.
     pub device_write: crate::devices::port::DeviceWrite,
+    /// The factors the session signs in with, by name, space-separated.
+    pub factors: String,
     /// True when the device waits for the e-mail's confirmation: the
     /// attempt is completed and its step used up, but no session opened.
     pub held_for_device: bool,
@@ -251,15 +253,21 @@ pub enum SecretKind {
     QueuedMessage,
     /// An account's anti-phishing phrase.
     AntiPhishingPhrase,
+    /// An OpenID Connect signing key (PKCS#1 PEM).
+    SigningKey,
+    /// An application's webhook signing secret.
+    WebhookSecret,
 }
 
 impl SecretKind {
-    pub const ALL: [SecretKind; 5] = [
+    pub const ALL: [SecretKind; 7] = [
         SecretKind::TotpFactor,
         SecretKind::TotpSetup,
         SecretKind::RecoveryDocument,
         SecretKind::QueuedMessage,
         SecretKind::AntiPhishingPhrase,
+        SecretKind::SigningKey,
+        SecretKind::WebhookSecret,
     ];
 }
 
@@ -362,6 +370,9 @@ pub trait CodeStore: Send + Sync {
 pub struct SessionInfo {
     pub account_id: String,
     pub expires_at: i64,
+    /// When the session signed in, and with which factors.
+    pub created_at: i64,
+    pub factors: Vec<twostep_domain::sudo::ProofFactor>,
     /// The latest proof of a factor given in this session (sudo mode).
     pub proof: Option<twostep_domain::sudo::SessionProof>,
 }
@@ -487,6 +498,9 @@ pub struct QueueCounts {
     pub queued: i64,
     pub sent: i64,
     pub failed: i64,
+    /// Of `failed`: webhooks and logout tokens to applications (the dead
+    /// letters of `oidc::feed`).
+    pub webhooks_failed: i64,
 }
 
 /// The outbound queue. Workers of several instances share it safely: a
@@ -659,6 +673,7 @@ pub trait Store:
     + SecurityCentreStore
     + crate::devices::port::DeviceStore
     + crate::passkeys::port::PasskeyStore
+    + crate::oidc::port::OidcStore
 {
 }
 
@@ -683,6 +698,7 @@ impl<T> Store for T where
         + SecurityCentreStore
         + crate::devices::port::DeviceStore
         + crate::passkeys::port::PasskeyStore
+        + crate::oidc::port::OidcStore
 {
 }
 
@@ -691,6 +707,9 @@ pub enum Channel {
     Email,
     Sms,
     Voice,
+    /// An HTTP POST to an application: a security webhook or a
+    /// back-channel logout token (see `oidc::feed`).
+    Webhook,
 }
 
 impl Channel {
@@ -699,6 +718,7 @@ impl Channel {
             Channel::Email => "email",
             Channel::Sms => "sms",
             Channel::Voice => "voice",
+            Channel::Webhook => "webhook",
         }
     }
 
@@ -707,6 +727,7 @@ impl Channel {
             "email" => Some(Channel::Email),
             "sms" => Some(Channel::Sms),
             "voice" => Some(Channel::Voice),
+            "webhook" => Some(Channel::Webhook),
             _ => None,
         }
     }

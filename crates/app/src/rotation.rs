@@ -35,6 +35,8 @@ pub fn secret_context(secret: &SealedSecret) -> String {
         SecretKind::RecoveryDocument => document_context(&secret.id, &secret.slot),
         SecretKind::QueuedMessage => message_context(&secret.id),
         SecretKind::AntiPhishingPhrase => crate::anti_phishing::phrase_context(&secret.id),
+        SecretKind::SigningKey => crate::oidc::tokens::SIGNING_KEY_CONTEXT.to_owned(),
+        SecretKind::WebhookSecret => crate::oidc::feed::webhook_secret_context(&secret.id),
     }
 }
 
@@ -46,6 +48,8 @@ pub fn kind_name(kind: SecretKind) -> &'static str {
         SecretKind::RecoveryDocument => "identity documents",
         SecretKind::QueuedMessage => "queued messages",
         SecretKind::AntiPhishingPhrase => "anti-phishing phrases",
+        SecretKind::SigningKey => "OpenID Connect signing keys",
+        SecretKind::WebhookSecret => "webhook secrets",
     }
 }
 
@@ -56,6 +60,8 @@ fn describe(secret: &SealedSecret) -> String {
         SecretKind::RecoveryDocument => format!("identity document {} of case {}", secret.slot, secret.id),
         SecretKind::QueuedMessage => format!("queued message {}", secret.id),
         SecretKind::AntiPhishingPhrase => format!("the anti-phishing phrase of account {}", secret.id),
+        SecretKind::SigningKey => format!("OpenID Connect signing key {}", secret.id),
+        SecretKind::WebhookSecret => format!("the webhook secret of application {}", secret.id),
     }
 }
 
@@ -220,6 +226,8 @@ mod tests {
         }
         add(SecretKind::QueuedMessage, "msg", "", b"text");
         add(SecretKind::AntiPhishingPhrase, "other-acct", "", b"purple heron");
+        add(SecretKind::SigningKey, "kid-1", "", b"-----BEGIN RSA PRIVATE KEY-----");
+        add(SecretKind::WebhookSecret, "wallet", "", b"whsec_c2VjcmV0");
         // A sent message: its text is wiped and there is nothing to open.
         values.push(SealedSecret {
             kind: SecretKind::QueuedMessage,
@@ -248,16 +256,18 @@ mod tests {
                 (SecretKind::TotpSetup, 1),
                 (SecretKind::RecoveryDocument, 6),
                 (SecretKind::QueuedMessage, 1),
-                (SecretKind::AntiPhishingPhrase, 1)
+                (SecretKind::AntiPhishingPhrase, 1),
+                (SecretKind::SigningKey, 1),
+                (SecretKind::WebhookSecret, 1),
             ]
         );
-        assert_eq!((report.total(), report.left_behind), (10, 0));
+        assert_eq!((report.total(), report.left_behind), (12, 0));
         // Documents come one a page (six pages of one, then an empty one);
         // each other kind fits in one page.
         assert_eq!(
             store.pages.lock().unwrap().iter().filter(|n| **n == 1).count(),
-            6 + 4,
-            "documents, factor, setup, message, phrase"
+            6 + 6,
+            "documents, factor, setup, message, phrase, signing key, webhook secret"
         );
         let new_only = Keyring::new(&new_key, &[]);
         for v in store.values.lock().unwrap().iter().filter(|v| !v.sealed.is_empty()) {

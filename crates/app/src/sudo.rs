@@ -207,6 +207,7 @@ impl App {
             Channel::Email => Some(ProofFactor::Email),
             Channel::Sms => Some(ProofFactor::Sms),
             Channel::Voice => Some(ProofFactor::Voice),
+            Channel::Webhook => None,
         });
         out.extend(sent.filter(|f| factors.accepts(*f)));
         if out.is_empty() {

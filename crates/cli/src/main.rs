@@ -4,6 +4,7 @@
 mod audit;
 mod bench;
 mod cases;
+mod clients;
 mod config;
 mod delivery_check;
 mod keys;
@@ -80,7 +81,12 @@ enum Command {
     /// Print the settings `serve` would run with and where each came from (default, file, environment or
     /// flag), then check them as `serve` does. Secrets are not shown.
     Settings(Box<ServeArgs>),
-    /// Manage the master key that seals secrets at rest.
+    /// Register the applications that sign their users in with twostep (OpenID Connect).
+    Clients {
+        #[command(subcommand)]
+        command: clients::ClientsCommand,
+    },
+    /// Manage the master key that seals secrets at rest, and the OpenID Connect signing key.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -131,7 +137,8 @@ enum StaffCommand {
 
 #[derive(Subcommand, Debug)]
 enum KeysCommand {
-    /// Re-encrypt every stored secret under a new master key.
+    /// Re-encrypt every stored secret under a new master key, and start signing ID tokens with a new key
+    /// (the old one stays published until its tokens have expired).
     Rotate,
 }
 
@@ -243,6 +250,10 @@ async fn run(layered: Layered<Cli>) -> Result<()> {
             cases::run(&app, command).await
         }
         Command::Audit { command } => audit::run(&storage, command).await,
+        Command::Clients { command } => {
+            let app = server::build_app(&storage, command.settings()).await?.0;
+            clients::run(&app, command).await
+        }
         Command::Keys { command: KeysCommand::Rotate } => server::rotate_keys(&storage).await,
         Command::CheckDelivery(args) => delivery_check::run(&args).await,
         Command::Settings(_) => unreachable!("answered above"),

@@ -253,13 +253,20 @@ pub async fn rotate_keys(storage: &StorageConfig) -> Result<()> {
     {
         anyhow::bail!("the database's master key check changed during the rotation; is another rotation running?");
     }
+    // A new signing key too, sealed under the new master key; the others
+    // stay published until their tokens have expired.
+    let signing = twostep_app::oidc::tokens::make_signing_key(&keyring, twostep_app::SystemClock.now())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    twostep_app::oidc::port::OidcStore::add_signing_key(&sql, &signing, false).await?;
     sql.close().await;
     rotation.finish()?;
     let kinds: Vec<String> = SecretKind::ALL.iter().map(|&k| format!("{} {}", report.of(k), kind_name(k))).collect();
     println!(
-        "master key rotated to {id}; {} secrets re-encrypted ({}). Restart every instance with the new key file.",
+        "master key rotated to {id}; {} secrets re-encrypted ({}). ID tokens are now signed with key {}. Restart \
+         every instance with the new key file.",
         report.total(),
-        kinds.join(", ")
+        kinds.join(", "),
+        signing.kid
     );
     if report.left_behind > 0 {
         eprintln!(

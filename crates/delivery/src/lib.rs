@@ -11,6 +11,7 @@ mod outbox;
 mod secret;
 mod smtp;
 mod tls;
+pub mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,10 +55,14 @@ impl Providers {
         let outbox: Arc<dyn Delivery> = Arc::new(OutboxDelivery::new(store, clock));
         let t = self.transports()?;
         let or_outbox = |d: Option<Arc<dyn Delivery>>| d.unwrap_or_else(|| outbox.clone());
+        let timeout = if self.http_timeout.is_zero() { Duration::from_secs(10) } else { self.http_timeout };
         Ok(ChannelRouter {
             email: or_outbox(t.email.map(|d| d as Arc<dyn Delivery>)),
             sms: or_outbox(t.sms.map(|d| d as Arc<dyn Delivery>)),
             voice: or_outbox(t.voice.map(|d| d as Arc<dyn Delivery>)),
+            // Applications' own endpoints, registered with `twostep clients
+            // add`: always real, never the outbox.
+            webhook: Arc::new(webhook::WebhookDelivery::new(timeout)?),
         })
     }
 
@@ -165,6 +170,7 @@ pub struct ChannelRouter {
     pub email: Arc<dyn Delivery>,
     pub sms: Arc<dyn Delivery>,
     pub voice: Arc<dyn Delivery>,
+    pub webhook: Arc<dyn Delivery>,
 }
 
 #[async_trait]
@@ -174,6 +180,7 @@ impl Delivery for ChannelRouter {
             Channel::Email => self.email.send(message).await,
             Channel::Sms => self.sms.send(message).await,
             Channel::Voice => self.voice.send(message).await,
+            Channel::Webhook => self.webhook.send(message).await,
         }
     }
 }

@@ -103,6 +103,10 @@ audit_kinds! {
     PasskeyRemoved = "passkey_removed";
     PasskeyRefused = "passkey_refused";
     PasskeyCloneSuspected = "passkey_clone_suspected";
+    OidcSignedIn = "oidc_signed_in";
+    OidcConsentGiven = "oidc_consent_given";
+    OidcAccessRevoked = "oidc_access_revoked";
+    OidcRefreshReused = "oidc_refresh_reused";
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod factor;
 pub mod hold;
 pub mod login;
 pub mod mask;
+pub mod oidc;
 pub mod outbound;
 pub mod password;
 mod percent;

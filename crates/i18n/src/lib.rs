@@ -141,6 +141,7 @@ macro_rules! files {
             ("account.ftl", include_str!(concat!("../locales/", $lang, "/account.ftl"))),
             ("recovery.ftl", include_str!(concat!("../locales/", $lang, "/recovery.ftl"))),
             ("devices.ftl", include_str!(concat!("../locales/", $lang, "/devices.ftl"))),
+            ("applications.ftl", include_str!(concat!("../locales/", $lang, "/applications.ftl"))),
             ("staff.ftl", include_str!(concat!("../locales/", $lang, "/staff.ftl"))),
             ("security.ftl", include_str!(concat!("../locales/", $lang, "/security.ftl"))),
         ]

@@ -365,7 +365,7 @@ impl SessionStore for SqlStore {
 
     async fn session(&self, token_hash: &str, now: i64) -> StoreResult<Option<SessionInfo>> {
         let row = sqlx::query(
-            "SELECT s.account_id, s.expires_at, s.proof_factor, s.proof_at FROM sessions s \
+            "SELECT s.account_id, s.expires_at, s.created_at, s.factors, s.proof_factor, s.proof_at FROM sessions s \
              JOIN accounts a ON a.id = s.account_id \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 \
              AND a.frozen_at IS NULL AND s.epoch = a.security_epoch",
@@ -385,6 +385,13 @@ impl SessionStore for SqlStore {
         Ok(Some(SessionInfo {
             account_id: row.try_get("account_id").map_err(db_err)?,
             expires_at: row.try_get("expires_at").map_err(db_err)?,
+            created_at: row.try_get("created_at").map_err(db_err)?,
+            factors: row
+                .try_get::<String, _>("factors")
+                .map_err(db_err)?
+                .split(' ')
+                .filter_map(ProofFactor::parse)
+                .collect(),
             proof,
         }))
     }

@@ -57,14 +57,15 @@ fn confirmation_from_row(row: &AnyRow) -> StoreResult<DeviceConfirmation> {
 /// with its security epoch; false when nothing was written.
 async fn insert_session(conn: &mut AnyConnection, s: &DeviceSession) -> StoreResult<bool> {
     let done = sqlx::query(
-        "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, epoch, device_id) \
-         SELECT $1, id, $3, $4, security_epoch, $5 FROM accounts WHERE id = $2 AND frozen_at IS NULL",
+        "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, epoch, device_id, factors) \
+         SELECT $1, id, $3, $4, security_epoch, $5, $6 FROM accounts WHERE id = $2 AND frozen_at IS NULL",
     )
     .bind(&s.token_hash)
     .bind(&s.account_id)
     .bind(s.now)
     .bind(s.expires_at)
     .bind(&s.device_id)
+    .bind(&s.factors)
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;

@@ -16,6 +16,7 @@ mod checkpoint;
 mod devices;
 mod group_commit;
 mod master_key;
+mod oidc;
 mod owner;
 mod passkeys;
 mod queue;

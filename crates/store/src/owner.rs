@@ -44,6 +44,7 @@ pub(crate) async fn remember_channel(
     let column = match channel {
         Channel::Email => "email",
         Channel::Sms | Channel::Voice => "phone",
+        Channel::Webhook => return Ok(()),
     };
     let sql = format!(
         "INSERT INTO former_channels (account_id, channel, destination, replaced_at) \

@@ -150,19 +150,23 @@ impl MessageQueueStore for SqlStore {
     }
 
     async fn queue_counts(&self) -> StoreResult<QueueCounts> {
-        let rows = sqlx::query("SELECT status, COUNT(*) FROM message_queue GROUP BY status")
+        let rows = sqlx::query("SELECT status, channel, COUNT(*) FROM message_queue GROUP BY status, channel")
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
         let mut counts = QueueCounts::default();
         for row in rows {
             let status: String = row.try_get(0).map_err(db_err)?;
-            let n: i64 = row.try_get(1).map_err(db_err)?;
+            let channel: String = row.try_get(1).map_err(db_err)?;
+            let n: i64 = row.try_get(2).map_err(db_err)?;
             match status.as_str() {
-                "queued" => counts.queued = n,
-                "sent" => counts.sent = n,
-                "failed" => counts.failed = n,
+                "queued" => counts.queued += n,
+                "sent" => counts.sent += n,
+                "failed" => counts.failed += n,
                 _ => {}
+            }
+            if status == "failed" && channel == "webhook" {
+                counts.webhooks_failed += n;
             }
         }
         Ok(counts)

@@ -50,6 +50,16 @@ fn place(kind: SecretKind) -> Place {
             sealed: "anti_phishing_sealed",
             holds_secret: " AND anti_phishing_sealed IS NOT NULL",
         },
+        SecretKind::SigningKey => {
+            Place { table: "oidc_signing_keys", id: "kid", slot: None, sealed: "sealed_key", holds_secret: "" }
+        }
+        SecretKind::WebhookSecret => Place {
+            table: "oidc_clients",
+            id: "id",
+            slot: None,
+            sealed: "webhook_secret",
+            holds_secret: " AND webhook_secret IS NOT NULL",
+        },
     }
 }
 

@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "security_centre", SECURITY_CENTRE),
     (12, "devices", DEVICES),
     (13, "passkeys", PASSKEYS),
+    (14, "openid_connect", OPENID_CONNECT),
 ];
 
 const CORE: &str = r#"
@@ -500,6 +501,97 @@ CREATE TABLE passkey_challenges (
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX passkey_challenges_expires ON passkey_challenges (expires_at);
+"#;
+
+/// The OpenID Connect provider (see `twostep_app::oidc::port`).
+/// - `sessions.factors`: the factors a session signed in with, by name,
+///   space-separated (the ID token's `amr`); sessions from before say none.
+/// - `oidc_clients`: applications; the secret stored as its SHA-256 (it is
+///   32 random bytes), the webhook secret sealed.
+/// - `oidc_signing_keys`: RSA keys, the private half sealed; the newest
+///   unretired one signs.
+/// - `oidc_requests`: authorization requests waiting for a sign-in, a
+///   proof or a consent (ten minutes).
+/// - `oidc_codes`: codes (a minute); `grant_id` set when exchanged, so a
+///   second exchange finds the grant to end.
+/// - `oidc_grants` and `oidc_tokens`: a grant per exchanged code (a
+///   refresh-token family) and its tokens, as hashes; `logout_sent_at`
+///   once its application was told the session ended.
+/// - `oidc_consents`: what a person let a third-party application have.
+/// - `oidc_feed`: the audit sequence number the event feed has read up to;
+///   its one row is made by the feed's first round at the end of the log,
+///   so old events are never sent (and an empty database stays empty).
+const OPENID_CONNECT: &str = r#"
+ALTER TABLE sessions ADD COLUMN factors TEXT NOT NULL DEFAULT '';
+CREATE TABLE oidc_clients (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    secret_hash TEXT,
+    redirect_uris TEXT NOT NULL,
+    post_logout_redirect_uris TEXT NOT NULL,
+    first_party BIGINT NOT NULL,
+    backchannel_logout_uri TEXT NOT NULL,
+    webhook_url TEXT NOT NULL,
+    webhook_secret {BYTES},
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE oidc_signing_keys (
+    kid TEXT PRIMARY KEY,
+    sealed_key {BYTES} NOT NULL,
+    public_jwk TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    retired_at BIGINT
+);
+CREATE TABLE oidc_requests (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+    request TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX oidc_requests_expires ON oidc_requests (expires_at);
+CREATE TABLE oidc_codes (
+    code_hash TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    session_hash TEXT NOT NULL,
+    grant_facts TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    grant_id TEXT
+);
+CREATE INDEX oidc_codes_expires ON oidc_codes (expires_at);
+CREATE TABLE oidc_grants (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    session_hash TEXT NOT NULL,
+    grant_facts TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT,
+    logout_sent_at BIGINT
+);
+CREATE INDEX oidc_grants_account ON oidc_grants (account_id, client_id);
+CREATE TABLE oidc_tokens (
+    token_hash TEXT PRIMARY KEY,
+    grant_id TEXT NOT NULL REFERENCES oidc_grants(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+);
+CREATE INDEX oidc_tokens_grant ON oidc_tokens (grant_id);
+CREATE TABLE oidc_consents (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    client_id TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+    scope TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (account_id, client_id)
+);
+CREATE TABLE oidc_feed (
+    id BIGINT PRIMARY KEY,
+    last_seq BIGINT NOT NULL
+);
 "#;
 
 /// The migration's SQL spelled for `backend`.

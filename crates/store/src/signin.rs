@@ -239,10 +239,10 @@ pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write], audit_chain: bool) 
         // for an account frozen meanwhile: a freeze that commits after this
         // statement moves the epoch, so the session never works either way.
         let sql = format!(
-            "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, epoch, device_id) \
-             SELECT v.column1, v.column2, v.column3, v.column4, a.security_epoch, v.column5 FROM (VALUES {}) AS v \
-             JOIN accounts a ON a.id = v.column2 WHERE a.frozen_at IS NULL",
-            crate::sql::values(opened.len(), 5)
+            "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, epoch, device_id, factors) \
+             SELECT v.column1, v.column2, v.column3, v.column4, a.security_epoch, v.column5, v.column6 \
+             FROM (VALUES {}) AS v JOIN accounts a ON a.id = v.column2 WHERE a.frozen_at IS NULL",
+            crate::sql::values(opened.len(), 6)
         );
         let mut q = statement(sql, opened.len());
         for s in &opened {
@@ -251,7 +251,8 @@ pub(crate) async fn apply(pool: &AnyPool, writes: &[&Write], audit_chain: bool) 
                 .bind(&s.account_id)
                 .bind(s.now)
                 .bind(s.session_expires_at)
-                .bind(s.device_id.as_deref());
+                .bind(s.device_id.as_deref())
+                .bind(&s.factors);
         }
         execute(conn, q).await?;
     }

@@ -78,7 +78,7 @@ impl AppState {
 #[openapi(
     info(title = "twostep", description = "Account security: sign-in with a second factor and safe recovery."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "login"), (name = "me"), (name = "passkeys"), (name = "security centre"), (name = "recovery"), (name = "staff"), (name = "service"),
+    tags((name = "accounts"), (name = "login"), (name = "me"), (name = "passkeys"), (name = "security centre"), (name = "recovery"), (name = "applications"), (name = "staff"), (name = "service"),
         (name = "dev"))
 )]
 struct ApiDoc;
@@ -91,6 +91,11 @@ impl utoipa::Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // An application's server: HTTP Basic with its client id and secret.
+        components.add_security_scheme(
+            "client",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
         );
     }
 }
@@ -166,7 +171,8 @@ pub fn api_router(outbox_enabled: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::reject))
         .routes(routes!(admin::audit))
         .routes(routes!(admin::unfreeze))
-        .routes(routes!(admin::staff));
+        .routes(routes!(admin::staff))
+        .routes(routes!(api::oidc::check_action));
     if outbox_enabled { router.routes(routes!(service::outbox)) } else { router }
 }
 
@@ -190,6 +196,7 @@ pub fn app(state: AppState) -> Router {
     let (router, _doc) = api_router(state.outbox_enabled).split_for_parts();
     router
         .merge(pages::routes(&state))
+        .merge(api::oidc::router())
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here.")

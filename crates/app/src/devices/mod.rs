@@ -378,6 +378,9 @@ impl App {
             device_id: c.device_id.clone(),
             now,
             expires_at: now + self.settings.session_ttl_s,
+            // The second step's factor is not kept with the confirmation:
+            // the session claims only the password and the mailbox.
+            factors: "password email".into(),
         };
         let audit = self.audit_event(AuditKind::LoginOk, Some(&c.account_id), meta, "new device confirmed by e-mail");
         if !self.store.finish_device_sign_in(login_id, &session, &audit).await? {

@@ -82,6 +82,8 @@ pub struct DeviceSession {
     pub device_id: String,
     pub now: i64,
     pub expires_at: i64,
+    /// The factors it signed in with, by name, space-separated.
+    pub factors: String,
 }
 
 #[async_trait]

@@ -3,6 +3,7 @@
 //! ceremonies of sudo mode and of a password reset.
 
 use twostep_domain::audit_kind::AuditKind;
+use twostep_domain::sudo::ProofFactor;
 use webauthn_rs::prelude::DiscoverableAuthentication;
 
 use super::{CeremonyPurpose, CeremonyStart, PasskeyAnswer, from_json, parse};
@@ -28,7 +29,7 @@ impl App {
     ) -> AppResult<LoginOutcome> {
         let ctx = self.pending_sign_in(login_id, Some(meta)).await?;
         match self.verify_passkey(CeremonyPurpose::SecondStep, &ctx.account, login_id, answer, meta).await {
-            Ok(_) => self.complete_second_step(&ctx, None, None, meta).await,
+            Ok(_) => self.complete_second_step(&ctx, ProofFactor::Passkey, None, None, meta).await,
             Err(AppError::InvalidCode) => Err(self.fail_second_step(&ctx, false, meta).await?),
             Err(e) => Err(e),
         }
@@ -77,7 +78,7 @@ impl App {
         if self.settings.failures.second_factor_locked(account.second_factor_failures) {
             return Err(AppError::TooManyAttempts { retry_after_s: self.settings.failures.max_delay_s });
         }
-        self.single_step_sign_in(&account, AuditKind::SecondFactorOk, meta).await
+        self.single_step_sign_in(&account, ProofFactor::Passkey, AuditKind::SecondFactorOk, meta).await
     }
 
     /// `POST /me/sudo/passkey-options`: the options to enter sudo mode with

@@ -55,3 +55,7 @@ audit-passkey-renamed = Passkey renamed
 audit-passkey-removed = Passkey removed
 audit-passkey-refused = A passkey signature was refused
 audit-passkey-clone-suspected = A passkey answered with an old signature counter (a copy of it may exist)
+audit-oidc-signed-in = Signed in to an application with twostep
+audit-oidc-consent-given = Let an application use this account
+audit-oidc-access-revoked = Took away an application's access
+audit-oidc-refresh-reused = An application's refresh token was used twice; its sign-in was ended

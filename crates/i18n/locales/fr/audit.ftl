@@ -55,3 +55,7 @@ audit-passkey-renamed = Clé d’accès renommée
 audit-passkey-removed = Clé d’accès retirée
 audit-passkey-refused = Une signature de clé d’accès a été refusée
 audit-passkey-clone-suspected = Une clé d’accès a répondu avec un ancien compteur de signatures (une copie pourrait exister)
+audit-oidc-signed-in = Connexion à une application avec twostep
+audit-oidc-consent-given = Accès au compte accordé à une application
+audit-oidc-access-revoked = Accès d’une application retiré
+audit-oidc-refresh-reused = Le jeton de rafraîchissement d’une application a servi deux fois ; sa connexion a été fermée

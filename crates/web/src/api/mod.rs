@@ -5,6 +5,7 @@ pub mod centre;
 pub mod devices;
 pub mod login;
 pub mod me;
+pub mod oidc;
 pub mod passkeys;
 pub mod phone;
 pub mod recovery;

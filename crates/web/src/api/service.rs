@@ -84,6 +84,11 @@ pub async fn metrics_text(State(s): State<AppState>, headers: HeaderMap) -> Resp
         Ok(q) => {
             gauges.push(("twostep_outbound_queue_pending", "Messages queued and not yet delivered.", q.queued));
             gauges.push(("twostep_outbound_queue_failed", "Messages given up on, kept until pruned.", q.failed));
+            gauges.push((
+                "twostep_webhooks_dead_letter",
+                "Webhooks and logout tokens to applications given up on, kept until pruned.",
+                q.webhooks_failed,
+            ));
         }
         Err(e) => tracing::warn!(error = %e, "metrics: the outbound queue could not be counted"),
     }

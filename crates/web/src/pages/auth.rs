@@ -89,7 +89,7 @@ pub struct LoginQuery {
     next: Option<String>,
 }
 
-pub async fn login_page(page: Page, Query(q): Query<LoginQuery>) -> Response {
+pub async fn login_page(mut page: Page, Query(q): Query<LoginQuery>) -> Response {
     // Catalogue ids; the template says them in the page's language.
     let notice = if q.confirmed.is_some() {
         Some("login-notice-confirmed")
@@ -100,6 +100,9 @@ pub async fn login_page(page: Page, Query(q): Query<LoginQuery>) -> Response {
     } else {
         None
     };
+    if let Some(next) = q.next.as_deref().and_then(super::safe_next) {
+        page.next = Some(next.to_owned());
+    }
     let form = login_form(&page, StatusCode::OK, "", Errors::default(), notice).await;
     // Kept for the length of a sign-in, in a cookie, so the steps after the
     // password need not carry it; a sign-in page without one forgets it.
@@ -135,6 +138,11 @@ pub(super) async fn login_form(
         }
     };
     let captcha_off = page.app().settings.captcha_bits == 0;
+    // Signing in for an application: say which.
+    let app_name = match page.next.as_deref().and_then(|n| n.strip_prefix("/account/authorize?request=")) {
+        Some(request_id) => page.app().pending_client_name(request_id).await,
+        None => None,
+    };
     render_status(
         page,
         status,
@@ -146,6 +154,7 @@ pub(super) async fn login_form(
             captcha_off => captcha_off,
             notice => notice,
             passkeys => page.app().passkeys_available(),
+            app_name => app_name,
         },
     )
 }

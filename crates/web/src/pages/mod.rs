@@ -36,6 +36,7 @@ mod auth;
 mod centre;
 mod dev;
 mod devices;
+mod oidc;
 mod passkeys;
 mod recovery;
 mod render;
@@ -151,6 +152,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/recovery/submit", post(recovery::submit))
         .route("/recovery/withdraw", post(recovery::withdraw))
         .route("/recovery/cancel", get(recovery::cancel_page).post(recovery::cancel))
+        .route("/oauth2/authorize", get(oidc::authorize))
+        .route("/oauth2/logout", get(oidc::logout_page).post(oidc::logout))
+        .route("/account/authorize", get(oidc::continue_request).post(oidc::consent))
+        .route("/account/applications", get(oidc::applications))
+        .route("/account/applications/{client_id}/revoke", post(oidc::revoke))
         .route("/staff", get(staff::queue))
         .route("/staff/audit", get(staff::audit))
         .route("/staff/cases/{case_id}", get(staff::case))

@@ -87,6 +87,10 @@ fn environment(lang: Lang) -> Environment<'static> {
         "device_confirm.html",
         "devices.html",
         "passkeys.html",
+        "consent.html",
+        "oidc_logout.html",
+        "oidc_return.html",
+        "applications.html",
     );
     env.add_filter("when", |unix_s: i64| time_tag(unix_s));
     env.add_function("t", move |id: &str, kwargs: Kwargs| translate(lang, id, kwargs));
