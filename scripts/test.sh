@@ -4,7 +4,7 @@
 # reference TOTP implementation; curl for the walk-through; postfix and
 # openssl for the e-mail-over-TLS tests; chromium and chromium-driver for the
 # pages; cargo-deny; schemathesis, through scripts/api-properties.sh, into
-# target/schemathesis-venv) and makes sure PostgreSQL
+# target/schemathesis-venv; Authlib into target/oidc-venv) and makes sure PostgreSQL
 # answers on 127.0.0.1:5432, since the PostgreSQL backend is tested for real.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +45,14 @@ if have pg_isready && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
   fi
   for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+fi
+
+# The OpenID Connect tests run a relying party on Python's Authlib
+# (scripts/oidc-authlib-rp.py) from target/oidc-venv, installed from PyPI.
+OIDC_VENV=target/oidc-venv
+if ! "$OIDC_VENV/bin/python" -c "import authlib, requests" 2>/dev/null; then
+  python3 -m venv "$OIDC_VENV"
+  "$OIDC_VENV/bin/pip" install -q "authlib==1.6.5" "requests==2.32.5"
 fi
 
 status=0

@@ -11,6 +11,7 @@ pub mod db;
 pub mod postfix;
 pub mod provider_stub;
 pub mod recovery;
+pub mod rp;
 pub mod smtp_sink;
 pub mod test_ca;
 

@@ -194,6 +194,7 @@ async fn approval_and_freeze_racing_sign_ins_of_the_account_never_deadlock() {
                 audit: audit("login_ok", &a, now),
                 device_id: None,
                 device_write: Default::default(),
+                factors: "password totp".into(),
                 held_for_device: false,
             };
             let failure = |login_id: &str| SignInFailure {

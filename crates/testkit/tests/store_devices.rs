@@ -64,6 +64,7 @@ fn session(d: &Device, token_hash: &str, now: i64) -> DeviceSession {
         device_id: d.id.clone(),
         now,
         expires_at: now + 3600,
+        factors: "password".into(),
     }
 }
 

@@ -71,6 +71,7 @@ fn success(f: &Fixture, login_id: &str, step: Option<i64>) -> SignInSuccess {
         audit: audit("login_ok", &f.account_id),
         device_id: None,
         device_write: Default::default(),
+        factors: "password totp".into(),
         held_for_device: false,
     }
 }

@@ -254,6 +254,16 @@ impl Browser {
         self.client.goto(&format!("{}{path}", self.base)).await.unwrap();
     }
 
+    /// Opens an address on any site (an application's link to twostep).
+    pub async fn goto_url(&self, url: &str) {
+        self.client.goto(url).await.unwrap();
+    }
+
+    /// The whole address of the page.
+    pub async fn url(&self) -> String {
+        self.client.current_url().await.unwrap().to_string()
+    }
+
     pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
         match self.client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await {
             Ok(el) => el,
