@@ -71,7 +71,13 @@ async fn settings_come_from_flags_over_environment_over_file() {
 #[tokio::test]
 async fn help_migrate_and_staff_add_work_on_the_same_database() {
     let cwd = temp_dir();
-    for args in [&["--help"][..], &["serve", "--help"], &["staff", "add", "--help"], &["keys", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["staff", "add", "--help"],
+        &["keys", "--help"],
+        &["clients", "add", "--help"],
+    ] {
         let (ok, text) = run(&cwd, args, "");
         assert!(ok && text.contains("Usage"), "{args:?}: {text}");
     }
@@ -103,6 +109,40 @@ async fn help_migrate_and_staff_add_work_on_the_same_database() {
     let me = get(&server.url, "/api/v1/me", Some(&token)).await.1;
     assert_eq!(me["role"], "reviewer");
     drop(server);
+    let _ = std::fs::remove_dir_all(cwd);
+}
+
+#[tokio::test]
+async fn clients_are_added_listed_and_removed_and_a_bad_redirect_is_refused() {
+    let cwd = temp_dir();
+    let add = |extra: &[&str]| {
+        let base = ["clients", "add", "--id", "wallet", "--name", "Wallet", "--data-dir", "d"];
+        run(&cwd, &[&base[..], extra].concat(), "")
+    };
+    let (ok, text) = add(&["--redirect-uri", "http://wallet.example/callback"]);
+    assert!(!ok && text.contains("https"), "plain HTTP to another machine: {text}");
+    let (ok, text) = add(&["--redirect-uri", "https://wallet.example/cb#frag"]);
+    assert!(!ok && text.contains("fragment"), "{text}");
+    let (ok, text) =
+        add(&["--redirect-uri", "https://wallet.example/callback", "--webhook-url", "https://wallet.example/hooks"]);
+    assert!(ok, "{text}");
+    let secret = text.lines().find_map(|l| l.strip_prefix("client_secret: ")).expect("the secret, once");
+    assert_eq!(secret.len(), 43, "{text}");
+    assert!(text.lines().any(|l| l.starts_with("webhook_secret: whsec_")), "{text}");
+    let (ok, text) = add(&["--redirect-uri", "https://wallet.example/callback"]);
+    assert!(!ok && text.contains("registered already"), "{text}");
+    let (ok, text) = run(&cwd, &["clients", "list", "--data-dir", "d"], "");
+    assert!(
+        ok && text.contains("wallet\tWallet\tconfidential\tthird-party\thttps://wallet.example/callback"),
+        "{text}"
+    );
+    assert!(!text.contains(secret), "the secret is shown once only");
+    let (ok, text) = run(&cwd, &["clients", "remove", "--id", "wallet", "--data-dir", "d"], "");
+    assert!(ok, "{text}");
+    let (ok, text) = run(&cwd, &["clients", "list", "--data-dir", "d"], "");
+    assert!(ok && !text.contains("wallet\t"), "{text}");
+    let (ok, text) = run(&cwd, &["clients", "remove", "--id", "wallet", "--data-dir", "d"], "");
+    assert!(!ok, "{text}");
     let _ = std::fs::remove_dir_all(cwd);
 }
 
@@ -221,6 +261,17 @@ async fn rotation_covers_documents_and_messages(backend: Backend) {
     let queued = s.store.queue_counts().await.unwrap().queued;
     assert!(queued >= 1, "{l}: the rejection notice waits in the queue");
 
+    // An application with a webhook secret, and the first signing key.
+    let wallet = twostep_app::oidc::clients::NewClient {
+        id: "wallet".into(),
+        name: "Wallet".into(),
+        redirect_uris: vec!["https://wallet.example/callback".into()],
+        webhook_url: Some("https://wallet.example/hooks".into()),
+        ..Default::default()
+    };
+    s.app.add_client(&wallet).await.unwrap();
+    let first_kid = s.app.signing_key().await.unwrap().0;
+
     // The operator's data directory holds the key the server sealed with.
     let cwd = temp_dir();
     let data = cwd.join("d");
@@ -232,7 +283,15 @@ async fn rotation_covers_documents_and_messages(backend: Backend) {
     let (ok, text) = run(&cwd, &[&["keys", "rotate"][..], &storage].concat(), "");
     assert!(ok, "{l}: {text}");
     // The owners' authenticators and the reviewer's.
-    for part in ["3 authenticator secrets", "4 identity documents", &format!("{queued} queued messages")] {
+    let parts = [
+        "3 authenticator secrets",
+        "4 identity documents",
+        &format!("{queued} queued messages"),
+        "1 OpenID Connect signing keys",
+        "1 webhook secrets",
+        "ID tokens are now signed with key",
+    ];
+    for part in parts {
         assert!(text.contains(part), "{l}: {part:?} in {text}");
     }
 
@@ -251,6 +310,11 @@ async fn rotation_covers_documents_and_messages(backend: Backend) {
             left.iter().map(|x| (&x.id, &x.slot)).collect::<Vec<_>>()
         );
     }
+    // A new signing key signs; the old one is retired, still published.
+    let keys = twostep_app::oidc::port::OidcStore::signing_keys(&store).await.unwrap();
+    assert_eq!(keys.len(), 2, "{l}");
+    assert!(keys.iter().any(|k| k.kid == first_kid && k.retired_at.is_some()), "{l}: the old key retired");
+    assert!(keys.iter().any(|k| k.kid != first_kid && k.retired_at.is_none()), "{l}: a new key signs");
     for (case_id, slot, content_type, bytes) in &images {
         let (stored_type, sealed) = store.case_document(case_id, slot).await.unwrap().unwrap();
         assert!(new_only.is_current(&sealed), "{l}: {slot} of {case_id} names the new key");
