@@ -176,6 +176,11 @@ async fn housekeeping(app: App) {
         if let Err(e) = app.store.prune_messages(app.now() - 86_400).await {
             tracing::warn!(error = %e, "pruning delivered messages failed");
         }
+        // Applications: expired requests, codes and tokens; grants told of
+        // their end a month ago.
+        if let Err(e) = app.store.prune_oidc(app.now(), app.now() - 30 * 86_400).await {
+            tracing::warn!(error = %e, "pruning OpenID Connect rows failed");
+        }
         // Idle recovery cases expire; documents go a set time after the decision.
         if let Err(e) = app.recovery_housekeeping().await {
             tracing::warn!(error = %e, "recovery housekeeping failed");

@@ -71,47 +71,49 @@ pub fn amr(factors: &[ProofFactor]) -> Vec<&'static str> {
     out
 }
 
-/// How a session proved who it is: when it signed in and with what, and
-/// its latest proof of a factor since (sudo mode, or a step-up).
+/// How a session proved who it is: when it signed in and with what, its
+/// latest proof of a factor since (sudo mode), and the proof given for this
+/// very request ("Confirm it's you" reached from it).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SessionAuth {
     pub signed_in_at: i64,
     pub sign_in_factors: Vec<ProofFactor>,
     pub proof: Option<SessionProof>,
+    /// Only a proof made for the request counts as its step-up: a proof the
+    /// owner gave for something else in the same session (perhaps stolen)
+    /// does not.
+    pub for_request: Option<SessionProof>,
 }
 
 impl SessionAuth {
     /// The latest authentication: the sign-in, or a later proof.
     pub fn auth_time(&self) -> i64 {
-        self.proof.map_or(self.signed_in_at, |p| p.at.max(self.signed_in_at))
+        [self.proof, self.for_request].iter().flatten().map(|p| p.at).fold(self.signed_in_at, i64::max)
     }
 
-    /// Every factor proved in this session, the latest proof included.
+    /// Every factor proved in this session, the proofs included.
     pub fn factors(&self) -> Vec<ProofFactor> {
         let mut out = self.sign_in_factors.clone();
-        if let Some(p) = self.proof
-            && !out.contains(&p.factor)
-        {
-            out.push(p.factor);
+        for p in [self.proof, self.for_request].iter().flatten() {
+            if !out.contains(&p.factor) {
+                out.push(p.factor);
+            }
         }
         out
     }
 
-    /// A strong factor proved at or after `since`.
-    fn strong_since(&self, since: i64) -> bool {
-        let signed_in = self.signed_in_at >= since && self.sign_in_factors.iter().any(|f| f.is_strong());
-        let proved = self.proof.is_some_and(|p| p.at >= since && p.factor.is_strong());
+    /// Proved for the request that began at `since`: a sign-in after it
+    /// (the browser that asked signed in again), or the request's own
+    /// proof; by a strong factor when `strong`.
+    fn proved_for(&self, since: i64, strong: bool) -> bool {
+        let signed_in = self.signed_in_at >= since && (!strong || self.sign_in_factors.iter().any(|f| f.is_strong()));
+        let proved = self.for_request.is_some_and(|p| p.at >= since && (!strong || p.factor.is_strong()));
         signed_in || proved
-    }
-
-    /// Any accepted proof (a sign-in, or a later proof) at or after `since`.
-    fn any_since(&self, since: i64) -> bool {
-        self.signed_in_at >= since || self.proof.is_some_and(|p| p.at >= since)
     }
 
     /// The `acr` this session earns for a request that began at `asked_at`.
     pub fn acr(&self, asked_at: i64, has_strong: bool) -> Acr {
-        if has_strong && self.strong_since(asked_at) {
+        if has_strong && self.proved_for(asked_at, true) {
             Acr::StepUp
         } else if self.factors().iter().any(|f| f.is_strong()) {
             Acr::Mfa
@@ -151,9 +153,8 @@ impl Freshness {
         if self.prompt_login && auth.signed_in_at < asked_at {
             return Need::SignIn;
         }
-        let fresh_since = |since: i64| if has_strong { auth.strong_since(since) } else { auth.any_since(since) };
-        // max_age=0, or the step-up acr: a proof given after the request.
-        if (self.step_up || self.max_age == Some(0)) && !fresh_since(asked_at) {
+        // max_age=0, or the step-up acr: a proof given for the request.
+        if (self.step_up || self.max_age == Some(0)) && !auth.proved_for(asked_at, has_strong) {
             return Need::Proof;
         }
         if let Some(max_age) = self.max_age
@@ -198,11 +199,13 @@ pub fn granted_scopes(scope: &str) -> Option<Vec<&'static str>> {
 mod tests {
     use super::*;
 
+    /// A session whose proof `proof` was made for the request.
     fn auth(signed_in_at: i64, factors: &[ProofFactor], proof: Option<(ProofFactor, i64)>) -> SessionAuth {
         SessionAuth {
             signed_in_at,
             sign_in_factors: factors.to_vec(),
-            proof: proof.map(|(factor, at)| SessionProof { factor, at }),
+            proof: None,
+            for_request: proof.map(|(factor, at)| SessionProof { factor, at }),
         }
     }
 
@@ -236,6 +239,17 @@ mod tests {
         let step_up = Freshness { step_up: true, ..Default::default() };
         assert_eq!(step_up.need(&before, asked, asked + 5, true), Need::Proof);
         assert_eq!(step_up.need(&totp, asked, asked + 5, true), Need::Nothing);
+        // A proof in the session, but not for this request (the owner's
+        // own sudo mode, in a session a thief also holds), is no step-up.
+        let elsewhere = SessionAuth {
+            proof: Some(SessionProof { factor: ProofFactor::Totp, at: 1001 }),
+            for_request: None,
+            ..auth(500, &[ProofFactor::Password, ProofFactor::Totp], None)
+        };
+        assert_eq!(step_up.need(&elsewhere, asked, asked + 5, true), Need::Proof);
+        assert_eq!(f.need(&elsewhere, asked, asked + 5, true), Need::Proof);
+        assert_eq!(elsewhere.acr(asked, true), Acr::Mfa);
+        assert_eq!(elsewhere.auth_time(), 1001);
         // Without a strong factor, the password again is the proof.
         let plain = auth(500, &[ProofFactor::Password], Some((ProofFactor::Password, 1001)));
         assert_eq!(f.need(&plain, asked, asked + 5, false), Need::Nothing);

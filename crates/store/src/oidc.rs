@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use twostep_app::oidc::port::{
-    AccountApp, ClientRecord, CodeRecord, EndedGrant, FeedEntry, GrantRecord, OidcStore, PendingRequest,
+    AccountApp, ClientRecord, CodeExchange, CodeRecord, EndedGrant, FeedEntry, GrantRecord, OidcStore, PendingRequest,
     RefreshOutcome, SigningKeyRecord, TokenKind, TokenLookup, TokenRecord,
 };
 use twostep_app::ports::{AuditEvent, QueuedMessage, StoreResult};
@@ -253,7 +253,8 @@ impl OidcStore for SqlStore {
 
     async fn request(&self, id: &str, now: i64) -> StoreResult<Option<PendingRequest>> {
         let row = sqlx::query(
-            "SELECT id, client_id, request, created_at, expires_at FROM oidc_requests WHERE id = $1 AND expires_at > $2",
+            "SELECT id, client_id, request, created_at, expires_at, proved_factor, proved_at, proved_session \
+             FROM oidc_requests WHERE id = $1 AND expires_at > $2",
         )
         .bind(id)
         .bind(now)
@@ -261,15 +262,37 @@ impl OidcStore for SqlStore {
         .await
         .map_err(db_err)?;
         row.map(|row| {
+            let factor: Option<String> = row.try_get("proved_factor").map_err(db_err)?;
+            let at: Option<i64> = row.try_get("proved_at").map_err(db_err)?;
+            let session: Option<String> = row.try_get("proved_session").map_err(db_err)?;
             Ok(PendingRequest {
                 id: row.try_get("id").map_err(db_err)?,
                 client_id: row.try_get("client_id").map_err(db_err)?,
                 request: row.try_get("request").map_err(db_err)?,
                 created_at: row.try_get("created_at").map_err(db_err)?,
                 expires_at: row.try_get("expires_at").map_err(db_err)?,
+                proof: match (factor, at, session) {
+                    (Some(f), Some(a), Some(s)) => Some((f, a, s)),
+                    _ => None,
+                },
             })
         })
         .transpose()
+    }
+
+    async fn prove_request(&self, id: &str, factor: &str, at: i64, session_hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE oidc_requests SET proved_factor = $1, proved_at = $2, proved_session = $3 \
+             WHERE id = $4 AND expires_at > $2",
+        )
+        .bind(factor)
+        .bind(at)
+        .bind(session_hash)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn delete_request(&self, id: &str) -> StoreResult<()> {
@@ -295,40 +318,57 @@ impl OidcStore for SqlStore {
         Ok(())
     }
 
-    async fn take_code(&self, code_hash: &str, grant_id: &str, now: i64) -> StoreResult<Option<CodeRecord>> {
-        let taken = sqlx::query(
-            "UPDATE oidc_codes SET grant_id = $1 WHERE code_hash = $2 AND grant_id IS NULL AND expires_at > $3 \
-             RETURNING code_hash, client_id, account_id, session_hash, grant_facts, created_at, expires_at, grant_id",
-        )
-        .bind(grant_id)
-        .bind(code_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
-        if let Some(row) = taken {
-            return code_from_row(&row).map(Some);
-        }
-        // Used already (its grant is named), or unknown, or expired unused.
+    async fn code(&self, code_hash: &str, now: i64) -> StoreResult<Option<CodeRecord>> {
         let row = sqlx::query(
             "SELECT code_hash, client_id, account_id, session_hash, grant_facts, created_at, expires_at, grant_id \
-             FROM oidc_codes WHERE code_hash = $1 AND grant_id IS NOT NULL",
+             FROM oidc_codes WHERE code_hash = $1 AND (grant_id IS NOT NULL OR expires_at > $2)",
         )
         .bind(code_hash)
+        .bind(now)
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
         row.as_ref().map(code_from_row).transpose()
     }
 
-    async fn open_grant(
+    async fn exchange_code(
         &self,
+        code_hash: &str,
         grant: &GrantRecord,
         tokens: &[TokenRecord],
         audit: &AuditEvent,
+        reused: &AuditEvent,
         now: i64,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<CodeExchange> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // Of two exchanges racing, the second waits on this row and then
+        // finds it used: one grant, and the reuse ends it.
+        let taken = sqlx::query(
+            "UPDATE oidc_codes SET grant_id = $1 WHERE code_hash = $2 AND grant_id IS NULL AND expires_at > $3",
+        )
+        .bind(&grant.id)
+        .bind(code_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if taken.rows_affected() != 1 {
+            let first: Option<String> = sqlx::query("SELECT grant_id FROM oidc_codes WHERE code_hash = $1")
+                .bind(code_hash)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .map(|r| r.try_get("grant_id"))
+                .transpose()
+                .map_err(db_err)?
+                .flatten();
+            let Some(first) = first else { return Ok(CodeExchange::Gone) };
+            if revoke(&mut tx, &first, now).await? {
+                insert_audit(&mut tx, reused).await?;
+            }
+            tx.commit().await.map_err(db_err)?;
+            return Ok(CodeExchange::Reused);
+        }
         let sql = format!(
             "INSERT INTO oidc_grants (id, client_id, account_id, session_hash, grant_facts, created_at) \
              SELECT $1, $2, $3, g.session_hash, $5, $6 FROM (SELECT $4 AS session_hash) g WHERE {}",
@@ -345,12 +385,25 @@ impl OidcStore for SqlStore {
             .await
             .map_err(db_err)?;
         if done.rows_affected() != 1 {
-            return Ok(false);
+            tx.commit().await.map_err(db_err)?;
+            return Ok(CodeExchange::SessionEnded);
         }
         insert_tokens(&mut tx, tokens).await?;
+        // The application now knows the account: since this sign-in for a
+        // first-party application, since the consent for another.
+        sqlx::query(
+            "INSERT INTO oidc_consents (account_id, client_id, scope, created_at) VALUES ($1, $2, '', $3) \
+             ON CONFLICT (account_id, client_id) DO NOTHING",
+        )
+        .bind(&grant.account_id)
+        .bind(&grant.client_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        Ok(CodeExchange::Opened)
     }
 
     async fn token(&self, token_hash: &str, now: i64) -> StoreResult<Option<TokenLookup>> {
@@ -461,12 +514,12 @@ impl OidcStore for SqlStore {
         for g in &grants {
             ended += u64::from(revoke(&mut tx, g, now).await?);
         }
-        sqlx::query("DELETE FROM oidc_consents WHERE account_id = $1 AND client_id = $2")
-            .bind(account_id)
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        for sql in [
+            "DELETE FROM oidc_consents WHERE account_id = $1 AND client_id = $2",
+            "DELETE FROM oidc_codes WHERE account_id = $1 AND client_id = $2 AND grant_id IS NULL",
+        ] {
+            sqlx::query(sql).bind(account_id).bind(client_id).execute(&mut *tx).await.map_err(db_err)?;
+        }
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(ended)
@@ -485,7 +538,7 @@ impl OidcStore for SqlStore {
     async fn save_consent(&self, account_id: &str, client_id: &str, scope: &str, now: i64) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO oidc_consents (account_id, client_id, scope, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (account_id, client_id) DO UPDATE SET scope = excluded.scope, created_at = excluded.created_at",
+             ON CONFLICT (account_id, client_id) DO UPDATE SET scope = excluded.scope",
         )
         .bind(account_id)
         .bind(client_id)
@@ -505,8 +558,7 @@ impl OidcStore for SqlStore {
              (SELECT created_at FROM oidc_consents k WHERE k.client_id = c.id AND k.account_id = $1) AS consented_at, \
              (SELECT MAX(created_at) FROM oidc_grants g WHERE g.client_id = c.id AND g.account_id = $1) AS last_used_at \
              FROM oidc_clients c WHERE EXISTS (SELECT 1 FROM oidc_consents k WHERE k.client_id = c.id \
-             AND k.account_id = $1) OR EXISTS (SELECT 1 FROM oidc_grants g WHERE g.client_id = c.id \
-             AND g.account_id = $1 AND g.revoked_at IS NULL AND {live}) ORDER BY c.name, c.id",
+             AND k.account_id = $1) ORDER BY c.name, c.id",
             live = session_live("$2")
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -531,22 +583,18 @@ impl OidcStore for SqlStore {
     }
 
     async fn client_knows_account(&self, client_id: &str, account_id: &str) -> StoreResult<bool> {
-        let row = sqlx::query(
-            "SELECT 1 AS k FROM oidc_grants WHERE client_id = $1 AND account_id = $2 UNION \
-             SELECT 1 AS k FROM oidc_consents WHERE client_id = $1 AND account_id = $2",
-        )
-        .bind(client_id)
-        .bind(account_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let row = sqlx::query("SELECT 1 AS k FROM oidc_consents WHERE client_id = $1 AND account_id = $2")
+            .bind(client_id)
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
         Ok(row.is_some())
     }
 
     async fn clients_of_account(&self, account_id: &str, at: i64) -> StoreResult<Vec<String>> {
         let rows = sqlx::query(
-            "SELECT client_id FROM oidc_grants WHERE account_id = $1 AND created_at <= $2 UNION \
-             SELECT client_id FROM oidc_consents WHERE account_id = $1 AND created_at <= $2 ORDER BY client_id",
+            "SELECT client_id FROM oidc_consents WHERE account_id = $1 AND created_at <= $2 ORDER BY client_id",
         )
         .bind(account_id)
         .bind(at)
@@ -554,6 +602,22 @@ impl OidcStore for SqlStore {
         .await
         .map_err(db_err)?;
         rows.iter().map(|r| r.try_get("client_id").map_err(db_err)).collect()
+    }
+
+    async fn live_grant_sessions(&self, client_id: &str, account_id: &str, now: i64) -> StoreResult<Vec<String>> {
+        let sql = format!(
+            "SELECT DISTINCT g.session_hash FROM oidc_grants g WHERE g.client_id = $1 AND g.account_id = $2 \
+             AND g.revoked_at IS NULL AND {}",
+            session_live("$3")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(client_id)
+            .bind(account_id)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(|r| r.try_get("session_hash").map_err(db_err)).collect()
     }
 
     async fn feed_after_cursor(&self, limit: i64) -> StoreResult<(i64, Vec<FeedEntry>)> {
@@ -626,16 +690,17 @@ impl OidcStore for SqlStore {
         Ok(true)
     }
 
-    async fn ended_grants(&self, account_id: &str, now: i64) -> StoreResult<Vec<EndedGrant>> {
+    async fn ended_grants(&self, account_id: &str, now: i64, limit: i64) -> StoreResult<Vec<EndedGrant>> {
         let sql = format!(
             "SELECT g.id, g.client_id, g.account_id, g.session_hash FROM oidc_grants g \
              WHERE g.account_id = $1 AND g.logout_sent_at IS NULL AND (g.revoked_at IS NOT NULL OR NOT {}) \
-             ORDER BY g.created_at",
+             ORDER BY g.created_at LIMIT $3",
             session_live("$2")
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(account_id)
             .bind(now)
+            .bind(limit)
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
@@ -657,14 +722,7 @@ impl OidcStore for SqlStore {
             ("DELETE FROM oidc_requests WHERE expires_at <= $1", now),
             ("DELETE FROM oidc_codes WHERE expires_at <= $1", now - 3600),
             ("DELETE FROM oidc_tokens WHERE expires_at <= $1", now),
-            (
-                // The newest grant of each account and application stays: it
-                // says the application knows the account (webhooks, checks).
-                "DELETE FROM oidc_grants WHERE logout_sent_at IS NOT NULL AND logout_sent_at <= $1 \
-                 AND created_at < (SELECT MAX(g2.created_at) FROM oidc_grants g2 \
-                 WHERE g2.account_id = oidc_grants.account_id AND g2.client_id = oidc_grants.client_id)",
-                before,
-            ),
+            ("DELETE FROM oidc_grants WHERE logout_sent_at IS NOT NULL AND logout_sent_at <= $1", before),
         ] {
             pruned += sqlx::query(sql).bind(at).execute(&self.pool).await.map_err(db_err)?.rows_affected();
         }

@@ -511,13 +511,16 @@ CREATE INDEX passkey_challenges_expires ON passkey_challenges (expires_at);
 /// - `oidc_signing_keys`: RSA keys, the private half sealed; the newest
 ///   unretired one signs.
 /// - `oidc_requests`: authorization requests waiting for a sign-in, a
-///   proof or a consent (ten minutes).
+///   proof or a consent (ten minutes); `proved_*`: the proof given for it
+///   ("Confirm it's you" reached from it), by which session.
 /// - `oidc_codes`: codes (a minute); `grant_id` set when exchanged, so a
 ///   second exchange finds the grant to end.
 /// - `oidc_grants` and `oidc_tokens`: a grant per exchanged code (a
 ///   refresh-token family) and its tokens, as hashes; `logout_sent_at`
 ///   once its application was told the session ended.
-/// - `oidc_consents`: what a person let a third-party application have.
+/// - `oidc_consents`: what a person let an application have (for a
+///   first-party one, written at its first sign-in): while it exists the
+///   application knows the account (webhooks, the action check).
 /// - `oidc_feed`: the audit sequence number the event feed has read up to;
 ///   its one row is made by the feed's first round at the end of the log,
 ///   so old events are never sent (and an empty database stays empty).
@@ -547,7 +550,10 @@ CREATE TABLE oidc_requests (
     client_id TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
     request TEXT NOT NULL,
     created_at BIGINT NOT NULL,
-    expires_at BIGINT NOT NULL
+    expires_at BIGINT NOT NULL,
+    proved_factor TEXT,
+    proved_at BIGINT,
+    proved_session TEXT
 );
 CREATE INDEX oidc_requests_expires ON oidc_requests (expires_at);
 CREATE TABLE oidc_codes (
@@ -572,6 +578,7 @@ CREATE TABLE oidc_grants (
     logout_sent_at BIGINT
 );
 CREATE INDEX oidc_grants_account ON oidc_grants (account_id, client_id);
+CREATE INDEX oidc_codes_account ON oidc_codes (account_id, client_id);
 CREATE TABLE oidc_tokens (
     token_hash TEXT PRIMARY KEY,
     grant_id TEXT NOT NULL REFERENCES oidc_grants(id) ON DELETE CASCADE,

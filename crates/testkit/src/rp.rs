@@ -248,7 +248,12 @@ pub async fn sign_in(
             let next = query_of(&format!("{}{l}", s.url)).get("next").cloned().unwrap_or_else(|| panic!("{l}"));
             let (status, _, html) = page(s, &next, Some(session)).await;
             assert_eq!(status, reqwest::StatusCode::SEE_OTHER, "no proof yet, no code: {html}");
+            // A proof in the session for something else (sudo mode over the
+            // API) is not this request's step-up.
             s.sudo_totp(session, key).await;
+            let (status, _, html) = page(s, &next, Some(session)).await;
+            assert_eq!(status, reqwest::StatusCode::SEE_OTHER, "a proof not made for the request counted: {html}");
+            confirm_on_the_page(s, session, key, &l).await;
             let (status, _, html) = page(s, &next, Some(session)).await;
             assert_eq!(status, reqwest::StatusCode::OK, "{html}");
             return_link(&html)
@@ -267,4 +272,28 @@ pub async fn sign_in(
     let (status, answer) = token(s, app, &form).await;
     assert_eq!(status, reqwest::StatusCode::OK, "{answer}");
     answer
+}
+
+/// "Confirm it's you" at `confirm` (the page's address, with its `next`)
+/// by the authenticator of `key`, as the form sends it.
+pub async fn confirm_on_the_page(s: &TestServer, session: &str, key: &str, confirm: &str) {
+    let (status, _, html) = page(s, confirm, Some(session)).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{html}");
+    let field = |name: &str| {
+        let marker = format!("name=\"{name}\" value=\"");
+        let at = html.find(&marker).unwrap_or_else(|| panic!("no {name} on the page")) + marker.len();
+        html[at..at + html[at..].find('"').unwrap()].replace("&#x2f;", "/").replace("&amp;", "&")
+    };
+    s.clock.advance(30);
+    let code = crate::oathtool(key, s.now());
+    let form = [("csrf", field("csrf")), ("next", field("next")), ("method", "totp".to_owned()), ("code", code)];
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let resp = client
+        .post(format!("{}/account/confirm", s.url))
+        .header("cookie", format!("twostep_session={session}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::SEE_OTHER, "{}", resp.text().await.unwrap_or_default());
 }

@@ -366,3 +366,52 @@ async fn a_webhook_endpoint_that_keeps_failing_is_counted_as_a_dead_letter() {
         s.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taking_access_away_cuts_the_application_off_and_refreshes_are_limited_per_grant() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let s = provider(backend).await;
+        let rx = Receiver::start().await;
+        let app = rp::register(&s, &rx, "wallet", false, true).await;
+        let account = s.verified_account("cut@example.com", PW).await;
+        let token = s.session("cut@example.com", PW).await;
+        s.clock.advance(5);
+        let tokens = rp::sign_in(&s, &rx, &app, (&token, ""), &[]).await;
+
+        // Refreshes: 30 a minute for one grant, each rotating.
+        let mut refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+        for _ in 0..30 {
+            let answer =
+                ok(&rp::token(&s, &app, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await, 200);
+            refresh = answer["refresh_token"].as_str().unwrap().to_owned();
+        }
+        let (status, answer) =
+            rp::token(&s, &app, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("slow_down")),
+            "{backend:?}"
+        );
+
+        // The application knows the account until the owner takes its
+        // access away; a code issued just before is void too.
+        let ask = json!({"sub": account, "action": "withdrawal"});
+        assert_eq!(ok(&rp::check_action(&s, &app, ask.clone()).await, 200)["reason"], "step_up_required");
+        let p = pkce();
+        let redirect = format!("{}/callback", rx.url);
+        let (_, location, _) = rp::authorize(&s, Some(&token), &params("wallet", &redirect, &p.challenge)).await;
+        let code = query_of(&location.unwrap())["code"].clone();
+        s.app.revoke_app(&account, "wallet", &Default::default()).await.unwrap();
+        let (status, _) = rp::check_action(&s, &app, ask).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{backend:?}: an application cut off still learns of the account");
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+            ("code_verifier", &p.verifier),
+        ];
+        let (status, answer) = rp::token(&s, &app, &form).await;
+        assert_eq!((status, answer["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{backend:?}");
+        s.stop().await;
+    }
+}

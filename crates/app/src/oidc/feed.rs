@@ -28,6 +28,8 @@ use crate::ports::{Channel, Message, QueuedMessage};
 
 /// Audit entries read per round.
 const FEED_BATCH: i64 = 200;
+/// Ended grants told per account and round (the rest next round).
+const ENDED_PER_ROUND: i64 = 500;
 /// A webhook or logout token is worth delivering for a day.
 const WEBHOOK_TTL_S: i64 = 24 * 3600;
 /// The event of the back-channel logout token (OpenID Back-Channel Logout 1.0).
@@ -101,9 +103,16 @@ impl App {
         }
         let now = self.now();
         for account_id in accounts {
-            for ended in self.store.ended_grants(account_id, now).await? {
-                if let Some(message) = self.logout_message(&ended).await? {
-                    messages.push(message);
+            // One logout token per application and session, however many
+            // grants the session opened there.
+            let mut sent: Vec<(String, String)> = Vec::new();
+            for ended in self.store.ended_grants(account_id, now, ENDED_PER_ROUND).await? {
+                let key = (ended.client_id.clone(), ended.session_hash.clone());
+                if !sent.contains(&key) {
+                    if let Some(message) = self.logout_message(&ended).await? {
+                        messages.push(message);
+                    }
+                    sent.push(key);
                 }
                 told.push(ended.grant_id);
             }
@@ -140,8 +149,8 @@ impl App {
         let hold = account.as_ref().and_then(|a| a.withdrawals_blocked_until).filter(|&u| u > entry.at);
         let frozen = account.as_ref().is_some_and(|a| a.frozen_at.is_some());
         let mut events = vec![event];
-        // A change that started (or pushed back) a hold says so too.
-        if hold.is_some() && event != "account.unfrozen" && event != "recovery.opened" {
+        // A change that starts (or pushes back) a hold says so too.
+        if hold.is_some() && starts_hold(&entry.kind) {
             events.push("hold.started");
         }
         let mut out = Vec::new();
@@ -214,6 +223,26 @@ impl App {
         let message = Message { channel: Channel::Webhook, to: url.to_owned(), subject, body: body.to_owned() };
         self.sealed_message(&message, None, self.now() + WEBHOOK_TTL_S)
     }
+}
+
+/// Whether an audit entry of this kind comes with a withdrawal hold (a
+/// factor added or replaced beside another, a reset, a recovery approved).
+fn starts_hold(kind: &str) -> bool {
+    matches!(
+        AuditKind::parse(kind),
+        Some(
+            AuditKind::RecoveryApproved
+                | AuditKind::PasswordReset
+                | AuditKind::PasswordChanged
+                | AuditKind::PhoneReplaced
+                | AuditKind::PhoneBound
+                | AuditKind::TotpEnrolled
+                | AuditKind::TotpDisabled
+                | AuditKind::PasskeyRegistered
+                | AuditKind::PasskeyRemoved
+                | AuditKind::StaffReset
+        )
+    )
 }
 
 /// The context a client's webhook secret is sealed under.

@@ -23,7 +23,7 @@ use openidconnect::url::Url;
 use serde::{Deserialize, Serialize};
 use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::oidc::{Acr, Freshness, Need, SessionAuth, granted_scopes, valid_pkce_value};
-use twostep_domain::sudo::ProofFactor;
+use twostep_domain::sudo::{ProofFactor, SessionProof};
 
 use crate::crypto::{new_id, new_token, token_hash};
 use crate::error::{AppError, AppResult};
@@ -37,8 +37,12 @@ const REQUEST_TTL_S: i64 = 10 * 60;
 const CODE_TTL_S: i64 = 60;
 /// Authorization requests per IP a minute; each may store a pending row.
 const AUTHORIZE_PER_IP_PER_MINUTE: i64 = 60;
-/// And in all, a minute: pending rows are then at most ten times this.
-const AUTHORIZE_PER_MINUTE: i64 = 6000;
+/// Requests kept for a sign-in, a proof or a consent, a minute in all:
+/// kept rows are then at most ten times this. Requests answered at once
+/// do not count, so strangers cannot use up the signed-in people's share.
+const KEPT_PER_MINUTE: i64 = 6000;
+/// Where "Confirm it's you" returns to when a request asked for the proof.
+const CONTINUE_PREFIX: &str = "/account/authorize?request=";
 /// The longest `state` or `nonce` kept.
 const MAX_PARAM_LEN: usize = 512;
 
@@ -76,6 +80,10 @@ pub struct AuthRequest {
     pub step_up: bool,
     /// When the application asked (the request's first sight).
     pub asked_at: i64,
+    /// The proof given for this request, and by which session (its token
+    /// hash); kept in its own columns, not in the request's JSON.
+    #[serde(skip)]
+    pub proof: Option<(SessionProof, String)>,
 }
 
 impl AuthRequest {
@@ -158,12 +166,23 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<AuthorizeOutcome> {
         self.rate_limit(&format!("oidc-authorize:ip:{}", meta.limit_key()), 60, AUTHORIZE_PER_IP_PER_MINUTE).await?;
-        self.rate_limit("oidc-authorize:all", 60, AUTHORIZE_PER_MINUTE).await?;
         let (client, request) = match self.check_request(params).await? {
             Ok(checked) => checked,
             Err(outcome) => return Ok(outcome),
         };
-        self.answer(&client, request, None, session_token).await
+        self.answer(&client, request, None, session_token, false).await
+    }
+
+    /// After "Confirm it's you" succeeded in this session: when it was
+    /// reached from a kept request (`next` returns to it), the proof is
+    /// recorded as that request's, and only that request's step-up.
+    pub async fn prove_request(&self, next: &str, session_token: &str, factor: ProofFactor) -> AppResult<()> {
+        let Some(request_id) = next.strip_prefix(CONTINUE_PREFIX) else { return Ok(()) };
+        if request_id.is_empty() || request_id.len() > 64 {
+            return Ok(());
+        }
+        self.store.prove_request(request_id, factor.as_str(), self.now(), &token_hash(session_token)).await?;
+        Ok(())
     }
 
     /// Back from the sign-in, the proof or a consent: the kept request,
@@ -174,7 +193,7 @@ impl App {
         session_token: Option<&str>,
     ) -> AppResult<AuthorizeOutcome> {
         let (client, request) = self.pending(request_id).await?;
-        self.answer(&client, request, Some(request_id), session_token).await
+        self.answer(&client, request, Some(request_id), session_token, false).await
     }
 
     /// The consent page's answer: allowed (remembered for the account) or
@@ -195,7 +214,7 @@ impl App {
         let scope = request.scopes.join(" ");
         self.store.save_consent(&account_id, &client.id, &scope, self.now()).await?;
         self.audit(AuditKind::OidcConsentGiven, Some(&account_id), meta, &client.id).await?;
-        self.answer(&client, request, Some(request_id), Some(session_token)).await
+        self.answer(&client, request, Some(request_id), Some(session_token), true).await
     }
 
     async fn pending(&self, request_id: &str) -> AppResult<(ClientRecord, AuthRequest)> {
@@ -203,8 +222,11 @@ impl App {
             return Err(AppError::NotFound);
         }
         let pending = self.store.request(request_id, self.now()).await?.ok_or(AppError::NotFound)?;
-        let request: AuthRequest =
+        let mut request: AuthRequest =
             serde_json::from_str(&pending.request).map_err(|e| AppError::Internal(e.to_string()))?;
+        request.proof = pending.proof.and_then(|(factor, at, session)| {
+            Some((SessionProof { factor: ProofFactor::parse(&factor)?, at }, session))
+        });
         let client = self.store.client(&pending.client_id).await?.ok_or(AppError::NotFound)?;
         Ok((client, request))
     }
@@ -241,6 +263,7 @@ impl App {
             max_age: None,
             step_up: false,
             asked_at: self.now(),
+            proof: None,
         };
         if state.as_ref().is_some_and(|s| s.len() > MAX_PARAM_LEN) {
             return Ok(Err(request.error("invalid_request", "state is too long")));
@@ -299,6 +322,7 @@ impl App {
         request: AuthRequest,
         kept: Option<&str>,
         session_token: Option<&str>,
+        consented_now: bool,
     ) -> AppResult<AuthorizeOutcome> {
         let session = match session_token.filter(|t| !t.is_empty() && t.len() <= 256) {
             Some(t) => self.store.session(&token_hash(t), self.now()).await?.map(|s| (t, s)),
@@ -313,10 +337,13 @@ impl App {
         };
         let account = self.account(&session.account_id).await?;
         let factors = self.account_factors(&account).await?;
+        let session_hash = token_hash(token);
         let auth = SessionAuth {
             signed_in_at: session.created_at,
             sign_in_factors: session.factors.clone(),
             proof: session.proof,
+            // Only a proof this session gave for this request.
+            for_request: request.proof.as_ref().filter(|(_, s)| *s == session_hash).map(|(p, _)| *p),
         };
         let now = self.now();
         match request.freshness().need(&auth, request.asked_at, now, factors.has_strong()) {
@@ -337,8 +364,7 @@ impl App {
             Some(scope) => request.scopes.iter().all(|s| scope.split(' ').any(|c| c == s)),
             None => false,
         };
-        let consent_asked_here = kept.is_some() && request.prompt_consent;
-        if !client.first_party && (!consented || (request.prompt_consent && !consent_asked_here)) {
+        if !client.first_party && (!consented || (request.prompt_consent && !consented_now)) {
             if request.prompt_none {
                 return Ok(request.error("consent_required", "the person has not let this application in"));
             }
@@ -364,7 +390,7 @@ impl App {
                 code_hash: token_hash(&code),
                 client_id: client.id.clone(),
                 account_id: account.id.clone(),
-                session_hash: token_hash(token),
+                session_hash,
                 grant: serde_json::to_string(&facts).map_err(|e| AppError::Internal(e.to_string()))?,
                 created_at: now,
                 expires_at: now + CODE_TTL_S,
@@ -382,6 +408,7 @@ impl App {
         if let Some(id) = kept {
             return Ok(id.to_owned());
         }
+        self.rate_limit("oidc-authorize:kept", 60, KEPT_PER_MINUTE).await?;
         let id = new_id();
         self.store
             .create_request(&PendingRequest {
@@ -390,6 +417,7 @@ impl App {
                 request: serde_json::to_string(request).map_err(|e| AppError::Internal(e.to_string()))?,
                 created_at: request.asked_at,
                 expires_at: request.asked_at + REQUEST_TTL_S,
+                proof: None,
             })
             .await?;
         Ok(id)

@@ -53,6 +53,22 @@ pub struct PendingRequest {
     pub request: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The proof given for this request: (factor, when, the session's
+    /// token hash).
+    pub proof: Option<(String, i64, String)>,
+}
+
+/// How an exchange of a code went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeExchange {
+    /// The grant is open with its tokens.
+    Opened,
+    /// The code was exchanged before: the grant it opened is now revoked.
+    Reused,
+    /// Unknown or expired.
+    Gone,
+    /// The session behind the code has ended.
+    SessionEnded,
 }
 
 /// An authorization code: what it grants (`grant`, JSON of
@@ -179,21 +195,26 @@ pub trait OidcStore: Send + Sync {
     async fn create_request(&self, request: &PendingRequest) -> StoreResult<()>;
     async fn request(&self, id: &str, now: i64) -> StoreResult<Option<PendingRequest>>;
     async fn delete_request(&self, id: &str) -> StoreResult<()>;
+    /// Records the proof given for a live request in session
+    /// `session_hash`; false if there is no such live request.
+    async fn prove_request(&self, id: &str, factor: &str, at: i64, session_hash: &str) -> StoreResult<bool>;
     async fn create_oidc_code(&self, code: &CodeRecord) -> StoreResult<()>;
-    /// Takes a code for grant `grant_id`, only if it is unused and live.
-    /// Returns the code with its `grant_id`: this one if taken now, an
-    /// earlier one if it was used already; None if unknown or expired.
-    async fn take_code(&self, code_hash: &str, grant_id: &str, now: i64) -> StoreResult<Option<CodeRecord>>;
-
-    /// Opens a grant with its first tokens, if the session is still live;
-    /// false: nothing written.
-    async fn open_grant(
+    /// A live, unused code (read before it is exchanged, so that a caller
+    /// who cannot prove it was issued the code cannot use it up).
+    async fn code(&self, code_hash: &str, now: i64) -> StoreResult<Option<CodeRecord>>;
+    /// Exchanges a code, in one transaction: marks it used by `grant` and
+    /// opens the grant with its tokens and the application's link to the
+    /// account (if the session is still live); a code used already
+    /// revokes the grant of its first use instead.
+    async fn exchange_code(
         &self,
+        code_hash: &str,
         grant: &GrantRecord,
         tokens: &[TokenRecord],
         audit: &AuditEvent,
+        reused: &AuditEvent,
         now: i64,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<CodeExchange>;
     async fn token(&self, token_hash: &str, now: i64) -> StoreResult<Option<TokenLookup>>;
     /// Uses up refresh token `used` and stores `fresh`, only if `used` is
     /// unused, live and its grant stands; a used one revokes the family.
@@ -206,8 +227,9 @@ pub trait OidcStore: Send + Sync {
     ) -> StoreResult<RefreshOutcome>;
     /// Revokes a grant and deletes its tokens.
     async fn revoke_grant(&self, grant_id: &str, now: i64, audit: Option<&AuditEvent>) -> StoreResult<bool>;
-    /// Revokes every grant of the account for the client and forgets the
-    /// consent; how many grants it ended.
+    /// Revokes every grant of the account for the client, deletes its codes
+    /// and forgets the consent (the application no longer knows the
+    /// account); how many grants it ended.
     async fn revoke_client_access(
         &self,
         account_id: &str,
@@ -219,11 +241,13 @@ pub trait OidcStore: Send + Sync {
     async fn consent(&self, account_id: &str, client_id: &str) -> StoreResult<Option<String>>;
     async fn save_consent(&self, account_id: &str, client_id: &str, scope: &str, now: i64) -> StoreResult<()>;
     async fn account_apps(&self, account_id: &str, now: i64) -> StoreResult<Vec<AccountApp>>;
-    /// Whether the client has ever been granted access to the account.
+    /// Whether the account has let the client in (and not taken it back).
     async fn client_knows_account(&self, client_id: &str, account_id: &str) -> StoreResult<bool>;
-    /// Clients granted access to the account at or before `at` (the
-    /// audience of a webhook about an event at `at`).
+    /// Clients the account had let in at `at` and still does (the audience
+    /// of a webhook about an event at `at`).
     async fn clients_of_account(&self, account_id: &str, at: i64) -> StoreResult<Vec<String>>;
+    /// The session hashes of the client's live grants for the account.
+    async fn live_grant_sessions(&self, client_id: &str, account_id: &str, now: i64) -> StoreResult<Vec<String>>;
 
     /// Audit entries after the feed's cursor, at most `limit`, and the cursor.
     async fn feed_after_cursor(&self, limit: i64) -> StoreResult<(i64, Vec<FeedEntry>)>;
@@ -239,8 +263,8 @@ pub trait OidcStore: Send + Sync {
         now: i64,
     ) -> StoreResult<bool>;
     /// Grants of the account whose session is no longer live (or that were
-    /// revoked) and whose application was not told.
-    async fn ended_grants(&self, account_id: &str, now: i64) -> StoreResult<Vec<EndedGrant>>;
+    /// revoked) and whose application was not told; at most `limit`.
+    async fn ended_grants(&self, account_id: &str, now: i64, limit: i64) -> StoreResult<Vec<EndedGrant>>;
 
     /// Deletes expired requests, codes and tokens, and grants dead and
     /// told for longer than `before`.

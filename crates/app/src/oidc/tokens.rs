@@ -24,7 +24,7 @@ use twostep_domain::audit_kind::AuditKind;
 use twostep_domain::oidc::{Acr, amr, pkce_s256_matches};
 
 use super::GrantFacts;
-use super::port::{ClientRecord, GrantRecord, RefreshOutcome, SigningKeyRecord, TokenKind, TokenRecord};
+use super::port::{ClientRecord, CodeExchange, GrantRecord, RefreshOutcome, SigningKeyRecord, TokenKind, TokenRecord};
 use crate::crypto::{hex, new_id, new_token, token_hash};
 use crate::error::{AppError, AppResult};
 use crate::ports::AccountRecord;
@@ -41,9 +41,17 @@ const REFRESH_TOKEN_TTL_S: i64 = 14 * 24 * 3600;
 pub const RETIRED_KEY_PUBLISHED_S: i64 = 3600;
 /// The action check takes a step-up proof this fresh.
 pub const STEP_UP_PROOF_MAX_AGE_S: i64 = 5 * 60;
-/// Token requests per IP a minute, and failed client authentications.
-const TOKEN_PER_IP_PER_MINUTE: i64 = 6000;
+/// Token requests per application a minute: an application's server asks
+/// for all its users from one address, so the bound is per application,
+/// above what two cores can sign (about 1,500 ID tokens a second).
+const TOKEN_PER_CLIENT_PER_MINUTE: i64 = 120_000;
+/// Failed client authentications per IP a minute (guessing secrets).
 const CLIENT_FAILURES_PER_IP_PER_MINUTE: i64 = 30;
+/// A public client is anyone who knows its id: its requests are also
+/// bounded per IP (a browser, one person).
+const PUBLIC_CLIENT_PER_IP_PER_MINUTE: i64 = 600;
+/// Refreshes of one grant a minute: each signs an ID token.
+const REFRESHES_PER_GRANT_PER_MINUTE: i64 = 30;
 /// Action checks per client a minute.
 const ACTION_CHECKS_PER_CLIENT_PER_MINUTE: i64 = 6000;
 /// The RSA modulus of a signing key, in bits.
@@ -261,7 +269,9 @@ impl App {
             1..=128 => self.store.client(&creds.client_id).await.map_err(AppError::from)?,
             _ => None,
         };
-        let ok = match (&client, &creds.client_secret) {
+        // Some libraries send an empty secret for a public client.
+        let secret = creds.client_secret.as_ref().filter(|s| !s.is_empty());
+        let ok = match (&client, secret) {
             (Some(c), Some(secret)) => {
                 c.secret_hash.as_ref().is_some_and(|h| bool::from(token_hash(secret).as_bytes().ct_eq(h.as_bytes())))
             }
@@ -284,8 +294,12 @@ impl App {
         creds: &ClientCredentials,
         meta: &RequestMeta,
     ) -> Result<TwostepTokenResponse, OAuthError> {
-        self.rate_limit(&format!("oidc-token:ip:{}", meta.limit_key()), 60, TOKEN_PER_IP_PER_MINUTE).await?;
         let client = self.authenticate_client(creds, meta).await?;
+        self.rate_limit(&format!("oidc-token:client:{}", client.id), 60, TOKEN_PER_CLIENT_PER_MINUTE).await?;
+        if client.secret_hash.is_none() {
+            let bucket = format!("oidc-token:public:{}:ip:{}", client.id, meta.limit_key());
+            self.rate_limit(&bucket, 60, PUBLIC_CLIENT_PER_IP_PER_MINUTE).await?;
+        }
         match req.grant_type.as_deref() {
             Some("authorization_code") => self.exchange_code(&client, req, meta).await,
             Some("refresh_token") => self.refresh(&client, req, meta).await,
@@ -306,22 +320,15 @@ impl App {
             .filter(|c| !c.is_empty() && c.len() <= 128)
             .ok_or_else(|| OAuthError::new(400, "invalid_request", "code is missing"))?;
         let now = self.now();
-        let grant_id = new_id();
-        let taken = self.store.take_code(&token_hash(code), &grant_id, now).await.map_err(AppError::from)?;
-        let Some(taken) = taken else {
+        let hash = token_hash(code);
+        // Everything is checked before the code is used up, so that only
+        // the client it was issued to, with its redirect URI and verifier,
+        // can use it (or, by using it twice, end what it opened).
+        let Some(issued) = self.store.code(&hash, now).await.map_err(AppError::from)? else {
             return Err(OAuthError::invalid_grant("the code is unknown or expired"));
         };
-        if taken.grant_id.as_deref() != Some(grant_id.as_str()) {
-            // A code used twice: whoever used it first may be a thief who
-            // copied it; the grant it opened ends (RFC 6749 4.1.2).
-            if let Some(first) = &taken.grant_id {
-                let audit = self.audit_event(AuditKind::OidcRefreshReused, Some(&taken.account_id), meta, "code");
-                self.store.revoke_grant(first, now, Some(&audit)).await.map_err(AppError::from)?;
-            }
-            return Err(OAuthError::invalid_grant("the code was used already"));
-        }
-        let facts: GrantFacts = serde_json::from_str(&taken.grant).map_err(|e| AppError::Internal(e.to_string()))?;
-        if taken.client_id != client.id || req.redirect_uri.as_deref() != Some(facts.redirect_uri.as_str()) {
+        let facts: GrantFacts = serde_json::from_str(&issued.grant).map_err(|e| AppError::Internal(e.to_string()))?;
+        if issued.client_id != client.id || req.redirect_uri.as_deref() != Some(facts.redirect_uri.as_str()) {
             return Err(OAuthError::invalid_grant("the code was not issued to this client and redirect URI"));
         }
         match (&facts.code_challenge, req.code_verifier.as_deref()) {
@@ -330,18 +337,27 @@ impl App {
             _ => return Err(OAuthError::invalid_grant("the code verifier does not match")),
         }
         let grant = GrantRecord {
-            id: grant_id,
+            id: new_id(),
             client_id: client.id.clone(),
-            account_id: taken.account_id.clone(),
-            session_hash: taken.session_hash.clone(),
-            grant: taken.grant.clone(),
+            account_id: issued.account_id.clone(),
+            session_hash: issued.session_hash.clone(),
+            grant: issued.grant.clone(),
             created_at: now,
             revoked_at: None,
         };
         let (tokens, access, refresh) = fresh_tokens(&grant.id, now);
         let audit = self.audit_event(AuditKind::OidcSignedIn, Some(&grant.account_id), meta, &client.id);
-        if !self.store.open_grant(&grant, &tokens, &audit, now).await.map_err(AppError::from)? {
-            return Err(OAuthError::invalid_grant("the sign-in behind the code has ended"));
+        let reused = self.audit_event(AuditKind::OidcRefreshReused, Some(&grant.account_id), meta, "code");
+        let exchanged = self.store.exchange_code(&hash, &grant, &tokens, &audit, &reused, now).await;
+        match exchanged.map_err(AppError::from)? {
+            CodeExchange::Opened => {}
+            // A code used twice: whoever used it first may be a thief who
+            // copied it; the grant it opened ends (RFC 6749 4.1.2).
+            CodeExchange::Reused => return Err(OAuthError::invalid_grant("the code was used already")),
+            CodeExchange::Gone => return Err(OAuthError::invalid_grant("the code is unknown or expired")),
+            CodeExchange::SessionEnded => {
+                return Err(OAuthError::invalid_grant("the sign-in behind the code has ended"));
+            }
         }
         let code = AuthorizationCode::new(code.to_owned());
         self.token_response(&grant, &facts, &access, &refresh, facts.nonce.as_deref(), Some(&code)).await
@@ -364,6 +380,7 @@ impl App {
         let Some(lookup) = lookup.filter(|l| l.kind == TokenKind::Refresh && l.grant.client_id == client.id) else {
             return Err(OAuthError::invalid_grant("the refresh token is unknown"));
         };
+        self.rate_limit(&format!("oidc-refresh:grant:{}", lookup.grant.id), 60, REFRESHES_PER_GRANT_PER_MINUTE).await?;
         let (tokens, access, refresh) = fresh_tokens(&lookup.grant.id, now);
         let reused = self.audit_event(AuditKind::OidcRefreshReused, Some(&lookup.grant.account_id), meta, &client.id);
         match self.store.rotate_refresh(&hash, &tokens, now, &reused).await.map_err(AppError::from)? {
@@ -487,7 +504,10 @@ impl App {
         if let Some(lookup) = self.store.token(&token_hash(token), now).await.map_err(AppError::from)?
             && lookup.grant.client_id == client.id
         {
-            self.store.revoke_grant(&lookup.grant.id, now, None).await.map_err(AppError::from)?;
+            let account = lookup.grant.account_id.as_str();
+            let audit =
+                self.audit_event(AuditKind::OidcAccessRevoked, Some(account), meta, "revoked by the application");
+            self.store.revoke_grant(&lookup.grant.id, now, Some(&audit)).await.map_err(AppError::from)?;
         }
         Ok(())
     }
@@ -553,7 +573,14 @@ impl App {
         };
         let fresh = claims.auth_time().is_some_and(|t| t.timestamp() >= self.now() - STEP_UP_PROOF_MAX_AGE_S);
         let step_up = claims.auth_context_ref().is_some_and(|a| a.as_str() == Acr::StepUp.as_str());
-        Ok(claims.subject().as_str() == account_id && fresh && step_up)
+        if claims.subject().as_str() != account_id || !fresh || !step_up {
+            return Ok(false);
+        }
+        // Only while the sign-in it came from stands: signed out, signed
+        // out everywhere or cut off, the proof is void.
+        let Some(sid) = claims.additional_claims().sid.as_deref() else { return Ok(false) };
+        let live = self.store.live_grant_sessions(&client.id, account_id, self.now()).await?;
+        Ok(live.iter().any(|session| sid_of(session) == sid))
     }
 
     /// A verifier of ID tokens issued to `client_id`, against the JWKS.
@@ -582,6 +609,43 @@ pub fn make_signing_key(keyring: &crate::crypto::Keyring, now: i64) -> AppResult
         created_at: now,
         retired_at: None,
     })
+}
+
+/// What signing one ID token costs here, `samples` times, sorted: a new key,
+/// the claims of a sign-in, RS256. For `twostep bench`.
+pub fn time_id_token_signing(samples: usize) -> AppResult<Vec<std::time::Duration>> {
+    let keyring = crate::crypto::Keyring::new(&crate::crypto::MasterKey::generate(), &[]);
+    let record = make_signing_key(&keyring, 0)?;
+    let pem = keyring.open(SIGNING_KEY_CONTEXT, &record.sealed_key).map_err(|e| AppError::Internal(e.to_string()))?;
+    let pem = std::str::from_utf8(&pem).map_err(|e| AppError::Internal(e.to_string()))?;
+    let key =
+        CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(record.kid))).map_err(AppError::Internal)?;
+    let issuer = IssuerUrl::new("https://twostep.example".into()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let access = AccessToken::new(new_token());
+    let mut out = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let started = std::time::Instant::now();
+        let claims = IdTokenClaims::new(
+            issuer.clone(),
+            vec![Audience::new("bench".into())],
+            timestamp(ID_TOKEN_TTL_S)?,
+            timestamp(0)?,
+            StandardClaims::<CoreGenderClaim>::new(SubjectIdentifier::new(new_id())),
+            SecurityClaims { sid: Some(new_id()), ..Default::default() },
+        )
+        .set_auth_method_refs(Some(vec![AuthenticationMethodReference::new("pwd".into())]));
+        IdToken::<_, _, CoreJweContentEncryptionAlgorithm, _>::new(
+            claims,
+            &key,
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            Some(&access),
+            None,
+        )
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        out.push(started.elapsed());
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// An access token and a refresh token for a grant, with their records.

@@ -31,13 +31,30 @@ impl Conn {
         token: Option<&str>,
         body: Option<&str>,
     ) -> Result<(u16, String)> {
+        let authorization = token.map(|t| format!("Bearer {t}"));
+        self.send(method, path, authorization.as_deref(), "application/json", body).await
+    }
+
+    /// A form POST (the OAuth endpoints) with `authorization` as is.
+    pub async fn form(&mut self, path: &str, authorization: &str, body: &str) -> Result<(u16, String)> {
+        self.send("POST", path, Some(authorization), "application/x-www-form-urlencoded", Some(body)).await
+    }
+
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        authorization: Option<&str>,
+        content_type: &str,
+        body: Option<&str>,
+    ) -> Result<(u16, String)> {
         let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {}\r\nuser-agent: twostep-bench\r\n", self.addr);
-        if let Some(t) = token {
-            head.push_str(&format!("authorization: Bearer {t}\r\n"));
+        if let Some(a) = authorization {
+            head.push_str(&format!("authorization: {a}\r\n"));
         }
         let body = body.unwrap_or("");
         if !body.is_empty() || method == "POST" {
-            head.push_str(&format!("content-type: application/json\r\ncontent-length: {}\r\n", body.len()));
+            head.push_str(&format!("content-type: {content_type}\r\ncontent-length: {}\r\n", body.len()));
         }
         head.push_str("\r\n");
         head.push_str(body);

@@ -24,7 +24,7 @@ use serde::Serialize;
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
     /// One or more (comma-separated) of totp-valid, totp-wrong, password, me,
-    /// sms-codes, whole-sign-in, scale-out (PostgreSQL: 1 then 2 instances), costs
+    /// sms-codes, whole-sign-in, oidc-refresh (the token endpoint), scale-out (PostgreSQL: 1 then 2 instances), costs
     /// (group commit, audit chain and on SQLite synchronous, each on and off), neighbour
     /// (another user's password step while one account floods the server), or all (the
     /// first six)
@@ -124,8 +124,18 @@ pub struct Row {
     pub idle_rss_mb: f64,
 }
 
-pub const SCENARIOS: [&str; 9] =
-    ["totp-valid", "totp-wrong", "password", "me", "sms-codes", "whole-sign-in", "scale-out", "costs", "neighbour"];
+pub const SCENARIOS: [&str; 10] = [
+    "totp-valid",
+    "totp-wrong",
+    "password",
+    "me",
+    "sms-codes",
+    "whole-sign-in",
+    "scale-out",
+    "costs",
+    "neighbour",
+    "oidc-refresh",
+];
 /// Those `all` runs.
 const ALL: usize = 6;
 /// What an open-loop run must hold to count towards the sustainable rate.

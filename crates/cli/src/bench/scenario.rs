@@ -29,6 +29,10 @@ pub enum Kind {
     /// One signed-in account (in sudo mode) setting five security questions:
     /// five argon2id hashes per request until its caps answer 429.
     Questions,
+    /// An application refreshing its tokens at `POST /oauth2/token`: client
+    /// authentication, the refresh token rotated, a new access token and an
+    /// RS256-signed ID token. Each seeded refresh token is used once.
+    OidcRefresh,
 }
 
 impl Kind {
@@ -42,6 +46,7 @@ impl Kind {
             Kind::SmsCodes => "sms-codes",
             Kind::WholeSignIn => "whole-sign-in",
             Kind::Questions => "security-questions",
+            Kind::OidcRefresh => "oidc-refresh",
         }
     }
 
@@ -56,12 +61,13 @@ impl Kind {
             Kind::SmsCodes => "SMS codes issued (202)",
             Kind::WholeSignIn => "whole sign-ins: password step with solved captcha, then TOTP (200, 200)",
             Kind::Questions => "PUT /api/v1/me/security-questions of one account (200; 429 is its caps)",
+            Kind::OidcRefresh => "token endpoint refreshes: rotated, with a signed ID token (200)",
         }
     }
 }
 
 /// The seeded things a run uses: accounts `accounts_start..+accounts_len`,
-/// login attempts `logins_start..+logins_len`.
+/// login attempts (oidc-refresh: refresh tokens) `logins_start..+logins_len`.
 #[derive(Clone, Copy, Debug)]
 pub struct Pool {
     pub accounts_start: u64,
@@ -99,7 +105,7 @@ impl Scenario {
     /// Whether unit `k` has a single-use thing left to use.
     pub fn available(&self, k: u64) -> bool {
         match self.kind {
-            Kind::TotpValid | Kind::TotpWrong | Kind::SmsCodes => k < self.pool.logins_len,
+            Kind::TotpValid | Kind::TotpWrong | Kind::SmsCodes | Kind::OidcRefresh => k < self.pool.logins_len,
             Kind::WholeSignIn => k < self.captchas.len() as u64,
             Kind::Password | Kind::Me | Kind::Healthz | Kind::Questions => true,
         }
@@ -167,6 +173,14 @@ impl Scenario {
                 (status, body, 202)
             }
             Kind::WholeSignIn => return self.whole_sign_in(conn, account, k, begin).await,
+            Kind::OidcRefresh => {
+                let body = format!(
+                    "grant_type=refresh_token&refresh_token={}",
+                    seed::refresh_token(self.pool.logins_start + k)
+                );
+                let (status, body) = conn.form("/oauth2/token", &seed::client_authorization(), &body).await?;
+                (status, body, 200)
+            }
         };
         Ok(if status == expect { Answer::Expected(begin.elapsed()) } else { Answer::Unexpected(status, body) })
     }

@@ -211,3 +211,87 @@ pub async fn sessions(store: &SqlStore, range: std::ops::Range<u64>, now: i64) -
     });
     load(store, &table, rows).await
 }
+
+/// The application the oidc-refresh scenario refreshes as.
+const CLIENT_ID: &str = "bench";
+const CLIENT_SECRET: &str = "bench client secret";
+
+/// Its HTTP Basic authorization header value.
+pub fn client_authorization() -> String {
+    let pair = format!("{CLIENT_ID}:{CLIENT_SECRET}");
+    format!("Basic {}", data_encoding::BASE64.encode(pair.as_bytes()))
+}
+
+pub fn refresh_token(n: u64) -> String {
+    format!("{}{}", random_like(b"refresh", n), random_like(b"refresh 2", n))
+}
+
+/// The application, a signing key (so no request pays for making one), and
+/// grants `first..first + count`, each with one refresh token, on the
+/// sessions of accounts `account_of(k)` (seeded by the caller).
+pub async fn oidc_grants(
+    store: &SqlStore,
+    keyring: &Keyring,
+    first: u64,
+    count: u64,
+    account_of: impl Fn(u64) -> u64,
+    now: i64,
+) -> Result<()> {
+    use ColumnKind::{Int, Text};
+    use twostep_app::oidc::port::OidcStore;
+    if first == 0 {
+        let client = twostep_app::oidc::port::ClientRecord {
+            id: CLIENT_ID.into(),
+            name: "Bench".into(),
+            secret_hash: Some(token_hash(CLIENT_SECRET)),
+            redirect_uris: vec!["https://bench.example/callback".into()],
+            post_logout_redirect_uris: Vec::new(),
+            first_party: true,
+            backchannel_logout_uri: String::new(),
+            webhook_url: String::new(),
+            webhook_secret: None,
+            created_at: now,
+        };
+        store.add_client(&client).await?;
+        let key = twostep_app::oidc::tokens::make_signing_key(keyring, now).map_err(|e| anyhow::anyhow!("{e}"))?;
+        store.add_signing_key(&key, true).await?;
+    }
+    let facts = r#"{"redirect_uri":"https://bench.example/callback","code_challenge":null,"nonce":null,"scopes":["openid","email"],"auth_time":0,"factors":["password","totp"],"acr":"urn:twostep:acr:mfa"}"#;
+    let grants = shape(
+        "oidc_grants",
+        &[
+            ("id", Text),
+            ("client_id", Text),
+            ("account_id", Text),
+            ("session_hash", Text),
+            ("grant_facts", Text),
+            ("created_at", Int),
+        ],
+    );
+    let rows = (0..count).map(|k| {
+        let account = account_of(k);
+        vec![
+            Value::Text(random_like(b"grant", first + k)),
+            Value::Text(CLIENT_ID.into()),
+            Value::Text(account_id(account)),
+            Value::Text(token_hash(&session_token(account))),
+            Value::Text(facts.into()),
+            Value::Int(now),
+        ]
+    });
+    load(store, &grants, rows).await?;
+    let tokens = shape(
+        "oidc_tokens",
+        &[("token_hash", Text), ("grant_id", Text), ("kind", Text), ("created_at", Int), ("expires_at", Int)],
+    );
+    let rows = (0..count).map(|k| {
+        vec![
+            Value::Text(token_hash(&refresh_token(first + k))),
+            Value::Text(random_like(b"grant", first + k)),
+            Value::Text("refresh".into()),
+            Value::Int(now),
+            Value::Int(now + 86_400),
+        ]
+    });
+    load(store, &tokens, rows).await
+}

@@ -104,7 +104,12 @@ pub async fn prove(s: SignedIn, PageForm(f): PageForm<ProofForm>) -> Response {
         _ => f.code.clone(),
     };
     match s.page.app().prove_factor(&s.account_id, &s.token, factor, secret.trim(), &s.page.meta).await {
-        Ok(_) => see_other(&next),
+        // Reached from an application's request for a step-up: the proof
+        // is that request's (see `oidc`).
+        Ok(_) => match s.page.app().prove_request(&next, &s.token, factor).await {
+            Ok(()) => see_other(&next),
+            Err(e) => failure(&s.page, e),
+        },
         Err(AppError::InvalidCredentials) => {
             let errors = Errors::text(s.page.lang, "password", "sudo-wrong-password");
             show(&s, StatusCode::BAD_REQUEST, &next, errors, None).await
