@@ -129,6 +129,18 @@ pub struct HttpDelivery {
     request: Request,
 }
 
+/// An HTTPS client that never follows redirects (a provider's or an
+/// application's answer is what counts), trusting `trust`.
+pub(crate) fn client(timeout: Duration, trust: &TlsTrust) -> Result<reqwest::Client, String> {
+    crate::install_tls_provider();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_backend_preconfigured(trust.rustls_config()?)
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
 impl HttpDelivery {
     /// A provider client that trusts the public roots and the system's CAs only.
     pub fn new(config: &HttpProviderConfig, channel: HttpChannel, timeout: Duration) -> Result<Self, String> {
@@ -141,13 +153,7 @@ impl HttpDelivery {
         timeout: Duration,
         trust: &TlsTrust,
     ) -> Result<Self, String> {
-        crate::install_tls_provider();
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .tls_backend_preconfigured(trust.rustls_config()?)
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
+        let client = client(timeout, trust)?;
         let request = match config {
             HttpProviderConfig::Generic(g) => {
                 reqwest::Url::parse(&g.url).map_err(|e| format!("provider URL {:?}: {e}", g.url))?;

@@ -19,15 +19,7 @@ pub struct WebhookDelivery {
 
 impl WebhookDelivery {
     pub fn new(timeout: Duration) -> Result<Self, String> {
-        crate::install_tls_provider();
-        let trust = ClientTls::default().load()?;
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .tls_backend_preconfigured(trust.rustls_config()?)
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
-        Ok(Self { client })
+        Ok(Self { client: crate::http::client(timeout, &ClientTls::default().load()?)? })
     }
 }
 

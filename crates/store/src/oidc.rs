@@ -440,8 +440,8 @@ impl OidcStore for SqlStore {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         let sql = format!(
             "UPDATE oidc_tokens SET used_at = $1 WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NULL \
-             AND expires_at > $1 AND grant_id IN (SELECT g.id FROM oidc_grants g WHERE g.revoked_at IS NULL AND {}) \
-             RETURNING grant_id",
+             AND expires_at > $1 AND EXISTS (SELECT 1 FROM oidc_grants g WHERE g.id = oidc_tokens.grant_id \
+             AND g.revoked_at IS NULL AND {}) RETURNING grant_id",
             session_live("$1")
         );
         let won = sqlx::query(sqlx::AssertSqlSafe(sql))

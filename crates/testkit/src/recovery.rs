@@ -388,6 +388,23 @@ pub async fn right_answers(s: &TestServer, case: &Case) -> Vec<Value> {
         .collect()
 }
 
+/// The reviewer signed in as `rev` approves the case, and
+/// `rev2@example.com` too when its risk asks for a second reviewer; the
+/// approval's answer.
+pub async fn approve_case(s: &TestServer, case: &Case, rev: &str) -> Value {
+    let approve = format!("/api/v1/admin/recovery-cases/{}/approve", case.id);
+    let (status, mut decision) = s.post(&approve, json!({"note": "passport matches"}), Some(rev)).await;
+    assert_eq!(status, StatusCode::OK, "{decision}");
+    if decision["status"] != "approved" {
+        let second = s.staff_with_authenticator("rev2@example.com", Role::Reviewer).await.token;
+        let (status, again) = s.post(&approve, json!({"note": "agreed"}), Some(&second)).await;
+        assert_eq!(status, StatusCode::OK, "{again}");
+        decision = again;
+    }
+    assert_eq!(decision["status"], "approved", "{decision}");
+    decision
+}
+
 async fn case_account(s: &TestServer, case: &Case) -> String {
     use twostep_app::ports::RecoveryStore;
     s.store.case_by_id(&case.id).await.unwrap().expect("case").case.account_id

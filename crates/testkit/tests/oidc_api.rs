@@ -121,6 +121,15 @@ async fn the_protocol_refuses_what_it_must_and_never_redirects_to_an_unregistere
         s.verified_account("person@example.com", PW).await;
         let token = s.session("person@example.com", PW).await;
         s.clock.advance(5);
+        // prompt=login: a whole new sign-in, even signed in; max_age: a proof
+        // once the latest is older.
+        let (_, location, _) = rp::authorize(&s, Some(&token), &with(base.clone(), "prompt", "login")).await;
+        assert!(location.unwrap().starts_with("/login?next=%2Faccount%2Fauthorize"), "{backend:?}");
+        s.clock.advance(120);
+        let (_, location, _) = rp::authorize(&s, Some(&token), &with(base.clone(), "max_age", "60")).await;
+        assert!(location.unwrap().starts_with("/account/confirm?next="), "{backend:?}");
+        let (_, location, _) = rp::authorize(&s, Some(&token), &with(base.clone(), "max_age", "600")).await;
+        assert!(location.unwrap().starts_with(&redirect), "{backend:?}");
         let (_, location, _) = rp::authorize(&s, Some(&token), &base).await;
         let code = query_of(&location.unwrap())["code"].clone();
         let form = [

@@ -17,7 +17,7 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use twostep_domain::Role;
-use twostep_testkit::recovery::{Owner, PW, submitted_case, totp_owner};
+use twostep_testkit::recovery::{Owner, PW, approve_case, submitted_case, totp_owner};
 use twostep_testkit::rp::{self, Receiver, Registered};
 use twostep_testkit::{Backend, TestServer, oathtool, test_settings};
 
@@ -106,13 +106,7 @@ async fn after_a_recovery_approval_the_application_is_signed_out_told_and_withdr
         s.clock.advance(60);
         let case = submitted_case(&s, &owner, json!({"reset": ["authenticator"]})).await;
         let rev = s.staff_with_authenticator("rev@example.com", Role::Reviewer).await.token;
-        let approve = format!("/api/v1/admin/recovery-cases/{}/approve", case.id);
-        let mut decision = ok(&s.post(&approve, json!({"note": "passport matches"}), Some(&rev)).await, 200);
-        if decision["status"] != "approved" {
-            let second = s.staff_with_authenticator("rev2@example.com", Role::Reviewer).await.token;
-            decision = ok(&s.post(&approve, json!({"note": "agreed"}), Some(&second)).await, 200);
-        }
-        assert_eq!(decision["status"], "approved", "{backend:?}: {decision}");
+        approve_case(&s, &case, &rev).await;
         let approved_at = s.now();
 
         // The application's session ends: one logout token for the two

@@ -14,7 +14,7 @@ use browser::Browser;
 use common::{assert_error, ok};
 use serde_json::{Value, json};
 use twostep_domain::Role;
-use twostep_testkit::recovery::{Owner, PW, submitted_case, totp_owner};
+use twostep_testkit::recovery::{Owner, PW, approve_case, submitted_case, totp_owner};
 use twostep_testkit::{Backend, TestServer, oathtool, test_settings};
 
 async fn passkey_server(backend: Backend) -> TestServer {
@@ -319,13 +319,7 @@ async fn a_recovery_that_resets_passkeys_leaves_none_and_the_48_hour_hold() {
         assert_eq!(evidence["passkeys"].as_array().unwrap().len(), 1, "{evidence}");
         assert_eq!(evidence["passkeys"][0]["name"], "Old phone");
         assert!(evidence["passkeys"][0]["last_used_at"].is_string(), "{evidence}");
-        let approve = format!("/api/v1/admin/recovery-cases/{}/approve", case.id);
-        let mut decision = ok(&s.post(&approve, json!({"note": "passport matches"}), Some(&rev)).await, 200);
-        if decision["status"] != "approved" {
-            let second = s.staff_with_authenticator("rev2@example.com", Role::Reviewer).await.token;
-            decision = ok(&s.post(&approve, json!({"note": "agreed"}), Some(&second)).await, 200);
-        }
-        assert_eq!(decision["status"], "approved", "{backend:?}: {decision}");
+        approve_case(&s, &case, &rev).await;
         let approved_at = s.now();
 
         // Back in with the password alone: no passkey, no authenticator,
