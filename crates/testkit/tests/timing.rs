@@ -198,20 +198,27 @@ fn ok_status(answer: &(reqwest::StatusCode, serde_json::Value), status: u16) {
 }
 
 /// `kinds` × `samples` timings of `batch` calls of `compare`, in ABBA order;
-/// the first `WARM_UP` of each dropped.
+/// the first `WARM_UP` of each dropped. Both kinds are compared from the
+/// same buffer (each copied into it, untimed, before its batch): where two
+/// buffers happen to lie in memory (alignment, a page boundary) otherwise
+/// makes a small difference of its own, which a layout can turn into a
+/// difference the test sees.
 fn time_comparisons(
     compare: &dyn Fn(&[u8], &[u8]) -> bool,
     kept: &[u8],
     given: [&[u8]; 2],
     batch: usize,
 ) -> [Vec<f64>; 2] {
+    assert_eq!(given[0].len(), given[1].len(), "the two kinds compare inputs of one length");
+    let mut probe = given[0].to_vec();
     let mut times = [Vec::new(), Vec::new()];
     for round in 0..WARM_UP + COMPARISON_SAMPLES {
         let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for k in order {
+            probe.copy_from_slice(given[k]);
             let started = Instant::now();
             for _ in 0..batch {
-                std::hint::black_box(compare(std::hint::black_box(kept), std::hint::black_box(given[k])));
+                std::hint::black_box(compare(std::hint::black_box(kept), std::hint::black_box(&probe)));
             }
             if round >= WARM_UP {
                 times[k].push(started.elapsed().as_nanos() as f64);
