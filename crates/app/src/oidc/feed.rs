@@ -15,7 +15,7 @@
 //! once, to each application that registered a logout URI.
 
 use openidconnect::core::{CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm};
-use openidconnect::{AdditionalClaims, Audience, IdToken, IdTokenClaims, IssuerUrl, StandardClaims, SubjectIdentifier};
+use openidconnect::{AdditionalClaims, Audience, IdToken, IdTokenClaims, StandardClaims, SubjectIdentifier};
 use serde::{Deserialize, Serialize};
 use twostep_domain::audit_kind::AuditKind;
 
@@ -204,7 +204,7 @@ impl App {
     pub async fn logout_token(&self, client_id: &str, account_id: &str, sid: &str) -> AppResult<String> {
         let (_, key) = self.signing_key().await?;
         let now = self.now();
-        let issuer = IssuerUrl::new(self.issuer()).map_err(|e| AppError::Internal(e.to_string()))?;
+        let issuer = self.issuer_url()?;
         let claims = IdTokenClaims::new(
             issuer,
             vec![Audience::new(client_id.to_owned())],

@@ -156,6 +156,11 @@ impl App {
         self.settings.public_url.trim_end_matches('/').to_owned()
     }
 
+    /// The issuer as the tokens carry it.
+    pub fn issuer_url(&self) -> AppResult<openidconnect::IssuerUrl> {
+        openidconnect::IssuerUrl::new(self.issuer()).map_err(|e| AppError::Internal(format!("--public-url: {e}")))
+    }
+
     /// `GET /oauth2/authorize`: checks the request and answers it at once
     /// when the session allows, or keeps it for the sign-in, the proof or
     /// the consent it needs.

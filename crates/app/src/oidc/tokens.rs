@@ -207,14 +207,7 @@ impl App {
         {
             return Ok((kid.clone(), key.clone()));
         }
-        let pem = self
-            .keyring
-            .open(SIGNING_KEY_CONTEXT, &current.sealed_key)
-            .map_err(|e| AppError::Internal(format!("signing key: {e}")))?;
-        let pem = std::str::from_utf8(&pem).map_err(|_| AppError::Internal("signing key is not PEM".into()))?;
-        let key = CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(current.kid.clone())))
-            .map_err(|e| AppError::Internal(format!("signing key: {e}")))?;
-        let key = Arc::new(key);
+        let key = Arc::new(open_signing_key(&self.keyring, &current)?);
         *self.oidc_signer.lock().map_err(|_| AppError::Internal("poisoned".into()))? =
             Some((current.kid.clone(), key.clone()));
         Ok((current.kid, key))
@@ -439,13 +432,8 @@ impl App {
     ) -> AppResult<TwostepIdToken> {
         let (_, key) = self.signing_key().await?;
         let now = self.now();
-        let issuer = IssuerUrl::new(self.issuer()).map_err(|e| AppError::Internal(e.to_string()))?;
-        let mut standard = StandardClaims::new(SubjectIdentifier::new(account.id.clone()));
-        if facts.scopes.iter().any(|s| s == "email") {
-            standard = standard
-                .set_email(Some(EndUserEmail::new(account.email.clone())))
-                .set_email_verified(Some(account.email_verified_at.is_some()));
-        }
+        let issuer = self.issuer_url()?;
+        let standard = standard_claims(account, facts);
         let claims = IdTokenClaims::new(
             issuer,
             vec![Audience::new(grant.client_id.clone())],
@@ -479,12 +467,7 @@ impl App {
         let facts: GrantFacts =
             serde_json::from_str(&lookup.grant.grant).map_err(|e| AppError::Internal(e.to_string()))?;
         let account = self.account(&lookup.grant.account_id).await?;
-        let mut standard = StandardClaims::new(SubjectIdentifier::new(account.id.clone()));
-        if facts.scopes.iter().any(|s| s == "email") {
-            standard = standard
-                .set_email(Some(EndUserEmail::new(account.email.clone())))
-                .set_email_verified(Some(account.email_verified_at.is_some()));
-        }
+        let standard = standard_claims(&account, &facts);
         Ok(UserInfoClaims::new(standard, self.security_claims(&account, None)))
     }
 
@@ -585,7 +568,7 @@ impl App {
 
     /// A verifier of ID tokens issued to `client_id`, against the JWKS.
     pub async fn id_token_verifier(&self, client_id: &str) -> AppResult<IdTokenVerifier<'static, CoreJsonWebKey>> {
-        let issuer = IssuerUrl::new(self.issuer()).map_err(|e| AppError::Internal(e.to_string()))?;
+        let issuer = self.issuer_url()?;
         Ok(IdTokenVerifier::new_public_client(ClientId::new(client_id.to_owned()), issuer, self.jwks().await?))
     }
 }
@@ -611,15 +594,32 @@ pub fn make_signing_key(keyring: &crate::crypto::Keyring, now: i64) -> AppResult
     })
 }
 
+/// `sub`, and with the `email` scope the address and whether it is confirmed.
+fn standard_claims(account: &AccountRecord, facts: &GrantFacts) -> StandardClaims<CoreGenderClaim> {
+    let standard = StandardClaims::new(SubjectIdentifier::new(account.id.clone()));
+    if !facts.scopes.iter().any(|s| s == "email") {
+        return standard;
+    }
+    standard
+        .set_email(Some(EndUserEmail::new(account.email.clone())))
+        .set_email_verified(Some(account.email_verified_at.is_some()))
+}
+
+/// A stored signing key, opened with the keyring and parsed.
+fn open_signing_key(keyring: &crate::crypto::Keyring, key: &SigningKeyRecord) -> AppResult<CoreRsaPrivateSigningKey> {
+    let pem = keyring
+        .open(SIGNING_KEY_CONTEXT, &key.sealed_key)
+        .map_err(|e| AppError::Internal(format!("signing key: {e}")))?;
+    let pem = std::str::from_utf8(&pem).map_err(|_| AppError::Internal("signing key is not PEM".into()))?;
+    CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(key.kid.clone())))
+        .map_err(|e| AppError::Internal(format!("signing key: {e}")))
+}
+
 /// What signing one ID token costs here, `samples` times, sorted: a new key,
 /// the claims of a sign-in, RS256. For `twostep bench`.
 pub fn time_id_token_signing(samples: usize) -> AppResult<Vec<std::time::Duration>> {
     let keyring = crate::crypto::Keyring::new(&crate::crypto::MasterKey::generate(), &[]);
-    let record = make_signing_key(&keyring, 0)?;
-    let pem = keyring.open(SIGNING_KEY_CONTEXT, &record.sealed_key).map_err(|e| AppError::Internal(e.to_string()))?;
-    let pem = std::str::from_utf8(&pem).map_err(|e| AppError::Internal(e.to_string()))?;
-    let key =
-        CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(record.kid))).map_err(AppError::Internal)?;
+    let key = open_signing_key(&keyring, &make_signing_key(&keyring, 0)?)?;
     let issuer = IssuerUrl::new("https://twostep.example".into()).map_err(|e| AppError::Internal(e.to_string()))?;
     let access = AccessToken::new(new_token());
     let mut out = Vec::with_capacity(samples);
