@@ -409,7 +409,7 @@ impl OidcStore for SqlStore {
     async fn token(&self, token_hash: &str, now: i64) -> StoreResult<Option<TokenLookup>> {
         let sql = format!(
             "SELECT g.id, g.client_id, g.account_id, g.session_hash, g.grant_facts, g.created_at, g.revoked_at, \
-             t.kind, t.expires_at AS token_expires_at, t.used_at, CASE WHEN {} THEN 1 ELSE 0 END AS live \
+             t.kind, CASE WHEN {} THEN 1 ELSE 0 END AS live \
              FROM oidc_tokens t JOIN oidc_grants g ON g.id = t.grant_id WHERE t.token_hash = $1 AND t.expires_at > $2",
             session_live("$2")
         );
@@ -424,8 +424,6 @@ impl OidcStore for SqlStore {
         Ok(Some(TokenLookup {
             grant: grant_from_row(&row)?,
             kind: if kind == "refresh" { TokenKind::Refresh } else { TokenKind::Access },
-            expires_at: row.try_get("token_expires_at").map_err(db_err)?,
-            used_at: row.try_get("used_at").map_err(db_err)?,
             session_live: row.try_get::<i64, _>("live").map_err(db_err)? == 1,
         }))
     }

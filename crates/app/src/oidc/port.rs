@@ -129,8 +129,6 @@ pub struct TokenRecord {
 pub struct TokenLookup {
     pub grant: GrantRecord,
     pub kind: TokenKind,
-    pub expires_at: i64,
-    pub used_at: Option<i64>,
     pub session_live: bool,
 }
 
