@@ -44,8 +44,18 @@ email=properties@example.com
 password=correct-horse-battery
 curl -fsS -XPOST "$url/api/v1/accounts" -H 'content-type: application/json' \
   -d "{\"email\":\"$email\",\"password\":\"$password\"}" >/dev/null
-code=$(curl -fsS "$url/api/v1/dev/outbox?to=$email" \
-  | python3 -c 'import json, re, sys; print(re.search(r"\b\d{6}\b", json.load(sys.stdin)["messages"][0]["body"]).group())')
+# Delivery runs in the background: wait up to 10 s for the code to arrive.
+code=
+for _ in $(seq 1 50); do
+  code=$(curl -fsS "$url/api/v1/dev/outbox?to=$email" | python3 -c '
+import json, re, sys
+messages = json.load(sys.stdin)["messages"]
+found = re.search(r"\b\d{6}\b", messages[0]["body"]) if messages else None
+print(found.group() if found else "")')
+  [ -n "$code" ] && break
+  sleep 0.2
+done
+[ -n "$code" ] || { echo "no sign-up code in the development outbox"; cat "$data/server.log"; exit 1; }
 curl -fsS -XPOST "$url/api/v1/accounts/verify-email" -H 'content-type: application/json' \
   -d "{\"email\":\"$email\",\"code\":\"$code\"}" >/dev/null
 token=$(curl -fsS -XPOST "$url/api/v1/login" -H 'content-type: application/json' \
