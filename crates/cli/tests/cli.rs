@@ -270,7 +270,11 @@ async fn rotation_covers_documents_and_messages(backend: Backend) {
         ..Default::default()
     };
     s.app.add_client(&wallet).await.unwrap();
+    // Registering the first application made the key, before any request.
+    let keys = twostep_app::oidc::port::OidcStore::signing_keys(&s.store).await.unwrap();
+    assert_eq!(keys.len(), 1, "{l}: one signing key after the first registration");
     let first_kid = s.app.signing_key().await.unwrap().0;
+    assert_eq!(keys[0].kid, first_kid, "{l}: the key registration made is the one that signs");
 
     // The operator's data directory holds the key the server sealed with.
     let cwd = temp_dir();
