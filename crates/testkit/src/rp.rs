@@ -24,16 +24,25 @@ pub struct Received {
 }
 
 type Log = Arc<Mutex<Vec<Received>>>;
+/// The page `/callback` answers, when the application runs in the browser.
+type Page = Arc<Mutex<Option<String>>>;
 
-/// An application's endpoints: `/callback` (answers a page), anything else
-/// (answers 200).
+/// An application's endpoints: each request is recorded and answered 200;
+/// `/callback` answers the page set with [`Receiver::serve_page`], if any.
 pub struct Receiver {
     pub url: String,
     log: Log,
+    page: Page,
     task: tokio::task::JoinHandle<()>,
 }
 
-async fn record(State(log): State<Log>, uri: Uri, headers: HeaderMap, body: Bytes) -> String {
+async fn record(
+    State((log, page)): State<(Log, Page)>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let headers =
         headers.iter().filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned()))).collect();
     log.lock().unwrap().push(Received {
@@ -42,19 +51,28 @@ async fn record(State(log): State<Log>, uri: Uri, headers: HeaderMap, body: Byte
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     });
-    "received".to_owned()
+    match page.lock().unwrap().clone() {
+        Some(html) if uri.path() == "/callback" => axum::response::Html(html).into_response(),
+        _ => "received".into_response(),
+    }
 }
 
 impl Receiver {
     pub async fn start() -> Self {
         let log: Log = Arc::default();
-        let app = axum::Router::new().fallback(record).with_state(log.clone());
+        let page: Page = Arc::default();
+        let app = axum::Router::new().fallback(record).with_state((log.clone(), page.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Self { url, log, task }
+        Self { url, log, page, task }
+    }
+
+    /// From now on `/callback` answers this HTML page.
+    pub fn serve_page(&self, html: String) {
+        *self.page.lock().unwrap() = Some(html);
     }
 
     /// Everything received at `path`, oldest first.

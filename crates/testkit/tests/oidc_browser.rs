@@ -5,7 +5,9 @@
 //! a step-up with `max_age=0` that asks for the authenticator again, a
 //! refresh token reused after rotation that ends the whole family, and the
 //! application's sign-out with its back-channel logout. On SQLite and
-//! PostgreSQL.
+//! PostgreSQL. And an application that runs in the browser (a public
+//! client): its page exchanges the code and reads userinfo from its own
+//! origin, through CORS.
 
 mod browser;
 mod common;
@@ -212,4 +214,94 @@ async fn an_application_signs_in_with_pkce_steps_up_with_max_age_zero_and_a_reus
         b.wait_path("/login").await;
         b.close().await;
     }
+}
+
+/// A browser application's page: it exchanges the code from its own origin
+/// (a public client with PKCE), reads userinfo and the JWKS, revokes its
+/// refresh token, and reports what it got to its own server (`/report`).
+const BROWSER_APP: &str = r#"<!doctype html><html lang="en"><meta charset="utf-8"><title>Browser app</title>
+<p id="out">working</p>
+<script>
+(async () => {
+  const report = {};
+  try {
+    const code = new URLSearchParams(location.search).get("code");
+    const discovery = await (await fetch("ISSUER/.well-known/openid-configuration")).json();
+    const form = new URLSearchParams({grant_type: "authorization_code", code, client_id: "CLIENT",
+      redirect_uri: location.origin + location.pathname, code_verifier: "VERIFIER"});
+    const t = await fetch(discovery.token_endpoint, {method: "POST", body: form});
+    report.token_status = t.status;
+    const tokens = await t.json();
+    report.id_token = tokens.id_token;
+    report.refresh_token = tokens.refresh_token;
+    const u = await fetch(discovery.userinfo_endpoint, {headers: {authorization: "Bearer " + tokens.access_token}});
+    report.userinfo = await u.json();
+    report.kids = (await (await fetch(discovery.jwks_uri)).json()).keys.map(k => k.kid);
+    const r = await fetch(discovery.revocation_endpoint, {method: "POST",
+      body: new URLSearchParams({token: tokens.refresh_token, client_id: "CLIENT"})});
+    report.revoke_status = r.status;
+  } catch (e) {
+    report.error = String(e);
+  }
+  await fetch("/report", {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(report)});
+  document.getElementById("out").textContent = "done";
+})();
+</script>"#;
+
+/// CORS is the same code on either backend: SQLite only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_application_exchanges_its_code_and_reads_userinfo_from_its_own_origin() {
+    let s = provider(Backend::Sqlite).await;
+    let rx = Receiver::start().await;
+    let app = rp::register(&s, &rx, "spa", true, true).await;
+    let owner = totp_owner(&s, "spa@example.com").await;
+    let http_client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = |req| rp::http(http_client.clone(), req);
+    let issuer = openidconnect::IssuerUrl::new(s.url.clone()).unwrap();
+    let metadata = CoreProviderMetadata::discover_async(issuer, &http).await.unwrap();
+    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(app.client_id.clone()), None)
+        .set_redirect_uri(RedirectUrl::new(format!("{}/callback", rx.url)).unwrap());
+
+    // A preflight from another origin: allowed, never with credentials.
+    let preflight = http_client
+        .request(reqwest::Method::OPTIONS, format!("{}/oauth2/userinfo", s.url))
+        .header("origin", &rx.url)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    let h = preflight.headers();
+    assert_eq!(h["access-control-allow-origin"], "*");
+    assert!(h["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+    assert!(h.get("access-control-allow-credentials").is_none(), "{h:?}");
+
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, _, nonce) = client
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .add_scope(Scope::new("email".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    rx.serve_page(
+        BROWSER_APP.replace("ISSUER", &s.url).replace("CLIENT", &app.client_id).replace("VERIFIER", verifier.secret()),
+    );
+    let b = Browser::start(&s.url).await;
+    b.goto_url(url.as_str()).await;
+    sign_in_here(&s, &b, &owner).await;
+    b.wait_path("/callback").await;
+    let report: Value = serde_json::from_str(&rx.wait_for("/report", 1).await[0].body).unwrap();
+    assert!(report.get("error").is_none(), "the page's calls were blocked: {report}");
+    assert_eq!(report["token_status"], 200, "{report}");
+    let id_token: openidconnect::core::CoreIdToken = report["id_token"].as_str().unwrap().parse().unwrap();
+    let claims = id_token.claims(&client.id_token_verifier(), &nonce).expect("verified against the JWKS");
+    assert_eq!(claims.subject().as_str(), owner.account_id);
+    assert_eq!(report["userinfo"]["email"], "spa@example.com", "{report}");
+    assert_eq!(report["kids"].as_array().map(Vec::len), Some(1), "{report}");
+    assert_eq!(report["revoke_status"], 200, "{report}");
+    // The revocation the page made holds.
+    let refresh = openidconnect::RefreshToken::new(report["refresh_token"].as_str().unwrap().to_owned());
+    let after = client.exchange_refresh_token(&refresh).unwrap().request_async(&http).await;
+    assert!(after.is_err(), "a revoked refresh token still works: {after:?}");
+    b.close().await;
 }

@@ -21,11 +21,39 @@ use crate::extract::{ApiJson, Meta, bearer};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/oauth2/jwks", get(jwks))
-        .route("/oauth2/token", axum::routing::post(token))
-        .route("/oauth2/userinfo", get(userinfo).post(userinfo))
-        .route("/oauth2/revoke", axum::routing::post(revoke))
+        .route("/.well-known/openid-configuration", get(discovery).options(preflight))
+        .route("/oauth2/jwks", get(jwks).options(preflight))
+        .route("/oauth2/token", axum::routing::post(token).options(preflight))
+        .route("/oauth2/userinfo", get(userinfo).post(userinfo).options(preflight))
+        .route("/oauth2/revoke", axum::routing::post(revoke).options(preflight))
+        .layer(axum::middleware::from_fn(cors))
+}
+
+async fn preflight() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+/// CORS for applications that run in the browser (public clients, which
+/// exchange their code with PKCE from the page). These endpoints read no
+/// cookie: every credential is in the request itself, so a page that can
+/// call them holds nothing it could not send from its own server. Any
+/// origin may call them, never with credentials (no
+/// `Access-Control-Allow-Credentials`); `OPTIONS` answers a preflight. The
+/// headers go on every answer, `Origin` or not, so a cached JWKS or
+/// discovery document serves every caller alike.
+async fn cors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let preflight = request.method() == axum::http::Method::OPTIONS;
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    if preflight {
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type"));
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    } else {
+        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("www-authenticate, retry-after"));
+    }
+    response
 }
 
 /// An answer no cache may keep (tokens, and what they unlock).
