@@ -265,7 +265,9 @@ impl App {
             self.store.append_audit(&audit).await?;
             self.store.clear_failures(&subject).await?;
             let (login_id, expires_at) = (new_id(), self.now() + self.settings.login_ttl_s);
-            let pending = self.request_device_confirmation(account, &login_id, expires_at, &device, meta).await?;
+            let pending = self
+                .request_device_confirmation(account, &login_id, expires_at, &device, factor.as_str(), meta)
+                .await?;
             return Ok(LoginOutcome::DeviceConfirmationRequired(pending));
         }
         let session = self.open_session(&account.id, factor, &subject, &device, meta).await?;
@@ -475,7 +477,14 @@ impl App {
         match self.store.complete_sign_in(&success).await? {
             SignInOutcome::Completed if held => {
                 let pending = self
-                    .request_device_confirmation(&ctx.account, &ctx.attempt.id, ctx.attempt.expires_at, &device, meta)
+                    .request_device_confirmation(
+                        &ctx.account,
+                        &ctx.attempt.id,
+                        ctx.attempt.expires_at,
+                        &device,
+                        &success.factors,
+                        meta,
+                    )
                     .await?;
                 Ok(LoginOutcome::DeviceConfirmationRequired(pending))
             }

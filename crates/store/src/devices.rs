@@ -20,7 +20,7 @@ use crate::{SqlStore, db_err};
 
 const DEVICE_COLUMNS: &str = "id, account_id, token_hash, first_seen_at, last_seen_at, ip, user_agent, confirmed_at";
 const CONFIRMATION_COLUMNS: &str = "login_id, account_id, device_id, link_hash, created_at, expires_at, ip, \
-                                    user_agent, decision, decided_at, finished_at, password_digest";
+                                    user_agent, decision, decided_at, finished_at, password_digest, factors";
 
 fn device_from_row(row: &AnyRow) -> StoreResult<Device> {
     Ok(Device {
@@ -50,6 +50,7 @@ fn confirmation_from_row(row: &AnyRow) -> StoreResult<DeviceConfirmation> {
         decided_at: row.try_get("decided_at").map_err(db_err)?,
         finished_at: row.try_get("finished_at").map_err(db_err)?,
         password_digest: row.try_get("password_digest").map_err(db_err)?,
+        factors: row.try_get("factors").map_err(db_err)?,
     })
 }
 
@@ -274,7 +275,7 @@ impl DeviceStore for SqlStore {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         let sql = format!(
             "INSERT INTO device_confirmations ({CONFIRMATION_COLUMNS}, epoch) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, security_epoch FROM accounts WHERE id = $2"
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, security_epoch FROM accounts WHERE id = $2"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&c.login_id)
@@ -289,6 +290,7 @@ impl DeviceStore for SqlStore {
             .bind(c.decided_at)
             .bind(c.finished_at)
             .bind(&c.password_digest)
+            .bind(&c.factors)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;

@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "devices", DEVICES),
     (13, "passkeys", PASSKEYS),
     (14, "openid_connect", OPENID_CONNECT),
+    (15, "device_confirmation_factors", DEVICE_CONFIRMATION_FACTORS),
 ];
 
 const CORE: &str = r#"
@@ -609,3 +610,11 @@ pub fn render(sql: &str, backend: Backend) -> String {
     };
     sql.replace("{BYTES}", bytes).replace("{SERIAL_PK}", serial)
 }
+
+/// `device_confirmations.factors`: what the held sign-in proved (by name,
+/// space-separated, as `sessions.factors`), so the session it takes once
+/// approved claims them beside the mailbox; confirmations from before say
+/// none (the password, then).
+const DEVICE_CONFIRMATION_FACTORS: &str = r#"
+ALTER TABLE device_confirmations ADD COLUMN factors TEXT NOT NULL DEFAULT '';
+"#;

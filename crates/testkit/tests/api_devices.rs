@@ -14,6 +14,7 @@ use twostep_app::ports::{AccountStore, AuditStore};
 use twostep_domain::device::DeviceConfirmationPolicy;
 use twostep_testkit::db::BOTH;
 use twostep_testkit::recovery::{Owner, PW, totp_owner};
+use twostep_testkit::rp::{self, Receiver};
 use twostep_testkit::{TestServer, oathtool, test_settings};
 
 /// The server default: accounts with withdrawals (and staff) confirm.
@@ -369,6 +370,37 @@ async fn a_password_change_ends_a_sign_in_waiting_for_the_email() {
         // The approval of the sign-in made with the old password does nothing.
         assert_error(&answer(&s, &link, "approve").await, 409, "conflict");
         assert_error(&finish(&s, &pending["login_id"], &pending["device_token"]).await, 401, "unauthorized");
+        s.stop().await;
+    }
+}
+
+/// The session an approval opens claims what its sign-in proved (here the
+/// authenticator) and the mailbox that approved it, as an application
+/// signing the person in with it hears in the ID token.
+#[tokio::test]
+async fn a_session_opened_by_an_approval_claims_what_its_sign_in_proved() {
+    for backend in BOTH {
+        let mut settings = settings(DeviceConfirmationPolicy::Withdrawals);
+        settings.public_url = "http://127.0.0.1:{port}".into();
+        let s = TestServer::start_with(backend, settings).await;
+        let (owner, _, _) = confirming_owner(&s, "held-factors@example.com").await;
+        let pending = sign_in(&s, &owner, None).await;
+        assert_eq!(pending["status"], "device_confirmation_required", "{backend:?}: {pending}");
+        let link = link_token(&s, &owner.email).await;
+        ok(&answer(&s, &link, "approve").await, 200);
+        let done = ok(&finish(&s, &pending["login_id"], &pending["device_token"]).await, 200);
+        let session = done["session_token"].as_str().unwrap();
+
+        let rx = Receiver::start().await;
+        let app = rp::register(&s, &rx, "wallet", false, true).await;
+        // Asked after the sign-in (one that follows the request is a step-up).
+        s.clock.advance(5);
+        let tokens = rp::sign_in(&s, &rx, &app, (session, &owner.backup_key), &[]).await;
+        let payload = tokens["id_token"].as_str().unwrap().split('.').nth(1).unwrap().to_owned();
+        let claims: Value =
+            serde_json::from_slice(&data_encoding::BASE64URL_NOPAD.decode(payload.as_bytes()).unwrap()).unwrap();
+        assert_eq!(claims["amr"], json!(["pwd", "otp", "email", "mfa"]), "{backend:?}: {claims}");
+        assert_eq!(claims["acr"], "urn:twostep:acr:mfa", "{backend:?}: {claims}");
         s.stop().await;
     }
 }

@@ -54,6 +54,7 @@ fn confirmation(d: &Device, link_hash: &str, expires_at: i64) -> DeviceConfirmat
         decided_at: None,
         finished_at: None,
         password_digest: "digest".into(),
+        factors: "password totp".into(),
     }
 }
 

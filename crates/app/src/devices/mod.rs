@@ -222,12 +222,14 @@ impl App {
 
     /// Records the confirmation of a sign-in that passed every step on an
     /// unconfirmed device and sends "Was this you?" to the account's e-mail.
+    /// `factors`: what the sign-in proved, kept for the session it takes.
     pub(crate) async fn request_device_confirmation(
         &self,
         account: &AccountRecord,
         login_id: &str,
         expires_at: i64,
         device: &SignInDevice,
+        factors: &str,
         meta: &RequestMeta,
     ) -> AppResult<PendingConfirmation> {
         let now = self.now();
@@ -246,6 +248,7 @@ impl App {
             finished_at: None,
             // Read again: the password step may have re-made the hash.
             password_digest: token_hash(&self.account(&account.id).await?.password_hash),
+            factors: factors.to_owned(),
         };
         let lang = self.language_of(account);
         let base = format!("{}/device-confirmation?token={link}", self.settings.public_url.trim_end_matches('/'));
@@ -378,9 +381,9 @@ impl App {
             device_id: c.device_id.clone(),
             now,
             expires_at: now + self.settings.session_ttl_s,
-            // The second step's factor is not kept with the confirmation:
-            // the session claims only the password and the mailbox.
-            factors: "password email".into(),
+            // What the sign-in proved, and the mailbox that approved it
+            // (a confirmation from before this was kept: the password).
+            factors: format!("{} email", if c.factors.is_empty() { "password" } else { &c.factors }),
         };
         let audit = self.audit_event(AuditKind::LoginOk, Some(&c.account_id), meta, "new device confirmed by e-mail");
         if !self.store.finish_device_sign_in(login_id, &session, &audit).await? {

@@ -72,6 +72,9 @@ pub struct DeviceConfirmation {
     /// password changed or reset since ends the sign-in, as it ends every
     /// other pending one.
     pub password_digest: String,
+    /// What the sign-in proved before it was held (by name, space-separated,
+    /// as a session's factors).
+    pub factors: String,
 }
 
 /// A session opened on a device.
