@@ -31,6 +31,47 @@ async fn provider(backend: Backend) -> TestServer {
     TestServer::start_with(backend, settings).await
 }
 
+/// The application's client, as discovery made it.
+type Rp = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+/// The HTTP client the relying party calls with (redirects not followed).
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// The relying party of `app`: discovery (and the JWKS), its redirect URI
+/// at the receiver.
+async fn relying_party(s: &TestServer, rx: &Receiver, app: &rp::Registered) -> Rp {
+    let issuer = openidconnect::IssuerUrl::new(s.url.clone()).unwrap();
+    let http = |req| rp::http(http_client(), req);
+    let metadata = CoreProviderMetadata::discover_async(issuer, &http).await.expect("discovery and JWKS");
+    CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(app.client_id.clone()),
+        app.client_secret.clone().map(ClientSecret::new),
+    )
+    .set_redirect_uri(RedirectUrl::new(format!("{}/callback", rx.url)).unwrap())
+}
+
+/// An authorization request for `openid email` with PKCE: its address,
+/// state, nonce and verifier.
+fn email_request(client: &Rp) -> (Url, CsrfToken, Nonce, openidconnect::PkceCodeVerifier) {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state, nonce) = client
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .add_scope(Scope::new("email".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    (url, state, nonce, verifier)
+}
+
 /// The claims of a JWT, read after the library checked its signature.
 fn payload(jwt: &str) -> Value {
     let part = jwt.split('.').nth(1).expect("a JWT");
@@ -60,26 +101,12 @@ async fn an_application_signs_in_with_pkce_steps_up_with_max_age_zero_and_a_reus
         let rx = Receiver::start().await;
         let app = rp::register(&s, &rx, "wallet", false, true).await;
         let owner = totp_owner(&s, "rp@example.com").await;
-        let http_client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let http = |req| rp::http(http_client.clone(), req);
-
-        let issuer = openidconnect::IssuerUrl::new(s.url.clone()).unwrap();
-        let metadata = CoreProviderMetadata::discover_async(issuer, &http).await.expect("discovery and JWKS");
-        let client = CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(app.client_id.clone()),
-            app.client_secret.clone().map(ClientSecret::new),
-        )
-        .set_redirect_uri(RedirectUrl::new(format!("{}/callback", rx.url)).unwrap());
+        let http = |req| rp::http(http_client(), req);
+        let client = relying_party(&s, &rx, &app).await;
         let b = Browser::start(&s.url).await;
 
         // The application sends the browser to twostep, which says who asks.
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state, _) = client
-            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
-            .add_scope(Scope::new("email".into()))
-            .set_pkce_challenge(challenge)
-            .url();
+        let (url, state, _, verifier) = email_request(&client);
         b.goto_url(url.as_str()).await;
         b.wait_path("/login").await;
         assert!(b.text("#oidc-app").await.contains("Test app wallet"), "{backend:?}");
@@ -101,13 +128,8 @@ async fn an_application_signs_in_with_pkce_steps_up_with_max_age_zero_and_a_reus
 
         // Again, with the right verifier, from a new request a little later.
         s.clock.advance(5);
-        let (challenge, verifier2) = PkceCodeChallenge::new_random_sha256();
         drop(verifier);
-        let (url, _, nonce) = client
-            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
-            .add_scope(Scope::new("email".into()))
-            .set_pkce_challenge(challenge)
-            .url();
+        let (url, _, nonce, verifier2) = email_request(&client);
         b.goto_url(url.as_str()).await;
         // Signed in already, and no freshness asked: straight back.
         b.wait_path("/callback").await;
@@ -255,15 +277,11 @@ async fn a_browser_application_exchanges_its_code_and_reads_userinfo_from_its_ow
     let rx = Receiver::start().await;
     let app = rp::register(&s, &rx, "spa", true, true).await;
     let owner = totp_owner(&s, "spa@example.com").await;
-    let http_client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let http = |req| rp::http(http_client.clone(), req);
-    let issuer = openidconnect::IssuerUrl::new(s.url.clone()).unwrap();
-    let metadata = CoreProviderMetadata::discover_async(issuer, &http).await.unwrap();
-    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(app.client_id.clone()), None)
-        .set_redirect_uri(RedirectUrl::new(format!("{}/callback", rx.url)).unwrap());
+    let http = |req| rp::http(http_client(), req);
+    let client = relying_party(&s, &rx, &app).await;
 
     // A preflight from another origin: allowed, never with credentials.
-    let preflight = http_client
+    let preflight = http_client()
         .request(reqwest::Method::OPTIONS, format!("{}/oauth2/userinfo", s.url))
         .header("origin", &rx.url)
         .header("access-control-request-method", "GET")
@@ -277,12 +295,7 @@ async fn a_browser_application_exchanges_its_code_and_reads_userinfo_from_its_ow
     assert!(h["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
     assert!(h.get("access-control-allow-credentials").is_none(), "{h:?}");
 
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, _, nonce) = client
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
-        .add_scope(Scope::new("email".into()))
-        .set_pkce_challenge(challenge)
-        .url();
+    let (url, _, nonce, verifier) = email_request(&client);
     rx.serve_page(
         BROWSER_APP.replace("ISSUER", &s.url).replace("CLIENT", &app.client_id).replace("VERIFIER", verifier.secret()),
     );
