@@ -602,6 +602,14 @@ CREATE TABLE oidc_feed (
 );
 "#;
 
+/// `device_confirmations.factors`: what the held sign-in proved (by name,
+/// space-separated, as `sessions.factors`), so the session it takes once
+/// approved claims them beside the mailbox; confirmations from before say
+/// none (the password, then).
+const DEVICE_CONFIRMATION_FACTORS: &str = r#"
+ALTER TABLE device_confirmations ADD COLUMN factors TEXT NOT NULL DEFAULT '';
+"#;
+
 /// The migration's SQL spelled for `backend`.
 pub fn render(sql: &str, backend: Backend) -> String {
     let (bytes, serial) = match backend {
@@ -610,11 +618,3 @@ pub fn render(sql: &str, backend: Backend) -> String {
     };
     sql.replace("{BYTES}", bytes).replace("{SERIAL_PK}", serial)
 }
-
-/// `device_confirmations.factors`: what the held sign-in proved (by name,
-/// space-separated, as `sessions.factors`), so the session it takes once
-/// approved claims them beside the mailbox; confirmations from before say
-/// none (the password, then).
-const DEVICE_CONFIRMATION_FACTORS: &str = r#"
-ALTER TABLE device_confirmations ADD COLUMN factors TEXT NOT NULL DEFAULT '';
-"#;
