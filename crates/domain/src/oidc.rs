@@ -102,13 +102,13 @@ impl SessionAuth {
         out
     }
 
-    /// Proved for the request that began at `since`: a sign-in after it
-    /// (the browser that asked signed in again), or the request's own
-    /// proof; by a strong factor when `strong`.
+    /// Proved for the request that began at `since`: by the request's own
+    /// proof (a sign-in made through it, or "Confirm it's you" reached from
+    /// it), by a strong factor when `strong`. A sign-in the session made
+    /// for anything else does not count, however recent: whoever holds a
+    /// copy of the session would collect the owner's next sign-in.
     fn proved_for(&self, since: i64, strong: bool) -> bool {
-        let signed_in = self.signed_in_at >= since && (!strong || self.sign_in_factors.iter().any(|f| f.is_strong()));
-        let proved = self.for_request.is_some_and(|p| p.at >= since && (!strong || p.factor.is_strong()));
-        signed_in || proved
+        self.for_request.is_some_and(|p| p.at >= since && (!strong || p.factor.is_strong()))
     }
 
     /// The `acr` this session earns for a request that began at `asked_at`.
@@ -150,7 +150,8 @@ impl Freshness {
     /// `asked_at`, at `now`. `has_strong`: the account holds a factor
     /// stronger than its mailbox, so only such a factor refreshes it.
     pub fn need(&self, auth: &SessionAuth, asked_at: i64, now: i64, has_strong: bool) -> Need {
-        if self.prompt_login && auth.signed_in_at < asked_at {
+        // prompt=login: a whole sign-in after the request, made through it.
+        if self.prompt_login && (auth.signed_in_at < asked_at || !auth.proved_for(asked_at, false)) {
             return Need::SignIn;
         }
         // max_age=0, or the step-up acr: a proof given for the request.
@@ -239,6 +240,12 @@ mod tests {
         let step_up = Freshness { step_up: true, ..Default::default() };
         assert_eq!(step_up.need(&before, asked, asked + 5, true), Need::Proof);
         assert_eq!(step_up.need(&totp, asked, asked + 5, true), Need::Nothing);
+        // A whole sign-in after the request, but not made through it (the
+        // owner's, in a session a thief copies), is no step-up either.
+        let later = auth(1002, &[ProofFactor::Password, ProofFactor::Totp], None);
+        assert_eq!(step_up.need(&later, asked, asked + 5, true), Need::Proof);
+        assert_eq!(f.need(&later, asked, asked + 5, true), Need::Proof);
+        assert_eq!(later.acr(asked, true), Acr::Mfa);
         // A proof in the session, but not for this request (the owner's
         // own sudo mode, in a session a thief also holds), is no step-up.
         let elsewhere = SessionAuth {
@@ -258,12 +265,17 @@ mod tests {
     }
 
     #[test]
-    fn prompt_login_needs_a_sign_in_after_the_request_and_max_age_counts_from_the_latest() {
+    fn prompt_login_needs_a_sign_in_through_the_request_and_max_age_counts_from_the_latest() {
         let f = Freshness { prompt_login: true, ..Default::default() };
         let s = auth(500, &[ProofFactor::Password, ProofFactor::Totp], Some((ProofFactor::Totp, 1500)));
         assert_eq!(f.need(&s, 1000, 1600, true), Need::SignIn);
+        // A new sign-in counts only when made through the request.
         let new = auth(1100, &[ProofFactor::Password, ProofFactor::Totp], None);
-        assert_eq!(f.need(&new, 1000, 1200, true), Need::Nothing);
+        assert_eq!(f.need(&new, 1000, 1200, true), Need::SignIn);
+        let through = auth(1100, &[ProofFactor::Password, ProofFactor::Totp], Some((ProofFactor::Totp, 1100)));
+        assert_eq!(f.need(&through, 1000, 1200, true), Need::Nothing);
+        // A proof for the request in an older session is no new sign-in.
+        assert_eq!(f.need(&s, 1000, 1600, true), Need::SignIn);
         let m = Freshness { max_age: Some(300), ..Default::default() };
         assert_eq!(m.need(&s, 1000, 1700, true), Need::Nothing);
         assert_eq!(m.need(&s, 1000, 1801, true), Need::Proof);

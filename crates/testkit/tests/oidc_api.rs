@@ -424,3 +424,45 @@ async fn taking_access_away_cuts_the_application_off_and_refreshes_are_limited_p
         s.stop().await;
     }
 }
+
+/// A thief holding copies of the owner's sessions keeps a step-up (or
+/// `prompt=login`) request open while signed out; the owner then signs in
+/// elsewhere. That sign-in answers nothing for the thief's request: only a
+/// sign-in made through the request, or a proof given for it, does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_request_is_not_answered_by_a_sign_in_made_elsewhere() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let s = provider(backend).await;
+        let rx = Receiver::start().await;
+        rp::register(&s, &rx, "wallet", false, true).await;
+        let redirect = format!("{}/callback", rx.url);
+        let p = pkce();
+        let base = params("wallet", &redirect, &p.challenge);
+        let owner = totp_owner(&s, "kept@example.com").await;
+        let asks = [("acr_values", "urn:twostep:acr:step-up", "/account/confirm"), ("prompt", "login", "/login?")];
+        for (name, value, then) in asks {
+            let (status, location, body) = rp::authorize(&s, None, &with(base.clone(), name, value)).await;
+            let location = location.unwrap_or_else(|| panic!("{status}: {body}"));
+            let next = query_of(&format!("{}{location}", s.url)).get("next").cloned().expect("kept for a sign-in");
+
+            // The owner signs in over the API, after the request was kept.
+            s.clock.advance(30);
+            let step = ok(&s.login(&owner.email, PW).await, 200);
+            let login_id = step["login_id"].as_str().unwrap().to_owned();
+            let code = twostep_testkit::oathtool(&owner.backup_key, s.now());
+            let done = ok(&s.post(&format!("/api/v1/login/{login_id}/totp"), json!({"code": code}), None).await, 200);
+            let stolen = done["session_token"].as_str().unwrap().to_owned();
+
+            let (status, location, body) = rp::page(&s, &next, Some(&stolen)).await;
+            assert_eq!(
+                status,
+                StatusCode::SEE_OTHER,
+                "{backend:?} {name}: answered with a sign-in made elsewhere: {body}"
+            );
+            let location = location.unwrap();
+            assert!(location.starts_with(then), "{backend:?} {name}: {location}");
+            assert!(!location.starts_with(&redirect), "{backend:?} {name}: a code for the thief: {location}");
+        }
+        s.stop().await;
+    }
+}

@@ -270,7 +270,9 @@ const BROWSER_APP: &str = r#"<!doctype html><html lang="en"><meta charset="utf-8
 })();
 </script>"#;
 
-/// CORS is the same code on either backend: SQLite only.
+/// CORS is the same code on either backend: SQLite only. The application
+/// asks for a step-up of a person signed out: the sign-in made through its
+/// request is the proof, with no second prompt.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_application_exchanges_its_code_and_reads_userinfo_from_its_own_origin() {
     let s = provider(Backend::Sqlite).await;
@@ -295,7 +297,8 @@ async fn a_browser_application_exchanges_its_code_and_reads_userinfo_from_its_ow
     assert!(h["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
     assert!(h.get("access-control-allow-credentials").is_none(), "{h:?}");
 
-    let (url, _, nonce, verifier) = email_request(&client);
+    let (mut url, _, nonce, verifier) = email_request(&client);
+    url.query_pairs_mut().append_pair("acr_values", "urn:twostep:acr:step-up");
     rx.serve_page(
         BROWSER_APP.replace("ISSUER", &s.url).replace("CLIENT", &app.client_id).replace("VERIFIER", verifier.secret()),
     );
@@ -309,6 +312,7 @@ async fn a_browser_application_exchanges_its_code_and_reads_userinfo_from_its_ow
     let id_token: openidconnect::core::CoreIdToken = report["id_token"].as_str().unwrap().parse().unwrap();
     let claims = id_token.claims(&client.id_token_verifier(), &nonce).expect("verified against the JWKS");
     assert_eq!(claims.subject().as_str(), owner.account_id);
+    assert_eq!(claims.auth_context_ref().unwrap().as_str(), "urn:twostep:acr:step-up");
     assert_eq!(report["userinfo"]["email"], "spa@example.com", "{report}");
     assert_eq!(report["kids"].as_array().map(Vec::len), Some(1), "{report}");
     assert_eq!(report["revoke_status"], 200, "{report}");

@@ -190,6 +190,22 @@ impl App {
         Ok(())
     }
 
+    /// A sign-in made through a kept request (the sign-in page sent on to
+    /// it): recorded as the request's proof, bound to the new session, by
+    /// the strongest factor the sign-in proved. Only such a sign-in counts
+    /// for the request's step-up or `prompt=login`.
+    pub async fn sign_in_for_request(&self, next: &str, session_token: &str) -> AppResult<()> {
+        if !next.starts_with(CONTINUE_PREFIX) {
+            return Ok(());
+        }
+        let Some(session) = self.store.session(&token_hash(session_token), self.now()).await? else { return Ok(()) };
+        let strongest = session.factors.iter().copied().find(|f| f.is_strong()).or(session.factors.first().copied());
+        match strongest {
+            Some(factor) => self.prove_request(next, session_token, factor).await,
+            None => Ok(()),
+        }
+    }
+
     /// Back from the sign-in, the proof or a consent: the kept request,
     /// answered if the session now allows.
     pub async fn continue_authorization(

@@ -173,7 +173,7 @@ pub async fn login(page: Page, PageForm(f): PageForm<LoginForm>) -> Response {
     let captcha =
         (!f.challenge_id.is_empty()).then_some(CaptchaSolution { challenge_id: f.challenge_id, nonce: f.nonce });
     match page.app().login(&f.email, &f.password, captcha.as_ref(), &page.meta).await {
-        Ok(LoginOutcome::Authenticated(session)) => signed_in(&page, &session),
+        Ok(LoginOutcome::Authenticated(session)) => signed_in(&page, &session).await,
         Ok(LoginOutcome::DeviceConfirmationRequired(p)) => super::devices::waiting(&page, &p),
         Ok(LoginOutcome::SecondFactorRequired { login_id, methods, expires_at }) => {
             let value = std::iter::once(login_id.as_str())
@@ -187,8 +187,14 @@ pub async fn login(page: Page, PageForm(f): PageForm<LoginForm>) -> Response {
     }
 }
 
-pub(super) fn signed_in(page: &Page, session: &Session) -> Response {
+/// Signed in: the session's cookie, and on to `next`. A sign-in sent on to
+/// an application's kept request is recorded as that request's proof.
+pub(super) async fn signed_in(page: &Page, session: &Session) -> Response {
     let to = page.next.as_deref().and_then(super::safe_next).unwrap_or("/account");
+    if let Err(e) = page.app().sign_in_for_request(to, &session.token).await {
+        // Signed in all the same; the request asks for a proof instead.
+        tracing::warn!(error = %e, "recording a sign-in for an authorization request failed");
+    }
     let mut cookies = vec![
         page.session_cookie(&session.token, session.expires_at),
         page.clear(LOGIN_COOKIE),
@@ -202,9 +208,9 @@ pub(super) fn signed_in(page: &Page, session: &Session) -> Response {
 
 /// A finished second step: signed in, or waiting for the e-mail's approval
 /// of this browser.
-pub(super) fn second_step_done(page: &Page, outcome: LoginOutcome) -> Response {
+pub(super) async fn second_step_done(page: &Page, outcome: LoginOutcome) -> Response {
     match outcome {
-        LoginOutcome::Authenticated(session) => signed_in(page, &session),
+        LoginOutcome::Authenticated(session) => signed_in(page, &session).await,
         LoginOutcome::DeviceConfirmationRequired(p) => super::devices::waiting(page, &p),
         LoginOutcome::SecondFactorRequired { .. } => expired(page),
     }
@@ -339,7 +345,7 @@ pub struct CodeForm {
 pub async fn second_step_totp(page: Page, PageForm(f): PageForm<CodeForm>) -> Response {
     let Some(p) = pending(&page) else { return expired(&page) };
     match page.app().login_with_totp(&p.login_id, &f.code, &page.meta).await {
-        Ok(outcome) => second_step_done(&page, outcome),
+        Ok(outcome) => second_step_done(&page, outcome).await,
         Err(e) if attempt_over(&e) => expired(&page),
         Err(e) => second_step(&page, &p, "totp", None, None, page.errors(e)),
     }
@@ -389,7 +395,7 @@ pub async fn second_step_verify(page: Page, PageForm(f): PageForm<ChannelCodeFor
     let view = view_for_channel(&f.channel);
     let Some(m) = method(&f.channel) else { return second_step(&page, &p, view, None, None, Errors::default()) };
     match page.app().login_verify_code(&p.login_id, m, &f.code, &page.meta).await {
-        Ok(outcome) => second_step_done(&page, outcome),
+        Ok(outcome) => second_step_done(&page, outcome).await,
         Err(e) if attempt_over(&e) => expired(&page),
         Err(e) => second_step(&page, &p, view, Some(m.as_str()), None, page.errors(e)),
     }

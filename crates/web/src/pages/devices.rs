@@ -47,7 +47,7 @@ pub async fn finish(page: Page, PageForm(_): PageForm<serde::de::IgnoredAny>) ->
     let Some(login_id) = page.device_login.clone() else { return super::auth::expired(&page) };
     match page.app().finish_device_sign_in(&login_id, &page.meta).await {
         Ok(session) => {
-            let done = super::auth::signed_in(&page, &session);
+            let done = super::auth::signed_in(&page, &session).await;
             with_cookies(done, &[page.clear(DEVICE_LOGIN_COOKIE)])
         }
         Err(AppError::Conflict(_)) => wait_page(

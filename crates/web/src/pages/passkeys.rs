@@ -183,7 +183,7 @@ pub async fn second_step(page: Page, PageForm(f): PageForm<AnswerForm>) -> Respo
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(outcome) => super::auth::second_step_done(&page, outcome),
+        Ok(outcome) => super::auth::second_step_done(&page, outcome).await,
         Err(AppError::Unauthorized | AppError::NotFound | AppError::Conflict(_)) => super::auth::expired(&page),
         Err(AppError::InvalidCode) => {
             super::auth::second_step_passkey_refused(&page, Errors::text(page.lang, "credential", "passkey-refused"))
@@ -207,7 +207,7 @@ pub async fn sign_in(page: Page, PageForm(f): PageForm<AnswerForm>) -> Response 
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(outcome) => super::auth::second_step_done(&page, outcome),
+        Ok(outcome) => super::auth::second_step_done(&page, outcome).await,
         Err(AppError::InvalidCode) => {
             let errors = Errors::text(page.lang, "credential", "passkey-refused");
             super::auth::login_form(&page, StatusCode::UNAUTHORIZED, "", errors, None).await
