@@ -73,7 +73,15 @@ async fn insert_session(conn: &mut AnyConnection, s: &DeviceSession) -> StoreRes
     Ok(done.rows_affected() == 1)
 }
 
+/// Ends a device's sessions, and its sign-ins held for the e-mail's
+/// approval (approved or not) that have not taken their session yet.
 async fn revoke_device_sessions(conn: &mut AnyConnection, device_id: &str, now: i64) -> StoreResult<u64> {
+    sqlx::query("UPDATE device_confirmations SET finished_at = $1 WHERE device_id = $2 AND finished_at IS NULL")
+        .bind(now)
+        .bind(device_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(device_id)

@@ -404,3 +404,27 @@ async fn a_session_opened_by_an_approval_claims_what_its_sign_in_proved() {
         s.stop().await;
     }
 }
+
+/// "Sign out this device" also ends a sign-in of it that was approved but
+/// has not taken its session yet.
+#[tokio::test]
+async fn signing_a_device_out_ends_its_approved_sign_in_not_yet_taken() {
+    for backend in BOTH {
+        let s = TestServer::start_with(backend, settings(DeviceConfirmationPolicy::Withdrawals)).await;
+        let (owner, owner_token, _) = confirming_owner(&s, "out-held@example.com").await;
+        let ids = |body: Value| -> Vec<String> {
+            body["devices"].as_array().unwrap().iter().map(|d| d["device_id"].as_str().unwrap().to_owned()).collect()
+        };
+        let before = ids(ok(&s.get("/api/v1/me/devices", Some(&owner_token)).await, 200));
+        let pending = sign_in(&s, &owner, None).await;
+        assert_eq!(pending["status"], "device_confirmation_required", "{backend:?}: {pending}");
+        ok(&answer(&s, &link_token(&s, &owner.email).await, "approve").await, 200);
+        let after = ids(ok(&s.get("/api/v1/me/devices", Some(&owner_token)).await, 200));
+        let held: Vec<&String> = after.iter().filter(|d| !before.contains(d)).collect();
+        assert_eq!(held.len(), 1, "{backend:?}: {after:?}");
+        let path = format!("/api/v1/me/devices/{}/sign-out", held[0]);
+        ok(&s.post(&path, json!({}), Some(&owner_token)).await, 200);
+        assert_error(&finish(&s, &pending["login_id"], &pending["device_token"]).await, 409, "conflict");
+        s.stop().await;
+    }
+}
