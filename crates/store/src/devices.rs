@@ -346,15 +346,11 @@ impl DeviceStore for SqlStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
-        let Some(row) = row else { return Ok(false) };
-        let device_id: String = row.try_get(0).map_err(db_err)?;
-        if decision == DeviceDecision::Approved {
-            sqlx::query("UPDATE devices SET confirmed_at = $2 WHERE id = $1 AND confirmed_at IS NULL")
-                .bind(&device_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+        // The device is confirmed when its sign-in takes its session, not
+        // here: an approval a password change (or reset, freeze, recovery)
+        // overtook confirms nothing.
+        if row.is_none() {
+            return Ok(false);
         }
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(db_err)?;
@@ -382,6 +378,12 @@ impl DeviceStore for SqlStore {
         if done.rows_affected() != 1 || !insert_session(&mut tx, session).await? {
             return Ok(false);
         }
+        sqlx::query("UPDATE devices SET confirmed_at = $2 WHERE id = $1 AND confirmed_at IS NULL")
+            .bind(&session.device_id)
+            .bind(session.now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)

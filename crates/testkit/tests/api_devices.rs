@@ -428,3 +428,32 @@ async fn signing_a_device_out_ends_its_approved_sign_in_not_yet_taken() {
         s.stop().await;
     }
 }
+
+/// An approval a password change overtook confirms nothing: the device
+/// still needs the e-mail at its next sign-in.
+#[tokio::test]
+async fn an_approval_overtaken_by_a_password_change_leaves_the_device_unconfirmed() {
+    for backend in BOTH {
+        let s = TestServer::start_with(backend, settings(DeviceConfirmationPolicy::Withdrawals)).await;
+        let (owner, owner_token, _) = confirming_owner(&s, "overtaken@example.com").await;
+        let pending = sign_in(&s, &owner, None).await;
+        assert_eq!(pending["status"], "device_confirmation_required", "{backend:?}: {pending}");
+        let device = pending["device_token"].as_str().unwrap().to_owned();
+        ok(&answer(&s, &link_token(&s, &owner.email).await, "approve").await, 200);
+        s.sudo_totp(&owner_token, &owner.backup_key).await;
+        let new_password = "another long password";
+        let change = json!({"current_password": PW, "new_password": new_password});
+        ok(&s.post("/api/v1/me/password", change, Some(&owner_token)).await, 200);
+        assert_error(&finish(&s, &pending["login_id"], &json!(device)).await, 401, "unauthorized");
+
+        let captcha = s.solved_captcha().await;
+        let body = json!({"email": owner.email, "password": new_password, "captcha": captcha, "device_token": device});
+        let login = ok(&s.post("/api/v1/login", body, None).await, 200);
+        s.clock.advance(30);
+        let path = format!("/api/v1/login/{}/totp", login["login_id"].as_str().unwrap());
+        let code = oathtool(&owner.backup_key, s.now());
+        let again = ok(&s.post(&path, json!({"code": code, "device_token": device}), None).await, 200);
+        assert_eq!(again["status"], "device_confirmation_required", "{backend:?}: {again}");
+        s.stop().await;
+    }
+}

@@ -118,6 +118,11 @@ async fn devices_are_found_by_account_and_token_and_capped() {
         assert!(
             s.decide_device("link-2", DeviceDecision::Approved, T0 + 2, &audit("device_confirmed", &a)).await.unwrap()
         );
+        let (taken, login_ok) = (session(&confirmed, "s-2", T0 + 2), audit("login_ok", &a));
+        assert!(
+            s.finish_device_sign_in(&c.login_id, &taken, &login_ok).await.unwrap(),
+            "{l}: the sign-in takes its session"
+        );
         for i in 3..=6 {
             s.add_device(&device(&a, &format!("token-{i}"), T0 + i), 3).await.unwrap();
         }
@@ -152,12 +157,10 @@ async fn a_link_is_answered_once_and_approve_racing_deny_has_one_winner() {
         let entries = kinds(&s, &d.account_id).await;
         let answers = entries.iter().filter(|k| *k == "device_confirmed" || *k == "device_denied").count();
         assert_eq!(answers, 1, "{l}: only the winner is audited: {entries:?}");
+        // The answer alone confirms no device: its sign-in taking its
+        // session does (below).
         let device_now = s.device_by_token(&d.account_id, &d.token_hash).await.unwrap().unwrap();
-        assert_eq!(
-            device_now.confirmed_at.is_some(),
-            answered.decision == Some(DeviceDecision::Approved),
-            "{l}: only an approval confirms the device"
-        );
+        assert_eq!(device_now.confirmed_at, None, "{l}: confirmed by the answer alone");
         assert_eq!(s.device_confirmation_by_link("link-race").await.unwrap(), Some(answered), "{l}");
 
         // An expired link is not answered.
@@ -193,6 +196,8 @@ async fn an_approved_sign_in_takes_its_session_once_and_never_on_a_frozen_accoun
         assert_eq!(winners(l, &results), 1, "{l}: one session per approval");
         let logins = kinds(&s, &d.account_id).await.into_iter().filter(|k| k == "login_ok").count();
         assert_eq!(logins, 1, "{l}");
+        let device_now = s.device_by_token(&d.account_id, &d.token_hash).await.unwrap().unwrap();
+        assert_eq!(device_now.confirmed_at, Some(T0 + 3), "{l}: confirmed when its sign-in took its session");
 
         // The session names its device, and signing the device out ends it.
         let (d2, c2) = pending(&s, l, "link-2").await;

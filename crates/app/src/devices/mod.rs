@@ -300,7 +300,7 @@ impl App {
     }
 
     /// The answer from the e-mail's link. Approve lets that one sign-in take
-    /// its session and confirms its device; deny ends it and freezes the
+    /// its session (which confirms its device); deny ends it and freezes the
     /// account (no sign-in, no withdrawal, every session ended, every
     /// channel told). A link answers once, while its sign-in lives.
     pub async fn answer_device_confirmation(

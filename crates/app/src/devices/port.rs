@@ -124,9 +124,10 @@ pub trait DeviceStore: Send + Sync {
     ) -> StoreResult<()>;
     async fn device_confirmation(&self, login_id: &str) -> StoreResult<Option<DeviceConfirmation>>;
     async fn device_confirmation_by_link(&self, link_hash: &str) -> StoreResult<Option<DeviceConfirmation>>;
-    /// Answers a live, unanswered confirmation (an approval also confirms
-    /// its device), with its audit entry; false, writing nothing, when it was
-    /// answered or expired meanwhile: of two answers racing, one wins.
+    /// Answers a live, unanswered confirmation, with its audit entry; false,
+    /// writing nothing, when it was answered or expired meanwhile: of two
+    /// answers racing, one wins. The device is confirmed only when the
+    /// approved sign-in takes its session.
     async fn decide_device(
         &self,
         link_hash: &str,
@@ -136,9 +137,9 @@ pub trait DeviceStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// Opens the session of an approved, unfinished, live confirmation, for
     /// an account that is not frozen and was not frozen or reset since the
-    /// sign-in asked (its security epoch is the same), with its audit entry;
-    /// false, writing nothing, otherwise. Exactly one of concurrent callers
-    /// wins.
+    /// sign-in asked (its security epoch is the same), confirms its device,
+    /// with its audit entry; false, writing nothing, otherwise. Exactly one
+    /// of concurrent callers wins.
     async fn finish_device_sign_in(
         &self,
         login_id: &str,
