@@ -466,3 +466,42 @@ async fn a_kept_request_is_not_answered_by_a_sign_in_made_elsewhere() {
         s.stop().await;
     }
 }
+
+/// A client authenticates one way (RFC 6749 2.3): HTTP Basic and a secret
+/// in the form together are refused, and a Basic header that cannot be read
+/// is refused rather than passed over for the form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_authenticates_one_way_only() {
+    let s = provider(Backend::Sqlite).await;
+    let rx = Receiver::start().await;
+    let app = rp::register(&s, &rx, "wallet", false, true).await;
+    let secret = app.client_secret.clone().unwrap();
+    let refresh = [("grant_type", "refresh_token"), ("refresh_token", "unknown")];
+    let send = |req: reqwest::RequestBuilder, form: Vec<(&'static str, String)>| async move {
+        let resp = req.form(&form).send().await.unwrap();
+        let status = resp.status();
+        (status, resp.json::<Value>().await.unwrap())
+    };
+    let form = |extra: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+        refresh.iter().chain(extra).map(|(k, v)| (*k, (*v).to_owned())).collect()
+    };
+    let token_url = format!("{}/oauth2/token", s.url);
+
+    // Either way alone reaches the grant (an unknown refresh token).
+    let (status, body) = send(s.client().post(&token_url).basic_auth("wallet", Some(&secret)), form(&[])).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{body}");
+    let post = form(&[("client_id", "wallet"), ("client_secret", &secret)]);
+    let (status, body) = send(s.client().post(&token_url), post).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{body}");
+
+    // Both at once: refused, even with the right secret in both.
+    let both = form(&[("client_secret", &secret)]);
+    let (status, body) = send(s.client().post(&token_url).basic_auth("wallet", Some(&secret)), both).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{body}");
+
+    // An unreadable Basic header beside good form credentials.
+    let post = form(&[("client_id", "wallet"), ("client_secret", &secret)]);
+    let (status, body) = send(s.client().post(&token_url).header("authorization", "Basic !!!"), post).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")), "{body}");
+    s.stop().await;
+}

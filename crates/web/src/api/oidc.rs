@@ -107,29 +107,37 @@ fn client_credentials(
     headers: &HeaderMap,
     form_id: Option<&str>,
     form_secret: Option<&str>,
-) -> (ClientCredentials, bool) {
-    let basic = headers
+) -> Result<(ClientCredentials, bool), OAuthError> {
+    let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-        .and_then(|(_, b64)| data_encoding::BASE64.decode(b64.trim().as_bytes()).ok())
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"));
+    let Some((_, b64)) = header else {
+        let creds = ClientCredentials {
+            client_id: form_id.unwrap_or_default().to_owned(),
+            client_secret: form_secret.filter(|s| !s.is_empty()).map(str::to_owned),
+        };
+        return Ok((creds, false));
+    };
+    let basic = data_encoding::BASE64
+        .decode(b64.trim().as_bytes())
+        .ok()
         .and_then(|raw| String::from_utf8(raw).ok())
         .and_then(|pair| {
             let (id, secret) = pair.split_once(':')?;
             let decode = |s: &str| serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={s}")).ok()?.pop();
             Some((decode(id)?.1, decode(secret)?.1))
         });
-    match basic {
-        Some((client_id, secret)) => (ClientCredentials { client_id, client_secret: Some(secret) }, true),
-        None => (
-            ClientCredentials {
-                client_id: form_id.unwrap_or_default().to_owned(),
-                client_secret: form_secret.filter(|s| !s.is_empty()).map(str::to_owned),
-            },
-            false,
-        ),
+    // A Basic header that says nothing is refused, not passed over for
+    // the form; and one client authenticates one way (RFC 6749 2.3).
+    let Some((client_id, secret)) = basic else {
+        return Err(OAuthError::new(401, "invalid_client", "malformed HTTP Basic credentials"));
+    };
+    if form_secret.is_some_and(|s| !s.is_empty()) {
+        return Err(OAuthError::new(400, "invalid_request", "authenticate with HTTP Basic or the form, not both"));
     }
+    Ok((ClientCredentials { client_id, client_secret: Some(secret) }, true))
 }
 
 fn form<T: for<'de> Deserialize<'de>>(headers: &HeaderMap, body: &Bytes) -> Result<T, OAuthError> {
@@ -148,7 +156,10 @@ async fn token(State(s): State<AppState>, Meta(meta): Meta, headers: HeaderMap, 
         Ok(r) => r,
         Err(e) => return oauth_error(e, false),
     };
-    let (creds, basic) = client_credentials(&headers, req.client_id.as_deref(), req.client_secret.as_deref());
+    let (creds, basic) = match client_credentials(&headers, req.client_id.as_deref(), req.client_secret.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return oauth_error(e, true),
+    };
     match s.app.token(&req, &creds, &meta).await {
         Ok(answer) => no_store(Json(answer).into_response()),
         Err(e) => oauth_error(e, basic),
@@ -167,7 +178,10 @@ async fn revoke(State(s): State<AppState>, Meta(meta): Meta, headers: HeaderMap,
         Ok(r) => r,
         Err(e) => return oauth_error(e, false),
     };
-    let (creds, basic) = client_credentials(&headers, req.client_id.as_deref(), req.client_secret.as_deref());
+    let (creds, basic) = match client_credentials(&headers, req.client_id.as_deref(), req.client_secret.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return oauth_error(e, true),
+    };
     let Some(token) = req.token else {
         return oauth_error(OAuthError::new(400, "invalid_request", "token is missing"), basic);
     };
@@ -240,7 +254,7 @@ pub async fn check_action(
     headers: HeaderMap,
     ApiJson(body): ApiJson<ActionCheckBody>,
 ) -> ApiResult<Json<ActionCheckResponse>> {
-    let (creds, basic) = client_credentials(&headers, None, None);
+    let (creds, basic) = client_credentials(&headers, None, None).unwrap_or_default();
     if !basic {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "Authenticate with HTTP Basic."));
     }
