@@ -95,11 +95,9 @@ impl App {
         if !self.store.add_client(&record).await? {
             return Err(AppError::Conflict(format!("an application {:?} is registered already", c.id)));
         }
-        // The first application brings the signing key, so no request
-        // waits for (or races to make) the RSA key.
-        if self.store.signing_keys().await?.iter().all(|k| k.retired_at.is_some()) {
-            self.add_signing_key(true).await?;
-        }
+        // The first application brings the signing key (made here when
+        // there is none), so no request waits for (or races to make) it.
+        self.signing_key().await?;
         Ok(ClientCreated { client_secret, webhook_secret })
     }
 
